@@ -1,0 +1,87 @@
+// The import rules of DESIGN.md ("Data flow") and STYLE.md ("The shape"), as data.
+// `findViolations` is pure so the rules themselves can be tested on synthetic trees.
+import { posix } from 'node:path';
+
+export interface SourceFile {
+  readonly path: string; // repo-relative, posix separators
+  readonly source: string;
+}
+
+export interface Violation {
+  readonly file: string;
+  readonly specifier: string;
+  readonly rule: string;
+}
+
+const IMPORT_RE =
+  /(?:^|[\s;])(?:import|export)\s+(?:type\s+)?(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/gm;
+
+export function importsOf(source: string): string[] {
+  const out: string[] = [];
+  for (const m of source.matchAll(IMPORT_RE)) out.push((m[1] ?? m[2]) as string);
+  return out;
+}
+
+/** Which top-level area a repo path belongs to, e.g. "bgp/wire", "felix/calc", "src". */
+function areaOf(path: string): string {
+  const parts = path.split('/');
+  if (parts[0] === 'bgp' || parts[0] === 'felix') {
+    return parts.length > 2 ? `${parts[0]}/${parts[1]}` : `${parts[0]}/(root)`;
+  }
+  return parts[0] ?? '';
+}
+
+// For each area, the areas it may import from (its own area is always allowed).
+const BGP_ROOT = 'bgp/(root)';
+const ALLOWED: Record<string, readonly string[]> = {
+  'bgp/(root)': ['bgp/wire'],
+  'bgp/wire': [BGP_ROOT],
+  'bgp/fsm': [BGP_ROOT, 'bgp/wire'],
+  'bgp/rib': [BGP_ROOT, 'bgp/wire', 'bgp/policy'],
+  'bgp/policy': [BGP_ROOT, 'bgp/wire'],
+  'bgp/session': [BGP_ROOT, 'bgp/wire', 'bgp/fsm'],
+  'bgp/speaker': [BGP_ROOT, 'bgp/wire', 'bgp/fsm', 'bgp/session', 'bgp/rib', 'bgp/policy'],
+  'felix/(root)': ['felix/model', 'felix/calc', 'felix/dataplane'],
+  'felix/model': ['felix/(root)'],
+  'felix/calc': ['felix/(root)', 'felix/model'],
+  'felix/dataplane': ['felix/(root)', 'felix/model'],
+};
+
+// Pure layers may not touch sockets, timers, processes or the file system.
+const PURE_AREAS = new Set(['bgp/wire', 'bgp/fsm', 'bgp/rib', 'bgp/policy', 'felix/calc', 'felix/model']);
+const PURE_NODE_BUILTINS = new Set(['node:buffer', 'node:util', 'node:crypto']);
+
+export function findViolations(files: readonly SourceFile[]): Violation[] {
+  const violations: Violation[] = [];
+  for (const file of files) {
+    const area = areaOf(file.path);
+    const top = area.split('/')[0];
+    if (top !== 'bgp' && top !== 'felix') continue; // src/ and test/ may import anything
+    for (const spec of importsOf(file.source)) {
+      const bad = (rule: string) => violations.push({ file: file.path, specifier: spec, rule });
+      if (spec.startsWith('node:')) {
+        if (PURE_AREAS.has(area) && !PURE_NODE_BUILTINS.has(spec)) bad(`${area} is pure: no ${spec}`);
+        continue;
+      }
+      if (!spec.startsWith('.')) {
+        bad(`${top}/ imports only node: builtins and its own files, not the package "${spec}"`);
+        continue;
+      }
+      const target = posix.normalize(posix.join(posix.dirname(file.path), spec));
+      const targetArea = areaOf(target);
+      if (targetArea === area) continue;
+      const targetTop = targetArea.split('/')[0];
+      if (top === 'felix' && targetTop === 'bgp') {
+        bad('felix/ never imports bgp/: it receives route specs');
+        continue;
+      }
+      if (targetTop !== top) {
+        bad(`${top}/ may not import from ${targetTop}/ (only src/ connects the libraries)`);
+        continue;
+      }
+      const allowed = ALLOWED[area];
+      if (allowed && !allowed.includes(targetArea)) bad(`${area} may not import ${targetArea}`);
+    }
+  }
+  return violations;
+}
