@@ -1,0 +1,122 @@
+// The public contract of the speaker: what `margay speaker`, the node daemon and the REST API
+// rely on. The speaker is declarative (STYLE "Declarative interfaces"): callers hand over the
+// whole desired set of peers and local routes; the speaker diffs it against what it runs.
+
+import type { Family, LargeCommunity, OriginCode } from '../wire/types.ts';
+
+export type PeerState = 'Idle' | 'Connect' | 'Active' | 'OpenSent' | 'OpenConfirm' | 'Established';
+
+export interface SpeakerOptions {
+  /** Local AS, 1..4294967295. */
+  readonly asn: number;
+  /** BGP identifier (dotted quad). */
+  readonly routerId: string;
+  /** RFC 4456 cluster id when acting as route reflector; defaults to routerId. */
+  readonly clusterId?: string;
+  /** Where to accept connections; `null` means outgoing connections only. */
+  readonly listen?: { readonly address: string; readonly port: number } | null;
+  /** ECMP: how many equal paths form a multipath set (1 = no ECMP). */
+  readonly maxPaths?: number;
+  readonly alwaysCompareMed?: boolean;
+  /** RFC 4724 graceful restart: the restart time we advertise, in seconds (0 disables). */
+  readonly gracefulRestartTime?: number;
+  /** Hostname for the RFC-draft FQDN capability (FRR shows it). */
+  readonly hostname?: string;
+}
+
+export interface PeerConfig {
+  readonly address: string;
+  readonly asn: number;
+  /** TCP port of the peer (default 179). */
+  readonly port?: number;
+  readonly passive?: boolean;
+  /** Seconds; 0 or ≥ 3. Default 90. */
+  readonly holdTime?: number;
+  /** Seconds; default holdTime / 3. */
+  readonly keepalive?: number;
+  /** Source address of the outgoing connection and our next hop on this session. */
+  readonly localAddress?: string;
+  readonly families?: readonly Family[];
+  readonly routeReflectorClient?: boolean;
+  readonly nextHopSelf?: boolean;
+  readonly description?: string;
+  /** Accept paths that contain our own AS up to this many times. */
+  readonly allowAsIn?: number;
+  /** Cease/Maximum Number of Prefixes Reached (RFC 4486) when exceeded. */
+  readonly maxPrefix?: number;
+  /** ConnectRetry base in seconds (default 5, grows with backoff). */
+  readonly connectRetry?: number;
+}
+
+export interface LocalRoute {
+  readonly prefix: string;
+  /** 'self' (default) or an explicit next hop address. */
+  readonly nextHop?: 'self' | string;
+  readonly communities?: readonly number[];
+  readonly largeCommunities?: readonly LargeCommunity[];
+  readonly extendedCommunities?: readonly bigint[];
+  readonly med?: number;
+  readonly localPref?: number;
+  readonly origin?: OriginCode;
+}
+
+export interface PeerStatus {
+  readonly address: string;
+  readonly asn: number;
+  readonly description?: string;
+  readonly type: 'ibgp' | 'ebgp';
+  readonly routeReflectorClient: boolean;
+  readonly state: PeerState;
+  /** When the current state was entered (ms since epoch). */
+  readonly since: number;
+  /** Why the session last went down, BIRD-style ("Received: Administrative shutdown"). */
+  readonly lastError?: string;
+  readonly holdTime: number;
+  readonly keepalive: number;
+  readonly localAddress?: string;
+  readonly remoteRouterId?: string;
+  readonly capabilities: { readonly local: readonly string[]; readonly remote: readonly string[] };
+  readonly families: readonly Family[];
+  readonly prefixes: { readonly received: number; readonly accepted: number; readonly advertised: number };
+  readonly messages: { readonly in: number; readonly out: number; readonly updatesIn: number; readonly updatesOut: number };
+}
+
+export interface PathView {
+  readonly prefix: string;
+  readonly family: Family;
+  readonly nextHop: string;
+  readonly asPath: string;
+  readonly origin: 'igp' | 'egp' | 'incomplete';
+  readonly med?: number;
+  readonly localPref?: number;
+  readonly communities: readonly string[];
+  readonly largeCommunities: readonly string[];
+  readonly extendedCommunities: readonly string[];
+  readonly originatorId?: string;
+  readonly clusterList: readonly string[];
+  /** Peer address, or 'local' for a route this speaker originates. */
+  readonly fromPeer: string;
+  readonly best: boolean;
+  readonly multipath: boolean;
+  /** Why this path is best, or why it lost (decision step). */
+  readonly reason: string;
+}
+
+export interface RouteFilter {
+  readonly prefix?: string;
+  readonly peer?: string;
+  readonly family?: Family;
+}
+
+export interface BestPathChange {
+  readonly prefix: string;
+  readonly family: Family;
+  /** Next hops of the best path and its multipath set; empty when the prefix is gone. */
+  readonly nextHops: readonly string[];
+  readonly best: PathView | null;
+}
+
+export interface SpeakerEvents {
+  peerStateChanged: { readonly address: string; readonly from: PeerState; readonly to: PeerState; readonly reason?: string };
+  bestPathChanged: BestPathChange;
+}

@@ -1,0 +1,84 @@
+// Prometheus text exposition (version 0.0.4) written by hand: a handful of gauges and counters
+// does not need a client library. Event-loop delay comes from perf_hooks' histogram, sampled
+// every 10 ms, so a stall while ingesting a large table shows up here (DESIGN.md "fast").
+import { monitorEventLoopDelay, type ELDHistogram } from 'node:perf_hooks';
+
+export interface Sample {
+  readonly labels?: Readonly<Record<string, string | number>>;
+  readonly value: number;
+}
+
+export interface MetricFamily {
+  readonly name: string;
+  readonly help: string;
+  readonly type: 'gauge' | 'counter' | 'summary';
+  readonly samples: readonly Sample[];
+}
+
+function escapeLabel(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+export function renderMetrics(families: readonly MetricFamily[]): string {
+  const lines: string[] = [];
+  for (const f of families) {
+    lines.push(`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.type}`);
+    for (const s of f.samples) {
+      const labels = s.labels
+        ? Object.entries(s.labels)
+            .map(([k, v]) => `${k}="${escapeLabel(String(v))}"`)
+            .join(',')
+        : '';
+      lines.push(`${f.name}${labels ? `{${labels}}` : ''} ${Number.isFinite(s.value) ? s.value : 0}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Process-level metrics every Margay process exports. */
+export class ProcessMetrics {
+  readonly #histogram: ELDHistogram;
+  constructor() {
+    this.#histogram = monitorEventLoopDelay({ resolution: 10 });
+    this.#histogram.enable();
+  }
+
+  /** p99 event-loop delay in milliseconds since start. */
+  get p99DelayMs(): number {
+    return this.#histogram.percentile(99) / 1e6;
+  }
+
+  families(): MetricFamily[] {
+    const h = this.#histogram;
+    const mem = process.memoryUsage();
+    return [
+      {
+        name: 'margay_event_loop_delay_seconds',
+        help: 'Event-loop delay since the process started (perf_hooks, 10 ms resolution).',
+        type: 'summary',
+        samples: [
+          { labels: { quantile: '0.5' }, value: h.percentile(50) / 1e9 },
+          { labels: { quantile: '0.9' }, value: h.percentile(90) / 1e9 },
+          { labels: { quantile: '0.99' }, value: h.percentile(99) / 1e9 },
+          { labels: { quantile: '1' }, value: h.max / 1e9 },
+        ],
+      },
+      {
+        name: 'margay_process_resident_memory_bytes',
+        help: 'Resident set size of this process.',
+        type: 'gauge',
+        samples: [{ value: mem.rss }],
+      },
+      {
+        name: 'margay_process_heap_used_bytes',
+        help: 'V8 heap in use.',
+        type: 'gauge',
+        samples: [{ value: mem.heapUsed }],
+      },
+    ];
+  }
+
+  close(): void {
+    this.#histogram.disable();
+  }
+}

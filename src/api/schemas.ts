@@ -1,0 +1,97 @@
+// JSON schemas of the REST API's responses and query strings. They drive fastify's validation
+// (bad query parameters → 400 naming the parameter), its serializer, and /v1/openapi.json.
+
+const str = { type: 'string' } as const;
+const int = { type: 'integer' } as const;
+const strArray = { type: 'array', items: str } as const;
+
+export const errorSchema = {
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: { type: 'object', required: ['code', 'message'], properties: { code: str, message: str } },
+  },
+} as const;
+
+export const peerSchema = {
+  type: 'object',
+  required: ['address', 'asn', 'type', 'state', 'since', 'holdTime', 'keepalive', 'prefixes', 'messages'],
+  properties: {
+    address: str,
+    asn: int,
+    description: str,
+    type: { type: 'string', enum: ['ibgp', 'ebgp'] },
+    peerType: str,
+    routeReflectorClient: { type: 'boolean' },
+    state: { type: 'string', enum: ['Idle', 'Connect', 'Active', 'OpenSent', 'OpenConfirm', 'Established'] },
+    since: { type: 'string', format: 'date-time' },
+    lastError: str,
+    holdTime: int,
+    keepalive: int,
+    localAddress: str,
+    remoteRouterId: str,
+    families: strArray,
+    capabilities: { type: 'object', properties: { local: strArray, remote: strArray } },
+    prefixes: {
+      type: 'object',
+      required: ['received', 'accepted', 'advertised'],
+      properties: { received: int, accepted: int, advertised: int },
+    },
+    messages: {
+      type: 'object',
+      required: ['in', 'out'],
+      properties: { in: int, out: int, updatesIn: int, updatesOut: int },
+    },
+  },
+} as const;
+
+export const pathSchema = {
+  type: 'object',
+  required: ['prefix', 'family', 'nextHop', 'asPath', 'origin', 'fromPeer', 'best', 'reason'],
+  properties: {
+    prefix: str,
+    family: str,
+    nextHop: str,
+    asPath: str,
+    origin: { type: 'string', enum: ['igp', 'egp', 'incomplete'] },
+    med: int,
+    localPref: int,
+    communities: strArray,
+    largeCommunities: strArray,
+    extendedCommunities: strArray,
+    originatorId: str,
+    clusterList: strArray,
+    fromPeer: str,
+    best: { type: 'boolean' },
+    multipath: { type: 'boolean' },
+    reason: str,
+  },
+} as const;
+
+export const routesQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    prefix: { type: 'string', pattern: '^[0-9a-fA-F:.]+/[0-9]{1,3}$', description: 'exact prefix, e.g. 10.244.1.0/24' },
+    peer: { type: 'string', pattern: '^[0-9a-fA-F:.]+$|^local$', description: 'peer address, or "local"' },
+    family: { type: 'string', enum: ['ipv4-unicast', 'ipv6-unicast'] },
+  },
+} as const;
+
+export const statusSchema = {
+  type: 'object',
+  required: ['version', 'mode', 'uptimeSeconds'],
+  properties: {
+    version: str,
+    mode: str,
+    hostname: str,
+    asn: int,
+    routerId: str,
+    uptimeSeconds: { type: 'number' },
+    ready: { type: 'boolean' },
+    peers: {
+      type: 'object',
+      properties: { total: int, established: int },
+    },
+  },
+} as const;

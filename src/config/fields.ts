@@ -1,0 +1,84 @@
+// Field schemas shared by every configuration file Margay reads (speaker, agent, lab).
+// Each schema's error message names what is expected, and `formatIssues` prefixes it with the
+// field's path ("peers[1].asn: …") so an operator can find the line.
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { parseCommunity, parseExtendedCommunity, parseLargeCommunity } from '../../bgp/communities.ts';
+import { parsePrefix } from '../../bgp/wire/prefix.ts';
+
+export const asn = z
+  .number({ error: 'must be a number' })
+  .int('must be an integer')
+  .min(1, 'must be 1..4294967295')
+  .max(4294967295, 'must be 1..4294967295');
+
+export const ipv4 = z.string().refine((s) => isIP(s) === 4, 'must be an IPv4 address like 192.0.2.1');
+export const ipAddress = z.string().refine((s) => isIP(s) !== 0, 'must be an IPv4 or IPv6 address');
+
+export const port = z.number().int().min(1, 'must be 1..65535').max(65535, 'must be 1..65535');
+
+export const family = z.enum(['ipv4-unicast', 'ipv6-unicast'], {
+  error: 'must be ipv4-unicast or ipv6-unicast',
+});
+
+/** A CIDR prefix with no host bits set, e.g. 10.244.1.0/24 or 2001:db8::/48. */
+export const prefix = z.string().transform((s, ctx) => {
+  try {
+    parsePrefix(s);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+  return s;
+});
+
+export const community = z.string().transform((s, ctx) => {
+  const v = parseCommunity(s);
+  if (v === undefined) {
+    ctx.addIssue({ code: 'custom', message: `"${s}" is not a community (ASN:VALUE, each 0..65535, or no-export…)` });
+    return z.NEVER;
+  }
+  return v;
+});
+
+export const largeCommunity = z.string().transform((s, ctx) => {
+  const v = parseLargeCommunity(s);
+  if (v === undefined) {
+    ctx.addIssue({ code: 'custom', message: `"${s}" is not a large community (GLOBAL:LOCAL1:LOCAL2)` });
+    return z.NEVER;
+  }
+  return v;
+});
+
+export const extendedCommunity = z.string().transform((s, ctx) => {
+  const v = parseExtendedCommunity(s);
+  if (v === undefined) {
+    ctx.addIssue({ code: 'custom', message: `"${s}" is not an extended community (rt:ASN:VALUE or soo:ASN:VALUE)` });
+    return z.NEVER;
+  }
+  return v;
+});
+
+/** "host:port" with an IPv4 address, "[v6]:port" or ":port". */
+export const listenAddress = z.string().transform((s, ctx) => {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(s);
+  const host = m ? (m[1] ?? m[2] ?? '') : '';
+  const p = m ? Number(m[3]) : 0;
+  if (!m || p < 1 || p > 65535 || (host !== '' && isIP(host) === 0)) {
+    ctx.addIssue({ code: 'custom', message: `"${s}" must be ADDRESS:PORT, e.g. 127.0.0.1:9179 or [::1]:9179` });
+    return z.NEVER;
+  }
+  return { host: host === '' ? '0.0.0.0' : host, port: p };
+});
+
+/** Formats zod issues as "path.to[0].field: message" lines. */
+export function formatIssues(error: z.ZodError): string[] {
+  return error.issues.map((issue) => {
+    let path = '';
+    for (const key of issue.path) {
+      if (typeof key === 'number') path += `[${key}]`;
+      else path += path === '' ? String(key) : `.${String(key)}`;
+    }
+    return `${path || '(top level)'}: ${issue.message}`;
+  });
+}

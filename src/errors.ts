@@ -1,0 +1,28 @@
+// The error catalog of the Margay application (src/), STYLE rule 9. Codes are stable: scripts
+// and the README's error table refer to them. Only src/main.ts turns an error into an exit code.
+
+export const MargayErrorCode = {
+  MARGAY_ERR_CONFIG: { exitCode: 2, text: 'the configuration file is invalid; the message names the field' },
+  MARGAY_ERR_CONFIG_READ: { exitCode: 2, text: 'the configuration file could not be read' },
+  MARGAY_ERR_USAGE: { exitCode: 2, text: 'the command line is invalid (unknown command or flag)' },
+  MARGAY_ERR_API_LISTEN: {
+    exitCode: 1,
+    text: 'the REST API could not listen on its address, or a non-loopback address has no token',
+  },
+  MARGAY_ERR_API_UNREACHABLE: { exitCode: 1, text: 'margayctl could not reach the REST API at the given address' },
+  MARGAY_ERR_BGP_LISTEN: { exitCode: 1, text: 'the BGP speaker could not listen on its address and port' },
+  MARGAY_ERR_DEMO: { exitCode: 1, text: 'the demo could not set up its namespaces or start BIRD' },
+} as const;
+export type MargayErrorCodeName = keyof typeof MargayErrorCode;
+
+export class MargayError extends Error {
+  readonly code: MargayErrorCodeName;
+  constructor(code: MargayErrorCodeName, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'MargayError';
+    this.code = code;
+  }
+  get exitCode(): number {
+    return MargayErrorCode[this.code].exitCode;
+  }
+}

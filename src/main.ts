@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+// The `margay` command. The only place that turns errors into exit codes (STYLE rule 9):
+// 0 ok, 1 runtime failure, 2 bad configuration or usage.
+import { parseArgs } from './cli/args.ts';
+import { MargayError } from './errors.ts';
+import { log } from './log.ts';
+import { VERSION } from './version.ts';
+
+const USAGE = `margay ${VERSION} — Kubernetes pod networking with an embedded BGP speaker
+
+usage:
+  margay speaker --config FILE      run the BGP speaker alone (peers + announcements from YAML, REST API)
+  margay health --live|--ready [--api HOST:PORT]   probe a running margay (exit 0 healthy, 1 not)
+  margay demo [--once]              peer a Margay speaker with BIRD in network namespaces (root)
+  margay version
+`;
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'speaker': {
+      const args = parseArgs(rest, { config: 'string' }, 'margay speaker');
+      const path = args.flags.config;
+      if (typeof path !== 'string') throw new MargayError('MARGAY_ERR_USAGE', 'margay speaker: --config FILE is required');
+      const { runSpeaker } = await import('./cli/speaker.ts');
+      const stop = await runSpeaker(path);
+      await waitForSignal();
+      await stop();
+      return 0;
+    }
+    case 'health': {
+      const args = parseArgs(rest, { live: 'boolean', ready: 'boolean', api: 'string' }, 'margay health');
+      const { probeHealth } = await import('./cli/health.ts');
+      return probeHealth({
+        ready: args.flags.ready === true,
+        api: typeof args.flags.api === 'string' ? args.flags.api : undefined,
+      });
+    }
+    case 'demo': {
+      const args = parseArgs(rest, { once: 'boolean' }, 'margay demo');
+      const { runDemo } = await import('./cli/demo.ts');
+      return runDemo({ once: args.flags.once === true, waitForSignal });
+    }
+    case 'version':
+    case '--version':
+      process.stdout.write(`${VERSION}\n`);
+      return 0;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      throw new MargayError('MARGAY_ERR_USAGE', `unknown command "${command}"\n\n${USAGE}`);
+  }
+}
+
+function waitForSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (sig: NodeJS.Signals) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve(sig);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof MargayError) {
+      process.stderr.write(`margay: ${err.message}\n`);
+      process.exitCode = err.exitCode;
+    } else {
+      log('error', 'fatal', { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+      process.exitCode = 1;
+    }
+  },
+);
