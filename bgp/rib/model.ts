@@ -1,0 +1,199 @@
+// The RIB's data model: peers as the RIB sees them, paths, and destinations (one per prefix).
+//
+// Memory shape matters more than anywhere else in the daemon (a full table is 1M
+// destinations): a destination with one path stores that `Path` object directly and is promoted
+// to an array only when a second path arrives; `multipath` stays null while the ECMP set is just
+// the best path. Paths are immutable: a changed announcement replaces the `Path` object, so
+// "did the best path change" is an identity comparison.
+
+import type { Family, OriginCode } from '../wire/types.ts';
+import type { AttrSet } from './attrs.ts';
+import { addressSortKey, ipv4ToNumber } from './prefix.ts';
+
+/** Configuration of one BGP neighbour, as the speaker hands it to the RIB. */
+export interface RibPeer {
+  /** Stable identifier, usually the peer address. */
+  readonly id: string;
+  readonly address: string;
+  /** The peer's AS. */
+  readonly asn: number;
+  /** Our AS on this session (a per-session local AS, like BIRD's `local as`). */
+  readonly localAsn: number;
+  /** The peer's BGP identifier; usually known only once Established (`peerUp` sets it). */
+  readonly routerId?: string;
+  /** RFC 4456: the peer is a client of our route reflector. */
+  readonly routeReflectorClient?: boolean;
+  /** Advertise ourselves as NEXT_HOP to this peer for every route (BIRD `next hop self`). */
+  readonly nextHopSelf?: boolean;
+  /** Families configured for the session (before negotiation). */
+  readonly families: readonly Family[];
+  /** Our address on this session: the NEXT_HOP we advertise for IPv4 / IPv6 routes. */
+  readonly localAddressV4?: string;
+  readonly localAddressV6?: string;
+  /** Accept paths that contain our AS up to this many times (Cisco/BIRD `allowas-in`). */
+  readonly allowAsIn?: number;
+  /** RFC 7911 ADD-PATH: families in which the peer sends path identifiers. Informational. */
+  readonly addPathReceive?: readonly Family[];
+  /** RFC 7911 ADD-PATH send: the RIB advertises the best path only (path identifier 0). */
+  readonly addPathSend?: readonly Family[];
+}
+
+/** What `peerUp` learns from the OPEN exchange. */
+export interface PeerSession {
+  /** The peer's BGP identifier from its OPEN. */
+  readonly routerId: string;
+  /** The negotiated families; defaults to the configured ones. */
+  readonly families?: readonly Family[];
+}
+
+/** A peer as the RIB tracks it; paths point at this object. Read-only outside the RIB. */
+export class PeerState {
+  readonly id: string;
+  readonly address: string;
+  /** Fixed-width hex of the address: string order = numeric order (RFC 4271 §9.1.2.2 (g)). */
+  readonly addressKey: string;
+  readonly asn: number;
+  readonly localAsn: number;
+  readonly isIbgp: boolean;
+  readonly isRouteReflectorClient: boolean;
+  readonly hasNextHopSelf: boolean;
+  readonly configuredFamilies: ReadonlySet<Family>;
+  readonly localAddressV4: string | undefined;
+  readonly localAddressV6: string | undefined;
+  readonly allowAsIn: number;
+  readonly addPathSend: ReadonlySet<Family>;
+  routerId: string | undefined;
+  /** `routerId` as a number; 2^32 (worse than any real identifier) while unknown. */
+  routerIdNumber: number;
+  isUp = false;
+  /** Families of the current session. */
+  families: ReadonlySet<Family> = new Set();
+  /** Paths in the Adj-RIB-In, including those rejected by the import checks. */
+  received = 0;
+  /** Paths in the Adj-RIB-In that passed the import checks (eligible for the decision). */
+  accepted = 0;
+  /** RFC 4724 End-of-RIB markers received in this session. */
+  readonly endOfRibReceived = new Set<Family>();
+
+  constructor(peer: RibPeer, addressKey: string) {
+    this.id = peer.id;
+    this.address = peer.address;
+    this.addressKey = addressKey;
+    this.asn = peer.asn;
+    this.localAsn = peer.localAsn;
+    this.isIbgp = peer.asn === peer.localAsn;
+    this.isRouteReflectorClient = peer.routeReflectorClient === true;
+    this.hasNextHopSelf = peer.nextHopSelf === true;
+    this.configuredFamilies = new Set(peer.families);
+    this.localAddressV4 = peer.localAddressV4;
+    this.localAddressV6 = peer.localAddressV6;
+    this.allowAsIn = peer.allowAsIn ?? 0;
+    this.addPathSend = new Set(peer.addPathSend ?? []);
+    this.routerId = undefined;
+    this.routerIdNumber = 2 ** 32;
+    if (peer.routerId !== undefined) this.setRouterId(peer.routerId);
+  }
+
+  setRouterId(routerId: string): void {
+    const n = ipv4ToNumber(routerId);
+    this.routerId = routerId;
+    this.routerIdNumber = n < 0 ? 2 ** 32 : n;
+  }
+
+  static create(peer: RibPeer): PeerState | null {
+    const key = addressSortKey(peer.address);
+    return key === null ? null : new PeerState(peer, key);
+  }
+}
+
+/** Why a received path is in the Adj-RIB-In but not eligible for the decision process. */
+export type RejectReason =
+  /** RFC 4271 §9.1.2: our AS appears in AS_PATH more often than allowAsIn permits. */
+  | 'as-path-loop'
+  /** RFC 4456 §8: ORIGINATOR_ID is our own BGP identifier. */
+  | 'originator-id-loop'
+  /** RFC 4456 §8: our CLUSTER_ID is in CLUSTER_LIST. */
+  | 'cluster-list-loop';
+
+/** One path to a prefix: learned from a peer (`peer` set) or locally originated (`peer` null). */
+export interface Path {
+  readonly prefix: string;
+  /** RFC 7911 path identifier; 0 without ADD-PATH and for local routes. */
+  readonly pathId: number;
+  readonly peer: PeerState | null;
+  readonly attrs: AttrSet;
+  /** Set when the import checks refused the path; it is kept only for counters and the API. */
+  readonly rejected: RejectReason | undefined;
+}
+
+/**
+ * The step of the decision process that removed the last competitor of the best path
+ * (RFC 4271 §9.1.2.2, RFC 4456 §9), shown by the REST API.
+ */
+export type BestReason =
+  | 'only-path'
+  | 'local-route'
+  | 'local-pref'
+  | 'as-path-length'
+  | 'origin'
+  | 'med'
+  | 'ebgp-over-ibgp'
+  | 'cluster-list-length'
+  | 'router-id'
+  | 'peer-address'
+  | 'path-id';
+
+/** One prefix in the Loc-RIB with all its paths (the Adj-RIBs-In are stored here, per prefix). */
+export class Dest {
+  readonly prefix: string;
+  readonly family: Family;
+  /** A single path, or an array of 2+ paths, or null when the last one went away. */
+  paths: Path | Path[] | null = null;
+  best: Path | null = null;
+  reason: BestReason | null = null;
+  /** The ECMP set when it holds more than the best path (best first); null otherwise. */
+  multipath: readonly Path[] | null = null;
+
+  constructor(prefix: string, family: Family) {
+    this.prefix = prefix;
+    this.family = family;
+  }
+}
+
+/** A route this node originates (Calico: the node's pod CIDRs). */
+export interface LocalRoute {
+  readonly prefix: string;
+  /** 'self' (default): our session address towards each peer; or a fixed address for iBGP. */
+  readonly nextHop?: 'self' | string;
+  readonly origin?: OriginCode;
+  readonly med?: number;
+  /** LOCAL_PREF sent to iBGP peers; 100 when absent. */
+  readonly localPref?: number;
+  readonly communities?: readonly number[];
+  readonly largeCommunities?: readonly {
+    readonly globalAdmin: number;
+    readonly localData1: number;
+    readonly localData2: number;
+  }[];
+  readonly extendedCommunities?: readonly bigint[];
+}
+
+/** Emitted when the best path or the ECMP set of a prefix changed. */
+export interface BestPathChanged {
+  readonly type: 'bestPathChanged';
+  readonly prefix: string;
+  readonly family: Family;
+  readonly best: Path | null;
+  /** The ECMP set, best first; empty when there is no best path. */
+  readonly multipath: readonly Path[];
+  readonly reason: BestReason | null;
+}
+
+/** RFC 4271 §5.1.5: LOCAL_PREF received from an external peer is ignored; default 100. */
+export const DEFAULT_LOCAL_PREF = 100;
+
+/** The LOCAL_PREF the decision process uses for a learned path. */
+export function effectiveLocalPref(path: Path): number {
+  if (path.peer !== null && !path.peer.isIbgp) return DEFAULT_LOCAL_PREF;
+  return path.attrs.attrs.localPref ?? DEFAULT_LOCAL_PREF;
+}
