@@ -159,6 +159,7 @@ export interface NotificationMessage {
   readonly type: 'notification';
   readonly code: number;
   readonly subcode: number;
+  /** The Data field; when `shutdownMessage` is set, only the bytes after the communication. */
   readonly data: Uint8Array;
   /** RFC 8203 / RFC 9003 shutdown communication (Cease subcodes 2 and 4), when present. */
   readonly shutdownMessage?: string;
@@ -174,6 +175,11 @@ export interface RouteRefreshMessage {
   readonly afi: number;
   readonly safi: number;
   readonly subtype: 0 | 1 | 2;
+  /**
+   * RFC 7313 §5: the received Message Subtype was not 0, 1 or 2 (then `subtype` is 0 and
+   * meaningless). The receiver MUST ignore such a message.
+   */
+  readonly unknownSubtype?: number;
 }
 
 export type BgpMessage =
@@ -267,6 +273,8 @@ export const HeaderSubcode = {
   badMessageType: 3,
 } as const;
 export const OpenSubcode = {
+  /** RFC 4271 §6.2: an optional parameter is recognized but malformed. */
+  unspecific: 0,
   unsupportedVersionNumber: 1,
   badPeerAs: 2,
   badBgpIdentifier: 3,
@@ -306,3 +314,25 @@ export const CeaseSubcode = {
   bfdDown: 10,
 } as const;
 export const RouteRefreshSubcode = { invalidMessageLength: 1 } as const;
+
+export type GracefulRestartCapability = Extract<Capability, { readonly kind: 'gracefulRestart' }>;
+
+/** What the two OPENs agreed on; built by `negotiate()` in bgp/wire/negotiate.ts. */
+export interface Negotiated {
+  readonly codec: CodecOptions;
+  /** RFC 4271 §4.2: the smaller of the two Hold Times. */
+  readonly holdTime: number;
+  /** holdTime / 3 rounded down; 0 when holdTime is 0 (no KEEPALIVEs). */
+  readonly keepaliveTime: number;
+  /** Families both sides advertised (RFC 4760 §8: no multiprotocol capability = IPv4 unicast). */
+  readonly families: readonly Family[];
+  /** The peer's AS: from its 4-octet AS capability, else its My AS field. */
+  readonly peerAsn: number;
+  /** The peer advertised route refresh (code 2 or 128): we may send it ROUTE-REFRESH. */
+  readonly routeRefresh: boolean;
+  /** The peer advertised enhanced route refresh (RFC 7313 §4): we may send it BoRR/EoRR. */
+  readonly enhancedRouteRefresh: boolean;
+  /** The peer's graceful restart capability (RFC 4724 §3), if it sent one. */
+  readonly gracefulRestart?: GracefulRestartCapability;
+  readonly remoteCapabilities: readonly Capability[];
+}

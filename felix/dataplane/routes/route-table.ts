@@ -1,0 +1,311 @@
+// The route-table reconciler (DESIGN.md "Routing model"; model: Felix routetable/route_table.go).
+//
+// Declarative: `setDesired(routes)` hands over the whole set; `apply()` makes the kernel match it;
+// `resync()` re-reads the kernel first. It owns exactly the routes carrying its protocol number
+// (default 109) in every table, IPv4 and IPv6, and never changes or deletes any other route: reads
+// are filtered with `proto N` in the kernel, deletes carry `proto N`, and new keys are written with
+// `route add` so a foreign route at the same key is reported as a conflict, not overwritten.
+//
+// The kernel view is cached (Felix's "dataplane view"): the first apply reads it, every later
+// apply diffs against what the last successful writes left, and `resync()` (called periodically by
+// the agent) re-reads to find drift — a route someone deleted, changed or added with our protocol.
+// A batch with failed lines marks the view untrusted, so the next apply re-reads before diffing:
+// the reconciler never acts on a guess after an error.
+//
+// Adoption on start: routes already as desired produce no write (no netlink event, no flap);
+// there is no flush. Writes per family go through one `ip -4|-6 -force -batch -` each, deletes
+// first, run concurrently for the two families.
+import { FelixError } from '../../errors.ts';
+import { type CanonicalRoute, canonicalRoute, MARGAY_RT_PROTO, type RouteSpec } from '../../model/routes.ts';
+import {
+  BatchError,
+  type BatchFailure,
+  type BatchWriter,
+  type Family,
+  type Netlink,
+} from '../netlink/netlink.ts';
+import { defaultMetric, type KernelRoute, parseKernelRoutes } from '../netlink/routes-json.ts';
+import {
+  atDefaultMetric,
+  type DesiredEntry,
+  desiredEntry,
+  isUpToDate,
+  type RouteOp,
+  routeDeltaOps,
+} from './delta.ts';
+
+export interface RouteTableOptions {
+  readonly netlink: Netlink;
+  /** Routing protocol number marking our routes (default 109 = 0x6d). */
+  readonly protocol?: number;
+  /** Families to manage (default both). */
+  readonly families?: readonly Family[];
+}
+
+export interface RouteConflict {
+  readonly key: string;
+  readonly dst: string;
+  readonly table: number;
+  readonly message: string;
+}
+
+export interface RouteApplyResult {
+  readonly added: number;
+  readonly replaced: number;
+  readonly deleted: number;
+  readonly unchanged: number;
+  /** Desired routes not written because another protocol holds the key ("File exists"). */
+  readonly conflicts: readonly RouteConflict[];
+  /** Whether this apply read the kernel (first apply, resync, or after a failure). */
+  readonly didRead: boolean;
+}
+
+export interface RouteTableStats {
+  /** Processes run (reads and batches). */
+  commands: number;
+  /** Route lines written. */
+  linesWritten: number;
+  bytesWritten: number;
+  applies: number;
+  reads: number;
+  /** Duration of the last apply, including its read if any. */
+  lastApplyMs: number;
+  lastReadMs: number;
+  /** Routes deleted or replaced because they had drifted, found by a resync. */
+  driftRepaired: number;
+  failures: number;
+}
+
+export interface ListedRoute {
+  readonly route: CanonicalRoute;
+  /** 'programmed' when the last apply/read saw it as desired; 'pending' before; 'conflict'. */
+  readonly state: 'programmed' | 'pending' | 'conflict';
+}
+
+const ESRCH = /No such process|No such file or directory/;
+const EEXIST = /File exists/;
+
+export class RouteTable {
+  readonly protocol: number;
+  readonly families: readonly Family[];
+  readonly stats: RouteTableStats = {
+    commands: 0,
+    linesWritten: 0,
+    bytesWritten: 0,
+    applies: 0,
+    reads: 0,
+    lastApplyMs: 0,
+    lastReadMs: 0,
+    driftRepaired: 0,
+    failures: 0,
+  };
+  readonly #nl: Netlink;
+  #desired = new Map<string, DesiredEntry>();
+  /** Our routes in the kernel by key; undefined = unknown (read before the next diff). */
+  #actual: Map<string, KernelRoute[]> | undefined;
+  #conflicts = new Map<string, RouteConflict>();
+  #applying = false;
+
+  constructor(opts: RouteTableOptions) {
+    this.#nl = opts.netlink;
+    this.protocol = opts.protocol ?? MARGAY_RT_PROTO;
+    if (!Number.isInteger(this.protocol) || this.protocol < 1 || this.protocol > 255) {
+      throw new FelixError('FELIX_ERR_INVALID_ROUTE', `invalid route protocol ${this.protocol}`);
+    }
+    this.families = opts.families ?? [4, 6];
+  }
+
+  /**
+   * Replace the desired set. Validates everything first (FELIX_ERR_INVALID_ROUTE, the previous set
+   * stays in force); two different routes for one table/prefix are an error, identical ones merge.
+   */
+  setDesired(routes: readonly RouteSpec[]): void {
+    const next = new Map<string, DesiredEntry>();
+    for (const spec of routes) {
+      const r = canonicalRoute(spec);
+      if (!this.families.includes(r.family)) {
+        throw new FelixError('FELIX_ERR_INVALID_ROUTE', `route ${r.dst}: IPv${r.family} is not managed here`);
+      }
+      const key = `${r.family}|${r.table}|${r.dst}`;
+      const e = desiredEntry(r);
+      const prev = next.get(key);
+      if (prev !== undefined && (prev.body !== e.body || prev.route.type !== e.route.type)) {
+        throw new FelixError(
+          'FELIX_ERR_INVALID_ROUTE',
+          `two different routes for ${r.dst} in table ${r.table}: "${prev.route.reason ?? ''}" and "${r.reason ?? ''}"`,
+        );
+      }
+      next.set(key, e);
+    }
+    this.#desired = next;
+  }
+
+  /** The desired routes with their reasons and state, for the REST API. */
+  list(): ListedRoute[] {
+    const out: ListedRoute[] = [];
+    for (const [key, e] of this.#desired) {
+      const have = atDefaultMetric(this.#actual?.get(key));
+      const state = this.#conflicts.has(key)
+        ? 'conflict'
+        : have !== undefined && isUpToDate(e, have)
+          ? 'programmed'
+          : 'pending';
+      out.push({ route: e.route, state });
+    }
+    return out;
+  }
+
+  /** Forget the cached kernel view and apply: finds and repairs drift. */
+  async resync(): Promise<RouteApplyResult> {
+    this.#actual = undefined;
+    return this.apply(true);
+  }
+
+  /**
+   * Make the kernel match the desired set. Throws a BatchError (FELIX_ERR_BATCH_FAILED) naming
+   * every failed line after attempting all of them; the next apply re-reads the kernel.
+   */
+  async apply(isResync = false): Promise<RouteApplyResult> {
+    if (this.#applying) throw new FelixError('FELIX_ERR_APPLY_FAILED', 'RouteTable.apply is already running');
+    this.#applying = true;
+    const t0 = performance.now();
+    try {
+      let didRead = false;
+      if (this.#actual === undefined) {
+        this.#actual = await this.#read();
+        didRead = true;
+      }
+      const actual = this.#actual;
+      const counter = { unchanged: 0 };
+      const result = await this.#write(routeDeltaOps(this.#desired, actual, this.protocol, counter), actual);
+      if (isResync) this.stats.driftRepaired += result.replaced + result.deleted + result.added;
+      this.stats.applies++;
+      return { ...result, unchanged: counter.unchanged, didRead };
+    } finally {
+      this.stats.lastApplyMs = performance.now() - t0;
+      this.#applying = false;
+    }
+  }
+
+  async #read(): Promise<Map<string, KernelRoute[]>> {
+    const t0 = performance.now();
+    const lists = await Promise.all(
+      this.families.map(async (f) => {
+        this.stats.commands++;
+        const json = await this.#nl.read(
+          'ip',
+          ['-N', '-d', 'route', 'show', 'table', 'all', 'proto', String(this.protocol)],
+          f,
+        );
+        return parseKernelRoutes(json, f, this.protocol);
+      }),
+    );
+    const out = new Map<string, KernelRoute[]>();
+    for (const list of lists) {
+      for (const r of list) {
+        const prev = out.get(r.key);
+        if (prev) prev.push(r);
+        else out.set(r.key, [r]);
+      }
+    }
+    this.stats.reads++;
+    this.stats.lastReadMs = performance.now() - t0;
+    return out;
+  }
+
+  /**
+   * Stream the ops into one `-force -batch` per family (started lazily, so a no-op apply runs no
+   * process), then account for every line: applied lines update the cached view, tolerated
+   * failures too, conflicts are reported, anything else is thrown after all lines were tried.
+   */
+  async #write(
+    ops: Iterable<RouteOp>,
+    actual: Map<string, KernelRoute[]>,
+  ): Promise<Omit<RouteApplyResult, 'unchanged' | 'didRead'>> {
+    const writers = new Map<Family, { w: BatchWriter; ops: RouteOp[] }>();
+    let n = 0;
+    for (const op of ops) {
+      let slot = writers.get(op.family);
+      if (slot === undefined) {
+        slot = { w: this.#nl.openBatch('ip', op.family), ops: [] };
+        writers.set(op.family, slot);
+        this.stats.commands++;
+      }
+      slot.w.push(op.line);
+      slot.ops.push(op);
+      this.stats.linesWritten++;
+      this.stats.bytesWritten += op.line.length + 1;
+      if (++n % 1024 === 0) await slot.w.flush();
+    }
+    const counts = { added: 0, replaced: 0, deleted: 0 };
+    const errors: BatchFailure[] = [];
+    const conflicts: RouteConflict[] = [];
+    const results = await Promise.allSettled(
+      [...writers.values()].map(async (slot) => ({ slot, r: await slot.w.close() })),
+    );
+    let processError: unknown;
+    for (const settled of results) {
+      if (settled.status === 'rejected') {
+        processError ??= settled.reason;
+        continue;
+      }
+      const { slot, r } = settled.value;
+      const failed = new Map(r.failures.map((f) => [f.line - 1, f]));
+      slot.ops.forEach((op, idx) => {
+        const f = failed.get(idx);
+        if (f === undefined) {
+          this.#record(op, actual);
+          counts[op.kind === 'add' ? 'added' : op.kind === 'replace' ? 'replaced' : 'deleted']++;
+        } else if (op.kind === 'del' && ESRCH.test(f.message)) {
+          // Already gone (someone deleted it since we read): the goal is reached.
+          this.#record(op, actual);
+          counts.deleted++;
+        } else if (op.kind === 'add' && EEXIST.test(f.message) && op.entry !== undefined) {
+          const r0 = op.entry.route;
+          conflicts.push({ key: op.key, dst: r0.dst, table: r0.table, message: f.message });
+        } else {
+          errors.push(f);
+        }
+      });
+    }
+    // Every apply after a conflict re-reads and retries the add, so the marks are recomputed here.
+    this.#conflicts = new Map(conflicts.map((c) => [c.key, c]));
+    if (conflicts.length > 0 || errors.length > 0 || processError !== undefined) {
+      // A foreign route may go away at any time, and after an error the view is a guess: re-read.
+      this.#actual = undefined;
+    }
+    if (processError !== undefined) {
+      this.stats.failures++;
+      throw processError;
+    }
+    if (errors.length > 0) {
+      this.stats.failures++;
+      throw new BatchError(`route table (proto ${this.protocol})`, errors);
+    }
+    return { ...counts, conflicts };
+  }
+
+  #record(op: RouteOp, actual: Map<string, KernelRoute[]>): void {
+    if (op.kind === 'del') {
+      const rest = (actual.get(op.key) ?? []).filter((e) => e.metric !== op.metric);
+      if (rest.length === 0) actual.delete(op.key);
+      else actual.set(op.key, rest);
+      return;
+    }
+    const e = op.entry!;
+    const r = e.route;
+    const kr: KernelRoute = {
+      family: r.family,
+      table: r.table,
+      dst: r.dst,
+      metric: defaultMetric(r.family),
+      typeName: r.type,
+      key: op.key,
+      canonical: r,
+      body: e.body,
+      protocol: String(this.protocol),
+    };
+    const rest = (actual.get(op.key) ?? []).filter((e) => e.metric !== kr.metric);
+    actual.set(op.key, [...rest, kr]);
+  }
+}

@@ -1,0 +1,223 @@
+// Desired ipsets: selector memberships (pod IPs), IPAM pools, ipBlocks. Pure records + helpers.
+//
+// Members are compared with what `ipset save` prints, so they are canonicalized the way the kernel
+// prints them: IPv4 dotted quad, IPv6 compressed lower-case (RFC 5952, as glibc's inet_ntop),
+// host bits of a network masked, /32 and /128 written as plain addresses, ports as `proto:port`.
+// A desired set is normalized (members sorted and deduplicated), so the restore text depends only
+// on the set's content, never on the order its members were discovered in.
+import { FelixError } from '../errors.ts';
+import type { IpFamily } from './iptables.ts';
+import { stableHash } from './iptables.ts';
+
+export const IPSET_TYPES = ['hash:ip', 'hash:net', 'hash:ip,port', 'hash:net,port'] as const;
+export type IpSetType = (typeof IPSET_TYPES)[number];
+
+export interface IpSet {
+  /** ≤ 31 characters, starts with IPSET_PREFIX. */
+  readonly name: string;
+  readonly type: IpSetType;
+  readonly family: IpFamily;
+  readonly members: readonly string[];
+  /** Why the set exists, e.g. "selector app == 'web'"; for the status API, never written. */
+  readonly origin?: string;
+}
+
+/** Every set we own starts with `mgy`; desired sets with `mgy-`, swap temporaries with `mgytmp-`. */
+export const IPSET_OWNED_PREFIX = 'mgy';
+export const IPSET_PREFIX = 'mgy-';
+export const IPSET_TEMP_PREFIX = 'mgytmp-';
+/** IPSET_MAXNAMELEN - 1. */
+export const MAX_IPSET_NAME = 31;
+
+/**
+ * `mgy-<kind>-<hash>` for a set of `type`/`family` identified by `key` (e.g. a selector). The type
+ * and family are part of the hash, so a set's type never changes under one name (ipset cannot
+ * swap sets of different types).
+ */
+export function ipsetName(kind: string, key: string, type: IpSetType, family: IpFamily): string {
+  if (!/^[a-z0-9]{1,8}$/.test(kind)) {
+    throw new FelixError(
+      'FELIX_ERR_INVALID_DESIRED',
+      `ipset kind must be 1-8 lowercase alphanumerics: ${kind}`,
+    );
+  }
+  return `${IPSET_PREFIX}${kind}-${stableHash(`${type}\0${family}\0${kind}\0${key}`, 16)}`;
+}
+
+/** The temporary name used to build a replacement for `name` before `swap`. */
+export function tempIpsetName(name: string): string {
+  return `${IPSET_TEMP_PREFIX}${stableHash(name, MAX_IPSET_NAME - IPSET_TEMP_PREFIX.length)}`;
+}
+
+function bad(message: string): never {
+  throw new FelixError('FELIX_ERR_INVALID_DESIRED', message);
+}
+
+function parseV4(s: string): number[] | undefined {
+  const parts = s.split('.');
+  if (parts.length !== 4) return undefined;
+  const out: number[] = [];
+  for (const p of parts) {
+    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return undefined;
+    const n = Number(p);
+    if (n > 255) return undefined;
+    out.push(n);
+  }
+  return out;
+}
+
+/** 16 bytes of an IPv6 address, or undefined. */
+function parseV6(s: string): number[] | undefined {
+  let text = s.toLowerCase();
+  let tail: number[] = [];
+  const lastColon = text.lastIndexOf(':');
+  if (text.includes('.')) {
+    const v4 = parseV4(text.slice(lastColon + 1));
+    if (v4 === undefined) return undefined;
+    tail = [(v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!];
+    text = `${text.slice(0, lastColon + 1)}0`; // placeholder group, replaced below
+  }
+  const halves = text.split('::');
+  if (halves.length > 2) return undefined;
+  const groups = (h: string): number[] | undefined => {
+    if (h === '') return [];
+    const out: number[] = [];
+    for (const g of h.split(':')) {
+      if (!/^[0-9a-f]{1,4}$/.test(g)) return undefined;
+      out.push(Number.parseInt(g, 16));
+    }
+    return out;
+  };
+  const head = groups(halves[0]!);
+  const rest = halves.length === 2 ? groups(halves[1]!) : [];
+  if (head === undefined || rest === undefined) return undefined;
+  let all: number[];
+  if (halves.length === 2) {
+    const missing = 8 - head.length - rest.length - (tail.length > 0 ? 1 : 0);
+    if (missing < 1) return undefined;
+    all = [...head, ...new Array<number>(missing).fill(0), ...rest];
+  } else all = head;
+  if (tail.length > 0) all = [...all.slice(0, -1), ...tail];
+  if (all.length !== 8) return undefined;
+  return all.flatMap((g) => [g >> 8, g & 0xff]);
+}
+
+function formatV6(bytes: readonly number[]): string {
+  const g: number[] = [];
+  for (let i = 0; i < 16; i += 2) g.push((bytes[i]! << 8) | bytes[i + 1]!);
+  // RFC 5952 §4.2: compress the first longest run of two or more zero groups.
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (xs: number[]) => xs.map((x) => x.toString(16)).join(':');
+  // glibc inet_ntop writes IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible (::a.b.c.d) addresses
+  // with a dotted tail; ipset prints what inet_ntop gives.
+  if (best === 0 && (bestLen === 6 || (bestLen === 5 && g[5] === 0xffff))) {
+    return `::${bestLen === 5 ? 'ffff:' : ''}${bytes.slice(12).join('.')}`;
+  }
+  if (best < 0) return hex(g);
+  return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
+}
+
+function parseAddress(s: string, family: IpFamily): number[] {
+  const bytes = family === 'inet' ? parseV4(s) : parseV6(s);
+  if (bytes === undefined) bad(`not an ${family === 'inet' ? 'IPv4' : 'IPv6'} address: ${s}`);
+  return bytes;
+}
+
+function formatAddress(bytes: readonly number[], family: IpFamily): string {
+  return family === 'inet' ? bytes.join('.') : formatV6(bytes);
+}
+
+function canonicalNet(s: string, family: IpFamily): string {
+  const slash = s.indexOf('/');
+  const bits = family === 'inet' ? 32 : 128;
+  const bytes = parseAddress(slash < 0 ? s : s.slice(0, slash), family);
+  const lenText = slash < 0 ? String(bits) : s.slice(slash + 1);
+  if (!/^[0-9]{1,3}$/.test(lenText) || Number(lenText) > bits) bad(`bad prefix length in ${s}`);
+  const len = Number(lenText);
+  // hash:net cannot hold /0 (the kernel refuses it); callers split 0.0.0.0/0 into two /1s.
+  if (len === 0) bad(`hash:net cannot hold a /0 network: ${s}`);
+  const masked = bytes.map((b, i) => {
+    const keep = Math.max(0, Math.min(8, len - i * 8));
+    return b & ((0xff << (8 - keep)) & 0xff);
+  });
+  const addr = formatAddress(masked, family);
+  return len === bits ? addr : `${addr}/${len}`;
+}
+
+const PROTOS = new Set(['tcp', 'udp', 'sctp', 'udplite']);
+
+function canonicalPort(s: string): string {
+  const colon = s.indexOf(':');
+  const proto = colon < 0 ? 'tcp' : s.slice(0, colon).toLowerCase();
+  const port = colon < 0 ? s : s.slice(colon + 1);
+  if (!PROTOS.has(proto)) bad(`unsupported protocol in ipset member port ${s}`);
+  if (!/^(0|[1-9][0-9]{0,4})$/.test(port) || Number(port) > 65535) bad(`bad port in ${s}`);
+  return `${proto}:${port}`;
+}
+
+/** The member as `ipset save` prints it; throws FELIX_ERR_INVALID_DESIRED for a bad member. */
+export function canonicalMember(type: IpSetType, family: IpFamily, member: string): string {
+  const comma = member.indexOf(',');
+  const withPort = type === 'hash:ip,port' || type === 'hash:net,port';
+  if (withPort !== comma >= 0) bad(`member ${member} does not fit type ${type}`);
+  const addrPart = withPort ? member.slice(0, comma) : member;
+  const addr =
+    type === 'hash:ip' || type === 'hash:ip,port'
+      ? formatAddress(parseAddress(addrPart, family), family)
+      : canonicalNet(addrPart, family);
+  return withPort ? `${addr},${canonicalPort(member.slice(comma + 1))}` : addr;
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Validates and canonicalizes one set: members canonical, sorted, deduplicated. */
+export function normalizeIpSet(set: IpSet): IpSet {
+  if (!set.name.startsWith(IPSET_PREFIX) || set.name.length > MAX_IPSET_NAME) {
+    bad(
+      `ipset name must start with ${IPSET_PREFIX} and be at most ${MAX_IPSET_NAME} characters: ${set.name}`,
+    );
+  }
+  if (!/^[A-Za-z0-9_.:-]+$/.test(set.name)) bad(`bad characters in ipset name ${set.name}`);
+  if (!IPSET_TYPES.includes(set.type)) bad(`unsupported ipset type ${set.type}`);
+  const members = [...new Set(set.members.map((m) => canonicalMember(set.type, set.family, m)))].sort(
+    compare,
+  );
+  const out: IpSet = { name: set.name, type: set.type, family: set.family, members };
+  return set.origin === undefined ? out : { ...out, origin: set.origin };
+}
+
+/**
+ * Normalizes a whole desired collection: sorted by name; a name given twice must describe the same
+ * set (same type, family and members after canonicalization).
+ */
+export function normalizeIpSets(sets: readonly IpSet[]): IpSet[] {
+  const byName = new Map<string, IpSet>();
+  for (const raw of sets) {
+    const s = normalizeIpSet(raw);
+    const prev = byName.get(s.name);
+    if (
+      prev !== undefined &&
+      (prev.type !== s.type || prev.family !== s.family || prev.members.join(' ') !== s.members.join(' '))
+    ) {
+      bad(`two different ipsets named ${s.name}`);
+    }
+    byName.set(s.name, prev ?? s);
+  }
+  return [...byName.values()].sort((a, b) => compare(a.name, b.name));
+}

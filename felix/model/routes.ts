@@ -1,0 +1,562 @@
+// Desired kernel routes as plain data (DESIGN.md "Routing model"), and the pure helpers every
+// producer and the reconciler share: canonical prefixes and addresses, the route key, the
+// canonical form two routes are compared in, and the per-IPPool choice between a plain route and
+// a tunnel (Always | CrossSubnet | Never — Flannel's DirectRouting).
+//
+// Intent: one canonical spelling per route, so "desired == actual" is a string comparison.
+// Past failures this guards against: the kernel prints `default` for 0.0.0.0/0 and ::/0, prints a
+// host route without its /32 (/128), may print IPv6 addresses in a different but equal spelling,
+// and orders ECMP next hops its own way; each of these made naive reconcilers rewrite routes that
+// were already right on every resync (a flap per route per resync).
+import { createHash } from 'node:crypto';
+import { FelixError } from '../errors.ts';
+
+/** The kernel's main table (`ip route` without `table`). */
+export const RT_TABLE_MAIN = 254;
+/** Margay's routing protocol number (0x6d); every route it writes carries it (DESIGN.md). */
+export const MARGAY_RT_PROTO = 109;
+/** The link-local gateway pods use (DESIGN.md): answered by proxy ARP on the host veth. */
+export const POD_GATEWAY_V4 = '169.254.1.1';
+/** The IPv6 pod gateway: the host veth carries this link-local address (see workload/veth.ts). */
+export const POD_GATEWAY_V6 = 'fe80::1';
+
+export const RouteType = { unicast: 'unicast', blackhole: 'blackhole', unreachable: 'unreachable' } as const;
+export type RouteType = (typeof RouteType)[keyof typeof RouteType];
+
+export type IpFamily = 4 | 6;
+
+export interface NextHop {
+  readonly gateway?: string;
+  readonly dev?: string;
+  /** Use the gateway even though no route says it is on the link (tunnels, /32 underlays). */
+  readonly onlink?: boolean;
+  /** ECMP weight, 1..256 (kernel default 1). */
+  readonly weight?: number;
+}
+
+export interface RouteSpec {
+  /** A prefix; canonicalized by `canonicalRoute` (host bits cleared, /32 or /128 added). */
+  readonly dst: string;
+  /** Routing table number; default main (254). */
+  readonly table?: number;
+  /** Default `unicast`. */
+  readonly type?: RouteType;
+  /** One entry: a plain route; more than one: ECMP multipath. Empty for blackhole/unreachable. */
+  readonly nextHops?: readonly NextHop[];
+  /** A plain device route (`dev X scope link`); mutually exclusive with `nextHops`. */
+  readonly dev?: string;
+  /** Preferred source address (`src`). */
+  readonly src?: string;
+  readonly mtu?: number;
+  /** Why Margay wants this route; shown by the REST API (STYLE rule 12). Not written to the kernel. */
+  readonly reason?: string;
+}
+
+/** A RouteSpec in canonical form: every default filled in, next hops sorted. */
+export interface CanonicalRoute {
+  readonly family: IpFamily;
+  readonly dst: string;
+  readonly table: number;
+  readonly type: RouteType;
+  /** Device routes have one next hop with `dev` only. */
+  readonly nextHops: readonly NextHop[];
+  readonly src?: string;
+  readonly mtu?: number;
+  readonly reason?: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Addresses. felix/model is pure (no node:net), so parsing is done here, on purpose strictly.
+
+function parseV4(s: string): number[] | undefined {
+  const parts = s.split('.');
+  if (parts.length !== 4) return undefined;
+  const out: number[] = [];
+  for (const p of parts) {
+    if (!/^\d{1,3}$/.test(p)) return undefined;
+    const n = Number(p);
+    if (n > 255 || (p.length > 1 && p[0] === '0')) return undefined;
+    out.push(n);
+  }
+  return out;
+}
+
+/** 16 bytes of an IPv6 address, or undefined. Accepts `::` compression and an embedded IPv4 tail. */
+function parseV6(input: string): number[] | undefined {
+  let s = input.toLowerCase();
+  const pct = s.indexOf('%');
+  if (pct >= 0) return undefined; // zone ids have no place in routes
+  let tail: number[] = [];
+  const lastColon = s.lastIndexOf(':');
+  if (s.includes('.', lastColon)) {
+    const v4 = parseV4(s.slice(lastColon + 1));
+    if (!v4) return undefined;
+    tail = [(v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!];
+    s = `${s.slice(0, lastColon + 1)}0:0`;
+  }
+  const halves = s.split('::');
+  if (halves.length > 2) return undefined;
+  const groups = (h: string): number[] | undefined => {
+    if (h === '') return [];
+    const out: number[] = [];
+    for (const g of h.split(':')) {
+      if (!/^[0-9a-f]{1,4}$/.test(g)) return undefined;
+      out.push(Number.parseInt(g, 16));
+    }
+    return out;
+  };
+  const head = groups(halves[0]!);
+  const rest = halves.length === 2 ? groups(halves[1]!) : [];
+  if (!head || !rest) return undefined;
+  let words: number[];
+  if (halves.length === 2) {
+    const fill = 8 - head.length - rest.length;
+    if (fill < 1) return undefined;
+    words = [...head, ...new Array<number>(fill).fill(0), ...rest];
+  } else {
+    words = head;
+  }
+  if (words.length !== 8) return undefined;
+  if (tail.length === 2) {
+    words[6] = tail[0]!;
+    words[7] = tail[1]!;
+  }
+  const bytes: number[] = [];
+  for (const w of words) bytes.push(w >> 8, w & 0xff);
+  return bytes;
+}
+
+/** RFC 5952 text of 16 bytes (lowercase, longest zero run of ≥ 2 groups compressed). */
+function formatV6(bytes: readonly number[]): string {
+  const words: number[] = [];
+  for (let i = 0; i < 16; i += 2) words.push((bytes[i]! << 8) | bytes[i + 1]!);
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (words[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && words[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (ws: number[]) => ws.map((w) => w.toString(16)).join(':');
+  if (bestStart < 0) return hex(words);
+  return `${hex(words.slice(0, bestStart))}::${hex(words.slice(bestStart + bestLen))}`;
+}
+
+export interface ParsedAddress {
+  readonly family: IpFamily;
+  readonly bytes: readonly number[];
+}
+
+export function parseAddress(s: string): ParsedAddress | undefined {
+  const v4 = parseV4(s);
+  if (v4) return { family: 4, bytes: v4 };
+  const v6 = s.includes(':') ? parseV6(s) : undefined;
+  return v6 ? { family: 6, bytes: v6 } : undefined;
+}
+
+export function formatAddress(a: ParsedAddress): string {
+  return a.family === 4 ? a.bytes.join('.') : formatV6(a.bytes);
+}
+
+/** Canonical text of an address; throws FELIX_ERR_INVALID_ROUTE when it is not one. */
+export function canonicalAddress(s: string, what = 'address'): string {
+  const fast = fastCanonicalV4(s, false);
+  if (fast !== undefined) return fast;
+  const a = parseAddress(s);
+  if (!a) throw new FelixError('FELIX_ERR_INVALID_ROUTE', `invalid ${what}: ${JSON.stringify(s)}`);
+  return formatAddress(a);
+}
+
+export function addressFamily(s: string): IpFamily | undefined {
+  return parseAddress(s)?.family;
+}
+
+/**
+ * Fast path for the common case (100k routes per apply): a dotted-quad IPv4 address or prefix
+ * already in canonical form is returned as is (no allocation); anything else returns undefined
+ * and takes the general path. `withLength` = whether a "/n" is required.
+ */
+function fastCanonicalV4(s: string, withLength: boolean): string | undefined {
+  let i = 0;
+  let value = 0;
+  for (let octet = 0; octet < 4; octet++) {
+    const start = i;
+    let n = 0;
+    while (i < s.length) {
+      const c = s.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      n = n * 10 + (c - 48);
+      i++;
+    }
+    const digits = i - start;
+    if (digits === 0 || digits > 3 || n > 255 || (digits > 1 && s.charCodeAt(start) === 48)) return undefined;
+    value = value * 256 + n;
+    if (octet < 3) {
+      if (s.charCodeAt(i) !== 46) return undefined;
+      i++;
+    }
+  }
+  if (!withLength) return i === s.length ? s : undefined;
+  if (s.charCodeAt(i) !== 47) return undefined;
+  i++;
+  const start = i;
+  let len = 0;
+  while (i < s.length) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return undefined;
+    len = len * 10 + (c - 48);
+    i++;
+  }
+  const digits = i - start;
+  if (digits === 0 || digits > 2 || len > 32 || (digits > 1 && s.charCodeAt(start) === 48)) return undefined;
+  const hostBits = len === 0 ? value : value % 2 ** (32 - len);
+  return hostBits === 0 ? s : undefined;
+}
+
+export interface ParsedPrefix {
+  readonly family: IpFamily;
+  readonly bytes: readonly number[];
+  readonly length: number;
+}
+
+/**
+ * Parse "a.b.c.d/n", "x::/n", a bare address (host route) or the kernel's "default".
+ * Host bits are cleared (the kernel refuses them for routes anyway; we normalize instead).
+ */
+export function parsePrefix(s: string, family?: IpFamily): ParsedPrefix | undefined {
+  if (s === 'default') {
+    if (family === undefined) return undefined;
+    return { family, bytes: new Array<number>(family === 4 ? 4 : 16).fill(0), length: 0 };
+  }
+  const slash = s.indexOf('/');
+  const addr = parseAddress(slash < 0 ? s : s.slice(0, slash));
+  if (!addr) return undefined;
+  if (family !== undefined && addr.family !== family) return undefined;
+  const max = addr.family === 4 ? 32 : 128;
+  let length = max;
+  if (slash >= 0) {
+    const lenText = s.slice(slash + 1);
+    if (!/^\d{1,3}$/.test(lenText)) return undefined;
+    length = Number(lenText);
+    if (length > max) return undefined;
+  }
+  const bytes = addr.bytes.map((b, i) => {
+    const bitsHere = Math.min(8, Math.max(0, length - i * 8));
+    return b & ((0xff << (8 - bitsHere)) & 0xff);
+  });
+  return { family: addr.family, bytes, length };
+}
+
+export function formatPrefix(p: ParsedPrefix): string {
+  return `${formatAddress(p)}/${p.length}`;
+}
+
+/** Canonical "addr/len" (host bits cleared); throws FELIX_ERR_INVALID_ROUTE. */
+export function canonicalPrefix(s: string, family?: IpFamily): string {
+  if (family !== 6) {
+    const fast = fastCanonicalV4(s, true);
+    if (fast !== undefined) return fast;
+  }
+  const p = parsePrefix(s, family);
+  if (!p) throw new FelixError('FELIX_ERR_INVALID_ROUTE', `invalid prefix: ${JSON.stringify(s)}`);
+  return formatPrefix(p);
+}
+
+/** Whether address `a` lies inside prefix `p` (same family). */
+export function prefixContains(p: ParsedPrefix, a: ParsedAddress): boolean {
+  if (p.family !== a.family) return false;
+  for (let i = 0; i < p.bytes.length; i++) {
+    const bitsHere = Math.min(8, Math.max(0, p.length - i * 8));
+    const mask = (0xff << (8 - bitsHere)) & 0xff;
+    if ((a.bytes[i]! & mask) !== p.bytes[i]) return false;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routes.
+
+function checkDev(dev: string): string {
+  // IFNAMSIZ is 16 including the NUL; no whitespace or slash (it ends up in an ip -batch line).
+  if (!/^[^\s/]{1,15}$/.test(dev)) {
+    throw new FelixError('FELIX_ERR_INVALID_ROUTE', `invalid interface name: ${JSON.stringify(dev)}`);
+  }
+  return dev;
+}
+
+function nextHopOrder(a: NextHop, b: NextHop): number {
+  const ka = `${a.gateway ?? ''}|${a.dev ?? ''}`;
+  const kb = `${b.gateway ?? ''}|${b.dev ?? ''}`;
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+function invalid(dst: string, what: string): FelixError {
+  return new FelixError('FELIX_ERR_INVALID_ROUTE', `route ${dst}: ${what}`);
+}
+
+function canonicalGateway(gw: string, family: IpFamily, dst: string): string {
+  const fast = fastCanonicalV4(gw, false);
+  if (fast !== undefined) return fast;
+  const a = parseAddress(gw);
+  if (!a) throw invalid(dst, `invalid gateway ${gw}`);
+  if (a.family === 6 && family === 4) throw invalid(dst, 'IPv6 gateway for an IPv4 route');
+  return formatAddress(a);
+}
+
+/**
+ * Validate and fill in a RouteSpec. ECMP next hops are sorted: the kernel does not keep the order
+ * it was given for IPv6, and the order carries no meaning for the forwarding decision.
+ * (Hot path: 100k routes per setDesired; the IPv4 fast path allocates only the result.)
+ */
+export function canonicalRoute(r: RouteSpec): CanonicalRoute {
+  let dst = fastCanonicalV4(r.dst, true);
+  let family: IpFamily = 4;
+  if (dst === undefined) {
+    const p = parsePrefix(r.dst);
+    if (!p)
+      throw new FelixError('FELIX_ERR_INVALID_ROUTE', `invalid route destination: ${JSON.stringify(r.dst)}`);
+    family = p.family;
+    dst = formatPrefix(p);
+  }
+  const table = r.table ?? RT_TABLE_MAIN;
+  if (!Number.isInteger(table) || table < 1 || table > 0xffffffff || table === 255) {
+    throw invalid(dst, `invalid table ${table}`);
+  }
+  const type = r.type ?? RouteType.unicast;
+  if (type !== 'unicast' && type !== 'blackhole' && type !== 'unreachable') {
+    throw invalid(dst, `invalid type ${String(type)}`);
+  }
+  let nextHops: NextHop[] = [];
+  if (type === RouteType.unicast) {
+    if (r.dev !== undefined && r.nextHops !== undefined && r.nextHops.length > 0) {
+      throw invalid(dst, 'give either dev or nextHops, not both');
+    }
+    if (r.dev !== undefined) {
+      nextHops = [{ dev: checkDev(r.dev) }];
+    } else {
+      const given = r.nextHops ?? [];
+      for (const nh of given) {
+        const out: { gateway?: string; dev?: string; onlink?: boolean; weight?: number } = {};
+        if (nh.gateway !== undefined) out.gateway = canonicalGateway(nh.gateway, family, dst);
+        if (nh.dev !== undefined) out.dev = checkDev(nh.dev);
+        if (out.gateway === undefined && out.dev === undefined) {
+          throw invalid(dst, 'a next hop needs a gateway or a dev');
+        }
+        if (nh.onlink) {
+          if (out.dev === undefined) throw invalid(dst, 'onlink needs a dev');
+          out.onlink = true;
+        }
+        if (nh.weight !== undefined) {
+          if (!Number.isInteger(nh.weight) || nh.weight < 1 || nh.weight > 256) {
+            throw invalid(dst, `invalid weight ${nh.weight}`);
+          }
+          // A single next hop has no weight in the kernel.
+          if (nh.weight !== 1 && given.length > 1) out.weight = nh.weight;
+        }
+        nextHops.push(out);
+      }
+      if (nextHops.length === 0) throw invalid(dst, 'a unicast route needs a dev or next hops');
+      if (nextHops.length > 1) {
+        nextHops.sort(nextHopOrder);
+        for (let i = 1; i < nextHops.length; i++) {
+          if (nextHopOrder(nextHops[i - 1]!, nextHops[i]!) === 0) throw invalid(dst, 'duplicate next hop');
+        }
+      }
+    }
+  } else if ((r.nextHops?.length ?? 0) > 0 || r.dev !== undefined) {
+    throw invalid(dst, `a ${type} route has no next hop`);
+  }
+  const out: {
+    family: IpFamily;
+    dst: string;
+    table: number;
+    type: RouteType;
+    nextHops: readonly NextHop[];
+    src?: string;
+    mtu?: number;
+    reason?: string;
+  } = { family, dst, table, type, nextHops };
+  if (r.src !== undefined) {
+    const a = parseAddress(r.src);
+    if (!a || a.family !== family) throw invalid(dst, `invalid src ${r.src}`);
+    out.src = formatAddress(a);
+  }
+  if (r.mtu !== undefined) {
+    if (!Number.isInteger(r.mtu) || r.mtu < 68 || r.mtu > 65535) throw invalid(dst, `invalid mtu ${r.mtu}`);
+    out.mtu = r.mtu;
+  }
+  if (r.reason !== undefined) out.reason = r.reason;
+  return out;
+}
+
+/** Identity of a route in the kernel (for our purposes): family, table and destination. */
+export function routeKey(r: Pick<CanonicalRoute, 'family' | 'table' | 'dst'>): string {
+  return `${r.family}|${r.table}|${r.dst}`;
+}
+
+/**
+ * Everything after the destination in an `ip route` command for this route, except the protocol:
+ * ` [table T] [src S] [mtu M]` and the next hops (`nexthop` entries last, as ip requires), each
+ * item with a leading space; the main table is not spelled (it is the default, and `table 254`
+ * costs ip a lookup per line). It is both what the reconciler writes and what it compares, so
+ * "equal" means "would write the same thing".
+ */
+export function routeBody(r: CanonicalRoute): string {
+  let s = r.table === RT_TABLE_MAIN ? '' : ` table ${r.table}`;
+  if (r.src !== undefined) s += ` src ${r.src}`;
+  if (r.mtu !== undefined) s += ` mtu ${r.mtu}`;
+  if (r.type !== 'unicast') return s;
+  if (r.nextHops.length === 1) {
+    const h = r.nextHops[0]!;
+    if (h.gateway !== undefined) s += ` via ${h.gateway}`;
+    if (h.dev !== undefined) s += ` dev ${h.dev}`;
+    if (h.gateway === undefined && r.family === 4) s += ' scope link';
+    if (h.onlink) s += ' onlink';
+    return s;
+  }
+  for (const h of r.nextHops) {
+    s += ' nexthop';
+    if (h.gateway !== undefined) s += ` via ${h.gateway}`;
+    if (h.dev !== undefined) s += ` dev ${h.dev}`;
+    s += ` weight ${h.weight ?? 1}`;
+    if (h.onlink) s += ' onlink';
+  }
+  return s;
+}
+
+/** The canonical comparison string of a route (everything written to the kernel, not the reason). */
+export function routeFingerprint(r: CanonicalRoute, body = routeBody(r)): string {
+  return `${r.type} ${r.dst}${body}`;
+}
+
+/** Whether the kernel's `actual` route is what `desired` asks for. */
+export function routeMatches(desired: CanonicalRoute, actual: CanonicalRoute): boolean {
+  if (desired.nextHops.length !== actual.nextHops.length) return false;
+  // The kernel fills in the device of a gateway-only next hop; compare such a hop without it.
+  const needsMask = desired.nextHops.some((h) => h.dev === undefined);
+  if (!needsMask) return routeFingerprint(desired) === routeFingerprint(actual);
+  const want = [...desired.nextHops].sort(nextHopByGateway);
+  const have = [...actual.nextHops].sort(nextHopByGateway).map((h, i) => {
+    if (want[i]?.dev !== undefined) return h;
+    const { dev: _d, ...rest } = h;
+    return rest;
+  });
+  return routeFingerprint({ ...desired, nextHops: want }) === routeFingerprint({ ...actual, nextHops: have });
+}
+
+function nextHopByGateway(a: NextHop, b: NextHop): number {
+  const ka = a.gateway ?? '';
+  const kb = b.gateway ?? '';
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+/** Sort and re-check a next-hop list in canonical order (for parsed kernel routes). */
+export function sortNextHops(hops: NextHop[]): NextHop[] {
+  return hops.sort(nextHopOrder);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reaching another node's pod CIDR: plain route or tunnel (DESIGN.md "Routing model").
+
+export const EncapMode = { always: 'Always', crossSubnet: 'CrossSubnet', never: 'Never' } as const;
+export type EncapMode = (typeof EncapMode)[keyof typeof EncapMode];
+
+export const Encapsulation = { none: 'none', vxlan: 'vxlan', ipip: 'ipip' } as const;
+export type Encapsulation = (typeof Encapsulation)[keyof typeof Encapsulation];
+
+export interface EncapDecisionInput {
+  /** The remote node's underlay address (the BGP next hop). */
+  readonly nextHop: string;
+  /** This node's connected underlay subnets, e.g. ["192.0.2.0/24"]. */
+  readonly localSubnets: readonly string[];
+  /** Which tunnel the pool uses when it tunnels. */
+  readonly encapsulation: Exclude<Encapsulation, 'none'>;
+  readonly mode: EncapMode;
+}
+
+/**
+ * Plain route or tunnel for one remote node. Never → plain; Always → tunnel; CrossSubnet → plain
+ * when the next hop is inside one of our connected subnets (one L2 hop away), tunnel otherwise.
+ */
+export function selectEncapsulation(input: EncapDecisionInput): Encapsulation {
+  if (input.mode === EncapMode.never) return Encapsulation.none;
+  if (input.mode === EncapMode.always) return input.encapsulation;
+  const nh = parseAddress(input.nextHop);
+  if (!nh)
+    throw new FelixError('FELIX_ERR_INVALID_ROUTE', `invalid next hop ${JSON.stringify(input.nextHop)}`);
+  for (const s of input.localSubnets) {
+    const p = parsePrefix(s);
+    if (!p) throw new FelixError('FELIX_ERR_INVALID_ROUTE', `invalid local subnet ${JSON.stringify(s)}`);
+    if (prefixContains(p, nh)) return Encapsulation.none;
+  }
+  return input.encapsulation;
+}
+
+export const VXLAN_DEVICE = 'vxlan.margay';
+export const IPIP_DEVICE = 'tunl0';
+
+/**
+ * A node's VXLAN tunnel address: the first address (.0) of its IPv4 pod CIDR, as Flannel does.
+ * It is never given to a pod (the reconciler blackholes the CIDR; IPAM starts at .1), so every node
+ * can compute every other node's VTEP address from the CIDR it already knows.
+ */
+export function vtepTunnelAddress(podCidr: string): string {
+  const p = parsePrefix(podCidr);
+  if (!p || p.family !== 4) {
+    throw new FelixError(
+      'FELIX_ERR_INVALID_ROUTE',
+      `VTEP needs an IPv4 pod CIDR, got ${JSON.stringify(podCidr)}`,
+    );
+  }
+  return formatAddress(p);
+}
+
+/**
+ * A node's VTEP MAC: derived from its name (SHA-256, first 6 bytes, locally administered unicast),
+ * so no MAC has to be published: every node computes its peers' MACs. Same name → same MAC.
+ */
+export function vtepMac(nodeName: string): string {
+  const h = createHash('sha256').update(`margay-vtep:${nodeName}`).digest();
+  const b = [...h.subarray(0, 6)];
+  b[0] = (b[0]! & 0xfc) | 0x02; // unicast, locally administered
+  return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+export interface RemoteNodeRoute {
+  /** The remote node's pod CIDR. */
+  readonly podCidr: string;
+  /** Its underlay address. */
+  readonly nodeIp: string;
+  /** What `selectEncapsulation` chose. */
+  readonly encapsulation: Encapsulation;
+  readonly table?: number;
+  readonly reason?: string;
+}
+
+/**
+ * The route to another node's pod CIDR: `via nodeIp` (plain), `via <its VTEP addr> dev vxlan.margay
+ * onlink` (VXLAN) or `via nodeIp dev tunl0 onlink` (IPIP).
+ */
+export function remoteNodeRoute(r: RemoteNodeRoute): RouteSpec {
+  const reason = r.reason ?? `pod CIDR of node ${r.nodeIp} (${r.encapsulation})`;
+  const base = { dst: r.podCidr, reason, ...(r.table !== undefined ? { table: r.table } : {}) };
+  switch (r.encapsulation) {
+    case Encapsulation.none:
+      return { ...base, nextHops: [{ gateway: r.nodeIp }] };
+    case Encapsulation.vxlan:
+      return {
+        ...base,
+        nextHops: [{ gateway: vtepTunnelAddress(r.podCidr), dev: VXLAN_DEVICE, onlink: true }],
+      };
+    case Encapsulation.ipip:
+      return { ...base, nextHops: [{ gateway: r.nodeIp, dev: IPIP_DEVICE, onlink: true }] };
+  }
+}

@@ -1,0 +1,207 @@
+// One test per path attribute: the value decoded from RFC-layout bytes, and what a malformed
+// one does (RFC 7606 §7; RFC 8092 §11; RFC 6793 §6).
+import { describe, expect, it } from 'vitest';
+import { ATTRIBUTE_TABLE } from '../../../../bgp/wire/attributes.ts';
+import type { CodecOptions, PathAttributes, UpdateMessage } from '../../../../bgp/wire/types.ts';
+import { decodeUpdate } from '../../../../bgp/wire/update.ts';
+import { AS_PATH_2, attr, ip4, NEXT_HOP, OPTS2, OPTS4, ORIGIN_IGP, u16, u32, update } from './helpers.ts';
+
+const NLRI = [24, 10, 1, 2];
+
+/** An UPDATE with the mandatory attributes (unless replaced) plus `extra`, and one prefix. */
+function withAttr(
+  extra: number[],
+  o: CodecOptions = OPTS2,
+  base = [...ORIGIN_IGP, ...AS_PATH_2, ...NEXT_HOP],
+): UpdateMessage {
+  return decodeUpdate(update({ attrs: [...base, ...extra], nlri: NLRI }), o);
+}
+const NO_ORIGIN = [...AS_PATH_2, ...NEXT_HOP];
+const NO_AS_PATH = [...ORIGIN_IGP, ...NEXT_HOP];
+const NO_NEXT_HOP = [...ORIGIN_IGP, ...AS_PATH_2];
+
+describe('well-formed attributes decode to the PathAttributes vocabulary', () => {
+  const cases: [string, number[], PathAttributes, CodecOptions?][] = [
+    ['ORIGIN incomplete', attr(0x40, 1, [2]), { origin: 2 }],
+    [
+      'AS_PATH all segment types, 2-octet',
+      attr(0x40, 2, [
+        3,
+        1,
+        ...u16(65010),
+        4,
+        2,
+        ...u16(65011),
+        ...u16(65012),
+        2,
+        2,
+        ...u16(1),
+        ...u16(2),
+        1,
+        1,
+        ...u16(3),
+      ]),
+      {
+        asPath: [
+          { type: 3, asns: [65010] },
+          { type: 4, asns: [65011, 65012] },
+          { type: 2, asns: [1, 2] },
+          { type: 1, asns: [3] },
+        ],
+      },
+    ],
+    ['AS_PATH empty (iBGP)', attr(0x40, 2, []), { asPath: [] }],
+    [
+      'AS_PATH 4-octet',
+      attr(0x40, 2, [2, 2, ...u32(4200000000), ...u32(1)]),
+      { asPath: [{ type: 2, asns: [4200000000, 1] }] },
+      OPTS4,
+    ],
+    ['NEXT_HOP', attr(0x40, 3, ip4('198.51.100.7')), { nextHop: '198.51.100.7' }],
+    ['MULTI_EXIT_DISC', attr(0x80, 4, u32(0xffffffff)), { med: 0xffffffff }],
+    ['LOCAL_PREF', attr(0x40, 5, u32(100)), { localPref: 100 }],
+    ['ATOMIC_AGGREGATE', attr(0x40, 6, []), { atomicAggregate: true }],
+    [
+      'AGGREGATOR 2-octet',
+      attr(0xc0, 7, [...u16(65001), ...ip4('192.0.2.9')]),
+      { aggregator: { asn: 65001, address: '192.0.2.9' } },
+    ],
+    [
+      'AGGREGATOR 4-octet',
+      attr(0xc0, 7, [...u32(4200000000), ...ip4('192.0.2.9')]),
+      { aggregator: { asn: 4200000000, address: '192.0.2.9' } },
+      OPTS4,
+    ],
+    [
+      'COMMUNITIES',
+      attr(0xc0, 8, [...u32(0xffffff01), ...u32((65001 << 16) | 42)]),
+      { communities: [0xffffff01, 65001 * 65536 + 42] },
+    ],
+    ['ORIGINATOR_ID', attr(0x80, 9, ip4('10.0.0.9')), { originatorId: '10.0.0.9' }],
+    [
+      'CLUSTER_LIST',
+      attr(0x80, 10, [...ip4('10.0.0.1'), ...ip4('10.0.0.2')]),
+      { clusterList: ['10.0.0.1', '10.0.0.2'] },
+    ],
+    [
+      'EXTENDED_COMMUNITIES',
+      attr(0xc0, 16, [0x00, 0x02, ...u16(65001), ...u32(0xdeadbeef)]),
+      { extendedCommunities: [0x0002fde9deadbeefn] },
+    ],
+    [
+      'LARGE_COMMUNITY',
+      attr(0xc0, 32, [...u32(4200000000), ...u32(1), ...u32(2)]),
+      { largeCommunities: [{ globalAdmin: 4200000000, localData1: 1, localData2: 2 }] },
+    ],
+    ['extended length flag on a short value', attr(0x50, 5, u32(7)), { localPref: 7 }],
+  ];
+  it.each(cases)('%s', (_name, bytes, expected, o = OPTS2) => {
+    // Replace the base attribute of the same type so that duplicates do not interfere.
+    const type = bytes[1];
+    const base = [
+      ...(type === 1 ? [] : ORIGIN_IGP),
+      ...(type === 2 ? [] : o.fourOctetAs ? attr(0x40, 2, [2, 1, ...u32(65001)]) : AS_PATH_2),
+      ...(type === 3 ? [] : NEXT_HOP),
+    ];
+    const m = withAttr(bytes, o, base);
+    expect(m.treatAsWithdraw).toBeUndefined();
+    expect(m.discarded).toBeUndefined();
+    expect(m.attributes).toMatchObject(expected);
+  });
+});
+
+describe('malformed attributes: the RFC 7606 action of each', () => {
+  const taw: [string, number[], number[]?][] = [
+    ['ORIGIN length 2 (§7.1)', attr(0x40, 1, [0, 0]), NO_ORIGIN],
+    ['ORIGIN value 3 (§7.1)', attr(0x40, 1, [3]), NO_ORIGIN],
+    ['AS_PATH unknown segment type (§7.2)', attr(0x40, 2, [5, 1, 0, 1]), NO_AS_PATH],
+    ['AS_PATH zero segment length (§7.2)', attr(0x40, 2, [2, 0]), NO_AS_PATH],
+    ['AS_PATH segment overrun (§7.2)', attr(0x40, 2, [2, 2, 0, 1]), NO_AS_PATH],
+    ['AS_PATH odd length for 2-octet', attr(0x40, 2, [2, 1, 0, 1, 0]), NO_AS_PATH],
+    ['NEXT_HOP length 5 (§7.3)', attr(0x40, 3, [1, 2, 3, 4, 5]), NO_NEXT_HOP],
+    ['NEXT_HOP 0.0.0.0 (RFC 4271 §6.3, §7.3)', attr(0x40, 3, [0, 0, 0, 0]), NO_NEXT_HOP],
+    ['NEXT_HOP multicast 224.0.0.5', attr(0x40, 3, [224, 0, 0, 5]), NO_NEXT_HOP],
+    ['NEXT_HOP 255.255.255.255', attr(0x40, 3, [255, 255, 255, 255]), NO_NEXT_HOP],
+    ['MED length 3 (§7.4)', attr(0x80, 4, [0, 0, 1])],
+    ['LOCAL_PREF length 5 (§7.5)', attr(0x40, 5, [0, 0, 0, 0, 1])],
+    ['COMMUNITIES length 0 (§7.8)', attr(0xc0, 8, [])],
+    ['COMMUNITIES length 5 (§7.8)', attr(0xc0, 8, [0, 0, 0, 0, 1])],
+    ['ORIGINATOR_ID length 3 (§7.9)', attr(0x80, 9, [1, 2, 3])],
+    ['CLUSTER_LIST length 6 (§7.10)', attr(0x80, 10, [1, 2, 3, 4, 5, 6])],
+    ['EXTENDED_COMMUNITIES length 12 (§7.14)', attr(0xc0, 16, new Array(12).fill(0))],
+    ['LARGE_COMMUNITY length 13 (RFC 8092 §11)', attr(0xc0, 32, new Array(13).fill(0))],
+    ['LARGE_COMMUNITY length 0', attr(0xc0, 32, [])],
+    ['ORIGIN with the optional flag (§3.c)', attr(0xc0, 1, [0]), NO_ORIGIN],
+    ['COMMUNITIES without the transitive flag (§3.c)', attr(0x80, 8, u32(1))],
+    ['MED marked transitive (§3.c)', attr(0xc0, 4, u32(1))],
+  ];
+  it.each(taw)('treat-as-withdraw: %s', (_name, bytes, base) => {
+    const m = withAttr(bytes, OPTS2, base);
+    expect(m.treatAsWithdraw).toMatchObject({ typeCode: bytes[1], action: 'treat-as-withdraw' });
+    expect(m.reach[0]?.prefixes).toEqual(['10.1.2.0/24']); // still listed, so the RIB withdraws it
+  });
+
+  const discard: [string, number[], keyof PathAttributes, CodecOptions?][] = [
+    ['ATOMIC_AGGREGATE length 1 (§7.6)', attr(0x40, 6, [1]), 'atomicAggregate'],
+    ['AGGREGATOR length 8 on a 2-octet session (§7.7)', attr(0xc0, 7, new Array(8).fill(1)), 'aggregator'],
+    [
+      'AGGREGATOR length 6 on a 4-octet session (§7.7)',
+      attr(0xc0, 7, new Array(6).fill(1)),
+      'aggregator',
+      OPTS4,
+    ],
+    ['AGGREGATOR without the optional flag (§3.c + §7.7)', attr(0x40, 7, new Array(6).fill(1)), 'aggregator'],
+    ['AS4_PATH malformed (RFC 6793 §6)', attr(0xc0, 17, [2, 0]), 'asPath'],
+    ['AS4_AGGREGATOR length 6 (RFC 6793 §6)', attr(0xc0, 18, new Array(6).fill(1)), 'aggregator'],
+  ];
+  it.each(discard)('attribute-discard: %s', (_name, bytes, key, o = OPTS2) => {
+    const m = withAttr(
+      bytes,
+      o,
+      o.fourOctetAs ? [...ORIGIN_IGP, ...attr(0x40, 2, [2, 1, ...u32(65001)]), ...NEXT_HOP] : undefined,
+    );
+    expect(m.treatAsWithdraw).toBeUndefined();
+    expect(m.discarded).toEqual([
+      expect.objectContaining({ typeCode: bytes[1], action: 'attribute-discard' }),
+    ]);
+    if (key === 'asPath') expect(m.attributes.asPath).toEqual([{ type: 2, asns: [65001] }]);
+    else expect(m.attributes[key]).toBeUndefined();
+  });
+
+  it('AS4_PATH and AS4_AGGREGATOR on a 4-octet session are discarded (RFC 6793 §4.1)', () => {
+    const m = withAttr(
+      [...attr(0xc0, 17, [2, 1, ...u32(7)]), ...attr(0xc0, 18, [...u32(7), ...ip4('1.1.1.1')])],
+      OPTS4,
+      [...ORIGIN_IGP, ...attr(0x40, 2, [2, 1, ...u32(65001)]), ...NEXT_HOP],
+    );
+    expect(m.attributes.asPath).toEqual([{ type: 2, asns: [65001] }]);
+    expect(m.discarded?.map((d) => d.typeCode)).toEqual([17, 18]);
+  });
+});
+
+describe('the descriptor table', () => {
+  it('has an entry with name, flags and RFC 7606 action for every attribute of types.ts', () => {
+    const expected: Record<number, string> = {
+      1: 'treat-as-withdraw',
+      2: 'treat-as-withdraw',
+      3: 'treat-as-withdraw',
+      4: 'treat-as-withdraw',
+      5: 'treat-as-withdraw',
+      6: 'attribute-discard',
+      7: 'attribute-discard',
+      8: 'treat-as-withdraw',
+      9: 'treat-as-withdraw',
+      10: 'treat-as-withdraw',
+      14: 'session-reset',
+      15: 'session-reset',
+      16: 'treat-as-withdraw',
+      17: 'attribute-discard',
+      18: 'attribute-discard',
+      32: 'treat-as-withdraw',
+    };
+    for (const [code, action] of Object.entries(expected)) {
+      expect(ATTRIBUTE_TABLE[Number(code)]?.onError, `type ${code}`).toBe(action);
+    }
+    expect(ATTRIBUTE_TABLE.filter(Boolean)).toHaveLength(Object.keys(expected).length);
+  });
+});
