@@ -510,7 +510,7 @@ export const IPIP_DEVICE = 'tunl0';
  */
 export function vtepTunnelAddress(podCidr: string): string {
   const p = parsePrefix(podCidr);
-  if (!p || p.family !== 4) {
+  if (p?.family !== 4) {
     throw new FelixError(
       'FELIX_ERR_INVALID_ROUTE',
       `VTEP needs an IPv4 pod CIDR, got ${JSON.stringify(podCidr)}`,

@@ -63,7 +63,11 @@ export function renderDeleteLine(
   metric: number,
   proto: number,
 ): string {
-  let s = `route del ${r.dst} table ${r.table} proto ${proto}`;
+  // Main is ip's default table (spelling it costs ip a table-name lookup per line).
+  let s =
+    r.table === 254
+      ? `route del ${r.dst} proto ${proto}`
+      : `route del ${r.dst} table ${r.table} proto ${proto}`;
   if (metric !== 0 || r.family === 6) s += ` metric ${metric}`;
   return s;
 }
