@@ -13,8 +13,12 @@ export interface SpeakerOptions {
   readonly routerId: string;
   /** RFC 4456 cluster id when acting as route reflector; defaults to routerId. */
   readonly clusterId?: string;
-  /** Where to accept connections; `null` means outgoing connections only. */
-  readonly listen?: { readonly address: string; readonly port: number } | null;
+  /**
+   * Where to accept connections (default `[::]:179`, dual stack); `null` means outgoing
+   * connections only. Several addresses: one listener each. Port 0 picks a free port
+   * (`Speaker.listenPorts` tells which).
+   */
+  readonly listen?: ListenAddress | readonly ListenAddress[] | null;
   /** ECMP: how many equal paths form a multipath set (1 = no ECMP). */
   readonly maxPaths?: number;
   readonly alwaysCompareMed?: boolean;
@@ -22,6 +26,27 @@ export interface SpeakerOptions {
   readonly gracefulRestartTime?: number;
   /** Hostname for the RFC-draft FQDN capability (FRR shows it). */
   readonly hostname?: string;
+  /**
+   * RFC 4724 §3 F bit we advertise for every family: our forwarding state (kernel routes)
+   * survives a restart of this speaker. Default false.
+   */
+  readonly gracefulRestartForwardingPreserved?: boolean;
+  /**
+   * RFC 4724 §4.2: after a restarting peer is back, how long its stale routes may wait for its
+   * End-of-RIB, s. Default 360 (FRR's stalepath-time).
+   */
+  readonly gracefulRestartStalePathTime?: number;
+  /** Monotonic clock in ms for the FSM timers (tests inject one). Default performance.now. */
+  readonly clock?: () => number;
+  /** Wall clock in ms since the epoch for `PeerStatus.since`. Default Date.now. */
+  readonly wallClock?: () => number;
+  /** Uniform [0, 1) for timer jitter (tests inject a deterministic one). Default Math.random. */
+  readonly random?: () => number;
+}
+
+export interface ListenAddress {
+  readonly address: string;
+  readonly port: number;
 }
 
 export interface PeerConfig {
@@ -46,6 +71,11 @@ export interface PeerConfig {
   readonly maxPrefix?: number;
   /** ConnectRetry base in seconds (default 5, grows with backoff). */
   readonly connectRetry?: number;
+  /**
+   * Our next hop per family on this session when it is not the session's local address, e.g.
+   * an IPv6 address for IPv6 routes over an IPv4 session. Default: the session's local address.
+   */
+  readonly nextHop?: { readonly ipv4?: string; readonly ipv6?: string };
 }
 
 export interface LocalRoute {
@@ -78,7 +108,12 @@ export interface PeerStatus {
   readonly capabilities: { readonly local: readonly string[]; readonly remote: readonly string[] };
   readonly families: readonly Family[];
   readonly prefixes: { readonly received: number; readonly accepted: number; readonly advertised: number };
-  readonly messages: { readonly in: number; readonly out: number; readonly updatesIn: number; readonly updatesOut: number };
+  readonly messages: {
+    readonly in: number;
+    readonly out: number;
+    readonly updatesIn: number;
+    readonly updatesOut: number;
+  };
 }
 
 export interface PathView {
@@ -100,6 +135,8 @@ export interface PathView {
   readonly multipath: boolean;
   /** Why this path is best, or why it lost (decision step). */
   readonly reason: string;
+  /** RFC 4724: kept from a session that went down, waiting for the peer's End-of-RIB. */
+  readonly stale?: boolean;
 }
 
 export interface RouteFilter {
@@ -117,6 +154,11 @@ export interface BestPathChange {
 }
 
 export interface SpeakerEvents {
-  peerStateChanged: { readonly address: string; readonly from: PeerState; readonly to: PeerState; readonly reason?: string };
+  peerStateChanged: {
+    readonly address: string;
+    readonly from: PeerState;
+    readonly to: PeerState;
+    readonly reason?: string;
+  };
   bestPathChanged: BestPathChange;
 }

@@ -1,0 +1,105 @@
+// Checking and normalising the peers handed to `Speaker.setPeers`, and telling which changes
+// need a session reset. Everything is checked before anything changes (the last good
+// configuration stays in force, DESIGN.md "Reliability rules").
+import { isIP } from 'node:net';
+import { BgpError } from '../errors.ts';
+import { type FsmConfig, resolveFsmConfig } from '../fsm/index.ts';
+import { canonicalAddress } from '../session/address.ts';
+import { FAMILIES, type Family } from '../wire/index.ts';
+import type { PeerConfig } from './types.ts';
+
+export const DEFAULT_BGP_PORT = 179;
+
+/** A peer as the speaker runs it: defaults filled, address canonical. */
+export interface ResolvedPeer {
+  readonly config: PeerConfig;
+  /** Canonical address: the key peers are diffed and incoming connections matched by. */
+  readonly address: string;
+  readonly port: number;
+  readonly families: readonly Family[];
+  readonly isIpv6: boolean;
+  readonly fsm: FsmConfig;
+}
+
+function invalid(index: number, field: string, message: string): BgpError {
+  return new BgpError('BGP_ERR_INVALID_CONFIG', `peers[${index}].${field}: ${message}`);
+}
+
+function isAsn(n: unknown): n is number {
+  return typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 0xffffffff;
+}
+
+export function resolvePeer(config: PeerConfig, index: number): ResolvedPeer {
+  if (typeof config.address !== 'string' || isIP(config.address) === 0) {
+    throw invalid(index, 'address', `${String(config.address)} is not an IP address`);
+  }
+  const address = canonicalAddress(config.address);
+  if (!isAsn(config.asn)) throw invalid(index, 'asn', `${String(config.asn)} is not in 1..4294967295`);
+  const port = config.port ?? DEFAULT_BGP_PORT;
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw invalid(index, 'port', `${port} is not a TCP port`);
+  if (config.localAddress !== undefined && isIP(config.localAddress) !== isIP(address)) {
+    throw invalid(index, 'localAddress', `${config.localAddress} is not an address of the peer's family`);
+  }
+  const families = config.families ?? [isIP(address) === 6 ? 'ipv6-unicast' : 'ipv4-unicast'];
+  if (families.length === 0) throw invalid(index, 'families', 'at least one family is required');
+  for (const f of families) {
+    if (!FAMILIES.includes(f))
+      throw invalid(index, 'families', `${String(f)} is not one of ${FAMILIES.join(', ')}`);
+  }
+  for (const [field, value] of [
+    ['allowAsIn', config.allowAsIn],
+    ['maxPrefix', config.maxPrefix],
+  ] as const) {
+    if (value !== undefined && (!Number.isInteger(value) || value < 0)) {
+      throw invalid(index, field, `${value} is not a non-negative integer`);
+    }
+  }
+  const nh = config.nextHop;
+  if (nh?.ipv4 !== undefined && isIP(nh.ipv4) !== 4)
+    throw invalid(index, 'nextHop.ipv4', `${nh.ipv4} is not IPv4`);
+  if (nh?.ipv6 !== undefined && isIP(nh.ipv6) !== 6)
+    throw invalid(index, 'nextHop.ipv6', `${nh.ipv6} is not IPv6`);
+  let fsm: FsmConfig;
+  try {
+    fsm = resolveFsmConfig({
+      ...(config.holdTime !== undefined && { holdTime: config.holdTime }),
+      ...(config.keepalive !== undefined && { keepaliveTime: config.keepalive }),
+      ...(config.connectRetry !== undefined && { connectRetryTime: config.connectRetry }),
+      passive: config.passive ?? false,
+    });
+  } catch (err) {
+    throw invalid(index, 'holdTime/keepalive/connectRetry', (err as Error).message);
+  }
+  return { config, address, port, families: [...new Set(families)], isIpv6: isIP(address) === 6, fsm };
+}
+
+/** Checks the whole desired set; throws on the first bad peer or a duplicated address. */
+export function resolvePeers(desired: readonly PeerConfig[]): Map<string, ResolvedPeer> {
+  const out = new Map<string, ResolvedPeer>();
+  desired.forEach((config, i) => {
+    const peer = resolvePeer(config, i);
+    if (out.has(peer.address)) throw invalid(i, 'address', `${peer.address} is configured twice`);
+    out.set(peer.address, peer);
+  });
+  return out;
+}
+
+/** Fields that change nothing on the wire: applied without resetting the session. */
+const COSMETIC: ReadonlySet<keyof PeerConfig> = new Set<keyof PeerConfig>(['description']);
+
+/** True when going from `a` to `b` needs the session restarted (Cease / Other Configuration Change). */
+export function needsReset(a: ResolvedPeer, b: ResolvedPeer): boolean {
+  const keys = new Set([...Object.keys(a.config), ...Object.keys(b.config)] as (keyof PeerConfig)[]);
+  for (const key of keys) {
+    if (COSMETIC.has(key)) continue;
+    if (!sameValue(a.config[key], b.config[key])) return true;
+  }
+  return false;
+}
+
+function sameValue(x: unknown, y: unknown): boolean {
+  if (x === y) return true;
+  if (typeof x !== 'object' || typeof y !== 'object' || x === null || y === null) return false;
+  return JSON.stringify(x) === JSON.stringify(y);
+}

@@ -1,0 +1,520 @@
+// The BGP speaker: configured peers (one PeerSession each), listeners, the RIB, the output pumps
+// and graceful restart, behind a declarative API (STYLE "Declarative interfaces"):
+//
+//   const speaker = new Speaker({ asn, routerId, listen: { address: '::', port: 179 } });
+//   speaker.setPeers(peers);            // the whole desired set; diffed by address
+//   speaker.setLocalRoutes(routes);     // the whole desired set of announcements
+//   speaker.on('bestPathChanged', (e) => …);
+//   await speaker.start();
+//   speaker.peers(); speaker.routes({ prefix });
+//   await speaker.stop({ message: 'maintenance' });   // Cease/Administrative Shutdown
+//
+// One owner mutates everything, synchronously, on the event loop (STYLE rule 7): socket input
+// is decoded and applied to the RIB as it arrives; output is pulled from the RIB by each
+// session's ExportPump when its socket can take it. The speaker never logs: it emits typed
+// events and publishes on node:diagnostics_channel (diagnostics.ts).
+//
+// RIB peers are per session, not per configured peer: each Established session registers the
+// peer under a fresh id `address#n`. That makes "drop everything of the old session" one
+// removePeer, and lets graceful restart keep an old session's routes while the new session
+// refills (graceful-restart.ts).
+import type { Socket } from 'node:net';
+import { BgpError } from '../errors.ts';
+import type { DownReason } from '../fsm/index.ts';
+import { describeNotification } from '../fsm/index.ts';
+import { type BestPathChanged, Dest, Rib } from '../rib/index.ts';
+import { pathView } from '../rib/snapshot.ts';
+import { canonicalAddress } from '../session/address.ts';
+import { Listener } from '../session/listener.ts';
+import { buildLocalOpen } from '../session/local-open.ts';
+import { type EstablishedSession, PeerSession, type PeerSessionHost } from '../session/peer-session.ts';
+import {
+  CeaseSubcode,
+  familyOf,
+  type Negotiated,
+  type OpenMessage,
+  type UpdateMessage,
+} from '../wire/index.ts';
+import { channels } from './diagnostics.ts';
+import { TypedEmitter } from './emitter.ts';
+import { isGracefulEnd, StaleRoutes } from './graceful-restart.ts';
+import { needsReset, type ResolvedPeer, resolvePeers } from './peer-config.ts';
+import { ExportPump } from './pump.ts';
+import type {
+  BestPathChange,
+  ListenAddress,
+  LocalRoute,
+  PathView,
+  PeerConfig,
+  PeerStatus,
+  RouteFilter,
+  SpeakerEvents,
+  SpeakerOptions,
+} from './types.ts';
+import { formatCapabilities, type PathViewContext, toPathView } from './views.ts';
+
+const DEFAULT_LISTEN: ListenAddress = { address: '::', port: 179 };
+const DEFAULT_RESTART_TIME = 120;
+const DEFAULT_STALE_PATH_TIME = 360;
+
+interface PeerEntry {
+  resolved: ResolvedPeer;
+  readonly session: PeerSession;
+  readonly localOpen: OpenMessage;
+  /** The RIB peer of the Established session, or null. */
+  ribId: string | null;
+  pump: ExportPump | null;
+  /** What the last Established session negotiated (kept after it ends, for graceful restart). */
+  negotiated: Negotiated | null;
+}
+
+export class Speaker {
+  readonly #options: SpeakerOptions;
+  readonly #rib: Rib;
+  readonly #emitter = new TypedEmitter<SpeakerEvents>();
+  readonly #peers = new Map<string, PeerEntry>();
+  /** RIB peer id → entry, for the sessions that are Established. */
+  readonly #byRibId = new Map<string, PeerEntry>();
+  /** RIB peer id → address, for every RIB peer that exists (Established or stale). */
+  readonly #ribAddress = new Map<string, string>();
+  readonly #stale: StaleRoutes;
+  readonly #listenAddresses: readonly ListenAddress[];
+  readonly #listeners: Listener[] = [];
+  /** Sessions being stopped after removal or reconfiguration. */
+  readonly #stopping = new Set<Promise<void>>();
+  readonly #now: () => number;
+  readonly #wallClock: () => number;
+  readonly #random: () => number;
+  #generation = 0;
+  #isStarted = false;
+  #isStopped = false;
+
+  constructor(options: SpeakerOptions) {
+    if (!Number.isInteger(options.asn) || options.asn < 1 || options.asn > 0xffffffff) {
+      throw new BgpError('BGP_ERR_INVALID_CONFIG', `asn ${options.asn} is not in 1..4294967295`);
+    }
+    const restart = options.gracefulRestartTime ?? DEFAULT_RESTART_TIME;
+    if (!Number.isInteger(restart) || restart < 0 || restart > 4095) {
+      throw new BgpError(
+        'BGP_ERR_INVALID_CONFIG',
+        `gracefulRestartTime ${restart} is not in 0..4095 (RFC 4724 §3)`,
+      );
+    }
+    this.#options = options;
+    this.#now = options.clock ?? (() => performance.now());
+    this.#wallClock = options.wallClock ?? Date.now;
+    this.#random = options.random ?? Math.random;
+    this.#rib = new Rib({
+      routerId: options.routerId,
+      ...(options.clusterId !== undefined && { clusterId: options.clusterId }),
+      ...(options.alwaysCompareMed !== undefined && { alwaysCompareMed: options.alwaysCompareMed }),
+      ...(options.maxPaths !== undefined && { maxPaths: options.maxPaths }),
+      onBestPathChanged: (event) => this.#onBestPathChanged(event),
+      onExportPending: (ribId, family) => this.#byRibId.get(ribId)?.pump?.schedule(family),
+    });
+    this.#stale = new StaleRoutes({
+      rib: this.#rib,
+      stalePathTime: options.gracefulRestartStalePathTime ?? DEFAULT_STALE_PATH_TIME,
+      onRemoved: (ribId) => this.#ribAddress.delete(ribId),
+    });
+    const listen = options.listen === undefined ? [DEFAULT_LISTEN] : options.listen;
+    this.#listenAddresses = listen === null ? [] : Array.isArray(listen) ? listen : [listen as ListenAddress];
+  }
+
+  // ---- events ---------------------------------------------------------------------------
+
+  on<K extends keyof SpeakerEvents>(name: K, listener: (event: SpeakerEvents[K]) => void): this {
+    this.#emitter.on(name, listener);
+    return this;
+  }
+
+  off<K extends keyof SpeakerEvents>(name: K, listener: (event: SpeakerEvents[K]) => void): this {
+    this.#emitter.off(name, listener);
+    return this;
+  }
+
+  // ---- lifecycle ------------------------------------------------------------------------
+
+  /** Opens the listeners and starts every configured session. Throws BGP_ERR_LISTEN. */
+  async start(): Promise<void> {
+    if (this.#isStarted) return;
+    if (this.#isStopped)
+      throw new BgpError('BGP_ERR_INVALID_CONFIG', 'a stopped speaker cannot be started again');
+    try {
+      for (const { address, port } of this.#listenAddresses) {
+        const listener = new Listener({
+          address,
+          port,
+          accept: (remoteAddress, socket) => this.#accept(remoteAddress, socket),
+          refused: (info) => channels.connectionRefused.publish(info),
+        });
+        await listener.start();
+        this.#listeners.push(listener);
+      }
+    } catch (err) {
+      await Promise.all(this.#listeners.map((l) => l.close()));
+      this.#listeners.length = 0;
+      throw err;
+    }
+    this.#isStarted = true;
+    for (const entry of this.#peers.values()) entry.session.start();
+  }
+
+  /**
+   * Cease / Administrative Shutdown (RFC 4486, with the RFC 9003 message) to every peer, then
+   * closes listeners and connections and stops every timer: afterwards the speaker holds no
+   * handle that keeps the process alive.
+   */
+  async stop(options: { readonly message?: string } = {}): Promise<void> {
+    if (this.#isStopped) return;
+    this.#isStopped = true;
+    const closing: Promise<void>[] = this.#listeners.map((l) => l.close());
+    for (const entry of this.#peers.values()) {
+      closing.push(
+        entry.session.stop({
+          subcode: CeaseSubcode.administrativeShutdown,
+          ...(options.message !== undefined && { message: options.message }),
+        }),
+      );
+    }
+    this.#stale.clear();
+    closing.push(...this.#stopping);
+    await Promise.all(closing);
+  }
+
+  /** The ports the listeners are bound to (useful with port 0), in `listen` order. */
+  get listenPorts(): readonly number[] {
+    return this.#listeners.map((l) => l.port);
+  }
+
+  // ---- declarative configuration --------------------------------------------------------
+
+  /**
+   * The whole desired set of peers, diffed by address: new peers start; removed ones get
+   * Cease / Peer De-configured (RFC 4486 subcode 3); changed ones Cease / Other Configuration
+   * Change (subcode 6) and restart with the new settings; a description change applies at
+   * once. Throws BGP_ERR_INVALID_CONFIG (and changes nothing) when a peer is invalid.
+   */
+  setPeers(desired: readonly PeerConfig[]): void {
+    const next = resolvePeers(desired);
+    for (const [address, entry] of this.#peers) {
+      if (!next.has(address)) this.#removeEntry(entry, CeaseSubcode.peerDeconfigured);
+    }
+    for (const [address, resolved] of next) {
+      const entry = this.#peers.get(address);
+      if (entry === undefined) {
+        this.#addEntry(resolved);
+      } else if (needsReset(entry.resolved, resolved)) {
+        this.#removeEntry(entry, CeaseSubcode.otherConfigurationChange);
+        this.#addEntry(resolved);
+      } else {
+        entry.resolved = resolved;
+      }
+    }
+  }
+
+  /** The whole desired set of locally originated routes. Throws BGP_ERR_INVALID_CONFIG. */
+  setLocalRoutes(routes: readonly LocalRoute[]): void {
+    this.#rib.setLocalRoutes(routes);
+  }
+
+  // ---- status ---------------------------------------------------------------------------
+
+  peers(): PeerStatus[] {
+    const out: PeerStatus[] = [];
+    for (const entry of this.#peers.values()) out.push(this.#status(entry));
+    return out;
+  }
+
+  /** Paths in the Loc-RIB (every path of each prefix, best first), filtered. */
+  routes(filter: RouteFilter = {}): PathView[] {
+    const ctx: PathViewContext = {
+      addressOf: (ribId) => this.#ribAddress.get(ribId) ?? ribId,
+      isStale: (ribId) => this.#stale.isStale(ribId),
+    };
+    const base = {
+      ...(filter.prefix !== undefined && { prefix: filter.prefix }),
+      ...(filter.family !== undefined && { family: filter.family }),
+    };
+    const out: PathView[] = [];
+    if (filter.peer === undefined || filter.peer === 'local') {
+      for (const route of this.#rib.listRoutes(base)) {
+        for (const p of route.paths) {
+          if (filter.peer === 'local' && p.fromPeer !== null) continue;
+          out.push(toPathView(route, p, ctx));
+        }
+      }
+      return out;
+    }
+    const address = canonicalAddress(filter.peer);
+    for (const [ribId, a] of this.#ribAddress) {
+      if (a !== address) continue;
+      for (const route of this.#rib.listRoutes({ ...base, peer: ribId })) {
+        for (const p of route.paths) out.push(toPathView(route, p, ctx));
+      }
+    }
+    return out;
+  }
+
+  // ---- peers ----------------------------------------------------------------------------
+
+  #addEntry(resolved: ResolvedPeer): void {
+    const o = this.#options;
+    const localOpen = buildLocalOpen({
+      asn: o.asn,
+      routerId: o.routerId,
+      holdTime: resolved.fsm.holdTime,
+      families: resolved.families,
+      isIpv6Transport: resolved.isIpv6,
+      gracefulRestartTime: o.gracefulRestartTime ?? DEFAULT_RESTART_TIME,
+      forwardingPreserved: o.gracefulRestartForwardingPreserved ?? false,
+      isRestarting: false,
+      ...(o.hostname !== undefined && { hostname: o.hostname }),
+    });
+    let entry: PeerEntry | undefined;
+    const host = this.#host(() => entry as PeerEntry);
+    const session = new PeerSession({
+      address: resolved.address,
+      port: resolved.port,
+      ...(resolved.config.localAddress !== undefined && { localAddress: resolved.config.localAddress }),
+      peerAsn: resolved.config.asn,
+      localAsn: o.asn,
+      routerId: o.routerId,
+      fsm: resolved.fsm,
+      open: localOpen,
+      now: this.#now,
+      wallClock: this.#wallClock,
+      random: this.#random,
+      host,
+    });
+    entry = { resolved, session, localOpen, ribId: null, pump: null, negotiated: null };
+    this.#peers.set(resolved.address, entry);
+    if (this.#isStarted && !this.#isStopped) session.start();
+  }
+
+  #removeEntry(entry: PeerEntry, subcode: number): void {
+    this.#peers.delete(entry.resolved.address);
+    const stopped = entry.session.stop({ subcode });
+    this.#stale.drop(entry.resolved.address);
+    this.#stopping.add(stopped);
+    void stopped.then(() => this.#stopping.delete(stopped));
+  }
+
+  #accept(remoteAddress: string, socket: Socket): { ok: true } | { ok: false; reason: string } {
+    if (this.#isStopped) return { ok: false, reason: 'the speaker is stopping' };
+    const entry = this.#peers.get(remoteAddress);
+    if (entry === undefined) return { ok: false, reason: `${remoteAddress} is not a configured peer` };
+    const refused = entry.session.acceptIncoming(socket);
+    return refused === null ? { ok: true } : { ok: false, reason: refused };
+  }
+
+  #host(entryOf: () => PeerEntry): PeerSessionHost {
+    const address = () => entryOf().resolved.address;
+    return {
+      stateChanged: (from, to, reason) => {
+        const event = {
+          address: address(),
+          from,
+          to,
+          ...(reason !== undefined && { reason: reason.message }),
+        };
+        channels.peerStateChanged.publish(event);
+        this.#emitter.emit('peerStateChanged', event);
+      },
+      established: (s) => this.#onEstablished(entryOf(), s),
+      down: (reason, wasEstablished) => this.#onDown(entryOf(), reason, wasEstablished),
+      update: (message) => this.#onUpdate(entryOf(), message),
+      routeRefresh: (message) => {
+        const entry = entryOf();
+        const s = entry.session.session;
+        const family = familyOf(message.afi, message.safi);
+        if (message.unknownSubtype !== undefined) {
+          // RFC 7313 §5: a ROUTE-REFRESH with an unknown subtype is ignored.
+          this.#warn(address(), `ROUTE-REFRESH with unknown subtype ${message.unknownSubtype} ignored`);
+        } else if (family === undefined || s === null || !s.negotiated.families.includes(family)) {
+          // RFC 2918 §4: a request for a family not negotiated is ignored.
+          this.#warn(
+            address(),
+            `ROUTE-REFRESH for AFI ${message.afi} SAFI ${message.safi} (not negotiated) ignored`,
+          );
+        } else if (message.subtype === 0) {
+          entry.pump?.refresh(family, s.negotiated.enhancedRouteRefresh);
+        } else {
+          // BoRR/EoRR framing the peer's own resend (RFC 7313 §4): the resent routes replace
+          // the old ones as they arrive; routes the peer no longer has are not purged at EoRR.
+          this.#warn(address(), `${message.subtype === 1 ? 'BoRR' : 'EoRR'} for ${family} received`);
+        }
+      },
+      drained: () => entryOf().pump?.drained(),
+      notification: (info) =>
+        channels.notification.publish({
+          address: address(),
+          ...info,
+          name: describeNotification(info.code, info.subcode),
+        }),
+      warning: (reason) => this.#warn(address(), reason),
+    };
+  }
+
+  #warn(address: string, reason: string): void {
+    channels.warning.publish({ address, reason });
+  }
+
+  #onEstablished(entry: PeerEntry, s: EstablishedSession): void {
+    const r = entry.resolved;
+    const c = r.config;
+    const ribId = `${r.address}#${++this.#generation}`;
+    const local = c.localAddress ?? s.localAddress;
+    const isV6 = local.includes(':');
+    this.#rib.addPeer({
+      id: ribId,
+      address: r.address,
+      asn: c.asn,
+      localAsn: this.#options.asn,
+      families: r.families,
+      ...(c.routeReflectorClient !== undefined && { routeReflectorClient: c.routeReflectorClient }),
+      ...(c.nextHopSelf !== undefined && { nextHopSelf: c.nextHopSelf }),
+      ...(c.allowAsIn !== undefined && { allowAsIn: c.allowAsIn }),
+      ...((c.nextHop?.ipv4 ?? (isV6 ? undefined : local)) !== undefined && {
+        localAddressV4: c.nextHop?.ipv4 ?? local,
+      }),
+      ...((c.nextHop?.ipv6 ?? (isV6 ? local : undefined)) !== undefined && {
+        localAddressV6: c.nextHop?.ipv6 ?? local,
+      }),
+    });
+    entry.ribId = ribId;
+    entry.negotiated = s.negotiated;
+    this.#byRibId.set(ribId, entry);
+    this.#ribAddress.set(ribId, r.address);
+    entry.pump = new ExportPump({
+      rib: this.#rib,
+      ribId,
+      target: entry.session,
+      codec: s.negotiated.codec,
+      onEncodeError: (message) => this.#warn(r.address, message),
+    });
+    this.#stale.sessionUp(r.address, s.negotiated);
+    this.#rib.peerUp(ribId, { routerId: s.remoteOpen.bgpId, families: s.negotiated.families });
+  }
+
+  #onDown(entry: PeerEntry, reason: DownReason, wasEstablished: boolean): void {
+    entry.pump?.stop();
+    entry.pump = null;
+    const ribId = entry.ribId;
+    if (ribId === null) return;
+    entry.ribId = null;
+    this.#byRibId.delete(ribId);
+    const cap = entry.negotiated?.gracefulRestart;
+    const families = entry.negotiated?.families ?? entry.resolved.families;
+    const address = entry.resolved.address;
+    if (
+      wasEstablished &&
+      !this.#isStopped &&
+      this.#peers.get(address) === entry &&
+      cap !== undefined &&
+      isGracefulEnd(reason) &&
+      this.#stale.retain(address, ribId, families, cap)
+    ) {
+      return;
+    }
+    this.#stale.drop(address);
+    this.#rib.removePeer(ribId);
+    this.#ribAddress.delete(ribId);
+  }
+
+  #onUpdate(entry: PeerEntry, message: UpdateMessage): void {
+    const ribId = entry.ribId;
+    if (ribId === null) return;
+    this.#rib.applyUpdate(ribId, message);
+    const address = entry.resolved.address;
+    if (message.treatAsWithdraw !== undefined || message.discarded !== undefined) {
+      let prefixes = 0;
+      for (const block of message.reach) prefixes += block.prefixes.length;
+      for (const issue of [message.treatAsWithdraw, ...(message.discarded ?? [])]) {
+        if (issue !== undefined) channels.updateError.publish({ address, ...issue, prefixes });
+      }
+    }
+    if (message.endOfRib !== undefined) this.#stale.endOfRib(address, message.endOfRib);
+    const max = entry.resolved.config.maxPrefix;
+    if (max !== undefined && entry.ribId === ribId) {
+      const received = this.#rib.peerStats(ribId).received;
+      if (received > max) {
+        // RFC 4486 §4: Cease / Maximum Number of Prefixes Reached.
+        entry.session.automaticStop(CeaseSubcode.maxPrefixesReached, `${received} prefixes, maximum ${max}`);
+      }
+    }
+  }
+
+  #onBestPathChanged(event: BestPathChanged): void {
+    if (this.#emitter.listenerCount('bestPathChanged') === 0) return;
+    const ctx: PathViewContext = {
+      addressOf: (ribId) => this.#ribAddress.get(ribId) ?? ribId,
+      isStale: (ribId) => this.#stale.isStale(ribId),
+    };
+    let change: BestPathChange;
+    if (event.best === null) {
+      change = { prefix: event.prefix, family: event.family, nextHops: [], best: null };
+    } else {
+      // A detached Dest carrying only what pathView reads (best, ECMP set, reason).
+      const dest = new Dest(event.prefix, event.family);
+      dest.best = event.best;
+      dest.multipath = event.multipath.length > 1 ? event.multipath : null;
+      dest.reason = event.reason;
+      const nextHops = [...new Set(event.multipath.map((p) => p.attrs.nextHop))];
+      const route = { prefix: event.prefix, family: event.family, paths: [] };
+      change = {
+        prefix: event.prefix,
+        family: event.family,
+        nextHops,
+        best: toPathView(route, pathView(event.best, dest), ctx),
+      };
+    }
+    this.#emitter.emit('bestPathChanged', change);
+  }
+
+  #status(entry: PeerEntry): PeerStatus {
+    const r = entry.resolved;
+    const c = r.config;
+    const s = entry.session;
+    const est = s.session;
+    let received = 0;
+    let accepted = 0;
+    let advertised = 0;
+    for (const id of [entry.ribId, this.#stale.staleIdOf(r.address)]) {
+      if (id === null || id === undefined) continue;
+      const stats = this.#rib.peerStats(id);
+      received += stats.received;
+      accepted += stats.accepted;
+      if (id === entry.ribId) advertised = stats.advertised;
+    }
+    const timers = s.timers;
+    const lastError = s.lastDownReason?.message;
+    const localAddress = est?.localAddress ?? c.localAddress;
+    return {
+      address: r.address,
+      asn: c.asn,
+      ...(c.description !== undefined && { description: c.description }),
+      type: c.asn === this.#options.asn ? 'ibgp' : 'ebgp',
+      routeReflectorClient: c.routeReflectorClient ?? false,
+      state: s.state,
+      since: s.since,
+      ...(lastError !== undefined && { lastError }),
+      holdTime: timers.holdTime,
+      keepalive: timers.keepalive,
+      ...(localAddress !== undefined && { localAddress }),
+      ...(est !== null && { remoteRouterId: est.remoteOpen.bgpId }),
+      capabilities: {
+        local: formatCapabilities(entry.localOpen.capabilities),
+        remote: est === null ? [] : formatCapabilities(est.remoteOpen.capabilities),
+      },
+      families: est?.negotiated.families ?? r.families,
+      prefixes: { received, accepted, advertised },
+      messages: {
+        in: s.counters.messagesIn,
+        out: s.counters.messagesOut,
+        updatesIn: s.counters.updatesIn,
+        updatesOut: s.counters.updatesOut,
+      },
+    };
+  }
+}

@@ -1,0 +1,55 @@
+// After `stop()` the speaker holds nothing that keeps the process alive: a child process that
+// starts two speakers, lets them establish and exchange routes, and stops them must exit by
+// itself, without process.exit.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { expect, test } from 'vitest';
+
+const SPEAKER = pathToFileURL(join(import.meta.dirname, '../../../../bgp/speaker/speaker.ts')).href;
+
+const SCRIPT = `
+import { Speaker } from '${SPEAKER}';
+const a = new Speaker({ asn: 64512, routerId: '192.0.2.1', listen: { address: '127.0.0.1', port: 0 } });
+const b = new Speaker({ asn: 64513, routerId: '192.0.2.2', listen: { address: '127.0.0.1', port: 0 } });
+await a.start(); await b.start();
+a.setPeers([{ address: '127.0.0.1', asn: 64513, port: b.listenPorts[0] }]);
+b.setPeers([{ address: '127.0.0.1', asn: 64512, port: a.listenPorts[0] }]);
+a.setLocalRoutes([{ prefix: '10.0.0.0/24' }]);
+const deadline = Date.now() + 10000;
+while (b.routes().length === 0) {
+  if (Date.now() > deadline) { console.log('no route'); break; }
+  await new Promise((r) => setTimeout(r, 20));
+}
+await a.stop({ message: 'bye' });
+await b.stop();
+console.log('stopped', a.peers()[0].state, b.peers()[0].lastError);
+`;
+
+test('the process exits by itself after stop()', async () => {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', SCRIPT], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  child.stderr.on('data', (d) => {
+    out += d;
+  });
+  const started = Date.now();
+  const code = await new Promise<number | null>((resolve) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve(null);
+    }, 15_000);
+    child.once('exit', (c) => {
+      clearTimeout(timer);
+      resolve(c);
+    });
+  });
+  expect(out).toContain('stopped Idle Received: Administrative shutdown: bye');
+  expect(code).toBe(0);
+  // Stopping flushes and closes, it does not linger for CLOSE_LINGER_MS on a live peer.
+  expect(Date.now() - started).toBeLessThan(10_000);
+});
