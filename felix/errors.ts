@@ -16,6 +16,8 @@ export const FelixErrorCode = {
     'a desired route, workload endpoint or VTEP is invalid (prefix, next hop, duplicate)',
   FELIX_ERR_NETLINK_PARSE: 'the JSON output of ip or bridge could not be parsed',
   FELIX_ERR_ENCAP_UNSUPPORTED: 'the kernel lacks the tunnel link type (ipip, vxlan) an IPPool mode needs',
+  FELIX_ERR_INVALID_POLICY:
+    'a NetworkPolicy or pod is invalid; the field is named, the rule or policy left out',
   FELIX_ERR_APPLY_FAILED: 'a dataplane apply still failed after its retries; the last error is the cause',
 } as const;
 export type FelixErrorCodeName = keyof typeof FelixErrorCode;

@@ -9,7 +9,10 @@ export const MargayErrorCode = {
     exitCode: 1,
     text: 'the REST API could not listen on its address, or a non-loopback address has no token',
   },
-  MARGAY_ERR_API_UNREACHABLE: { exitCode: 1, text: 'margayctl could not reach the REST API at the given address' },
+  MARGAY_ERR_API_UNREACHABLE: {
+    exitCode: 1,
+    text: 'margayctl could not reach the REST API at the given address',
+  },
   MARGAY_ERR_BGP_LISTEN: { exitCode: 1, text: 'the BGP speaker could not listen on its address and port' },
   MARGAY_ERR_DEMO: { exitCode: 1, text: 'the demo could not set up its namespaces or start BIRD' },
 } as const;

@@ -30,7 +30,8 @@ const LEVELS: Record<string, Level> = {
 /** Logs every BGP diagnostics message; returns the unsubscribe function. */
 export function subscribeBgpLog(): () => void {
   const handlers = Object.entries(LEVELS).map(([name, level]) => {
-    const handler = (message: unknown) => log(level, name.replace('margay.', ''), message as Record<string, unknown>);
+    const handler = (message: unknown) =>
+      log(level, name.replace('margay.', ''), message as Record<string, unknown>);
     subscribe(name, handler);
     return () => unsubscribe(name, handler);
   });

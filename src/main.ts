@@ -21,7 +21,8 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'speaker': {
       const args = parseArgs(rest, { config: 'string' }, 'margay speaker');
       const path = args.flags.config;
-      if (typeof path !== 'string') throw new MargayError('MARGAY_ERR_USAGE', 'margay speaker: --config FILE is required');
+      if (typeof path !== 'string')
+        throw new MargayError('MARGAY_ERR_USAGE', 'margay speaker: --config FILE is required');
       const { runSpeaker } = await import('./cli/speaker.ts');
       const stop = await runSpeaker(path);
       await waitForSignal();

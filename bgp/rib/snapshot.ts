@@ -61,7 +61,8 @@ export interface PeerStats {
 export function pathView(path: Path, dest: Dest): PathView {
   const a = path.attrs.attrs;
   const isBest = dest.best === path;
-  const isMultipath = isBest || (dest.multipath?.includes(path) ?? false);
+  // Part of an ECMP set of more than one path (a lone best path is not "multipath").
+  const isMultipath = (dest.multipath?.length ?? 0) > 1 && (dest.multipath?.includes(path) ?? false);
   return {
     fromPeer: path.peer?.id ?? null,
     pathId: path.pathId,

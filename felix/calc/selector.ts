@@ -80,7 +80,8 @@ export function canonicalSelector(
 ): { selector: CanonicalSelector } | { problems: string[] } {
   const problems: string[] = [];
   const reqs: Requirement[] = [];
-  if (sel === null || typeof sel !== 'object') return { problems: [`${path}: must be a label selector object`] };
+  if (sel === null || typeof sel !== 'object')
+    return { problems: [`${path}: must be a label selector object`] };
   const labels = sel.matchLabels ?? {};
   if (typeof labels !== 'object' || labels === null) problems.push(`${path}.matchLabels: must be an object`);
   else {
@@ -105,7 +106,9 @@ export function canonicalSelector(
         return;
       }
       if (!SELECTOR_OPERATORS.includes(e.operator)) {
-        problems.push(`${at}.operator: ${JSON.stringify(e.operator)} is not one of ${SELECTOR_OPERATORS.join(', ')}`);
+        problems.push(
+          `${at}.operator: ${JSON.stringify(e.operator)} is not one of ${SELECTOR_OPERATORS.join(', ')}`,
+        );
         return;
       }
       const values = e.values ?? [];
@@ -133,7 +136,12 @@ export function canonicalSelector(
   if (problems.length > 0) return { problems };
   const seen = new Set<string>();
   const requirements = reqs
-    .sort((a, b) => cmp(a.key, b.key) || OP_ORDER[a.operator] - OP_ORDER[b.operator] || cmp(a.values.join(','), b.values.join(',')))
+    .sort(
+      (a, b) =>
+        cmp(a.key, b.key) ||
+        OP_ORDER[a.operator] - OP_ORDER[b.operator] ||
+        cmp(a.values.join(','), b.values.join(',')),
+    )
     .filter((r) => {
       const t = requirementText(r);
       if (seen.has(t)) return false;

@@ -1,7 +1,7 @@
 // Prometheus text exposition (version 0.0.4) written by hand: a handful of gauges and counters
 // does not need a client library. Event-loop delay comes from perf_hooks' histogram, sampled
 // every 10 ms, so a stall while ingesting a large table shows up here (DESIGN.md "fast").
-import { monitorEventLoopDelay, type ELDHistogram } from 'node:perf_hooks';
+import { type ELDHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 
 export interface Sample {
   readonly labels?: Readonly<Record<string, string | number>>;

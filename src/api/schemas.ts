@@ -72,7 +72,11 @@ export const routesQuerySchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    prefix: { type: 'string', pattern: '^[0-9a-fA-F:.]+/[0-9]{1,3}$', description: 'exact prefix, e.g. 10.244.1.0/24' },
+    prefix: {
+      type: 'string',
+      pattern: '^[0-9a-fA-F:.]+/[0-9]{1,3}$',
+      description: 'exact prefix, e.g. 10.244.1.0/24',
+    },
     peer: { type: 'string', pattern: '^[0-9a-fA-F:.]+$|^local$', description: 'peer address, or "local"' },
     family: { type: 'string', enum: ['ipv4-unicast', 'ipv6-unicast'] },
   },

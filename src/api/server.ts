@@ -50,13 +50,21 @@ const ROUTES: readonly RouteDoc[] = [
   {
     path: '/v1/bgp/peers',
     summary: 'BGP peers with state, timers, capabilities and prefix counts',
-    response: { type: 'object', required: ['peers'], properties: { peers: { type: 'array', items: peerSchema } } },
+    response: {
+      type: 'object',
+      required: ['peers'],
+      properties: { peers: { type: 'array', items: peerSchema } },
+    },
   },
   {
     path: '/v1/bgp/routes',
     summary: 'BGP paths in the Loc-RIB and Adj-RIBs-In, each with the reason it is (not) best',
     querystring: routesQuerySchema,
-    response: { type: 'object', required: ['routes'], properties: { routes: { type: 'array', items: pathSchema } } },
+    response: {
+      type: 'object',
+      required: ['routes'],
+      properties: { routes: { type: 'array', items: pathSchema } },
+    },
   },
 ];
 
@@ -64,12 +72,14 @@ export function openApiDocument(extra: readonly RouteDoc[] = []): object {
   const paths: Record<string, unknown> = {};
   for (const r of [...ROUTES, ...extra]) {
     const parameters = r.querystring
-      ? Object.entries((r.querystring as { properties: Record<string, object> }).properties).map(([name, schema]) => ({
-          name,
-          in: 'query',
-          required: false,
-          schema,
-        }))
+      ? Object.entries((r.querystring as { properties: Record<string, object> }).properties).map(
+          ([name, schema]) => ({
+            name,
+            in: 'query',
+            required: false,
+            schema,
+          }),
+        )
       : [];
     paths[r.path] = {
       get: {
@@ -77,14 +87,23 @@ export function openApiDocument(extra: readonly RouteDoc[] = []): object {
         parameters,
         responses: {
           '200': { description: 'OK', content: { 'application/json': { schema: r.response } } },
-          '400': { description: 'Bad query parameter', content: { 'application/json': { schema: errorSchema } } },
-          '401': { description: 'Missing or wrong bearer token', content: { 'application/json': { schema: errorSchema } } },
+          '400': {
+            description: 'Bad query parameter',
+            content: { 'application/json': { schema: errorSchema } },
+          },
+          '401': {
+            description: 'Missing or wrong bearer token',
+            content: { 'application/json': { schema: errorSchema } },
+          },
         },
       },
     };
   }
-  for (const p of ['/healthz', '/readyz']) paths[p] = { get: { summary: 'Probe', responses: { '200': { description: 'ok' } } } };
-  paths['/metrics'] = { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text' } } } };
+  for (const p of ['/healthz', '/readyz'])
+    paths[p] = { get: { summary: 'Probe', responses: { '200': { description: 'ok' } } } };
+  paths['/metrics'] = {
+    get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text' } } },
+  };
   return {
     openapi: '3.1.0',
     info: { title: 'Margay node API', version: '1' },
@@ -101,7 +120,10 @@ export async function startApi(source: StatusSource, opts: ApiOptions): Promise<
       `api.listen ${opts.host}:${opts.port} is not a loopback address: set api.token (at least 16 characters)`,
     );
   }
-  const app = Fastify({ logger: false, ajv: { customOptions: { removeAdditional: false, coerceTypes: false } } });
+  const app = Fastify({
+    logger: false,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
+  });
   const expected = opts.token ? Buffer.from(`Bearer ${opts.token}`) : undefined;
 
   app.setErrorHandler((err: FastifyError, _req, reply) => {
@@ -111,7 +133,8 @@ export async function startApi(source: StatusSource, opts: ApiOptions): Promise<
         (v?.params as { additionalProperty?: string } | undefined)?.additionalProperty ??
         v?.instancePath.replace(/^\//, '') ??
         '';
-      const what = v?.keyword === 'additionalProperties' ? 'is not a known parameter' : (v?.message ?? 'is invalid');
+      const what =
+        v?.keyword === 'additionalProperties' ? 'is not a known parameter' : (v?.message ?? 'is invalid');
       return reply
         .status(400)
         .send({ error: { code: 'BAD_PARAMETER', message: `query parameter "${param}" ${what}` } });
@@ -120,14 +143,18 @@ export async function startApi(source: StatusSource, opts: ApiOptions): Promise<
     return reply.status(status).send({ error: { code: err.code ?? 'INTERNAL', message: err.message } });
   });
   app.setNotFoundHandler((req, reply) =>
-    reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no such endpoint: ${req.method} ${req.url}` } }),
+    reply
+      .status(404)
+      .send({ error: { code: 'NOT_FOUND', message: `no such endpoint: ${req.method} ${req.url}` } }),
   );
 
   app.addHook('onRequest', async (req, reply) => {
     if (!expected || req.url === '/healthz' || req.url === '/readyz') return;
     const got = Buffer.from(req.headers.authorization ?? '');
     if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
-      return reply.status(401).send({ error: { code: 'UNAUTHORIZED', message: 'a valid bearer token is required' } });
+      return reply
+        .status(401)
+        .send({ error: { code: 'UNAUTHORIZED', message: 'a valid bearer token is required' } });
     }
   });
 
@@ -157,9 +184,13 @@ export async function startApi(source: StatusSource, opts: ApiOptions): Promise<
   try {
     await app.listen({ host: opts.host, port: opts.port });
   } catch (err) {
-    throw new MargayError('MARGAY_ERR_API_LISTEN', `api.listen ${opts.host}:${opts.port}: ${(err as Error).message}`, {
-      cause: err,
-    });
+    throw new MargayError(
+      'MARGAY_ERR_API_LISTEN',
+      `api.listen ${opts.host}:${opts.port}: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
   }
   return app;
 }

@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { Speaker } from '../../bgp/speaker/speaker.ts';
 import type { PeerStatus } from '../../bgp/speaker/types.ts';
 import { type MetricFamily, ProcessMetrics } from '../api/metrics.ts';
-import { startApi, type StatusSource } from '../api/server.ts';
+import { type StatusSource, startApi } from '../api/server.ts';
 import { loadSpeakerConfig } from '../config/speaker.ts';
 import { subscribeBgpLog } from '../log.ts';
 import { VERSION } from '../version.ts';
@@ -18,7 +18,10 @@ export function speakerMetrics(peers: readonly PeerStatus[]): MetricFamily[] {
       name: 'margay_bgp_sessions',
       help: 'BGP sessions by RFC 4271 state.',
       type: 'gauge',
-      samples: STATES.map((state) => ({ labels: { state }, value: peers.filter((p) => p.state === state).length })),
+      samples: STATES.map((state) => ({
+        labels: { state },
+        value: peers.filter((p) => p.state === state).length,
+      })),
     },
     {
       name: 'margay_bgp_prefixes',

@@ -35,7 +35,10 @@ export const prefix = z.string().transform((s, ctx) => {
 export const community = z.string().transform((s, ctx) => {
   const v = parseCommunity(s);
   if (v === undefined) {
-    ctx.addIssue({ code: 'custom', message: `"${s}" is not a community (ASN:VALUE, each 0..65535, or no-export…)` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${s}" is not a community (ASN:VALUE, each 0..65535, or no-export…)`,
+    });
     return z.NEVER;
   }
   return v;
@@ -53,7 +56,10 @@ export const largeCommunity = z.string().transform((s, ctx) => {
 export const extendedCommunity = z.string().transform((s, ctx) => {
   const v = parseExtendedCommunity(s);
   if (v === undefined) {
-    ctx.addIssue({ code: 'custom', message: `"${s}" is not an extended community (rt:ASN:VALUE or soo:ASN:VALUE)` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${s}" is not an extended community (rt:ASN:VALUE or soo:ASN:VALUE)`,
+    });
     return z.NEVER;
   }
   return v;
@@ -65,7 +71,10 @@ export const listenAddress = z.string().transform((s, ctx) => {
   const host = m ? (m[1] ?? m[2] ?? '') : '';
   const p = m ? Number(m[3]) : 0;
   if (!m || p < 1 || p > 65535 || (host !== '' && isIP(host) === 0)) {
-    ctx.addIssue({ code: 'custom', message: `"${s}" must be ADDRESS:PORT, e.g. 127.0.0.1:9179 or [::1]:9179` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${s}" must be ADDRESS:PORT, e.g. 127.0.0.1:9179 or [::1]:9179`,
+    });
     return z.NEVER;
   }
   return { host: host === '' ? '0.0.0.0' : host, port: p };

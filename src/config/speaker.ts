@@ -2,6 +2,7 @@
 // names are fixed so that others can script them; unknown fields are errors, so a typo such as
 // `holdtime` is reported instead of silently ignored.
 import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { LocalRoute, PeerConfig, SpeakerOptions } from '../../bgp/speaker/types.ts';
@@ -41,6 +42,14 @@ const peerSchema = z
     allowAsIn: z.number().int().min(0).max(10).optional(),
     maxPrefix: z.number().int().min(1).optional(),
     connectRetry: z.number().int().min(1).max(65535).optional(),
+    // Our next hop per family when it is not the session's local address, e.g. an IPv6 address
+    // for IPv6 routes over an IPv4 session (PeerConfig.nextHop).
+    nextHop: z
+      .strictObject({
+        ipv4: ipv4.optional(),
+        ipv6: ipAddress.refine((s) => isIP(s) === 6, 'must be an IPv6 address').optional(),
+      })
+      .optional(),
   })
   .superRefine((p, ctx) => {
     if (p.keepalive !== undefined && p.holdTime !== 0 && p.keepalive * 3 > p.holdTime) {
@@ -69,7 +78,10 @@ export const speakerConfigSchema = z
       .nullable()
       .default({ address: '::', port: 179 }),
     api: z
-      .strictObject({ listen: listenAddress.default({ host: '127.0.0.1', port: 9179 }), token: z.string().min(16).optional() })
+      .strictObject({
+        listen: listenAddress.default({ host: '127.0.0.1', port: 9179 }),
+        token: z.string().min(16).optional(),
+      })
       .default({ listen: { host: '127.0.0.1', port: 9179 } }),
     maxPaths: z.number().int().min(1).max(64).default(1),
     gracefulRestartTime: z.number().int().min(0).max(4095).default(120),
@@ -115,7 +127,10 @@ export function parseSpeakerConfig(doc: unknown, source = 'config'): SpeakerConf
       gracefulRestartTime: c.gracefulRestartTime,
     },
     peers: c.peers,
-    announce: c.announce.map((a) => ({ ...a, origin: a.origin === undefined ? undefined : ORIGIN_CODE[a.origin] })),
+    announce: c.announce.map((a) => ({
+      ...a,
+      origin: a.origin === undefined ? undefined : ORIGIN_CODE[a.origin],
+    })),
     api: { host: c.api.listen.host, port: c.api.listen.port, token: c.api.token },
   };
 }
@@ -131,7 +146,9 @@ export async function loadSpeakerConfig(path: string): Promise<SpeakerConfig> {
   try {
     doc = parseYaml(text, { prettyErrors: true });
   } catch (err) {
-    throw new MargayError('MARGAY_ERR_CONFIG', `${path}: not valid YAML: ${(err as Error).message}`, { cause: err });
+    throw new MargayError('MARGAY_ERR_CONFIG', `${path}: not valid YAML: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   return parseSpeakerConfig(doc, path);
 }

@@ -20,9 +20,9 @@
 // tests. For arbitrary whole messages use `rawpeer.ts`.
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Lab } from './lab.ts';
-import type { ProcessHandle } from './netns.ts';
-import { waitFor } from './wait.ts';
+import type { Lab } from '../../../src/lab/lab.ts';
+import type { ProcessHandle } from '../../../src/lab/netns.ts';
+import { waitFor } from '../../../src/lab/wait.ts';
 
 export interface ExabgpHandle {
   readonly ns: string;

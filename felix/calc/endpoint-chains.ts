@@ -1,0 +1,239 @@
+// Per-endpoint chains and the fixed chains that lead to them (pure; Felix felix/rules/
+// static.go, endpoints.go, dispatch.go), filter table, one copy per IP family.
+//
+//   FORWARD ─► mgy-FORWARD
+//                -i mgy+ -j mgy-from-wl-dispatch ─(-i <veth> -g)─► mgy-fw-<pod>   egress of the source pod
+//                -o mgy+ -j mgy-to-wl-dispatch   ─(-o <veth> -g)─► mgy-tw-<pod>   ingress of the destination pod
+//                -i mgy+ -j ACCEPT ; -o mgy+ -j ACCEPT                             (both passed)
+//   INPUT   ─► mgy-INPUT    [IPv6: neighbour discovery/MLD from pods accepted]
+//                -i mgy+ -j mgy-from-wl-dispatch                                   pod → this host: egress policy
+//   OUTPUT  ─► mgy-OUTPUT   -o mgy+ -j ACCEPT                                      host → local pod: always
+//
+// An endpoint chain drops what policy denies and RETURNs what it allows, so pod → pod on one node
+// passes both the source's egress and the destination's ingress; pod → remote pod is checked for
+// egress here and for ingress on the other node (Kubernetes: both ends must allow).
+//
+//   mgy-tw-<pod> (to workload = ingress)            mgy-fw-<pod> (from workload = egress)
+//     ctstate RELATED,ESTABLISHED → ACCEPT            ctstate RELATED,ESTABLISHED → ACCEPT
+//     ctstate INVALID → DROP                          ctstate INVALID → DROP
+//                                                     ! -s <pod address> → DROP (anti-spoofing)
+//     clear accept bit                                clear accept bit
+//     → mgy-nsi-<namespace>                           → mgy-nse-<namespace>
+//     accept bit → RETURN                             accept bit → RETURN
+//     dst in iso(namespace, ingress) → DROP           src in iso(namespace, egress) → DROP
+//     RETURN (no ingress policy selects it: open)     RETURN (open)
+//
+// The three middle steps exist only when the namespace has policies of that direction. Which of
+// them select this pod is membership of the policies' target sets and of the namespace's isolation
+// set, so a pod's label change never rewrites its chains (the brief's requirement; Felix lists the
+// selecting policies in the endpoint chain instead and rewrites it on such a change).
+//
+// Conntrack first: return traffic of any connection a policy allowed flows whatever the policies
+// of the other direction say; INVALID packets never reach a policy.
+//
+// Host → local pod (kubelet probes) is allowed by design: such packets never traverse FORWARD, and
+// mgy-OUTPUT accepts them before any host rule can drop them; their replies come back through
+// INPUT and the pod's from-workload chain, as ESTABLISHED. Traffic from other nodes' hosts is
+// ordinary ingress (Calico's default, too).
+import type { WorkloadEndpoint } from '../model/endpoints.ts';
+import type { Chain, IpFamily, Jump, Rule } from '../model/iptables.ts';
+import { chainName } from '../model/iptables.ts';
+import type { Direction } from './policy-chains.ts';
+import { MARK_MATCH, namespaceChainName, POLICY_ACCEPT_MARK } from './policy-chains.ts';
+
+export const WORKLOAD_IFACE_MATCH = 'mgy+';
+export const FORWARD_CHAIN = 'mgy-FORWARD';
+export const INPUT_CHAIN = 'mgy-INPUT';
+export const OUTPUT_CHAIN = 'mgy-OUTPUT';
+export const FROM_WL_DISPATCH = 'mgy-from-wl-dispatch';
+export const TO_WL_DISPATCH = 'mgy-to-wl-dispatch';
+
+/** ICMPv6 a pod must be able to send its host: MLD (130-132), router and neighbour solicitation/advert. */
+const NDP_TYPES = ['130', '131', '132', '133', '135', '136'];
+
+export function endpointChainName(endpointId: string, direction: Direction): string {
+  return chainName(direction === 'ingress' ? 'tw' : 'fw', endpointId);
+}
+
+export interface NamespacePolicyState {
+  /** The namespace has at least one policy of the direction. */
+  readonly hasIngress: boolean;
+  readonly hasEgress: boolean;
+  /** Isolation sets (names) per direction for this family, when the namespace has such policies. */
+  readonly isoIngress: string | undefined;
+  readonly isoEgress: string | undefined;
+}
+
+const CLEAR_MARK: Rule['action'] = { type: 'setMark', mark: 0, mask: POLICY_ACCEPT_MARK };
+
+function conntrackRules(who: string): Rule[] {
+  return [
+    {
+      match: ['-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED'],
+      action: { type: 'accept' },
+      comment: `${who}: return traffic of allowed connections`,
+    },
+    {
+      match: ['-m', 'conntrack', '--ctstate', 'INVALID'],
+      action: { type: 'drop' },
+      comment: `${who}: conntrack INVALID`,
+    },
+  ];
+}
+
+function policyRules(ep: WorkloadEndpoint, direction: Direction, ns: NamespacePolicyState): Rule[] {
+  const who = `endpoint ${ep.id}`;
+  const has = direction === 'ingress' ? ns.hasIngress : ns.hasEgress;
+  const iso = direction === 'ingress' ? ns.isoIngress : ns.isoEgress;
+  if (!has || iso === undefined) {
+    return [
+      {
+        match: [],
+        action: { type: 'return' },
+        comment: `${who}: no ${direction} policy in namespace ${ep.namespace}: open`,
+      },
+    ];
+  }
+  const side = direction === 'ingress' ? 'dst' : 'src';
+  return [
+    { match: [], action: CLEAR_MARK, comment: `${who}: clear the accept bit` },
+    {
+      match: [],
+      action: { type: 'jump', chain: namespaceChainName(ep.namespace, direction) },
+      comment: `${who}: ${direction} policies of ${ep.namespace}`,
+    },
+    { match: MARK_MATCH, action: { type: 'return' }, comment: `${who}: a policy allowed ${direction}` },
+    {
+      match: ['-m', 'set', '--match-set', iso, side],
+      action: { type: 'drop' },
+      comment: `${who}: selected by an ${direction} policy, none allowed`,
+    },
+    { match: [], action: { type: 'return' }, comment: `${who}: no ${direction} policy selects it: open` },
+  ];
+}
+
+function antiSpoofRules(ep: WorkloadEndpoint, family: IpFamily): Rule[] {
+  const addrs = family === 'inet' ? ep.ipv4 : ep.ipv6;
+  const who = `endpoint ${ep.id}`;
+  if (addrs.length === 0) {
+    return [
+      {
+        match: [],
+        action: { type: 'drop' },
+        comment: `${who}: has no ${family === 'inet' ? 'IPv4' : 'IPv6'} address`,
+      },
+    ];
+  }
+  // Kubernetes gives a pod at most one address per family; with more, rp_filter (IPv4) is the
+  // only check, since one negated -s cannot name two addresses.
+  if (addrs.length > 1) return [];
+  const bits = family === 'inet' ? 32 : 128;
+  return [
+    {
+      match: ['!', '-s', `${addrs[0]}/${bits}`],
+      action: { type: 'drop' },
+      comment: `${who}: source is not the pod's address`,
+    },
+  ];
+}
+
+export function renderEndpointChains(
+  ep: WorkloadEndpoint,
+  family: IpFamily,
+  ns: NamespacePolicyState,
+): Chain[] {
+  const who = `endpoint ${ep.id}`;
+  return [
+    {
+      name: endpointChainName(ep.id, 'ingress'),
+      rules: [...conntrackRules(who), ...policyRules(ep, 'ingress', ns)],
+    },
+    {
+      name: endpointChainName(ep.id, 'egress'),
+      rules: [...conntrackRules(who), ...antiSpoofRules(ep, family), ...policyRules(ep, 'egress', ns)],
+    },
+  ];
+}
+
+/** The fixed chains, dispatch by interface, and the jumps from the builtin chains. */
+export function renderStaticChains(
+  endpoints: readonly WorkloadEndpoint[],
+  family: IpFamily,
+): { chains: Chain[]; jumps: Jump[] } {
+  const wl = WORKLOAD_IFACE_MATCH;
+  const sorted = [...endpoints].sort((a, b) =>
+    a.ifaceName < b.ifaceName ? -1 : a.ifaceName > b.ifaceName ? 1 : 0,
+  );
+  const fromDispatch: Rule[] = sorted.map((ep) => ({
+    match: ['-i', ep.ifaceName],
+    action: { type: 'goto', chain: endpointChainName(ep.id, 'egress') },
+    comment: `from endpoint ${ep.id}`,
+  }));
+  fromDispatch.push({ match: [], action: { type: 'drop' }, comment: 'from an unknown workload interface' });
+  const toDispatch: Rule[] = sorted.map((ep) => ({
+    match: ['-o', ep.ifaceName],
+    action: { type: 'goto', chain: endpointChainName(ep.id, 'ingress') },
+    comment: `to endpoint ${ep.id}`,
+  }));
+  toDispatch.push({ match: [], action: { type: 'drop' }, comment: 'to an unknown workload interface' });
+  const input: Rule[] =
+    family === 'inet6'
+      ? NDP_TYPES.map((t) => ({
+          match: ['-i', wl, '-p', 'ipv6-icmp', '-m', 'icmp6', '--icmpv6-type', t],
+          action: { type: 'accept' } as const,
+          comment: `IPv6 neighbour discovery / MLD from workloads (type ${t})`,
+        }))
+      : [];
+  input.push({
+    match: ['-i', wl],
+    action: { type: 'jump', chain: FROM_WL_DISPATCH },
+    comment: 'workload to this host: egress policy of the workload',
+  });
+  return {
+    chains: [
+      {
+        name: FORWARD_CHAIN,
+        rules: [
+          {
+            match: ['-i', wl],
+            action: { type: 'jump', chain: FROM_WL_DISPATCH },
+            comment: 'from local workloads: egress policy',
+          },
+          {
+            match: ['-o', wl],
+            action: { type: 'jump', chain: TO_WL_DISPATCH },
+            comment: 'to local workloads: ingress policy',
+          },
+          {
+            match: ['-i', wl],
+            action: { type: 'accept' },
+            comment: 'from a local workload, allowed by policy',
+          },
+          {
+            match: ['-o', wl],
+            action: { type: 'accept' },
+            comment: 'to a local workload, allowed by policy',
+          },
+        ],
+      },
+      { name: INPUT_CHAIN, rules: input },
+      {
+        name: OUTPUT_CHAIN,
+        rules: [
+          {
+            match: ['-o', wl],
+            action: { type: 'accept' },
+            comment: 'host to local workloads: always allowed (kubelet probes)',
+          },
+        ],
+      },
+      { name: FROM_WL_DISPATCH, rules: fromDispatch },
+      { name: TO_WL_DISPATCH, rules: toDispatch },
+    ],
+    jumps: [
+      { from: 'FORWARD', to: FORWARD_CHAIN, comment: 'margay policy: forwarded traffic' },
+      { from: 'INPUT', to: INPUT_CHAIN, comment: 'margay policy: traffic to this host' },
+      { from: 'OUTPUT', to: OUTPUT_CHAIN, comment: 'margay policy: traffic from this host' },
+    ],
+  };
+}

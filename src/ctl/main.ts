@@ -1,0 +1,125 @@
+#!/usr/bin/env node
+// `margayctl`: queries a node's REST API. Exit 0 ok, 1 the API could not be reached or
+// answered an error (one line naming the address), 2 bad usage.
+import { stringify as toYaml } from 'yaml';
+import type { PathView } from '../../bgp/speaker/types.ts';
+import { parseArgs } from '../cli/args.ts';
+import { renderTable } from '../cli/table.ts';
+import { MargayError } from '../errors.ts';
+import { nodeStatusReport, type PeerJson } from './status.ts';
+
+const USAGE = `usage:
+  margayctl node status [--api HOST:PORT] [--token T] [-o table|json|yaml]
+  margayctl bgp routes [PREFIX] [--peer ADDRESS] [--family ipv4-unicast|ipv6-unicast] [--api HOST:PORT] [-o table|wide|json|yaml]
+The API address defaults to $MARGAY_API or 127.0.0.1:9099; the token to $MARGAY_API_TOKEN.
+`;
+
+const FLAGS = {
+  api: 'string',
+  token: 'string',
+  o: 'string',
+  output: 'string',
+  peer: 'string',
+  family: 'string',
+} as const;
+
+async function get(api: string, path: string, token: string | undefined): Promise<unknown> {
+  const url = `http://${api}${path}`;
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+      signal: AbortSignal.timeout(5000),
+    });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+    throw new MargayError('MARGAY_ERR_API_UNREACHABLE', `cannot reach the Margay API at ${api}: ${cause}`);
+  }
+  const body = (await res.json().catch(() => ({}))) as { error?: { message?: string } };
+  if (!res.ok) {
+    throw new MargayError(
+      'MARGAY_ERR_API_UNREACHABLE',
+      `the Margay API at ${api} answered ${res.status}: ${body.error?.message ?? res.statusText}`,
+    );
+  }
+  return body;
+}
+
+function output(format: string, value: unknown, table: () => string): string {
+  if (format === 'json') return `${JSON.stringify(value, null, 2)}\n`;
+  if (format === 'yaml') return toYaml(value);
+  return `${table()}\n`;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [noun, verb, ...rest] = argv;
+  const args = parseArgs(rest, FLAGS, `margayctl ${noun ?? ''} ${verb ?? ''}`.trim());
+  const api = (args.flags.api as string | undefined) ?? process.env.MARGAY_API ?? '127.0.0.1:9099';
+  const token = (args.flags.token as string | undefined) ?? process.env.MARGAY_API_TOKEN;
+  const format = ((args.flags.o ?? args.flags.output) as string | undefined) ?? 'table';
+  if (!['table', 'wide', 'json', 'yaml'].includes(format)) {
+    throw new MargayError('MARGAY_ERR_USAGE', `-o must be table, wide, json or yaml, not "${format}"`);
+  }
+  if (noun === 'node' && verb === 'status') {
+    const status = (await get(api, '/v1/status', token)) as { mode: string; version: string };
+    const { peers } = (await get(api, '/v1/bgp/peers', token)) as { peers: PeerJson[] };
+    process.stdout.write(output(format, { status, peers }, () => nodeStatusReport(status, peers)));
+    return 0;
+  }
+  if (noun === 'bgp' && verb === 'routes') {
+    const q = new URLSearchParams();
+    const prefix = args.positionals[0];
+    if (prefix) q.set('prefix', prefix);
+    if (typeof args.flags.peer === 'string') q.set('peer', args.flags.peer);
+    if (typeof args.flags.family === 'string') q.set('family', args.flags.family);
+    const { routes } = (await get(api, `/v1/bgp/routes${q.size ? `?${q}` : ''}`, token)) as {
+      routes: PathView[];
+    };
+    const wide = format === 'wide';
+    process.stdout.write(
+      output(format, routes, () =>
+        routes.length === 0
+          ? 'No routes found.'
+          : renderTable(
+              [
+                'PREFIX',
+                'NEXT HOP',
+                'FROM',
+                'AS PATH',
+                'BEST',
+                ...(wide ? ['LOCAL PREF', 'MED', 'COMMUNITIES', 'REASON'] : []),
+              ],
+              routes.map((r) => [
+                r.prefix,
+                r.nextHop,
+                r.fromPeer,
+                r.asPath || '(local)',
+                r.best ? (r.multipath ? '* (ecmp)' : '*') : '',
+                ...(wide
+                  ? [
+                      String(r.localPref ?? ''),
+                      String(r.med ?? ''),
+                      [...r.communities, ...r.largeCommunities].join(' '),
+                      r.reason,
+                    ]
+                  : []),
+              ]),
+            ),
+      ),
+    );
+    return 0;
+  }
+  process.stdout.write(USAGE);
+  return noun === undefined || noun === 'help' || noun === '--help' ? 0 : 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    const e = err instanceof MargayError ? err : undefined;
+    process.stderr.write(`margayctl: ${e ? e.message : String(err)}\n`);
+    process.exitCode = e ? e.exitCode : 1;
+  },
+);

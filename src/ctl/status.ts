@@ -1,0 +1,54 @@
+// `margayctl node status`: the calicoctl report. STATE is BIRD's word as calicoctl shows it
+// (up / start / down), INFO the RFC 4271 state and, when the session is not up, why.
+import type { PeerStatus } from '../../bgp/speaker/types.ts';
+import { renderTable } from '../cli/table.ts';
+
+export type PeerJson = Omit<PeerStatus, 'since'> & { since: string; peerType?: string };
+
+function stateWord(state: PeerStatus['state']): string {
+  if (state === 'Established') return 'up';
+  return state === 'Idle' ? 'down' : 'start';
+}
+
+function peerType(p: PeerJson): string {
+  if (p.peerType) return p.peerType;
+  if (p.routeReflectorClient) return 'route reflector client';
+  return p.type === 'ibgp' ? 'ibgp' : 'ebgp';
+}
+
+function since(iso: string, now: Date): string {
+  const d = new Date(iso);
+  const sameDay = d.toDateString() === now.toDateString();
+  return sameDay ? d.toISOString().slice(11, 19) : d.toISOString().slice(0, 10);
+}
+
+export function peerTable(peers: readonly PeerJson[], family: 4 | 6, now = new Date()): string {
+  const mine = peers.filter((p) => (family === 4) === !p.address.includes(':'));
+  if (mine.length === 0) return `No IPv${family} peers found.`;
+  const rows = mine.map((p) => [
+    p.address,
+    peerType(p),
+    stateWord(p.state),
+    since(p.since, now),
+    p.state === 'Established' || !p.lastError ? p.state : `${p.state}: ${p.lastError}`,
+    String(p.prefixes.received),
+    String(p.prefixes.advertised),
+  ]);
+  return renderTable(['PEER ADDRESS', 'PEER TYPE', 'STATE', 'SINCE', 'INFO', 'RECEIVED', 'ADVERTISED'], rows);
+}
+
+export function nodeStatusReport(
+  status: { mode: string; version: string },
+  peers: readonly PeerJson[],
+): string {
+  return [
+    `Margay process is running (${status.mode}, version ${status.version}).`,
+    '',
+    'IPv4 BGP status',
+    peerTable(peers, 4),
+    '',
+    'IPv6 BGP status',
+    peerTable(peers, 6),
+    '',
+  ].join('\n');
+}

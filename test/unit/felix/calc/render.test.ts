@@ -1,0 +1,351 @@
+// The policy renderer's semantics, checked on its records: policyTypes defaulting, fail-closed
+// validation, which sets hold which pods (peers cluster-wide, targets local only, named ports per
+// target / per destination pod), ipBlocks per family, the fixed chains (host → pod, NDP), explain.
+import { describe, expect, it } from 'vitest';
+import { endpointChainName } from '../../../../felix/calc/endpoint-chains.ts';
+import { policyChainName } from '../../../../felix/calc/policy-chains.ts';
+import { normalizePolicy } from '../../../../felix/calc/policy-normalize.ts';
+import { PolicyStore } from '../../../../felix/calc/policy-store.ts';
+import type { PolicyRender } from '../../../../felix/calc/render-policy.ts';
+import { renderPolicy } from '../../../../felix/calc/render-policy.ts';
+import type { Chain, IpFamily } from '../../../../felix/model/iptables.ts';
+import { canonicalJson } from '../../../../felix/model/iptables.ts';
+import type { NetworkPolicy, PolicyInput, PolicyPod } from '../../../../felix/model/policy.ts';
+
+const PODS: PolicyPod[] = [
+  {
+    namespace: 'prod',
+    name: 'web-1',
+    nodeName: 'n1',
+    labels: { app: 'web' },
+    ipv4: ['10.244.1.10'],
+    ipv6: ['2001:db8:a01::10'],
+    ports: [{ name: 'http', containerPort: 80 }],
+  },
+  {
+    namespace: 'prod',
+    name: 'web-2',
+    nodeName: 'n2',
+    labels: { app: 'web' },
+    ipv4: ['10.244.2.10'],
+    ports: [{ name: 'http', containerPort: 8080 }],
+  },
+  {
+    namespace: 'prod',
+    name: 'db-1',
+    nodeName: 'n1',
+    labels: { app: 'db' },
+    ipv4: ['10.244.1.11'],
+    ports: [{ name: 'http', containerPort: 81, protocol: 'UDP' }],
+  },
+  { namespace: 'dev', name: 'tool-1', nodeName: 'n2', labels: { app: 'tool' }, ipv4: ['10.244.2.20'] },
+];
+
+function input(policies: NetworkPolicy[], pods: PolicyPod[] = PODS): PolicyInput {
+  return {
+    nodeName: 'n1',
+    namespaces: [
+      { name: 'prod', labels: { env: 'prod' } },
+      { name: 'dev', labels: { env: 'dev' } },
+    ],
+    pods,
+    policies,
+  };
+}
+
+function chain(r: PolicyRender, family: IpFamily, name: string): Chain {
+  const c = r.iptables[family].flatMap((t) => t.chains).find((x) => x.name === name);
+  if (c === undefined) throw new Error(`no chain ${name}`);
+  return c;
+}
+
+/** Members of the set a rule of `chainName` refers to with `--match-set … <side>`. */
+function membersOf(
+  r: PolicyRender,
+  family: IpFamily,
+  chainName: string,
+  side: string,
+  ruleIndex = 0,
+): readonly string[] {
+  const rules = chain(r, family, chainName).rules.filter(
+    (x) => x.action.type === 'setMark' && x.action.mark !== 0,
+  );
+  const m = rules[ruleIndex]!.match;
+  const at = m.findIndex((a, i) => a === '--match-set' && m[i + 2] === side);
+  const name = m[at + 1];
+  const set = r.ipsets.find((s) => s.name === name);
+  if (set === undefined) throw new Error(`no set ${name} for ${side} in ${m.join(' ')}`);
+  return set.members;
+}
+
+const pol = (namespace: string, name: string, spec: NetworkPolicy['spec']): NetworkPolicy => ({
+  namespace,
+  name,
+  spec,
+});
+
+describe('policyTypes defaulting (API server defaults)', () => {
+  const types = (spec: NetworkPolicy['spec']) => normalizePolicy(pol('prod', 'p', spec)).policy?.policyTypes;
+  it('Ingress only without egress rules', () => expect(types({ podSelector: {} })).toEqual(['Ingress']));
+  it('Ingress and Egress with egress rules', () =>
+    expect(types({ podSelector: {}, egress: [{}] })).toEqual(['Ingress', 'Egress']));
+  it('an empty egress list adds nothing', () =>
+    expect(types({ podSelector: {}, egress: [] })).toEqual(['Ingress']));
+  it('explicit policyTypes override', () =>
+    expect(types({ podSelector: {}, policyTypes: ['Egress'], ingress: [{}] })).toEqual(['Egress']));
+  it('an empty policyTypes list is defaulted', () =>
+    expect(types({ podSelector: {}, policyTypes: [] })).toEqual(['Ingress']));
+});
+
+describe('invalid input fails closed and names the field', () => {
+  it('a bad port drops the whole rule, not just the entry', () => {
+    const r = normalizePolicy(
+      pol('prod', 'p', { podSelector: {}, ingress: [{ ports: [{ port: 80 }, { port: 70000 }] }, {}] }),
+    );
+    expect(r.policy?.ingress.map((x) => x.index)).toEqual([1]);
+    expect(r.problems).toEqual([
+      {
+        code: 'FELIX_ERR_INVALID_POLICY',
+        object: 'prod/p',
+        field: 'spec.ingress[0]',
+        message: expect.stringContaining('spec.ingress[0].ports[1].port'),
+      },
+    ]);
+  });
+  it('an invalid podSelector drops the policy', () => {
+    const r = normalizePolicy(
+      pol('prod', 'p', { podSelector: { matchExpressions: [{ key: 'a', operator: 'In' }] } }),
+    );
+    expect(r.policy).toBeUndefined();
+    expect(r.problems[0]?.field).toBe('spec.podSelector');
+  });
+  it.each([
+    [{ port: 'http', endPort: 90 }, 'endPort'],
+    [{ port: 90, endPort: 80 }, 'endPort'],
+    [{ protocol: 'ICMP', port: 1 }, 'protocol'],
+    [{ port: 'Not_A_Name' }, 'port'],
+  ])('port %j is refused (%s)', (port, field) => {
+    const r = normalizePolicy(pol('prod', 'p', { podSelector: {}, ingress: [{ ports: [port as never] }] }));
+    expect(r.policy?.ingress).toEqual([]);
+    expect(r.problems[0]?.message).toContain(`.${field}`);
+  });
+  it.each([
+    [{ ipBlock: { cidr: '10.0.0.0/8', except: ['11.0.0.0/16'] } }, 'not strictly inside'],
+    [{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.0.0.0/8'] } }, 'not strictly inside'],
+    [{ ipBlock: { cidr: '10.0.0.0/8', except: ['2001:db8::/64'] } }, "cidr's family"],
+    [{ ipBlock: { cidr: '10.0.0.0' } }, 'prefix length'],
+    [{ ipBlock: { cidr: '10.0.0.0/8' }, podSelector: {} }, 'cannot be combined'],
+    [{}, 'is required'],
+  ])('peer %j is refused (%s)', (peer, text) => {
+    const r = normalizePolicy(pol('prod', 'p', { podSelector: {}, ingress: [{ from: [peer] }] }));
+    expect(r.policy?.ingress).toEqual([]);
+    expect(r.problems[0]?.message).toContain(text);
+  });
+  it('bad pod addresses are reported and left out; the render still succeeds', () => {
+    const r = renderPolicy(
+      input([], [{ namespace: 'prod', name: 'x', nodeName: 'n1', ipv4: ['10.0.0.300', '10.244.1.1'] }]),
+    );
+    expect(r.explain.problems.map((p) => `${p.object} ${p.field}`)).toEqual(['prod/x ipv4[0]']);
+    expect(r.explain.endpoints[0]?.ipv4).toEqual(['10.244.1.1']);
+  });
+  it('conflicting duplicates: one deterministic winner, reported', () => {
+    const a = { ...PODS[0]!, labels: { app: 'a' } };
+    const b = { ...PODS[0]!, labels: { app: 'b' } };
+    const r1 = renderPolicy(input([], [a, b]));
+    const r2 = renderPolicy(input([], [b, a]));
+    expect(canonicalJson(r1)).toBe(canonicalJson(r2));
+    expect(r1.explain.problems[0]?.field).toBe('pod');
+  });
+});
+
+describe('set membership', () => {
+  it('peers are cluster-wide, targets only local; namespaceSelector AND podSelector', () => {
+    const r = renderPolicy(
+      input([
+        pol('prod', 'p', {
+          podSelector: { matchLabels: { app: 'web' } },
+          ingress: [
+            {
+              from: [
+                {
+                  namespaceSelector: { matchLabels: { env: 'prod' } },
+                  podSelector: { matchLabels: { app: 'web' } },
+                },
+                { namespaceSelector: {} },
+              ],
+            },
+          ],
+        }),
+      ]),
+    );
+    const pi = policyChainName('prod/p', 'ingress');
+    expect(membersOf(r, 'inet', pi, 'src', 0)).toEqual(['10.244.1.10', '10.244.2.10']);
+    expect(membersOf(r, 'inet', pi, 'src', 1)).toEqual([
+      '10.244.1.10',
+      '10.244.1.11',
+      '10.244.2.10',
+      '10.244.2.20',
+    ]);
+    expect(membersOf(r, 'inet6', pi, 'src', 0)).toEqual(['2001:db8:a01::10']);
+    const nsi = r.iptables.inet[0]!.chains.find((c) => c.name.startsWith('mgy-nsi-'))!;
+    const tgt = nsi.rules[0]!.match[3]!;
+    expect(r.ipsets.find((s) => s.name === tgt)?.members).toEqual(['10.244.1.10']);
+  });
+
+  it('the namespace name label selects a namespace the input does not list', () => {
+    const r = renderPolicy({
+      ...input([
+        pol('prod', 'p', {
+          podSelector: {},
+          ingress: [
+            { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'other' } } }] },
+          ],
+        }),
+      ]),
+      pods: [...PODS, { namespace: 'other', name: 'o', nodeName: 'n2', ipv4: ['10.244.2.99'] }],
+    });
+    expect(membersOf(r, 'inet', policyChainName('prod/p', 'ingress'), 'src')).toEqual(['10.244.2.99']);
+  });
+
+  it('ingress named port: each selected local pod with its own number and protocol', () => {
+    const r = renderPolicy(
+      input([
+        pol('prod', 'p', {
+          podSelector: {},
+          ingress: [{ ports: [{ port: 'http' }, { port: 'http', protocol: 'UDP' }] }],
+        }),
+      ]),
+    );
+    const pi = policyChainName('prod/p', 'ingress');
+    expect(membersOf(r, 'inet', pi, 'dst,dst', 0)).toEqual(['10.244.1.10,tcp:80']);
+    expect(membersOf(r, 'inet', pi, 'dst,dst', 1)).toEqual(['10.244.1.11,udp:81']);
+  });
+
+  it('egress named port: one entry per destination pod of the peer, cluster-wide', () => {
+    const r = renderPolicy(
+      input([
+        pol('dev', 'p', {
+          podSelector: {},
+          policyTypes: ['Egress'],
+          egress: [
+            {
+              to: [{ namespaceSelector: {}, podSelector: { matchLabels: { app: 'web' } } }],
+              ports: [{ port: 'http' }],
+            },
+          ],
+        }),
+      ]),
+    );
+    expect(membersOf(r, 'inet', policyChainName('dev/p', 'egress'), 'dst,dst')).toEqual([
+      '10.244.1.10,tcp:80',
+      '10.244.2.10,tcp:8080',
+    ]);
+  });
+});
+
+describe('chains', () => {
+  it('an ipBlock renders only in its family; a rule left without peers allows nothing', () => {
+    const r = renderPolicy(
+      input([
+        pol('prod', 'p', { podSelector: {}, ingress: [{ from: [{ ipBlock: { cidr: '192.0.2.0/24' } }] }] }),
+      ]),
+    );
+    const pi = policyChainName('prod/p', 'ingress');
+    expect(chain(r, 'inet', pi).rules[0]?.match).toEqual(['-s', '192.0.2.0/24']);
+    expect(chain(r, 'inet6', pi).rules).toEqual([]);
+  });
+
+  it('a pod no policy selects is open; a selected one ends in the isolation drop', () => {
+    const r = renderPolicy(input([pol('prod', 'p', { podSelector: { matchLabels: { app: 'db' } } })]));
+    const ex = Object.fromEntries(r.explain.endpoints.map((e) => [e.endpoint, e.ingress]));
+    expect(ex).toEqual({
+      'prod/db-1': { isolated: true, policies: ['prod/p'] },
+      'prod/web-1': { isolated: false, policies: [] },
+    });
+    expect(r.explain.policies).toEqual([
+      {
+        policy: 'prod/p',
+        policyTypes: ['Ingress'],
+        chains: { ingress: policyChainName('prod/p', 'ingress') },
+        selects: ['prod/db-1'],
+      },
+    ]);
+    // web-1 and db-1 share the namespace chain; the difference is set membership only.
+    const tw = chain(r, 'inet', endpointChainName('prod/web-1', 'ingress'));
+    expect(tw.rules.map((x) => x.action.type)).toEqual([
+      'accept',
+      'drop',
+      'setMark',
+      'jump',
+      'return',
+      'drop',
+      'return',
+    ]);
+  });
+
+  it('host → local workloads accepted in OUTPUT; IPv6 neighbour discovery accepted in INPUT', () => {
+    const r = renderPolicy(input([]));
+    expect(chain(r, 'inet', 'mgy-OUTPUT').rules).toEqual([
+      {
+        match: ['-o', 'mgy+'],
+        action: { type: 'accept' },
+        comment: 'host to local workloads: always allowed (kubelet probes)',
+      },
+    ]);
+    const v6in = chain(r, 'inet6', 'mgy-INPUT').rules;
+    expect(v6in.filter((x) => x.match.includes('--icmpv6-type')).map((x) => x.match.at(-1))).toEqual([
+      '130',
+      '131',
+      '132',
+      '133',
+      '135',
+      '136',
+    ]);
+    expect(chain(r, 'inet', 'mgy-INPUT').rules.some((x) => x.match.includes('ipv6-icmp'))).toBe(false);
+  });
+
+  it('anti-spoofing: a pod may send only from its own address; a v4-only pod sends no IPv6', () => {
+    const r = renderPolicy(input([]));
+    const fw4 = chain(r, 'inet', endpointChainName('prod/db-1', 'egress'));
+    expect(fw4.rules[2]).toMatchObject({ match: ['!', '-s', '10.244.1.11/32'], action: { type: 'drop' } });
+    const fw6 = chain(r, 'inet6', endpointChainName('prod/db-1', 'egress'));
+    expect(fw6.rules[2]).toMatchObject({ match: [], action: { type: 'drop' } });
+  });
+
+  it('every rule says where it comes from', () => {
+    const r = renderPolicy(
+      input([
+        pol('prod', 'p', {
+          podSelector: {},
+          ingress: [{ from: [{ podSelector: {} }], ports: [{ port: 80 }] }],
+        }),
+      ]),
+    );
+    for (const f of ['inet', 'inet6'] as const) {
+      for (const c of r.iptables[f].flatMap((t) => t.chains))
+        for (const rule of c.rules) expect(rule.comment, c.name).toBeTruthy();
+    }
+    expect(chain(r, 'inet', policyChainName('prod/p', 'ingress')).rules[0]?.comment).toBe(
+      'policy prod/p ingress[0] from[0] ports[0]',
+    );
+  });
+});
+
+describe('PolicyStore', () => {
+  it('renders what renderPolicy renders for its objects', () => {
+    const store = new PolicyStore({ nodeName: 'n1' });
+    const policy = pol('prod', 'p', {
+      podSelector: { matchLabels: { app: 'web' } },
+      ingress: [{ ports: [{ port: 'http' }] }],
+    });
+    for (const p of PODS) store.apply({ type: 'podUpdated', pod: p });
+    store.apply({ type: 'namespaceUpdated', namespace: { name: 'prod', labels: { env: 'prod' } } });
+    store.apply({ type: 'namespaceUpdated', namespace: { name: 'dev', labels: { env: 'dev' } } });
+    store.apply({ type: 'policyUpdated', policy });
+    store.apply({ type: 'podDeleted', namespace: 'dev', name: 'tool-1' });
+    expect(canonicalJson(store.render())).toBe(
+      canonicalJson(renderPolicy(input([policy], PODS.slice(0, 3)))),
+    );
+    expect(store.input().pods).toHaveLength(3);
+  });
+});

@@ -1,0 +1,67 @@
+import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { type PeerJson, peerTable } from '../../../../src/ctl/status.ts';
+
+const CTL = join(import.meta.dirname, '..', '..', '..', '..', 'src/ctl/main.ts');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const peer = (over: Partial<PeerJson>): PeerJson => ({
+  address: '192.0.2.2',
+  asn: 64513,
+  type: 'ebgp',
+  routeReflectorClient: false,
+  state: 'Established',
+  since: '2026-11-21T10:11:12.000Z',
+  holdTime: 90,
+  keepalive: 30,
+  capabilities: { local: [], remote: [] },
+  families: ['ipv4-unicast'],
+  prefixes: { received: 3, accepted: 3, advertised: 1 },
+  messages: { in: 1, out: 1, updatesIn: 1, updatesOut: 1 },
+  ...over,
+});
+
+describe('margayctl', () => {
+  it('prints one line naming the address when the API is unreachable, exit 1', async () => {
+    const port = await freePort();
+    const run = spawnSync(process.execPath, [CTL, 'node', 'status', '--api', `127.0.0.1:${port}`], {
+      encoding: 'utf8',
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toContain(`cannot reach the Margay API at 127.0.0.1:${port}`);
+  });
+
+  it('rejects an unknown output format with exit 2', () => {
+    const run = spawnSync(process.execPath, [CTL, 'node', 'status', '-o', 'xml'], { encoding: 'utf8' });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('-o must be table, wide, json or yaml');
+  });
+
+  it('renders calicoctl-style tables split by family, with the reason a session is down', () => {
+    const now = new Date('2026-11-21T12:00:00Z');
+    const peers = [
+      peer({}),
+      peer({ address: '192.0.2.3', state: 'Active', lastError: 'Error: Hold timer expired' }),
+      peer({ address: '2001:db8::2', state: 'Idle', type: 'ibgp', routeReflectorClient: true }),
+    ];
+    const v4 = peerTable(peers, 4, now);
+    expect(v4).toMatch(/\| 192\.0\.2\.2 +\| ebgp +\| up +\| 10:11:12 \| Established +\| 3 +\| 1 +\|/);
+    expect(v4).toMatch(
+      /\| 192\.0\.2\.3 +\| ebgp +\| start \| 10:11:12 \| Active: Error: Hold timer expired \|/,
+    );
+    expect(v4).not.toContain('2001:db8::2');
+    expect(peerTable(peers, 6, now)).toContain('route reflector client | down');
+    expect(peerTable([peers[0] as PeerJson], 6, now)).toBe('No IPv6 peers found.');
+  });
+});
