@@ -1,0 +1,160 @@
+// The REST API against a real Speaker (no peers reachable; local announcements only) and the
+// `margay speaker` process itself for exit codes.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Speaker } from '../../../../bgp/speaker/speaker.ts';
+import { ProcessMetrics } from '../../../../src/api/metrics.ts';
+import { type StatusSource, startApi } from '../../../../src/api/server.ts';
+import { speakerMetrics } from '../../../../src/cli/speaker.ts';
+import { MargayError } from '../../../../src/errors.ts';
+
+const MAIN = join(import.meta.dirname, '..', '..', '..', '..', 'src/main.ts');
+
+let speaker: Speaker;
+let app: FastifyInstance;
+let base: string;
+const metrics = new ProcessMetrics();
+
+function sourceFor(s: Speaker): StatusSource {
+  return {
+    status: () => ({ version: 'test', mode: 'speaker', uptimeSeconds: 1 }),
+    peers: () => s.peers(),
+    routes: (f) => s.routes(f),
+    metrics: () => [...metrics.families(), ...speakerMetrics(s.peers())],
+    live: () => ({ ok: true }),
+    ready: () => ({ ok: false, reason: 'not yet' }),
+  };
+}
+
+beforeAll(async () => {
+  speaker = new Speaker({ asn: 64512, routerId: '192.0.2.1', listen: null });
+  // A peer that is never reachable (passive): the API must show it in Active with its config.
+  speaker.setPeers([{ address: '192.0.2.2', asn: 64513, passive: true, description: 'tor-1', holdTime: 9 }]);
+  speaker.setLocalRoutes([
+    { prefix: '10.244.1.0/24', communities: [(64512 * 65536 + 100) >>> 0], med: 10 },
+    { prefix: '2001:db8:244::/64' },
+  ]);
+  await speaker.start();
+  app = await startApi(sourceFor(speaker), { host: '127.0.0.1', port: 0 });
+  const addr = app.server.address() as { port: number };
+  base = `http://127.0.0.1:${addr.port}`;
+});
+
+afterAll(async () => {
+  await app?.close();
+  await speaker?.stop({ message: 'test done' });
+  metrics.close();
+});
+
+async function get(path: string, headers: Record<string, string> = {}) {
+  const res = await fetch(`${base}${path}`, { headers });
+  const text = await res.text();
+  return { status: res.status, text, json: () => JSON.parse(text) };
+}
+
+describe('REST API', () => {
+  it('lists peers with state, config and counters', async () => {
+    const { status, json } = await get('/v1/bgp/peers');
+    expect(status).toBe(200);
+    const [p] = json().peers;
+    expect(p).toMatchObject({
+      address: '192.0.2.2',
+      asn: 64513,
+      description: 'tor-1',
+      type: 'ebgp',
+      holdTime: 9,
+    });
+    expect(['Idle', 'Active']).toContain(p.state);
+    expect(Date.parse(p.since)).not.toBeNaN();
+    expect(p.prefixes).toEqual({ received: 0, accepted: 0, advertised: 0 });
+  });
+
+  it('lists routes with the reason the best path won, filtered by prefix and family', async () => {
+    const all = (await get('/v1/bgp/routes')).json().routes;
+    expect(all.map((r: { prefix: string }) => r.prefix).sort()).toEqual([
+      '10.244.1.0/24',
+      '2001:db8:244::/64',
+    ]);
+    const one = (await get('/v1/bgp/routes?prefix=10.244.1.0/24')).json().routes;
+    expect(one).toHaveLength(1);
+    expect(one[0]).toMatchObject({ best: true, fromPeer: 'local', med: 10, communities: ['64512:100'] });
+    expect(one[0].reason).toBe('local-route');
+    const v6 = (await get('/v1/bgp/routes?family=ipv6-unicast')).json().routes;
+    expect(v6.map((r: { prefix: string }) => r.prefix)).toEqual(['2001:db8:244::/64']);
+  });
+
+  it('answers 400 naming the bad query parameter', async () => {
+    const bad = await get('/v1/bgp/routes?family=ipv4-multicast');
+    expect(bad.status).toBe(400);
+    expect(bad.json().error.code).toBe('BAD_PARAMETER');
+    expect(bad.json().error.message).toContain('"family"');
+    const unknown = await get('/v1/bgp/routes?prefx=10.0.0.0/8');
+    expect(unknown.status).toBe(400);
+    expect(unknown.json().error.message).toContain('"prefx" is not a known parameter');
+    const prefix = await get('/v1/bgp/routes?prefix=not-a-prefix');
+    expect(prefix.json().error.message).toContain('"prefix"');
+  });
+
+  it('serves health, readiness with the reason, metrics and OpenAPI', async () => {
+    expect((await get('/healthz')).status).toBe(200);
+    const ready = await get('/readyz');
+    expect(ready.status).toBe(503);
+    expect(ready.json().reason).toBe('not yet');
+    const m = (await get('/metrics')).text;
+    expect(m).toMatch(/^margay_event_loop_delay_seconds\{quantile="0.99"\} [0-9.e-]+$/m);
+    expect(m).toMatch(/^margay_bgp_sessions\{state="Established"\} 0$/m);
+    expect(m).toContain('margay_bgp_prefixes{peer="192.0.2.2",kind="received"} 0');
+    const doc = (await get('/v1/openapi.json')).json();
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/v1/bgp/peers', '/v1/bgp/routes', '/metrics']),
+    );
+    expect((await get('/v1/nope')).json().error.code).toBe('NOT_FOUND');
+  });
+
+  it('requires a token off loopback, and checks it when set', async () => {
+    await expect(startApi(sourceFor(speaker), { host: '0.0.0.0', port: 0 })).rejects.toThrow(MargayError);
+    const token = 'a-very-secret-token-123';
+    const guarded = await startApi(sourceFor(speaker), { host: '127.0.0.1', port: 0, token });
+    try {
+      const url = `http://127.0.0.1:${(guarded.server.address() as { port: number }).port}`;
+      expect((await fetch(`${url}/v1/bgp/peers`)).status).toBe(401);
+      expect(
+        (await fetch(`${url}/v1/bgp/peers`, { headers: { authorization: 'Bearer wrong' } })).status,
+      ).toBe(401);
+      expect(
+        (await fetch(`${url}/v1/bgp/peers`, { headers: { authorization: `Bearer ${token}` } })).status,
+      ).toBe(200);
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    } finally {
+      await guarded.close();
+    }
+  });
+});
+
+describe('margay speaker process', () => {
+  it('exits 2 naming the field when the config is bad', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'margay-speaker-'));
+    const path = join(dir, 'bad.yaml');
+    writeFileSync(
+      path,
+      'asn: 64512\nrouterId: 192.0.2.1\npeers:\n  - { address: 192.0.2.2, asn: 70000000000 }\n',
+    );
+    const run = spawnSync(process.execPath, [MAIN, 'speaker', '--config', path], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('peers[0].asn: must be 1..4294967295');
+  });
+
+  it('exits 2 on an unknown command or flag', () => {
+    expect(spawnSync(process.execPath, [MAIN, 'fly'], { encoding: 'utf8' }).status).toBe(2);
+    const run = spawnSync(process.execPath, [MAIN, 'speaker', '--conf', 'x'], { encoding: 'utf8' });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('unknown flag --conf');
+  });
+});
