@@ -1,0 +1,324 @@
+// `npm run bench -- bgp-ingest`: how fast a receiver takes a full feed into its Loc-RIB (DESIGN.md,
+// "What fast means here"). For each N and each receiver, in a fresh pair of namespaces with a fresh
+// receiver: the blaster (our own pre-encoding sender, never the bottleneck) connects, and the time from
+// Established (as the sender sees it) to all N prefixes in the receiver's Loc-RIB is measured by
+// polling the receiver; then the table is verified to hold exactly N, and the receiver's peak RSS
+// (VmHWM) and CPU time are read from /proc.
+//
+// Output: one JSON line per N on stdout, a table on stderr. Receivers run one after another, never
+// together, so they do not compete for the two cores; other work on the machine still can — the JSON
+// carries the load average at the start of each run.
+//
+// bytesPerPrefix is (peak RSS − RSS before the session) / N, so a process's fixed start-up cost (Node's
+// ~50 MB, BIRD's ~5 MB) does not decide the per-prefix comparison at 100k.
+
+import { mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createNsPair, RUN_PREFIX } from '../lib/netns.ts';
+import { sleep } from '../lib/poll.ts';
+import { procStats } from '../lib/proc.ts';
+import { Teardown } from '../lib/teardown.ts';
+import { startBlasterProcess } from './blaster-process.ts';
+import { MAX_PREFIXES, RECEIVER_ASN, SENDER_ASN } from './feed.ts';
+import { birdDriver } from './receivers/bird.ts';
+import { frrDriver } from './receivers/frr.ts';
+import { gobgpDriver } from './receivers/gobgp.ts';
+import { margayDriver } from './receivers/margay.ts';
+import { RECEIVER_NAMES, type ReceiverDriver, type ReceiverName } from './receivers/types.ts';
+
+const DRIVERS: Record<ReceiverName, ReceiverDriver> = {
+  bird: birdDriver,
+  gobgp: gobgpDriver,
+  frr: frrDriver,
+  margay: margayDriver,
+};
+
+const MB = 2 ** 20;
+
+export interface ReceiverResult {
+  readonly seconds: number;
+  readonly peakRssMb: number;
+  readonly bytesPerPrefix: number;
+  readonly baselineRssMb: number;
+  readonly cpuSeconds: number;
+  /** Established → last byte handed to the socket, as the blaster saw it. */
+  readonly senderSeconds: number;
+  readonly polls: number;
+  /** Gap between the last poll below N and the one that saw N: the resolution of `seconds`. */
+  readonly resolutionMs: number;
+  readonly [extra: string]: number | string;
+}
+
+export interface ReceiverFailure {
+  readonly error: string;
+}
+
+export type ReceiverOutcome = ReceiverResult | ReceiverFailure;
+
+function isFailure(r: ReceiverOutcome): r is ReceiverFailure {
+  return !('seconds' in r);
+}
+
+export interface IngestOptions {
+  readonly n: number;
+  readonly attrSets: number;
+  readonly timeoutMs: number;
+  readonly startTimeoutMs: number;
+}
+
+const round = (v: number, digits: number): number => Math.round(v * 10 ** digits) / 10 ** digits;
+
+const MAX_TIGHT_POLL_MS = 100;
+const MAX_PREDICTIVE_POLL_MS = 2000;
+
+interface PollPoint {
+  readonly t: bigint;
+  readonly count: number;
+}
+
+/**
+ * The wait before the next poll. `tight`: about 1% of the time so far, so polling costs about 1% and
+ * resolves the end to about 1%. `predictive`: a quarter of the time so far (early rate estimates are
+ * unreliable), but no more than half the remaining time predicted from the rate between the last two
+ * polls, so a receiver for which a poll is expensive sees few polls, dense only near the end.
+ */
+export function pollWaitMs(
+  strategy: 'tight' | 'predictive',
+  opts: { n: number; minMs: number; start: bigint; prev: PollPoint | undefined; last: PollPoint },
+): number {
+  const elapsedMs = Number(opts.last.t - opts.start) / 1e6;
+  if (strategy === 'tight') return Math.min(MAX_TIGHT_POLL_MS, Math.max(opts.minMs, elapsedMs * 0.01));
+  const { prev, last } = opts;
+  let wait = elapsedMs * 0.25;
+  if (prev && last.count > prev.count) {
+    const perMs = (last.count - prev.count) / (Number(last.t - prev.t) / 1e6);
+    wait = Math.min(wait, ((opts.n - last.count) / perMs) * 0.5);
+  }
+  return Math.min(MAX_PREDICTIVE_POLL_MS, Math.max(opts.minMs, wait));
+}
+
+export async function measureReceiver(driver: ReceiverDriver, opts: IngestOptions): Promise<ReceiverResult> {
+  const teardown = new Teardown();
+  let failure: unknown;
+  let result: ReceiverResult | undefined;
+  try {
+    const ns = await createNsPair(teardown, driver.name);
+    const dir = await mkdtemp(join(tmpdir(), `${RUN_PREFIX}${driver.name}-`));
+    teardown.add(`directory ${dir}`, () => rm(dir, { recursive: true, force: true }));
+    const receiver = await driver.start({
+      teardown,
+      ns,
+      dir,
+      receiverAsn: RECEIVER_ASN,
+      senderAsn: SENDER_ASN,
+      startTimeoutMs: opts.startTimeoutMs,
+      n: opts.n,
+      attrSets: opts.attrSets,
+    });
+    const baseline = await Promise.all(receiver.pids.map(procStats));
+
+    const blaster = startBlasterProcess(teardown, {
+      netns: ns.sender,
+      n: opts.n,
+      attrSets: opts.attrSets,
+      localAddress: ns.senderAddress,
+      peerAddress: ns.receiverAddress,
+      asn: SENDER_ASN,
+      logFile: join(dir, 'blaster.log'),
+    });
+    const withDeadline = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
+      Promise.race([
+        p,
+        sleep(ms).then(async () => {
+          throw new Error(`no ${what} within ${ms} ms; receiver log: ${await receiver.logTail()}`);
+        }),
+      ]);
+    await withDeadline(blaster.encoded, 60_000, 'encoded feed from the blaster');
+    const established = await withDeadline(blaster.established, opts.startTimeoutMs, 'Established session');
+
+    // Poll the Loc-RIB count until it reaches N.
+    const deadline = established + BigInt(opts.timeoutMs) * 1_000_000n;
+    let polls = 0;
+    let lastBelow = established;
+    let count = 0;
+    let doneAt = 0n;
+    let prev: PollPoint | undefined;
+    for (;;) {
+      count = await receiver.count();
+      const t = process.hrtime.bigint();
+      polls++;
+      if (count >= opts.n) {
+        doneAt = t;
+        break;
+      }
+      lastBelow = t;
+      if (blaster.error()) throw new Error(`${blaster.error()} (receiver has ${count} of ${opts.n})`);
+      if (t > deadline) {
+        throw new Error(
+          `timed out after ${opts.timeoutMs} ms with ${count} of ${opts.n}: ${await receiver.logTail()}`,
+        );
+      }
+      const last = { t, count };
+      const min = receiver.minPollMs;
+      await sleep(
+        pollWaitMs(receiver.pollStrategy, { n: opts.n, minMs: min, start: established, prev, last }),
+      );
+      prev = last;
+    }
+    const after = await Promise.all(receiver.pids.map(procStats));
+    if (count > opts.n) throw new Error(`receiver counts ${count} prefixes, more than the ${opts.n} sent`);
+    await receiver.verify();
+    const sent = await withDeadline(blaster.sent, 5000, 'end of sending');
+    const peak = after.reduce((s, x) => s + x.peakRssBytes, 0);
+    const base = baseline.reduce((s, x) => s + x.rssBytes, 0);
+    const cpu = after.reduce((s, x) => s + x.cpuSeconds, 0) - baseline.reduce((s, x) => s + x.cpuSeconds, 0);
+    const extras = receiver.extras ? await receiver.extras() : {};
+    result = {
+      seconds: round(Number(doneAt - established) / 1e9, 4),
+      peakRssMb: round(peak / MB, 1),
+      bytesPerPrefix: Math.round((peak - base) / opts.n),
+      baselineRssMb: round(base / MB, 1),
+      cpuSeconds: round(cpu, 2),
+      senderSeconds: round(Number(sent - established) / 1e9, 4),
+      polls,
+      resolutionMs: round(Number(doneAt - lastBelow) / 1e6, 1),
+      pollMethod: receiver.pollMethod,
+      ...extras,
+    };
+  } catch (err) {
+    failure = err;
+  }
+  const leftovers = await teardown.run();
+  if (failure) {
+    const msg = failure instanceof Error ? failure.message : String(failure);
+    throw new Error(leftovers.length > 0 ? `${msg}; teardown: ${leftovers.join('; ')}` : msg);
+  }
+  if (leftovers.length > 0) throw new Error(`teardown failed: ${leftovers.join('; ')}`);
+  return result!;
+}
+
+type Verdict = 'pass' | 'fail' | 'n/a';
+
+function ratio(a: number | undefined, b: number | undefined): number | null {
+  return a === undefined || b === undefined || b === 0 ? null : round(a / b, 3);
+}
+
+function verdict(value: number | null, ok: (v: number) => boolean): Verdict {
+  return value === null ? 'n/a' : ok(value) ? 'pass' : 'fail';
+}
+
+export function summarise(results: Partial<Record<ReceiverName, ReceiverOutcome>>) {
+  const ok = (name: ReceiverName): ReceiverResult | undefined => {
+    const r = results[name];
+    return r && !isFailure(r) ? r : undefined;
+  };
+  const m = ok('margay');
+  const ratios = {
+    margayVsBird: ratio(m?.seconds, ok('bird')?.seconds),
+    margayVsGobgp: ratio(m?.seconds, ok('gobgp')?.seconds),
+    margayVsFrr: ratio(m?.seconds, ok('frr')?.seconds),
+    rssPerPrefixVsBird: ratio(m?.bytesPerPrefix, ok('bird')?.bytesPerPrefix),
+  };
+  const p99 = typeof m?.p99EventLoopDelayMs === 'number' ? m.p99EventLoopDelayMs : null;
+  // DESIGN.md "What fast means here".
+  const targets = {
+    fasterThanGobgp: verdict(ratios.margayVsGobgp, (v) => v < 1),
+    fasterThanFrr: verdict(ratios.margayVsFrr, (v) => v < 1),
+    within1_5xOfBird: verdict(ratios.margayVsBird, (v) => v <= 1.5),
+    rssPerPrefixWithin2xOfBird: verdict(ratios.rssPerPrefixVsBird, (v) => v <= 2),
+    p99EventLoopDelayUnder50ms: verdict(p99, (v) => v < 50),
+  };
+  return { ratios, targets };
+}
+
+function table(n: number, results: Partial<Record<ReceiverName, ReceiverOutcome>>): string {
+  const head = ['receiver', 'seconds', 'peak RSS MB', 'bytes/prefix', 'CPU s', 'sender s', 'polls', 'notes'];
+  const rows: string[][] = [head];
+  for (const [name, r] of Object.entries(results)) {
+    if (!r) continue;
+    if (isFailure(r)) {
+      rows.push([name, '-', '-', '-', '-', '-', '-', `ERROR: ${r.error.split('\n')[0]!.slice(0, 160)}`]);
+      continue;
+    }
+    const notes: string[] = [`±${r.resolutionMs} ms`];
+    if (typeof r.p99EventLoopDelayMs === 'number')
+      notes.push(`p99 event-loop delay ${r.p99EventLoopDelayMs} ms`);
+    if (typeof r.zebraPeakRssMb === 'number') notes.push(`+ zebra ${r.zebraPeakRssMb} MB`);
+    rows.push([
+      name,
+      r.seconds.toFixed(3),
+      r.peakRssMb.toFixed(1),
+      String(r.bytesPerPrefix),
+      r.cpuSeconds.toFixed(2),
+      r.senderSeconds.toFixed(3),
+      String(r.polls),
+      notes.join(', '),
+    ]);
+  }
+  const widths = head.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
+  const lines = rows.map((row) =>
+    row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  '),
+  );
+  return `bgp-ingest N=${n.toLocaleString('en-US')}\n${lines.join('\n')}\n`;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      n: { type: 'string', default: '100000,1000000' },
+      receivers: { type: 'string', default: RECEIVER_NAMES.join(',') },
+      'attr-sets': { type: 'string', default: '1000' },
+      'timeout-s': { type: 'string', default: '300' },
+      'start-timeout-s': { type: 'string', default: '20' },
+    },
+  });
+  const ns = values.n.split(',').map((s) => Number(s.trim()));
+  for (const n of ns) {
+    if (!Number.isInteger(n) || n < 1 || n > MAX_PREFIXES)
+      throw new Error(`--n: ${n} is not 1..${MAX_PREFIXES}`);
+  }
+  const names = values.receivers.split(',').map((s) => s.trim()) as ReceiverName[];
+  for (const name of names) {
+    if (!RECEIVER_NAMES.includes(name))
+      throw new Error(`--receivers: unknown "${name}" (${RECEIVER_NAMES.join(', ')})`);
+  }
+  const attrSets = Number(values['attr-sets']);
+  if (!Number.isInteger(attrSets) || attrSets < 1) throw new Error('--attr-sets must be a positive integer');
+  if (process.getuid?.() !== 0) throw new Error('bgp-ingest needs root (network namespaces)');
+  const opts = {
+    attrSets,
+    timeoutMs: Number(values['timeout-s']) * 1000,
+    startTimeoutMs: Number(values['start-timeout-s']) * 1000,
+  };
+
+  let failed = false;
+  for (const n of ns) {
+    const load = loadavg()[0]!;
+    const results: Partial<Record<ReceiverName, ReceiverOutcome>> = {};
+    for (const name of names) {
+      process.stderr.write(`bgp-ingest: N=${n} ${name}…\n`);
+      try {
+        results[name] = await measureReceiver(DRIVERS[name], { ...opts, n });
+      } catch (err) {
+        failed = true;
+        results[name] = { error: err instanceof Error ? err.message : String(err) };
+      }
+    }
+    const { ratios, targets } = summarise(results);
+    const line = {
+      bench: 'bgp-ingest',
+      n,
+      attrSets,
+      results,
+      ratios,
+      targets,
+      host: { loadavg1: round(load, 2) },
+    };
+    process.stdout.write(`${JSON.stringify(line)}\n`);
+    process.stderr.write(table(n, results));
+  }
+  return failed ? 1 : 0;
+}

@@ -1,0 +1,125 @@
+// Processes a benchmark starts: spawned (optionally inside a network namespace with `ip netns exec`,
+// which execs in place, so the PID we hold is the daemon's own), ended by that PID in teardown, and
+// measured through /proc/PID.
+
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
+import { sleep } from './poll.ts';
+import type { Teardown } from './teardown.ts';
+
+const execFileP = promisify(execFile);
+
+export interface RunResult {
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs a short command to completion; throws with its stderr when it fails. */
+export async function run(argv: readonly string[], opts: { timeoutMs?: number } = {}): Promise<RunResult> {
+  const [cmd, ...args] = argv;
+  try {
+    const r = await execFileP(cmd!, args, { timeout: opts.timeoutMs ?? 10_000, maxBuffer: 64 << 20 });
+    return { stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as Error & { stderr?: string };
+    throw new Error(`${argv.join(' ')}: ${(e.stderr ?? '').trim() || e.message}`, { cause: err });
+  }
+}
+
+export interface Spawned {
+  readonly pid: number;
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+  hasExited(): boolean;
+  /** SIGTERM, then SIGKILL if it is still there after `graceMs`; resolves once it has exited. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export interface SpawnOptions {
+  readonly netns?: string;
+  /** Where stdout/stderr go, unless `onLine` takes stdout. */
+  readonly logFile?: string;
+  /** Called for each stdout line (stderr still goes to `logFile`). */
+  readonly onLine?: (line: string) => void;
+  /** Keep stdin as a pipe (closing it is a stop signal for our own helpers). */
+  readonly stdinPipe?: boolean;
+  readonly cwd?: string;
+}
+
+export function spawnTracked(
+  teardown: Teardown,
+  what: string,
+  argv: readonly string[],
+  opts: SpawnOptions = {},
+): Spawned {
+  const full = opts.netns ? ['ip', 'netns', 'exec', opts.netns, ...argv] : [...argv];
+  const child = spawn(full[0]!, full.slice(1), {
+    stdio: [opts.stdinPipe ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    cwd: opts.cwd,
+  });
+  if (child.pid === undefined) throw new Error(`could not start ${what} (${full[0]})`);
+  const pid = child.pid;
+  let hasExited = false;
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => {
+      hasExited = true;
+      resolve(code);
+    });
+    child.once('error', () => {
+      hasExited = true;
+      resolve(null);
+    });
+  });
+  if (opts.logFile) {
+    const log = createWriteStream(opts.logFile, { flags: 'a' });
+    child.stderr!.pipe(log);
+    if (!opts.onLine) child.stdout!.pipe(log);
+  } else {
+    child.stderr!.resume();
+    if (!opts.onLine) child.stdout!.resume();
+  }
+  if (opts.onLine) {
+    const onLine = opts.onLine;
+    createInterface({ input: child.stdout! }).on('line', onLine);
+  }
+
+  const stop = async (graceMs = 3000): Promise<void> => {
+    if (hasExited) return;
+    if (child.stdin && !child.stdin.destroyed) child.stdin.end();
+    child.kill('SIGTERM');
+    const timedOut = await Promise.race([exited.then(() => false), sleep(graceMs).then(() => true)]);
+    if (timedOut && !hasExited) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  };
+  teardown.add(`${what} (pid ${pid})`, () => stop());
+  return { pid, child, exited, hasExited: () => hasExited, stop };
+}
+
+export interface ProcStats {
+  /** Peak resident set size (VmHWM), bytes. */
+  readonly peakRssBytes: number;
+  readonly rssBytes: number;
+  /** utime + stime, seconds. */
+  readonly cpuSeconds: number;
+}
+
+const CLOCK_TICKS = 100; // sysconf(_SC_CLK_TCK) on Linux
+
+export async function procStats(pid: number): Promise<ProcStats> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string): number => {
+    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status);
+    if (!m) throw new Error(`/proc/${pid}/status has no ${key}`);
+    return Number(m[1]) * 1024;
+  };
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the parenthesised command name; utime and stime are fields 14 and 15 (1-based).
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const cpuTicks = Number(rest[11]) + Number(rest[12]);
+  return { peakRssBytes: kb('VmHWM'), rssBytes: kb('VmRSS'), cpuSeconds: cpuTicks / CLOCK_TICKS };
+}

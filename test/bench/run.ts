@@ -1,0 +1,35 @@
+// Benchmark dispatcher: `node test/bench/run.ts NAME [--flags]` (`npm run bench -- NAME …`).
+// Each benchmark module exports `main(argv) → exit code`; it prints one JSON line per run on stdout and
+// a human-readable table on stderr (DESIGN.md "What fast means here").
+
+type BenchMain = (argv: readonly string[]) => Promise<number>;
+
+const BENCHES: Record<string, { readonly what: string; readonly load: () => Promise<BenchMain> }> = {
+  'bgp-ingest': {
+    what: 'N prefixes into BIRD, GoBGP, FRR and Margay; time from Established to all N in the Loc-RIB, peak RSS',
+    load: async () => (await import('./bgp/ingest.ts')).main,
+  },
+};
+
+function usage(): string {
+  const list = Object.entries(BENCHES)
+    .map(([name, b]) => `  ${name.padEnd(12)} ${b.what}`)
+    .join('\n');
+  return `usage: node test/bench/run.ts NAME [--flags]\n\nbenchmarks:\n${list}\n`;
+}
+
+const [name, ...rest] = process.argv.slice(2);
+const bench = name === undefined ? undefined : BENCHES[name];
+if (!bench) {
+  process.stderr.write(
+    name === undefined || name === '--help' ? usage() : `unknown benchmark "${name}"\n\n${usage()}`,
+  );
+  process.exitCode = name === undefined || name === '--help' ? 0 : 2;
+} else {
+  try {
+    process.exitCode = await (await bench.load())(rest);
+  } catch (err) {
+    process.stderr.write(`${name}: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 2;
+  }
+}
