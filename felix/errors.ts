@@ -19,6 +19,7 @@ export const FelixErrorCode = {
   FELIX_ERR_INVALID_POLICY:
     'a NetworkPolicy or pod is invalid; the field is named, the rule or policy left out',
   FELIX_ERR_APPLY_FAILED: 'a dataplane apply still failed after its retries; the last error is the cause',
+  FELIX_ERR_STOPPED: 'the Dataplane was stopped: it applies nothing more (the kernel state stays as it was)',
 } as const;
 export type FelixErrorCodeName = keyof typeof FelixErrorCode;
 

@@ -1,8 +1,9 @@
 // One dataplane apply in the fixed order (DESIGN.md, Felix int_dataplane.go apply()):
 //   1. ipsets: create and update (rules about to be written may reference them)
 //   2. iptables (every family)
-//   3. routes
-//   4. ipsets: destroy the unused ones (no rule references them any more)
+//   3. links: tunnel devices and their FDB/neighbours, workload veth settings (routes use them)
+//   4. routes
+//   5. ipsets: destroy the unused ones (no rule references them any more)
 // A failing step stops the pass, every part is asked to re-read the kernel, and the whole pass is
 // retried with exponential backoff. The status object says what failed, why (the cause chain), how
 // many times in a row, and when the dataplane was last in sync: health and metrics read it.
@@ -28,10 +29,11 @@ export interface IpsetPhases {
 export interface DataplaneParts {
   readonly ipsets?: IpsetPhases;
   readonly iptables?: ApplyPart | readonly ApplyPart[];
+  readonly links?: ApplyPart;
   readonly routes?: ApplyPart;
 }
 
-export const APPLY_STEPS = ['ipsetUpdates', 'iptables', 'routes', 'ipsetDeletions'] as const;
+export const APPLY_STEPS = ['ipsetUpdates', 'iptables', 'links', 'routes', 'ipsetDeletions'] as const;
 export type ApplyStep = (typeof APPLY_STEPS)[number];
 
 export interface ApplyError {
@@ -117,6 +119,7 @@ function iptablesParts(parts: DataplaneParts): readonly ApplyPart[] {
 function requestResyncAll(parts: DataplaneParts): void {
   parts.ipsets?.requestResync?.();
   for (const p of iptablesParts(parts)) p.requestResync?.();
+  parts.links?.requestResync?.();
   parts.routes?.requestResync?.();
 }
 
@@ -130,6 +133,7 @@ async function onePass(parts: DataplaneParts): Promise<void> {
   };
   if (parts.ipsets) await step('ipsetUpdates', () => parts.ipsets!.applyUpdates());
   for (const p of iptablesParts(parts)) await step('iptables', () => p.apply());
+  if (parts.links) await step('links', () => parts.links!.apply());
   if (parts.routes) await step('routes', () => parts.routes!.apply());
   if (parts.ipsets) await step('ipsetDeletions', () => parts.ipsets!.applyDeletions());
 }

@@ -9,6 +9,10 @@ const BENCHES: Record<string, { readonly what: string; readonly load: () => Prom
     what: 'N prefixes into BIRD, GoBGP, FRR and Margay; time from Established to all N in the Loc-RIB, peak RSS',
     load: async () => (await import('./bgp/ingest.ts')).main,
   },
+  dataplane: {
+    what: 'routes (10k/100k) vs raw ip -batch; P policies x E pods (synthetic and real renderer output) vs raw restore; one label change',
+    load: async () => (await import('./dataplane.ts')).main,
+  },
 };
 
 function usage(): string {

@@ -1,0 +1,551 @@
+// The Dataplane: the one object the node daemon (src/) drives to make the kernel match the desired
+// state and keep it that way (Felix int_dataplane.go, reduced). Declarative and observable:
+//
+//   dp.setDesired({ routes, endpoints, iptables, ipsets, vxlan, ipip })   // whole state, validated
+//   await dp.idle()                                                      // optional: wait for it
+//   dp.status() / dp.listRoutes() / dp.describeRules()                   // health, metrics, REST
+//   await dp.stop()        // timers off, kernel state LEFT IN PLACE: a restart keeps traffic flowing
+//   await dp.cleanup()     // everything Margay owns removed, nothing else
+//
+// How it works:
+// - `setDesired` validates the whole state synchronously (FELIX_ERR_INVALID_*: nothing changes, the
+//   previous state stays in force) and stages it. A pass hands the newest staged state to every
+//   reconciler at its very start, so one pass always writes one consistent state (ipsets created for
+//   the very rules it writes), never a mix of an old and a new one.
+// - One apply loop: at most one pass in flight; changes arriving meanwhile trigger exactly one more
+//   (coalesced). A pass is `applyAll` (apply.ts): ipsets → iptables (both families) → links (tunnel
+//   devices, FDB/neighbours, workload veth settings) → routes → deferred ipset deletions, retried
+//   with backoff; when its retries are used up the loop tries again after `retryIntervalMs`, and
+//   status() carries the failure (step, code, cause chain) until a pass succeeds.
+// - Periodic resync every `resyncIntervalMs` (default 90 s, Felix's route refresh): every reconciler
+//   re-reads the kernel and repairs drift (routes of our protocol, our chains and jumps in both
+//   families, our ipsets, the VXLAN device with its FDB/neighbours, workload veth sysctls).
+// - Nothing is applied before the first setDesired: an agent that has not heard from its datastore
+//   yet must not "converge" the node to an empty state. The first pass of a new instance reads the
+//   kernel and adopts what is already right (no route, chain or ipset is rewritten), so a second
+//   instance takes over from the first without a flap.
+//
+// The caller renders policy (felix/calc) and passes the result: this file never imports calc.
+import { FelixError } from '../errors.ts';
+import { workloadRoutes } from '../model/endpoints.ts';
+import type { IpSet } from '../model/ipsets.ts';
+import type { IpFamily } from '../model/iptables.ts';
+import { MARGAY_RT_PROTO, type NextHop, type RouteType } from '../model/routes.ts';
+import { type ApplyError, type ApplyPart, applyAll, createApplyStatus, type RetryPolicy } from './apply.ts';
+import {
+  checkIpsetReferences,
+  compileIpsets,
+  countDesired,
+  type DataplaneDesired,
+  type DesiredCounts,
+  type MergedIptables,
+  mergeIptables,
+} from './desired.ts';
+import { type CommandRunner, run as defaultRunner } from './exec.ts';
+import { IpsetWriter } from './ipsets/writer.ts';
+import { detectBackend, type IptablesBackend } from './iptables/backend.ts';
+import { cleanupAll } from './iptables/cleanup.ts';
+import { type DescribedRule, IptablesWriter } from './iptables/writer.ts';
+import { type CompiledLinks, LinksReconciler, type LinksStats } from './links.ts';
+import { Netlink } from './netlink/netlink.ts';
+import { type CompiledRoutes, RouteTable } from './routes/route-table.ts';
+
+export type { DataplaneDesired, IptablesSource } from './desired.ts';
+export type { IpipDesired, VxlanDesired } from './links.ts';
+
+export interface DataplaneOptions {
+  /** Network namespace to program (`ip netns` name); undefined = the agent's own. */
+  readonly netns?: string;
+  /** Runs iptables/ipset/sysctl (tests inject fakes); default real processes. */
+  readonly runner?: CommandRunner;
+  /** ip/bridge wrapper; default one over `runner` in `netns`. */
+  readonly netlink?: Netlink;
+  /** iptables backend; default detected (detectBackend) before the first pass. */
+  readonly backend?: IptablesBackend;
+  /** Address families programmed (routes and iptables); default both. */
+  readonly families?: readonly (4 | 6)[];
+  /** Routing protocol number of our routes (default 109). */
+  readonly routeProtocol?: number;
+  /** Periodic resync (default 90 000 ms; 0 = none). */
+  readonly resyncIntervalMs?: number;
+  /** Retries inside one apply (applyAll): attempts and backoff. */
+  readonly retry?: RetryPolicy;
+  /** After a pass used up its retries, the next try (default 10 000 ms). */
+  readonly retryIntervalMs?: number;
+  readonly now?: () => number;
+}
+
+export interface DataplaneCounts extends DesiredCounts {
+  readonly routes: number;
+  readonly routesProgrammed: number;
+  readonly routeConflicts: number;
+  readonly endpoints: number;
+  /** Endpoints whose host interface exists and is configured. */
+  readonly endpointsWired: number;
+  readonly remoteVteps: number;
+}
+
+export interface DataplaneRepairs {
+  /** Routes written or deleted by a resync (they had drifted). */
+  readonly routes: number;
+  readonly iptablesChainsWritten: number;
+  readonly iptablesJumpsRepaired: number;
+  readonly ipsetEntriesAdded: number;
+  readonly ipsetEntriesDeleted: number;
+  readonly links: Readonly<LinksStats>;
+}
+
+/** What this instance wrote, cumulative (a restart that adopts writes nothing). */
+export interface DataplaneIo {
+  /** ip/bridge, iptables, ipset processes run. */
+  readonly commands: number;
+  readonly routeLinesWritten: number;
+  readonly iptablesBytesWritten: number;
+  readonly ipsetBytesWritten: number;
+  readonly linkSettingsWritten: number;
+}
+
+export interface DataplaneStatus {
+  /** A pass has succeeded and the last one did. */
+  readonly ready: boolean;
+  readonly inSync: boolean;
+  readonly applying: boolean;
+  /** A change or resync waits for the pass in flight. */
+  readonly pending: boolean;
+  readonly stopped: boolean;
+  readonly backend: IptablesBackend | undefined;
+  /** Passes that succeeded / were attempted (retries included). */
+  readonly applies: number;
+  readonly attempts: number;
+  readonly resyncs: number;
+  readonly lastAttemptAt: number | undefined;
+  readonly lastSuccessAt: number | undefined;
+  readonly lastDurationMs: number | undefined;
+  readonly lastResyncAt: number | undefined;
+  readonly consecutiveFailures: number;
+  readonly totalFailures: number;
+  /** The last failure (step, stable code, cause chain); kept after a success for inspection
+   * (consecutiveFailures > 0 says it is current). */
+  readonly lastError: ApplyError | undefined;
+  readonly counts: DataplaneCounts;
+  readonly repairs: DataplaneRepairs;
+  readonly io: DataplaneIo;
+  /** Endpoints whose host veth did not exist at the last pass (CNI not done yet). */
+  readonly endpointsNotWired: readonly string[];
+}
+
+export interface DataplaneRoute {
+  readonly family: 4 | 6;
+  readonly table: number;
+  readonly dst: string;
+  readonly type: RouteType;
+  readonly nextHops: readonly NextHop[];
+  readonly src?: string;
+  readonly mtu?: number;
+  readonly reason: string;
+  /** programmed: the kernel has it as desired; pending: not yet; conflict: a foreign route holds it. */
+  readonly state: 'programmed' | 'pending' | 'conflict';
+}
+
+export interface DataplaneRule extends DescribedRule {
+  readonly family: IpFamily;
+}
+
+export interface DataplaneIpset {
+  readonly name: string;
+  readonly type: IpSet['type'];
+  readonly family: IpFamily;
+  readonly members: number;
+  readonly origin?: string;
+}
+
+export interface DataplaneCleanupReport {
+  readonly routesDeleted: number;
+  readonly chainsDeleted: readonly string[];
+  readonly jumpsRemoved: readonly string[];
+  readonly ipsetsDestroyed: readonly string[];
+  readonly linksDeleted: readonly string[];
+}
+
+interface Compiled {
+  readonly routes: CompiledRoutes;
+  readonly iptables: MergedIptables;
+  readonly ipsets: readonly IpSet[];
+  readonly links: CompiledLinks;
+  readonly counts: DesiredCounts;
+}
+
+interface Sleeper {
+  readonly timer: ReturnType<typeof setTimeout>;
+  readonly reject: (err: unknown) => void;
+}
+
+const FAMILY_NAMES: Record<4 | 6, IpFamily> = { 4: 'inet', 6: 'inet6' };
+
+export class Dataplane {
+  readonly netns: string | undefined;
+  readonly families: readonly (4 | 6)[];
+  readonly #run: CommandRunner;
+  readonly #nl: Netlink;
+  readonly #routes: RouteTable;
+  readonly #ipsets: IpsetWriter;
+  readonly #links: LinksReconciler;
+  readonly #resyncIntervalMs: number;
+  readonly #retryIntervalMs: number;
+  readonly #retry: RetryPolicy;
+  readonly #now: () => number;
+  #backend: IptablesBackend | undefined;
+  #iptables: IptablesWriter[] = [];
+  readonly #status = createApplyStatus();
+  #staged: Compiled | undefined;
+  #current: Compiled | undefined;
+  #pending = false;
+  #resyncPending = false;
+  #loop: Promise<void> | undefined;
+  #stopped = false;
+  #resyncTimer: ReturnType<typeof setInterval> | undefined;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #sleepers = new Set<Sleeper>();
+  #applies = 0;
+  #resyncs = 0;
+  #lastResyncAt: number | undefined;
+  #routesResync = false;
+  readonly #iptablesResync = new Set<IptablesWriter>();
+
+  constructor(opts: DataplaneOptions = {}) {
+    this.netns = opts.netns;
+    this.families = opts.families ?? [4, 6];
+    this.#run = opts.runner ?? defaultRunner;
+    this.#nl =
+      opts.netlink ??
+      new Netlink({
+        ...(opts.netns !== undefined ? { netns: opts.netns } : {}),
+        ...(opts.runner !== undefined ? { runner: opts.runner } : {}),
+      });
+    const ns = opts.netns !== undefined ? { netns: opts.netns } : {};
+    this.#routes = new RouteTable({
+      netlink: this.#nl,
+      protocol: opts.routeProtocol ?? MARGAY_RT_PROTO,
+      families: this.families,
+    });
+    this.#ipsets = new IpsetWriter({ run: this.#run, ...ns });
+    this.#links = new LinksReconciler({ netlink: this.#nl, runner: this.#run, ...ns });
+    this.#backend = opts.backend;
+    this.#resyncIntervalMs = opts.resyncIntervalMs ?? 90_000;
+    this.#retryIntervalMs = opts.retryIntervalMs ?? 10_000;
+    this.#retry = opts.retry ?? {};
+    this.#now = opts.now ?? Date.now;
+  }
+
+  /**
+   * Hand over the whole desired state. Throws FELIX_ERR_INVALID_DESIRED / FELIX_ERR_INVALID_ROUTE
+   * (naming the problem) and changes nothing when any part is invalid; otherwise an apply follows.
+   */
+  setDesired(desired: DataplaneDesired): void {
+    if (this.#stopped) throw new FelixError('FELIX_ERR_STOPPED', 'setDesired on a stopped Dataplane');
+    const iptables = mergeIptables(desired.iptables);
+    for (const f of [4, 6] as const) {
+      if (!this.families.includes(f) && iptables[FAMILY_NAMES[f]].length > 0) {
+        throw new FelixError('FELIX_ERR_INVALID_DESIRED', `iptables for IPv${f}, which is not managed here`);
+      }
+    }
+    const ipsets = compileIpsets(desired.ipsets);
+    checkIpsetReferences(iptables, ipsets);
+    const links = this.#links.compile(desired.endpoints, desired.vxlan, desired.ipip);
+    const routes = this.#routes.compile([
+      ...desired.endpoints.flatMap((ep) => workloadRoutes(ep)),
+      ...desired.routes,
+    ]);
+    this.#staged = { routes, iptables, ipsets, links, counts: countDesired(iptables, ipsets) };
+    if (this.#resyncTimer === undefined && this.#resyncIntervalMs > 0) {
+      this.#resyncTimer = setInterval(() => this.#kick(true), this.#resyncIntervalMs);
+      this.#resyncTimer.unref();
+    }
+    this.#kick(false);
+  }
+
+  /** Resolves once no pass is running or pending (after a failure: with the failure in status). */
+  async idle(): Promise<DataplaneStatus> {
+    while (this.#loop !== undefined) await this.#loop;
+    return this.status();
+  }
+
+  /** Re-read the kernel and repair drift now (the periodic resync, on demand). */
+  async resync(): Promise<DataplaneStatus> {
+    if (this.#current !== undefined || this.#staged !== undefined) this.#kick(true);
+    return this.idle();
+  }
+
+  status(): DataplaneStatus {
+    const s = this.#status;
+    const listed = this.#routes.list();
+    let programmed = 0;
+    let conflicts = 0;
+    for (const r of listed) {
+      if (r.state === 'programmed') programmed++;
+      else if (r.state === 'conflict') conflicts++;
+    }
+    const cur = this.#current;
+    const endpoints = cur?.links.endpoints.size ?? 0;
+    const notWired = this.#links.missing;
+    const stats = this.#iptables.map((w) => w.stats);
+    return {
+      ready: this.#applies > 0 && s.inSync,
+      inSync: s.inSync,
+      applying: this.#loop !== undefined,
+      pending: this.#pending,
+      stopped: this.#stopped,
+      backend: this.#backend,
+      applies: this.#applies,
+      attempts: s.attempts,
+      resyncs: this.#resyncs,
+      lastAttemptAt: s.lastAttemptAt,
+      lastSuccessAt: s.lastSuccessAt,
+      lastDurationMs: s.lastDurationMs,
+      lastResyncAt: this.#lastResyncAt,
+      consecutiveFailures: s.consecutiveFailures,
+      totalFailures: s.totalFailures,
+      lastError: s.lastError,
+      counts: {
+        ...(cur?.counts ?? { chains: 0, rules: 0, ipsets: 0, ipsetMembers: 0 }),
+        routes: listed.length,
+        routesProgrammed: programmed,
+        routeConflicts: conflicts,
+        endpoints,
+        endpointsWired: endpoints - notWired.length,
+        remoteVteps: cur?.links.vxlan ? cur.links.vxlan.vteps.length : 0,
+      },
+      repairs: {
+        routes: this.#routes.stats.driftRepaired,
+        iptablesChainsWritten: stats.reduce((n, x) => n + x.chainsWritten, 0),
+        iptablesJumpsRepaired: stats.reduce((n, x) => n + x.jumpsRepaired, 0),
+        ipsetEntriesAdded: this.#ipsets.stats.entriesAdded,
+        ipsetEntriesDeleted: this.#ipsets.stats.entriesDeleted,
+        links: { ...this.#links.stats },
+      },
+      io: {
+        commands:
+          this.#nl.stats.commands +
+          stats.reduce((n, x) => n + x.commandsRun, 0) +
+          this.#ipsets.stats.commandsRun,
+        routeLinesWritten: this.#routes.stats.linesWritten,
+        iptablesBytesWritten: stats.reduce((n, x) => n + x.bytesWritten, 0),
+        ipsetBytesWritten: this.#ipsets.stats.bytesWritten,
+        linkSettingsWritten:
+          this.#links.stats.vethSettingsWritten +
+          this.#links.stats.fdbWritten +
+          this.#links.stats.fdbDeleted +
+          this.#links.stats.neighWritten +
+          this.#links.stats.neighDeleted,
+      },
+      endpointsNotWired: notWired,
+    };
+  }
+
+  /** Every desired route with the reason it is there and whether the kernel has it. */
+  listRoutes(): DataplaneRoute[] {
+    return this.#routes.list().map(({ route: r, state }) => ({
+      family: r.family,
+      table: r.table,
+      dst: r.dst,
+      type: r.type,
+      nextHops: r.nextHops,
+      ...(r.src !== undefined ? { src: r.src } : {}),
+      ...(r.mtu !== undefined ? { mtu: r.mtu } : {}),
+      reason: r.reason ?? '',
+      state,
+    }));
+  }
+
+  /** Every rule we program (jumps included) with its origin, and every ipset with its origin. */
+  describeRules(): { rules: DataplaneRule[]; ipsets: DataplaneIpset[] } {
+    const rules: DataplaneRule[] = [];
+    for (const w of this.#iptables) for (const r of w.describe()) rules.push({ family: w.family, ...r });
+    const ipsets = this.#ipsets.desired.map((s) => ({
+      name: s.name,
+      type: s.type,
+      family: s.family,
+      members: s.members.length,
+      ...(s.origin !== undefined ? { origin: s.origin } : {}),
+    }));
+    return { rules, ipsets };
+  }
+
+  /**
+   * Stop applying: timers cleared, a backoff wait cut short, the pass in flight (if any) allowed
+   * to finish. The kernel state stays as it is, so traffic keeps flowing across a restart.
+   */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#resyncTimer !== undefined) clearInterval(this.#resyncTimer);
+    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    this.#resyncTimer = undefined;
+    this.#retryTimer = undefined;
+    for (const s of this.#sleepers) {
+      clearTimeout(s.timer);
+      s.reject(new FelixError('FELIX_ERR_STOPPED', 'the dataplane was stopped during a retry wait'));
+    }
+    this.#sleepers.clear();
+    await this.idle();
+  }
+
+  /**
+   * Stop, then remove everything Margay owns in this namespace and nothing else: routes with our
+   * protocol (every table, both families), `mgy-` chains and our jumps (every table, both families,
+   * both backends), `mgy…` ipsets, and the `vxlan.margay` device.
+   */
+  async cleanup(): Promise<DataplaneCleanupReport> {
+    await this.stop();
+    const ns = this.netns !== undefined ? { netns: this.netns } : {};
+    const ipt = await cleanupAll({ run: this.#run, ...ns });
+    const rt = new RouteTable({
+      netlink: this.#nl,
+      protocol: this.#routes.protocol,
+      families: this.families,
+    });
+    rt.setDesired([]);
+    const r = await rt.resync();
+    const linksDeleted = await this.#links.removeOwned();
+    return {
+      routesDeleted: r.deleted,
+      chainsDeleted: ipt.chainsDeleted,
+      jumpsRemoved: ipt.jumpsRemoved,
+      ipsetsDestroyed: ipt.ipsetsDestroyed,
+      linksDeleted,
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The apply loop.
+
+  #kick(resync: boolean): void {
+    if (this.#stopped) return;
+    if (this.#current === undefined && this.#staged === undefined) return; // nothing desired yet
+    if (resync) this.#resyncPending = true;
+    this.#pending = true;
+    this.#loop ??= this.#runLoop().finally(() => {
+      this.#loop = undefined;
+    });
+  }
+
+  async #runLoop(): Promise<void> {
+    while (this.#pending && !this.#stopped) {
+      this.#pending = false;
+      const resync = this.#resyncPending;
+      this.#resyncPending = false;
+      if (resync) {
+        this.#resyncs++;
+        this.#lastResyncAt = this.#now();
+      }
+      try {
+        await applyAll(
+          {
+            ipsets: {
+              applyUpdates: async () => {
+                await this.#beginPass();
+                return this.#ipsets.applyUpdates();
+              },
+              applyDeletions: () => this.#ipsets.applyDeletions(),
+              requestResync: () => this.#ipsets.requestResync(),
+            },
+            iptables: this.#iptablesParts(),
+            links: { apply: () => this.#links.apply(), requestResync: () => this.#links.requestResync() },
+            routes: {
+              apply: () => {
+                if (!this.#routesResync) return this.#routes.apply();
+                this.#routesResync = false;
+                return this.#routes.resync();
+              },
+              requestResync: () => {
+                this.#routesResync = true;
+              },
+            },
+          },
+          {
+            status: this.#status,
+            retry: this.#retry,
+            resync,
+            now: this.#now,
+            sleep: (ms) => this.#sleep(ms),
+          },
+        );
+        this.#applies++;
+      } catch {
+        // applyAll recorded the failure in #status (step, code, causes). Try again later, unless a
+        // change is already waiting (the loop goes round once more).
+        if (this.#stopped) break;
+        if (!this.#pending) this.#scheduleRetry();
+      }
+    }
+  }
+
+  /** Start of every pass (retries included): backend known, newest staged state handed over. */
+  async #beginPass(): Promise<void> {
+    if (this.#backend === undefined) {
+      this.#backend = (
+        await detectBackend({ run: this.#run, ...(this.netns !== undefined ? { netns: this.netns } : {}) })
+      ).backend;
+    }
+    if (this.#iptables.length === 0) {
+      for (const f of this.families) {
+        const w = new IptablesWriter({
+          family: FAMILY_NAMES[f],
+          backend: this.#backend,
+          run: this.#run,
+          ...(this.netns !== undefined ? { netns: this.netns } : {}),
+        });
+        this.#iptables.push(w);
+      }
+    }
+    const next = this.#staged;
+    if (next === undefined) return;
+    this.#staged = undefined;
+    this.#ipsets.setDesired(next.ipsets);
+    for (const w of this.#iptables) w.setDesired(next.iptables[w.family]);
+    this.#links.setCompiled(next.links);
+    this.#routes.setCompiled(next.routes);
+    this.#current = next;
+  }
+
+  /** The iptables writers as apply parts; before the first pass they do not exist yet. */
+  #iptablesParts(): ApplyPart[] {
+    return this.families.map((_, i) => ({
+      apply: () => {
+        const w = this.#iptables[i]!;
+        if (!this.#iptablesResync.has(w)) return w.apply();
+        this.#iptablesResync.delete(w);
+        return w.resync();
+      },
+      requestResync: () => {
+        const w = this.#iptables[i];
+        if (w !== undefined) this.#iptablesResync.add(w);
+      },
+    }));
+  }
+
+  #scheduleRetry(): void {
+    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#kick(false);
+    }, this.#retryIntervalMs);
+    this.#retryTimer.unref();
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.#stopped) {
+        reject(new FelixError('FELIX_ERR_STOPPED', 'the dataplane was stopped'));
+        return;
+      }
+      const sleeper: Sleeper = {
+        timer: setTimeout(() => {
+          this.#sleepers.delete(sleeper);
+          resolve();
+        }, ms),
+        reject,
+      };
+      this.#sleepers.add(sleeper);
+    });
+  }
+}

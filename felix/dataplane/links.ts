@@ -1,0 +1,270 @@
+// The "links" step of a dataplane apply (between iptables and routes, because routes name these
+// devices): the tunnel devices with their static FDB/neighbour entries, and the host side of every
+// local workload's veth. Owned by the Dataplane (dataplane.ts); one instance per node.
+//
+// - VXLAN: `undefined` = not managed (never touched); `null` = this node uses no VXLAN, so our
+//   device (`vxlan.margay`) is deleted when it exists (its FDB, neighbours and the routes through
+//   it go with it); a value = the device and the remote VTEPs (VxlanManager). A change of the
+//   device's own parameters (VNI, port, local address, MTU) gets a new manager, whose first apply
+//   reads the kernel and fixes or recreates the device; a change of the VTEP list keeps the
+//   manager and its cached view.
+// - IPIP: `undefined` and `null` both mean not managed: `tunl0` is the kernel's fallback device of
+//   the ipip module, shared with anything else using ipip, and Margay never deletes it.
+// - Workload veths (DESIGN.md, routing model): the sysctls of `hostVethSysctls` and, for IPv6
+//   endpoints, the fe80::1 gateway address. The veth itself is created by the CNI plugin, so an
+//   endpoint whose interface does not exist yet is skipped (and reported as not wired) and looked
+//   at again on every apply until it appears. Settings are read before they are written (`sysctl -n`),
+//   so adoption after a restart and a drift-free resync write nothing.
+//
+// Like the other reconcilers it caches what it knows: a normal apply only looks at endpoints it
+// has not configured yet; `requestResync()` (the periodic resync, or after a failure) re-reads all.
+import { FelixError } from '../errors.ts';
+import type { WorkloadEndpoint } from '../model/endpoints.ts';
+import { POD_GATEWAY_V6, VXLAN_DEVICE } from '../model/routes.ts';
+import { IpipManager } from './encap/ipip.ts';
+import { type RemoteVtep, VxlanManager } from './encap/vxlan.ts';
+import type { CommandRunner } from './exec.ts';
+import type { Netlink } from './netlink/netlink.ts';
+import { hostVethSysctls } from './workload/veth.ts';
+
+export interface VxlanDesired {
+  readonly nodeName: string;
+  /** This node's underlay IPv4 address (the device's `local`). */
+  readonly underlayAddress: string;
+  readonly underlayDevice?: string;
+  /** Default 1500; the device gets 50 less. */
+  readonly underlayMtu?: number;
+  /** This node's tunnel address: vtepTunnelAddress(its pod CIDR). */
+  readonly tunnelAddress: string;
+  readonly vni?: number;
+  readonly port?: number;
+  /** Every other node reached through VXLAN. */
+  readonly remoteVteps: readonly RemoteVtep[];
+}
+
+export interface IpipDesired {
+  readonly tunnelAddress: string;
+  readonly underlayMtu?: number;
+}
+
+/** A validated links state (see LinksReconciler.compile). */
+export interface CompiledLinks {
+  readonly endpoints: ReadonlyMap<string, WorkloadEndpoint>;
+  readonly vxlan:
+    | { readonly key: string; readonly manager: VxlanManager; readonly vteps: readonly RemoteVtep[] }
+    | null
+    | undefined;
+  readonly ipip: { readonly key: string; readonly manager: IpipManager } | null | undefined;
+}
+
+export interface LinksStats {
+  /** Workload interface settings (sysctls, gateway addresses) written because they differed. */
+  vethSettingsWritten: number;
+  fdbWritten: number;
+  fdbDeleted: number;
+  neighWritten: number;
+  neighDeleted: number;
+  vxlanCreated: number;
+  vxlanDeleted: number;
+}
+
+export interface LinksOptions {
+  readonly netlink: Netlink;
+  readonly runner: CommandRunner;
+  readonly netns?: string;
+}
+
+const IFACE_RE = /^[^\s/]{1,15}$/;
+
+type Json = Record<string, unknown>;
+
+export class LinksReconciler {
+  readonly stats: LinksStats = {
+    vethSettingsWritten: 0,
+    fdbWritten: 0,
+    fdbDeleted: 0,
+    neighWritten: 0,
+    neighDeleted: 0,
+    vxlanCreated: 0,
+    vxlanDeleted: 0,
+  };
+  readonly #nl: Netlink;
+  readonly #run: CommandRunner;
+  readonly #netns: string | undefined;
+  #desired: CompiledLinks = { endpoints: new Map(), vxlan: undefined, ipip: undefined };
+  /** Interfaces whose settings are known to be in place (cleared by requestResync). */
+  #configured = new Set<string>();
+  /** Endpoints whose interface did not exist at the last look. */
+  #missing: string[] = [];
+  #vxlanResync = false;
+  #ipipResync = false;
+  /** Whether the absence of our VXLAN device was confirmed since the last resync. */
+  #vxlanAbsent = false;
+
+  constructor(opts: LinksOptions) {
+    this.#nl = opts.netlink;
+    this.#run = opts.runner;
+    this.#netns = opts.netns;
+  }
+
+  /** Validate (FELIX_ERR_INVALID_ROUTE) without changing anything. */
+  compile(
+    endpoints: readonly WorkloadEndpoint[],
+    vxlan: VxlanDesired | null | undefined,
+    ipip: IpipDesired | null | undefined,
+  ): CompiledLinks {
+    const byIface = new Map<string, WorkloadEndpoint>();
+    for (const ep of endpoints) {
+      if (!IFACE_RE.test(ep.ifaceName)) {
+        throw new FelixError(
+          'FELIX_ERR_INVALID_ROUTE',
+          `endpoint ${ep.id}: invalid interface name ${JSON.stringify(ep.ifaceName)}`,
+        );
+      }
+      const prev = byIface.get(ep.ifaceName);
+      if (prev !== undefined && prev.id !== ep.id) {
+        throw new FelixError(
+          'FELIX_ERR_INVALID_ROUTE',
+          `endpoints ${prev.id} and ${ep.id} share interface ${ep.ifaceName}`,
+        );
+      }
+      byIface.set(ep.ifaceName, ep);
+    }
+    let vx: CompiledLinks['vxlan'] = vxlan === undefined ? undefined : null;
+    if (vxlan) {
+      const { remoteVteps, ...device } = vxlan;
+      const key = JSON.stringify(Object.entries(device).sort());
+      const current = this.#desired.vxlan;
+      // A new manager validates the device parameters; the VTEPs are validated on it too.
+      const candidate = new VxlanManager({ netlink: this.#nl, ...device });
+      candidate.setRemoteVteps(remoteVteps);
+      vx = { key, manager: current?.key === key ? current.manager : candidate, vteps: remoteVteps };
+    }
+    let ip: CompiledLinks['ipip'] = ipip === undefined ? undefined : null;
+    if (ipip) {
+      const key = JSON.stringify(Object.entries(ipip).sort());
+      const current = this.#desired.ipip;
+      ip = {
+        key,
+        manager: current?.key === key ? current.manager : new IpipManager({ netlink: this.#nl, ...ipip }),
+      };
+    }
+    return { endpoints: byIface, vxlan: vx, ipip: ip };
+  }
+
+  /** Install a compiled state (between applies only). */
+  setCompiled(next: CompiledLinks): void {
+    if (next.vxlan) next.vxlan.manager.setRemoteVteps(next.vxlan.vteps);
+    if (next.vxlan !== null) this.#vxlanAbsent = false;
+    this.#desired = next;
+  }
+
+  get desired(): CompiledLinks {
+    return this.#desired;
+  }
+
+  /** Endpoints (ids) whose host interface did not exist at the last apply. */
+  get missing(): readonly string[] {
+    return this.#missing;
+  }
+
+  requestResync(): void {
+    this.#configured.clear();
+    this.#vxlanResync = true;
+    this.#ipipResync = true;
+    this.#vxlanAbsent = false;
+  }
+
+  async apply(): Promise<void> {
+    const d = this.#desired;
+    if (d.vxlan) {
+      const resync = this.#vxlanResync;
+      this.#vxlanResync = false;
+      const r = resync ? await d.vxlan.manager.resync() : await d.vxlan.manager.apply();
+      this.stats.fdbWritten += r.fdbWritten;
+      this.stats.fdbDeleted += r.fdbDeleted;
+      this.stats.neighWritten += r.neighWritten;
+      this.stats.neighDeleted += r.neighDeleted;
+      if (r.deviceCreated) this.stats.vxlanCreated++;
+    } else if (d.vxlan === null && !this.#vxlanAbsent) {
+      await this.#deleteVxlan();
+      this.#vxlanAbsent = true;
+    }
+    if (d.ipip) {
+      const resync = this.#ipipResync;
+      this.#ipipResync = false;
+      await (resync ? d.ipip.manager.resync() : d.ipip.manager.apply());
+    }
+    await this.#applyVeths(d.endpoints);
+  }
+
+  /** Delete our VXLAN device if it exists; true when it did. */
+  async #deleteVxlan(name = VXLAN_DEVICE): Promise<boolean> {
+    const r = await this.#nl.tryExec('ip', ['link', 'del', name]);
+    if (r.code === 0) {
+      this.stats.vxlanDeleted++;
+      return true;
+    }
+    if (/Cannot find device|does not exist/.test(r.stderr)) return false;
+    throw new FelixError('FELIX_ERR_COMMAND_FAILED', `ip link del ${name}: ${r.stderr.trim()}`, { cause: r });
+  }
+
+  /** `cleanup()`: our VXLAN device goes, whatever the desired state said. */
+  async removeOwned(): Promise<string[]> {
+    return (await this.#deleteVxlan()) ? [VXLAN_DEVICE] : [];
+  }
+
+  async #applyVeths(endpoints: ReadonlyMap<string, WorkloadEndpoint>): Promise<void> {
+    const todo = [...endpoints.values()].filter((ep) => !this.#configured.has(ep.ifaceName));
+    for (const iface of [...this.#configured]) if (!endpoints.has(iface)) this.#configured.delete(iface);
+    if (todo.length === 0) {
+      this.#missing = [];
+      return;
+    }
+    // One read for every interface and its addresses.
+    const links = new Map<string, string[]>();
+    for (const l of (await this.#nl.read('ip', ['addr', 'show'])) as Json[]) {
+      if (typeof l.ifname !== 'string') continue;
+      const addrs = Array.isArray(l.addr_info)
+        ? (l.addr_info as Json[]).map((a) => `${String(a.local)}/${String(a.prefixlen)}`)
+        : [];
+      links.set(l.ifname, addrs);
+    }
+    const present = todo.filter((ep) => links.has(ep.ifaceName));
+    this.#missing = todo.filter((ep) => !links.has(ep.ifaceName)).map((ep) => ep.id);
+    if (present.length === 0) return;
+    const wanted: [string, string][] = [];
+    for (const ep of present) {
+      wanted.push(
+        ...hostVethSysctls({ ifaceName: ep.ifaceName, ipv4: ep.ipv4.length > 0, ipv6: ep.ipv6.length > 0 }),
+      );
+    }
+    const current = await this.#readSysctls(wanted.map(([k]) => k));
+    const differ = wanted.filter(([, v], i) => current[i] !== v);
+    if (differ.length > 0) await this.#nl.sysctl(differ);
+    this.stats.vethSettingsWritten += differ.length;
+    const gateway = `${POD_GATEWAY_V6}/64`;
+    for (const ep of present) {
+      if (ep.ipv6.length > 0 && !links.get(ep.ifaceName)!.includes(gateway)) {
+        await this.#nl.exec('ip', ['addr', 'replace', gateway, 'dev', ep.ifaceName, 'nodad'], 6);
+        this.stats.vethSettingsWritten++;
+      }
+      this.#configured.add(ep.ifaceName);
+    }
+  }
+
+  async #readSysctls(keys: readonly string[]): Promise<string[]> {
+    const r = await this.#run({
+      argv: ['sysctl', '-n', ...keys],
+      ...(this.#netns !== undefined ? { netns: this.#netns } : {}),
+    });
+    const values = r.stdout.split('\n').slice(0, keys.length);
+    if (values.length !== keys.length) {
+      throw new FelixError(
+        'FELIX_ERR_COMMAND_FAILED',
+        `sysctl -n printed ${values.length} values for ${keys.length} keys`,
+      );
+    }
+    return values.map((v) => v.trim());
+  }
+}

@@ -1,0 +1,94 @@
+// The public surface of felix/, the dataplane agent library: what src/ (the node daemon, the CNI
+// plugin, `margay cleanup`, the lab) imports. Everything else under felix/ is internal and may change.
+//
+//   calculation (pure): renderPolicy / PolicyStore (NetworkPolicy → iptables + ipsets + explain),
+//     renderNatOutgoing, remoteNodeRoute + selectEncapsulation, workloadEndpoint + workloadRoutes
+//   dataplane: Dataplane (setDesired / idle / resync / status / listRoutes / describeRules / stop /
+//     cleanup), wirePod + enableForwarding (CNI and lab plumbing), detectBackend
+//   errors: FelixError with the stable codes of FelixErrorCode
+//
+// Two families of "IpFamily" exist: routes use 4 | 6 (RouteFamily here), iptables and ipsets use
+// 'inet' | 'inet6' (IpFamily), as iptables-save and ipset do.
+
+export type { PolicyEvent } from './calc/policy-store.ts';
+export { PolicyStore } from './calc/policy-store.ts';
+export type {
+  EndpointExplain,
+  EndpointPolicies,
+  PolicyExplain,
+  PolicyExplainEntry,
+  PolicyRender,
+} from './calc/render-policy.ts';
+export { renderPolicy } from './calc/render-policy.ts';
+export type { ApplyError, ApplyStep, RetryPolicy } from './dataplane/apply.ts';
+export type {
+  DataplaneCleanupReport,
+  DataplaneCounts,
+  DataplaneDesired,
+  DataplaneIo,
+  DataplaneIpset,
+  DataplaneOptions,
+  DataplaneRepairs,
+  DataplaneRoute,
+  DataplaneRule,
+  DataplaneStatus,
+  IpipDesired,
+  IptablesSource,
+  VxlanDesired,
+} from './dataplane/dataplane.ts';
+export { Dataplane } from './dataplane/dataplane.ts';
+export type { RemoteVtep } from './dataplane/encap/vxlan.ts';
+export type { CommandRunner } from './dataplane/exec.ts';
+export type { BackendEvidence, IptablesBackend } from './dataplane/iptables/backend.ts';
+export { detectBackend } from './dataplane/iptables/backend.ts';
+export { Netlink } from './dataplane/netlink/netlink.ts';
+export type { WiredPod, WirePodOptions } from './dataplane/workload/veth.ts';
+export { enableForwarding, podGatewayAnchorRoute, wirePod } from './dataplane/workload/veth.ts';
+export type { FelixErrorCodeName } from './errors.ts';
+export { FelixError, FelixErrorCode } from './errors.ts';
+export type { EndpointInput, WorkloadEndpoint } from './model/endpoints.ts';
+export { workloadEndpoint, workloadIfaceName, workloadRoutes } from './model/endpoints.ts';
+export type { IpSet, IpSetType } from './model/ipsets.ts';
+export type {
+  Action,
+  Chain,
+  IpFamily,
+  IptablesDesired,
+  IptablesTable,
+  Jump,
+  Rule,
+  TableState,
+} from './model/iptables.ts';
+export type { NatOutgoing, NatPool } from './model/nat-outgoing.ts';
+export { renderNatOutgoing } from './model/nat-outgoing.ts';
+export type {
+  ContainerPort,
+  LabelSelector,
+  NetworkPolicy,
+  NetworkPolicyPeer,
+  NetworkPolicyPort,
+  NetworkPolicySpec,
+  PolicyInput,
+  PolicyNamespace,
+  PolicyPod,
+} from './model/policy.ts';
+export type {
+  EncapDecisionInput,
+  IpFamily as RouteFamily,
+  NextHop,
+  RemoteNodeRoute,
+  RouteSpec,
+} from './model/routes.ts';
+export {
+  EncapMode,
+  Encapsulation,
+  MARGAY_RT_PROTO,
+  POD_GATEWAY_V4,
+  POD_GATEWAY_V6,
+  RouteType,
+  remoteNodeRoute,
+  selectEncapsulation,
+  VXLAN_DEVICE,
+  vtepMac,
+  vtepTunnelAddress,
+} from './model/routes.ts';

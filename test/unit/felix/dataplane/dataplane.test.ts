@@ -1,0 +1,289 @@
+// The Dataplane's loop and bookkeeping against a fake command runner (no kernel): nothing applied
+// before the first setDesired, whole-state validation (conflicting chains name both sources, a rule
+// naming a missing ipset), coalescing (one pass in flight, changes during it give one more), the
+// periodic resync re-reading every part, retries with backoff reported in status(), stop() leaving
+// the kernel alone. The real kernel side is test/interop/felix-dataplane.test.ts.
+import { afterEach, describe, expect, it } from 'vitest';
+import { mergeIptables } from '../../../../felix/dataplane/desired.ts';
+import type { Command, CommandResult } from '../../../../felix/dataplane/exec.ts';
+import { Dataplane, type DataplaneDesired, FelixError, workloadEndpoint } from '../../../../felix/index.ts';
+import type { TableState } from '../../../../felix/model/iptables.ts';
+
+interface Fake {
+  readonly calls: string[];
+  runner: (c: Command) => Promise<CommandResult>;
+  /** Commands whose text matches fail (exit 1 with this stderr). */
+  failing: { re: RegExp; stderr: string } | undefined;
+  /** When set, commands matching wait for release(). */
+  gate: { re: RegExp; waiting: (() => void)[] } | undefined;
+}
+
+function fake(): Fake {
+  const f: Fake = {
+    calls: [],
+    failing: undefined,
+    gate: undefined,
+    runner: async (c) => {
+      const text = c.argv.join(' ');
+      f.calls.push(text);
+      if (f.gate?.re.test(text)) await new Promise<void>((r) => f.gate!.waiting.push(r));
+      if (f.failing?.re.test(text)) {
+        const r = { stdout: '', stderr: f.failing.stderr, code: 1 };
+        if (c.allowFailure) return r;
+        throw new FelixError('FELIX_ERR_COMMAND_FAILED', `${text}: exit 1: ${f.failing.stderr}`, {
+          cause: r,
+        });
+      }
+      if (c.argv[0] === 'sysctl' && c.argv[1] === '-n') {
+        return {
+          stdout: c.argv
+            .slice(2)
+            .map(() => '0\n')
+            .join(''),
+          stderr: '',
+          code: 0,
+        };
+      }
+      if (text.includes('addr show')) {
+        return { stdout: JSON.stringify([{ ifname: 'mgyaaaaaaaaaaa', addr_info: [] }]), stderr: '', code: 0 };
+      }
+      return { stdout: text.includes('-json') ? '[]' : '', stderr: '', code: 0 };
+    },
+  };
+  return f;
+}
+
+const filter = (chains: TableState['chains'], jumps: TableState['jumps'] = []): TableState => ({
+  table: 'filter',
+  chains,
+  jumps,
+});
+
+function desired(extra: Partial<DataplaneDesired> = {}): DataplaneDesired {
+  return {
+    routes: [{ dst: '10.244.1.0/24', type: 'blackhole', reason: 'own pod CIDR' }],
+    endpoints: [
+      workloadEndpoint({
+        namespace: 'prod',
+        name: 'web',
+        ipv4: ['10.244.1.10'],
+        ifaceName: 'mgyaaaaaaaaaaa',
+      }),
+    ],
+    iptables: {
+      inet: [
+        filter(
+          [
+            {
+              name: 'mgy-FORWARD',
+              rules: [
+                { match: ['-m', 'set', '--match-set', 'mgy-s-web', 'src'], action: { type: 'accept' } },
+              ],
+            },
+          ],
+          [{ from: 'FORWARD', to: 'mgy-FORWARD' }],
+        ),
+      ],
+      inet6: [],
+    },
+    ipsets: [{ name: 'mgy-s-web', type: 'hash:ip', family: 'inet', members: ['10.244.1.10'] }],
+    ...extra,
+  };
+}
+
+const live: Dataplane[] = [];
+function dataplane(f: Fake, opts: Partial<ConstructorParameters<typeof Dataplane>[0]> = {}): Dataplane {
+  const d = new Dataplane({ runner: f.runner, backend: 'nft', resyncIntervalMs: 0, ...opts });
+  live.push(d);
+  return d;
+}
+afterEach(async () => {
+  for (const d of live.splice(0)) await d.stop();
+});
+
+const count = (f: Fake, re: RegExp) => f.calls.filter((c) => re.test(c)).length;
+
+describe('Dataplane', () => {
+  it('applies nothing before the first setDesired, then everything in the fixed order', async () => {
+    const f = fake();
+    const d = dataplane(f);
+    expect((await d.resync()).applies).toBe(0);
+    expect(f.calls).toEqual([]);
+    d.setDesired(desired());
+    const s = await d.idle();
+    expect(s).toMatchObject({ ready: true, inSync: true, applies: 1, consecutiveFailures: 0 });
+    const order = ['ipset restore', 'iptables-nft-restore', 'sysctl -q -w', 'ip -4 -force -batch'].map((k) =>
+      f.calls.findIndex((c) => c.includes(k)),
+    );
+    expect(order.every((i) => i >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(s.counts).toMatchObject({
+      routes: 2,
+      chains: 1,
+      rules: 2,
+      ipsets: 1,
+      ipsetMembers: 1,
+      endpoints: 1,
+    });
+    expect(s.counts.endpointsWired).toBe(1);
+    // The workload route was added from the endpoint, with its reason.
+    expect(d.listRoutes().map((r) => [r.dst, r.reason])).toContainEqual([
+      '10.244.1.10/32',
+      'local workload prod/web',
+    ]);
+    expect(d.describeRules().rules.map((r) => `${r.family} ${r.table} ${r.chain} ${r.position}`)).toEqual([
+      'inet filter FORWARD 0',
+      'inet filter mgy-FORWARD 0',
+    ]);
+  });
+
+  it('rejects an invalid state whole, naming the problem; the previous state stays', async () => {
+    const f = fake();
+    const d = dataplane(f);
+    d.setDesired(desired());
+    await d.idle();
+    const calls = f.calls.length;
+    const other = (source: string, action: 'accept' | 'drop') => ({
+      source,
+      inet: [filter([{ name: 'mgy-x', rules: [{ match: [], action: { type: action } }] }])],
+      inet6: [],
+    });
+    expect(() =>
+      d.setDesired(desired({ iptables: [other('policy', 'accept'), other('nat', 'drop')] })),
+    ).toThrow(/chain mgy-x is given by both "policy" and "nat" with different rules/);
+    expect(() => d.setDesired(desired({ ipsets: [] }))).toThrow(/ipset mgy-s-web is not a desired inet set/);
+    expect(() => d.setDesired(desired({ routes: [{ dst: '10.244.1.0/33' }] }))).toThrow(FelixError);
+    expect(() =>
+      d.setDesired(
+        desired({
+          endpoints: [
+            workloadEndpoint({ namespace: 'a', name: 'x', ipv4: ['10.244.1.2'], ifaceName: 'mgyshared' }),
+            workloadEndpoint({ namespace: 'b', name: 'y', ipv4: ['10.244.1.3'], ifaceName: 'mgyshared' }),
+          ],
+        }),
+      ),
+    ).toThrow(/share interface mgyshared/);
+    await d.idle();
+    expect(f.calls.length).toBe(calls);
+    expect(d.status().counts.chains).toBe(1);
+  });
+
+  it('merges identical chains from two sources', () => {
+    const chain = {
+      name: 'mgy-same',
+      rules: [{ match: ['-i', 'eth0'], action: { type: 'accept' as const } }],
+    };
+    const m = mergeIptables([
+      { source: 'a', inet: [filter([chain])], inet6: [] },
+      { source: 'b', inet: [filter([{ ...chain }]), { table: 'nat', chains: [], jumps: [] }], inet6: [] },
+    ]);
+    expect(m.inet.map((t) => [t.table, t.chains.map((c) => c.name)])).toEqual([
+      ['nat', []],
+      ['filter', ['mgy-same']],
+    ]);
+  });
+
+  it('coalesces: changes during a pass give exactly one more pass', async () => {
+    const f = fake();
+    f.gate = { re: /^ipset save/, waiting: [] };
+    const d = dataplane(f);
+    d.setDesired(desired());
+    await new Promise((r) => setTimeout(r, 10));
+    expect(f.gate.waiting.length).toBe(1);
+    for (let i = 0; i < 5; i++)
+      d.setDesired(desired({ routes: [{ dst: `10.244.${i}.0/24`, type: 'blackhole' }] }));
+    expect(d.status().pending).toBe(true);
+    f.gate.re = /^$/;
+    for (const r of f.gate.waiting.splice(0)) r();
+    const s = await d.idle();
+    expect(s.applies).toBe(2);
+    expect(d.listRoutes().map((r) => r.dst)).toContain('10.244.4.0/24');
+    expect(d.listRoutes().map((r) => r.dst)).not.toContain('10.244.3.0/24');
+  });
+
+  it('resyncs periodically: every part re-reads the kernel', async () => {
+    const f = fake();
+    const d = dataplane(f, { resyncIntervalMs: 30 });
+    d.setDesired(desired());
+    await d.idle();
+    const reads = () => [
+      count(f, /^ipset save/),
+      count(f, /^iptables-nft-save/),
+      count(f, /route show/),
+      count(f, /sysctl -n/),
+    ];
+    const before = reads();
+    await new Promise((r) => setTimeout(r, 100));
+    await d.idle();
+    const after = reads();
+    expect(d.status().resyncs).toBeGreaterThanOrEqual(2);
+    after.forEach((n, i) => {
+      expect(n, `reader ${i}`).toBeGreaterThan(before[i]!);
+    });
+  });
+
+  it('retries with backoff, reports the failure with its code, and recovers', async () => {
+    const f = fake();
+    f.failing = { re: /^iptables-nft-restore/, stderr: 'iptables-nft-restore: line 3 failed' };
+    const d = dataplane(f, {
+      retry: { maxAttempts: 3, initialDelayMs: 5, maxDelayMs: 40 },
+      retryIntervalMs: 20,
+    });
+    d.setDesired(desired());
+    const s = await d.idle();
+    expect(s).toMatchObject({ ready: false, inSync: false, consecutiveFailures: 3, attempts: 3 });
+    expect(s.lastError).toMatchObject({ step: 'iptables', code: 'FELIX_ERR_RESTORE_FAILED' });
+    expect(s.lastError?.causes.join(' ')).toContain('line 3 failed');
+    // Routes were not written: the pass stops at the failing step.
+    expect(count(f, /-batch/)).toBe(0);
+    f.failing = undefined;
+    const deadline = Date.now() + 2_000;
+    while (!d.status().inSync && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    const ok = await d.idle();
+    expect(ok).toMatchObject({ inSync: true, ready: true, consecutiveFailures: 0, totalFailures: 3 });
+    expect(count(f, /-batch/)).toBeGreaterThan(0);
+  });
+
+  it('stop() cuts a backoff wait short, clears the timers and leaves the kernel alone', async () => {
+    const f = fake();
+    f.failing = { re: /^iptables-nft-restore/, stderr: 'nope' };
+    const d = dataplane(f, { resyncIntervalMs: 10, retry: { maxAttempts: 10, initialDelayMs: 60_000 } });
+    d.setDesired(desired());
+    await new Promise((r) => setTimeout(r, 20));
+    const t0 = Date.now();
+    await d.stop();
+    expect(Date.now() - t0).toBeLessThan(1_000);
+    const calls = f.calls.length;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(f.calls.length).toBe(calls);
+    expect(f.calls.some((c) => /-X |route del|link del|destroy/.test(c))).toBe(false);
+    expect(d.status().stopped).toBe(true);
+    expect(() => d.setDesired(desired())).toThrow(/stopped/);
+  });
+
+  it('VXLAN: null deletes our device once, undefined never touches it', async () => {
+    const f = fake();
+    const d = dataplane(f);
+    d.setDesired(desired());
+    await d.idle();
+    expect(count(f, /vxlan/)).toBe(0);
+    d.setDesired(desired({ vxlan: null }));
+    await d.idle();
+    d.setDesired(desired({ vxlan: null, routes: [] }));
+    await d.idle();
+    expect(f.calls.filter((c) => c.includes('link del'))).toEqual(['ip link del vxlan.margay']);
+    d.setDesired(
+      desired({
+        vxlan: {
+          nodeName: 'n1',
+          underlayAddress: '192.0.2.1',
+          tunnelAddress: '10.244.1.0',
+          remoteVteps: [{ nodeName: 'n2', nodeIp: '192.0.2.2', tunnelAddress: '10.244.2.0' }],
+        },
+      }),
+    );
+    await d.idle();
+    expect(f.calls.some((c) => c.startsWith('ip link add vxlan.margay type vxlan id 4096'))).toBe(true);
+    expect(d.status().counts.remoteVteps).toBe(1);
+  });
+});
