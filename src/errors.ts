@@ -15,6 +15,14 @@ export const MargayErrorCode = {
   },
   MARGAY_ERR_BGP_LISTEN: { exitCode: 1, text: 'the BGP speaker could not listen on its address and port' },
   MARGAY_ERR_DEMO: { exitCode: 1, text: 'the demo could not set up its namespaces or start BIRD' },
+  MARGAY_ERR_DATASTORE_INVALID: {
+    exitCode: 2,
+    text: 'the datastore file is invalid; the message names document, kind, name and field; the last good state stays',
+  },
+  MARGAY_ERR_DATASTORE_READ: {
+    exitCode: 1,
+    text: 'the datastore file could not be read or watched; the last good state stays in force',
+  },
 } as const;
 export type MargayErrorCodeName = keyof typeof MargayErrorCode;
 

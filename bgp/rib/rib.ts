@@ -5,14 +5,16 @@
 // `takePending`. It never does I/O, never uses timers and never logs; it reports through two
 // callbacks given at construction.
 //
-// Storage (see model.ts): one Map from canonical prefix to `Dest`. A `Dest` holds every path to
-// the prefix — the Adj-RIBs-In are not separate tables but the per-peer paths of each Dest,
-// the way BIRD keeps all routes of a network in one `net` entry. A peer going down therefore
-// walks the table once (BIRD's table flush does the same), and a full table from one peer costs
-// one Map entry, one Dest and one Path per prefix.
+// Storage (see model.ts): one Map from canonical prefix to its only `Path`, or to a `Dest`
+// holding every path when there are 2+ — the Adj-RIBs-In are not separate tables but the
+// per-peer paths of each entry, the way BIRD keeps all routes of a network in one `net` entry.
+// A peer going down therefore walks the table once (BIRD's table flush does the same), and a
+// full table from one peer costs one Map entry (and its key string) per prefix: paths are
+// shared objects, one per (peer, attribute set, family, path id).
 //
-// Hot path (`#announce`, the first path of a prefix): no decision run, no array, one event
-// when a listener is present. Attribute sets are interned once per UPDATE block.
+// Hot path (`#announce`, the first path of a prefix): one Map lookup and one insert, no
+// decision run, no allocation; the bestPathChanged event object only when a listener is set.
+// Attribute sets are interned and paths looked up once per UPDATE block, not per prefix.
 
 import { BgpError } from '../errors.ts';
 import type { Family, PathAttributes, UpdateMessage } from '../wire/types.ts';
@@ -22,8 +24,8 @@ import { type AttrSet, AttrStore } from './attrs.ts';
 import { type Decision, type DecisionOptions, decide } from './decision.ts';
 import { type ExportContext, exportPath } from './export.ts';
 import { checkImport, type ImportContext } from './import-checks.ts';
-import type { BestPathChanged, LocalRoute, Path, PeerSession, RejectReason, RibPeer } from './model.ts';
-import { Dest, PeerState } from './model.ts';
+import type { BestPathChanged, BestReason, LocalRoute, PeerSession, RejectReason, RibPeer } from './model.ts';
+import { bestOfEntry, Dest, detachedDest, Path, PeerState, singlePathReason } from './model.ts';
 import { canonicalPrefix, familyOfPrefix, isIpv4Address, isIpv6Address } from './prefix.ts';
 import { type PeerStats, type RouteFilter, type RouteView, routeView } from './snapshot.ts';
 
@@ -53,7 +55,8 @@ function familyOf(afi: number, safi: number): Family | undefined {
 const invalid = (message: string): BgpError => new BgpError('BGP_ERR_INVALID_CONFIG', message);
 
 export class Rib {
-  readonly #dests = new Map<string, Dest>();
+  /** The Loc-RIB: prefix → its only path, or a Dest when it has 2+ (model.ts). */
+  readonly #dests = new Map<string, Path | Dest>();
   readonly #peers = new Map<string, PeerState>();
   /** Established sessions' Adj-RIBs-Out, per family: what a best-path change must mark. */
   readonly #outs: Record<Family, AdjRibOut[]> = { 'ipv4-unicast': [], 'ipv6-unicast': [] };
@@ -64,7 +67,7 @@ export class Rib {
   readonly #decision: DecisionOptions;
   readonly #importContext: ImportContext;
   readonly #clusterId: string;
-  readonly #onBestPathChanged: ((event: BestPathChanged) => void) | undefined;
+  #onBestPathChanged: ((event: BestPathChanged) => void) | undefined;
   readonly #onExportPending: ((peerId: string, family: Family) => void) | undefined;
   #clientCount = 0;
 
@@ -80,6 +83,14 @@ export class Rib {
     this.#onExportPending = options.onExportPending;
   }
 
+  /**
+   * Sets or (undefined) removes the bestPathChanged callback after construction. Without one a
+   * best-path change allocates nothing: the speaker sets it only while somebody listens.
+   */
+  setBestPathListener(listener: ((event: BestPathChanged) => void) | undefined): void {
+    this.#onBestPathChanged = listener;
+  }
+
   // ---- peers ------------------------------------------------------------------------------
 
   /** Registers a neighbour (session down). Throws BGP_ERR_INVALID_CONFIG on a bad or duplicate peer. */
@@ -92,8 +103,13 @@ export class Rib {
       if (!Number.isInteger(asn) || asn < 1 || asn > 0xffffffff)
         throw invalid(`peer ${peer.id}: bad ${name}`);
     }
-    if (peer.localAddressV4 !== undefined && !isIpv4Address(peer.localAddressV4)) {
-      throw invalid(`peer ${peer.id}: localAddressV4 ${peer.localAddressV4} is not an IPv4 address`);
+    // localAddressV4 is our next hop for IPv4 routes: IPv6 on an RFC 8950 session (§4).
+    if (
+      peer.localAddressV4 !== undefined &&
+      !isIpv4Address(peer.localAddressV4) &&
+      !isIpv6Address(peer.localAddressV4)
+    ) {
+      throw invalid(`peer ${peer.id}: localAddressV4 ${peer.localAddressV4} is not an IP address`);
     }
     if (peer.localAddressV6 !== undefined && !isIpv6Address(peer.localAddressV6)) {
       throw invalid(`peer ${peer.id}: localAddressV6 ${peer.localAddressV6} is not an IPv6 address`);
@@ -144,8 +160,10 @@ export class Rib {
       this.#outsByPeer.delete(peer);
     }
     if (peer.received > 0) {
-      for (const dest of this.#dests.values()) this.#removePeerPaths(dest, peer);
+      // Deleting the current entry (or replacing its value) while iterating a Map is safe.
+      for (const [prefix, entry] of this.#dests) this.#removePeerPaths(prefix, entry, peer);
     }
+    peer.paths.clear();
     peer.received = 0;
     peer.accepted = 0;
     peer.endOfRibReceived.clear();
@@ -180,133 +198,208 @@ export class Rib {
       }
       const set = this.#store.intern(update.attributes, block.nextHop, block.linkLocalNextHop);
       const rejected = checkImport(set, peer, this.#importContext);
-      for (let i = 0; i < prefixes.length; i++) {
-        this.#announce(peer, family, prefixes[i] as string, ids?.[i] ?? 0, set, rejected);
+      if (ids === undefined) {
+        // Without ADD-PATH every prefix of the block gets the same shared path.
+        const path = this.#pathOf(peer, set, family, 0, rejected);
+        for (let i = 0; i < prefixes.length; i++) this.#announce(prefixes[i] as string, path);
+        this.#forgetIfUnused(path);
+      } else {
+        for (let i = 0; i < prefixes.length; i++) {
+          const path = this.#pathOf(peer, set, family, ids[i] ?? 0, rejected);
+          this.#announce(prefixes[i] as string, path);
+          this.#forgetIfUnused(path);
+        }
       }
       this.#store.releaseIfUnused(set);
     }
   }
 
-  #announce(
+  /** The peer's shared path for (set, family, path id), created on first use (model.ts). */
+  #pathOf(
     peer: PeerState,
-    family: Family,
-    prefix: string,
-    pathId: number,
     set: AttrSet,
+    family: Family,
+    pathId: number,
     rejected: RejectReason | undefined,
-  ): void {
-    const dest = this.#dests.get(prefix);
-    if (dest === undefined) {
-      // Fast path: a new prefix with one path needs no decision process.
-      const fresh = new Dest(prefix, family);
-      const path: Path = { prefix, pathId, peer, attrs: set, rejected };
-      fresh.paths = path;
-      this.#dests.set(prefix, fresh);
-      this.#store.retain(set);
-      peer.received++;
-      if (rejected === undefined) {
-        peer.accepted++;
-        fresh.best = path;
-        fresh.reason = 'only-path';
-        this.#bestChanged(fresh);
+  ): Path {
+    let list = peer.paths.get(set);
+    if (list === undefined) {
+      list = [];
+      peer.paths.set(set, list);
+    }
+    for (let i = 0; i < list.length; i++) {
+      const p = list[i] as Path;
+      if (p.pathId === pathId && p.family === family) return p;
+    }
+    const path = new Path(peer, set, family, pathId, rejected);
+    list.push(path);
+    return path;
+  }
+
+  /** Drops a shared path from its peer's cache once no prefix holds it. */
+  #forgetIfUnused(path: Path): void {
+    const peer = path.peer;
+    if (path.refs > 0 || peer === null) return;
+    const list = peer.paths.get(path.attrs);
+    if (list === undefined) return;
+    const i = list.indexOf(path);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) peer.paths.delete(path.attrs);
+  }
+
+  #announce(prefix: string, path: Path): void {
+    const entry = this.#dests.get(prefix);
+    if (entry === undefined) {
+      // Fast path: a new prefix with one path needs no decision process and no object.
+      this.#dests.set(prefix, path);
+      this.#hold(path);
+      if (path.rejected === undefined)
+        this.#bestChanged(prefix, path.family, path, null, singlePathReason(path));
+      return;
+    }
+    // An UPDATE replaces the sender's previous path for the prefix (RFC 4271 §3.1); an
+    // identical re-announcement (the same shared path) changes nothing.
+    if (entry instanceof Dest) {
+      const paths = entry.paths as Path[];
+      const index = indexOfPath(paths, path.peer, path.pathId);
+      const old = index < 0 ? undefined : (paths[index] as Path);
+      if (old === path) return;
+      this.#hold(path);
+      if (old === undefined) {
+        paths.push(path);
+      } else {
+        paths[index] = path;
+        this.#drop(old);
+      }
+      this.#recompute(prefix, entry);
+      return;
+    }
+    const only = entry;
+    if (only === path) return;
+    this.#hold(path);
+    if (only.peer === path.peer && only.pathId === path.pathId) {
+      this.#dests.set(prefix, path);
+      this.#drop(only);
+      const before = bestOfEntry(only);
+      const after = bestOfEntry(path);
+      if (before !== after) {
+        this.#bestChanged(prefix, path.family, after, null, after === null ? null : singlePathReason(after));
       }
       return;
     }
-    const paths = dest.paths;
-    // An UPDATE replaces the sender's previous path for the prefix (RFC 4271 §3.1); an
-    // identical re-announcement changes nothing.
-    let old: Path | undefined;
-    let index = -1;
-    if (paths !== null && !Array.isArray(paths)) {
-      const only = paths as Path;
-      if (only.peer === peer && only.pathId === pathId) old = only;
-    } else if (paths !== null) {
-      index = paths.findIndex((p) => p.peer === peer && p.pathId === pathId);
-      old = paths[index];
-    }
-    if (old !== undefined && old.attrs === set && old.rejected === rejected) return;
-    const path: Path = { prefix, pathId, peer, attrs: set, rejected };
-    this.#store.retain(set);
-    peer.received++;
-    if (rejected === undefined) peer.accepted++;
-    if (old !== undefined) this.#drop(old);
-    if (paths === null || (old !== undefined && index < 0)) dest.paths = path;
-    else if (!Array.isArray(paths)) dest.paths = [paths as Path, path];
-    else if (index < 0) paths.push(path);
-    else paths[index] = path;
-    this.#recompute(dest);
+    // A second path: the prefix gets a Dest, which starts out as the single path's state.
+    const dest = new Dest(prefix, only.family);
+    dest.paths = [only, path];
+    dest.best = bestOfEntry(only);
+    dest.reason = dest.best === null ? null : singlePathReason(only);
+    this.#dests.set(prefix, dest);
+    this.#recompute(prefix, dest);
   }
 
   #withdraw(peer: PeerState, prefix: string, pathId: number): void {
-    const dest = this.#dests.get(prefix);
-    if (dest === undefined || dest.paths === null) return;
-    const paths = dest.paths;
-    if (!Array.isArray(paths)) {
-      const only = paths as Path;
-      if (only.peer !== peer || only.pathId !== pathId) return;
-      dest.paths = null;
-      this.#drop(only);
-    } else {
-      const i = paths.findIndex((p) => p.peer === peer && p.pathId === pathId);
-      if (i < 0) return;
-      this.#drop(paths[i] as Path);
-      paths.splice(i, 1);
-      if (paths.length === 1) dest.paths = paths[0] as Path;
+    const entry = this.#dests.get(prefix);
+    if (entry === undefined) return;
+    if (!(entry instanceof Dest)) {
+      if (entry.peer !== peer || entry.pathId !== pathId) return;
+      this.#dests.delete(prefix);
+      this.#drop(entry);
+      if (entry.rejected === undefined) this.#bestChanged(prefix, entry.family, null, null, null);
+      return;
     }
-    this.#recompute(dest);
+    const paths = entry.paths as Path[];
+    const i = indexOfPath(paths, peer, pathId);
+    if (i < 0) return;
+    this.#drop(paths[i] as Path);
+    paths.splice(i, 1);
+    this.#recompute(prefix, entry);
   }
 
-  #removePeerPaths(dest: Dest, peer: PeerState): void {
-    const paths = dest.paths;
-    if (paths === null) return;
-    if (!Array.isArray(paths)) {
-      if ((paths as Path).peer !== peer) return;
-      this.#drop(paths as Path);
-      dest.paths = null;
-    } else {
-      const kept = paths.filter((p) => p.peer !== peer);
-      if (kept.length === paths.length) return;
-      for (const p of paths) if (p.peer === peer) this.#drop(p);
-      dest.paths = kept.length === 0 ? null : kept.length === 1 ? (kept[0] as Path) : kept;
+  #removePeerPaths(prefix: string, entry: Path | Dest, peer: PeerState): void {
+    if (!(entry instanceof Dest)) {
+      if (entry.peer !== peer) return;
+      this.#dests.delete(prefix);
+      this.#drop(entry);
+      if (entry.rejected === undefined) this.#bestChanged(prefix, entry.family, null, null, null);
+      return;
     }
-    this.#recompute(dest);
+    const paths = entry.paths as Path[];
+    const kept = paths.filter((p) => p.peer !== peer);
+    if (kept.length === paths.length) return;
+    for (const p of paths) if (p.peer === peer) this.#drop(p);
+    entry.paths = kept;
+    this.#recompute(prefix, entry);
   }
 
-  /** Releases a path's attribute set and its counters. */
+  /** A prefix now holds `path`: reference counts and the peer's counters. */
+  #hold(path: Path): void {
+    path.refs++;
+    this.#store.retain(path.attrs);
+    const peer = path.peer;
+    if (peer === null) return;
+    peer.received++;
+    if (path.rejected === undefined) peer.accepted++;
+  }
+
+  /** A prefix no longer holds `path`. */
   #drop(path: Path): void {
+    path.refs--;
     this.#store.release(path.attrs);
-    if (path.peer === null) return;
-    path.peer.received--;
-    if (path.rejected === undefined) path.peer.accepted--;
+    const peer = path.peer;
+    if (peer === null) return;
+    peer.received--;
+    if (path.rejected === undefined) peer.accepted--;
+    if (path.refs === 0) this.#forgetIfUnused(path);
   }
 
-  #recompute(dest: Dest): void {
-    if (dest.paths === null) this.#dests.delete(dest.prefix);
-    const d: Decision = decide(dest.paths, this.#decision);
-    const isSame = d.best === dest.best && sameMultipath(d.multipath, dest.multipath);
+  /**
+   * Runs the decision process for a stored Dest whose paths changed, and reports a change of
+   * best path or ECMP set. With fewer than two paths left the prefix goes back to the compact
+   * form (its only path, or nothing).
+   */
+  #recompute(prefix: string, dest: Dest): void {
+    const paths = dest.paths as Path[];
+    const before = dest.best;
+    const beforeMultipath = dest.multipath;
+    if (paths.length < 2) {
+      const only = paths[0];
+      if (only === undefined) this.#dests.delete(prefix);
+      else this.#dests.set(prefix, only);
+      const after = only === undefined ? null : bestOfEntry(only);
+      if (after !== before || beforeMultipath !== null) {
+        this.#bestChanged(prefix, dest.family, after, null, after === null ? null : singlePathReason(after));
+      }
+      return;
+    }
+    const d: Decision = decide(paths, this.#decision);
     dest.reason = d.reason;
-    if (isSame) return;
+    if (d.best === before && sameMultipath(d.multipath, beforeMultipath)) return;
     dest.best = d.best;
     dest.multipath = d.multipath;
-    this.#bestChanged(dest);
+    this.#bestChanged(prefix, dest.family, d.best, d.multipath, d.reason);
   }
 
-  #bestChanged(dest: Dest): void {
-    const best = dest.best;
-    if (this.#onBestPathChanged !== undefined) {
-      this.#onBestPathChanged({
+  #bestChanged(
+    prefix: string,
+    family: Family,
+    best: Path | null,
+    multipath: readonly Path[] | null,
+    reason: BestReason | null,
+  ): void {
+    const listener = this.#onBestPathChanged;
+    if (listener !== undefined) {
+      listener({
         type: 'bestPathChanged',
-        prefix: dest.prefix,
-        family: dest.family,
+        prefix,
+        family,
         best,
-        multipath: best === null ? [] : (dest.multipath ?? [best]),
-        reason: dest.reason,
+        multipath: best === null ? [] : (multipath ?? [best]),
+        reason,
       });
     }
-    const outs = this.#outs[dest.family];
+    const outs = this.#outs[family];
     for (let i = 0; i < outs.length; i++) {
       const out = outs[i] as AdjRibOut;
-      if (out.mark(dest.prefix, best)) this.#onExportPending?.(out.peer.id, out.family);
+      if (out.mark(prefix, best)) this.#onExportPending?.(out.peer.id, out.family);
     }
   }
 
@@ -350,26 +443,35 @@ export class Rib {
   }
 
   #setLocal(prefix: string, current: Path | undefined, set: AttrSet | null): void {
-    let dest = this.#dests.get(prefix);
-    if (dest === undefined) {
-      dest = new Dest(prefix, familyOfPrefix(prefix));
-      this.#dests.set(prefix, dest);
-    }
+    const entry = this.#dests.get(prefix);
     let paths: Path[] =
-      dest.paths === null ? [] : Array.isArray(dest.paths) ? dest.paths : [dest.paths as Path];
+      entry === undefined ? [] : entry instanceof Dest ? [...(entry.paths as Path[])] : [entry];
     if (current !== undefined) {
       paths = paths.filter((p) => p !== current);
-      this.#store.release(current.attrs);
+      this.#drop(current);
       this.#local.delete(prefix);
     }
     if (set !== null) {
-      const path: Path = { prefix, pathId: 0, peer: null, attrs: set, rejected: undefined };
-      this.#store.retain(set);
+      const path = new Path(null, set, familyOfPrefix(prefix), 0, undefined);
+      this.#hold(path);
       this.#local.set(prefix, path);
       paths.push(path);
     }
-    dest.paths = paths.length === 0 ? null : paths.length === 1 ? (paths[0] as Path) : paths;
-    this.#recompute(dest);
+    // Through a Dest (reusing the stored one): `#recompute` compares with the state before
+    // and stores the compact form again when one path is left.
+    let dest: Dest;
+    if (entry instanceof Dest) {
+      dest = entry;
+    } else {
+      dest = new Dest(prefix, familyOfPrefix(prefix));
+      if (entry !== undefined) {
+        dest.best = bestOfEntry(entry);
+        dest.reason = dest.best === null ? null : singlePathReason(entry);
+      }
+      this.#dests.set(prefix, dest);
+    }
+    dest.paths = paths;
+    this.#recompute(prefix, dest);
   }
 
   // ---- export -----------------------------------------------------------------------------
@@ -430,23 +532,29 @@ export class Rib {
   /** Routes with all their paths, optionally filtered by exact prefix, contributing peer and family. */
   listRoutes(filter: RouteFilter = {}): RouteView[] {
     const views: RouteView[] = [];
-    const push = (dest: Dest | undefined) => {
-      if (dest === undefined || (filter.family !== undefined && dest.family !== filter.family)) return;
-      const view = routeView(dest, filter.peer);
+    const push = (prefix: string, entry: Path | Dest | undefined) => {
+      if (entry === undefined || (filter.family !== undefined && entry.family !== filter.family)) return;
+      // Filtering by peer before building a view: listing one peer's routes stays cheap.
+      if (filter.peer !== undefined && !(entry instanceof Dest) && entry.peer?.id !== filter.peer) return;
+      const view = routeView(entry instanceof Dest ? entry : detachedDest(prefix, entry), filter.peer);
       if (view !== null) views.push(view);
     };
     if (filter.prefix !== undefined) {
       const prefix = canonicalPrefix(filter.prefix);
-      if (prefix !== null) push(this.#dests.get(prefix));
+      if (prefix !== null) push(prefix, this.#dests.get(prefix));
     } else {
-      for (const dest of this.#dests.values()) push(dest);
+      for (const [prefix, entry] of this.#dests) push(prefix, entry);
     }
     return views;
   }
 
-  /** The Loc-RIB entry of one prefix (live object: read only). */
+  /**
+   * The Loc-RIB entry of one prefix, read only: the stored Dest when the prefix has 2+ paths,
+   * otherwise a detached Dest around its only path (a snapshot: it does not follow later changes).
+   */
   getDest(prefix: string): Dest | undefined {
-    return this.#dests.get(prefix);
+    const entry = this.#dests.get(prefix);
+    return entry === undefined || entry instanceof Dest ? entry : detachedDest(prefix, entry);
   }
 
   peerStats(id: string): PeerStats {
@@ -499,4 +607,12 @@ function sameMultipath(a: readonly Path[] | null, b: readonly Path[] | null): bo
   if (a === null || b === null || a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+function indexOfPath(paths: readonly Path[], peer: PeerState | null, pathId: number): number {
+  for (let i = 0; i < paths.length; i++) {
+    const p = paths[i] as Path;
+    if (p.peer === peer && p.pathId === pathId) return i;
+  }
+  return -1;
 }

@@ -29,7 +29,9 @@ import { Listener } from '../session/listener.ts';
 import { buildLocalOpen } from '../session/local-open.ts';
 import { type EstablishedSession, PeerSession, type PeerSessionHost } from '../session/peer-session.ts';
 import {
+  afiSafiOf,
   CeaseSubcode,
+  type Family,
   familyOf,
   type Negotiated,
   type OpenMessage,
@@ -109,7 +111,6 @@ export class Speaker {
       ...(options.clusterId !== undefined && { clusterId: options.clusterId }),
       ...(options.alwaysCompareMed !== undefined && { alwaysCompareMed: options.alwaysCompareMed }),
       ...(options.maxPaths !== undefined && { maxPaths: options.maxPaths }),
-      onBestPathChanged: (event) => this.#onBestPathChanged(event),
       onExportPending: (ribId, family) => this.#byRibId.get(ribId)?.pump?.schedule(family),
     });
     this.#stale = new StaleRoutes({
@@ -125,12 +126,23 @@ export class Speaker {
 
   on<K extends keyof SpeakerEvents>(name: K, listener: (event: SpeakerEvents[K]) => void): this {
     this.#emitter.on(name, listener);
+    if (name === 'bestPathChanged') this.#updateBestPathListener();
     return this;
   }
 
   off<K extends keyof SpeakerEvents>(name: K, listener: (event: SpeakerEvents[K]) => void): this {
     this.#emitter.off(name, listener);
+    if (name === 'bestPathChanged') this.#updateBestPathListener();
     return this;
+  }
+
+  /**
+   * The RIB builds a bestPathChanged event per changed prefix only while somebody listens: a
+   * full table into a speaker nobody subscribed to (`margay speaker`) allocates nothing for it.
+   */
+  #updateBestPathListener(): void {
+    const isWanted = this.#emitter.listenerCount('bestPathChanged') > 0;
+    this.#rib.setBestPathListener(isWanted ? (event) => this.#onBestPathChanged(event) : undefined);
   }
 
   // ---- lifecycle ------------------------------------------------------------------------
@@ -256,6 +268,21 @@ export class Speaker {
     return out;
   }
 
+  /**
+   * RFC 2918: asks `peer` to resend `family` (its Adj-RIB-Out) with a ROUTE-REFRESH. False when
+   * the session is not Established, the family was not negotiated, or the peer did not
+   * advertise the Route Refresh capability.
+   */
+  refresh(peer: string, family: Family): boolean {
+    const entry = this.#peers.get(canonicalAddress(peer));
+    const s = entry?.session.session;
+    if (entry === undefined || s === null || s === undefined || !s.negotiated.families.includes(family)) {
+      return false;
+    }
+    const { afi, safi } = afiSafiOf(family);
+    return entry.session.requestRefresh(afi, safi);
+  }
+
   // ---- peers ----------------------------------------------------------------------------
 
   #addEntry(resolved: ResolvedPeer): void {
@@ -366,6 +393,11 @@ export class Speaker {
     const ribId = `${r.address}#${++this.#generation}`;
     const local = c.localAddress ?? s.localAddress;
     const isV6 = local.includes(':');
+    // Our IPv4 next hop: configured, else the IPv4 session address, else (IPv6 session) the
+    // IPv6 session address when both sides negotiated RFC 8950 extended next hop (§4). Without
+    // one, IPv4 routes are not sent on this session.
+    const nextHopV4 =
+      c.nextHop?.ipv4 ?? (isV6 ? (s.negotiated.codec.extendedNextHopIpv4 ? local : undefined) : local);
     this.#rib.addPeer({
       id: ribId,
       address: r.address,
@@ -375,9 +407,7 @@ export class Speaker {
       ...(c.routeReflectorClient !== undefined && { routeReflectorClient: c.routeReflectorClient }),
       ...(c.nextHopSelf !== undefined && { nextHopSelf: c.nextHopSelf }),
       ...(c.allowAsIn !== undefined && { allowAsIn: c.allowAsIn }),
-      ...((c.nextHop?.ipv4 ?? (isV6 ? undefined : local)) !== undefined && {
-        localAddressV4: c.nextHop?.ipv4 ?? local,
-      }),
+      ...(nextHopV4 !== undefined && { localAddressV4: nextHopV4 }),
       ...((c.nextHop?.ipv6 ?? (isV6 ? local : undefined)) !== undefined && {
         localAddressV6: c.nextHop?.ipv6 ?? local,
       }),

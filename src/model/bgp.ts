@@ -1,0 +1,276 @@
+// BGPConfiguration and BGPPeer (margay.io/v1, cluster-scoped), shaped after Calico's
+// projectcalico.org/v3 resources so a Calico user recognises every field.
+//
+// - BGPConfiguration `default` is the cluster-wide one (Calico's rule); other names are rejected
+//   rather than ignored. Per-node settings are node annotations (node.ts) or node-selector lists
+//   here (`nodeASNumbers`, `routeReflectorClusterIDs`), so a per-rack AS needs no per-node edits.
+// - BGPPeer: `peerIP` + `asNumber` names one router; `peerSelector` instead selects Margay nodes
+//   (route-reflector topologies). `node` / `nodeSelector` choose which of our nodes peer; neither
+//   means every node (a "global" peer).
+// - Times are integer seconds (not Go durations). TCP MD5 passwords and route filters are not
+//   supported, so there are no fields for them.
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { parseCommunity, parseLargeCommunity } from '../../bgp/communities.ts';
+import {
+  asNumber,
+  cidr,
+  communityValue,
+  holdTime,
+  ipv4Address,
+  keepaliveTime,
+  objectName,
+  port,
+  selectorField,
+} from './fields.ts';
+import { clusterMeta, MARGAY_API_VERSION } from './meta.ts';
+
+export const LOG_SEVERITIES = ['Debug', 'Info', 'Warning', 'Error'] as const;
+export const NEXT_HOP_MODES = ['Auto', 'Self', 'Keep'] as const;
+
+export const DEFAULT_AS_NUMBER = 64512;
+export const DEFAULT_BGP_CONFIGURATION_NAME = 'default';
+
+function keepaliveWithinHold(
+  s: { holdTime?: number | undefined; keepaliveTime?: number | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  if (s.holdTime !== undefined && s.keepaliveTime !== undefined && s.holdTime !== 0) {
+    if (s.keepaliveTime * 3 > s.holdTime)
+      ctx.addIssue({ code: 'custom', path: ['keepaliveTime'], message: 'must be at most holdTime / 3' });
+  }
+}
+
+const communityName = z
+  .string()
+  .regex(/^[a-zA-Z][a-zA-Z0-9_-]*$/, 'must start with a letter; letters, digits, "_" and "-"');
+
+export const bgpConfigurationSpecSchema = z
+  .strictObject({
+    asNumber: asNumber
+      .default(DEFAULT_AS_NUMBER)
+      .describe('The AS number of every node that has no per-node AS (annotation or nodeASNumbers).'),
+    nodeToNodeMeshEnabled: z
+      .boolean()
+      .default(true)
+      .describe('Full iBGP mesh between all nodes. Turn off when route reflectors carry the routes.'),
+    listenPort: port.default(179).describe('TCP port the BGP speaker listens on.'),
+    holdTime: holdTime
+      .default(90)
+      .describe('Hold time in seconds offered to peers (0 or 3..65535); a BGPPeer may override it.'),
+    keepaliveTime: keepaliveTime
+      .optional()
+      .describe('Keepalive interval in seconds; default one third of the negotiated hold time.'),
+    logSeverity: z.enum(LOG_SEVERITIES).default('Info').describe('Log level of the BGP speaker.'),
+    communities: z
+      .array(
+        z.strictObject({
+          name: communityName.describe('The name prefixAdvertisements refer to.'),
+          value: communityValue.describe('AA:NN (standard) or AA:NN:MM (large community).'),
+        }),
+      )
+      .default([])
+      .describe('Named communities, for use in prefixAdvertisements.'),
+    prefixAdvertisements: z
+      .array(
+        z.strictObject({
+          cidr: cidr.describe('Announced prefixes inside this CIDR get the communities.'),
+          communities: z
+            .array(z.string())
+            .min(1, 'must name at least one community')
+            .describe('Community names from `communities`, or literal values AA:NN / AA:NN:MM.'),
+        }),
+      )
+      .default([])
+      .describe('Communities attached to announced prefixes inside a CIDR.'),
+    nodeASNumbers: z
+      .array(
+        z.strictObject({
+          nodeSelector: selectorField('The nodes this AS number applies to.'),
+          asNumber: asNumber.describe('Their AS number.'),
+        }),
+      )
+      .default([])
+      .describe(
+        'Per-selector node AS numbers, e.g. one AS per rack. The first matching entry wins; the ' +
+          'node annotation margay.io/as-number overrides it.',
+      ),
+    routeReflectorClusterIDs: z
+      .array(
+        z.strictObject({
+          nodeSelector: selectorField('The nodes that are route reflectors with this cluster ID.'),
+          clusterID: ipv4Address.describe('Route reflector cluster ID (RFC 4456), in IPv4 form.'),
+        }),
+      )
+      .default([])
+      .describe(
+        'Route reflectors by node selector. The first matching entry wins; the node annotation ' +
+          'margay.io/route-reflector-cluster-id overrides it.',
+      ),
+    serviceClusterIPs: z
+      .array(z.strictObject({ cidr: cidr.describe('A Service cluster IP range.') }))
+      .default([])
+      .describe('Service cluster IP ranges every node announces.'),
+    serviceExternalIPs: z
+      .array(z.strictObject({ cidr: cidr.describe('A Service external IP range.') }))
+      .default([])
+      .describe('Service external IP ranges every node announces.'),
+  })
+  .superRefine((s, ctx) => {
+    keepaliveWithinHold(s, ctx);
+    const names = new Map<string, number>();
+    s.communities.forEach((c, i) => {
+      const prev = names.get(c.name);
+      if (prev !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['communities', i, 'name'],
+          message: `duplicates communities[${prev}]`,
+        });
+      names.set(c.name, i);
+    });
+    s.prefixAdvertisements.forEach((p, i) => {
+      p.communities.forEach((c, j) => {
+        if (names.has(c)) return;
+        if (parseCommunity(c) !== undefined || parseLargeCommunity(c) !== undefined) return;
+        ctx.addIssue({
+          code: 'custom',
+          path: ['prefixAdvertisements', i, 'communities', j],
+          message: `"${c}" is neither a name in communities nor a community value AA:NN / AA:NN:MM`,
+        });
+      });
+    });
+  });
+
+export const bgpConfigurationSchema = z
+  .strictObject({
+    apiVersion: z.literal(MARGAY_API_VERSION),
+    kind: z.literal('BGPConfiguration'),
+    metadata: clusterMeta,
+    spec: bgpConfigurationSpecSchema.default(bgpConfigurationSpecSchema.parse({})),
+  })
+  .describe('Cluster-wide BGP settings. Only the object named "default" exists.')
+  .superRefine((r, ctx) => {
+    if (r.metadata.name !== DEFAULT_BGP_CONFIGURATION_NAME)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['metadata', 'name'],
+        message:
+          'must be "default": it is the only BGPConfiguration; per-node settings are node ' +
+          'annotations or the nodeASNumbers / routeReflectorClusterIDs selectors',
+      });
+  });
+
+export type BGPConfigurationSpec = z.output<typeof bgpConfigurationSpecSchema>;
+export type BGPConfiguration = z.output<typeof bgpConfigurationSchema>;
+
+/** The settings in force when no BGPConfiguration `default` exists. */
+export const DEFAULT_BGP_CONFIGURATION_SPEC: BGPConfigurationSpec = deepFreeze(
+  bgpConfigurationSpecSchema.parse({}),
+);
+
+function deepFreeze<T>(v: T): T {
+  if (v !== null && typeof v === 'object') {
+    for (const child of Object.values(v)) deepFreeze(child);
+    Object.freeze(v);
+  }
+  return v;
+}
+
+/** peerIP: an address, optionally with a port: 192.0.2.1, 192.0.2.1:1179, [2001:db8::1]:1179. */
+export function parsePeerIP(text: string): { address: string; port?: number } | undefined {
+  if (isIP(text) !== 0) return { address: text };
+  const m = /^(?:\[([^\]]+)\]|([0-9.]+)):([0-9]{1,5})$/.exec(text);
+  if (m === null) return undefined;
+  const address = m[1] ?? m[2] ?? '';
+  const p = Number(m[3]);
+  if (isIP(address) === 0 || (m[1] !== undefined && isIP(address) !== 6) || p < 1 || p > 65535)
+    return undefined;
+  return { address, port: p };
+}
+
+const peerIP = z
+  .string()
+  .refine(
+    (s) => parsePeerIP(s) !== undefined,
+    'must be an address with an optional port: 192.0.2.1, 192.0.2.1:1179 or [2001:db8::1]:1179',
+  );
+
+const sourceAddress = z
+  .string()
+  .refine(
+    (s) => s === 'UseNodeIP' || s === 'None' || isIP(s) !== 0,
+    'must be UseNodeIP, None or an IP address',
+  );
+
+export const bgpPeerSpecSchema = z
+  .strictObject({
+    peerIP: peerIP
+      .optional()
+      .describe('The peer address, optionally with a port (192.0.2.1:1179, [2001:db8::1]:1179).'),
+    asNumber: asNumber.optional().describe('The peer AS number; required with peerIP.'),
+    peerSelector: selectorField(
+      'Instead of peerIP: peer with the Margay nodes this selects (e.g. route reflectors), at their node address and AS.',
+    ).optional(),
+    node: objectName.optional().describe('Only this node peers (a node-specific peer).'),
+    nodeSelector: selectorField(
+      'Only the nodes this selects peer. Neither node nor nodeSelector: every node.',
+    ).optional(),
+    sourceAddress: sourceAddress
+      .default('UseNodeIP')
+      .describe(
+        'Source address of the session: UseNodeIP (the node address), None (kernel choice) or an IP.',
+      ),
+    holdTime: holdTime.optional().describe('Hold time in seconds; default BGPConfiguration holdTime.'),
+    keepaliveTime: keepaliveTime.optional().describe('Keepalive interval in seconds; default holdTime / 3.'),
+    nextHopMode: z
+      .enum(NEXT_HOP_MODES)
+      .default('Auto')
+      .describe(
+        'Next hop of routes sent to this peer: Auto (BGP rules), Self (always us), Keep (unchanged).',
+      ),
+    routeReflectorClient: z
+      .boolean()
+      .default(false)
+      .describe('The peer is a route reflector client of ours (we reflect iBGP routes to it).'),
+    maxPrefix: z
+      .number()
+      .int('must be an integer')
+      .min(1, 'must be at least 1')
+      .max(4294967295, 'must be at most 4294967295')
+      .optional()
+      .describe('Close the session when the peer sends more prefixes than this.'),
+  })
+  .superRefine((s, ctx) => {
+    keepaliveWithinHold(s, ctx);
+    if (s.peerIP === undefined && s.peerSelector === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['peerIP'],
+        message: 'one of peerIP or peerSelector is required',
+      });
+    if (s.peerIP !== undefined && s.peerSelector !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['peerSelector'], message: 'must be absent when peerIP is set' });
+    if (s.peerIP !== undefined && s.asNumber === undefined)
+      ctx.addIssue({ code: 'custom', path: ['asNumber'], message: 'is required with peerIP' });
+    if (s.peerIP === undefined && s.peerSelector !== undefined && s.asNumber !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['asNumber'],
+        message: "must be absent with peerSelector (the selected nodes' own AS numbers are used)",
+      });
+    if (s.node !== undefined && s.nodeSelector !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['nodeSelector'], message: 'must be absent when node is set' });
+  });
+
+export const bgpPeerSchema = z
+  .strictObject({
+    apiVersion: z.literal(MARGAY_API_VERSION),
+    kind: z.literal('BGPPeer'),
+    metadata: clusterMeta,
+    spec: bgpPeerSpecSchema,
+  })
+  .describe('A BGP peering: a router (peerIP) or other Margay nodes (peerSelector), for all or some nodes.');
+
+export type BGPPeerSpec = z.output<typeof bgpPeerSpecSchema>;
+export type BGPPeer = z.output<typeof bgpPeerSchema>;
