@@ -18,7 +18,7 @@
 
 import type { Family } from '../wire/types.ts';
 import type { AttrSet, AttrStore } from './attrs.ts';
-import type { Dest, Path, PeerState } from './model.ts';
+import { bestOfEntry, type Dest, type Path, type PeerState } from './model.ts';
 
 /** Prefixes to announce with the same exported attributes (`attrs.attrs` + `attrs.nextHop`). */
 export interface AnnounceGroup {
@@ -45,7 +45,8 @@ export const EMPTY_BATCH: PendingBatch = Object.freeze({
 
 /** What a take needs from the RIB. */
 export interface TakeContext {
-  readonly dests: ReadonlyMap<string, Dest>;
+  /** The Loc-RIB: a prefix's Dest, or its only path (model.ts). */
+  readonly dests: ReadonlyMap<string, Path | Dest>;
   readonly store: AttrStore;
   /** The interned exported set for a best path, or null when it is not advertised to this peer. */
   readonly exportOf: (path: Path) => AttrSet | null;
@@ -59,17 +60,17 @@ export class AdjRibOut {
   /** Prefixes whose best path changed since they were last evaluated. */
   readonly dirty = new Set<string>();
   /** A walk over the whole Loc-RIB: the initial dump or a route-refresh resend. */
-  #cursor: Iterator<Dest> | null = null;
+  #cursor: Iterator<[string, Path | Dest]> | null = null;
   /** Route refresh (RFC 2918): the cursor re-announces entries even when unchanged. */
   #isResend = false;
   #hasSentEndOfRib = false;
   /** The last take reported nothing more; the next mark must notify the speaker. */
   #isIdle = false;
 
-  constructor(peer: PeerState, family: Family, dests: ReadonlyMap<string, Dest>) {
+  constructor(peer: PeerState, family: Family, dests: ReadonlyMap<string, Path | Dest>) {
     this.peer = peer;
     this.family = family;
-    this.#cursor = dests.values();
+    this.#cursor = dests.entries();
   }
 
   get isInitialDumpDone(): boolean {
@@ -81,8 +82,8 @@ export class AdjRibOut {
   }
 
   /** Restarts the full walk and re-sends every route (RFC 2918 ROUTE-REFRESH). */
-  resend(dests: ReadonlyMap<string, Dest>): boolean {
-    this.#cursor = dests.values();
+  resend(dests: ReadonlyMap<string, Path | Dest>): boolean {
+    this.#cursor = dests.entries();
     this.#isResend = true;
     return this.#wake();
   }
@@ -94,7 +95,8 @@ export class AdjRibOut {
   mark(prefix: string, best: Path | null): boolean {
     // Nothing was sent and the new best is not exportable to this peer anyway (its own path, or
     // none): skip. An earlier dirty mark, if any, stays and is evaluated at take time.
-    if (!this.sent.has(prefix) && (best === null || best.peer === this.peer)) return false;
+    // (The peer test first: on a session's own full table it decides without a lookup.)
+    if ((best === null || best.peer === this.peer) && !this.sent.has(prefix)) return false;
     this.dirty.add(prefix);
     return this.#wake();
   }
@@ -122,8 +124,7 @@ export class AdjRibOut {
     const withdrawn: string[] = [];
     const groups = new Map<AttrSet, string[]>();
     let examined = 0;
-    const evaluate = (prefix: string, dest: Dest | undefined, isResend: boolean): void => {
-      const best = dest?.best ?? null;
+    const evaluate = (prefix: string, best: Path | null, isResend: boolean): void => {
       const next = best === null ? null : ctx.exportOf(best);
       const prev = this.sent.get(prefix);
       if (next === null) {
@@ -151,12 +152,12 @@ export class AdjRibOut {
           this.#isResend = false;
           break;
         }
-        const dest = step.value;
+        const [prefix, entry] = step.value;
         // Destinations of the other family count too, so one take is bounded by `budget`.
         examined++;
-        if (dest.family !== this.family) continue;
-        this.dirty.delete(dest.prefix);
-        evaluate(dest.prefix, dest, this.#isResend);
+        if (entry.family !== this.family) continue;
+        this.dirty.delete(prefix);
+        evaluate(prefix, bestOfEntry(entry), this.#isResend);
       }
     }
     if (this.#cursor === null) {
@@ -164,7 +165,8 @@ export class AdjRibOut {
         if (examined >= budget) break;
         examined++;
         this.dirty.delete(prefix);
-        evaluate(prefix, ctx.dests.get(prefix), false);
+        const entry = ctx.dests.get(prefix);
+        evaluate(prefix, entry === undefined ? null : bestOfEntry(entry), false);
       }
       if (!this.#hasSentEndOfRib) {
         this.#hasSentEndOfRib = true;

@@ -5,9 +5,16 @@
 // buffered, STYLE rule 3) and each complete frame is decoded with the codec options in force
 // and handed to the owner synchronously, in order. The owner may switch the codec options
 // (after the OPEN exchange, RFC 8654 raises the frame limit to 65535) between two frames of the
-// same chunk: the next frame is decoded with the new options. Nothing is queued in userland:
-// a chunk is fully handled before Node reads the next one, so a slow RIB slows the sender down
-// through TCP flow control.
+// same chunk: the next frame is decoded with the new options.
+//
+// Input is handled in slices of at most INPUT_SLICE_MS of work. A full table arrives faster
+// than it can be applied, and libuv hands a readable socket up to 32 reads of 64 KiB in one
+// callback: before slicing, one callback applied ~500k prefixes and blocked the event loop for
+// 600 ms (keepalives late, REST API unanswered). When a slice is used up, the socket is paused
+// and the rest of the buffered frames continues on `setImmediate`, after timers and other I/O
+// had their turn; the socket resumes once the reader is drained. Nothing else is queued in
+// userland (at most the chunks already read when the slice ended), so a slow RIB still slows
+// the sender down through TCP flow control.
 //
 // Output: `write(frame)` hands an UPDATE to the socket and says whether more can be written;
 // when it returns false the caller waits for `onDrain`. Control frames (OPEN, KEEPALIVE,
@@ -34,6 +41,13 @@ import { canonicalAddress } from './address.ts';
 
 /** How long a closing connection waits for the peer's FIN before it is destroyed. */
 export const CLOSE_LINGER_MS = 2_000;
+
+/**
+ * The longest run of input handling before the event loop gets a turn (see the file header).
+ * Small against the 50 ms event-loop delay budget (DESIGN.md), large against the ~0.1 ms one
+ * 4096-octet UPDATE costs, so the yield itself is noise.
+ */
+export const INPUT_SLICE_MS = 5;
 
 export type ConnectionDirection = 'incoming' | 'outgoing';
 
@@ -68,6 +82,8 @@ export class Connection {
   #codec: CodecOptions = DEFAULT_CODEC_OPTIONS;
   #isClosing = false;
   #isClosed = false;
+  /** A slice ran out: the socket is paused and `#drain` continues on setImmediate. */
+  #isYielding = false;
   #detail: string | undefined;
   readonly #closed: Promise<void>;
 
@@ -181,19 +197,48 @@ export class Connection {
     if (this.#isClosing) return;
     try {
       this.#reader.push(chunk);
+    } catch (err) {
+      this.#fail(err);
+      return;
+    }
+    // While yielding, the continuation drains what arrives in the meantime.
+    if (!this.#isYielding) this.#drain();
+  }
+
+  /** Handles buffered frames until none is left or the slice is used up (see the file header). */
+  #drain(): void {
+    const deadline = performance.now() + INPUT_SLICE_MS;
+    try {
       for (;;) {
+        if (this.#isClosing) return;
         const frame = this.#reader.next();
-        if (frame === null) return;
+        if (frame === null) break;
         const message = decodeMessage(frame, this.#codec);
         this.counters.messagesIn++;
         if (message.type === 'update') this.counters.updatesIn++;
         this.#handlers.onMessage(message, frame);
-        if (this.#isClosing) return;
+        if (performance.now() >= deadline && !this.#isClosing) {
+          if (!this.#isYielding) {
+            this.#isYielding = true;
+            this.socket.pause();
+          }
+          setImmediate(() => this.#drain());
+          return;
+        }
       }
     } catch (err) {
-      if (this.#isClosing) return;
-      if (err instanceof WireError) this.#handlers.onWireError(err);
-      else this.#handlers.onInternalError(err);
+      this.#fail(err);
+      return;
     }
+    if (this.#isYielding) {
+      this.#isYielding = false;
+      if (!this.#isClosing) this.socket.resume();
+    }
+  }
+
+  #fail(err: unknown): void {
+    if (this.#isClosing) return;
+    if (err instanceof WireError) this.#handlers.onWireError(err);
+    else this.#handlers.onInternalError(err);
   }
 }
