@@ -1,9 +1,7 @@
 // `margay speaker --config FILE`: the YAML of the standalone speaker (issue 2, part E). Field
 // names are fixed so that others can script them; unknown fields are errors, so a typo such as
 // `holdtime` is reported instead of silently ignored.
-import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { LocalRoute, PeerConfig, SpeakerOptions } from '../../bgp/speaker/types.ts';
 import { MargayError } from '../errors.ts';
@@ -20,6 +18,7 @@ import {
   port,
   prefix,
 } from './fields.ts';
+import { readYamlFile } from './yaml-file.ts';
 
 const holdTime = z
   .number()
@@ -136,19 +135,5 @@ export function parseSpeakerConfig(doc: unknown, source = 'config'): SpeakerConf
 }
 
 export async function loadSpeakerConfig(path: string): Promise<SpeakerConfig> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new MargayError('MARGAY_ERR_CONFIG_READ', `${path}: ${(err as Error).message}`, { cause: err });
-  }
-  let doc: unknown;
-  try {
-    doc = parseYaml(text, { prettyErrors: true });
-  } catch (err) {
-    throw new MargayError('MARGAY_ERR_CONFIG', `${path}: not valid YAML: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
-  return parseSpeakerConfig(doc, path);
+  return parseSpeakerConfig(await readYamlFile(path), path);
 }

@@ -1,0 +1,20 @@
+// Reads one YAML configuration file; errors name the file (exit code 2 through MargayError).
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { MargayError } from '../errors.ts';
+
+export async function readYamlFile(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new MargayError('MARGAY_ERR_CONFIG_READ', `${path}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    return parseYaml(text, { prettyErrors: true });
+  } catch (err) {
+    throw new MargayError('MARGAY_ERR_CONFIG', `${path}: not valid YAML: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
