@@ -68,6 +68,12 @@ export const pathSchema = {
   },
 } as const;
 
+/**
+ * Paging of GET /v1/bgp/routes: a full table is 1M prefixes, whose views would take seconds
+ * and hundreds of MB to build in one response (and stall the event loop meanwhile).
+ */
+export const ROUTES_PAGE = { default: 1000, min: 1, max: 10_000 } as const;
+
 export const routesQuerySchema = {
   type: 'object',
   additionalProperties: false,
@@ -79,6 +85,18 @@ export const routesQuerySchema = {
     },
     peer: { type: 'string', pattern: '^[0-9a-fA-F:.]+$|^local$', description: 'peer address, or "local"' },
     family: { type: 'string', enum: ['ipv4-unicast', 'ipv6-unicast'] },
+    // A string: query values are not coerced (ajv coerceTypes is off); the range is checked by
+    // the handler so that its 400 names the parameter and the bounds.
+    limit: {
+      type: 'string',
+      pattern: '^[0-9]{1,9}$',
+      description: `prefixes per page, ${ROUTES_PAGE.min}..${ROUTES_PAGE.max}, default ${ROUTES_PAGE.default}`,
+    },
+    after: {
+      type: 'string',
+      pattern: '^[0-9a-fA-F:.]+/[0-9]{1,3}$',
+      description: 'continue after this prefix: the "next" of the previous page',
+    },
   },
 } as const;
 
@@ -97,5 +115,9 @@ export const statusSchema = {
       type: 'object',
       properties: { total: int, established: int },
     },
+    node: { type: ['object', 'null'], additionalProperties: true },
+    announced: strArray,
+    problems: strArray,
+    dataplane: { type: ['object', 'null'], additionalProperties: true },
   },
 } as const;

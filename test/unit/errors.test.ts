@@ -10,7 +10,11 @@ const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 
 const documented = new Set([...readme.matchAll(/^\| `([A-Z0-9_]+)`/gm)].map((m) => m[1]));
 
 describe('error catalogs', () => {
-  const codes = [...Object.keys(BgpErrorCode), ...Object.keys(FelixErrorCode), ...Object.keys(MargayErrorCode)];
+  const codes = [
+    ...Object.keys(BgpErrorCode),
+    ...Object.keys(FelixErrorCode),
+    ...Object.keys(MargayErrorCode),
+  ];
   it('has codes to check', () => expect(codes.length).toBeGreaterThan(10));
   for (const code of codes) {
     it(`${code} is in the README error table`, () => expect(documented.has(code)).toBe(true));
