@@ -5,10 +5,11 @@
 // (src/calc/routes.ts), so that BGP stays the source of truth for reachability (DESIGN.md).
 
 import type { LocalRoute, PeerConfig, SpeakerOptions } from '../../bgp/speaker/types.ts';
+import type { PolicyExplain } from '../../felix/calc/render-policy.ts';
 import type { IptablesSource } from '../../felix/dataplane/desired.ts';
 import type { IpipDesired, VxlanDesired } from '../../felix/dataplane/links.ts';
-import type { IpSet } from '../../felix/model/ipsets.ts';
 import type { WorkloadEndpoint } from '../../felix/model/endpoints.ts';
+import type { IpSet } from '../../felix/model/ipsets.ts';
 import type { RouteSpec } from '../../felix/model/routes.ts';
 
 /** `margayctl node status` PEER TYPE column (Calico's words). */
@@ -31,11 +32,15 @@ export interface NodeIdentity {
   /** Autodetected (or annotated) underlay addresses with prefix length, e.g. 192.0.2.11/24. */
   readonly ipv4?: string;
   readonly ipv6?: string;
+  /** Underlay MTU (agent config `dataplane.mtu`); VXLAN/IPIP devices get their overhead less. */
+  readonly mtu?: number;
 }
 
 export interface CalculatedNode {
   readonly name: string;
   readonly asn: number;
+  /** Where the AS number came from: node annotation, BGPConfiguration nodeASNumbers, or the default. */
+  readonly asNumberSource?: 'annotation' | 'nodeASNumbers' | 'default';
   readonly routerId: string;
   readonly clusterId?: string;
   readonly ipv4?: { readonly address: string; readonly prefixLength: number };
@@ -62,6 +67,8 @@ export interface CalculatedState {
     readonly vxlan: VxlanDesired | null;
     /** null when no pool uses IPIP. */
     readonly ipip: IpipDesired | null;
+    /** The policy renderer's explanation (what `/v1/dataplane/policy` serves). */
+    readonly policyExplain?: PolicyExplain;
   };
   /** Everything the calculation refused, naming the object and field (shown by /v1/status). */
   readonly problems: readonly string[];

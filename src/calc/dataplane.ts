@@ -1,0 +1,202 @@
+// This node's desired local dataplane, from the snapshot:
+// - a blackhole per own pod CIDR (DESIGN.md "Routing model": unassigned addresses stop here);
+// - workload endpoints: pods scheduled here, not hostNetwork, not finished (Succeeded/Failed: their
+//   addresses may already belong to a new pod), with at least one address;
+// - NetworkPolicy: renderPolicy over EVERY pod of the cluster that has an address by the same rule
+//   (selectors match remote pods too; only local pods get endpoint chains, which the renderer
+//   decides from `nodeName`), all namespaces and policies → iptables source "policy";
+// - NAT outgoing over the enabled pools, both families → iptables source "nat-outgoing";
+// - VXLAN / IPIP devices: when an enabled pool selecting this node tunnels (mode Always or
+//   CrossSubnet) and this node has an IPv4 pod CIDR (the tunnel address is its .0) and, for VXLAN,
+//   an IPv4 address (the device's `local`). Remote VTEPs: every other node with an IPv4 address and
+//   an IPv4 pod CIDR (so CrossSubnet can switch to the tunnel for any of them without a device
+//   change).
+import type { IptablesSource } from '../../felix/dataplane/desired.ts';
+import type { RemoteVtep } from '../../felix/dataplane/encap/vxlan.ts';
+import type { IpipDesired, VxlanDesired } from '../../felix/dataplane/links.ts';
+import type { PolicyExplain } from '../../felix/index.ts';
+import {
+  renderNatOutgoing,
+  renderPolicy,
+  vtepMac,
+  vtepTunnelAddress,
+  workloadEndpoint,
+} from '../../felix/index.ts';
+import type { WorkloadEndpoint } from '../../felix/model/endpoints.ts';
+import type { IpSet } from '../../felix/model/ipsets.ts';
+import type { PolicyPod } from '../../felix/model/policy.ts';
+import type { RouteSpec } from '../../felix/model/routes.ts';
+import type { Pod } from '../model/kube.ts';
+import { podContainerPorts, podIPs } from '../model/kube.ts';
+import type { Snapshot } from '../model/snapshot.ts';
+import { compareAddresses, compareStrings, familyOf } from './addr.ts';
+import type { ClusterNode, ClusterNodes } from './nodes.ts';
+import { nodePodCIDR } from './nodes.ts';
+import type { ActivePool } from './pools.ts';
+
+export interface LocalDataplane {
+  readonly localRoutes: RouteSpec[];
+  readonly endpoints: WorkloadEndpoint[];
+  readonly iptables: IptablesSource[];
+  readonly ipsets: IpSet[];
+  readonly vxlan: VxlanDesired | null;
+  readonly ipip: IpipDesired | null;
+  readonly policyExplain: PolicyExplain;
+  readonly problems: string[];
+}
+
+/** A pod that holds its addresses: not hostNetwork, not finished, with at least one address. */
+function isActiveWorkload(pod: Pod): boolean {
+  if (pod.spec.hostNetwork) return false;
+  if (pod.status.phase === 'Succeeded' || pod.status.phase === 'Failed') return false;
+  return podIPs(pod).length > 0;
+}
+
+function splitFamilies(ips: readonly string[]): { ipv4: string[]; ipv6: string[] } {
+  const ipv4: string[] = [];
+  const ipv6: string[] = [];
+  for (const ip of ips) (familyOf(ip) === 6 ? ipv6 : ipv4).push(ip);
+  return { ipv4, ipv6 };
+}
+
+function sortedValues<T>(m: ReadonlyMap<string, T>): T[] {
+  return [...m.keys()].sort(compareStrings).map((k) => m.get(k)!);
+}
+
+export function localDataplane(options: {
+  readonly snapshot: Snapshot;
+  readonly nodeName: string;
+  readonly nodes: ClusterNodes;
+  readonly pools: readonly ActivePool[];
+  readonly mtu?: number;
+}): LocalDataplane {
+  const { snapshot, nodeName, nodes, pools } = options;
+  const problems: string[] = [];
+  const self = nodes.self;
+
+  const localRoutes: RouteSpec[] = (self?.podCIDRs ?? []).map((cidr) => ({
+    dst: cidr,
+    type: 'blackhole',
+    reason: `pod CIDR of node ${nodeName}`,
+  }));
+
+  const policyPods: PolicyPod[] = [];
+  const endpoints: WorkloadEndpoint[] = [];
+  for (const pod of sortedValues(snapshot.pods)) {
+    if (!isActiveWorkload(pod)) continue;
+    const { namespace, name, labels } = pod.metadata;
+    const { ipv4, ipv6 } = splitFamilies(podIPs(pod));
+    policyPods.push({
+      namespace,
+      name,
+      labels,
+      ipv4,
+      ipv6,
+      ports: podContainerPorts(pod),
+      ...(pod.spec.nodeName !== undefined ? { nodeName: pod.spec.nodeName } : {}),
+    });
+    if (pod.spec.nodeName !== nodeName) continue;
+    try {
+      endpoints.push(workloadEndpoint({ namespace, name, ipv4, ipv6 }));
+    } catch (e) {
+      problems.push(`Pod ${namespace}/${name}: status.podIPs: ${(e as Error).message} (no endpoint)`);
+    }
+  }
+
+  const policy = renderPolicy({
+    nodeName,
+    namespaces: sortedValues(snapshot.namespaces).map((n) => ({
+      name: n.metadata.name,
+      labels: n.metadata.labels,
+    })),
+    pods: policyPods,
+    policies: sortedValues(snapshot.networkPolicies).map((p) => ({
+      namespace: p.metadata.namespace,
+      name: p.metadata.name,
+      spec: p.spec,
+    })),
+  });
+  for (const p of policy.explain.problems)
+    problems.push(
+      `${snapshot.networkPolicies.has(p.object) ? 'NetworkPolicy' : 'Pod'} ${p.object}: ${p.field}: ${p.message}`,
+    );
+
+  const natPools = pools
+    .map((p) => ({ name: p.name, cidr: p.cidr, natOutgoing: p.natOutgoing }))
+    .sort((a, b) => compareAddresses(a.cidr, b.cidr));
+  const nat4 = renderNatOutgoing(natPools, 'inet');
+  const nat6 = renderNatOutgoing(natPools, 'inet6');
+  const iptables: IptablesSource[] = [
+    { source: 'policy', ...policy.iptables },
+    { source: 'nat-outgoing', inet: [nat4.nat], inet6: [nat6.nat] },
+  ];
+  const ipsets = [...policy.ipsets, ...nat4.ipsets, ...nat6.ipsets].sort(
+    (a, b) => compareStrings(a.family, b.family) || compareStrings(a.name, b.name),
+  );
+
+  const { vxlan, ipip } = tunnels(self, nodes.others, pools, options.mtu, problems);
+  return {
+    localRoutes,
+    endpoints,
+    iptables,
+    ipsets,
+    vxlan,
+    ipip,
+    policyExplain: policy.explain,
+    problems,
+  };
+}
+
+function tunnels(
+  self: ClusterNode | undefined,
+  others: readonly ClusterNode[],
+  pools: readonly ActivePool[],
+  mtu: number | undefined,
+  problems: string[],
+): { vxlan: VxlanDesired | null; ipip: IpipDesired | null } {
+  if (self === undefined) return { vxlan: null, ipip: null };
+  const mine = pools.filter((p) => p.family === 4 && p.nodeSelector.matches(self.labels));
+  const wantsVxlan = mine.filter((p) => p.vxlanMode !== 'Never');
+  const wantsIpip = mine.filter((p) => p.ipipMode !== 'Never');
+  const cidr = nodePodCIDR(self, 4);
+  const mtuField = mtu !== undefined ? { underlayMtu: mtu } : {};
+  let vxlan: VxlanDesired | null = null;
+  if (wantsVxlan.length > 0) {
+    const pools = wantsVxlan.map((p) => p.name).join(', ');
+    if (cidr === undefined)
+      problems.push(
+        `Node ${self.name}: no IPv4 pod CIDR for a VXLAN tunnel address (IPPool ${pools}): no VXLAN`,
+      );
+    else if (self.ipv4 === undefined)
+      problems.push(`Node ${self.name}: no IPv4 address for the VXLAN underlay (IPPool ${pools}): no VXLAN`);
+    else {
+      const remoteVteps: RemoteVtep[] = [];
+      for (const n of others) {
+        const theirs = nodePodCIDR(n, 4);
+        if (n.ipv4 === undefined || theirs === undefined) continue;
+        remoteVteps.push({
+          nodeName: n.name,
+          nodeIp: n.ipv4.address,
+          tunnelAddress: vtepTunnelAddress(theirs),
+          mac: vtepMac(n.name),
+        });
+      }
+      vxlan = {
+        nodeName: self.name,
+        underlayAddress: self.ipv4.address,
+        tunnelAddress: vtepTunnelAddress(cidr),
+        ...mtuField,
+        remoteVteps,
+      };
+    }
+  }
+  let ipip: IpipDesired | null = null;
+  if (wantsIpip.length > 0) {
+    if (cidr === undefined)
+      problems.push(
+        `Node ${self.name}: no IPv4 pod CIDR for an IPIP tunnel address (IPPool ${wantsIpip.map((p) => p.name).join(', ')}): no IPIP`,
+      );
+    else ipip = { tunnelAddress: vtepTunnelAddress(cidr), ...mtuField };
+  }
+  return { vxlan, ipip };
+}

@@ -1,0 +1,210 @@
+// Every node of the cluster as the calculation sees it: name, labels, AS number, route-reflector
+// cluster ID, underlay addresses and pod CIDRs, plus this node's BGP router ID.
+//
+// Addresses (Calico publishes each node's autodetected address on its Node; Margay reads it from
+// the node's annotations):
+//   this node:   annotation margay.io/ipv4-address / ipv6-address, else NodeIdentity (autodetected
+//                by the wiring, see autodetect.ts);
+//   other nodes: the annotation, else the first InternalIP of the family in status.addresses (a
+//                bare address, so its prefix length is /32 or /128). Their prefix length is never
+//                used for a decision: CrossSubnet compares their address with OUR subnets.
+// Two nodes claiming one address: the first by name keeps it, the other loses that address (and
+// the problem names both), so peers and route attribution stay deterministic.
+import { createHash } from 'node:crypto';
+import type { BGPConfigurationSpec } from '../model/bgp.ts';
+import { DEFAULT_BGP_CONFIGURATION_SPEC } from '../model/bgp.ts';
+import type { Node, NodeBGPSettings } from '../model/node.ts';
+import { nodeAnnotationSettings, nodePodCIDRs, resolveNodeBGP } from '../model/node.ts';
+import type { Labels } from '../model/selector.ts';
+import type { Snapshot } from '../model/snapshot.ts';
+import type { Family, HostAddress } from './addr.ts';
+import { canonicalCidr, canonicalIp, cidrFamily, compareStrings, parseHostAddress } from './addr.ts';
+import type { NodeIdentity } from './types.ts';
+
+export interface ClusterNode {
+  readonly name: string;
+  readonly labels: Labels;
+  readonly asn: number;
+  readonly asNumberSource: NodeBGPSettings['asNumberSource'];
+  /** Set when the node is a route reflector. */
+  readonly clusterId?: string;
+  readonly ipv4?: HostAddress;
+  readonly ipv6?: HostAddress;
+  /** Canonical pod CIDRs (spec.podCIDRs), IPv4 first. */
+  readonly podCIDRs: readonly string[];
+}
+
+export interface ClusterNodes {
+  readonly config: BGPConfigurationSpec;
+  /** This node; undefined when it is not in the datastore. */
+  readonly self: ClusterNode | undefined;
+  /** Every other node, sorted by name. */
+  readonly others: readonly ClusterNode[];
+  readonly problems: readonly string[];
+}
+
+export function nodeAddress(n: ClusterNode, family: Family): HostAddress | undefined {
+  return family === 4 ? n.ipv4 : n.ipv6;
+}
+
+export function nodePodCIDR(n: ClusterNode, family: Family): string | undefined {
+  return n.podCIDRs.find((c) => cidrFamily(c) === family);
+}
+
+/** The BGPConfiguration in force: `default`, else the defaults. */
+export function bgpConfig(snapshot: Snapshot): BGPConfigurationSpec {
+  return snapshot.bgpConfigurations.get('default')?.spec ?? DEFAULT_BGP_CONFIGURATION_SPEC;
+}
+
+function nodeBGP(node: Node, config: BGPConfigurationSpec, problems: string[]): NodeBGPSettings {
+  try {
+    return resolveNodeBGP(node, config);
+  } catch (e) {
+    problems.push(
+      `BGPConfiguration default: spec.nodeASNumbers/routeReflectorClusterIDs: ${(e as Error).message} (ignored for node ${node.metadata.name})`,
+    );
+    return resolveNodeBGP(node, { ...config, nodeASNumbers: [], routeReflectorClusterIDs: [] });
+  }
+}
+
+function internalIP(node: Node, family: Family): HostAddress | undefined {
+  for (const a of node.status.addresses) {
+    if (a.type !== 'InternalIP') continue;
+    const h = parseHostAddress(a.address, family);
+    if (h !== undefined) return h;
+  }
+  return undefined;
+}
+
+function identityAddress(
+  identity: NodeIdentity,
+  family: Family,
+  problems: string[],
+): HostAddress | undefined {
+  const text = family === 4 ? identity.ipv4 : identity.ipv6;
+  if (text === undefined) return undefined;
+  const h = parseHostAddress(text, family);
+  if (h === undefined)
+    problems.push(
+      `Node ${identity.name}: autodetected ipv${family} ${JSON.stringify(text)} is not an IPv${family} address with optional prefix length (ignored)`,
+    );
+  return h;
+}
+
+function canonicalPodCIDRs(node: Node, problems: string[]): string[] {
+  const out: string[] = [];
+  for (const c of nodePodCIDRs(node)) {
+    const canon = canonicalCidr(c);
+    if (canon === undefined) {
+      problems.push(
+        `Node ${node.metadata.name}: spec.podCIDRs: ${JSON.stringify(c)} is not a CIDR (ignored)`,
+      );
+      continue;
+    }
+    out.push(canon);
+  }
+  return out.sort((a, b) => (cidrFamily(a) ?? 9) - (cidrFamily(b) ?? 9));
+}
+
+function resolveNode(
+  node: Node,
+  config: BGPConfigurationSpec,
+  addresses: { ipv4?: HostAddress; ipv6?: HostAddress },
+  problems: string[],
+): ClusterNode {
+  const bgp = nodeBGP(node, config, problems);
+  return {
+    name: node.metadata.name,
+    labels: node.metadata.labels,
+    asn: bgp.asNumber,
+    asNumberSource: bgp.asNumberSource,
+    ...(bgp.routeReflectorClusterID !== undefined ? { clusterId: bgp.routeReflectorClusterID } : {}),
+    ...(addresses.ipv4 !== undefined ? { ipv4: addresses.ipv4 } : {}),
+    ...(addresses.ipv6 !== undefined ? { ipv6: addresses.ipv6 } : {}),
+    podCIDRs: canonicalPodCIDRs(node, problems),
+  };
+}
+
+/** Resolve every node of the snapshot; `identity` supplies this node's name and fallbacks. */
+export function resolveClusterNodes(snapshot: Snapshot, identity: NodeIdentity): ClusterNodes {
+  const config = bgpConfig(snapshot);
+  const problems: string[] = [];
+  const names = [...snapshot.nodes.keys()].sort(compareStrings);
+  // First pass: every node's addresses, by the rules in the file comment.
+  const addrs = new Map<string, { ipv4?: HostAddress; ipv6?: HostAddress }>();
+  for (const name of names) {
+    const node = snapshot.nodes.get(name)!;
+    const own = nodeAnnotationSettings(node);
+    const isSelf = name === identity.name;
+    const pick = (family: Family): HostAddress | undefined => {
+      const annotated = family === 4 ? own.ipv4Address : own.ipv6Address;
+      if (annotated !== undefined) return parseHostAddress(`${annotated.address}/${annotated.prefixLength}`);
+      return isSelf ? identityAddress(identity, family, problems) : internalIP(node, family);
+    };
+    const ipv4 = pick(4);
+    const ipv6 = pick(6);
+    addrs.set(name, { ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}) });
+  }
+  // Second pass: an address claimed by two nodes stays with the first by name (self first, so
+  // that a stale object elsewhere can never take this node's address away from it).
+  const owner = new Map<string, string>();
+  const order = names.includes(identity.name)
+    ? [identity.name, ...names.filter((n) => n !== identity.name)]
+    : names;
+  for (const name of order) {
+    const a = addrs.get(name)!;
+    const kept: { ipv4?: HostAddress; ipv6?: HostAddress } = {};
+    for (const family of [4, 6] as const) {
+      const h = family === 4 ? a.ipv4 : a.ipv6;
+      if (h === undefined) continue;
+      const prev = owner.get(h.address);
+      if (prev !== undefined) {
+        problems.push(`Node ${name}: address ${h.address} is also node ${prev}'s (ignored for ${name})`);
+        continue;
+      }
+      owner.set(h.address, name);
+      if (family === 4) kept.ipv4 = h;
+      else kept.ipv6 = h;
+    }
+    addrs.set(name, kept);
+  }
+  let self: ClusterNode | undefined;
+  const others: ClusterNode[] = [];
+  for (const name of names) {
+    const a = addrs.get(name)!;
+    const n = resolveNode(snapshot.nodes.get(name)!, config, a, problems);
+    if (a.ipv4 === undefined && a.ipv6 === undefined)
+      problems.push(
+        name === identity.name
+          ? `Node ${name}: this node has no address (annotation margay.io/ipv4-address or ipv6-address, or autodetection): no BGP`
+          : `Node ${name}: no address (annotation margay.io/ipv4-address or ipv6-address, or status.addresses InternalIP): not peered, not a VTEP`,
+      );
+    if (name === identity.name) self = n;
+    else others.push(n);
+  }
+  if (self === undefined) problems.push(`Node ${identity.name}: this node is not in the datastore`);
+  return { config, self, others, problems };
+}
+
+/**
+ * BGP router ID: the node's IPv4 address; an IPv6-only node gets a stable 32-bit ID hashed from
+ * its name (Calico's `routerID: hash`), never 0.0.0.0 (RFC 6286 §2.1: a non-zero identifier).
+ */
+export function routerIdFor(name: string, ipv4: HostAddress | undefined): string {
+  if (ipv4 !== undefined) return ipv4.address;
+  const h = createHash('sha256').update(`margay-router-id:${name}`).digest();
+  const id = `${h[0]}.${h[1]}.${h[2]}.${h[3]}`;
+  return id === '0.0.0.0' ? '0.0.0.1' : id;
+}
+
+/** Canonical address of a node address spelled any way (for lookups by BGP next hop). */
+export function nodeByAddress(nodes: readonly ClusterNode[]): Map<string, ClusterNode> {
+  const out = new Map<string, ClusterNode>();
+  for (const n of nodes)
+    for (const h of [n.ipv4, n.ipv6]) {
+      if (h === undefined) continue;
+      const key = canonicalIp(h.address)!.address;
+      if (!out.has(key)) out.set(key, n);
+    }
+  return out;
+}

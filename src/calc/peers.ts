@@ -1,0 +1,300 @@
+// This node's BGP peers, Calico's semantics (docs "Configure BGP peering"; confd's bird templates):
+//
+// - Node-to-node mesh (BGPConfiguration nodeToNodeMeshEnabled, default on): every other node, one
+//   session per address family both nodes have an address of, at that node's address and AS
+//   (iBGP when the AS numbers are equal, which is the usual case; a per-rack AS makes it eBGP, as
+//   Calico's mesh does).
+// - BGPPeer with peerIP: a router (a ToR). It applies to this node when `node` names it, when
+//   `nodeSelector` selects it, or always when it has neither (a "global" peer; `nodeSelector:
+//   all()` counts as global too). Type `global` or `node specific`.
+// - BGPPeer with peerSelector: a peering between every node the BGPPeer applies to (node /
+//   nodeSelector; all when neither) and every node peerSelector selects, configured on BOTH ends
+//   (BGP needs both sides configured; Calico does the same), so `nodeSelector: all(), peerSelector:
+//   has(route-reflector)` makes every node a client of the route reflectors and the route
+//   reflectors peer with every node, each other included. Nodes with a cluster ID (annotation or
+//   BGPConfiguration routeReflectorClusterIDs) are route reflectors. Calico's rule (bird template
+//   "rr client" when our cluster ID is set and differs from the peer's): when we are a route
+//   reflector and the peer's cluster ID differs from ours (a plain node, or an RR of another
+//   cluster), the peer is our client (`route reflector client`, routeReflectorClient: true);
+//   when the peer is a route reflector otherwise (we are its client, or it shares our cluster ID),
+//   it is a `route reflector` peer over plain iBGP. Between two plain nodes the type is the
+//   BGPPeer's (global / node specific).
+// - One session per peer address: the same address from several sources is one peer, and the most
+//   specific source wins (node specific > global > route reflector(s) > mesh; equal rank: the
+//   first source by name). `source` lists every source, the winner first. Never a peer with one
+//   of our own addresses.
+// - Families: a session to a Margay node carries the family of its address only (dual-stack nodes
+//   run one session per family, as Calico's bird.cfg / bird6.cfg do). A session to a router
+//   (peerIP) carries its own family, plus the other family when this node has an address of it
+//   and no BGPPeer of that family applies to this node (then IPv6 rides the IPv4 session, with
+//   `nextHop.ipv6` = our IPv6 address, RFC 4760 §3; and vice versa, RFC 8950).
+// - Timers: the BGPPeer's holdTime/keepaliveTime, else BGPConfiguration's; an inherited keepalive
+//   that does not fit a peer's shorter hold time (keepalive ≤ hold / 3) is dropped (default hold/3).
+import type { Family as BgpFamily } from '../../bgp/wire/types.ts';
+import type { BGPConfigurationSpec, BGPPeerSpec } from '../model/bgp.ts';
+import { parsePeerIP } from '../model/bgp.ts';
+import type { Selector } from '../model/selector.ts';
+import { compileSelector } from '../model/selector.ts';
+import type { Snapshot } from '../model/snapshot.ts';
+import type { Family } from './addr.ts';
+import { canonicalIp, compareAddresses, compareStrings } from './addr.ts';
+import type { ClusterNode, ClusterNodes } from './nodes.ts';
+import { nodeAddress } from './nodes.ts';
+import type { DesiredPeer, PeerType } from './types.ts';
+
+const RANK: Readonly<Record<PeerType, number>> = {
+  'node specific': 4,
+  global: 3,
+  'route reflector': 2,
+  'route reflector client': 2,
+  'node-to-node mesh': 1,
+};
+
+const BGP_FAMILY: Readonly<Record<Family, BgpFamily>> = { 4: 'ipv4-unicast', 6: 'ipv6-unicast' };
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+interface Candidate {
+  readonly peer: Mutable<DesiredPeer>;
+  readonly family: Family;
+  /** peerIP peers get the other family too (see the file comment). */
+  readonly isRouter: boolean;
+}
+
+interface SessionOptions {
+  readonly holdTime?: number;
+  readonly keepaliveTime?: number;
+  readonly sourceAddress: string;
+  readonly nextHopMode: BGPPeerSpec['nextHopMode'];
+  readonly maxPrefix?: number;
+}
+
+const MESH_OPTIONS: SessionOptions = { sourceAddress: 'UseNodeIP', nextHopMode: 'Auto' };
+
+function timers(o: SessionOptions, config: BGPConfigurationSpec): { holdTime: number; keepalive?: number } {
+  const holdTime = o.holdTime ?? config.holdTime;
+  if (o.keepaliveTime !== undefined) return { holdTime, keepalive: o.keepaliveTime };
+  const inherited = config.keepaliveTime;
+  if (inherited === undefined || holdTime === 0 || inherited * 3 > holdTime) return { holdTime };
+  return { holdTime, keepalive: inherited };
+}
+
+export function desiredPeers(
+  nodes: ClusterNodes,
+  snapshot: Snapshot,
+): { peers: DesiredPeer[]; problems: string[] } {
+  const self = nodes.self;
+  const problems: string[] = [];
+  if (self === undefined || (self.ipv4 === undefined && self.ipv6 === undefined))
+    return { peers: [], problems };
+  const config = nodes.config;
+  const own = new Set([self.ipv4?.address, self.ipv6?.address].filter((a) => a !== undefined));
+  const candidates: Candidate[] = [];
+
+  /** Session settings shared by all kinds; undefined (with a problem) when it cannot be set up. */
+  const session = (
+    family: Family,
+    o: SessionOptions,
+    who: string,
+  ): { localAddress?: string; holdTime: number; keepalive?: number } | undefined => {
+    const mine = nodeAddress(self, family);
+    if (mine === undefined) return undefined;
+    let localAddress: string | undefined;
+    if (o.sourceAddress === 'UseNodeIP') localAddress = mine.address;
+    else if (o.sourceAddress !== 'None') {
+      const src = canonicalIp(o.sourceAddress);
+      if (src?.family !== family) {
+        problems.push(
+          `${who}: spec.sourceAddress: ${o.sourceAddress} is not an IPv${family} address like the peer (not peered)`,
+        );
+        return undefined;
+      }
+      localAddress = src.address;
+    }
+    return { ...(localAddress !== undefined ? { localAddress } : {}), ...timers(o, config) };
+  };
+
+  const nodePeer = (
+    n: ClusterNode,
+    family: Family,
+    peerType: PeerType,
+    source: string,
+    o: SessionOptions,
+    routeReflectorClient: boolean,
+    who: string,
+  ): void => {
+    const addr = nodeAddress(n, family);
+    if (addr === undefined || own.has(addr.address)) return;
+    const s = session(family, o, who);
+    if (s === undefined) return;
+    candidates.push({
+      family,
+      isRouter: false,
+      peer: {
+        address: addr.address,
+        asn: n.asn,
+        ...(config.listenPort !== 179 ? { port: config.listenPort } : {}),
+        ...s,
+        ...(routeReflectorClient ? { routeReflectorClient: true } : {}),
+        ...(o.nextHopMode === 'Self' ? { nextHopSelf: true } : {}),
+        ...(o.maxPrefix !== undefined ? { maxPrefix: o.maxPrefix } : {}),
+        description: `node ${n.name}`,
+        peerType,
+        source,
+      },
+    });
+  };
+
+  // Node-to-node mesh.
+  if (config.nodeToNodeMeshEnabled) {
+    for (const n of nodes.others)
+      for (const family of [4, 6] as const)
+        nodePeer(
+          n,
+          family,
+          'node-to-node mesh',
+          `node ${n.name} (mesh)`,
+          MESH_OPTIONS,
+          false,
+          `node ${n.name}`,
+        );
+  }
+
+  for (const name of [...snapshot.bgpPeers.keys()].sort(compareStrings)) {
+    const spec = snapshot.bgpPeers.get(name)!.spec;
+    const who = `BGPPeer ${name}`;
+    let nodeSelector: Selector | undefined;
+    try {
+      nodeSelector = spec.nodeSelector !== undefined ? compileSelector(spec.nodeSelector) : undefined;
+    } catch (e) {
+      problems.push(`${who}: spec.nodeSelector: ${(e as Error).message} (BGPPeer ignored)`);
+      continue;
+    }
+    const applies = (n: ClusterNode): boolean =>
+      spec.node !== undefined
+        ? spec.node === n.name
+        : nodeSelector === undefined || nodeSelector.matches(n.labels);
+    const isGlobal =
+      spec.node === undefined && (nodeSelector === undefined || nodeSelector.expr.op === 'all');
+    const plainType: PeerType = isGlobal ? 'global' : 'node specific';
+    const options: SessionOptions = {
+      sourceAddress: spec.sourceAddress,
+      nextHopMode: spec.nextHopMode,
+      ...(spec.holdTime !== undefined ? { holdTime: spec.holdTime } : {}),
+      ...(spec.keepaliveTime !== undefined ? { keepaliveTime: spec.keepaliveTime } : {}),
+      ...(spec.maxPrefix !== undefined ? { maxPrefix: spec.maxPrefix } : {}),
+    };
+
+    if (spec.peerIP !== undefined) {
+      if (!applies(self)) continue;
+      const parsed = parsePeerIP(spec.peerIP);
+      const ip = parsed !== undefined ? canonicalIp(parsed.address) : undefined;
+      if (parsed === undefined || ip === undefined) {
+        problems.push(`${who}: spec.peerIP: ${JSON.stringify(spec.peerIP)} is not an address (not peered)`);
+        continue;
+      }
+      if (spec.asNumber === undefined) {
+        problems.push(`${who}: spec.asNumber: required with peerIP (not peered)`);
+        continue;
+      }
+      if (own.has(ip.address)) continue;
+      if (nodeAddress(self, ip.family) === undefined) {
+        problems.push(
+          `${who}: spec.peerIP: ${ip.address} is IPv${ip.family}, and node ${self.name} has no IPv${ip.family} address (not peered)`,
+        );
+        continue;
+      }
+      const s = session(ip.family, options, who);
+      if (s === undefined) continue;
+      if (spec.nextHopMode === 'Keep' && spec.asNumber !== self.asn)
+        problems.push(
+          `${who}: spec.nextHopMode: Keep is not supported on eBGP sessions; the speaker sends itself as next hop`,
+        );
+      candidates.push({
+        family: ip.family,
+        isRouter: true,
+        peer: {
+          address: ip.address,
+          asn: spec.asNumber,
+          ...(parsed.port !== undefined && parsed.port !== 179 ? { port: parsed.port } : {}),
+          ...s,
+          ...(spec.routeReflectorClient ? { routeReflectorClient: true } : {}),
+          ...(spec.nextHopMode === 'Self' ? { nextHopSelf: true } : {}),
+          ...(spec.maxPrefix !== undefined ? { maxPrefix: spec.maxPrefix } : {}),
+          description: who,
+          peerType: plainType,
+          source: who,
+        },
+      });
+      continue;
+    }
+
+    if (spec.peerSelector === undefined) continue;
+    let peerSelector: Selector;
+    try {
+      peerSelector = compileSelector(spec.peerSelector);
+    } catch (e) {
+      problems.push(`${who}: spec.peerSelector: ${(e as Error).message} (BGPPeer ignored)`);
+      continue;
+    }
+    // Both ends of every (applies × selected) pair configure the session.
+    const remotes = new Map<string, { node: ClusterNode; localSide: boolean }>();
+    if (applies(self))
+      for (const n of nodes.others)
+        if (peerSelector.matches(n.labels)) remotes.set(n.name, { node: n, localSide: true });
+    if (peerSelector.matches(self.labels))
+      for (const n of nodes.others)
+        if (applies(n) && !remotes.has(n.name)) remotes.set(n.name, { node: n, localSide: false });
+    for (const { node: n, localSide } of [...remotes.values()].sort((a, b) =>
+      compareStrings(a.node.name, b.node.name),
+    )) {
+      let peerType: PeerType;
+      let client = false;
+      if (self.clusterId !== undefined && n.clusterId !== self.clusterId) {
+        peerType = 'route reflector client';
+        client = true;
+      } else if (n.clusterId !== undefined) {
+        peerType = 'route reflector';
+      } else {
+        peerType = plainType;
+        client = localSide && spec.routeReflectorClient;
+      }
+      for (const family of [4, 6] as const)
+        nodePeer(n, family, peerType, `${who} (node ${n.name})`, options, client, who);
+    }
+  }
+
+  // Families: the session's own, and for routers the other one (see the file comment).
+  const routerFamilies = new Set(candidates.filter((c) => c.isRouter).map((c) => c.family));
+  for (const c of candidates) {
+    const families: Family[] = [c.family];
+    const other: Family = c.family === 4 ? 6 : 4;
+    const otherAddress = nodeAddress(self, other);
+    if (c.isRouter && otherAddress !== undefined && !routerFamilies.has(other)) {
+      families.push(other);
+      c.peer.nextHop = other === 6 ? { ipv6: otherAddress.address } : { ipv4: otherAddress.address };
+    }
+    c.peer.families = families.sort().map((f) => BGP_FAMILY[f]);
+  }
+
+  // One peer per address: the most specific source wins.
+  const byAddress = new Map<string, Candidate[]>();
+  for (const c of candidates) {
+    const list = byAddress.get(c.peer.address);
+    if (list === undefined) byAddress.set(c.peer.address, [c]);
+    else list.push(c);
+  }
+  const peers: DesiredPeer[] = [];
+  for (const list of byAddress.values()) {
+    list.sort(
+      (a, b) =>
+        RANK[b.peer.peerType] - RANK[a.peer.peerType] ||
+        compareStrings(a.peer.source, b.peer.source) ||
+        compareStrings(JSON.stringify(a.peer), JSON.stringify(b.peer)),
+    );
+    const sources = [...new Set(list.map((c) => c.peer.source))];
+    peers.push({ ...list[0]!.peer, source: sources.join('; ') });
+  }
+  peers.sort((a, b) => compareAddresses(a.address, b.address) || (a.port ?? 179) - (b.port ?? 179));
+  return { peers, problems };
+}

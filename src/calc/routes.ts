@@ -1,0 +1,183 @@
+// remoteRoutes: the speaker's best paths → kernel routes (DESIGN.md "Routing model"). BGP is the
+// source of truth for where every other node's pod CIDR is; this decides only HOW to get there:
+//
+// - Our own pod CIDRs (and anything inside them) and prefixes we announce ourselves are skipped:
+//   the blackhole and the workload routes own them.
+// - A prefix inside an enabled IPPool whose next hop is a Margay node: per next hop,
+//   selectEncapsulation(next hop, our connected subnets, the pool's mode) → a plain `via <node>`,
+//   VXLAN `via <its VTEP address> dev vxlan.margay onlink` (the VTEP address is the .0 of the
+//   node's IPv4 pod CIDR, as in the FDB entries calculate() publishes), or IPIP `via <node> dev
+//   tunl0 onlink`. The pool's vxlanMode is used when it is not Never, else its ipipMode. When the
+//   tunnel is not available on this node (calculate() produced no VXLAN/IPIP device, or the remote
+//   node has no VTEP) the route is plain and the reason says so.
+// - Everything else (routes learned from a ToR, a prefix outside every pool, a next hop that is
+//   not a node): plain `via`, ECMP over the multipath set.
+// Next hops of the other family, or one of our own addresses, are dropped; a prefix left without
+// next hops gets no route. Output is sorted by prefix; each route's `reason` says why (STYLE 12).
+import type { BestPathChange } from '../../bgp/speaker/types.ts';
+import type { NextHop, RouteSpec } from '../../felix/model/routes.ts';
+import {
+  EncapMode,
+  Encapsulation,
+  IPIP_DEVICE,
+  selectEncapsulation,
+  VXLAN_DEVICE,
+  vtepTunnelAddress,
+} from '../../felix/model/routes.ts';
+import type { Snapshot } from '../model/snapshot.ts';
+import type { Family, ParsedCidr } from './addr.ts';
+import {
+  addressSortKey,
+  canonicalCidr,
+  canonicalIp,
+  compareParsed,
+  compareStrings,
+  parseCidr,
+  parsedContains,
+  subnetOf,
+} from './addr.ts';
+import type { ClusterNode } from './nodes.ts';
+import { nodeByAddress, nodePodCIDR, resolveClusterNodes } from './nodes.ts';
+import type { ActivePool } from './pools.ts';
+import { activePools } from './pools.ts';
+import type { CalculatedState, NodeIdentity } from './types.ts';
+
+/** A best path as the speaker reports it (`bestPathChanged`); `nextHops` is the multipath set. */
+export type BestPath = Pick<BestPathChange, 'prefix' | 'family' | 'nextHops'>;
+
+export interface RemoteRoutesInput {
+  /** The current best path per prefix; a later entry for a prefix replaces an earlier one. */
+  readonly bestPaths: Iterable<BestPath>;
+  readonly state: CalculatedState;
+  readonly snapshot: Snapshot;
+}
+
+type Encap = (typeof Encapsulation)[keyof typeof Encapsulation];
+
+function identityOf(state: CalculatedState): NodeIdentity {
+  const n = state.node;
+  if (n === null) return { name: state.dataplane.vxlan?.nodeName ?? '' };
+  return {
+    name: n.name,
+    ...(n.ipv4 !== undefined ? { ipv4: `${n.ipv4.address}/${n.ipv4.prefixLength}` } : {}),
+    ...(n.ipv6 !== undefined ? { ipv6: `${n.ipv6.address}/${n.ipv6.prefixLength}` } : {}),
+  };
+}
+
+function poolTunnel(
+  pool: ActivePool,
+): { encapsulation: Exclude<Encap, 'none'>; mode: EncapMode } | undefined {
+  if (pool.vxlanMode !== 'Never') return { encapsulation: Encapsulation.vxlan, mode: pool.vxlanMode };
+  if (pool.ipipMode !== 'Never') return { encapsulation: Encapsulation.ipip, mode: pool.ipipMode };
+  return undefined;
+}
+
+/** Next hop and reason for one Margay node inside a pool. */
+function nodeHop(
+  hop: string,
+  node: ClusterNode,
+  pool: ActivePool,
+  localSubnets: readonly string[],
+  state: CalculatedState,
+): { nextHop: NextHop; why: string } {
+  const tunnel = poolTunnel(pool);
+  if (tunnel === undefined)
+    return { nextHop: { gateway: hop }, why: `pool ${pool.cidr}: no encapsulation → direct` };
+  const modeText = `pool ${pool.cidr} ${tunnel.encapsulation}Mode ${tunnel.mode}`;
+  const chosen = selectEncapsulation({ nextHop: hop, localSubnets, ...tunnel });
+  let why =
+    tunnel.mode === EncapMode.crossSubnet
+      ? `${modeText}: ${chosen === Encapsulation.none ? 'same subnet' : 'other subnet'} → ${chosen === Encapsulation.none ? 'direct' : chosen}`
+      : `${modeText} → ${chosen === Encapsulation.none ? 'direct' : chosen}`;
+  if (chosen === Encapsulation.vxlan) {
+    const theirs = nodePodCIDR(node, 4);
+    if (state.dataplane.vxlan === null) why += ', but this node has no VXLAN device → direct';
+    else if (theirs === undefined || node.ipv4 === undefined)
+      why += `, but node ${node.name} has no VTEP (IPv4 address and pod CIDR) → direct`;
+    else
+      return {
+        nextHop: { gateway: vtepTunnelAddress(theirs), dev: VXLAN_DEVICE, onlink: true },
+        why,
+      };
+    return { nextHop: { gateway: hop }, why };
+  }
+  if (chosen === Encapsulation.ipip) {
+    if (state.dataplane.ipip === null)
+      return { nextHop: { gateway: hop }, why: `${why}, but this node has no IPIP device → direct` };
+    return { nextHop: { gateway: hop, dev: IPIP_DEVICE, onlink: true }, why };
+  }
+  return { nextHop: { gateway: hop }, why };
+}
+
+export function remoteRoutes(input: RemoteRoutesInput): RouteSpec[] {
+  const { state, snapshot } = input;
+  const latest = new Map<string, { parsed: ParsedCidr; nextHops: readonly string[] }>();
+  for (const p of input.bestPaths) {
+    const parsed = parseCidr(p.prefix);
+    if (parsed !== undefined) latest.set(parsed.text, { parsed, nextHops: p.nextHops });
+  }
+  const identity = identityOf(state);
+  const nodes = resolveClusterNodes(snapshot, identity);
+  const byAddress = nodeByAddress(nodes.others);
+  const pools = activePools(snapshot).pools.map((pool) => ({ pool, parsed: parseCidr(pool.cidr)! }));
+  const self = state.node;
+  const ownCIDRs = (self?.podCIDRs ?? []).map((c) => parseCidr(c)).filter((c) => c !== undefined);
+  const ownAddresses = new Set([self?.ipv4?.address, self?.ipv6?.address].filter((a) => a !== undefined));
+  const originated = new Set(state.announcements.map((a) => canonicalCidr(a.prefix)));
+  const localSubnets = [self?.ipv4, self?.ipv6].filter((a) => a !== undefined).map(subnetOf);
+  // A full table has few distinct next hops: parse each once.
+  const hopCache = new Map<string, { address: string; family: Family; key: string } | null>();
+  const hopOf = (text: string) => {
+    let h = hopCache.get(text);
+    if (h === undefined) {
+      const ip = canonicalIp(text);
+      h = ip === undefined ? null : { ...ip, key: addressSortKey(ip.address) };
+      hopCache.set(text, h);
+    }
+    return h;
+  };
+  const from = (hop: string): string => {
+    const n = byAddress.get(hop);
+    return n !== undefined ? `${hop} (${n.name})` : hop;
+  };
+
+  const routes: RouteSpec[] = [];
+  for (const { parsed, nextHops } of [...latest.values()].sort((a, b) => compareParsed(a.parsed, b.parsed))) {
+    const prefix = parsed.text;
+    if (originated.has(prefix) || ownCIDRs.some((c) => parsedContains(c, parsed))) continue;
+    const hops: { address: string; key: string }[] = [];
+    for (const text of nextHops) {
+      const h = hopOf(text);
+      if (h === null || h.family !== parsed.family || ownAddresses.has(h.address)) continue;
+      if (!hops.some((x) => x.address === h.address)) hops.push(h);
+    }
+    if (hops.length === 0) continue;
+    if (hops.length > 1) hops.sort((a, b) => compareStrings(a.key, b.key));
+    const addresses = hops.map((h) => h.address);
+    const head =
+      addresses.length === 1
+        ? `BGP best path from ${from(addresses[0]!)}`
+        : `BGP best paths (ECMP) from ${addresses.map(from).join(', ')}`;
+    const pool = pools.find((p) => parsedContains(p.parsed, parsed))?.pool;
+    if (pool !== undefined && addresses.every((h) => byAddress.has(h))) {
+      const decided = addresses.map((h) => nodeHop(h, byAddress.get(h)!, pool, localSubnets, state));
+      const whys = [...new Set(decided.map((d) => d.why))];
+      routes.push({
+        dst: prefix,
+        nextHops: decided.map((d) => d.nextHop),
+        reason: `${head}, ${whys.join('; ')}`,
+      });
+      continue;
+    }
+    const why =
+      pool !== undefined
+        ? `pool ${pool.cidr}, next hop not a Margay node → direct`
+        : 'not in an IPPool → direct';
+    routes.push({
+      dst: prefix,
+      nextHops: addresses.map((gateway) => ({ gateway })),
+      reason: `${head}, ${why}`,
+    });
+  }
+  return routes;
+}

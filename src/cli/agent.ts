@@ -1,0 +1,48 @@
+// `margay agent --config FILE`: the node daemon. SIGTERM/SIGINT: Cease to peers, kernel state left
+// in place (a restart keeps traffic flowing). Bad config: exit 2 naming the field.
+import { ProcessMetrics } from '../api/metrics.ts';
+import { startApi } from '../api/server.ts';
+import { type AgentConfig, loadAgentConfig } from '../config/agent.ts';
+import { Agent } from '../daemon/agent.ts';
+import { FileDatastore } from '../datastore/file/file-datastore.ts';
+import type { Datastore } from '../datastore/types.ts';
+import { log, setLogLevel, subscribeBgpLog } from '../log.ts';
+import { VERSION } from '../version.ts';
+import { speakerMetrics } from './speaker.ts';
+
+async function openDatastore(config: AgentConfig): Promise<Datastore> {
+  if (config.datastore.type === 'file') return new FileDatastore({ path: config.datastore.path });
+  const { KubernetesDatastore } = await import('../datastore/k8s/index.ts');
+  return KubernetesDatastore.fromConfig({ kubeconfig: config.datastore.kubeconfig });
+}
+
+export async function runAgent(configPath: string): Promise<() => Promise<void>> {
+  const config = await loadAgentConfig(configPath);
+  setLogLevel(config.logLevel);
+  const unsubscribe = subscribeBgpLog();
+  const processMetrics = new ProcessMetrics();
+  const datastore = await openDatastore(config);
+  const agent = new Agent({ config, datastore });
+  const source = agent.statusSource(() => processMetrics.families());
+  const withSpeakerMetrics = source.metrics;
+  source.metrics = () => [...withSpeakerMetrics(), ...speakerMetrics(source.peers())];
+  const api = await startApi(source, {
+    host: config.api.listen.host,
+    port: config.api.listen.port,
+    token: config.api.token,
+  });
+  await agent.start();
+  log('info', 'agent.started', {
+    version: VERSION,
+    node: agent.nodeName,
+    datastore: config.datastore.type,
+    api: `${config.api.listen.host}:${config.api.listen.port}`,
+  });
+  return async () => {
+    await agent.stop();
+    await api.close();
+    processMetrics.close();
+    unsubscribe();
+    log('info', 'agent.stopped', { node: agent.nodeName, kernelState: 'left in place' });
+  };
+}

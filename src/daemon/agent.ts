@@ -1,0 +1,331 @@
+// The node daemon's wiring (DESIGN.md "Data flow"): datastore → calculation → Speaker and
+// Dataplane, and the best paths the speaker learns → kernel routes.
+//
+// Rules this file keeps:
+// - One owner: every reconcile runs in one loop; a change during a pass causes exactly one more.
+// - A pod CIDR is announced over BGP only after its blackhole route is programmed in the kernel
+//   (otherwise peers would send us traffic we would route back out by the default route).
+// - Nothing is withdrawn because the datastore is unhealthy: an API-server outage or an invalid
+//   file keeps the last good snapshot, and readiness says why.
+// - stop() sends Cease to every peer and leaves the kernel as it is (routes, rules, ipsets), so
+//   traffic keeps flowing across a restart; the next agent adopts that state without a flap.
+import { hostname } from 'node:os';
+import type { FastifyInstance } from 'fastify';
+import { Speaker } from '../../bgp/speaker/speaker.ts';
+import type { PeerConfig, PeerStatus, SpeakerOptions } from '../../bgp/speaker/types.ts';
+import { Dataplane } from '../../felix/dataplane/dataplane.ts';
+import type { RouteSpec } from '../../felix/model/routes.ts';
+import type { MetricFamily } from '../api/metrics.ts';
+import type { StatusSource } from '../api/server.ts';
+import { calculate, chooseAddress, remoteRoutes } from '../calc/index.ts';
+import type { CalculatedState, NodeIdentity, PeerType } from '../calc/types.ts';
+import type { AgentConfig } from '../config/agent.ts';
+import type { Datastore } from '../datastore/types.ts';
+import { log } from '../log.ts';
+import { VERSION } from '../version.ts';
+import { listInterfaces, sourceAddressTowards } from './interfaces.ts';
+
+export interface AgentOptions {
+  readonly config: AgentConfig;
+  readonly datastore: Datastore;
+  /** Program another network namespace than our own (tests); default: ours. */
+  readonly netns?: string;
+}
+
+interface BestPath {
+  readonly family: 'ipv4-unicast' | 'ipv6-unicast';
+  readonly nextHops: readonly string[];
+}
+
+export class Agent {
+  readonly #config: AgentConfig;
+  readonly #datastore: Datastore;
+  readonly #nodeName: string;
+  readonly #dataplane: Dataplane | null;
+  readonly #bestPaths = new Map<string, BestPath>();
+  readonly #started = Date.now();
+  #speaker: Speaker | null = null;
+  #speakerKey = '';
+  #identity: NodeIdentity | null = null;
+  #state: CalculatedState | null = null;
+  #peerTypes = new Map<string, PeerType>();
+  #announced: readonly string[] = [];
+  #dirty = false;
+  #loop: Promise<void> | null = null;
+  #stopped = false;
+  #lastReconcileError: string | undefined;
+
+  constructor(opts: AgentOptions) {
+    this.#config = opts.config;
+    this.#datastore = opts.datastore;
+    this.#nodeName = opts.config.nodeName ?? process.env.NODENAME ?? hostname();
+    this.#dataplane = opts.config.dataplane.enabled
+      ? new Dataplane({
+          netns: opts.netns,
+          routeProtocol: opts.config.dataplane.routeProtocol,
+          resyncIntervalMs: opts.config.dataplane.resyncIntervalSeconds * 1000,
+          backend:
+            opts.config.dataplane.iptablesBackend === 'auto'
+              ? undefined
+              : opts.config.dataplane.iptablesBackend,
+        })
+      : null;
+  }
+
+  get nodeName(): string {
+    return this.#nodeName;
+  }
+
+  async start(): Promise<void> {
+    this.#datastore.on('ready', () => this.#schedule());
+    this.#datastore.on('changed', () => this.#schedule());
+    this.#datastore.on('error', (err) =>
+      log('warn', 'datastore.error', { code: err.code, error: err.message }),
+    );
+    await this.#datastore.start();
+    if (this.#datastore.ready()) this.#schedule();
+  }
+
+  /** Cease to every peer; the kernel state stays (DESIGN.md "Reliability rules"). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#loop;
+    await this.#datastore.stop();
+    await this.#speaker?.stop({ message: `margay agent on ${this.#nodeName} shutting down` });
+    await this.#dataplane?.stop();
+  }
+
+  /** Wait until no reconcile is pending (tests and `lab up`). */
+  async idle(): Promise<void> {
+    while (this.#loop) await this.#loop;
+  }
+
+  #schedule(): void {
+    this.#dirty = true;
+    if (this.#loop || this.#stopped) return;
+    this.#loop = (async () => {
+      try {
+        while (this.#dirty && !this.#stopped) {
+          this.#dirty = false;
+          try {
+            await this.#reconcile();
+            this.#lastReconcileError = undefined;
+          } catch (err) {
+            this.#lastReconcileError = (err as Error).message;
+            log('error', 'agent.reconcile', { error: (err as Error).message });
+          }
+        }
+      } finally {
+        this.#loop = null;
+      }
+    })();
+  }
+
+  async #detectIdentity(): Promise<NodeIdentity> {
+    const interfaces = await listInterfaces();
+    const node = this.#datastore.snapshot().nodes.get(this.#nodeName);
+    const pick = async (method: string, family: 4 | 6): Promise<string | undefined> => {
+      const reach = method.startsWith('can-reach=') ? method.slice('can-reach='.length) : undefined;
+      const source = reach ? await sourceAddressTowards(reach) : undefined;
+      const result = chooseAddress(method, { family, interfaces, node, canReachSource: source });
+      if (!result.ok) log('warn', 'agent.autodetect', { family, method, error: result.error });
+      return result.ok ? result.cidr : undefined;
+    };
+    return {
+      name: this.#nodeName,
+      ipv4: await pick(this.#config.ipv4Autodetection, 4),
+      ipv6: this.#config.ipv6Autodetection ? await pick(this.#config.ipv6Autodetection, 6) : undefined,
+      mtu: this.#config.dataplane.mtu,
+    };
+  }
+
+  async #reconcile(): Promise<void> {
+    if (!this.#datastore.ready()) return;
+    const snapshot = this.#datastore.snapshot();
+    this.#identity ??= await this.#detectIdentity();
+    const state = calculate(snapshot, this.#identity);
+    this.#state = state;
+    for (const p of state.problems) log('warn', 'calc.problem', { problem: p });
+    if (!state.node) return; // not in the datastore (yet): keep whatever is programmed
+
+    await this.#ensureSpeaker(state);
+    const speaker = this.#speaker as Speaker;
+    this.#peerTypes = new Map(state.peers.map((p) => [p.address, p.peerType]));
+    speaker.setPeers(state.peers.map(({ peerType: _t, source: _s, ...peer }): PeerConfig => peer));
+
+    if (!this.#dataplane) {
+      speaker.setLocalRoutes(state.announcements);
+      this.#announced = state.announcements.map((a) => a.prefix);
+      return;
+    }
+    this.#dataplane.setDesired({
+      routes: [...state.dataplane.localRoutes, ...this.#remoteRoutes(state)],
+      endpoints: state.dataplane.endpoints,
+      iptables: state.dataplane.iptables,
+      ipsets: state.dataplane.ipsets,
+      vxlan: state.dataplane.vxlan,
+      ipip: state.dataplane.ipip ?? undefined,
+    });
+    await this.#dataplane.idle();
+    // Announce only the pod CIDRs whose blackhole the kernel now has.
+    const programmed = new Set(
+      this.#dataplane
+        .listRoutes()
+        .filter((r) => r.type === 'blackhole' && r.state === 'programmed')
+        .map((r) => r.dst),
+    );
+    const ready = state.announcements.filter((a) => programmed.has(a.prefix));
+    speaker.setLocalRoutes(ready);
+    this.#announced = ready.map((a) => a.prefix);
+  }
+
+  #remoteRoutes(state: CalculatedState): RouteSpec[] {
+    const bestPaths = [...this.#bestPaths].map(([prefix, p]) => ({
+      prefix,
+      family: p.family,
+      nextHops: p.nextHops,
+    }));
+    return remoteRoutes({ bestPaths, state, snapshot: this.#datastore.snapshot() });
+  }
+
+  async #ensureSpeaker(state: CalculatedState): Promise<void> {
+    const s = state.speaker;
+    const key = JSON.stringify([s.asn, s.routerId, s.clusterId, s.listenPort]);
+    if (this.#speaker && key === this.#speakerKey) return;
+    if (this.#speaker) {
+      log('info', 'agent.speaker-restart', { reason: 'AS number, router id, cluster id or port changed' });
+      await this.#speaker.stop({ message: 'BGP identity changed' });
+      this.#bestPaths.clear();
+    }
+    const { listenPort, ...options } = s;
+    const speakerOptions: SpeakerOptions = {
+      ...options,
+      hostname: this.#nodeName,
+      listen: this.#config.bgp.enabled ? { address: this.#config.bgp.listenAddress, port: listenPort } : null,
+    };
+    const speaker = new Speaker(speakerOptions);
+    speaker.on('bestPathChanged', (e) => {
+      if (e.nextHops.length === 0) this.#bestPaths.delete(e.prefix);
+      else this.#bestPaths.set(e.prefix, { family: e.family, nextHops: e.nextHops });
+      this.#schedule();
+    });
+    await speaker.start();
+    this.#speaker = speaker;
+    this.#speakerKey = key;
+  }
+
+  #peers(): (PeerStatus & { peerType?: PeerType })[] {
+    return (this.#speaker?.peers() ?? []).map((p) => ({ ...p, peerType: this.#peerTypes.get(p.address) }));
+  }
+
+  #readiness(): { ok: boolean; reason?: string } {
+    if (!this.#datastore.ready()) {
+      return {
+        ok: false,
+        reason: `datastore not synced${this.#datastore.lastError ? `: ${this.#datastore.lastError.message}` : ''}`,
+      };
+    }
+    if (this.#datastore.lastError)
+      return { ok: false, reason: `datastore: ${this.#datastore.lastError.message}` };
+    if (!this.#state?.node)
+      return { ok: false, reason: `node ${this.#nodeName} is not in the datastore or has no address` };
+    if (!this.#speaker) return { ok: false, reason: 'BGP speaker not started' };
+    const dp = this.#dataplane?.status();
+    if (dp && !dp.ready) {
+      return {
+        ok: false,
+        reason: `dataplane not programmed${dp.lastError ? `: ${dp.lastError.message}` : ''}`,
+      };
+    }
+    return { ok: true };
+  }
+
+  #metrics(): MetricFamily[] {
+    const dp = this.#dataplane?.status();
+    const families: MetricFamily[] = [
+      {
+        name: 'margay_datastore_ready',
+        help: '1 when the datastore has synced and its last update was accepted.',
+        type: 'gauge',
+        samples: [{ value: this.#datastore.ready() && !this.#datastore.lastError ? 1 : 0 }],
+      },
+      {
+        name: 'margay_bgp_announced_prefixes',
+        help: 'Pod CIDRs this node announces (only after their blackhole is programmed).',
+        type: 'gauge',
+        samples: [{ value: this.#announced.length }],
+      },
+    ];
+    if (dp) {
+      families.push(
+        {
+          name: 'margay_dataplane_in_sync',
+          help: '1 when the last dataplane pass succeeded and nothing is pending.',
+          type: 'gauge',
+          samples: [{ value: dp.inSync ? 1 : 0 }],
+        },
+        {
+          name: 'margay_dataplane_apply_failures_total',
+          help: 'Dataplane passes that failed (each is retried with backoff).',
+          type: 'counter',
+          samples: [{ value: dp.totalFailures }],
+        },
+        {
+          name: 'margay_dataplane_routes',
+          help: 'Kernel routes Margay wants, by state.',
+          type: 'gauge',
+          samples: [
+            { labels: { state: 'programmed' }, value: dp.counts.routesProgrammed },
+            { labels: { state: 'conflict' }, value: dp.counts.routeConflicts },
+          ],
+        },
+        {
+          name: 'margay_dataplane_last_apply_seconds',
+          help: 'Duration of the last dataplane pass.',
+          type: 'gauge',
+          samples: [{ value: (dp.lastDurationMs ?? 0) / 1000 }],
+        },
+      );
+    }
+    return families;
+  }
+
+  /** What the REST API shows (src/api/server.ts). */
+  statusSource(extraMetrics: () => readonly MetricFamily[]): StatusSource {
+    return {
+      status: () => {
+        const peers = this.#peers();
+        const node = this.#state?.node;
+        return {
+          version: VERSION,
+          mode: 'agent',
+          hostname: this.#nodeName,
+          asn: node?.asn,
+          routerId: node?.routerId,
+          uptimeSeconds: (Date.now() - this.#started) / 1000,
+          ready: this.#readiness().ok,
+          peers: { total: peers.length, established: peers.filter((p) => p.state === 'Established').length },
+          node: node ?? null,
+          announced: this.#announced,
+          problems: [
+            ...(this.#state?.problems ?? []),
+            ...(this.#lastReconcileError ? [this.#lastReconcileError] : []),
+          ],
+          dataplane: this.#dataplane?.status() ?? null,
+        };
+      },
+      peers: () => this.#peers(),
+      routes: (filter) => this.#speaker?.routes(filter) ?? [],
+      metrics: () => [...extraMetrics(), ...this.#metrics()],
+      live: () => ({ ok: true }),
+      ready: () => this.#readiness(),
+      register: (app: FastifyInstance) => {
+        app.get('/v1/dataplane/routes', async () => ({ routes: this.#dataplane?.listRoutes() ?? [] }));
+        app.get(
+          '/v1/dataplane/policy',
+          async () => this.#dataplane?.describeRules() ?? { rules: [], ipsets: [] },
+        );
+      },
+    };
+  }
+}

@@ -1,0 +1,444 @@
+// Peer topologies (Calico semantics): full mesh, route reflectors by cluster ID with the Calico
+// BGPPeer pattern, global and per-rack ToR peers, per-rack AS numbers, annotation overrides,
+// dedupe of one address from several sources, families and session options.
+import { describe, expect, it } from 'vitest';
+import { calculate } from '../../../../src/calc/calculate.ts';
+import type { DesiredPeer } from '../../../../src/calc/types.ts';
+import { bgpConfig, bgpPeer, flatNodes, node, snap, withRaw } from './fixtures.ts';
+
+const brief = (p: DesiredPeer) => ({ address: p.address, asn: p.asn, peerType: p.peerType });
+
+describe('node-to-node mesh', () => {
+  const s = snap(...flatNodes(4));
+
+  it('peers every node with every other node, iBGP at the node address', () => {
+    const st = calculate(s, { name: 'node-1' });
+    expect(st.peers).toEqual([
+      {
+        address: '192.0.2.12',
+        asn: 64512,
+        localAddress: '192.0.2.11',
+        holdTime: 90,
+        families: ['ipv4-unicast'],
+        description: 'node node-2',
+        peerType: 'node-to-node mesh',
+        source: 'node node-2 (mesh)',
+      },
+      expect.objectContaining({ address: '192.0.2.13', peerType: 'node-to-node mesh' }),
+      expect.objectContaining({ address: '192.0.2.14', peerType: 'node-to-node mesh' }),
+    ]);
+  });
+
+  it('is symmetric: i peers j exactly when j peers i', () => {
+    const pairs = new Set<string>();
+    for (let i = 1; i <= 4; i++) {
+      for (const p of calculate(s, { name: `node-${i}` }).peers) pairs.add(`192.0.2.${10 + i}>${p.address}`);
+    }
+    expect(pairs.size).toBe(12);
+    for (const pair of pairs) {
+      const [a, b] = pair.split('>');
+      expect(pairs.has(`${b}>${a}`)).toBe(true);
+    }
+  });
+
+  it('dual-stack nodes run one session per family; a v4-only node gets only the v4 one', () => {
+    const st = calculate(
+      snap(
+        node('a', {
+          ipv4: '192.0.2.11/24',
+          ipv6: '2001:db8::11/64',
+          podCIDRs: ['10.244.1.0/24', 'fd00:1::/64'],
+        }),
+        node('b', { ipv4: '192.0.2.12/24', ipv6: '2001:db8::12/64' }),
+        node('c', { ipv4: '192.0.2.13/24' }),
+      ),
+      { name: 'a' },
+    );
+    expect(st.peers.map((p) => [p.address, p.localAddress, p.families])).toEqual([
+      ['192.0.2.12', '192.0.2.11', ['ipv4-unicast']],
+      ['192.0.2.13', '192.0.2.11', ['ipv4-unicast']],
+      ['2001:db8::12', '2001:db8::11', ['ipv6-unicast']],
+    ]);
+  });
+
+  it('is off when nodeToNodeMeshEnabled is false', () => {
+    const st = calculate(snap(...flatNodes(3), bgpConfig({ nodeToNodeMeshEnabled: false })), {
+      name: 'node-1',
+    });
+    expect(st.peers).toEqual([]);
+  });
+
+  it('uses listenPort as the peers port and the configured timers', () => {
+    const st = calculate(
+      snap(...flatNodes(2), bgpConfig({ listenPort: 1179, holdTime: 30, keepaliveTime: 10 })),
+      { name: 'node-1' },
+    );
+    expect(st.peers[0]).toMatchObject({ port: 1179, holdTime: 30, keepalive: 10 });
+    expect(st.speaker.listenPort).toBe(1179);
+  });
+});
+
+describe('route reflectors (mesh off, cluster ID, BGPPeer nodeSelector all() / peerSelector)', () => {
+  const rrLabels = (i: number): Record<string, string> => (i <= 2 ? { 'route-reflector': 'true' } : {});
+  const s = snap(
+    ...flatNodes(5, rrLabels),
+    bgpConfig({
+      nodeToNodeMeshEnabled: false,
+      routeReflectorClusterIDs: [{ nodeSelector: 'has(route-reflector)', clusterID: '224.0.0.1' }],
+    }),
+    bgpPeer('peer-with-rrs', { nodeSelector: 'all()', peerSelector: 'has(route-reflector)' }),
+  );
+
+  it('a client peers only with the route reflectors, as a plain iBGP peer', () => {
+    const st = calculate(s, { name: 'node-4' });
+    expect(st.speaker.clusterId).toBeUndefined();
+    expect(st.peers.map(brief)).toEqual([
+      { address: '192.0.2.11', asn: 64512, peerType: 'route reflector' },
+      { address: '192.0.2.12', asn: 64512, peerType: 'route reflector' },
+    ]);
+    expect(st.peers.every((p) => p.routeReflectorClient === undefined)).toBe(true);
+    expect(st.peers[0]!.source).toBe('BGPPeer peer-with-rrs (node node-1)');
+  });
+
+  it('a route reflector peers with the other RR of its cluster as iBGP and with every client as RR client', () => {
+    const st = calculate(s, { name: 'node-1' });
+    expect(st.speaker.clusterId).toBe('224.0.0.1');
+    expect(st.node?.clusterId).toBe('224.0.0.1');
+    expect(st.peers.map((p) => [p.address, p.peerType, p.routeReflectorClient ?? false])).toEqual([
+      ['192.0.2.12', 'route reflector', false],
+      ['192.0.2.13', 'route reflector client', true],
+      ['192.0.2.14', 'route reflector client', true],
+      ['192.0.2.15', 'route reflector client', true],
+    ]);
+  });
+
+  it('both ends agree: every client/RR pair is configured on both nodes, no client/client pair', () => {
+    const edges = new Set<string>();
+    for (let i = 1; i <= 5; i++)
+      for (const p of calculate(s, { name: `node-${i}` }).peers)
+        edges.add(`${10 + i}-${p.address.split('.')[3]}`);
+    for (const e of edges) {
+      const [a, b] = e.split('-');
+      expect(edges.has(`${b}-${a}`)).toBe(true);
+      expect(Number(a) <= 12 || Number(b) <= 12).toBe(true);
+    }
+    expect(edges.size).toBe(2 * (1 + 3 * 2));
+  });
+
+  it('route reflectors of different clusters treat each other as clients (Calico "rr client" rule)', () => {
+    const st = calculate(
+      snap(
+        node('rr-a', {
+          ipv4: '192.0.2.11/24',
+          annotations: { 'margay.io/route-reflector-cluster-id': '224.0.0.1' },
+        }),
+        node('rr-b', {
+          ipv4: '192.0.2.12/24',
+          annotations: { 'margay.io/route-reflector-cluster-id': '224.0.0.2' },
+        }),
+        bgpConfig({ nodeToNodeMeshEnabled: false }),
+        bgpPeer('rr-mesh', { peerSelector: 'has(margay.io/route-reflector) || !has(x)' }),
+      ),
+      { name: 'rr-a' },
+    );
+    expect(st.peers.map((p) => [p.address, p.peerType, p.routeReflectorClient])).toEqual([
+      ['192.0.2.12', 'route reflector client', true],
+    ]);
+  });
+
+  it('with the mesh still on, the RR source wins over the mesh and both are recorded', () => {
+    const st = calculate(
+      snap(
+        ...flatNodes(3, rrLabels),
+        bgpConfig({
+          routeReflectorClusterIDs: [{ nodeSelector: 'has(route-reflector)', clusterID: '224.0.0.1' }],
+        }),
+        bgpPeer('peer-with-rrs', { nodeSelector: 'all()', peerSelector: 'has(route-reflector)' }),
+      ),
+      { name: 'node-3' },
+    );
+    expect(st.peers.map((p) => [p.address, p.peerType, p.source])).toEqual([
+      ['192.0.2.11', 'route reflector', 'BGPPeer peer-with-rrs (node node-1); node node-1 (mesh)'],
+      ['192.0.2.12', 'route reflector', 'BGPPeer peer-with-rrs (node node-2); node node-2 (mesh)'],
+    ]);
+  });
+});
+
+describe('top-of-rack peers', () => {
+  it('a global BGPPeer (no selector) is peered by every node, besides the mesh', () => {
+    const s = snap(...flatNodes(3), bgpPeer('tor', { peerIP: '192.0.2.1', asNumber: 65000 }));
+    for (const name of ['node-1', 'node-2', 'node-3']) {
+      const tor = calculate(s, { name }).peers.find((p) => p.address === '192.0.2.1');
+      expect(tor).toMatchObject({ asn: 65000, peerType: 'global', source: 'BGPPeer tor' });
+    }
+    expect(calculate(s, { name: 'node-1' }).peers).toHaveLength(3);
+  });
+
+  it('nodeSelector all() is global too', () => {
+    const s = snap(
+      ...flatNodes(1),
+      bgpPeer('tor', { peerIP: '192.0.2.1', asNumber: 65000, nodeSelector: 'all()' }),
+    );
+    expect(calculate(s, { name: 'node-1' }).peers.map((p) => p.peerType)).toEqual(['global']);
+  });
+
+  it('per rack: each node peers with its own rack ToR only (node specific)', () => {
+    const s = snap(
+      ...flatNodes(4, (i) => ({ rack: i <= 2 ? 'r1' : 'r2' })),
+      bgpConfig({ nodeToNodeMeshEnabled: false }),
+      bgpPeer('tor-r1', { peerIP: '192.0.2.1', asNumber: 65001, nodeSelector: "rack == 'r1'" }),
+      bgpPeer('tor-r2', { peerIP: '192.0.2.2', asNumber: 65002, nodeSelector: "rack == 'r2'" }),
+    );
+    expect(calculate(s, { name: 'node-2' }).peers.map(brief)).toEqual([
+      { address: '192.0.2.1', asn: 65001, peerType: 'node specific' },
+    ]);
+    expect(calculate(s, { name: 'node-3' }).peers.map(brief)).toEqual([
+      { address: '192.0.2.2', asn: 65002, peerType: 'node specific' },
+    ]);
+  });
+
+  it('`node` names the one node that peers', () => {
+    const s = snap(...flatNodes(2), bgpPeer('tor', { peerIP: '192.0.2.1', asNumber: 65000, node: 'node-2' }));
+    expect(calculate(s, { name: 'node-1' }).peers.map((p) => p.address)).toEqual(['192.0.2.12']);
+    expect(calculate(s, { name: 'node-2' }).peers.map((p) => [p.address, p.peerType])).toEqual([
+      ['192.0.2.1', 'node specific'],
+      ['192.0.2.11', 'node-to-node mesh'],
+    ]);
+  });
+
+  it('carries the BGPPeer session options: port, source address, next hop self, timers, max prefix', () => {
+    const s = snap(
+      ...flatNodes(1),
+      bgpConfig({ holdTime: 90, keepaliveTime: 30 }),
+      bgpPeer('a', {
+        peerIP: '192.0.2.1:1179',
+        asNumber: 65000,
+        sourceAddress: 'None',
+        nextHopMode: 'Self',
+        holdTime: 60,
+        maxPrefix: 1000,
+      }),
+      bgpPeer('b', { peerIP: '192.0.2.2', asNumber: 65000, holdTime: 9, keepaliveTime: 3 }),
+      bgpPeer('c', { peerIP: '192.0.2.3', asNumber: 65000, holdTime: 120 }),
+    );
+    const [a, b, c] = calculate(s, { name: 'node-1' }).peers;
+    expect(a).toEqual({
+      address: '192.0.2.1',
+      asn: 65000,
+      port: 1179,
+      holdTime: 60,
+      nextHopSelf: true,
+      maxPrefix: 1000,
+      families: ['ipv4-unicast'],
+      description: 'BGPPeer a',
+      peerType: 'global',
+      source: 'BGPPeer a',
+    });
+    expect(a).not.toHaveProperty('keepalive'); // 30 * 3 > 60: the inherited keepalive does not fit
+    expect(b).toMatchObject({ holdTime: 9, keepalive: 3, localAddress: '192.0.2.11' });
+    expect(c).toMatchObject({ holdTime: 120, keepalive: 30 });
+  });
+
+  it('IPv6 rides an IPv4 ToR session (next hop = our IPv6 address) unless an IPv6 BGPPeer applies', () => {
+    const dual = node('node-1', {
+      ipv4: '192.0.2.11/24',
+      ipv6: '2001:db8::11/64',
+      podCIDRs: ['10.244.1.0/24', 'fd00:1::/64'],
+    });
+    const v4Only = calculate(snap(dual, bgpPeer('tor', { peerIP: '192.0.2.1', asNumber: 65000 })), {
+      name: 'node-1',
+    });
+    expect(v4Only.peers[0]).toMatchObject({
+      families: ['ipv4-unicast', 'ipv6-unicast'],
+      localAddress: '192.0.2.11',
+      nextHop: { ipv6: '2001:db8::11' },
+    });
+    const both = calculate(
+      snap(
+        dual,
+        bgpPeer('tor', { peerIP: '192.0.2.1', asNumber: 65000 }),
+        bgpPeer('tor6', { peerIP: '2001:db8::1', asNumber: 65000 }),
+      ),
+      { name: 'node-1' },
+    );
+    expect(both.peers.map((p) => [p.address, p.families, p.nextHop])).toEqual([
+      ['192.0.2.1', ['ipv4-unicast'], undefined],
+      ['2001:db8::1', ['ipv6-unicast'], undefined],
+    ]);
+  });
+});
+
+describe('AS numbers and node annotations', () => {
+  const racks = (i: number) => ({ rack: i <= 2 ? 'r1' : 'r2' });
+
+  it('per-rack AS from BGPConfiguration nodeASNumbers: mesh peers use each node its own AS', () => {
+    const st = calculate(
+      snap(
+        ...flatNodes(4, racks),
+        bgpConfig({
+          nodeASNumbers: [
+            { nodeSelector: "rack == 'r1'", asNumber: 65001 },
+            { nodeSelector: "rack == 'r2'", asNumber: 65002 },
+          ],
+        }),
+      ),
+      { name: 'node-1' },
+    );
+    expect(st.speaker.asn).toBe(65001);
+    expect(st.node?.asNumberSource).toBe('nodeASNumbers');
+    expect(st.peers.map((p) => [p.address, p.asn])).toEqual([
+      ['192.0.2.12', 65001],
+      ['192.0.2.13', 65002],
+      ['192.0.2.14', 65002],
+    ]);
+  });
+
+  it('annotations override BGPConfiguration and the autodetected address', () => {
+    const s = snap(
+      node('node-1', {
+        ipv4: '198.51.100.7/24',
+        podCIDRs: ['10.244.1.0/24'],
+        labels: { rack: 'r1' },
+        annotations: {
+          'margay.io/as-number': '65100',
+          'margay.io/route-reflector-cluster-id': '224.0.0.9',
+        },
+      }),
+      node('node-2', { ipv4: '192.0.2.12/24', labels: { rack: 'r1' } }),
+      bgpConfig({
+        nodeASNumbers: [{ nodeSelector: "rack == 'r1'", asNumber: 65001 }],
+        routeReflectorClusterIDs: [{ nodeSelector: 'all()', clusterID: '224.0.0.1' }],
+      }),
+    );
+    const st = calculate(s, { name: 'node-1', ipv4: '192.0.2.11/24' });
+    expect(st.node).toMatchObject({
+      asn: 65100,
+      asNumberSource: 'annotation',
+      clusterId: '224.0.0.9',
+      routerId: '198.51.100.7',
+      ipv4: { address: '198.51.100.7', prefixLength: 24 },
+    });
+    expect(st.peers.map((p) => [p.address, p.asn, p.localAddress])).toEqual([
+      ['192.0.2.12', 65001, '198.51.100.7'],
+    ]);
+  });
+
+  it('without an annotation this node uses the identity address; other nodes fall back to InternalIP', () => {
+    const st = calculate(
+      snap(node('node-1', { podCIDRs: ['10.244.1.0/24'] }), node('node-2', { internalIPs: ['192.0.2.12'] })),
+      { name: 'node-1', ipv4: '192.0.2.11/24' },
+    );
+    expect(st.node?.ipv4).toEqual({ address: '192.0.2.11', prefixLength: 24 });
+    expect(st.peers.map((p) => p.address)).toEqual(['192.0.2.12']);
+  });
+
+  it('an IPv6-only node gets a stable router ID hashed from its name', () => {
+    const s = snap(node('v6', { ipv6: '2001:db8::11/64' }), node('w6', { ipv6: '2001:db8::12/64' }));
+    const a = calculate(s, { name: 'v6' });
+    const b = calculate(s, { name: 'w6' });
+    expect(a.speaker.routerId).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    expect(a.speaker.routerId).not.toBe('0.0.0.0');
+    expect(a.speaker.routerId).toBe(calculate(s, { name: 'v6' }).speaker.routerId);
+    expect(a.speaker.routerId).not.toBe(b.speaker.routerId);
+    expect(a.node?.routerId).toBe(a.speaker.routerId);
+  });
+});
+
+describe('dedupe and refusals', () => {
+  it('one address from several sources is one peer; the most specific source wins', () => {
+    const st = calculate(
+      snap(
+        ...flatNodes(2),
+        bgpPeer('b-global', { peerIP: '192.0.2.12', asNumber: 64512 }),
+        bgpPeer('a-specific', { peerIP: '192.0.2.12', asNumber: 64512, node: 'node-1', nextHopMode: 'Self' }),
+      ),
+      { name: 'node-1' },
+    );
+    expect(st.peers).toHaveLength(1);
+    expect(st.peers[0]).toMatchObject({
+      address: '192.0.2.12',
+      peerType: 'node specific',
+      nextHopSelf: true,
+      source: 'BGPPeer a-specific; BGPPeer b-global; node node-2 (mesh)',
+    });
+  });
+
+  it('never peers with itself', () => {
+    const st = calculate(snap(...flatNodes(1), bgpPeer('self', { peerIP: '192.0.2.11', asNumber: 64512 })), {
+      name: 'node-1',
+    });
+    expect(st.peers).toEqual([]);
+    expect(st.problems).toEqual([]);
+  });
+
+  it('a peer of a family this node has no address of is refused with a problem', () => {
+    const st = calculate(snap(...flatNodes(1), bgpPeer('tor6', { peerIP: '2001:db8::1', asNumber: 65000 })), {
+      name: 'node-1',
+    });
+    expect(st.peers).toEqual([]);
+    expect(st.problems).toContain(
+      'BGPPeer tor6: spec.peerIP: 2001:db8::1 is IPv6, and node node-1 has no IPv6 address (not peered)',
+    );
+  });
+
+  it('an invalid peer address or selector (objects validation would stop) is refused, naming the field', () => {
+    let s = snap(...flatNodes(2));
+    s = withRaw(s, 'bgpPeers', 'bad-ip', {
+      apiVersion: 'margay.io/v1',
+      kind: 'BGPPeer',
+      metadata: { name: 'bad-ip', labels: {}, annotations: {} },
+      spec: {
+        peerIP: '192.0.2.300',
+        asNumber: 65000,
+        sourceAddress: 'UseNodeIP',
+        nextHopMode: 'Auto',
+        routeReflectorClient: false,
+      },
+    });
+    s = withRaw(s, 'bgpPeers', 'bad-sel', {
+      apiVersion: 'margay.io/v1',
+      kind: 'BGPPeer',
+      metadata: { name: 'bad-sel', labels: {}, annotations: {} },
+      spec: {
+        peerIP: '192.0.2.1',
+        asNumber: 65000,
+        nodeSelector: 'rack == ',
+        sourceAddress: 'UseNodeIP',
+        nextHopMode: 'Auto',
+        routeReflectorClient: false,
+      },
+    });
+    const st = calculate(s, { name: 'node-1' });
+    expect(st.peers.map((p) => p.address)).toEqual(['192.0.2.12']);
+    expect(st.problems).toContain(
+      'BGPPeer bad-ip: spec.peerIP: "192.0.2.300" is not an address (not peered)',
+    );
+    expect(st.problems.some((p) => p.startsWith('BGPPeer bad-sel: spec.nodeSelector: selector'))).toBe(true);
+  });
+
+  it('nextHopMode Keep on an eBGP session is reported (the speaker cannot keep it)', () => {
+    const st = calculate(
+      snap(...flatNodes(1), bgpPeer('tor', { peerIP: '192.0.2.1', asNumber: 65000, nextHopMode: 'Keep' })),
+      { name: 'node-1' },
+    );
+    expect(st.peers).toHaveLength(1);
+    expect(st.problems).toEqual([
+      'BGPPeer tor: spec.nextHopMode: Keep is not supported on eBGP sessions; the speaker sends itself as next hop',
+    ]);
+  });
+
+  it('two nodes claiming one address: the first by name keeps it', () => {
+    const st = calculate(
+      snap(
+        node('node-1', { ipv4: '192.0.2.11/24' }),
+        node('node-2', { ipv4: '192.0.2.12/24' }),
+        node('node-3', { ipv4: '192.0.2.12/24' }),
+      ),
+      { name: 'node-1' },
+    );
+    expect(st.peers.map((p) => p.description)).toEqual(['node node-2']);
+    expect(st.problems).toContain(
+      "Node node-3: address 192.0.2.12 is also node node-2's (ignored for node-3)",
+    );
+  });
+});
