@@ -23,6 +23,22 @@ export const MargayErrorCode = {
     exitCode: 1,
     text: 'the datastore file could not be read or watched; the last good state stays in force',
   },
+  MARGAY_ERR_KUBECONFIG: {
+    exitCode: 2,
+    text: 'the Kubernetes client configuration (kubeconfig file or in-cluster service account) could not be loaded',
+  },
+  MARGAY_ERR_DATASTORE_UNAVAILABLE: {
+    exitCode: 1,
+    text: 'the Kubernetes API server could not be reached or refused a list/watch; the last snapshot stays in force',
+  },
+  MARGAY_ERR_DATASTORE_OBJECT_INVALID: {
+    exitCode: 1,
+    text: 'a Kubernetes object is invalid; the message names kind, name and field; it is left out (or its last good version kept)',
+  },
+  MARGAY_ERR_DATASTORE_CRD_MISSING: {
+    exitCode: 1,
+    text: 'a margay.io CustomResourceDefinition is not installed; its kind is treated as empty and retried periodically',
+  },
 } as const;
 export type MargayErrorCodeName = keyof typeof MargayErrorCode;
 

@@ -1,0 +1,321 @@
+// KubernetesDatastore: the cluster state from the API server — core/v1 Nodes, Pods, Namespaces,
+// networking.k8s.io/v1 NetworkPolicies and the margay.io BGPConfigurations, BGPPeers and IPPools —
+// through one Reflector per kind (reflector.ts: list+watch, resume, backoff, 410 relist, missing
+// CRDs). It behaves as the FileDatastore does (types.ts contract): same events, same snapshots.
+//
+// - Ready once the initial LIST of every kind has completed (a missing CRD counts as an empty
+//   list); 'ready' is emitted once, with the first snapshot.
+// - Changes are batched: the first change arms a `debounceMs` timer that every further change
+//   pushes back, but never beyond `maxDelayMs` after the first, so a burst of pod events is one
+//   'changed' and a steady stream still gets through. The per-object changes are computed for the
+//   touched keys only, in diffSnapshots' order; a relist touches every key of its kind, and the
+//   comparison with the emitted snapshot makes a vanished object one 'deleted' and an unchanged one
+//   nothing.
+// - An API-server outage (refused connections, 5xx, 401/403) withdraws nothing: the stores keep
+//   their objects, the snapshot stays, `health().connected` turns false, `lastError` names the
+//   failure and 'error' is emitted once per outage (not per retry). When every kind has listed or
+//   watched again the datastore is connected; the resumed watches or relists bring exactly the
+//   differences. A watch stream that is cut is not an outage by itself (the API server does that on
+//   restart or rollout); failing to open the next one is.
+// - An invalid object is reported ('error', MARGAY_ERR_DATASTORE_OBJECT_INVALID, naming kind, name
+//   and field) and listed by `problems()`; it never blocks the others. A missing CRD is reported
+//   once per disappearance (MARGAY_ERR_DATASTORE_CRD_MISSING) and listed by `health().missingKinds`.
+// - `lastError`: the outage error while disconnected, else the newest error of an object that is
+//   still invalid, else undefined. A missing CRD does not hold it: the kind is legitimately empty.
+// - Least privilege: only LIST and WATCH requests are made.
+import type { KubeConfig } from '@kubernetes/client-node';
+import { MargayError } from '../../errors.ts';
+import type { Resource, ResourceKind } from '../../model/resource.ts';
+import type { ResourceChange, Snapshot } from '../../model/snapshot.ts';
+import { emptySnapshot, SNAPSHOT_FIELD, sameResource, snapshotOf } from '../../model/snapshot.ts';
+import type { Datastore, DatastoreEvents, SnapshotChanged } from '../types.ts';
+import { type KindSource, kindSources } from './kinds.ts';
+import { loadKubeConfig } from './kubeconfig.ts';
+import { type BackoffOptions, Reflector, type ReflectorHooks } from './reflector.ts';
+
+export interface KubernetesDatastoreOptions {
+  /** A KubeConfig, a kubeconfig file path, or undefined: in-cluster service account, then $KUBECONFIG. */
+  readonly kubeConfig?: KubeConfig | string;
+  /** Quiet time after the last change before 'changed' is emitted; default 50 ms. */
+  readonly debounceMs?: number;
+  /** Longest time from the first change of a batch to its 'changed'; default 500 ms. */
+  readonly maxDelayMs?: number;
+  /** Retry delays after a failed or cut request; default 250 ms doubling to 30 s, with jitter. */
+  readonly backoff?: BackoffOptions;
+  /** Retry period of the LIST of a margay.io kind whose CRD is not installed; default 30 s. */
+  readonly crdRetryMs?: number;
+  /** LIST page size; default 500. */
+  readonly pageSize?: number;
+  /** Random source of the jitter (tests pin it). */
+  readonly random?: () => number;
+  /** Replaces the API sources (tests). */
+  readonly sources?: readonly KindSource[];
+}
+
+export interface DatastoreHealth {
+  /** Every kind's last request succeeded (its LIST, or the opening of its watch). */
+  readonly connected: boolean;
+  /** When `connected` last changed (the construction time until then). */
+  readonly since: Date;
+  readonly lastError: MargayError | undefined;
+  /** margay.io kinds whose CRD is not installed (treated as empty, retried). */
+  readonly missingKinds: readonly ResourceKind[];
+}
+
+export interface ObjectProblem {
+  readonly kind: ResourceKind;
+  /** `name` or `namespace/name`. */
+  readonly key: string;
+  /** "BGPPeer tor-1: spec.asNumber: must be …", one per field. */
+  readonly problems: readonly string[];
+  /** The object's last good version is still in the snapshot (it broke in an update). */
+  readonly keptLastGood: boolean;
+  readonly error: MargayError;
+}
+
+type Listeners = { [E in keyof DatastoreEvents]: Set<DatastoreEvents[E]> };
+type SnapshotMaps = { -readonly [F in keyof Snapshot]: Snapshot[F] };
+
+export class KubernetesDatastore implements Datastore {
+  readonly #kubeConfig: KubeConfig;
+  readonly #debounceMs: number;
+  readonly #maxDelayMs: number;
+  readonly #reflectors = new Map<ResourceKind, Reflector>();
+  readonly #listeners: Listeners = { ready: new Set(), changed: new Set(), error: new Set() };
+  readonly #dirty = new Map<ResourceKind, Set<string>>();
+  readonly #synced = new Set<ResourceKind>();
+  readonly #attempted = new Set<ResourceKind>();
+  readonly #healthy = new Map<ResourceKind, boolean>();
+  readonly #problems = new Map<string, ObjectProblem>();
+  #snapshot: Snapshot = emptySnapshot();
+  #ready = false;
+  #connected = false;
+  #since = new Date();
+  #outageError: MargayError | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #firstDirtyAt: number | undefined;
+  #state: 'new' | 'started' | 'stopped' = 'new';
+  #firstAttempts: (() => void) | undefined;
+
+  constructor(options: KubernetesDatastoreOptions = {}) {
+    this.#kubeConfig = loadKubeConfig(options.kubeConfig);
+    this.#debounceMs = options.debounceMs ?? 50;
+    this.#maxDelayMs = Math.max(options.maxDelayMs ?? 500, this.#debounceMs);
+    const hooks = this.#hooks();
+    for (const source of options.sources ?? kindSources(this.#kubeConfig)) {
+      this.#reflectors.set(
+        source.kind,
+        new Reflector({
+          source,
+          kubeConfig: this.#kubeConfig,
+          hooks,
+          ...(options.backoff !== undefined ? { backoff: options.backoff } : {}),
+          ...(options.random !== undefined ? { random: options.random } : {}),
+          ...(options.crdRetryMs !== undefined ? { crdRetryMs: options.crdRetryMs } : {}),
+          ...(options.pageSize !== undefined ? { pageSize: options.pageSize } : {}),
+        }),
+      );
+    }
+  }
+
+  /** From the agent configuration's `datastore: {type: kubernetes, kubeconfig?}`. */
+  static fromConfig(config: { readonly kubeconfig?: string | undefined }): KubernetesDatastore {
+    return new KubernetesDatastore(config.kubeconfig !== undefined ? { kubeConfig: config.kubeconfig } : {});
+  }
+
+  get lastError(): MargayError | undefined {
+    if (!this.#connected && this.#outageError !== undefined) return this.#outageError;
+    let newest: MargayError | undefined;
+    for (const p of this.#problems.values()) newest = p.error;
+    return newest;
+  }
+
+  snapshot(): Snapshot {
+    return this.#snapshot;
+  }
+
+  ready(): boolean {
+    return this.#ready;
+  }
+
+  health(): DatastoreHealth {
+    return {
+      connected: this.#connected,
+      since: this.#since,
+      lastError: this.lastError,
+      missingKinds: [...this.#reflectors.values()].filter((r) => r.isMissing).map((r) => r.kind),
+    };
+  }
+
+  /** The objects that are invalid now. */
+  problems(): readonly ObjectProblem[] {
+    return [...this.#problems.values()];
+  }
+
+  on<E extends keyof DatastoreEvents>(event: E, listener: DatastoreEvents[E]): this {
+    (this.#listeners[event] as Set<DatastoreEvents[E]>).add(listener);
+    return this;
+  }
+
+  off<E extends keyof DatastoreEvents>(event: E, listener: DatastoreEvents[E]): this {
+    (this.#listeners[event] as Set<DatastoreEvents[E]>).delete(listener);
+    return this;
+  }
+
+  /**
+   * Starts listing and watching every kind. Resolves once each kind's first LIST has been
+   * answered or has failed; check `ready()` / `lastError` (a later success makes it ready).
+   */
+  async start(): Promise<void> {
+    if (this.#state !== 'new') throw new Error('KubernetesDatastore.start() called twice');
+    this.#state = 'started';
+    const attempted = new Promise<void>((resolve) => {
+      this.#firstAttempts = resolve;
+    });
+    for (const r of this.#reflectors.values()) r.start();
+    await attempted;
+  }
+
+  async stop(): Promise<void> {
+    this.#state = 'stopped';
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#firstAttempts?.();
+    await Promise.all([...this.#reflectors.values()].map((r) => r.stop()));
+  }
+
+  #hooks(): ReflectorHooks {
+    return {
+      changed: (kind, keys) => {
+        let set = this.#dirty.get(kind);
+        if (set === undefined) {
+          set = new Set();
+          this.#dirty.set(kind, set);
+        }
+        for (const key of keys) set.add(key);
+        if (this.#ready) this.#schedule();
+      },
+      synced: (kind) => {
+        this.#synced.add(kind);
+        this.#attempt(kind);
+        if (!this.#ready && this.#synced.size === this.#reflectors.size) this.#becomeReady();
+      },
+      connected: (kind) => {
+        this.#healthy.set(kind, true);
+        this.#updateConnected();
+      },
+      failed: (kind, error) => {
+        this.#healthy.set(kind, false);
+        this.#attempt(kind);
+        const wasReported = !this.#connected && this.#outageError !== undefined;
+        this.#outageError = error;
+        this.#updateConnected();
+        if (!wasReported) this.#emit('error', error);
+      },
+      missing: (_kind, error) => this.#emit('error', error),
+      problem: (kind, key, problems, keptLastGood) => {
+        const id = `${kind}\u0000${key}`;
+        this.#problems.delete(id); // re-inserted last: lastError is the newest
+        if (problems === undefined) return;
+        const error = new MargayError(
+          'MARGAY_ERR_DATASTORE_OBJECT_INVALID',
+          `${problems.join('; ')} (${keptLastGood ? 'its last good version stays in force' : 'left out'})`,
+        );
+        this.#problems.set(id, { kind, key, problems, keptLastGood, error });
+        this.#emit('error', error);
+      },
+    };
+  }
+
+  #attempt(kind: ResourceKind): void {
+    this.#attempted.add(kind);
+    if (this.#attempted.size === this.#reflectors.size) {
+      this.#firstAttempts?.();
+      this.#firstAttempts = undefined;
+    }
+  }
+
+  #updateConnected(): void {
+    const connected =
+      this.#healthy.size === this.#reflectors.size && [...this.#healthy.values()].every((h) => h);
+    if (connected === this.#connected) return;
+    this.#connected = connected;
+    this.#since = new Date();
+    if (connected) this.#outageError = undefined;
+  }
+
+  #becomeReady(): void {
+    const resources: Resource[] = [];
+    for (const r of this.#reflectors.values())
+      for (const [, entry] of r.entries()) if (entry.resource !== undefined) resources.push(entry.resource);
+    this.#snapshot = snapshotOf(resources);
+    this.#dirty.clear();
+    this.#ready = true;
+    this.#emit('ready', this.#snapshot);
+  }
+
+  #schedule(): void {
+    if (this.#state !== 'started') return;
+    const now = Date.now();
+    this.#firstDirtyAt ??= now;
+    const due = Math.min(now + this.#debounceMs, this.#firstDirtyAt + this.#maxDelayMs);
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#flush(), Math.max(0, due - now));
+  }
+
+  /** Applies the touched keys to a copy of the snapshot and emits the real differences. */
+  #flush(): void {
+    this.#timer = undefined;
+    this.#firstDirtyAt = undefined;
+    if (this.#state !== 'started') return;
+    const previous = this.#snapshot;
+    const next: SnapshotMaps = { ...previous };
+    const changes: ResourceChange[] = [];
+    for (const [kind, field] of Object.entries(SNAPSHOT_FIELD) as [ResourceKind, keyof Snapshot][]) {
+      const keys = this.#dirty.get(kind);
+      const reflector = this.#reflectors.get(kind);
+      if (keys === undefined || keys.size === 0 || reflector === undefined) continue;
+      const before = previous[field] as ReadonlyMap<string, Resource>;
+      let after: Map<string, Resource> | undefined;
+      const deleted: ResourceChange[] = [];
+      for (const key of [...keys].sort()) {
+        const was = before.get(key);
+        const now = reflector.get(key)?.resource;
+        if (now === undefined) {
+          if (was === undefined) continue;
+          after ??= new Map(before);
+          after.delete(key);
+          deleted.push({ type: 'deleted', kind, key, resource: was });
+        } else if (was === undefined) {
+          after ??= new Map(before);
+          after.set(key, now);
+          changes.push({ type: 'added', kind, key, resource: now });
+        } else if (!sameResource(was, now)) {
+          after ??= new Map(before);
+          after.set(key, now);
+          changes.push({ type: 'modified', kind, key, resource: now, previous: was });
+        }
+      }
+      changes.push(...deleted);
+      if (after !== undefined) (next as Record<keyof Snapshot, unknown>)[field] = after;
+    }
+    this.#dirty.clear();
+    if (changes.length === 0) return;
+    this.#snapshot = next;
+    const event: SnapshotChanged = { snapshot: next, previous, changes };
+    this.#emit('changed', event);
+  }
+
+  #emit<E extends keyof DatastoreEvents>(event: E, payload: Parameters<DatastoreEvents[E]>[0]): void {
+    for (const listener of this.#listeners[event]) {
+      try {
+        (listener as (p: typeof payload) => void)(payload);
+      } catch (err) {
+        // A throwing listener is the caller's bug: surface it, but not inside a reflector's loop.
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
+  }
+}
