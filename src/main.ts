@@ -9,8 +9,11 @@ import { VERSION } from './version.ts';
 const USAGE = `margay ${VERSION} — Kubernetes pod networking with an embedded BGP speaker
 
 usage:
+  margay agent --config FILE        the node daemon (datastore → BGP speaker + dataplane, REST API)
+  margay cleanup                    remove every route, iptables chain, ipset and device Margay owns
   margay speaker --config FILE      run the BGP speaker alone (peers + announcements from YAML, REST API)
   margay health --live|--ready [--api HOST:PORT]   probe a running margay (exit 0 healthy, 1 not)
+  margay lab up|status|apply|delete|exec|probe|down …   a cluster in network namespaces (root; margay lab help)
   margay demo [--once]              peer a Margay speaker with BIRD in network namespaces (root)
   margay version
 `;
@@ -29,6 +32,22 @@ async function main(argv: readonly string[]): Promise<number> {
       await stop();
       return 0;
     }
+    case 'agent': {
+      const args = parseArgs(rest, { config: 'string' }, 'margay agent');
+      const path = args.flags.config;
+      if (typeof path !== 'string')
+        throw new MargayError('MARGAY_ERR_USAGE', 'margay agent: --config FILE is required');
+      const { runAgent } = await import('./cli/agent.ts');
+      const stop = await runAgent(path);
+      await waitForSignal();
+      await stop();
+      return 0;
+    }
+    case 'cleanup': {
+      parseArgs(rest, {}, 'margay cleanup');
+      const { runCleanup } = await import('./cli/cleanup.ts');
+      return runCleanup();
+    }
     case 'health': {
       const args = parseArgs(rest, { live: 'boolean', ready: 'boolean', api: 'string' }, 'margay health');
       const { probeHealth } = await import('./cli/health.ts');
@@ -36,6 +55,14 @@ async function main(argv: readonly string[]): Promise<number> {
         ready: args.flags.ready === true,
         api: typeof args.flags.api === 'string' ? args.flags.api : undefined,
       });
+    }
+    case 'lab': {
+      const { runLab, LAB_USAGE } = await import('./cli/lab.ts');
+      if (rest[0] === undefined || rest[0] === 'help' || rest[0] === '--help') {
+        process.stdout.write(`usage:\n${LAB_USAGE}`);
+        return rest[0] === undefined ? 2 : 0;
+      }
+      return runLab(rest);
     }
     case 'demo': {
       const args = parseArgs(rest, { once: 'boolean' }, 'margay demo');

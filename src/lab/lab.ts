@@ -31,6 +31,11 @@ export interface LabOptions {
   readonly prefix?: string;
   /** Keep the lab's temp dir (configs, logs, captures) after teardown; also env MARGAY_LAB_KEEP=1. */
   readonly keepFiles?: boolean;
+  /**
+   * Namespaces of this prefix that already exist (created by an earlier process, e.g. `margay lab
+   * up`); the lab may use and delete them as if it had created them.
+   */
+  readonly adoptNamespaces?: readonly string[];
 }
 
 export interface LinkEnd extends InterfaceAddresses {
@@ -85,6 +90,10 @@ export class Lab {
     this.dir = join(tmpdir(), this.prefix.slice(0, -1));
     mkdirSync(this.dir, { recursive: true });
     chmodSync(this.dir, 0o755);
+    for (const ns of opts.adoptNamespaces ?? []) {
+      if (!ns.startsWith(this.prefix)) throw new Error(`cannot adopt ${ns}: not in lab ${this.prefix}`);
+      this.#namespaces.push(ns);
+    }
     liveLabs.add(this);
     installExitHook();
   }
@@ -154,6 +163,18 @@ export class Lab {
     });
     this.#processes.push(handle);
     return handle;
+  }
+
+  /**
+   * Hand the lab over to whoever recorded it (the `margay lab` state file): nothing is torn down
+   * when this process exits, and its processes no longer keep this process alive. The object is
+   * unusable afterwards.
+   */
+  detach(): void {
+    this.#assertLive();
+    this.#tornDown = true;
+    for (const p of this.#processes) p.unref();
+    liveLabs.delete(this);
   }
 
   /** Stop every process (by PID), then delete every namespace. Safe to call more than once. */

@@ -204,6 +204,11 @@ export interface ProcessHandle {
   readonly exitStatus: () => { code: number | null; signal: NodeJS.Signals | null } | undefined;
   /** SIGTERM, then SIGKILL after `graceMs` (default 5 s); resolves once the process has exited. */
   stop(graceMs?: number): Promise<void>;
+  /**
+   * Let this process outlive ours: the event loop no longer waits for it (`margay lab up` starts
+   * daemons and exits; a later `margay lab down` stops them by PID).
+   */
+  unref(): void;
 }
 
 /**
@@ -252,6 +257,7 @@ export function spawnIn(ns: string, argv: readonly string[], opts: SpawnOptions)
     argv: full,
     logFile: opts.logFile,
     exitStatus: () => status,
+    unref: () => child.unref(),
     async stop(graceMs = 5_000): Promise<void> {
       if (status !== undefined) {
         // The leader is gone; make sure helpers in its group are too.
