@@ -14,7 +14,7 @@ usage:
   margay speaker --config FILE      run the BGP speaker alone (peers + announcements from YAML, REST API)
   margay health --live|--ready [--api HOST:PORT]   probe a running margay (exit 0 healthy, 1 not)
   margay lab up|status|apply|delete|exec|probe|down …   a cluster in network namespaces (root; margay lab help)
-  margay demo [--once]              peer a Margay speaker with BIRD in network namespaces (root)
+  margay demo [--once]              a 3-node lab with a BIRD top-of-rack: status, traffic, ToR routes (root)
   margay version
 `;
 
@@ -67,7 +67,7 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'demo': {
       const args = parseArgs(rest, { once: 'boolean' }, 'margay demo');
       const { runDemo } = await import('./cli/demo.ts');
-      return runDemo({ once: args.flags.once === true, waitForSignal });
+      return runDemo({ once: args.flags.once === true });
     }
     case 'version':
     case '--version':

@@ -1,135 +1,102 @@
-// `margay demo`: the README's first command until `margay lab` exists. Two network namespaces
-// joined by a veth (192.0.2.0/24, 2001:db8::/64; never connected to the host): BIRD 2 in one,
-// `margay speaker` in the other, eBGP over IPv4 and IPv6. It waits for both sessions, prints
-// `margayctl node status`, the routes Margay learned and the routes BIRD learned, then keeps
-// running until Ctrl-C (or exits at once with --once) and removes everything it created.
-import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+// `margay demo` (`npm run demo`): the README's first command. It brings up a 3-node lab with a
+// BIRD top-of-rack router (real `margay agent` processes in network namespaces, never connected
+// to the host), shows `margayctl node status` of every node, proves pod-to-pod traffic across
+// nodes and the routes the ToR learned, and says how to explore and tear down. Every step is a
+// real `margay …` command, printed before it runs, so the user can repeat it.
+// With --once the lab is removed at the end (what the test of this command does).
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { MargayError } from '../errors.ts';
-import { birdConfig, birdc, startBird, waitBirdEstablished } from '../lab/bird.ts';
-import { Lab } from '../lab/lab.ts';
-import { waitFor } from '../lab/wait.ts';
+import { MARGAYCTL_MAIN } from '../lab/build.ts';
+import { AGENT_API } from '../lab/cluster.ts';
+import { defaultStateDir } from '../lab/state.ts';
+import { torPrefixes } from '../lab/tor.ts';
+import { requireLab } from '../lab/up.ts';
 
-const MARGAY = { v4: '192.0.2.1', v6: '2001:db8::1', asn: 64512 };
-const BIRD = { v4: '192.0.2.2', v6: '2001:db8::2', asn: 64513 };
-const API = '127.0.0.1:9179';
+const MAIN = fileURLToPath(
+  new URL(`../main.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url),
+);
 
-const SPEAKER_YAML = `# written by margay demo
-asn: ${MARGAY.asn}
-routerId: ${MARGAY.v4}
-listen: { address: "::", port: 179 }
-api: { listen: "${API}" }
-peers:
-  - { address: ${BIRD.v4}, asn: ${BIRD.asn}, localAddress: ${MARGAY.v4}, families: [ipv4-unicast], description: bird-v4, holdTime: 9 }
-  - { address: ${BIRD.v6}, asn: ${BIRD.asn}, localAddress: ${MARGAY.v6}, families: [ipv6-unicast], description: bird-v6, holdTime: 9 }
-announce:
-  - { prefix: 10.244.1.0/24, communities: ["64512:100"], largeCommunities: ["64512:1:2"], med: 10 }
-  - { prefix: 10.244.2.0/24, communities: [no-export] }
-  - { prefix: "2001:db8:244:1::/64", communities: ["64512:600"] }
-`;
-
-const BIRD_CONF = birdConfig({
-  routerId: BIRD.v4,
-  localAs: BIRD.asn,
-  neighbors: [
-    { name: 'margay4', address: MARGAY.v4, remoteAs: MARGAY.asn, ipv4: true, holdTime: 9 },
-    { name: 'margay6', address: MARGAY.v6, remoteAs: MARGAY.asn, ipv4: false, ipv6: true, holdTime: 9 },
-  ],
-  staticRoutes: [
-    { prefix: '203.0.113.0/24', communities: [[64513, 7]], largeCommunities: [[64513, 0, 7]] },
-    { prefix: '198.51.100.0/24' },
-    { prefix: '2001:db8:feed::/48' },
-  ],
-});
-
-function hasCommand(cmd: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
+function margay(args: readonly string[], opts: { quiet?: boolean } = {}): { status: number; stdout: string } {
+  if (!opts.quiet) process.stdout.write(`\n$ margay ${args.join(' ')}\n`);
+  const run = spawnSync(process.execPath, [MAIN, ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  if (!opts.quiet) process.stdout.write(run.stdout);
+  return { status: run.status ?? 1, stdout: run.stdout };
 }
 
-export async function runDemo(opts: {
-  once: boolean;
-  waitForSignal: () => Promise<unknown>;
-}): Promise<number> {
+export async function runDemo(opts: { once: boolean }): Promise<number> {
   if (process.getuid?.() !== 0)
     throw new MargayError('MARGAY_ERR_DEMO', 'the demo creates network namespaces: run it as root');
-  for (const cmd of ['ip', 'bird', 'birdc']) {
-    if (!hasCommand(cmd))
-      throw new MargayError('MARGAY_ERR_DEMO', `${cmd} is not installed: run .ci/setup first`);
+  if (margay(['lab', 'up', '--nodes', '3', '--tor', 'bird']).status !== 0) {
+    throw new MargayError(
+      'MARGAY_ERR_DEMO',
+      'the lab did not come up (see above); "margay lab down" removes what is left',
+    );
   }
-  const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
-  const main = fileURLToPath(new URL(`../main.${ext}`, import.meta.url));
-  const ctl = fileURLToPath(new URL(`../ctl/main.${ext}`, import.meta.url));
-  const lab = new Lab({ prefix: `mgy-demo-${process.pid}-` });
-  const say = (text: string) => process.stdout.write(`${text}\n`);
   try {
-    const nsMargay = await lab.addNamespace('margay');
-    const nsBird = await lab.addNamespace('bird');
-    await lab.connect(
-      { ns: nsMargay, ifname: 'eth0', ipv4: `${MARGAY.v4}/24`, ipv6: `${MARGAY.v6}/64` },
-      { ns: nsBird, ifname: 'eth0', ipv4: `${BIRD.v4}/24`, ipv6: `${BIRD.v6}/64` },
-    );
-    say(`namespaces ${nsMargay} (${MARGAY.v4}, AS ${MARGAY.asn}) and ${nsBird} (${BIRD.v4}, AS ${BIRD.asn})`);
-
-    const bird = await startBird(lab, nsBird, BIRD_CONF);
-    const config = join(lab.dir, 'speaker.yaml');
-    writeFileSync(config, SPEAKER_YAML);
-    const speaker = lab.spawn(nsMargay, [process.execPath, main, 'speaker', '--config', config], {
-      name: 'margay',
-    });
-    say(`started BIRD (pid ${bird.pid}) and margay speaker (pid ${speaker.pid}); config ${config}`);
-
-    const ctlRun = async (...args: string[]) =>
-      (await lab.exec(nsMargay, [process.execPath, ctl, ...args, '--api', API])).stdout;
-    await waitFor(
-      async () => {
-        if (speaker.exitStatus()) throw new Error(`margay speaker exited; see ${speaker.logFile}`);
-        const { peers } = JSON.parse(await ctlRun('node', 'status', '-o', 'json')) as {
-          peers: { state: string }[];
-        };
-        return peers.length === 2 && peers.every((p) => p.state === 'Established');
-      },
-      { describe: 'both BGP sessions to reach Established', timeoutMs: 30_000, intervalMs: 250 },
-    );
-    await waitBirdEstablished(bird, 'margay4');
-    await waitBirdEstablished(bird, 'margay6');
-    // 10.244.2.0/24 carries NO_EXPORT, so Margay does not send it over eBGP (RFC 1997).
-    await waitFor(
-      async () =>
-        (await birdc(bird.socket, 'show route protocol margay4')).includes('10.244.1.0/24') &&
-        (await birdc(bird.socket, 'show route protocol margay6')).includes('2001:db8:244:1::/64'),
-      { describe: "BIRD to learn Margay's prefixes", timeoutMs: 15_000 },
-    );
-
-    say('\n$ margayctl node status');
-    say(await ctlRun('node', 'status'));
-    say('$ margayctl bgp routes -o wide');
-    say(await ctlRun('bgp', 'routes', '-o', 'wide'));
-    say(`$ birdc show route protocol margay4 all   (in ${nsBird})`);
-    say(await birdc(bird.socket, 'show route protocol margay4 all'));
-    say(`$ birdc show route protocol margay6   (in ${nsBird})`);
-    say(await birdc(bird.socket, 'show route protocol margay6'));
-
-    if (!opts.once) {
-      say('Explore while it runs (another terminal, as root):');
-      say(`  ip netns exec ${nsMargay} ${process.execPath} ${ctl} node status --api ${API}`);
-      say(`  birdc -s ${bird.socket} show protocols all margay4`);
-      say('Press Ctrl-C to stop; everything the demo created is removed.');
-      await opts.waitForSignal();
+    const state = requireLab(defaultStateDir());
+    for (const node of state.nodes) {
+      const r = margay([
+        'lab',
+        'exec',
+        node.name,
+        '--',
+        process.execPath,
+        MARGAYCTL_MAIN,
+        'node',
+        'status',
+        '--api',
+        AGENT_API,
+      ]);
+      if (r.status !== 0)
+        throw new MargayError('MARGAY_ERR_DEMO', `margayctl node status failed on ${node.name}`);
     }
-    await speaker.stop();
-    const lastError = async () =>
-      /Last error:\s*(.*)/.exec(await birdc(bird.socket, 'show protocols all margay4'))?.[1]?.trim();
-    await waitFor(lastError, { describe: 'BIRD to see the session end', timeoutMs: 10_000 });
-    say(`BIRD's view after margay speaker stopped: ${await lastError()}`);
+
+    const [a, b] = [state.pods[0], state.pods.find((p) => p.node !== state.pods[0]?.node)];
+    if (a && b) {
+      const port = `${b.ports[0]?.port ?? 8080}/${(b.ports[0]?.protocol ?? 'TCP').toLowerCase()}`;
+      const probe = margay(['lab', 'probe', `${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`, port]);
+      process.stdout.write(
+        probe.status === 0
+          ? `pod ${a.namespace}/${a.name} on ${a.node} reached ${b.namespace}/${b.name} on ${b.node}\n`
+          : `pod-to-pod probe failed (exit ${probe.status})\n`,
+      );
+      if (probe.status !== 0) throw new MargayError('MARGAY_ERR_DEMO', 'cross-node pod traffic failed');
+    }
+    const matrix = JSON.parse(margay(['lab', 'probe', '--matrix', '8080/tcp'], { quiet: true }).stdout) as {
+      summary: { reachable: number; blocked: number; error: number };
+    };
+    const { reachable, blocked, error } = matrix.summary;
+    process.stdout.write(
+      `\n$ margay lab probe --matrix 8080/tcp\n${reachable} of ${reachable + blocked + error} pod pairs reachable on 8080/tcp\n`,
+    );
+    if (blocked + error > 0)
+      throw new MargayError('MARGAY_ERR_DEMO', 'some pod pairs could not reach each other');
+
+    if (state.router) {
+      const prefixes = await torPrefixes(state.router);
+      process.stdout.write(`\nBIRD top-of-rack (AS ${state.router.torAsNumber}) learned:\n`);
+      for (const p of prefixes) process.stdout.write(`  ${p}\n`);
+    }
+
+    process.stdout.write(
+      [
+        '',
+        'Explore the lab (as root):',
+        '  npm run margay -- lab status',
+        '  npm run margay -- lab probe --matrix 8080/tcp',
+        `  npm run margay -- lab exec node-1 -- ip route show proto 109`,
+        '  npm run margay -- lab apply FILE      # NetworkPolicy, BGPPeer, IPPool, Node, Pod …',
+        'Tear it down:',
+        '  npm run margay -- lab down',
+        '',
+      ].join('\n'),
+    );
     return 0;
   } finally {
-    await lab.teardown();
+    if (opts.once) margay(['lab', 'down']);
   }
 }

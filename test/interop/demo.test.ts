@@ -1,5 +1,7 @@
 // The README's first command: `npm run demo -- --once` must work on a fresh machine. This runs
-// exactly that entry point (src/main.ts demo) and checks what it prints.
+// exactly that entry point (src/main.ts demo) and checks what it prints: every node's peer table
+// with the mesh and the ToR up, cross-node pod traffic, the ToR's learned routes, and a clean
+// teardown.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -7,22 +9,27 @@ import { describe, expect, it } from 'vitest';
 const ROOT = join(import.meta.dirname, '..', '..');
 
 describe('margay demo --once', () => {
-  it('peers with BIRD over IPv4 and IPv6, shows both tables, and cleans up', () => {
-    const before = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
+  it('brings up a 3-node lab with a BIRD ToR, proves traffic and routes, and cleans up', () => {
+    const stateDir = `/tmp/margay-demo-test-${process.pid}`;
     const run = spawnSync(process.execPath, [join(ROOT, 'src/main.ts'), 'demo', '--once'], {
       encoding: 'utf8',
-      timeout: 90_000,
+      timeout: 150_000,
+      env: { ...process.env, MARGAY_LAB_STATE_DIR: stateDir },
     });
     expect(run.status, run.stderr).toBe(0);
     const out = run.stdout;
-    expect(out).toMatch(/192\.0\.2\.2 +\| ebgp +\| up +\|.*Established/);
-    expect(out).toMatch(/2001:db8::2 +\| ebgp +\| up +\|.*Established/);
-    expect(out).toMatch(/203\.0\.113\.0\/24 +\| 192\.0\.2\.2 .*64513:7 64513:0:7/);
-    expect(out).toContain('BGP.large_community: (64512, 1, 2)');
-    expect(out).toContain("BIRD's view after margay speaker stopped: Received: Administrative shutdown");
-    const after = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
-    expect(after.split('\n').filter((l) => l.includes('mgy-demo-'))).toEqual(
-      before.split('\n').filter((l) => l.includes('mgy-demo-')),
-    );
-  }, 120_000);
+    // Three node status reports, each with two mesh peers and the ToR, all up.
+    expect(out.match(/Margay process is running \(agent/g)).toHaveLength(3);
+    expect(out.match(/\| 192\.0\.2\.1 +\| node specific +\| up /g)).toHaveLength(3);
+    expect(out.match(/node-to-node mesh +\| up /g)?.length).toBe(12); // 2 mesh peers × 2 families × 3 nodes
+    expect(out).toMatch(/reachable \(answered by/);
+    expect(out).toMatch(/(\d+) of \1 pod pairs reachable on 8080\/tcp/);
+    for (const cidr of ['10.244.1.0/24', '10.244.2.0/24', '10.244.3.0/24', '2001:db8:244:1::/64']) {
+      expect(out).toContain(`  ${cidr}\n`);
+    }
+    expect(out).toMatch(/lab mgy-lab-\w+- removed/);
+    const ns = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
+    const prefix = /lab (mgy-lab-\w+-) removed/.exec(out)?.[1] as string;
+    expect(ns).not.toContain(prefix);
+  }, 180_000);
 });
