@@ -12,6 +12,8 @@
 //     → { withdrawn, announced: [{ attrs, prefixes }], endOfRib, hasMore }
 //   rib.peerDown(id);                           // session lost: Adj-RIB-In flushed
 //   rib.removePeer(id);                         // deconfigured
+//   rib.removePeer(id, { isDeferred: true });   // same, the table walk left to:
+//   rib.flush(budget)                           //   between event-loop turns, until false
 //   rib.setLocalRoutes(routes);                 // declarative: the whole desired set
 //   rib.refresh(id, family);                    // RFC 2918 route refresh: resend everything
 //
@@ -60,5 +62,5 @@ export {
   type RibPeer,
 } from './model.ts';
 export { canonicalPrefix, familyOfPrefix } from './prefix.ts';
-export { DEFAULT_TAKE_BUDGET, Rib, type RibOptions } from './rib.ts';
+export { DEFAULT_TAKE_BUDGET, type PeerDownOptions, Rib, type RibOptions } from './rib.ts';
 export type { PathView, PeerStats, RouteFilter, RouteView } from './snapshot.ts';

@@ -12,6 +12,14 @@
 // full table from one peer costs one Map entry (and its key string) per prefix: paths are
 // shared objects, one per (peer, attribute set, family, path id).
 //
+// That walk took ~400 ms for a 1M-prefix peer, in one go: other sessions' keepalives waited
+// behind it. So `peerDown`/`removePeer` can defer it (`{ isDeferred: true }`): the peer is down
+// at once (no more UPDATEs, its Adj-RIBs-Out gone) and its paths leave the table in bounded
+// steps, `flush(budget)`, which the owner calls between event-loop turns — BIRD prunes a
+// flushed protocol's routes the same way (`rt_prune_table`, a limited number per event). Until
+// the walk reaches them the old paths stay eligible, so every intermediate state is one the
+// synchronous flush would also pass through, and the end state is the same.
+//
 // Hot path (`#announce`, the first path of a prefix): one Map lookup and one insert, no
 // decision run, no allocation; the bestPathChanged event object only when a listener is set.
 // Attribute sets are interned and paths looked up once per UPDATE block, not per prefix.
@@ -24,10 +32,11 @@ import { type AttrSet, AttrStore } from './attrs.ts';
 import { type Decision, type DecisionOptions, decide } from './decision.ts';
 import { type ExportContext, exportPath } from './export.ts';
 import { checkImport, type ImportContext } from './import-checks.ts';
+import { RouteListing } from './listing.ts';
 import type { BestPathChanged, BestReason, LocalRoute, PeerSession, RejectReason, RibPeer } from './model.ts';
 import { bestOfEntry, Dest, detachedDest, Path, PeerState, singlePathReason } from './model.ts';
 import { canonicalPrefix, familyOfPrefix, isIpv4Address, isIpv6Address } from './prefix.ts';
-import { type PeerStats, type RouteFilter, type RouteView, routeView } from './snapshot.ts';
+import type { PeerStats, RouteFilter, RouteView } from './snapshot.ts';
 
 export interface RibOptions {
   /** Our BGP identifier (dotted quad). */
@@ -42,6 +51,23 @@ export interface RibOptions {
   readonly onBestPathChanged?: (event: BestPathChanged) => void;
   /** Called when an Adj-RIB-Out that had been drained (or a new session) has work to pull. */
   readonly onExportPending?: (peerId: string, family: Family) => void;
+}
+
+/** `peerDown` / `removePeer` options. */
+export interface PeerDownOptions {
+  /**
+   * Remove the peer's paths later, in `flush(budget)` steps, instead of walking the whole table
+   * now (see the file header). Default false.
+   */
+  readonly isDeferred?: boolean;
+}
+
+/** A deferred flush: a live cursor over the Loc-RIB removing one down peer's paths. */
+interface PendingFlush {
+  readonly peer: PeerState;
+  readonly cursor: Iterator<[string, Path | Dest]>;
+  /** `removePeer`: the peer is forgotten once its paths are gone. */
+  isRemoval: boolean;
 }
 
 /** The default number of prefixes one `takePending` call examines. */
@@ -67,6 +93,9 @@ export class Rib {
   readonly #decision: DecisionOptions;
   readonly #importContext: ImportContext;
   readonly #clusterId: string;
+  readonly #listing = new RouteListing(this.#dests);
+  /** Deferred flushes, oldest first (`flush`). */
+  readonly #flushes: PendingFlush[] = [];
   #onBestPathChanged: ((event: BestPathChanged) => void) | undefined;
   readonly #onExportPending: ((peerId: string, family: Family) => void) | undefined;
   #clientCount = 0;
@@ -95,6 +124,9 @@ export class Rib {
 
   /** Registers a neighbour (session down). Throws BGP_ERR_INVALID_CONFIG on a bad or duplicate peer. */
   addPeer(peer: RibPeer): void {
+    // A peer whose deferred removal is still running is gone as far as callers know.
+    const removing = this.#flushes.find((f) => f.isRemoval && f.peer.id === peer.id);
+    if (removing !== undefined) this.#completeFlush(removing);
     if (this.#peers.has(peer.id)) throw invalid(`peer ${peer.id} is already configured`);
     for (const [name, asn] of [
       ['asn', peer.asn],
@@ -120,11 +152,23 @@ export class Rib {
     if (state.isRouteReflectorClient) this.#clientCount++;
   }
 
-  /** Removes a neighbour; its paths are withdrawn first (as by `peerDown`). */
-  removePeer(id: string): void {
+  /**
+   * Removes a neighbour; its paths are withdrawn first (as by `peerDown`). Deferred: the peer is
+   * down at once and forgotten when `flush` has removed its paths (`hasPeer` turns false).
+   */
+  removePeer(id: string, options: PeerDownOptions = {}): void {
     const peer = this.#peer(id);
-    if (peer.isUp || peer.received > 0) this.peerDown(id);
-    this.#peers.delete(id);
+    if (peer.isUp || peer.received > 0) this.peerDown(id, options);
+    const pending = this.#flushes.find((f) => f.peer === peer);
+    if (pending !== undefined) {
+      pending.isRemoval = true;
+      return;
+    }
+    this.#forgetPeer(peer);
+  }
+
+  #forgetPeer(peer: PeerState): void {
+    this.#peers.delete(peer.id);
     if (peer.isRouteReflectorClient) this.#clientCount--;
   }
 
@@ -132,6 +176,9 @@ export class Rib {
   peerUp(id: string, session: PeerSession): void {
     const peer = this.#peer(id);
     if (peer.isUp) this.peerDown(id);
+    // The new session's paths must not meet the old session's cursor.
+    const pending = this.#flushes.find((f) => f.peer === peer);
+    if (pending !== undefined) this.#completeFlush(pending);
     peer.setRouterId(session.routerId);
     const negotiated = session.families ?? [...peer.configuredFamilies];
     peer.families = new Set(negotiated.filter((f) => peer.configuredFamilies.has(f)));
@@ -146,8 +193,11 @@ export class Rib {
     for (const family of peer.families) this.#onExportPending?.(peer.id, family);
   }
 
-  /** The session went down: its Adj-RIB-In is flushed and its Adj-RIB-Out forgotten. */
-  peerDown(id: string): void {
+  /**
+   * The session went down: its Adj-RIB-In is flushed (now, or deferred to `flush`) and its
+   * Adj-RIB-Out forgotten.
+   */
+  peerDown(id: string, options: PeerDownOptions = {}): void {
     const peer = this.#peer(id);
     peer.isUp = false;
     const outs = this.#outsByPeer.get(peer);
@@ -159,14 +209,61 @@ export class Rib {
       }
       this.#outsByPeer.delete(peer);
     }
-    if (peer.received > 0) {
-      // Deleting the current entry (or replacing its value) while iterating a Map is safe.
-      for (const [prefix, entry] of this.#dests) this.#removePeerPaths(prefix, entry, peer);
+    peer.endOfRibReceived.clear();
+    let pending = this.#flushes.find((f) => f.peer === peer);
+    if (pending === undefined) {
+      if (peer.received === 0) return;
+      // Map iterators are live: prefixes added meanwhile are visited (they cannot hold this
+      // peer's paths: it sends nothing while down), deleted ones skipped, and deleting or
+      // replacing the current entry is safe.
+      pending = { peer, cursor: this.#dests.entries(), isRemoval: false };
+      this.#flushes.push(pending);
     }
+    if (options.isDeferred !== true) this.#completeFlush(pending);
+  }
+
+  /**
+   * Advances the deferred flushes by at most `budget` Loc-RIB entries; true while work is left.
+   * Best-path changes and withdrawals come out as the paths go, exactly as from a synchronous
+   * `peerDown`.
+   */
+  flush(budget: number): boolean {
+    let left = Math.max(1, budget);
+    while (left > 0 && this.#flushes.length > 0) {
+      const pending = this.#flushes[0] as PendingFlush;
+      left -= this.#stepFlush(pending, left);
+    }
+    return this.#flushes.length > 0;
+  }
+
+  /** True while deferred flushes are left (`flush`). */
+  get hasPendingFlush(): boolean {
+    return this.#flushes.length > 0;
+  }
+
+  #completeFlush(pending: PendingFlush): void {
+    while (this.#flushes.includes(pending)) this.#stepFlush(pending, Number.POSITIVE_INFINITY);
+  }
+
+  /** Walks up to `budget` entries of one flush; returns how many it examined. */
+  #stepFlush(pending: PendingFlush, budget: number): number {
+    const peer = pending.peer;
+    let examined = 0;
+    // The counter says when the last path is gone: the rest of the table need not be walked.
+    while (examined < budget && peer.received > 0) {
+      const step = pending.cursor.next();
+      if (step.done === true) break;
+      examined++;
+      const [prefix, entry] = step.value;
+      this.#removePeerPaths(prefix, entry, peer);
+    }
+    if (peer.received > 0 && examined === budget) return examined;
+    this.#flushes.splice(this.#flushes.indexOf(pending), 1);
     peer.paths.clear();
     peer.received = 0;
     peer.accepted = 0;
-    peer.endOfRibReceived.clear();
+    if (pending.isRemoval) this.#forgetPeer(peer);
+    return Math.max(1, examined);
   }
 
   // ---- import -----------------------------------------------------------------------------
@@ -529,23 +626,13 @@ export class Rib {
 
   // ---- snapshots for the REST API and metrics ---------------------------------------------
 
-  /** Routes with all their paths, optionally filtered by exact prefix, contributing peer and family. */
+  /**
+   * Routes with all their paths, optionally filtered by exact prefix, contributing peers and
+   * family, in Loc-RIB order; with `limit`/`after`, one page of a listing (listing.ts).
+   * Throws BGP_ERR_INVALID_CONFIG for a bad `limit` or an `after` it cannot continue from.
+   */
   listRoutes(filter: RouteFilter = {}): RouteView[] {
-    const views: RouteView[] = [];
-    const push = (prefix: string, entry: Path | Dest | undefined) => {
-      if (entry === undefined || (filter.family !== undefined && entry.family !== filter.family)) return;
-      // Filtering by peer before building a view: listing one peer's routes stays cheap.
-      if (filter.peer !== undefined && !(entry instanceof Dest) && entry.peer?.id !== filter.peer) return;
-      const view = routeView(entry instanceof Dest ? entry : detachedDest(prefix, entry), filter.peer);
-      if (view !== null) views.push(view);
-    };
-    if (filter.prefix !== undefined) {
-      const prefix = canonicalPrefix(filter.prefix);
-      if (prefix !== null) push(prefix, this.#dests.get(prefix));
-    } else {
-      for (const [prefix, entry] of this.#dests) push(prefix, entry);
-    }
-    return views;
+    return this.#listing.list(filter);
   }
 
   /**
@@ -574,6 +661,11 @@ export class Rib {
   /** The Adj-RIB-Out of one peer: prefix → exported attribute set, as the peer has been sent. */
   advertised(peerId: string, family: Family): ReadonlyMap<string, AttrSet> {
     return this.#outsByPeer.get(this.#peer(peerId))?.get(family)?.sent ?? new Map();
+  }
+
+  /** False once a peer was removed (after its deferred flush, if any). */
+  hasPeer(id: string): boolean {
+    return this.#peers.has(id);
   }
 
   get peerIds(): string[] {

@@ -9,9 +9,13 @@ import { effectiveLocalPref } from './model.ts';
 export interface RouteFilter {
   /** Exact prefix (canonicalised before lookup). */
   readonly prefix?: string;
-  /** Only routes with a path from this peer id; only that peer's paths are listed. */
-  readonly peer?: string;
+  /** Only routes with a path from one of these peer ids (null: our local route); only those paths are listed. */
+  readonly fromPeers?: readonly (string | null)[];
   readonly family?: Family;
+  /** A page: at most this many routes (prefixes, each with all its listed paths). */
+  readonly limit?: number;
+  /** Continue a paged listing after this prefix, the last one of the previous page. */
+  readonly after?: string;
 }
 
 export interface PathView {
@@ -84,11 +88,11 @@ export function pathView(path: Path, dest: Dest): PathView {
   };
 }
 
-/** The view of one destination, best path first; null when `peer` is given and contributed nothing. */
-export function routeView(dest: Dest, peer?: string): RouteView | null {
+/** The view of one destination, best path first; null when `fromPeers` is given and none contributed. */
+export function routeView(dest: Dest, fromPeers?: ReadonlySet<string | null>): RouteView | null {
   const all: readonly Path[] =
     dest.paths === null ? [] : Array.isArray(dest.paths) ? dest.paths : [dest.paths];
-  const paths = peer === undefined ? all : all.filter((p) => p.peer?.id === peer);
+  const paths = fromPeers === undefined ? all : all.filter((p) => fromPeers.has(p.peer?.id ?? null));
   if (paths.length === 0) return null;
   const sorted = [...paths].sort((x, y) => rank(dest, x) - rank(dest, y));
   return { prefix: dest.prefix, family: dest.family, paths: sorted.map((p) => pathView(p, dest)) };

@@ -50,8 +50,8 @@ export interface GracefulRestartOptions {
   readonly rib: Rib;
   /** s; how long a re-established peer may take to send End-of-RIB. */
   readonly stalePathTime: number;
-  /** A stale RIB peer was removed (the speaker forgets its id). */
-  readonly onRemoved: (ribId: string) => void;
+  /** Removes a stale RIB peer (the speaker's RibFlusher: the table walk is sliced). */
+  readonly removePeer: (ribId: string) => void;
 }
 
 export class StaleRoutes {
@@ -141,8 +141,7 @@ export class StaleRoutes {
     if (set.timer !== null) clearTimeout(set.timer);
     this.#byAddress.delete(address);
     this.#ids.delete(set.ribId);
-    this.#o.rib.removePeer(set.ribId);
-    this.#o.onRemoved(set.ribId);
+    this.#o.removePeer(set.ribId);
   }
 
   /** Stops every timer and removes every stale route (speaker stop). */
@@ -157,7 +156,7 @@ export class StaleRoutes {
   }
 
   #flushFamily(ribId: string, family: Family): void {
-    const prefixes = this.#o.rib.listRoutes({ peer: ribId, family }).map((r) => r.prefix);
+    const prefixes = this.#o.rib.listRoutes({ fromPeers: [ribId], family }).map((r) => r.prefix);
     if (prefixes.length === 0) return;
     const { afi, safi } = afiSafiOf(family);
     this.#o.rib.applyUpdate(ribId, {

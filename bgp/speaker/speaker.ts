@@ -16,8 +16,9 @@
 //
 // RIB peers are per session, not per configured peer: each Established session registers the
 // peer under a fresh id `address#n`. That makes "drop everything of the old session" one
-// removePeer, and lets graceful restart keep an old session's routes while the new session
-// refills (graceful-restart.ts).
+// removePeer — deferred and sliced (flusher.ts), so a new session of the same peer can fill
+// while the old one's table drains — and lets graceful restart keep an old session's routes
+// while the new session refills (graceful-restart.ts).
 import type { Socket } from 'node:net';
 import { BgpError } from '../errors.ts';
 import type { DownReason } from '../fsm/index.ts';
@@ -39,6 +40,7 @@ import {
 } from '../wire/index.ts';
 import { channels } from './diagnostics.ts';
 import { TypedEmitter } from './emitter.ts';
+import { RibFlusher } from './flusher.ts';
 import { isGracefulEnd, StaleRoutes } from './graceful-restart.ts';
 import { needsReset, type ResolvedPeer, resolvePeers } from './peer-config.ts';
 import { ExportPump } from './pump.ts';
@@ -80,6 +82,8 @@ export class Speaker {
   /** RIB peer id → address, for every RIB peer that exists (Established or stale). */
   readonly #ribAddress = new Map<string, string>();
   readonly #stale: StaleRoutes;
+  /** Removes lost sessions' RIB peers without stalling the event loop (flusher.ts). */
+  readonly #flusher: RibFlusher;
   readonly #listenAddresses: readonly ListenAddress[];
   readonly #listeners: Listener[] = [];
   /** Sessions being stopped after removal or reconfiguration. */
@@ -113,10 +117,14 @@ export class Speaker {
       ...(options.maxPaths !== undefined && { maxPaths: options.maxPaths }),
       onExportPending: (ribId, family) => this.#byRibId.get(ribId)?.pump?.schedule(family),
     });
+    this.#flusher = new RibFlusher({
+      rib: this.#rib,
+      onRemoved: (ribId) => this.#ribAddress.delete(ribId),
+    });
     this.#stale = new StaleRoutes({
       rib: this.#rib,
       stalePathTime: options.gracefulRestartStalePathTime ?? DEFAULT_STALE_PATH_TIME,
-      onRemoved: (ribId) => this.#ribAddress.delete(ribId),
+      removePeer: (ribId) => this.#flusher.removePeer(ribId),
     });
     const listen = options.listen === undefined ? [DEFAULT_LISTEN] : options.listen;
     this.#listenAddresses = listen === null ? [] : Array.isArray(listen) ? listen : [listen as ListenAddress];
@@ -192,6 +200,7 @@ export class Speaker {
     this.#stale.clear();
     closing.push(...this.#stopping);
     await Promise.all(closing);
+    this.#flusher.finish();
   }
 
   /** The ports the listeners are bound to (useful with port 0), in `listen` order. */
@@ -238,33 +247,36 @@ export class Speaker {
     return out;
   }
 
-  /** Paths in the Loc-RIB (every path of each prefix, best first), filtered. */
+  /**
+   * Paths in the Loc-RIB (every path of each prefix, best first), filtered. With `limit`, one
+   * page of at most `limit` prefixes; `after` (the last prefix of the previous page) continues
+   * the listing, and a page with fewer prefixes is the last (Rib.listRoutes). Throws
+   * BGP_ERR_INVALID_CONFIG for a bad `limit` or an `after` the listing cannot continue from.
+   */
   routes(filter: RouteFilter = {}): PathView[] {
     const ctx: PathViewContext = {
       addressOf: (ribId) => this.#ribAddress.get(ribId) ?? ribId,
       isStale: (ribId) => this.#stale.isStale(ribId),
     };
-    const base = {
+    let fromPeers: (string | null)[] | undefined;
+    if (filter.peer === 'local') {
+      fromPeers = [null];
+    } else if (filter.peer !== undefined) {
+      // Every RIB peer of the address: the current session's and a graceful-restart stale one.
+      const address = canonicalAddress(filter.peer);
+      fromPeers = [];
+      for (const [ribId, a] of this.#ribAddress) if (a === address) fromPeers.push(ribId);
+      if (fromPeers.length === 0) return [];
+    }
+    const out: PathView[] = [];
+    const routes = this.#rib.listRoutes({
       ...(filter.prefix !== undefined && { prefix: filter.prefix }),
       ...(filter.family !== undefined && { family: filter.family }),
-    };
-    const out: PathView[] = [];
-    if (filter.peer === undefined || filter.peer === 'local') {
-      for (const route of this.#rib.listRoutes(base)) {
-        for (const p of route.paths) {
-          if (filter.peer === 'local' && p.fromPeer !== null) continue;
-          out.push(toPathView(route, p, ctx));
-        }
-      }
-      return out;
-    }
-    const address = canonicalAddress(filter.peer);
-    for (const [ribId, a] of this.#ribAddress) {
-      if (a !== address) continue;
-      for (const route of this.#rib.listRoutes({ ...base, peer: ribId })) {
-        for (const p of route.paths) out.push(toPathView(route, p, ctx));
-      }
-    }
+      ...(fromPeers !== undefined && { fromPeers }),
+      ...(filter.limit !== undefined && { limit: filter.limit }),
+      ...(filter.after !== undefined && { after: filter.after }),
+    });
+    for (const route of routes) for (const p of route.paths) out.push(toPathView(route, p, ctx));
     return out;
   }
 
@@ -448,8 +460,7 @@ export class Speaker {
       return;
     }
     this.#stale.drop(address);
-    this.#rib.removePeer(ribId);
-    this.#ribAddress.delete(ribId);
+    this.#flusher.removePeer(ribId);
   }
 
   #onUpdate(entry: PeerEntry, message: UpdateMessage): void {
@@ -539,6 +550,7 @@ export class Speaker {
       },
       families: est?.negotiated.families ?? r.families,
       prefixes: { received, accepted, advertised },
+      endOfRibReceived: entry.ribId === null ? [] : this.#rib.peerStats(entry.ribId).endOfRibReceived,
       messages: {
         in: s.counters.messagesIn,
         out: s.counters.messagesOut,

@@ -108,6 +108,11 @@ export interface PeerStatus {
   readonly capabilities: { readonly local: readonly string[]; readonly remote: readonly string[] };
   readonly families: readonly Family[];
   readonly prefixes: { readonly received: number; readonly accepted: number; readonly advertised: number };
+  /**
+   * Families whose End-of-RIB the current session has received (RFC 4724 §2): the peer has sent
+   * its whole table. Empty while not Established.
+   */
+  readonly endOfRibReceived?: readonly Family[];
   readonly messages: {
     readonly in: number;
     readonly out: number;
@@ -141,8 +146,13 @@ export interface PathView {
 
 export interface RouteFilter {
   readonly prefix?: string;
+  /** A peer address, or 'local'. */
   readonly peer?: string;
   readonly family?: Family;
+  /** A page: at most this many prefixes (each with all its paths); everything when absent. */
+  readonly limit?: number;
+  /** Continue a paged listing after this prefix (the last one of the previous page). */
+  readonly after?: string;
 }
 
 export interface BestPathChange {

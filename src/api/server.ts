@@ -4,11 +4,19 @@
 // probes reach without credentials, as with Calico's health port.
 import { timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import { BgpError } from '../../bgp/errors.ts';
 import type { PathView, PeerStatus, RouteFilter } from '../../bgp/speaker/types.ts';
 import { MargayError } from '../errors.ts';
 import { type MetricFamily, renderMetrics } from './metrics.ts';
-import { errorSchema, pathSchema, peerSchema, routesQuerySchema, statusSchema } from './schemas.ts';
+import {
+  errorSchema,
+  pathSchema,
+  peerSchema,
+  ROUTES_PAGE,
+  routesQuerySchema,
+  statusSchema,
+} from './schemas.ts';
 
 export interface StatusSource {
   status(): Record<string, unknown> & { mode: string };
@@ -21,6 +29,15 @@ export interface StatusSource {
   ready(): { ok: boolean; reason?: string };
   /** Extra, mode-specific routes (the agent adds /v1/dataplane/*). */
   register?(app: FastifyInstance): void;
+}
+
+/** GET /v1/bgp/routes query: the filter, with the page size still text (schemas.ts). */
+type RoutesQuery = Omit<RouteFilter, 'limit'> & { readonly limit?: string };
+
+function badParameter(reply: FastifyReply, name: string, what: string): FastifyReply {
+  return reply
+    .status(400)
+    .send({ error: { code: 'BAD_PARAMETER', message: `query parameter "${name}" ${what}` } });
 }
 
 export interface ApiOptions {
@@ -58,12 +75,17 @@ const ROUTES: readonly RouteDoc[] = [
   },
   {
     path: '/v1/bgp/routes',
-    summary: 'BGP paths in the Loc-RIB and Adj-RIBs-In, each with the reason it is (not) best',
+    summary:
+      'BGP paths in the Loc-RIB and Adj-RIBs-In, each with the reason it is (not) best; paged: ' +
+      '`next` is present when more follow (pass it as `after`)',
     querystring: routesQuerySchema,
     response: {
       type: 'object',
       required: ['routes'],
-      properties: { routes: { type: 'array', items: pathSchema } },
+      properties: {
+        routes: { type: 'array', items: pathSchema },
+        next: { type: 'string', description: 'the last prefix of this page, when more may follow' },
+      },
     },
   },
 ];
@@ -162,10 +184,35 @@ export async function startApi(source: StatusSource, opts: ApiOptions): Promise<
   app.get('/v1/bgp/peers', { schema: { response: { 200: ROUTES[1]?.response } } }, async () => ({
     peers: source.peers().map(peerForJson),
   }));
-  app.get<{ Querystring: RouteFilter }>(
+  app.get<{ Querystring: RoutesQuery }>(
     '/v1/bgp/routes',
     { schema: { querystring: routesQuerySchema, response: { 200: ROUTES[2]?.response } } },
-    async (req) => ({ routes: source.routes(req.query) }),
+    async (req, reply) => {
+      const { limit: limitText, ...filter } = req.query;
+      const limit = limitText === undefined ? ROUTES_PAGE.default : Number(limitText);
+      if (limit < ROUTES_PAGE.min || limit > ROUTES_PAGE.max) {
+        return badParameter(reply, 'limit', `must be ${ROUTES_PAGE.min}..${ROUTES_PAGE.max}`);
+      }
+      let routes: readonly PathView[];
+      try {
+        routes = source.routes({ ...filter, limit });
+      } catch (err) {
+        // The only caller error left after validation: an `after` the listing cannot continue from.
+        if (err instanceof BgpError && err.code === 'BGP_ERR_INVALID_CONFIG' && filter.after !== undefined) {
+          return badParameter(reply, 'after', `cannot be continued from (${err.message})`);
+        }
+        throw err;
+      }
+      // A page holds whole prefixes (their paths are adjacent): a full page may have a successor;
+      // a query for one prefix has none.
+      if (filter.prefix !== undefined) return { routes };
+      let prefixes = 0;
+      for (let i = 0; i < routes.length; i++) {
+        if (i === 0 || routes[i]?.prefix !== routes[i - 1]?.prefix) prefixes++;
+      }
+      const last = routes[routes.length - 1];
+      return prefixes === limit && last !== undefined ? { routes, next: last.prefix } : { routes };
+    },
   );
   app.get('/v1/openapi.json', async () => openApiDocument());
   app.get('/healthz', async (_req, reply) => {

@@ -3,6 +3,7 @@
 // answered an error (one line naming the address), 2 bad usage.
 import { stringify as toYaml } from 'yaml';
 import type { PathView } from '../../bgp/speaker/types.ts';
+import { ROUTES_PAGE } from '../api/schemas.ts';
 import { parseArgs } from '../cli/args.ts';
 import { renderTable } from '../cli/table.ts';
 import { MargayError } from '../errors.ts';
@@ -72,9 +73,16 @@ async function main(argv: readonly string[]): Promise<number> {
     if (prefix) q.set('prefix', prefix);
     if (typeof args.flags.peer === 'string') q.set('peer', args.flags.peer);
     if (typeof args.flags.family === 'string') q.set('family', args.flags.family);
-    const { routes } = (await get(api, `/v1/bgp/routes${q.size ? `?${q}` : ''}`, token)) as {
-      routes: PathView[];
-    };
+    // The API pages the listing (a full table is 1M prefixes); follow `next` to the end, in the
+    // largest pages it serves: fewer round trips, each still bounded on the server.
+    q.set('limit', String(ROUTES_PAGE.max));
+    const routes: PathView[] = [];
+    for (;;) {
+      const page = (await get(api, `/v1/bgp/routes?${q}`, token)) as { routes: PathView[]; next?: string };
+      for (const r of page.routes) routes.push(r);
+      if (page.next === undefined) break;
+      q.set('after', page.next);
+    }
     const wide = format === 'wide';
     process.stdout.write(
       output(format, routes, () =>

@@ -1,7 +1,8 @@
 // Calculation reordering (Felix calc_graph_fv_test style): the Loc-RIB (best paths, reasons,
 // ECMP sets) and every Adj-RIB-Out after a full drain depend only on the final set of paths,
-// not on the order the updates arrived in, on duplicates, on session resets along the way, or
-// on when (and how much) the speaker pulled from the Adj-RIBs-Out in between.
+// not on the order the updates arrived in, on duplicates, on session resets along the way, on
+// when (and how much) the speaker pulled from the Adj-RIBs-Out in between, or on a session loss
+// whose flush is deferred and advanced in small steps among the other operations.
 //
 // Each generated history is replayed as is, shuffled, and with duplicated operations; each
 // replay is compared with a fresh RIB fed only that replay's final state, in a canonical order.
@@ -27,6 +28,9 @@ type Op =
   | { kind: 'announce'; peer: string; prefix: string; pathId: number; attrs: number; nextHop: string }
   | { kind: 'withdraw'; peer: string; prefix: string; pathId: number }
   | { kind: 'reset'; peer: string }
+  /** Session lost, flush deferred; the peer's next announce/withdraw/pull brings it back up. */
+  | { kind: 'down'; peer: string }
+  | { kind: 'flush'; budget: number }
   | { kind: 'local'; routes: { prefix: string; med?: number }[] }
   | { kind: 'pull'; peer: string; budget: number };
 
@@ -71,6 +75,14 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   },
   {
     weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('down' as const), peer: fc.constantFrom(...PEER_IDS) }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant('flush' as const), budget: fc.integer({ min: 1, max: 2 }) }),
+  },
+  {
+    weight: 1,
     arbitrary: fc.record({
       kind: fc.constant('local' as const),
       routes: fc.uniqueArray(
@@ -89,8 +101,16 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   },
 );
 
+const routerIdOf = (peer: string): string => PEERS.find((p) => p.id === peer)?.bgpId ?? peer;
+
 /** Ops name one of a few attribute sets generated per run, so that paths often tie. */
 function apply(rib: Rib, op: Op, pool: readonly PathAttributes[]): void {
+  if (
+    (op.kind === 'announce' || op.kind === 'withdraw' || op.kind === 'pull') &&
+    !rib.peerStats(op.peer).isUp
+  ) {
+    rib.peerUp(op.peer, { routerId: routerIdOf(op.peer) });
+  }
   switch (op.kind) {
     case 'announce': {
       const attrs = pool[op.attrs % pool.length];
@@ -105,7 +125,13 @@ function apply(rib: Rib, op: Op, pool: readonly PathAttributes[]): void {
       return;
     case 'reset':
       rib.peerDown(op.peer);
-      rib.peerUp(op.peer, { routerId: PEERS.find((p) => p.id === op.peer)?.bgpId ?? op.peer });
+      rib.peerUp(op.peer, { routerId: routerIdOf(op.peer) });
+      return;
+    case 'down':
+      if (rib.peerStats(op.peer).isUp) rib.peerDown(op.peer, { isDeferred: true });
+      return;
+    case 'flush':
+      rib.flush(op.budget);
       return;
     case 'local':
       rib.setLocalRoutes(op.routes);
@@ -116,23 +142,33 @@ function apply(rib: Rib, op: Op, pool: readonly PathAttributes[]): void {
   }
 }
 
-/** The final state a history leaves: the last announce per (peer, prefix, path id), the last local set. */
+/**
+ * The final state a history leaves: the last announce per (peer, prefix, path id), the last
+ * local set, and the peers left down (a synchronous flush: the canonical run has no steps).
+ */
 function finalOps(ops: readonly Op[]): Op[] {
   const paths = new Map<string, Op>();
   let local: Op | undefined;
+  const down = new Set<string>();
   for (const op of ops) {
+    if (op.kind === 'announce' || op.kind === 'withdraw' || op.kind === 'pull') down.delete(op.peer);
     if (op.kind === 'announce') paths.set(`${op.peer} ${op.prefix} ${op.pathId}`, op);
     else if (op.kind === 'withdraw') paths.delete(`${op.peer} ${op.prefix} ${op.pathId}`);
     else if (op.kind === 'local') local = op;
-    else if (op.kind === 'reset') {
+    else if (op.kind === 'reset' || op.kind === 'down') {
       for (const k of [...paths.keys()]) if (k.startsWith(`${op.peer} `)) paths.delete(k);
+      if (op.kind === 'down') down.add(op.peer);
+      else down.delete(op.peer);
     }
   }
   const sorted = [...paths.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, op]) => op);
-  return local === undefined ? sorted : [local, ...sorted];
+  const downs = [...down].sort().map((peer): Op => ({ kind: 'down', peer }));
+  return [...(local === undefined ? [] : [local]), ...sorted, ...downs];
 }
 
 function snapshot(rib: Rib) {
+  // Deferred flushes still running are part of the history's end state.
+  while (rib.flush(1000));
   const locRib = PREFIXES.map((prefix) => {
     const d = rib.getDest(prefix);
     const id = (p: { peer: { id: string } | null; pathId: number; attrs: { key: string } }) =>

@@ -5,7 +5,17 @@ import { describe, expect, it } from 'vitest';
 import { BgpError } from '../../../../bgp/errors.ts';
 import { Rib } from '../../../../bgp/rib/index.ts';
 import type { UpdateMessage } from '../../../../bgp/wire/types.ts';
-import { announce, bestOf, LOCAL_AS, makeRib, peer, ROUTER_ID, seq, withdraw } from './helpers.ts';
+import {
+  advertisedTo,
+  announce,
+  bestOf,
+  LOCAL_AS,
+  makeRib,
+  peer,
+  ROUTER_ID,
+  seq,
+  withdraw,
+} from './helpers.ts';
 
 const E = '192.0.2.1';
 const I = '10.0.0.1';
@@ -212,6 +222,60 @@ describe('peer down and removal', () => {
     rib.removePeer('10.0.0.2');
     expect(rib.prefixCount).toBe(0);
     expect(rib.peerIds).toEqual([I]);
+  });
+
+  it('a deferred removal ends where the synchronous one does, in flush steps', () => {
+    const prefixes = Array.from({ length: 10 }, (_, i) => `10.${i}.0.0/24`);
+    const observer = '10.0.0.3';
+    const build = () => {
+      const t = makeRib([
+        { id: I, bgpId: '1.1.1.1' },
+        { id: '10.0.0.2', bgpId: '2.2.2.2' },
+        { id: observer, bgpId: '3.3.3.3', routeReflectorClient: true },
+      ]);
+      t.rib.applyUpdate(I, announce({ prefixes }));
+      t.rib.applyUpdate('10.0.0.2', announce({ prefixes: prefixes.slice(0, 4) }));
+      advertisedTo(t.rib, observer);
+      t.events.length = 0;
+      return t;
+    };
+    const sync = build();
+    sync.rib.removePeer(I);
+    expect(sync.events).toHaveLength(10);
+
+    const deferred = build();
+    deferred.rib.removePeer(I, { isDeferred: true });
+    // Down at once (sends nothing more), still configured, its paths still in the table.
+    expect(deferred.rib.peerStats(I)).toMatchObject({ isUp: false, received: 10 });
+    expect(deferred.rib.hasPeer(I)).toBe(true);
+    expect(deferred.events).toEqual([]);
+    expect(() => deferred.rib.applyUpdate(I, withdraw(['10.0.0.0/24']))).toThrow(BgpError);
+    let steps = 0;
+    while (deferred.rib.flush(3)) steps++;
+    expect(steps).toBeGreaterThanOrEqual(3);
+    expect(deferred.rib.hasPendingFlush).toBe(false);
+    expect(deferred.rib.hasPeer(I)).toBe(false);
+    expect(deferred.rib.peerIds).toEqual(sync.rib.peerIds);
+    expect(deferred.events.map((e) => [e.prefix, e.best?.peer?.id ?? null])).toEqual(
+      sync.events.map((e) => [e.prefix, e.best?.peer?.id ?? null]),
+    );
+    expect(advertisedTo(deferred.rib, observer)).toEqual(advertisedTo(sync.rib, observer));
+    expect(deferred.rib.prefixCount).toBe(4);
+  });
+
+  it('a pending deferred flush is completed before the peer comes back or is added again', () => {
+    const { rib } = makeRib([{ id: I, bgpId: '1.1.1.1' }]);
+    rib.applyUpdate(I, announce({ prefixes: ['10.1.0.0/24', '10.2.0.0/24'] }));
+    rib.peerDown(I, { isDeferred: true });
+    rib.peerUp(I, { routerId: '1.1.1.1' });
+    expect(rib.prefixCount).toBe(0);
+    rib.applyUpdate(I, announce({ prefixes: ['10.3.0.0/24'] }));
+    rib.removePeer(I, { isDeferred: true });
+    expect(rib.hasPeer(I)).toBe(true);
+    rib.addPeer(peer({ id: I }));
+    expect(rib.prefixCount).toBe(0);
+    expect(rib.hasPendingFlush).toBe(false);
+    expect(rib.peerStats(I)).toMatchObject({ isUp: false, received: 0 });
   });
 });
 

@@ -87,6 +87,38 @@ describe('REST API', () => {
     expect(v6.map((r: { prefix: string }) => r.prefix)).toEqual(['2001:db8:244::/64']);
   });
 
+  it('pages the listing: limit prefixes per page, next to continue with after', async () => {
+    const all = (await get('/v1/bgp/routes')).json();
+    expect(all.next).toBeUndefined();
+    const first = (await get('/v1/bgp/routes?limit=1')).json();
+    expect(first.routes).toHaveLength(1);
+    expect(first.next).toBe(first.routes[0].prefix);
+    const second = (await get(`/v1/bgp/routes?limit=1&after=${first.next}`)).json();
+    expect(second.routes).toHaveLength(1);
+    // A full page may have a successor; the (empty) page after the last one has no next.
+    const third = (await get(`/v1/bgp/routes?limit=1&after=${second.next}`)).json();
+    expect(third).toEqual({ routes: [] });
+    expect([...first.routes, ...second.routes]).toEqual(all.routes);
+    expect((await get('/v1/bgp/routes?limit=1&prefix=10.244.1.0/24')).json().next).toBeUndefined();
+    const doc = (await get('/v1/openapi.json')).json();
+    const params = doc.paths['/v1/bgp/routes'].get.parameters.map((p: { name: string }) => p.name);
+    expect(params).toEqual(expect.arrayContaining(['limit', 'after']));
+  });
+
+  it('answers 400 naming "limit" or "after" when a page cannot be served', async () => {
+    for (const limit of ['0', '10001', 'ten', '-1']) {
+      const bad = await get(`/v1/bgp/routes?limit=${limit}`);
+      expect(bad.status).toBe(400);
+      expect(bad.json().error.code).toBe('BAD_PARAMETER');
+      expect(bad.json().error.message).toContain('"limit"');
+    }
+    expect((await get('/v1/bgp/routes?limit=10000')).status).toBe(200);
+    const gone = await get('/v1/bgp/routes?limit=1&after=10.9.9.0/24');
+    expect(gone.status).toBe(400);
+    expect(gone.json().error.message).toContain('"after"');
+    expect(gone.json().error.message).toContain('list again from the start');
+  });
+
   it('answers 400 naming the bad query parameter', async () => {
     const bad = await get('/v1/bgp/routes?family=ipv4-multicast');
     expect(bad.status).toBe(400);

@@ -1,7 +1,11 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { Speaker } from '../../../../bgp/speaker/speaker.ts';
+import { ROUTES_PAGE } from '../../../../src/api/schemas.ts';
+import { startApi } from '../../../../src/api/server.ts';
 import { type PeerJson, peerTable } from '../../../../src/ctl/status.ts';
 
 const CTL = join(import.meta.dirname, '..', '..', '..', '..', 'src/ctl/main.ts');
@@ -46,6 +50,41 @@ describe('margayctl', () => {
     const run = spawnSync(process.execPath, [CTL, 'node', 'status', '-o', 'xml'], { encoding: 'utf8' });
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('-o must be table, wide, json or yaml');
+  });
+
+  it('bgp routes follows the API pages to the end of the listing', async () => {
+    const speaker = new Speaker({ asn: 64512, routerId: '192.0.2.1', listen: null });
+    // More routes than the largest page, so that at least two pages are fetched.
+    const count = ROUTES_PAGE.max + 50;
+    speaker.setLocalRoutes(
+      Array.from({ length: count }, (_, i) => ({ prefix: `10.${i >> 8}.${i & 255}.0/24` })),
+    );
+    const app = await startApi(
+      {
+        status: () => ({ version: 'test', mode: 'speaker', uptimeSeconds: 1 }),
+        peers: () => [],
+        routes: (f) => speaker.routes(f),
+        metrics: () => [],
+        live: () => ({ ok: true }),
+        ready: () => ({ ok: true }),
+      },
+      { host: '127.0.0.1', port: 0 },
+    );
+    try {
+      const api = `127.0.0.1:${(app.server.address() as { port: number }).port}`;
+      // Asynchronously: the API answers from this process.
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        [CTL, 'bgp', 'routes', '-o', 'json', '--api', api],
+        { maxBuffer: 64 * 2 ** 20 },
+      );
+      const routes = JSON.parse(stdout) as { prefix: string }[];
+      expect(routes).toHaveLength(count);
+      expect(new Set(routes.map((r) => r.prefix)).size).toBe(count);
+    } finally {
+      await app.close();
+      await speaker.stop();
+    }
   });
 
   it('renders calicoctl-style tables split by family, with the reason a session is down', () => {
