@@ -7,10 +7,16 @@ import { ROUTES_PAGE } from '../api/schemas.ts';
 import { parseArgs } from '../cli/args.ts';
 import { renderTable } from '../cli/table.ts';
 import { MargayError } from '../errors.ts';
+import { collectClusterStatus, renderClusterStatus } from './cluster-status.ts';
+import { loadSnapshot } from './datastore.ts';
+import { GET_KINDS, type GetKind, renderGet } from './get.ts';
 import { nodeStatusReport, type PeerJson } from './status.ts';
 
 const USAGE = `usage:
   margayctl node status [--api HOST:PORT] [--token T] [-o table|json|yaml]
+  margayctl node status --all DATASTORE [--api-port 9099] [--token T] [-o table|json|yaml]
+  margayctl get nodes|bgppeers|ippools DATASTORE [-o table|wide|json|yaml]
+DATASTORE is --datastore-file PATH, --kubeconfig PATH or --kubernetes (in-cluster credentials).
   margayctl bgp routes [PREFIX] [--peer ADDRESS] [--family ipv4-unicast|ipv6-unicast] [--api HOST:PORT] [-o table|wide|json|yaml]
 The API address defaults to $MARGAY_API or 127.0.0.1:9099; the token to $MARGAY_API_TOKEN.
 `;
@@ -22,6 +28,11 @@ const FLAGS = {
   output: 'string',
   peer: 'string',
   family: 'string',
+  all: 'boolean',
+  'api-port': 'string',
+  'datastore-file': 'string',
+  kubeconfig: 'string',
+  kubernetes: 'boolean',
 } as const;
 
 async function get(api: string, path: string, token: string | undefined): Promise<unknown> {
@@ -60,6 +71,29 @@ async function main(argv: readonly string[]): Promise<number> {
   const format = ((args.flags.o ?? args.flags.output) as string | undefined) ?? 'table';
   if (!['table', 'wide', 'json', 'yaml'].includes(format)) {
     throw new MargayError('MARGAY_ERR_USAGE', `-o must be table, wide, json or yaml, not "${format}"`);
+  }
+  const source = () =>
+    loadSnapshot({
+      file: args.flags['datastore-file'] as string | undefined,
+      kubeconfig: args.flags.kubeconfig as string | undefined,
+      inCluster: args.flags.kubernetes === true,
+    });
+  if (noun === 'get') {
+    const kind = verb as GetKind;
+    if (!GET_KINDS.includes(kind)) {
+      throw new MargayError('MARGAY_ERR_USAGE', `margayctl get: kind must be one of ${GET_KINDS.join(', ')}`);
+    }
+    process.stdout.write(renderGet(kind, await source(), format));
+    return 0;
+  }
+  if (noun === 'node' && verb === 'status' && args.flags.all === true) {
+    const port = Number(args.flags['api-port'] ?? 9099);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new MargayError('MARGAY_ERR_USAGE', '--api-port must be 1..65535');
+    }
+    const reports = await collectClusterStatus(await source(), port, (a, path) => get(a, path, token));
+    process.stdout.write(output(format, reports, () => renderClusterStatus(reports).trimEnd()));
+    return reports.every((r) => r.error === undefined) ? 0 : 1;
   }
   if (noun === 'node' && verb === 'status') {
     const status = (await get(api, '/v1/status', token)) as { mode: string; version: string };

@@ -128,3 +128,27 @@ describe('margayctl node status --all', () => {
     expect(text.match(/\| 192\.0\.2\.1 +\| ebgp +\| start /g)).toHaveLength(2);
   });
 });
+
+describe('margayctl get (the command)', () => {
+  it('reads a datastore file, and exits 2 naming what is missing', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const ctl = join(import.meta.dirname, '..', '..', '..', '..', 'src/ctl/main.ts');
+    const file = join(mkdtempSync(join(tmpdir(), 'margayctl-')), 'cluster.yaml');
+    writeFileSync(file, CLUSTER);
+    const ok = spawnSync(process.execPath, [ctl, 'get', 'bgppeers', '--datastore-file', file, '-o', 'yaml'], {
+      encoding: 'utf8',
+    });
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('name: tor-r1');
+    const noSource = spawnSync(process.execPath, [ctl, 'get', 'nodes'], { encoding: 'utf8' });
+    expect(noSource.status).toBe(2);
+    expect(noSource.stderr).toContain('--datastore-file PATH, --kubeconfig PATH or --kubernetes');
+    const badKind = spawnSync(process.execPath, [ctl, 'get', 'pods', '--datastore-file', file], {
+      encoding: 'utf8',
+    });
+    expect(badKind.status).toBe(2);
+  });
+});
