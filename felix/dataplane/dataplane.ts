@@ -17,6 +17,9 @@
 //   devices, FDB/neighbours, workload veth settings) → routes → deferred ipset deletions, retried
 //   with backoff; when its retries are used up the loop tries again after `retryIntervalMs`, and
 //   status() carries the failure (step, code, cause chain) until a pass succeeds.
+// - A route the kernel refuses (or a foreign route holds) is about that route only: the pass goes
+//   on, listRoutes() shows it `failed`/`conflict` with the kernel's message, status() lists it in
+//   `routeProblems`, and a refused route is tried again after `retryIntervalMs`.
 // - Periodic resync every `resyncIntervalMs` (default 90 s, Felix's route refresh): every reconciler
 //   re-reads the kernel and repairs drift (routes of our protocol, our chains and jumps in both
 //   families, our ipsets, the VXLAN device with its FDB/neighbours, workload veth sysctls).
@@ -79,6 +82,8 @@ export interface DataplaneCounts extends DesiredCounts {
   readonly routes: number;
   readonly routesProgrammed: number;
   readonly routeConflicts: number;
+  /** Routes the kernel refused at the last attempt (`routeProblems` says why). */
+  readonly routeFailures: number;
   readonly endpoints: number;
   /** Endpoints whose host interface exists and is configured. */
   readonly endpointsWired: number;
@@ -132,6 +137,21 @@ export interface DataplaneStatus {
   readonly io: DataplaneIo;
   /** Endpoints whose host veth did not exist at the last pass (CNI not done yet). */
   readonly endpointsNotWired: readonly string[];
+  /**
+   * Desired routes not in the kernel because of it: a foreign route at the key (`conflict`) or
+   * the kernel refused the route (`failed`), with the kernel's message. They do not fail a pass
+   * (the other routes are programmed); every pass retries them, and a pass that leaves a failed
+   * route schedules another after `retryIntervalMs`.
+   */
+  readonly routeProblems: readonly DataplaneRouteProblem[];
+}
+
+export interface DataplaneRouteProblem {
+  readonly family: 4 | 6;
+  readonly table: number;
+  readonly dst: string;
+  readonly state: 'conflict' | 'failed';
+  readonly message: string;
 }
 
 export interface DataplaneRoute {
@@ -143,8 +163,13 @@ export interface DataplaneRoute {
   readonly src?: string;
   readonly mtu?: number;
   readonly reason: string;
-  /** programmed: the kernel has it as desired; pending: not yet; conflict: a foreign route holds it. */
-  readonly state: 'programmed' | 'pending' | 'conflict';
+  /**
+   * programmed: the kernel has it as desired; pending: not yet; conflict: a foreign route holds it;
+   * failed: the kernel refused it (`message`).
+   */
+  readonly state: 'programmed' | 'pending' | 'conflict' | 'failed';
+  /** For conflict and failed: the kernel's message at the last attempt. */
+  readonly message?: string;
 }
 
 export interface DataplaneRule extends DescribedRule {
@@ -281,9 +306,16 @@ export class Dataplane {
     const listed = this.#routes.list();
     let programmed = 0;
     let conflicts = 0;
+    let failures = 0;
+    const routeProblems: DataplaneRouteProblem[] = [];
     for (const r of listed) {
       if (r.state === 'programmed') programmed++;
       else if (r.state === 'conflict') conflicts++;
+      else if (r.state === 'failed') failures++;
+      if (r.state === 'conflict' || r.state === 'failed') {
+        const { family, table, dst } = r.route;
+        routeProblems.push({ family, table, dst, state: r.state, message: r.message ?? '' });
+      }
     }
     const cur = this.#current;
     const endpoints = cur?.links.endpoints.size ?? 0;
@@ -311,6 +343,7 @@ export class Dataplane {
         routes: listed.length,
         routesProgrammed: programmed,
         routeConflicts: conflicts,
+        routeFailures: failures,
         endpoints,
         endpointsWired: endpoints - notWired.length,
         remoteVteps: cur?.links.vxlan ? cur.links.vxlan.vteps.length : 0,
@@ -339,12 +372,13 @@ export class Dataplane {
           this.#links.stats.neighDeleted,
       },
       endpointsNotWired: notWired,
+      routeProblems,
     };
   }
 
   /** Every desired route with the reason it is there and whether the kernel has it. */
   listRoutes(): DataplaneRoute[] {
-    return this.#routes.list().map(({ route: r, state }) => ({
+    return this.#routes.list().map(({ route: r, state, message }) => ({
       family: r.family,
       table: r.table,
       dst: r.dst,
@@ -354,6 +388,7 @@ export class Dataplane {
       ...(r.mtu !== undefined ? { mtu: r.mtu } : {}),
       reason: r.reason ?? '',
       state,
+      ...(message !== undefined ? { message } : {}),
     }));
   }
 
@@ -470,6 +505,8 @@ export class Dataplane {
           },
         );
         this.#applies++;
+        // A route the kernel refused did not fail the pass; try it again later all the same.
+        if (this.#routes.failedCount > 0 && !this.#pending) this.#scheduleRetry();
       } catch {
         // applyAll recorded the failure in #status (step, code, causes). Try again later, unless a
         // change is already waiting (the loop goes round once more).

@@ -4,8 +4,9 @@
 //
 // - VXLAN: `undefined` = not managed (never touched); `null` = this node uses no VXLAN, so our
 //   device (`vxlan.margay`) is deleted when it exists (its FDB, neighbours and the routes through
-//   it go with it); a value = the device and the remote VTEPs (VxlanManager). A change of the
-//   device's own parameters (VNI, port, local address, MTU) gets a new manager, whose first apply
+//   it go with it); a value = the device (IPv4 underlay, IPv4 and optionally IPv6 tunnel address)
+//   and the remote VTEPs (VxlanManager). A change of the device's own parameters (VNI, port, local
+//   address, MTU, tunnel addresses) gets a new manager, whose first apply
 //   reads the kernel and fixes or recreates the device; a change of the VTEP list keeps the
 //   manager and its cached view.
 // - IPIP: `undefined` and `null` both mean not managed: `tunl0` is the kernel's fallback device of
@@ -34,8 +35,13 @@ export interface VxlanDesired {
   readonly underlayDevice?: string;
   /** Default 1500; the device gets 50 less. */
   readonly underlayMtu?: number;
-  /** This node's tunnel address: vtepTunnelAddress(its pod CIDR). */
+  /** This node's tunnel address: vtepTunnelAddress(its IPv4 pod CIDR). */
   readonly tunnelAddress: string;
+  /**
+   * This node's IPv6 tunnel address, vtepTunnelAddress(its IPv6 pod CIDR), when IPv6 pods use
+   * VXLAN (over the same IPv4 underlay); remotes then carry theirs in `tunnelAddressV6`.
+   */
+  readonly tunnelAddressV6?: string;
   readonly vni?: number;
   readonly port?: number;
   /** Every other node reached through VXLAN. */

@@ -504,16 +504,23 @@ export const VXLAN_DEVICE = 'vxlan.margay';
 export const IPIP_DEVICE = 'tunl0';
 
 /**
- * A node's VXLAN tunnel address: the first address (.0) of its IPv4 pod CIDR, as Flannel does.
- * It is never given to a pod (the reconciler blackholes the CIDR; IPAM starts at .1), so every node
- * can compute every other node's VTEP address from the CIDR it already knows.
+ * A node's VXLAN tunnel address in one family: the first address of its pod CIDR of that family,
+ * as Flannel does for both of its VXLAN devices — the .0 of the IPv4 pod CIDR (10.244.2.0/24 →
+ * 10.244.2.0), the all-zero host of the IPv6 one (2001:db8:244:2::/64 → 2001:db8:244:2::). Neither
+ * is ever given to a pod (the reconciler blackholes the CIDR; IPAM starts at .1 / ::1), so every
+ * node can compute every other node's tunnel addresses from the CIDRs it already knows. They sit
+ * on vxlan.margay as /32 and /128; a /128 makes the kernel join no subnet-router anycast group,
+ * so the IPv6 one is an ordinary unicast address. The underlay stays IPv4 for both: an IPv6 inner
+ * packet goes through the same device (Linux VXLAN carries any Ethernet frame), its neighbour
+ * entry maps the IPv6 tunnel address to the VTEP MAC, and the FDB maps that MAC to the remote
+ * node's IPv4 address.
  */
 export function vtepTunnelAddress(podCidr: string): string {
   const p = parsePrefix(podCidr);
-  if (p?.family !== 4) {
+  if (p === undefined || p.length === (p.family === 4 ? 32 : 128)) {
     throw new FelixError(
       'FELIX_ERR_INVALID_ROUTE',
-      `VTEP needs an IPv4 pod CIDR, got ${JSON.stringify(podCidr)}`,
+      `a VTEP address needs a pod CIDR (shorter than a host prefix), got ${JSON.stringify(podCidr)}`,
     );
   }
   return formatAddress(p);
@@ -543,7 +550,8 @@ export interface RemoteNodeRoute {
 
 /**
  * The route to another node's pod CIDR: `via nodeIp` (plain), `via <its VTEP addr> dev vxlan.margay
- * onlink` (VXLAN) or `via nodeIp dev tunl0 onlink` (IPIP).
+ * onlink` (VXLAN; the tunnel address of the pod CIDR's family, see vtepTunnelAddress) or
+ * `via nodeIp dev tunl0 onlink` (IPIP, IPv4 only).
  */
 export function remoteNodeRoute(r: RemoteNodeRoute): RouteSpec {
   const reason = r.reason ?? `pod CIDR of node ${r.nodeIp} (${r.encapsulation})`;

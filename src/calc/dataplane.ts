@@ -10,7 +10,12 @@
 //   CrossSubnet) and this node has an IPv4 pod CIDR (the tunnel address is its .0) and, for VXLAN,
 //   an IPv4 address (the device's `local`). Remote VTEPs: every other node with an IPv4 address and
 //   an IPv4 pod CIDR (so CrossSubnet can switch to the tunnel for any of them without a device
-//   change).
+//   change). VXLAN pools may be IPv6 too (IPIP pools cannot): IPv6 pod traffic uses the same
+//   device over the IPv4 underlay; when an IPv6 pool selecting this node uses VXLAN, the device
+//   also gets the first address of this node's IPv6 pod CIDR (vtepTunnelAddress) and every remote
+//   VTEP with an IPv6 pod CIDR carries its IPv6 tunnel address (one more neighbour entry; the FDB
+//   entry to its IPv4 address is shared). remoteRoutes takes the tunnel next hops from this list,
+//   so a route through the tunnel always has its neighbour entry.
 import type { IptablesSource } from '../../felix/dataplane/desired.ts';
 import type { RemoteVtep } from '../../felix/dataplane/encap/vxlan.ts';
 import type { IpipDesired, VxlanDesired } from '../../felix/dataplane/links.ts';
@@ -155,10 +160,12 @@ function tunnels(
   problems: string[],
 ): { vxlan: VxlanDesired | null; ipip: IpipDesired | null } {
   if (self === undefined) return { vxlan: null, ipip: null };
-  const mine = pools.filter((p) => p.family === 4 && p.nodeSelector.matches(self.labels));
+  const mine = pools.filter((p) => p.nodeSelector.matches(self.labels));
   const wantsVxlan = mine.filter((p) => p.vxlanMode !== 'Never');
-  const wantsIpip = mine.filter((p) => p.ipipMode !== 'Never');
+  const hasVxlanV6 = wantsVxlan.some((p) => p.family === 6);
+  const wantsIpip = mine.filter((p) => p.family === 4 && p.ipipMode !== 'Never');
   const cidr = nodePodCIDR(self, 4);
+  const cidr6 = nodePodCIDR(self, 6);
   const mtuField = mtu !== undefined ? { underlayMtu: mtu } : {};
   let vxlan: VxlanDesired | null = null;
   if (wantsVxlan.length > 0) {
@@ -174,10 +181,12 @@ function tunnels(
       for (const n of others) {
         const theirs = nodePodCIDR(n, 4);
         if (n.ipv4 === undefined || theirs === undefined) continue;
+        const theirs6 = hasVxlanV6 ? nodePodCIDR(n, 6) : undefined;
         remoteVteps.push({
           nodeName: n.name,
           nodeIp: n.ipv4.address,
           tunnelAddress: vtepTunnelAddress(theirs),
+          ...(theirs6 !== undefined ? { tunnelAddressV6: vtepTunnelAddress(theirs6) } : {}),
           mac: vtepMac(n.name),
         });
       }
@@ -185,6 +194,7 @@ function tunnels(
         nodeName: self.name,
         underlayAddress: self.ipv4.address,
         tunnelAddress: vtepTunnelAddress(cidr),
+        ...(hasVxlanV6 && cidr6 !== undefined ? { tunnelAddressV6: vtepTunnelAddress(cidr6) } : {}),
         ...mtuField,
         remoteVteps,
       };

@@ -46,15 +46,11 @@ export function activePools(snapshot: Snapshot): { pools: ActivePool[]; problems
       );
       continue;
     }
-    if (family === 6 && spec.vxlanMode !== 'Never')
-      problems.push(
-        `IPPool ${name}: spec.vxlanMode: VXLAN is IPv4-only in Margay; routes into ${cidr} stay plain`,
-      );
     pools.push({
       name,
       cidr,
       family,
-      vxlanMode: family === 6 ? 'Never' : spec.vxlanMode,
+      vxlanMode: spec.vxlanMode,
       ipipMode: family === 6 ? 'Never' : spec.ipipMode,
       natOutgoing: spec.natOutgoing,
       nodeSelector,

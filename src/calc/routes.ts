@@ -4,12 +4,15 @@
 // - Our own pod CIDRs (and anything inside them) and prefixes we announce ourselves are skipped:
 //   the blackhole and the workload routes own them.
 // - A prefix inside an enabled IPPool whose next hop is a Margay node: per next hop,
-//   selectEncapsulation(next hop, our connected subnets, the pool's mode) → a plain `via <node>`,
-//   VXLAN `via <its VTEP address> dev vxlan.margay onlink` (the VTEP address is the .0 of the
-//   node's IPv4 pod CIDR, as in the FDB entries calculate() publishes), or IPIP `via <node> dev
-//   tunl0 onlink`. The pool's vxlanMode is used when it is not Never, else its ipipMode. When the
-//   tunnel is not available on this node (calculate() produced no VXLAN/IPIP device, or the remote
-//   node has no VTEP) the route is plain and the reason says so.
+//   selectEncapsulation(next hop, our connected subnets of the prefix's family, the pool's mode) →
+//   a plain `via <node>`, VXLAN `via <its tunnel address of the prefix's family> dev vxlan.margay
+//   onlink`, or IPIP `via <node> dev tunl0 onlink` (IPv4 pools only). The tunnel addresses come
+//   from the remote VTEPs calculate() published for the device (the first address of the node's
+//   IPv4 pod CIDR, and of its IPv6 pod CIDR when an IPv6 pool uses VXLAN), so a route through the
+//   tunnel always has its neighbour entry; IPv6 rides the same device over the IPv4 underlay. The
+//   pool's vxlanMode is used when it is not Never, else its ipipMode. When the tunnel is not
+//   available on this node (calculate() produced no VXLAN/IPIP device, or the remote node has no
+//   VTEP of that family) the route is plain and the reason says so.
 // - Everything else (routes learned from a ToR, a prefix outside every pool, a next hop that is
 //   not a node): plain `via`, ECMP over the multipath set.
 // Next hops of the other family, or one of our own addresses, are dropped; a prefix left without
@@ -22,7 +25,6 @@ import {
   IPIP_DEVICE,
   selectEncapsulation,
   VXLAN_DEVICE,
-  vtepTunnelAddress,
 } from '../../felix/model/routes.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import type { Family, ParsedCidr } from './addr.ts';
@@ -37,7 +39,7 @@ import {
   subnetOf,
 } from './addr.ts';
 import type { ClusterNode } from './nodes.ts';
-import { nodeByAddress, nodePodCIDR, resolveClusterNodes } from './nodes.ts';
+import { nodeByAddress, resolveClusterNodes } from './nodes.ts';
 import type { ActivePool } from './pools.ts';
 import { activePools } from './pools.ts';
 import type { CalculatedState, NodeIdentity } from './types.ts';
@@ -79,6 +81,7 @@ function nodeHop(
   pool: ActivePool,
   localSubnets: readonly string[],
   state: CalculatedState,
+  family: Family,
 ): { nextHop: NextHop; why: string } {
   const tunnel = poolTunnel(pool);
   if (tunnel === undefined)
@@ -90,15 +93,15 @@ function nodeHop(
       ? `${modeText}: ${chosen === Encapsulation.none ? 'same subnet' : 'other subnet'} → ${chosen === Encapsulation.none ? 'direct' : chosen}`
       : `${modeText} → ${chosen === Encapsulation.none ? 'direct' : chosen}`;
   if (chosen === Encapsulation.vxlan) {
-    const theirs = nodePodCIDR(node, 4);
-    if (state.dataplane.vxlan === null) why += ', but this node has no VXLAN device → direct';
-    else if (theirs === undefined || node.ipv4 === undefined)
+    const vxlan = state.dataplane.vxlan;
+    const vtep = vxlan?.remoteVteps.find((v) => v.nodeName === node.name);
+    const gateway = family === 4 ? vtep?.tunnelAddress : vtep?.tunnelAddressV6;
+    if (vxlan === null) why += ', but this node has no VXLAN device → direct';
+    else if (vtep === undefined)
       why += `, but node ${node.name} has no VTEP (IPv4 address and pod CIDR) → direct`;
-    else
-      return {
-        nextHop: { gateway: vtepTunnelAddress(theirs), dev: VXLAN_DEVICE, onlink: true },
-        why,
-      };
+    else if (gateway === undefined)
+      why += `, but node ${node.name} has no IPv6 VTEP address (IPv6 pod CIDR) → direct`;
+    else return { nextHop: { gateway, dev: VXLAN_DEVICE, onlink: true }, why };
     return { nextHop: { gateway: hop }, why };
   }
   if (chosen === Encapsulation.ipip) {
@@ -160,7 +163,9 @@ export function remoteRoutes(input: RemoteRoutesInput): RouteSpec[] {
         : `BGP best paths (ECMP) from ${addresses.map(from).join(', ')}`;
     const pool = pools.find((p) => parsedContains(p.parsed, parsed))?.pool;
     if (pool !== undefined && addresses.every((h) => byAddress.has(h))) {
-      const decided = addresses.map((h) => nodeHop(h, byAddress.get(h)!, pool, localSubnets, state));
+      const decided = addresses.map((h) =>
+        nodeHop(h, byAddress.get(h)!, pool, localSubnets, state, parsed.family),
+      );
       const whys = [...new Set(decided.map((d) => d.why))];
       routes.push({
         dst: prefix,

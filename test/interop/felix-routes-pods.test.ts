@@ -1,6 +1,8 @@
 // Pods on two subnets, wired as DESIGN.md describes, with real traffic: plain routes, VXLAN
-// (Always) and CrossSubnet, plus the IPIP device (skipped with the reason where the kernel has no
-// ipip). All in namespaces named `mgyr-<pid>-…`, joined only to each other:
+// (Always) and CrossSubnet, IPv6 pods through the same VXLAN device over the IPv4-only underlay
+// (node c has no IPv6 address at all) with restart adoption and drift repair of the IPv6 entries,
+// plus the IPIP device (skipped with the reason where the kernel has no ipip). All in namespaces
+// named `mgyr-<pid>-…`, joined only to each other:
 //
 //   podA ─ nodeA ─┐                      ┌─ nodeC ─ podC
 //   podB ─ nodeB ─┴─ sw1 (192.0.2.0/24) ─ router ─ sw2 (198.51.100.0/24)
@@ -117,6 +119,8 @@ beforeAll(async () => {
       sw: sw2,
       ip: '198.51.100.3',
       podCidr: '10.244.3.0/24',
+      // Pods with IPv6, a node without any IPv6 underlay: IPv6 can reach it only through VXLAN.
+      pod6Cidr: '2001:db8:c::/64',
       subnet: '198.51.100.0/24',
       other: ['192.0.2.0/24', '198.51.100.254'],
     },
@@ -258,6 +262,87 @@ describe('pods across nodes', () => {
     await expectPing(a, b.pod!.ipv4);
     await expectPing(a, c.pod!.ipv4);
     await expectPing(c, a.pod!.ipv4);
+  });
+
+  it('IPv6 pods through vxlan.margay over the IPv4-only underlay; adoption; drift of the IPv6 entries', async () => {
+    const [a, c] = [byName('a'), byName('c')];
+    const manager = (n: Node, nl = new Netlink({ netns: n.ns })) => {
+      const m = new VxlanManager({
+        netlink: nl,
+        nodeName: n.name,
+        underlayAddress: n.ip,
+        underlayDevice: 'eth0',
+        tunnelAddress: vtepTunnelAddress(n.podCidr),
+        tunnelAddressV6: vtepTunnelAddress(n.pod6Cidr!),
+      });
+      m.setRemoteVteps(
+        nodes
+          .filter((p) => p !== n)
+          .map((p) => ({
+            nodeName: p.name,
+            nodeIp: p.ip,
+            tunnelAddress: vtepTunnelAddress(p.podCidr),
+            ...(p.pod6Cidr ? { tunnelAddressV6: vtepTunnelAddress(p.pod6Cidr) } : {}),
+          })),
+      );
+      return m;
+    };
+    await program('CrossSubnet', (n) => nodes.filter((p) => p !== n));
+    for (const [n, peer] of [
+      [a, c],
+      [c, a],
+    ] as const) {
+      n.vxlan = manager(n);
+      expect(await n.vxlan.apply()).toMatchObject({ deviceCreated: false, neighWritten: 2 });
+      n.rt.setDesired([
+        ...n.rt.list().map((l) => l.route),
+        { dst: n.pod6Cidr!, type: 'blackhole', reason: 'own IPv6 pod CIDR' },
+        remoteNodeRoute({ podCidr: peer.pod6Cidr!, nodeIp: peer.ip, encapsulation: 'vxlan' }),
+      ]);
+      expect(await n.rt.apply()).toMatchObject({ added: 2, failed: [] });
+    }
+    expect(routeGet(a, c.pod!.ipv6!)).toMatch(/via 2001:db8:c:: dev vxlan\.margay/);
+    expect(routeGet(c, a.pod!.ipv6!)).toMatch(/via 2001:db8:a:: dev vxlan\.margay/);
+    expect(sh('ip', '-n', a.ns, '-6', 'neigh', 'show', 'dev', 'vxlan.margay')).toMatch(
+      /2001:db8:c:: lladdr [0-9a-f:]+ PERMANENT/,
+    );
+    await expectPing(a, c.pod!.ipv6!);
+    await expectPing(c, a.pod!.ipv6!);
+    await expectPing(a, c.pod!.ipv4); // IPv4 through the same device still works
+
+    // A restarted agent (fresh manager, empty cache) adopts the IPv6 address and neighbours: it
+    // only reads (link, addresses, FDB, neighbours), never writes.
+    const nl = new Netlink({ netns: a.ns });
+    expect(await manager(a, nl).apply()).toEqual({
+      deviceCreated: false,
+      fdbWritten: 0,
+      fdbDeleted: 0,
+      neighWritten: 0,
+      neighDeleted: 0,
+    });
+    expect(nl.stats.commands).toBe(4);
+
+    // Drift: the IPv6 neighbour of c and a's IPv6 tunnel address deleted, a stray IPv6 one added.
+    sh('ip', '-n', a.ns, '-6', 'neigh', 'del', '2001:db8:c::', 'dev', 'vxlan.margay');
+    sh('ip', '-n', a.ns, '-6', 'addr', 'del', '2001:db8:a::/128', 'dev', 'vxlan.margay');
+    sh(
+      'ip',
+      '-n',
+      a.ns,
+      '-6',
+      'neigh',
+      'add',
+      '2001:db8:77::',
+      'lladdr',
+      '02:00:00:00:00:77',
+      'dev',
+      'vxlan.margay',
+    );
+    expect(await a.vxlan!.resync()).toMatchObject({ neighWritten: 1, neighDeleted: 1, fdbWritten: 0 });
+    const addrs = sh('ip', '-n', a.ns, '-6', 'addr', 'show', 'dev', 'vxlan.margay');
+    expect(addrs).toContain('inet6 2001:db8:a::/128');
+    expect(sh('ip', '-n', a.ns, '-6', 'neigh', 'show', 'dev', 'vxlan.margay')).not.toContain('2001:db8:77::');
+    await expectPing(a, c.pod!.ipv6!);
   });
 
   it('IPIP device (tunl0)', async (ctx) => {

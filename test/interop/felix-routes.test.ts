@@ -2,7 +2,8 @@
 // (`mgyr-<pid>-rt`, never connected to anything, no default route; removed in afterAll, also on
 // failure). Covers: every route kind (IPv4+IPv6, via, dev scope link, blackhole, unreachable,
 // onlink, ECMP, custom tables), adoption on restart with `ip monitor route` showing no event,
-// drift repair, a foreign route left alone, a conflict, and a failing batch line.
+// drift repair, a foreign route left alone, a conflict, and routes the kernel refuses (which hold
+// up no other route).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Netlink } from '../../felix/dataplane/netlink/netlink.ts';
@@ -160,18 +161,42 @@ describe('RouteTable in a namespace', () => {
     }
   });
 
-  it('a failing line is named, the other lines apply, the next apply re-reads', async () => {
+  it('a route the kernel refuses holds up no other: the rest applies and is listed programmed', async () => {
+    // The two-subnet lab's failure: an IPv6 pod CIDR `via` an address on no connected subnet
+    // ("No route to host") in the same pass as IPv4 routes and blackholes of both families.
+    const refused: RouteSpec[] = [
+      { dst: '2001:db8:244:3::/64', nextHops: [{ gateway: '2001:db8:0:2::13' }], reason: 'other subnet' },
+      { dst: '10.244.55.0/24', nextHops: [{ gateway: '203.0.113.77' }], reason: 'no such subnet' },
+    ];
     const rt = table();
-    rt.setDesired([...ROUTES, { dst: '10.244.55.0/24', nextHops: [{ gateway: '203.0.113.77' }] }]);
+    rt.setDesired([...ROUTES, ...refused]);
     ip('route', 'del', '10.244.1.0/24', 'proto', '109');
-    const err = await rt.resync().catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'FELIX_ERR_BATCH_FAILED' });
-    expect((err as { failures: { command: string; message: string }[] }).failures).toEqual([
-      expect.objectContaining({ command: 'route add 10.244.55.0/24 proto 109 via 203.0.113.77' }),
+    ip('-6', 'route', 'del', '2001:db8:cc::/64', 'proto', '109');
+    const r = await rt.resync();
+    expect(r).toMatchObject({ added: 2, conflicts: [] });
+    expect(r.failed.map((f) => [f.dst, f.message])).toEqual([
+      ['10.244.55.0/24', expect.stringMatching(/Nexthop has invalid gateway|Network is unreachable/)],
+      ['2001:db8:244:3::/64', expect.stringMatching(/No route to host/)],
     ]);
     expect(ip('route', 'show', '10.244.1.0/24')).toContain('via 192.0.2.2'); // the rest applied
+    expect(ip('-6', 'route', 'show', '2001:db8:cc::/64')).toContain('blackhole');
+    const listed = rt.list();
+    const notProgrammed = listed.filter((l) => l.state !== 'programmed').map((l) => [l.route.dst, l.state]);
+    expect(notProgrammed.sort()).toEqual([
+      ['10.244.55.0/24', 'failed'],
+      ['2001:db8:244:3::/64', 'failed'],
+    ]);
+    expect(listed.find((l) => l.route.dst === '2001:db8:244:3::/64')?.message).toMatch(/No route to host/);
+    // Retried by the next apply (only those two lines); dropping them leaves nothing to do.
+    expect(await rt.apply()).toMatchObject({ didRead: false, added: 0, unchanged: ROUTES.length });
     rt.setDesired(ROUTES);
-    expect(await rt.apply()).toMatchObject({ didRead: true, added: 0, unchanged: ROUTES.length });
+    expect(await rt.apply()).toMatchObject({
+      didRead: false,
+      added: 0,
+      failed: [],
+      unchanged: ROUTES.length,
+    });
+    expect(rt.list().every((l) => l.state === 'programmed')).toBe(true);
   });
 
   it('removes all of its routes and nothing else', async () => {

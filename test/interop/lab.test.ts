@@ -5,14 +5,16 @@
 //    applied through the datastore blocks the matrix and deleting it opens it again; a Node added
 //    with `lab apply` gets its sessions and routes everywhere, and deleting it withdraws them;
 //    `lab down` leaves no namespace and no process.
-// 2. 4 nodes on two subnets with two route reflectors, VXLAN CrossSubnet and an FRR ToR (IPv4).
+// 2. 4 nodes on two subnets with two route reflectors, VXLAN CrossSubnet and an FRR ToR, dual
+//    stack: IPv4 and IPv6 pod traffic cross the subnets through vxlan.margay (IPv6 over the IPv4
+//    underlay) and stay direct within a subnet.
 // Timings (convergence, node add, policy enforcement) are printed for the closing report.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isNodeConverged, nodeView } from '../../src/lab/converge.ts';
+import { agentGet, isNodeConverged, nodeView } from '../../src/lab/converge.ts';
 import { cleanupStale } from '../../src/lab/lab.ts';
 import { execHost, listNamespaces } from '../../src/lab/netns.ts';
 import { isRecordedAlive, type LabState, readState } from '../../src/lab/state.ts';
@@ -203,10 +205,9 @@ describe.skipIf(!isRoot)('margay lab: two subnets, two route reflectors, VXLAN C
 
   beforeAll(() => {
     const topology = join(stateDir, 'topology.yaml');
-    // IPv4 only: see the closing report (IPv6 across subnets is not routed by the agent yet).
     writeFileSync(
       topology,
-      'subnets: 2\nipv6: false\nrouteReflectors: 2\ntor: frr\nnodes: 4\n' +
+      'subnets: 2\nipv6: true\nrouteReflectors: 2\ntor: frr\nnodes: 4\n' +
         'namespaces: [{ name: shop, labels: { team: shop } }]\npods:\n' +
         [1, 2, 3, 4]
           .map((i) => `  - { namespace: shop, name: p${i}, node: node-${i}, ports: [8080] }\n`)
@@ -224,16 +225,51 @@ describe.skipIf(!isRoot)('margay lab: two subnets, two route reflectors, VXLAN C
 
   it('clients peer with the route reflectors only, and every pod reaches every other pod', async () => {
     const views = await Promise.all(state.nodes.map((n) => nodeView(state, n)));
-    // RRs: 3 other nodes + ToR; clients: 2 RRs + ToR.
-    expect(views.map((v) => v.peers.filter((p) => p.state === 'Established').length)).toEqual([4, 4, 3, 3]);
-    const tcp = await labMatrix(state, '8080/tcp');
-    expect(tcp.summary, JSON.stringify(tcp.results)).toEqual({ reachable: 12, blocked: 0, error: 0 });
-    const udp = await labMatrix(state, '8080/udp');
-    expect(udp.summary, JSON.stringify(udp.results)).toEqual({ reachable: 12, blocked: 0, error: 0 });
-    // Across subnets the route goes through the VXLAN device; within a subnet it is direct.
-    const across = await execHost(['ip', '-n', state.nodes[0]!.ns, 'route', 'show', '10.244.3.0/24']);
-    expect(across.stdout).toContain('vxlan.margay');
-    const within = await execHost(['ip', '-n', state.nodes[0]!.ns, 'route', 'show', '10.244.2.0/24']);
-    expect(within.stdout).toContain('via 192.0.2.12 dev eth0');
+    // One session per family. RRs: 3 other nodes + ToR; clients: 2 RRs + ToR.
+    expect(views.map((v) => v.peers.filter((p) => p.state === 'Established').length)).toEqual([8, 8, 6, 6]);
+    for (const family of [4, 6] as const) {
+      const tcp = await labMatrix(state, '8080/tcp', { family });
+      expect(tcp.summary, `IPv${family} ${JSON.stringify(tcp.results)}`).toEqual({
+        reachable: 12,
+        blocked: 0,
+        error: 0,
+      });
+      const udp = await labMatrix(state, '8080/udp', { family });
+      expect(udp.summary, `IPv${family} ${JSON.stringify(udp.results)}`).toEqual({
+        reachable: 12,
+        blocked: 0,
+        error: 0,
+      });
+    }
+  });
+
+  it('across subnets the routes go through vxlan.margay, IPv6 too; within a subnet they are direct', async () => {
+    const [node1, node2, node3] = state.nodes;
+    expect([node1, node2, node3].map((n) => n?.subnet)).toEqual([1, 1, 2]);
+    const route = async (ns: string, dst: string) =>
+      (await execHost(['ip', '-n', ns, dst.includes(':') ? '-6' : '-4', 'route', 'show', dst])).stdout;
+    expect(await route(node1!.ns, node3!.podCIDRv4)).toContain('via 10.244.3.0 dev vxlan.margay');
+    expect(await route(node1!.ns, node2!.podCIDRv4)).toContain('via 192.0.2.12 dev eth0');
+    expect(await route(node1!.ns, node3!.podCIDRv6!)).toContain('via 2001:db8:244:3:: dev vxlan.margay');
+    expect(await route(node1!.ns, node2!.podCIDRv6!)).toContain('via 2001:db8:0:1::12 dev eth0');
+    expect(await route(node3!.ns, node1!.podCIDRv6!)).toContain('via 2001:db8:244:1:: dev vxlan.margay');
+    // The device carries both tunnel addresses; each remote has an IPv6 neighbour → its VTEP MAC.
+    const addrs = await execHost(['ip', '-n', node1!.ns, 'addr', 'show', 'dev', 'vxlan.margay']);
+    expect(addrs.stdout).toContain('inet 10.244.1.0/32');
+    expect(addrs.stdout).toContain('inet6 2001:db8:244:1::/128');
+    const neigh = await execHost(['ip', '-n', node1!.ns, '-6', 'neigh', 'show', 'dev', 'vxlan.margay']);
+    expect(neigh.stdout).toMatch(/2001:db8:244:3:: lladdr [0-9a-f:]+ PERMANENT/);
+    // Every agent is ready and lists every route it wants as programmed (none failed).
+    for (const n of state.nodes) {
+      expect(isNodeConverged(await nodeView(state, n)), n.name).toBe(true);
+      const listed = JSON.parse((await agentGet(n, '/v1/dataplane/routes')).body) as {
+        routes: { dst: string; state: string }[];
+      };
+      expect(listed.routes.length).toBeGreaterThan(0);
+      expect(
+        listed.routes.filter((r) => r.state !== 'programmed'),
+        n.name,
+      ).toEqual([]);
+    }
   });
 });

@@ -1,22 +1,33 @@
 // The VXLAN manager (model: Felix dataplane/linux/vxlan_mgr.go; Flannel's vxlan backend).
 //
 // One device, `vxlan.margay` (VNI 4096, UDP 4789, `local` = this node's underlay address,
-// `nolearning`, MTU = underlay MTU − 50), and for every remote node two static entries so neither
+// `nolearning`, MTU = underlay MTU − 50), and for every remote node static entries so neither
 // multicast nor learning is ever needed:
 //   bridge fdb replace <remote VTEP MAC> dev vxlan.margay dst <remote node IP> self permanent
-//   ip neigh replace <remote tunnel addr> lladdr <remote VTEP MAC> dev vxlan.margay nud permanent
-// Routes to a remote pod CIDR (produced by `remoteNodeRoute` in felix/model/routes.ts and written
-// by the route reconciler) go `via <remote tunnel addr> dev vxlan.margay onlink`.
+//   ip -4 neigh replace <remote tunnel addr> lladdr <remote VTEP MAC> dev vxlan.margay nud permanent
+//   ip -6 neigh replace <remote IPv6 tunnel addr> lladdr <remote VTEP MAC> dev … nud permanent
+// Routes to a remote pod CIDR (produced by `remoteRoutes` in src/calc or `remoteNodeRoute` in
+// felix/model/routes.ts, written by the route reconciler) go `via <remote tunnel addr of that
+// family> dev vxlan.margay onlink`.
 //
-// VTEP addressing (see model/routes.ts): a node's tunnel address is the .0 of its IPv4 pod CIDR
-// (/32 on the device), its VTEP MAC is derived from its node name (vtepMac), so every node can
-// compute every peer's VTEP from data it already has (node name, node IP, pod CIDR).
+// The underlay is IPv4 only; IPv6 pod traffic rides the same device (the inner frame is Ethernet,
+// whatever it carries), so IPv6 needs no second device and no IPv6 underlay (Calico's vxlan-v6
+// device needs one). What IPv6 adds is a second tunnel address on the device and a second
+// neighbour entry per remote; the FDB entry (MAC → IPv4 underlay) is shared by both families.
+//
+// VTEP addressing (see vtepTunnelAddress in model/routes.ts): a node's tunnel addresses are the
+// first addresses of its IPv4 pod CIDR (/32 on the device) and, when it has one, of its IPv6 pod
+// CIDR (/128, `nodad`); its VTEP MAC is derived from its node name (vtepMac), so every node can
+// compute every peer's VTEP from data it already has (node name, node IP, pod CIDRs).
 //
 // Declarative like the route table: `setRemoteVteps(list)`, `apply()` (cached view of the device,
-// FDB and neighbours after the first read), `resync()` re-reads and repairs drift: a device with
-// the wrong VNI/port/local/learning is recreated (those cannot be changed in place), a wrong MTU,
-// MAC or a down link is fixed in place, missing FDB/neighbour entries are re-added, changed ones
-// replaced, and stray permanent entries on our device removed. Only `vxlan.margay` is touched.
+// its addresses, FDB and neighbours of both families after the first read), `resync()` re-reads
+// and repairs drift: a device with the wrong VNI/port/local/learning is recreated (those cannot be
+// changed in place), a wrong MTU, MAC or a down link is fixed in place, a missing or foreign
+// tunnel address (IPv4 or global IPv6; the kernel's own link-local fe80:: address is left alone)
+// is fixed, missing FDB/neighbour entries are re-added, changed ones replaced, and stray permanent
+// entries on our device removed. A restart adopts all of it without a write. Only `vxlan.margay`
+// is touched.
 import { FelixError } from '../../errors.ts';
 import { canonicalAddress, parseAddress, VXLAN_DEVICE, vtepMac } from '../../model/routes.ts';
 import { BatchError, type Netlink } from '../netlink/netlink.ts';
@@ -28,8 +39,10 @@ export interface RemoteVtep {
   readonly nodeName: string;
   /** Underlay address of the remote node (FDB `dst`). */
   readonly nodeIp: string;
-  /** Its tunnel address (`vtepTunnelAddress(its pod CIDR)`). */
+  /** Its tunnel address (`vtepTunnelAddress(its IPv4 pod CIDR)`). */
   readonly tunnelAddress: string;
+  /** Its IPv6 tunnel address (`vtepTunnelAddress(its IPv6 pod CIDR)`), when IPv6 pods use VXLAN. */
+  readonly tunnelAddressV6?: string;
   /** Default vtepMac(nodeName). */
   readonly mac?: string;
 }
@@ -43,8 +56,10 @@ export interface VxlanOptions {
   readonly underlayDevice?: string;
   /** Default 1500. */
   readonly underlayMtu?: number;
-  /** This node's tunnel address (vtepTunnelAddress(pod CIDR)). */
+  /** This node's tunnel address (vtepTunnelAddress(IPv4 pod CIDR)). */
   readonly tunnelAddress: string;
+  /** This node's IPv6 tunnel address (vtepTunnelAddress(IPv6 pod CIDR)); none = no IPv6 on VXLAN. */
+  readonly tunnelAddressV6?: string;
   readonly vni?: number;
   readonly port?: number;
   readonly deviceName?: string;
@@ -59,6 +74,7 @@ export interface VxlanDeviceSpec {
   readonly mtu: number;
   readonly mac: string;
   readonly tunnelAddress: string;
+  readonly tunnelAddressV6?: string;
 }
 
 interface LinkView {
@@ -78,7 +94,7 @@ interface View {
   link: LinkView;
   /** MAC → dst */
   fdb: Map<string, string>;
-  /** tunnel addr → MAC */
+  /** tunnel addr (both families) → MAC */
   neigh: Map<string, string>;
 }
 
@@ -100,7 +116,11 @@ export function vxlanCreateArgs(d: VxlanDeviceSpec): string[] {
   return args;
 }
 
-/** Parse `ip -d -json link show dev X` + `ip -json addr show dev X` (pure; unit-tested). */
+/**
+ * Parse `ip -d -json link show dev X` + `ip -json addr show dev X` (pure; unit-tested). Addresses:
+ * IPv4 ones and IPv6 ones that are not link-local (the kernel gives the device an fe80:: address
+ * of its own; it is not ours to manage).
+ */
 export function parseVxlanLink(link: readonly unknown[], addrs: readonly unknown[]): LinkView {
   const l = link[0] as Json | undefined;
   if (l === undefined) return { exists: false, addresses: [] };
@@ -110,8 +130,8 @@ export function parseVxlanLink(link: readonly unknown[], addrs: readonly unknown
   const a = addrs[0] as Json | undefined;
   const addresses = Array.isArray(a?.addr_info)
     ? (a.addr_info as Json[])
-        .filter((x) => x.family === 'inet')
-        .map((x) => `${String(x.local)}/${String(x.prefixlen)}`)
+        .filter((x) => x.family === 'inet' || (x.family === 'inet6' && x.scope !== 'link'))
+        .map((x) => `${canonicalAddress(String(x.local))}/${String(x.prefixlen)}`)
     : [];
   return {
     exists: true,
@@ -138,7 +158,7 @@ export function parseVxlanFdb(list: readonly unknown[]): Map<string, string> {
   return out;
 }
 
-/** `ip -json neigh show dev X`: permanent entries (addr → MAC). */
+/** `ip -json neigh show dev X` (both families): permanent entries (addr → MAC). */
 export function parseVxlanNeigh(list: readonly unknown[]): Map<string, string> {
   const out = new Map<string, string>();
   for (const e of list as Json[]) {
@@ -149,18 +169,36 @@ export function parseVxlanNeigh(list: readonly unknown[]): Map<string, string> {
   return out;
 }
 
+interface Remote {
+  readonly nodeName: string;
+  readonly nodeIp: string;
+  readonly mac: string;
+  readonly tunnelAddressV6?: string;
+}
+
+function addressOfFamily(text: string, family: 4 | 6, what: string): string {
+  const a = canonicalAddress(text, what);
+  if (parseAddress(a)?.family !== family) {
+    throw new FelixError('FELIX_ERR_INVALID_ROUTE', `${what} must be IPv${family}, got ${a}`);
+  }
+  return a;
+}
+
+/** `ip -4|-6` for an address (or "addr/len") in canonical text. */
+function familyOf(address: string): 4 | 6 {
+  return address.includes(':') ? 6 : 4;
+}
+
 export class VxlanManager {
   readonly device: VxlanDeviceSpec;
   readonly #nl: Netlink;
-  #remotes = new Map<string, { nodeIp: string; mac: string; nodeName: string }>();
+  /** By IPv4 tunnel address. */
+  #remotes = new Map<string, Remote>();
   #view: View | undefined;
 
   constructor(o: VxlanOptions) {
     this.#nl = o.netlink;
-    const local = canonicalAddress(o.underlayAddress, 'underlay address');
-    if (parseAddress(local)?.family !== 4) {
-      throw new FelixError('FELIX_ERR_INVALID_ROUTE', `VXLAN underlay must be IPv4, got ${local}`);
-    }
+    const local = addressOfFamily(o.underlayAddress, 4, 'VXLAN underlay address');
     const mtu = (o.underlayMtu ?? 1500) - VXLAN_OVERHEAD;
     this.device = {
       name: o.deviceName ?? VXLAN_DEVICE,
@@ -170,28 +208,61 @@ export class VxlanManager {
       ...(o.underlayDevice !== undefined ? { underlayDevice: o.underlayDevice } : {}),
       mtu,
       mac: vtepMac(o.nodeName),
-      tunnelAddress: canonicalAddress(o.tunnelAddress, 'tunnel address'),
+      tunnelAddress: addressOfFamily(o.tunnelAddress, 4, 'tunnel address'),
+      ...(o.tunnelAddressV6 !== undefined
+        ? { tunnelAddressV6: addressOfFamily(o.tunnelAddressV6, 6, 'IPv6 tunnel address') }
+        : {}),
     };
   }
 
   /** The whole set of remote VTEPs (every other node using VXLAN). */
   setRemoteVteps(vteps: readonly RemoteVtep[]): void {
-    const next = new Map<string, { nodeIp: string; mac: string; nodeName: string }>();
+    const next = new Map<string, Remote>();
+    const v6 = new Set<string>();
     for (const v of vteps) {
-      const tunnel = canonicalAddress(v.tunnelAddress, `tunnel address of ${v.nodeName}`);
-      const nodeIp = canonicalAddress(v.nodeIp, `node IP of ${v.nodeName}`);
+      const tunnel = addressOfFamily(v.tunnelAddress, 4, `tunnel address of ${v.nodeName}`);
+      const nodeIp = addressOfFamily(v.nodeIp, 4, `node IP of ${v.nodeName}`);
       const mac = (v.mac ?? vtepMac(v.nodeName)).toLowerCase();
       if (next.has(tunnel)) {
         throw new FelixError('FELIX_ERR_INVALID_ROUTE', `two VTEPs with tunnel address ${tunnel}`);
       }
-      next.set(tunnel, { nodeIp, mac, nodeName: v.nodeName });
+      let tunnelAddressV6: string | undefined;
+      if (v.tunnelAddressV6 !== undefined) {
+        tunnelAddressV6 = addressOfFamily(v.tunnelAddressV6, 6, `IPv6 tunnel address of ${v.nodeName}`);
+        if (v6.has(tunnelAddressV6)) {
+          throw new FelixError('FELIX_ERR_INVALID_ROUTE', `two VTEPs with tunnel address ${tunnelAddressV6}`);
+        }
+        v6.add(tunnelAddressV6);
+      }
+      next.set(tunnel, {
+        nodeIp,
+        mac,
+        nodeName: v.nodeName,
+        ...(tunnelAddressV6 !== undefined ? { tunnelAddressV6 } : {}),
+      });
     }
     this.#remotes = next;
   }
 
   /** Remote VTEPs as desired, for the REST API. */
-  list(): { nodeName: string; nodeIp: string; tunnelAddress: string; mac: string }[] {
+  list(): {
+    nodeName: string;
+    nodeIp: string;
+    tunnelAddress: string;
+    tunnelAddressV6?: string;
+    mac: string;
+  }[] {
     return [...this.#remotes].map(([tunnelAddress, r]) => ({ ...r, tunnelAddress }));
+  }
+
+  /** Desired neighbours: every remote tunnel address of both families → that remote's MAC. */
+  #wantedNeighbours(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const [tunnel, r] of this.#remotes) {
+      out.set(tunnel, r.mac);
+      if (r.tunnelAddressV6 !== undefined) out.set(r.tunnelAddressV6, r.mac);
+    }
+    return out;
   }
 
   async resync(): Promise<VxlanApplyResult> {
@@ -232,11 +303,19 @@ export class VxlanManager {
     if (cur.mac !== d.mac) set.push('address', d.mac);
     if (cur.up !== true) set.push('up');
     if (set.length > 0) await this.#nl.exec('ip', ['link', 'set', d.name, ...set]);
-    const want = `${d.tunnelAddress}/32`;
+    const wantAddresses = [`${d.tunnelAddress}/32`];
+    if (d.tunnelAddressV6 !== undefined) wantAddresses.push(`${d.tunnelAddressV6}/128`);
     for (const a of cur.addresses) {
-      if (a !== want) await this.#nl.exec('ip', ['addr', 'del', a, 'dev', d.name], 4);
+      if (!wantAddresses.includes(a))
+        await this.#nl.exec('ip', ['addr', 'del', a, 'dev', d.name], familyOf(a));
     }
-    if (!cur.addresses.includes(want)) await this.#nl.exec('ip', ['addr', 'replace', want, 'dev', d.name], 4);
+    for (const a of wantAddresses) {
+      if (cur.addresses.includes(a)) continue;
+      // nodad: every host on this link is a static neighbour, so there is nothing to detect, and
+      // a tentative address would refuse to be a source for a second.
+      const extra = familyOf(a) === 6 ? ['nodad'] : [];
+      await this.#nl.exec('ip', ['addr', 'replace', a, 'dev', d.name, ...extra], familyOf(a));
+    }
 
     // FDB: MAC → remote node IP.
     const fdbLines: string[] = [];
@@ -249,22 +328,27 @@ export class VxlanManager {
       if (view.fdb.get(mac) !== dst)
         fdbLines.push(`fdb replace ${mac} dev ${d.name} dst ${dst} self permanent`);
     }
-    // Neighbours: tunnel address → MAC.
-    const neighLines: string[] = [];
+    // Neighbours: tunnel address (both families) → MAC, one batch per family.
+    const wantNeigh = this.#wantedNeighbours();
+    const neighLines: Record<4 | 6, string[]> = { 4: [], 6: [] };
+    let neighDeleted = 0;
     for (const [addr, mac] of view.neigh) {
-      if (this.#remotes.get(addr)?.mac !== mac) neighLines.push(`neigh del ${addr} dev ${d.name}`);
-    }
-    const neighDeleted = neighLines.length;
-    for (const [addr, r] of this.#remotes) {
-      if (view.neigh.get(addr) !== r.mac) {
-        neighLines.push(`neigh replace ${addr} lladdr ${r.mac} dev ${d.name} nud permanent`);
+      if (wantNeigh.get(addr) !== mac) {
+        neighLines[familyOf(addr)].push(`neigh del ${addr} dev ${d.name}`);
+        neighDeleted++;
       }
     }
-    const [fdbRes, neighRes] = await Promise.all([
+    for (const [addr, mac] of wantNeigh) {
+      if (view.neigh.get(addr) !== mac) {
+        neighLines[familyOf(addr)].push(`neigh replace ${addr} lladdr ${mac} dev ${d.name} nud permanent`);
+      }
+    }
+    const [fdbRes, neigh4Res, neigh6Res] = await Promise.all([
       this.#nl.batch('bridge', fdbLines),
-      this.#nl.batch('ip', neighLines, 4),
+      this.#nl.batch('ip', neighLines[4], 4),
+      this.#nl.batch('ip', neighLines[6], 6),
     ]);
-    const failures = [...fdbRes.failures, ...neighRes.failures].filter(
+    const failures = [...fdbRes.failures, ...neigh4Res.failures, ...neigh6Res.failures].filter(
       (f) => !/No such file|No such process/.test(f.message) || !/ del /.test(f.command),
     );
     if (failures.length > 0) throw new BatchError(`${d.name} FDB/neighbours`, failures);
@@ -278,17 +362,18 @@ export class VxlanManager {
         mtu: d.mtu,
         mac: d.mac,
         up: true,
-        addresses: [want],
+        addresses: wantAddresses,
         ...(d.underlayDevice !== undefined ? { link: d.underlayDevice } : {}),
       },
       fdb: wantFdb,
-      neigh: new Map([...this.#remotes].map(([a, r]) => [a, r.mac])),
+      neigh: wantNeigh,
     };
+    const neighWritten = neighLines[4].length + neighLines[6].length - neighDeleted;
     return {
       deviceCreated,
       fdbWritten: fdbLines.length - fdbDeleted,
       fdbDeleted,
-      neighWritten: neighLines.length - neighDeleted,
+      neighWritten,
       neighDeleted,
     };
   }
@@ -301,10 +386,11 @@ export class VxlanManager {
         return { link: { exists: false, addresses: [] }, fdb: new Map(), neigh: new Map() };
       throw new FelixError('FELIX_ERR_COMMAND_FAILED', `ip link show ${name}: ${link.stderr.trim()}`);
     }
+    // Both families in one read each: entries of a family no longer wanted are found too.
     const [addrs, fdb, neigh] = await Promise.all([
-      this.#nl.read('ip', ['addr', 'show', 'dev', name], 4),
+      this.#nl.read('ip', ['addr', 'show', 'dev', name]),
       this.#nl.read('bridge', ['fdb', 'show', 'dev', name]),
-      this.#nl.read('ip', ['neigh', 'show', 'dev', name], 4),
+      this.#nl.read('ip', ['neigh', 'show', 'dev', name]),
     ]);
     const linkList = JSON.parse(link.stdout || '[]') as unknown[];
     return { link: parseVxlanLink(linkList, addrs), fdb: parseVxlanFdb(fdb), neigh: parseVxlanNeigh(neigh) };

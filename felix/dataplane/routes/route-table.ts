@@ -9,8 +9,18 @@
 // The kernel view is cached (Felix's "dataplane view"): the first apply reads it, every later
 // apply diffs against what the last successful writes left, and `resync()` (called periodically by
 // the agent) re-reads to find drift — a route someone deleted, changed or added with our protocol.
-// A batch with failed lines marks the view untrusted, so the next apply re-reads before diffing:
-// the reconciler never acts on a guess after an error.
+// A batch with failed lines makes the view a guess, so the same apply re-reads the kernel at once:
+// the reconciler never acts on a guess after an error, and `list()` stays exact.
+//
+// One route the kernel rejects never holds up the others (past failure: a remote IPv6 pod CIDR
+// `via` an address on no connected subnet, "No route to host", dropped the whole cached view; every
+// route, the node's own blackholes included, then listed as `pending` until some later apply
+// succeeded, the agent withheld its BGP announcements, and the other nodes lost their routes to
+// this node). `-force` already makes ip attempt every line; what is per route is per route here
+// too: an add/replace the kernel refuses is a `failed` route carrying the kernel's message, as a
+// foreign route at the key is a `conflict`; neither fails the apply, both are retried by the next
+// one (the view says they are missing). What is not about one desired route — a delete refused for
+// another reason than "already gone", a failure naming no line, the process dying — still throws.
 //
 // Adoption on start: routes already as desired produce no write (no netlink event, no flap);
 // there is no flush. Writes per family go through one `ip -4|-6 -force -batch -` each, deletes
@@ -56,6 +66,8 @@ export interface RouteApplyResult {
   readonly unchanged: number;
   /** Desired routes not written because another protocol holds the key ("File exists"). */
   readonly conflicts: readonly RouteConflict[];
+  /** Desired routes the kernel refused for another reason (its message, e.g. "No route to host"). */
+  readonly failed: readonly RouteConflict[];
   /** Whether this apply read the kernel (first apply, resync, or after a failure). */
   readonly didRead: boolean;
 }
@@ -82,10 +94,17 @@ export interface CompiledRoutes {
   readonly entries: ReadonlyMap<string, DesiredEntry>;
 }
 
+export type ListedRouteState = 'programmed' | 'pending' | 'conflict' | 'failed';
+
 export interface ListedRoute {
   readonly route: CanonicalRoute;
-  /** 'programmed' when the last apply/read saw it as desired; 'pending' before; 'conflict'. */
-  readonly state: 'programmed' | 'pending' | 'conflict';
+  /**
+   * 'programmed' when the kernel has it as desired (last apply or read); 'pending' before the first
+   * write; 'conflict' when a foreign route holds its key; 'failed' when the kernel refused it.
+   */
+  readonly state: ListedRouteState;
+  /** For 'conflict' and 'failed': what the kernel said at the last attempt. */
+  readonly message?: string;
 }
 
 const ESRCH = /No such process|No such file or directory/;
@@ -110,6 +129,7 @@ export class RouteTable {
   /** Our routes in the kernel by key; undefined = unknown (read before the next diff). */
   #actual: Map<string, KernelRoute[]> | undefined;
   #conflicts = new Map<string, RouteConflict>();
+  #failed = new Map<string, RouteConflict>();
   #applying = false;
 
   constructor(opts: RouteTableOptions) {
@@ -172,14 +192,24 @@ export class RouteTable {
     const out: ListedRoute[] = [];
     for (const [key, e] of this.#desired) {
       const have = atDefaultMetric(this.#actual?.get(key));
-      const state = this.#conflicts.has(key)
-        ? 'conflict'
-        : have !== undefined && isUpToDate(e, have)
-          ? 'programmed'
-          : 'pending';
-      out.push({ route: e.route, state });
+      if (have !== undefined && isUpToDate(e, have)) {
+        out.push({ route: e.route, state: 'programmed' });
+        continue;
+      }
+      const conflict = this.#conflicts.get(key);
+      const failed = conflict === undefined ? this.#failed.get(key) : undefined;
+      if (conflict !== undefined) out.push({ route: e.route, state: 'conflict', message: conflict.message });
+      else if (failed !== undefined) out.push({ route: e.route, state: 'failed', message: failed.message });
+      else out.push({ route: e.route, state: 'pending' });
     }
     return out;
+  }
+
+  /** Desired routes the kernel refused at the last attempt (not conflicts). */
+  get failedCount(): number {
+    let n = 0;
+    for (const key of this.#failed.keys()) if (this.#desired.has(key)) n++;
+    return n;
   }
 
   /** Forget the cached kernel view and apply: finds and repairs drift. */
@@ -189,8 +219,10 @@ export class RouteTable {
   }
 
   /**
-   * Make the kernel match the desired set. Throws a BatchError (FELIX_ERR_BATCH_FAILED) naming
-   * every failed line after attempting all of them; the next apply re-reads the kernel.
+   * Make the kernel match the desired set. Every line is attempted; routes the kernel refuses are
+   * in `conflicts`/`failed` (and `list()`), not thrown. Throws a BatchError (FELIX_ERR_BATCH_FAILED)
+   * naming the lines that are not about one desired route (a refused delete), after all of them
+   * were attempted and the view re-read.
    */
   async apply(isResync = false): Promise<RouteApplyResult> {
     if (this.#applying) throw new FelixError('FELIX_ERR_APPLY_FAILED', 'RouteTable.apply is already running');
@@ -242,14 +274,15 @@ export class RouteTable {
 
   /**
    * Stream the ops into one `-force -batch` per family (started lazily, so a no-op apply runs no
-   * process), then account for every failed line: tolerated failures are fine, conflicts are
-   * reported, anything else is thrown after all lines were tried.
+   * process), then account for every failed line: tolerated failures are fine, conflicts and
+   * refused routes are reported, anything else is thrown after all lines were tried.
    *
    * The cached view is updated while the lines stream (optimistically: each op recorded as done
    * right after it is handed to ip), so that bookkeeping overlaps with the kernel's work instead
    * of following it (100k routes: ~40 ms less). This is exact, not a guess: the only failure that
-   * keeps the view is a delete of a route already gone, which is what was recorded; every other
-   * failure (a conflict, an error, the process dying) drops the view and the next apply re-reads.
+   * keeps the view is a delete of a route already gone, which is what was recorded; after any
+   * other failed line the view is re-read here (a refused replace may have left the old route, an
+   * IPv6 multipath add may be partial), and when the process died it is dropped (next apply reads).
    */
   async #write(
     ops: Iterable<RouteOp>,
@@ -275,6 +308,7 @@ export class RouteTable {
     }
     const errors: BatchFailure[] = [];
     const conflicts: RouteConflict[] = [];
+    const failed: RouteConflict[] = [];
     const results = await Promise.allSettled(
       [...writers.values()].map(async (slot) => ({ slot, r: await slot.w.close() })),
     );
@@ -293,29 +327,35 @@ export class RouteTable {
         }
         if (op.kind === 'del' && ESRCH.test(f.message)) continue; // already gone: the goal is reached
         counts[op.kind === 'add' ? 'added' : op.kind === 'replace' ? 'replaced' : 'deleted']--;
-        if (op.kind === 'add' && EEXIST.test(f.message) && op.entry !== undefined) {
-          const r0 = op.entry.route;
-          conflicts.push({ key: op.key, dst: r0.dst, table: r0.table, message: f.message });
-        } else {
+        if (op.entry === undefined) {
           errors.push(f);
+          continue;
         }
+        const r0 = op.entry.route;
+        const problem = { key: op.key, dst: r0.dst, table: r0.table, message: f.message };
+        if (op.kind === 'add' && EEXIST.test(f.message)) conflicts.push(problem);
+        else failed.push(problem);
       }
     }
-    // Every apply after a conflict re-reads and retries the add, so the marks are recomputed here.
+    // Every apply retries what was refused (the view says it is missing), so the marks are
+    // recomputed from scratch by each batch: a key that stays refused keeps its mark, a key that
+    // went in loses it, and a key no longer desired is not listed anyway.
     this.#conflicts = new Map(conflicts.map((c) => [c.key, c]));
-    if (conflicts.length > 0 || errors.length > 0 || processError !== undefined) {
-      // A foreign route may go away at any time, and after an error the view is a guess: re-read.
-      this.#actual = undefined;
-    }
+    this.#failed = new Map(failed.map((c) => [c.key, c]));
     if (processError !== undefined) {
+      this.#actual = undefined;
       this.stats.failures++;
       throw processError;
     }
-    if (errors.length > 0) {
-      this.stats.failures++;
-      throw new BatchError(`route table (proto ${this.protocol})`, errors);
+    if (conflicts.length > 0 || failed.length > 0 || errors.length > 0) {
+      // Some lines did not do what was recorded: read what the kernel really has, now, so the next
+      // diff and list() work from facts. If the read fails, the view stays unknown (next apply reads).
+      this.#actual = undefined;
+      this.#actual = await this.#read();
     }
-    return { ...counts, conflicts };
+    if (failed.length > 0 || errors.length > 0) this.stats.failures++;
+    if (errors.length > 0) throw new BatchError(`route table (proto ${this.protocol})`, errors);
+    return { ...counts, conflicts, failed };
   }
 
   #record(op: RouteOp, actual: Map<string, KernelRoute[]>): void {

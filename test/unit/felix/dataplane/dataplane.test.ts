@@ -3,11 +3,12 @@
 // naming a missing ipset), coalescing (one pass in flight, changes during it give one more), the
 // periodic resync re-reading every part, retries with backoff reported in status(), stop() leaving
 // the kernel alone. The real kernel side is test/interop/felix-dataplane.test.ts.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { mergeIptables } from '../../../../felix/dataplane/desired.ts';
 import type { Command, CommandResult } from '../../../../felix/dataplane/exec.ts';
 import { Dataplane, type DataplaneDesired, FelixError, workloadEndpoint } from '../../../../felix/index.ts';
 import type { TableState } from '../../../../felix/model/iptables.ts';
+import { FakeRouteKernel } from '../routes/fake-kernel.ts';
 
 interface Fake {
   readonly calls: string[];
@@ -16,6 +17,8 @@ interface Fake {
   failing: { re: RegExp; stderr: string } | undefined;
   /** When set, commands matching wait for release(). */
   gate: { re: RegExp; waiting: (() => void)[] } | undefined;
+  /** When set, route reads and route batches go to this fake routing table. */
+  kernel: FakeRouteKernel | undefined;
 }
 
 function fake(): Fake {
@@ -23,9 +26,12 @@ function fake(): Fake {
     calls: [],
     failing: undefined,
     gate: undefined,
+    kernel: undefined,
     runner: async (c) => {
       const text = c.argv.join(' ');
       f.calls.push(text);
+      const routed = f.kernel?.handle(c);
+      if (routed !== undefined) return routed;
       if (f.gate?.re.test(text)) await new Promise<void>((r) => f.gate!.waiting.push(r));
       if (f.failing?.re.test(text)) {
         const r = { stdout: '', stderr: f.failing.stderr, code: 1 };
@@ -285,5 +291,57 @@ describe('Dataplane', () => {
     await d.idle();
     expect(f.calls.some((c) => c.startsWith('ip link add vxlan.margay type vxlan id 4096'))).toBe(true);
     expect(d.status().counts.remoteVteps).toBe(1);
+  });
+  it('a route the kernel refuses: the pass succeeds, the rest is programmed, the refusal is shown and retried', async () => {
+    const f = fake();
+    f.kernel = new FakeRouteKernel();
+    f.kernel.refuse = [{ re: /2001:db8:244:3::/, message: 'RTNETLINK answers: No route to host' }];
+    const d = dataplane(f, { retryIntervalMs: 20 });
+    d.setDesired(
+      desired({
+        routes: [
+          { dst: '10.244.1.0/24', type: 'blackhole', reason: 'own pod CIDR' },
+          { dst: '2001:db8:244:1::/64', type: 'blackhole', reason: 'own pod CIDR' },
+          { dst: '10.244.2.0/24', nextHops: [{ gateway: '192.0.2.12' }], reason: 'node-2' },
+          { dst: '2001:db8:244:3::/64', nextHops: [{ gateway: '2001:db8:0:2::13' }], reason: 'node-3' },
+        ],
+      }),
+    );
+    const s = await d.idle();
+    expect(s).toMatchObject({ ready: true, inSync: true, consecutiveFailures: 0 });
+    expect(s.counts).toMatchObject({ routes: 5, routesProgrammed: 4, routeConflicts: 0, routeFailures: 1 });
+    expect(s.routeProblems).toEqual([
+      {
+        family: 6,
+        table: 254,
+        dst: '2001:db8:244:3::/64',
+        state: 'failed',
+        message: 'RTNETLINK answers: No route to host',
+      },
+    ]);
+    // What the agent announces from: both own blackholes are programmed.
+    expect(
+      d
+        .listRoutes()
+        .filter((r) => r.type === 'blackhole')
+        .map((r) => [r.dst, r.state]),
+    ).toEqual([
+      ['10.244.1.0/24', 'programmed'],
+      ['2001:db8:244:1::/64', 'programmed'],
+    ]);
+    expect(d.listRoutes().find((r) => r.dst === '2001:db8:244:3::/64')).toMatchObject({
+      state: 'failed',
+      message: 'RTNETLINK answers: No route to host',
+      reason: 'node-3',
+    });
+    // Retried after retryIntervalMs without any new setDesired; once the kernel takes it, it is in.
+    f.kernel.refuse = [];
+    const kernel = f.kernel;
+    await vi.waitFor(() => expect(kernel.routes[6].has('2001:db8:244:3::/64')).toBe(true), {
+      timeout: 2_000,
+    });
+    const after = await d.idle();
+    expect(after.counts).toMatchObject({ routesProgrammed: 5, routeFailures: 0 });
+    expect(after.routeProblems).toEqual([]);
   });
 });

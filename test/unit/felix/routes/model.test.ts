@@ -190,8 +190,11 @@ describe('encapsulation choice (CrossSubnet = plain inside a connected subnet)',
     ]);
   });
 
-  it('VTEP address is the .0 of the pod CIDR and the MAC is stable, unicast and local', () => {
+  it('VTEP address is the first address of the pod CIDR and the MAC is stable, unicast and local', () => {
     expect(vtepTunnelAddress('10.244.2.0/24')).toBe('10.244.2.0');
+    expect(vtepTunnelAddress('2001:DB8:244:2::/64')).toBe('2001:db8:244:2::');
+    expect(() => vtepTunnelAddress('2001:db8:244:2::1')).toThrow(/pod CIDR/);
+    expect(() => vtepTunnelAddress('10.244.2.1/32')).toThrow(/pod CIDR/);
     expect(vtepMac('node-a')).toBe(vtepMac('node-a'));
     expect(vtepMac('node-a')).not.toBe(vtepMac('node-b'));
     const first = Number.parseInt(vtepMac('node-a').slice(0, 2), 16);

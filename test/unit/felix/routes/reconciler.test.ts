@@ -10,6 +10,7 @@ import { Netlink, parseBatchErrors } from '../../../../felix/dataplane/netlink/n
 import { RouteTable } from '../../../../felix/dataplane/routes/route-table.ts';
 import { hostVethSysctls } from '../../../../felix/dataplane/workload/veth.ts';
 import { vtepMac } from '../../../../felix/model/routes.ts';
+import { FakeRouteKernel } from './fake-kernel.ts';
 
 class FakeRunner {
   readonly calls: Command[] = [];
@@ -78,28 +79,86 @@ describe('RouteTable (fake kernel)', () => {
     ]);
   });
 
-  it('a failed line is a BatchError naming it; tolerated ESRCH on delete; next apply re-reads', async () => {
-    const f = new FakeRunner();
-    f.routes[4] = [{ dst: '10.244.9.0/24', dev: 'v0', scope: 'link', protocol: '109' }];
-    const rt = new RouteTable({ netlink: new Netlink({ runner: f.run }), families: [4] });
+  it('one route the kernel refuses holds up no other route, in either family', async () => {
+    // The two-subnet lab before IPv6 went through VXLAN: node-1's route to an IPv6 pod CIDR on the
+    // other subnet `via` an address on no connected subnet. The kernel refuses that one line; the
+    // blackholes and the routes within the subnet, IPv4 and IPv6, must go in AND be listed as
+    // programmed (the agent announces a pod CIDR only when its blackhole is listed programmed).
+    const k = new FakeRouteKernel();
+    k.refuse = [{ re: /2001:db8:244:3::/, message: 'RTNETLINK answers: No route to host' }];
+    const run = async (c: Command): Promise<CommandResult> =>
+      k.handle(c) ?? { stdout: '[]', stderr: '', code: 0 };
+    const rt = new RouteTable({ netlink: new Netlink({ runner: run }) });
     rt.setDesired([
-      { dst: '10.244.1.0/24', nextHops: [{ gateway: '192.0.2.2' }] },
-      { dst: '10.244.2.0/24', nextHops: [{ gateway: '203.0.113.1' }] },
+      { dst: '10.244.1.0/24', type: 'blackhole' },
+      { dst: '10.244.2.0/24', nextHops: [{ gateway: '192.0.2.12' }] },
+      { dst: '2001:db8:244:1::/64', type: 'blackhole' },
+      { dst: '2001:db8:244:2::/64', nextHops: [{ gateway: '2001:db8:0:1::12' }] },
+      { dst: '2001:db8:244:3::/64', nextHops: [{ gateway: '2001:db8:0:2::13' }], reason: 'node-3' },
     ]);
+    const r = await rt.apply();
+    expect(r).toMatchObject({
+      added: 4,
+      conflicts: [],
+      failed: [
+        {
+          key: '6|254|2001:db8:244:3::/64',
+          dst: '2001:db8:244:3::/64',
+          table: 254,
+          message: 'RTNETLINK answers: No route to host',
+        },
+      ],
+    });
+    expect([...k.routes[4].keys(), ...k.routes[6].keys()]).toEqual([
+      '10.244.1.0/24',
+      '10.244.2.0/24',
+      '2001:db8:244:1::/64',
+      '2001:db8:244:2::/64',
+    ]);
+    const states = () => rt.list().map((l) => [l.route.dst, l.state, l.message]);
+    expect(states()).toEqual([
+      ['10.244.1.0/24', 'programmed', undefined],
+      ['10.244.2.0/24', 'programmed', undefined],
+      ['2001:db8:244:1::/64', 'programmed', undefined],
+      ['2001:db8:244:2::/64', 'programmed', undefined],
+      ['2001:db8:244:3::/64', 'failed', 'RTNETLINK answers: No route to host'],
+    ]);
+    expect(rt.failedCount).toBe(1);
+    // The next apply tries the refused route again, and only it, from an exact view (no read).
+    k.lines.length = 0;
+    expect(await rt.apply()).toMatchObject({ added: 0, unchanged: 4, didRead: false });
+    expect(k.lines).toEqual(['route add 2001:db8:244:3::/64 proto 109 via 2001:db8:0:2::13']);
+    // Once the kernel takes it, it is programmed and the mark is gone.
+    k.refuse = [];
+    expect(await rt.apply()).toMatchObject({ added: 1, unchanged: 4, failed: [] });
+    expect(rt.list().every((l) => l.state === 'programmed')).toBe(true);
+    expect(rt.failedCount).toBe(0);
+  });
+
+  it('a refused delete is a BatchError naming it; ESRCH on delete is tolerated; the view is re-read', async () => {
+    const f = new FakeRunner();
+    f.routes[4] = [
+      { dst: '10.244.9.0/24', dev: 'v0', scope: 'link', protocol: '109' },
+      { dst: '10.244.8.0/24', dev: 'v0', scope: 'link', protocol: '109' },
+    ];
+    const rt = new RouteTable({ netlink: new Netlink({ runner: f.run }), families: [4] });
+    rt.setDesired([{ dst: '10.244.1.0/24', nextHops: [{ gateway: '192.0.2.2' }] }]);
     f.nextBatch = {
       code: 1,
       stderr:
-        'Error: Nexthop has invalid gateway.\nCommand failed -:2\nRTNETLINK answers: No such process\nCommand failed -:3\n',
+        'RTNETLINK answers: No such process\nCommand failed -:2\nRTNETLINK answers: Operation not permitted\nCommand failed -:3\n',
     };
     const err = await rt.apply().catch((e: unknown) => e);
     expect(err).toMatchObject({
       code: 'FELIX_ERR_BATCH_FAILED',
-      failures: [{ line: 2, command: 'route add 10.244.2.0/24 proto 109 via 203.0.113.1' }],
+      failures: [{ line: 3, command: 'route del 10.244.8.0/24 proto 109' }],
     });
-    expect(String((err as Error).message)).toContain('line 2: route add 10.244.2.0/24');
+    expect(String((err as Error).message)).toContain('line 3: route del 10.244.8.0/24');
+    // Re-read at once: the listing is from the kernel, not from a guess.
+    expect(f.calls.filter((c) => c.argv.includes('show'))).toHaveLength(2);
     f.calls.length = 0;
     f.routes[4] = [{ dst: '10.244.1.0/24', gateway: '192.0.2.2', dev: 'v0', protocol: '109' }];
-    expect(await rt.apply()).toMatchObject({ didRead: true, added: 1, unchanged: 1 });
+    expect(await rt.resync()).toMatchObject({ didRead: true, added: 0, unchanged: 1 });
   });
 
   it('a foreign route at a desired key is a conflict, not overwritten', async () => {
@@ -164,6 +223,140 @@ describe('encapsulation managers (commands)', () => {
       `ip -n n1 -4 -force -batch -\nneigh replace 10.244.2.0 lladdr ${mac} dev vxlan.margay nud permanent\n`,
     );
     expect(vxlanCreateArgs({ ...m.device, underlayDevice: 'eth0' })).toContain('dev');
+  });
+
+  it('VXLAN with IPv6: a second tunnel address and IPv6 neighbours on the same device; adoption; drift', async () => {
+    const f = new FakeRunner();
+    f.responses.set('link show dev vxlan.margay', {
+      stdout: '',
+      stderr: 'Device "vxlan.margay" does not exist.',
+      code: 1,
+    });
+    const options = {
+      netlink: new Netlink({ runner: f.run }),
+      nodeName: 'a',
+      underlayAddress: '192.0.2.11',
+      tunnelAddress: '10.244.1.0',
+      tunnelAddressV6: '2001:db8:244:1::',
+    };
+    const vteps = [
+      {
+        nodeName: 'b',
+        nodeIp: '198.51.100.13',
+        tunnelAddress: '10.244.3.0',
+        tunnelAddressV6: '2001:db8:244:3::',
+      },
+      { nodeName: 'c', nodeIp: '192.0.2.12', tunnelAddress: '10.244.2.0' },
+    ];
+    const m = new VxlanManager(options);
+    m.setRemoteVteps(vteps);
+    expect(await m.apply()).toMatchObject({ deviceCreated: true, fdbWritten: 2, neighWritten: 3 });
+    const cmds = f.calls.map((c) => `${c.argv.join(' ')}${c.input ? `\n${c.input}` : ''}`);
+    const [mb, mc] = [vtepMac('b'), vtepMac('c')];
+    expect(cmds).toContain('ip -4 addr replace 10.244.1.0/32 dev vxlan.margay');
+    expect(cmds).toContain('ip -6 addr replace 2001:db8:244:1::/128 dev vxlan.margay nodad');
+    expect(cmds).toContain(
+      'bridge -force -batch -\n' +
+        `fdb replace ${mb} dev vxlan.margay dst 198.51.100.13 self permanent\n` +
+        `fdb replace ${mc} dev vxlan.margay dst 192.0.2.12 self permanent\n`,
+    );
+    expect(cmds).toContain(
+      'ip -4 -force -batch -\n' +
+        `neigh replace 10.244.3.0 lladdr ${mb} dev vxlan.margay nud permanent\n` +
+        `neigh replace 10.244.2.0 lladdr ${mc} dev vxlan.margay nud permanent\n`,
+    );
+    expect(cmds).toContain(
+      `ip -6 -force -batch -\nneigh replace 2001:db8:244:3:: lladdr ${mb} dev vxlan.margay nud permanent\n`,
+    );
+
+    // A restarted agent finds all of it (plus the kernel's own fe80:: address and a non-permanent
+    // IPv6 neighbour, neither of them ours) and writes nothing.
+    const link = [
+      {
+        ifname: 'vxlan.margay',
+        mtu: 1450,
+        address: vtepMac('a'),
+        flags: ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'],
+        linkinfo: {
+          info_kind: 'vxlan',
+          info_data: { id: 4096, port: 4789, local: '192.0.2.11', learning: false },
+        },
+      },
+    ];
+    const addrs = [
+      {
+        ifname: 'vxlan.margay',
+        addr_info: [
+          { family: 'inet', local: '10.244.1.0', prefixlen: 32, scope: 'global' },
+          { family: 'inet6', local: '2001:db8:244:1::', prefixlen: 128, scope: 'global' },
+          { family: 'inet6', local: 'fe80::1c2d:3eff:fe4f:5a6b', prefixlen: 64, scope: 'link' },
+        ],
+      },
+    ];
+    const fdb = [
+      { mac: mb, dst: '198.51.100.13', state: 'permanent' },
+      { mac: mc, dst: '192.0.2.12', state: 'permanent' },
+    ];
+    const neigh = [
+      { dst: '10.244.3.0', lladdr: mb, state: ['PERMANENT'] },
+      { dst: '10.244.2.0', lladdr: mc, state: ['PERMANENT'] },
+      { dst: '2001:db8:244:3::', lladdr: mb, state: ['PERMANENT'] },
+      { dst: 'fe80::99', lladdr: mb, state: ['STALE'] },
+    ];
+    const kernel = new FakeRunner();
+    kernel.responses.set('link show dev vxlan.margay', { stdout: JSON.stringify(link), stderr: '', code: 0 });
+    kernel.responses.set('addr show dev vxlan.margay', {
+      stdout: JSON.stringify(addrs),
+      stderr: '',
+      code: 0,
+    });
+    kernel.responses.set('fdb show dev vxlan.margay', { stdout: JSON.stringify(fdb), stderr: '', code: 0 });
+    kernel.responses.set('neigh show dev vxlan.margay', {
+      stdout: JSON.stringify(neigh),
+      stderr: '',
+      code: 0,
+    });
+    const adopted = new VxlanManager({ ...options, netlink: new Netlink({ runner: kernel.run }) });
+    adopted.setRemoteVteps(vteps);
+    expect(await adopted.apply()).toEqual({
+      deviceCreated: false,
+      fdbWritten: 0,
+      fdbDeleted: 0,
+      neighWritten: 0,
+      neighDeleted: 0,
+    });
+    expect(kernel.calls.filter((c) => !c.argv.includes('show'))).toEqual([]);
+
+    // Drift: the IPv6 neighbour and the IPv6 address gone, a stray IPv6 address and neighbour added.
+    addrs[0]!.addr_info[1] = { family: 'inet6', local: '2001:db8:244:99::', prefixlen: 128, scope: 'global' };
+    neigh[2] = { dst: '2001:db8:244:77::', lladdr: mb, state: ['PERMANENT'] };
+    kernel.responses.set('addr show dev vxlan.margay', {
+      stdout: JSON.stringify(addrs),
+      stderr: '',
+      code: 0,
+    });
+    kernel.responses.set('neigh show dev vxlan.margay', {
+      stdout: JSON.stringify(neigh),
+      stderr: '',
+      code: 0,
+    });
+    kernel.calls.length = 0;
+    expect(await adopted.apply()).toMatchObject({ neighWritten: 0, neighDeleted: 0 }); // cached view
+    expect(await adopted.resync()).toMatchObject({ neighWritten: 1, neighDeleted: 1, fdbWritten: 0 });
+    expect(
+      kernel.calls
+        .filter((c) => !c.argv.includes('show'))
+        .map((c) => `${c.argv.join(' ')}${c.input ? `\n${c.input}` : ''}`),
+    ).toEqual([
+      'ip -6 addr del 2001:db8:244:99::/128 dev vxlan.margay',
+      'ip -6 addr replace 2001:db8:244:1::/128 dev vxlan.margay nodad',
+      'ip -6 -force -batch -\n' +
+        'neigh del 2001:db8:244:77:: dev vxlan.margay\n' +
+        `neigh replace 2001:db8:244:3:: lladdr ${mb} dev vxlan.margay nud permanent\n`,
+    ]);
+    // Tunnel addresses of the wrong family are refused up front.
+    expect(() => new VxlanManager({ ...options, tunnelAddressV6: '10.244.1.0' })).toThrow(/must be IPv6/);
+    expect(() => m.setRemoteVteps([{ ...vteps[0]!, tunnelAddressV6: '10.244.3.0' }])).toThrow(/must be IPv6/);
   });
 
   it('IPIP: the commands from nothing, from a drifted device, and none when in place', () => {

@@ -290,13 +290,61 @@ describe('tunnel devices', () => {
     expect(st.dataplane.vxlan).toBeNull();
   });
 
-  it('an IPv6 pool with vxlanMode is reported (VXLAN is IPv4-only here)', () => {
-    const st = calculate(snap(...nodes, pool('p6', 'fd00::/48', { vxlanMode: 'Always' })), {
-      name: 'node-4',
-    });
-    expect(st.dataplane.vxlan).toBeNull();
-    expect(st.problems).toContain(
-      'IPPool p6: spec.vxlanMode: VXLAN is IPv4-only in Margay; routes into fd00::/48 stay plain',
+  it('an IPv6 pool with VXLAN: IPv6 tunnel addresses on the same device, no problem', () => {
+    const dual = [1, 2, 3].map((i) =>
+      node(`node-${i}`, {
+        ipv4: i < 3 ? `192.0.2.${10 + i}/24` : `198.51.100.${10 + i}/24`,
+        ipv6: i < 3 ? `2001:db8:0:1::${10 + i}/64` : `2001:db8:0:2::${10 + i}/64`,
+        podCIDRs: [`10.244.${i}.0/24`, `2001:db8:244:${i}::/64`],
+      }),
     );
+    const st = calculate(
+      snap(
+        ...dual,
+        pool('p4', '10.244.0.0/16', { vxlanMode: 'CrossSubnet' }),
+        pool('p6', '2001:db8:244::/48', { vxlanMode: 'CrossSubnet' }),
+      ),
+      { name: 'node-1' },
+    );
+    expect(st.problems).toEqual([]);
+    expect(st.dataplane.vxlan).toEqual({
+      nodeName: 'node-1',
+      underlayAddress: '192.0.2.11',
+      tunnelAddress: '10.244.1.0',
+      tunnelAddressV6: '2001:db8:244:1::',
+      remoteVteps: [
+        {
+          nodeName: 'node-2',
+          nodeIp: '192.0.2.12',
+          tunnelAddress: '10.244.2.0',
+          tunnelAddressV6: '2001:db8:244:2::',
+          mac: vtepMac('node-2'),
+        },
+        {
+          nodeName: 'node-3',
+          nodeIp: '198.51.100.13',
+          tunnelAddress: '10.244.3.0',
+          tunnelAddressV6: '2001:db8:244:3::',
+          mac: vtepMac('node-3'),
+        },
+      ],
+    });
+    // Only the IPv6 pool tunnels: the device exists (IPv4 underlay) with both tunnel addresses.
+    const only6 = calculate(
+      snap(...dual, pool('p4', '10.244.0.0/16'), pool('p6', '2001:db8:244::/48', { vxlanMode: 'Always' })),
+      { name: 'node-3' },
+    );
+    expect(only6.dataplane.vxlan).toMatchObject({
+      underlayAddress: '198.51.100.13',
+      tunnelAddress: '10.244.3.0',
+      tunnelAddressV6: '2001:db8:244:3::',
+    });
+    // An IPv4-only VXLAN pool: no IPv6 address on the device, no IPv6 neighbours.
+    const only4 = calculate(
+      snap(...dual, pool('p4', '10.244.0.0/16', { vxlanMode: 'Always' }), pool('p6', '2001:db8:244::/48')),
+      { name: 'node-1' },
+    );
+    expect(only4.dataplane.vxlan?.tunnelAddressV6).toBeUndefined();
+    expect(only4.dataplane.vxlan?.remoteVteps.map((v) => v.tunnelAddressV6)).toEqual([undefined, undefined]);
   });
 });

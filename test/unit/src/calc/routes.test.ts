@@ -107,6 +107,90 @@ describe('remoteRoutes: pod CIDRs of other nodes', () => {
   });
 });
 
+describe('remoteRoutes: IPv6 pod CIDRs through VXLAN (IPv4 underlay)', () => {
+  // The two-subnet lab: node-1, node-2 on 192.0.2.0/24 + 2001:db8:0:1::/64, node-3 on
+  // 198.51.100.0/24 + 2001:db8:0:2::/64.
+  const dual = [1, 2, 3].map((i) =>
+    node(`node-${i}`, {
+      ipv4: i < 3 ? `192.0.2.${10 + i}/24` : `198.51.100.${10 + i}/24`,
+      ipv6: i < 3 ? `2001:db8:0:1::${10 + i}/64` : `2001:db8:0:2::${10 + i}/64`,
+      podCIDRs: [`10.244.${i}.0/24`, `2001:db8:244:${i}::/64`],
+    }),
+  );
+  const paths = [
+    { prefix: '2001:db8:244:2::/64', family: 'ipv6-unicast' as const, nextHops: ['2001:db8:0:1::12'] },
+    { prefix: '2001:db8:244:3::/64', family: 'ipv6-unicast' as const, nextHops: ['2001:db8:0:2::13'] },
+  ];
+  const routes6 = (mode: 'Always' | 'CrossSubnet' | 'Never') => {
+    const snapshot = snap(
+      ...dual,
+      pool('p4', '10.244.0.0/16', { vxlanMode: 'CrossSubnet' }),
+      pool('p6', '2001:db8:244::/48', { vxlanMode: mode }),
+    );
+    return remoteRoutes({ bestPaths: paths, state: calculate(snapshot, { name: 'node-1' }), snapshot });
+  };
+
+  it('CrossSubnet: direct inside our IPv6 subnet, via the IPv6 tunnel address across', () => {
+    const routes = routes6('CrossSubnet');
+    expect(routes).toEqual([
+      {
+        dst: '2001:db8:244:2::/64',
+        nextHops: [{ gateway: '2001:db8:0:1::12' }],
+        reason:
+          'BGP best path from 2001:db8:0:1::12 (node-2), pool 2001:db8:244::/48 vxlanMode CrossSubnet: same subnet → direct',
+      },
+      {
+        dst: '2001:db8:244:3::/64',
+        nextHops: [{ gateway: '2001:db8:244:3::', dev: 'vxlan.margay', onlink: true }],
+        reason:
+          'BGP best path from 2001:db8:0:2::13 (node-3), pool 2001:db8:244::/48 vxlanMode CrossSubnet: other subnet → vxlan',
+      },
+    ]);
+    // The same next hop felix's remoteNodeRoute builds, and routes the route table accepts.
+    expect(routes[1]!.nextHops).toEqual(
+      remoteNodeRoute({ podCidr: '2001:db8:244:3::/64', nodeIp: '198.51.100.13', encapsulation: 'vxlan' })
+        .nextHops,
+    );
+    for (const r of routes) expect(canonicalRoute(r).family).toBe(6);
+  });
+
+  it('Always tunnels inside the subnet too; Never never tunnels', () => {
+    expect(routes6('Always').map((r) => r.nextHops?.[0]?.gateway)).toEqual([
+      '2001:db8:244:2::',
+      '2001:db8:244:3::',
+    ]);
+    expect(routes6('Never').map((r) => r.nextHops)).toEqual([
+      [{ gateway: '2001:db8:0:1::12' }],
+      [{ gateway: '2001:db8:0:2::13' }],
+    ]);
+  });
+
+  it('a remote without an IPv6 pod CIDR has no IPv6 VTEP: plain route, and the reason says so', () => {
+    const snapshot = snap(
+      ...dual.slice(0, 2),
+      node('node-3', {
+        ipv4: '198.51.100.13/24',
+        ipv6: '2001:db8:0:2::13/64',
+        podCIDRs: ['10.244.3.0/24'],
+      }),
+      pool('p6', '2001:db8:244::/48', { vxlanMode: 'Always' }),
+    );
+    const routes = remoteRoutes({
+      bestPaths: [paths[1]!],
+      state: calculate(snapshot, { name: 'node-1' }),
+      snapshot,
+    });
+    expect(routes).toEqual([
+      {
+        dst: '2001:db8:244:3::/64',
+        nextHops: [{ gateway: '2001:db8:0:2::13' }],
+        reason:
+          'BGP best path from 2001:db8:0:2::13 (node-3), pool 2001:db8:244::/48 vxlanMode Always → vxlan, but node node-3 has no IPv6 VTEP address (IPv6 pod CIDR) → direct',
+      },
+    ]);
+  });
+});
+
 describe('remoteRoutes: other prefixes and skips', () => {
   it('a ToR-learned route with several next hops is one ECMP route, next hops in order', () => {
     const routes = routesFor([], [{ prefix: '203.0.113.0/24', nextHops: ['192.0.2.2', '192.0.2.1'] }]);
