@@ -73,6 +73,20 @@ export function describeNotification(code: number, subcode: number): string {
   return subcode === 0 ? main : `${main} (subcode ${subcode})`;
 }
 
+/** The codes of the NOTIFICATION a Cease / Hard Reset stands for (RFC 8538 §3.1). */
+export interface Encapsulated {
+  readonly code: number;
+  readonly subcode: number;
+}
+
+/** "Hard reset (Administrative shutdown)" for a Hard Reset, else describeNotification. */
+function describeWith(code: number, subcode: number, encapsulated: Encapsulated | undefined): string {
+  const text = describeNotification(code, subcode);
+  return encapsulated === undefined
+    ? text
+    : `${text} (${describeNotification(encapsulated.code, encapsulated.subcode)})`;
+}
+
 function withShutdownMessage(text: string, shutdownMessage: string | undefined): string {
   return shutdownMessage ? `${text}: ${shutdownMessage}` : text;
 }
@@ -86,7 +100,12 @@ function pick(kind: DownReasonKind, message: string, extra: Partial<DownReason>)
 }
 
 /** We sent this NOTIFICATION and closed the session. The kind follows the code. */
-export function notificationSentReason(code: number, subcode: number, shutdownMessage?: string): DownReason {
+export function notificationSentReason(
+  code: number,
+  subcode: number,
+  shutdownMessage?: string,
+  encapsulated?: Encapsulated,
+): DownReason {
   const kind: DownReasonKind =
     code === NotifyCode.holdTimerExpired
       ? 'holdTimerExpired'
@@ -97,7 +116,7 @@ export function notificationSentReason(code: number, subcode: number, shutdownMe
           : code === NotifyCode.cease && subcode === CeaseSubcode.connectionCollisionResolution
             ? 'collision'
             : 'notificationSent';
-  const text = withShutdownMessage(`Error: ${describeNotification(code, subcode)}`, shutdownMessage);
+  const text = withShutdownMessage(`Error: ${describeWith(code, subcode, encapsulated)}`, shutdownMessage);
   return pick(kind, text, { code, subcode, shutdownMessage });
 }
 
@@ -106,17 +125,34 @@ export function notificationReceivedReason(
   code: number,
   subcode: number,
   shutdownMessage?: string,
+  encapsulated?: Encapsulated,
 ): DownReason {
-  const text = withShutdownMessage(`Received: ${describeNotification(code, subcode)}`, shutdownMessage);
+  const text = withShutdownMessage(`Received: ${describeWith(code, subcode, encapsulated)}`, shutdownMessage);
   return pick('notificationReceived', text, { code, subcode, shutdownMessage });
 }
 
-/** ManualStop: an operator (or the speaker removing the peer) stopped the session. */
+/**
+ * ManualStop: an operator (or the speaker removing the peer) stopped the session. With
+ * `hardReset` the Cease went out as a Hard Reset (RFC 8538 §3.1): code/subcode say so.
+ */
 export function adminShutdownReason(
   subcode: number,
   notified: boolean,
   shutdownMessage?: string,
+  hardReset = false,
 ): DownReason {
+  if (notified && hardReset) {
+    const inner = { code: NotifyCode.cease, subcode };
+    const text = withShutdownMessage(
+      describeWith(NotifyCode.cease, CeaseSubcode.hardReset, inner),
+      shutdownMessage,
+    );
+    return pick('adminShutdown', text, {
+      code: NotifyCode.cease,
+      subcode: CeaseSubcode.hardReset,
+      shutdownMessage,
+    });
+  }
   const text = withShutdownMessage(describeNotification(NotifyCode.cease, subcode), shutdownMessage);
   return notified
     ? pick('adminShutdown', text, { code: NotifyCode.cease, subcode, shutdownMessage })
@@ -141,9 +177,19 @@ export function messageErrorReason(code: number, subcode: number): DownReason {
 }
 
 /** AutomaticStop (RFC 4271 §8.1.2 Event 8): Cease sent when an OPEN was, else just closed. */
-export function automaticStopReason(subcode: number, notified: boolean, detail?: string): DownReason {
+export function automaticStopReason(
+  subcode: number,
+  notified: boolean,
+  detail?: string,
+  hardReset = false,
+): DownReason {
   const base = notified
-    ? notificationSentReason(NotifyCode.cease, subcode)
+    ? hardReset
+      ? notificationSentReason(NotifyCode.cease, CeaseSubcode.hardReset, undefined, {
+          code: NotifyCode.cease,
+          subcode,
+        })
+      : notificationSentReason(NotifyCode.cease, subcode)
     : pick('connectionClosed', `Stopped: ${describeNotification(NotifyCode.cease, subcode)}`, {});
   return detail ? { ...base, message: `${base.message}: ${detail}` } : base;
 }

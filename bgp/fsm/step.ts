@@ -151,7 +151,14 @@ function go(d: Draft, name: FsmStateName): void {
   d.s.name = name;
 }
 
-function notify(d: Draft, code: number, subcode: number, data?: Uint8Array, shutdownMessage?: string): void {
+function notify(
+  d: Draft,
+  code: number,
+  subcode: number,
+  data?: Uint8Array,
+  shutdownMessage?: string,
+  hardReset = false,
+): void {
   const a: Mutable<Extract<FsmAction, { type: 'sendNotification' }>> = {
     type: 'sendNotification',
     code,
@@ -159,6 +166,7 @@ function notify(d: Draft, code: number, subcode: number, data?: Uint8Array, shut
   };
   if (data !== undefined && data.length > 0) a.data = data;
   if (shutdownMessage !== undefined) a.shutdownMessage = shutdownMessage;
+  if (hardReset) a.hardReset = true;
   d.actions.push(a);
 }
 
@@ -239,13 +247,16 @@ function fsmError(d: Draft, subcode: number): void {
 
 function manualStop(d: Draft, event: Extract<FsmEvent, { type: 'ManualStop' }>, canNotify: boolean): void {
   const subcode = event.subcode ?? CeaseSubcode.administrativeShutdown;
-  if (canNotify) notify(d, NotifyCode.cease, subcode, undefined, event.shutdownMessage);
-  toIdle(d, adminShutdownReason(subcode, canNotify, event.shutdownMessage), { isAdmin: true });
+  // RFC 8538 §3.1: a Hard Reset carries the Cease it stands for.
+  const hardReset = event.hardReset === true;
+  if (canNotify) notify(d, NotifyCode.cease, subcode, undefined, event.shutdownMessage, hardReset);
+  toIdle(d, adminShutdownReason(subcode, canNotify, event.shutdownMessage, hardReset), { isAdmin: true });
 }
 
 function automaticStop(d: Draft, event: Extract<FsmEvent, { type: 'AutomaticStop' }>): void {
-  notify(d, NotifyCode.cease, event.subcode);
-  toIdle(d, automaticStopReason(event.subcode, true, event.message));
+  const hardReset = event.hardReset === true;
+  notify(d, NotifyCode.cease, event.subcode, undefined, undefined, hardReset);
+  toIdle(d, automaticStopReason(event.subcode, true, event.message, hardReset));
 }
 
 /**
@@ -391,7 +402,10 @@ function connectOrActive(d: Draft, event: FsmEvent): void {
       });
       return;
     case 'NotifMsg':
-      toIdle(d, notificationReceivedReason(event.code, event.subcode, event.shutdownMessage));
+      toIdle(
+        d,
+        notificationReceivedReason(event.code, event.subcode, event.shutdownMessage, event.encapsulated),
+      );
       return;
     case 'AutomaticStop':
       toIdle(d, automaticStopReason(event.subcode, false, event.message));
@@ -456,7 +470,10 @@ function openSent(d: Draft, event: FsmEvent): void {
       });
       return;
     case 'NotifMsg':
-      toIdle(d, notificationReceivedReason(event.code, event.subcode, event.shutdownMessage));
+      toIdle(
+        d,
+        notificationReceivedReason(event.code, event.subcode, event.shutdownMessage, event.encapsulated),
+      );
       return;
     default:
       // KEEPALIVE, UPDATE, ROUTE-REFRESH before the peer's OPEN: RFC 6608 subcode 1.
@@ -493,7 +510,10 @@ function openConfirm(d: Draft, event: FsmEvent): void {
       toIdle(d, connectionReason(true, event.message));
       return;
     case 'NotifMsg':
-      toIdle(d, notificationReceivedReason(event.code, event.subcode, event.shutdownMessage));
+      toIdle(
+        d,
+        notificationReceivedReason(event.code, event.subcode, event.shutdownMessage, event.encapsulated),
+      );
       return;
     case 'NotifMsgVerErr':
       toIdle(d, notificationReceivedReason(NotifyCode.openMessage, OpenSubcode.unsupportedVersionNumber), {
@@ -562,7 +582,10 @@ function established(d: Draft, event: FsmEvent): void {
       toIdle(d, connectionReason(true, event.message));
       return;
     case 'NotifMsg':
-      toIdle(d, notificationReceivedReason(event.code, event.subcode, event.shutdownMessage));
+      toIdle(
+        d,
+        notificationReceivedReason(event.code, event.subcode, event.shutdownMessage, event.encapsulated),
+      );
       return;
     case 'NotifMsgVerErr':
       toIdle(d, notificationReceivedReason(NotifyCode.openMessage, OpenSubcode.unsupportedVersionNumber));

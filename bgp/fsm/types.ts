@@ -131,12 +131,26 @@ interface MessageError {
 export type FsmEvent =
   /** Event 1 (Event 4 with config.passive). Clears a previous ManualStop. */
   | { readonly type: 'ManualStart' }
-  /** Event 2. Cease/Administrative Shutdown by default (RFC 4486), RFC 9003 message. */
-  | { readonly type: 'ManualStop'; readonly subcode?: number; readonly shutdownMessage?: string }
+  /**
+   * Event 2. Cease/Administrative Shutdown by default (RFC 4486), RFC 9003 message; with
+   * `hardReset`, sent as Cease / Hard Reset encapsulating that Cease (RFC 8538 §3.1).
+   */
+  | {
+      readonly type: 'ManualStop';
+      readonly subcode?: number;
+      readonly shutdownMessage?: string;
+      readonly hardReset?: boolean;
+    }
   /** Event 3 (Event 5/6/7). Ignored while stopped, while not allowed, and while the IdleHoldTimer runs. */
   | { readonly type: 'AutomaticStart' }
   /** Event 8: the speaker stops the session itself, e.g. maximum prefixes reached (Cease subcode 1). */
-  | { readonly type: 'AutomaticStop'; readonly subcode: number; readonly message?: string }
+  | {
+      readonly type: 'AutomaticStop';
+      readonly subcode: number;
+      readonly message?: string;
+      /** Send the Cease as a Hard Reset (RFC 8538 §3.1, §5.1). */
+      readonly hardReset?: boolean;
+    }
   /** Events 9-13. Ignored when that timer is not running (a stale timer callback). */
   | { readonly type: 'ConnectRetryTimer_Expires' }
   | { readonly type: 'HoldTimer_Expires' }
@@ -172,6 +186,8 @@ export type FsmEvent =
       readonly code: number;
       readonly subcode: number;
       readonly shutdownMessage?: string;
+      /** Of a Cease / Hard Reset: the codes of the NOTIFICATION it stands for (RFC 8538 §3.1). */
+      readonly encapsulated?: { readonly code: number; readonly subcode: number };
     }
   /** Event 26/27. */
   | { readonly type: 'KeepAliveMsg' }
@@ -199,6 +215,11 @@ export type FsmAction =
       readonly subcode: number;
       readonly data?: Uint8Array;
       readonly shutdownMessage?: string;
+      /**
+       * Send Cease / Hard Reset with this NOTIFICATION (code, subcode, data, communication)
+       * encapsulated in its Data (RFC 8538 §3.1).
+       */
+      readonly hardReset?: boolean;
     }
   /** Informational: the state's timers are the truth; `nextDeadline(state)` is all a session needs. */
   | { readonly type: 'setTimer'; readonly timer: TimerName; readonly at: number }

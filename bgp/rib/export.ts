@@ -15,6 +15,11 @@
 //   address unless it names a fixed next hop.
 // - The IPv6 link-local next hop is never passed on: it is only valid on the link it came over.
 // - When the session has no local address for the family, a route needing "self" is not sent.
+// - Export policy 'local' (RibPeer.exportPolicy): only locally originated best paths go to that
+//   peer — a node announces its own pod CIDRs to a ToR, not the ones it learned from the mesh
+//   (Calico's export to external peers). A prefix whose best path turns into a learned one is
+//   withdrawn from such a peer by the Adj-RIB-Out (the export is null, the prefix was sent).
+//   Local routes beat learned ones (decision.ts), so "best path is local" = "we originate it".
 
 import type { AsPathSegment, Family, PathAttributes, UnknownAttribute } from '../wire/types.ts';
 import { AsPathSegmentType, AttrFlag } from '../wire/types.ts';
@@ -70,6 +75,8 @@ export function exportPath(
   const from = path.peer;
   // Never advertise a path back to the peer it was learned from.
   if (from === to) return null;
+  // Export policy 'local': learned paths stay with us (see the file header).
+  if (to.isLocalExportOnly && from !== null) return null;
   const set = path.attrs;
   const a = set.attrs;
   // RFC 1997: NO_ADVERTISE goes to no peer; NO_EXPORT and NO_EXPORT_SUBCONFED stay inside

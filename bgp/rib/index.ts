@@ -40,6 +40,8 @@
 //   extended communities and learned MEDs removed; MED of local routes kept. iBGP export keeps
 //   NEXT_HOP unless `nextHopSelf` (which applies to reflected routes too) or a local route with
 //   next hop 'self'. IPv6 link-local next hops are never passed on.
+// - Export policy per peer (RibPeer.exportPolicy): 'all' (default) or 'local' — only locally
+//   originated best paths, withdrawn again when a learned path becomes best (export.ts).
 // - Counters: `received` and `accepted` are current Adj-RIB-In sizes, `advertised` the current
 //   Adj-RIB-Out size (like GoBGP's neighbor state), not cumulative message counts.
 

@@ -45,6 +45,11 @@ export interface RibPeer {
   readonly addPathReceive?: readonly Family[];
   /** RFC 7911 ADD-PATH send: the RIB advertises the best path only (path identifier 0). */
   readonly addPathSend?: readonly Family[];
+  /**
+   * 'all' (default): every best path the export rules allow; 'local': only locally originated
+   * routes (a node's own pod CIDRs to an external router, Calico's behaviour). export.ts.
+   */
+  readonly exportPolicy?: 'all' | 'local';
 }
 
 /** What `peerUp` learns from the OPEN exchange. */
@@ -66,6 +71,8 @@ export class PeerState {
   readonly isIbgp: boolean;
   readonly isRouteReflectorClient: boolean;
   readonly hasNextHopSelf: boolean;
+  /** exportPolicy 'local': only locally originated routes are advertised to this peer. */
+  readonly isLocalExportOnly: boolean;
   readonly configuredFamilies: ReadonlySet<Family>;
   readonly localAddressV4: string | undefined;
   readonly localAddressV6: string | undefined;
@@ -98,6 +105,7 @@ export class PeerState {
     this.isIbgp = peer.asn === peer.localAsn;
     this.isRouteReflectorClient = peer.routeReflectorClient === true;
     this.hasNextHopSelf = peer.nextHopSelf === true;
+    this.isLocalExportOnly = peer.exportPolicy === 'local';
     this.configuredFamilies = new Set(peer.families);
     this.localAddressV4 = peer.localAddressV4;
     this.localAddressV6 = peer.localAddressV6;

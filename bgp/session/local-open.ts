@@ -25,6 +25,11 @@ export interface LocalOpenInput {
   readonly forwardingPreserved: boolean;
   /** RFC 4724 §3 R bit: this speaker has just restarted. */
   readonly isRestarting: boolean;
+  /**
+   * RFC 8538 §2 N bit: we handle NOTIFICATIONs gracefully (keep the peer's routes on any but a
+   * Hard Reset, and send a Hard Reset when we mean a full reset).
+   */
+  readonly gracefulNotification: boolean;
   readonly hostname?: string;
   readonly domain?: string;
 }
@@ -42,7 +47,7 @@ export function buildLocalOpen(input: LocalOpenInput): OpenMessage {
     caps.push({
       kind: 'gracefulRestart',
       restartState: input.isRestarting,
-      notification: false,
+      notification: input.gracefulNotification,
       restartTime: Math.min(input.gracefulRestartTime, 0xfff),
       families: input.families.map((f) => ({
         ...afiSafiOf(f),

@@ -42,10 +42,12 @@ import {
 import {
   type BgpMessage,
   CeaseSubcode,
+  encodeHardReset,
   encodeKeepalive,
   encodeNotification,
   encodeOpen,
   encodeRouteRefresh,
+  isHardResetCease,
   type Negotiated,
   NotifyCode,
   negotiate,
@@ -100,9 +102,12 @@ export class PeerSession {
   #established: EstablishedSession | null = null;
   readonly #closing = new Set<Promise<void>>();
   #isStopped = true;
+  /** The OPEN we send; `setLocalOpen` changes it for the next connections. */
+  #open: OpenMessage;
 
   constructor(options: PeerSessionOptions) {
     this.#o = options;
+    this.#open = options.open;
     this.#host = options.host;
     this.address = options.address;
     this.#main = this.#newAttempt();
@@ -149,29 +154,49 @@ export class PeerSession {
   }
 
   /**
+   * The OPEN of the next connections (the current session keeps what it negotiated), e.g.
+   * without the RFC 4724 R bit once the session after a restart is up.
+   */
+  setLocalOpen(open: OpenMessage): void {
+    this.#open = open;
+  }
+
+  /**
    * ManualStop (Event 2): Cease with `subcode` (Administrative Shutdown by default, RFC 4486)
-   * and the RFC 9003 message on every connection; resolves when they are closed.
+   * and the RFC 9003 message on every connection; resolves when they are closed. On a
+   * connection whose OPENs exchanged the N bit, the subcodes RFC 8538 §5.1 marks "Hard Reset"
+   * go out as Cease / Hard Reset encapsulating the Cease (§3.1); the others stay graceful.
    */
   async stop(options: { readonly subcode?: number; readonly message?: string } = {}): Promise<void> {
     this.#isStopped = true;
-    const event: FsmEvent = {
+    const subcode = options.subcode ?? CeaseSubcode.administrativeShutdown;
+    const eventFor = (a: Attempt): FsmEvent => ({
       type: 'ManualStop',
-      ...(options.subcode !== undefined && { subcode: options.subcode }),
+      subcode,
       ...(options.message !== undefined && { shutdownMessage: options.message }),
-    };
+      ...(isHardReset(a, subcode) && { hardReset: true }),
+    });
     const second = this.#second;
     if (second !== null) {
-      this.#feed(second, event);
+      this.#feed(second, eventFor(second));
       this.#discard(second);
     }
-    this.#feed(this.#main, event);
+    this.#feed(this.#main, eventFor(this.#main));
     this.#clearTimer();
     await Promise.all([...this.#closing]);
   }
 
-  /** AutomaticStop (Event 8), e.g. Cease / Maximum Number of Prefixes Reached (RFC 4486). */
+  /**
+   * AutomaticStop (Event 8), e.g. Cease / Maximum Number of Prefixes Reached (RFC 4486); a
+   * Hard Reset when RFC 8538 §5.1 says so and the N bit was exchanged.
+   */
   automaticStop(subcode: number, message?: string): void {
-    this.#feed(this.#main, { type: 'AutomaticStop', subcode, ...(message !== undefined && { message }) });
+    this.#feed(this.#main, {
+      type: 'AutomaticStop',
+      subcode,
+      ...(message !== undefined && { message }),
+      ...(isHardReset(this.#main, subcode) && { hardReset: true }),
+    });
   }
 
   /** Writes an UPDATE on the Established connection; false when the caller must wait for `drained`. */
@@ -274,7 +299,7 @@ export class PeerSession {
         this.#closeConnection(a);
         return;
       case 'sendOpen':
-        a.conn?.writeControl(encodeOpen(this.#o.open));
+        a.conn?.writeControl(encodeOpen(this.#open));
         return;
       case 'sendKeepalive':
         a.conn?.writeControl(KEEPALIVE);
@@ -282,18 +307,23 @@ export class PeerSession {
       case 'sendNotification': {
         const conn = a.conn;
         if (conn === null) return;
-        conn.writeControl(
-          encodeNotification({
-            code: action.code,
-            subcode: action.subcode,
-            ...(action.data !== undefined && { data: action.data }),
-            ...(action.shutdownMessage !== undefined && { shutdownMessage: action.shutdownMessage }),
-          }),
-        );
-        this.#host.notification({
-          direction: 'sent',
+        const n = {
           code: action.code,
           subcode: action.subcode,
+          ...(action.data !== undefined && { data: action.data }),
+          ...(action.shutdownMessage !== undefined && { shutdownMessage: action.shutdownMessage }),
+        };
+        // RFC 8538 §3.1: a Hard Reset carries the NOTIFICATION it stands for.
+        conn.writeControl(action.hardReset ? encodeHardReset(n) : encodeNotification(n));
+        this.#host.notification({
+          direction: 'sent',
+          ...(action.hardReset
+            ? {
+                code: NotifyCode.cease,
+                subcode: CeaseSubcode.hardReset,
+                encapsulated: { code: action.code, subcode: action.subcode },
+              }
+            : { code: action.code, subcode: action.subcode }),
           ...(action.shutdownMessage !== undefined && { shutdownMessage: action.shutdownMessage }),
         });
         return;
@@ -331,7 +361,7 @@ export class PeerSession {
     const conn = a.conn;
     if (conn === null || a.remoteOpen === null || a.negotiated === null) return;
     this.#established = {
-      localOpen: this.#o.open,
+      localOpen: this.#open,
       remoteOpen: a.remoteOpen,
       negotiated: a.negotiated,
       localAddress: conn.localAddress,
@@ -494,24 +524,22 @@ export class PeerSession {
         this.#feed(a, { type: 'UpdateMsg' });
         if (a === this.#main && this.#established !== null && a.conn !== null) this.#host.update(m);
         return;
-      case 'notification':
-        this.#host.notification({
-          direction: 'received',
-          code: m.code,
-          subcode: m.subcode,
-          ...(m.shutdownMessage !== undefined && { shutdownMessage: m.shutdownMessage }),
-        });
+      case 'notification': {
+        // RFC 8538 §3.1: a Hard Reset's communication is the encapsulated NOTIFICATION's.
+        const inner = m.encapsulated;
+        const shutdownMessage = inner?.shutdownMessage ?? m.shutdownMessage;
+        const extra = {
+          ...(shutdownMessage !== undefined && { shutdownMessage }),
+          ...(inner !== undefined && { encapsulated: { code: inner.code, subcode: inner.subcode } }),
+        };
+        this.#host.notification({ direction: 'received', code: m.code, subcode: m.subcode, ...extra });
         if (m.code === NotifyCode.openMessage && m.subcode === OpenSubcode.unsupportedVersionNumber) {
           this.#feed(a, { type: 'NotifMsgVerErr' });
         } else {
-          this.#feed(a, {
-            type: 'NotifMsg',
-            code: m.code,
-            subcode: m.subcode,
-            ...(m.shutdownMessage !== undefined && { shutdownMessage: m.shutdownMessage }),
-          });
+          this.#feed(a, { type: 'NotifMsg', code: m.code, subcode: m.subcode, ...extra });
         }
         return;
+      }
       case 'routeRefresh':
         this.#feed(a, { type: 'RouteRefreshMsg' });
         if (a === this.#main && this.#established !== null && a.conn !== null) this.#host.routeRefresh(m);
@@ -563,10 +591,18 @@ export class PeerSession {
     }
     if (a.isDiscarded || a.conn === null) return;
     a.remoteOpen = open;
-    a.negotiated = negotiate(this.#o.open, open);
+    a.negotiated = negotiate(this.#open, open);
     a.conn.setCodec(a.negotiated.codec);
     this.#feed(a, { type: 'BGPOpen', holdTime: open.holdTime });
   }
+}
+
+/**
+ * RFC 8538 §5.1 / §3: this Cease goes out as a Hard Reset — only to a peer whose OPEN and ours
+ * exchanged the N bit (a peer without it does not know the subcode).
+ */
+function isHardReset(a: Attempt, subcode: number): boolean {
+  return a.negotiated?.gracefulNotification === true && isHardResetCease(subcode);
 }
 
 function isCollision(reason: DownReason): boolean {

@@ -18,6 +18,8 @@ export interface NotificationInfo {
   readonly code: number;
   readonly subcode: number;
   readonly shutdownMessage?: string;
+  /** Of a Cease / Hard Reset: the codes of the NOTIFICATION it stands for (RFC 8538 §3.1). */
+  readonly encapsulated?: { readonly code: number; readonly subcode: number };
 }
 
 /** What the session tells its owner (the speaker). Called synchronously. */

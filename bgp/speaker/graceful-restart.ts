@@ -13,10 +13,15 @@
 //
 // Which session ends are covered (a choice, documented in the README):
 // - TCP failure/close and hold timer expiry (RFC 4724 §4.2: "detects termination of the TCP
-//   session"; a hold timer expiry is how a dead TCP session is detected). We also send the
-//   Hold Timer Expired NOTIFICATION, which the dead peer does not see.
-// - NOT a NOTIFICATION sent or received for any other reason: RFC 8538 (the N bit) would keep
-//   routes then too; we do not advertise N, so per RFC 8538 §2 such an end flushes them.
+//   session"; a hold timer expiry is how a dead TCP session is detected, and RFC 8538 §4 makes
+//   it graceful explicitly). We also send the Hold Timer Expired NOTIFICATION, which the dead
+//   peer does not see.
+// - When both OPENs carried the N bit (RFC 8538 §2, `Negotiated.gracefulNotification`): every
+//   NOTIFICATION sent or received except Cease / Hard Reset (RFC 8538 §4: the receiver and the
+//   sender of the NOTIFICATION both follow the Receiving Speaker rules). This is what keeps a
+//   peer's routes while its agent restarts: `Speaker.stop()` sends Cease / Administrative Reset.
+// - Without N, no NOTIFICATION end is graceful (RFC 4724 §4.2 as before RFC 8538): the routes go.
+// - A Hard Reset (sent or received) always flushes (RFC 8538 §3).
 // Known limits: routes from the stale peer may be sent back to the restarted peer (eBGP: its AS
 // is in the path and it drops them; iBGP: split horizon stops them), and a second graceful
 // end before End-of-RIB drops the older stale set instead of merging it.
@@ -25,19 +30,29 @@ import type { DownReason } from '../fsm/index.ts';
 import type { Rib } from '../rib/index.ts';
 import {
   afiSafiOf,
+  CeaseSubcode,
   type Family,
   familyOf,
   type GracefulRestartCapability,
   type Negotiated,
+  NotifyCode,
 } from '../wire/index.ts';
 
-/** Session ends after which a graceful-restart peer's routes are kept (see the file header). */
-export function isGracefulEnd(reason: DownReason): boolean {
-  return (
+/**
+ * Session ends after which a graceful-restart peer's routes are kept (see the file header);
+ * `isGracefulNotification`: the session exchanged the RFC 8538 N bit.
+ */
+export function isGracefulEnd(reason: DownReason, isGracefulNotification: boolean): boolean {
+  if (
     reason.kind === 'connectionClosed' ||
     reason.kind === 'connectionFailed' ||
     reason.kind === 'holdTimerExpired'
-  );
+  ) {
+    return true;
+  }
+  // RFC 8538 §4: a NOTIFICATION other than Hard Reset, either direction; §3: Hard Reset flushes.
+  if (!isGracefulNotification || reason.code === undefined) return false;
+  return !(reason.code === NotifyCode.cease && reason.subcode === CeaseSubcode.hardReset);
 }
 
 interface StaleSet {

@@ -55,6 +55,9 @@ export function resolvePeer(config: PeerConfig, index: number): ResolvedPeer {
       throw invalid(index, field, `${value} is not a non-negative integer`);
     }
   }
+  if (config.exportPolicy !== undefined && config.exportPolicy !== 'all' && config.exportPolicy !== 'local') {
+    throw invalid(index, 'exportPolicy', `${String(config.exportPolicy)} is not 'all' or 'local'`);
+  }
   const nh = config.nextHop;
   if (nh?.ipv4 !== undefined && isIP(nh.ipv4) !== 4)
     throw invalid(index, 'nextHop.ipv4', `${nh.ipv4} is not IPv4`);

@@ -7,7 +7,8 @@
 //   speaker.on('bestPathChanged', (e) => …);
 //   await speaker.start();
 //   speaker.peers(); speaker.routes({ prefix });
-//   await speaker.stop({ message: 'maintenance' });   // Cease/Administrative Shutdown
+//   await speaker.stop({ message: 'restarting' });    // graceful: peers keep our routes (RFC 8538)
+//   await speaker.stop({ message: 'removed', hardReset: true });  // peers flush them now
 //
 // One owner mutates everything, synchronously, on the event loop (STYLE rule 7): socket input
 // is decoded and applied to the RIB as it arrives; output is pulled from the RIB by each
@@ -19,6 +20,19 @@
 // removePeer — deferred and sliced (flusher.ts), so a new session of the same peer can fill
 // while the old one's table drains — and lets graceful restart keep an old session's routes
 // while the new session refills (graceful-restart.ts).
+//
+// Stopping (RFC 8538 §5.1, N bit exchanged with the peer): a graceful stop sends Cease /
+// Administrative Reset — the subcode the RFC leaves to user control — so the peer keeps our
+// routes as stale until we are back and have sent End-of-RIB (or its restart timer for us runs
+// out); a hard stop sends Cease / Hard Reset encapsulating Cease / Administrative Shutdown, and
+// the peer flushes at once. To a peer without N both send Administrative Shutdown (RFC 4724: the
+// peer flushes; it does not know the Hard Reset subcode). Removing a peer (Peer De-configured)
+// and Maximum Number of Prefixes Reached are Hard Resets too (PeerSession.stop, §5.1); a
+// reconfigured peer gets Other Configuration Change, a graceful Cease: it keeps our routes until
+// the new session's End-of-RIB, while its routes here are flushed (the new entry is a new peer).
+//
+// Restarting side (RFC 4724 §4.1): with `gracefulRestartRestarting` the OPEN carries the R bit
+// until the first session with that peer is Established; later OPENs (a flap) do not.
 import type { Socket } from 'node:net';
 import { BgpError } from '../errors.ts';
 import type { DownReason } from '../fsm/index.ts';
@@ -64,7 +78,8 @@ const DEFAULT_STALE_PATH_TIME = 360;
 interface PeerEntry {
   resolved: ResolvedPeer;
   readonly session: PeerSession;
-  readonly localOpen: OpenMessage;
+  /** The OPEN we send; loses the R bit once the session after our restart is up. */
+  localOpen: OpenMessage;
   /** The RIB peer of the Established session, or null. */
   ribId: string | null;
   pump: ExportPump | null;
@@ -92,6 +107,8 @@ export class Speaker {
   readonly #wallClock: () => number;
   readonly #random: () => number;
   #generation = 0;
+  /** Addresses whose session has been Established since start: their OPENs carry no R bit. */
+  readonly #upSinceStart = new Set<string>();
   #isStarted = false;
   #isStopped = false;
 
@@ -181,18 +198,25 @@ export class Speaker {
   }
 
   /**
-   * Cease / Administrative Shutdown (RFC 4486, with the RFC 9003 message) to every peer, then
-   * closes listeners and connections and stops every timer: afterwards the speaker holds no
-   * handle that keeps the process alive.
+   * A Cease with the RFC 9003 `message` to every peer, then closes listeners and connections and
+   * stops every timer: afterwards the speaker holds no handle that keeps the process alive.
+   * Default (a restart): graceful — Cease / Administrative Reset to peers that exchanged the
+   * RFC 8538 N bit, which keep our routes as stale until we are back; `hardReset` (the node
+   * leaves for good, e.g. before `margay cleanup`): Cease / Hard Reset, they flush at once. Peers
+   * without N get Cease / Administrative Shutdown either way (see the file header).
    */
-  async stop(options: { readonly message?: string } = {}): Promise<void> {
+  async stop(options: { readonly message?: string; readonly hardReset?: boolean } = {}): Promise<void> {
     if (this.#isStopped) return;
     this.#isStopped = true;
     const closing: Promise<void>[] = this.#listeners.map((l) => l.close());
     for (const entry of this.#peers.values()) {
+      const isGraceful =
+        options.hardReset !== true && entry.session.session?.negotiated.gracefulNotification === true;
       closing.push(
         entry.session.stop({
-          subcode: CeaseSubcode.administrativeShutdown,
+          // RFC 8538 §5.1: Administrative Reset is the graceful Cease ("provide user control");
+          // Administrative Shutdown becomes a Hard Reset in PeerSession when N was exchanged.
+          subcode: isGraceful ? CeaseSubcode.administrativeReset : CeaseSubcode.administrativeShutdown,
           ...(options.message !== undefined && { message: options.message }),
         }),
       );
@@ -297,9 +321,9 @@ export class Speaker {
 
   // ---- peers ----------------------------------------------------------------------------
 
-  #addEntry(resolved: ResolvedPeer): void {
+  #localOpen(resolved: ResolvedPeer): OpenMessage {
     const o = this.#options;
-    const localOpen = buildLocalOpen({
+    return buildLocalOpen({
       asn: o.asn,
       routerId: o.routerId,
       holdTime: resolved.fsm.holdTime,
@@ -307,9 +331,16 @@ export class Speaker {
       isIpv6Transport: resolved.isIpv6,
       gracefulRestartTime: o.gracefulRestartTime ?? DEFAULT_RESTART_TIME,
       forwardingPreserved: o.gracefulRestartForwardingPreserved ?? false,
-      isRestarting: false,
+      // RFC 4724 §4.1: R in the OPEN after our restart, until that session is up.
+      isRestarting: o.gracefulRestartRestarting === true && !this.#upSinceStart.has(resolved.address),
+      gracefulNotification: o.gracefulNotification ?? true,
       ...(o.hostname !== undefined && { hostname: o.hostname }),
     });
+  }
+
+  #addEntry(resolved: ResolvedPeer): void {
+    const o = this.#options;
+    const localOpen = this.#localOpen(resolved);
     let entry: PeerEntry | undefined;
     const host = this.#host(() => entry as PeerEntry);
     const session = new PeerSession({
@@ -419,6 +450,7 @@ export class Speaker {
       ...(c.routeReflectorClient !== undefined && { routeReflectorClient: c.routeReflectorClient }),
       ...(c.nextHopSelf !== undefined && { nextHopSelf: c.nextHopSelf }),
       ...(c.allowAsIn !== undefined && { allowAsIn: c.allowAsIn }),
+      ...(c.exportPolicy !== undefined && { exportPolicy: c.exportPolicy }),
       ...(nextHopV4 !== undefined && { localAddressV4: nextHopV4 }),
       ...((c.nextHop?.ipv6 ?? (isV6 ? local : undefined)) !== undefined && {
         localAddressV6: c.nextHop?.ipv6 ?? local,
@@ -437,6 +469,14 @@ export class Speaker {
     });
     this.#stale.sessionUp(r.address, s.negotiated);
     this.#rib.peerUp(ribId, { routerId: s.remoteOpen.bgpId, families: s.negotiated.families });
+    if (!this.#upSinceStart.has(r.address)) {
+      this.#upSinceStart.add(r.address);
+      // RFC 4724 §4.1: the restart is over for this peer; a later session is no restart.
+      if (entry.localOpen.capabilities.some((cap) => cap.kind === 'gracefulRestart' && cap.restartState)) {
+        entry.localOpen = this.#localOpen(r);
+        entry.session.setLocalOpen(entry.localOpen);
+      }
+    }
   }
 
   #onDown(entry: PeerEntry, reason: DownReason, wasEstablished: boolean): void {
@@ -454,7 +494,7 @@ export class Speaker {
       !this.#isStopped &&
       this.#peers.get(address) === entry &&
       cap !== undefined &&
-      isGracefulEnd(reason) &&
+      isGracefulEnd(reason, entry.negotiated?.gracefulNotification === true) &&
       this.#stale.retain(address, ribId, families, cap)
     ) {
       return;

@@ -36,6 +36,18 @@ export interface SpeakerOptions {
    * End-of-RIB, s. Default 360 (FRR's stalepath-time).
    */
   readonly gracefulRestartStalePathTime?: number;
+  /**
+   * RFC 8538 N bit in our Graceful Restart capability (default true): with a peer that sets it
+   * too, a NOTIFICATION other than Hard Reset keeps routes as stale on both sides, and
+   * `stop()` without `hardReset` keeps ours at the peer while we restart.
+   */
+  readonly gracefulNotification?: boolean;
+  /**
+   * RFC 4724 §4.1 R bit: this speaker comes up after a restart that kept its forwarding state
+   * (the caller knows, e.g. it found its own kernel routes). Set in each peer's OPEN until that
+   * peer's first session is Established. Default false.
+   */
+  readonly gracefulRestartRestarting?: boolean;
   /** Monotonic clock in ms for the FSM timers (tests inject one). Default performance.now. */
   readonly clock?: () => number;
   /** Wall clock in ms since the epoch for `PeerStatus.since`. Default Date.now. */
@@ -76,7 +88,16 @@ export interface PeerConfig {
    * an IPv6 address for IPv6 routes over an IPv4 session. Default: the session's local address.
    */
   readonly nextHop?: { readonly ipv4?: string; readonly ipv6?: string };
+  /**
+   * What this peer is sent: 'all' (default) every best path the BGP rules allow, like any BGP
+   * speaker; 'local' only the routes this speaker originates (`setLocalRoutes`), e.g. a node's
+   * own pod CIDRs to a ToR (Calico's export to external peers). Applied in the RIB's export
+   * step (bgp/rib/export.ts).
+   */
+  readonly exportPolicy?: ExportPolicy;
 }
+
+export type ExportPolicy = 'all' | 'local';
 
 export interface LocalRoute {
   readonly prefix: string;

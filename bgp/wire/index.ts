@@ -10,7 +10,9 @@ export { negotiate } from './negotiate.ts';
 export {
   decodeNotification,
   describeNotification,
+  encodeHardReset,
   encodeNotification,
+  isHardResetCease,
   type NotificationInput,
   truncateUtf8,
 } from './notification.ts';

@@ -8,6 +8,8 @@
 //   the peer send/both, and send them in the mirror case; only for families both support.
 // - routeRefresh / enhancedRouteRefresh say what the peer advertised: they gate what we may
 //   send it (RFC 2918 §4, RFC 7313 §4).
+// - gracefulNotification (RFC 8538 §2, §4): both sides advertised the N bit; like FRR
+//   (`bgp_has_graceful_restart_notification`: N advertised AND received), one side is not enough.
 
 import { familyOf } from './family.ts';
 import { peerAsnOf } from './open.ts';
@@ -90,6 +92,7 @@ export function negotiate(local: OpenMessage, remote: OpenMessage): Negotiated {
   // RFC 4271 §4.2: the smaller Hold Time; KEEPALIVE every third of it.
   const holdTime = Math.min(local.holdTime, remote.holdTime);
   const gracefulRestart = rc.find((c): c is GracefulRestartCapability => c.kind === 'gracefulRestart');
+  const localGracefulRestart = lc.find((c): c is GracefulRestartCapability => c.kind === 'gracefulRestart');
   const out: Negotiated = {
     codec,
     holdTime,
@@ -98,6 +101,9 @@ export function negotiate(local: OpenMessage, remote: OpenMessage): Negotiated {
     peerAsn: peerAsnOf(remote),
     routeRefresh: has(rc, 'routeRefresh'),
     enhancedRouteRefresh: has(rc, 'enhancedRouteRefresh'),
+    // RFC 8538 §4: the N bit counts only when both OPENs carry it.
+    gracefulNotification:
+      gracefulRestart?.notification === true && localGracefulRestart?.notification === true,
     remoteCapabilities: rc,
   };
   return gracefulRestart ? { ...out, gracefulRestart } : out;

@@ -9,6 +9,10 @@
 //   them be), an invalid one leaves `shutdownMessage` undefined (RFC 9003 §4: log, no error).
 // - Encoding truncates the message to 255 bytes on a UTF-8 character boundary (RFC 9003 §2)
 //   and the whole NOTIFICATION to 4096 bytes (any peer accepts that size).
+// - Cease / Hard Reset (RFC 8538 §3.1) carries the NOTIFICATION it stands for in its Data:
+//   `encodeHardReset` builds it, decoding exposes it as `encapsulated` (shutdown communication
+//   included) and keeps the whole Data field in `data`, so a decoded Hard Reset re-encodes to
+//   the same bytes.
 
 import { BgpError } from '../errors.ts';
 import { DEFAULT_CODEC_OPTIONS } from './family.ts';
@@ -16,6 +20,7 @@ import { checkFrame, frameMessage } from './header.ts';
 import {
   CeaseSubcode,
   type CodecOptions,
+  type EncapsulatedNotification,
   HEADER_LENGTH,
   MAX_EXTENDED_MESSAGE_LENGTH,
   MAX_MESSAGE_LENGTH,
@@ -34,6 +39,18 @@ function isShutdown(code: number, subcode: number): boolean {
   );
 }
 
+/** The Data of Cease 2/4 split into the RFC 9003 communication and what follows it, if valid. */
+function splitShutdown(data: Uint8Array): { shutdownMessage: string; rest: Uint8Array } | undefined {
+  if (data.length === 0) return undefined;
+  const len = data[0] as number;
+  if (1 + len > data.length) return undefined;
+  try {
+    return { shutdownMessage: utf8.decode(data.subarray(1, 1 + len)), rest: data.slice(1 + len) };
+  } catch {
+    return undefined; // not UTF-8: RFC 9003 §4 says log it, not fail
+  }
+}
+
 export function decodeNotification(
   frame: Uint8Array,
   opts: CodecOptions = DEFAULT_CODEC_OPTIONS,
@@ -47,16 +64,24 @@ export function decodeNotification(
   const subcode = frame[HEADER_LENGTH + 1] as number;
   const data = frame.slice(HEADER_LENGTH + 2);
   const msg: NotificationMessage = { type: 'notification', code, subcode, data };
-  if (!isShutdown(code, subcode) || data.length === 0) return msg;
-  const len = data[0] as number;
-  if (1 + len > data.length) return msg;
-  try {
-    // `data` then holds only what follows the communication, so that encoding the decoded
-    // message (shutdownMessage + data) gives back the same bytes.
-    return { ...msg, shutdownMessage: utf8.decode(data.subarray(1, 1 + len)), data: data.slice(1 + len) };
-  } catch {
-    return msg; // not UTF-8: RFC 9003 §4 says log it, not fail
+  if (code === NotifyCode.cease && subcode === CeaseSubcode.hardReset && data.length >= 2) {
+    // RFC 8538 §3.1: ErrCode (1), Subcode (1), Data (variable) of the NOTIFICATION it stands for.
+    const inner: EncapsulatedNotification = {
+      code: data[0] as number,
+      subcode: data[1] as number,
+      data: data.slice(2),
+    };
+    const split = isShutdown(inner.code, inner.subcode) ? splitShutdown(inner.data) : undefined;
+    return {
+      ...msg,
+      encapsulated: split ? { ...inner, shutdownMessage: split.shutdownMessage, data: split.rest } : inner,
+    };
   }
+  if (!isShutdown(code, subcode)) return msg;
+  // `data` then holds only what follows the communication, so that encoding the decoded
+  // message (shutdownMessage + data) gives back the same bytes.
+  const split = splitShutdown(data);
+  return split ? { ...msg, shutdownMessage: split.shutdownMessage, data: split.rest } : msg;
 }
 
 /** The first `max` bytes of `bytes` or fewer, never ending inside a UTF-8 sequence. */
@@ -76,8 +101,26 @@ export interface NotificationInput {
   readonly shutdownMessage?: string;
 }
 
-export function encodeNotification(n: NotificationInput): Uint8Array {
-  const { code, subcode } = n;
+/** The Data field: the RFC 9003 communication (when given) followed by `data`. */
+function dataOf(n: NotificationInput): Uint8Array {
+  const data = n.data ?? new Uint8Array(0);
+  if (n.shutdownMessage === undefined) return data;
+  if (!isShutdown(n.code, n.subcode)) {
+    throw new BgpError(
+      'BGP_ERR_ENCODE',
+      `a shutdown message goes only with Cease / Administrative Shutdown or Reset, not ${describeNotification(n.code, n.subcode)}`,
+    );
+  }
+  // RFC 9003 §2: length octet + UTF-8 text of at most 255 bytes.
+  const text = truncateUtf8(utf8Encoder.encode(n.shutdownMessage), 255);
+  const withText = new Uint8Array(1 + text.length + data.length);
+  withText[0] = text.length;
+  withText.set(text, 1);
+  withText.set(data, 1 + text.length);
+  return withText;
+}
+
+function checkCodes(code: number, subcode: number): void {
   if (
     !Number.isInteger(code) ||
     code < 0 ||
@@ -88,28 +131,48 @@ export function encodeNotification(n: NotificationInput): Uint8Array {
   ) {
     throw new BgpError('BGP_ERR_ENCODE', `NOTIFICATION code ${code}/${subcode} does not fit one octet each`);
   }
-  let data = n.data ?? new Uint8Array(0);
-  if (n.shutdownMessage !== undefined) {
-    if (!isShutdown(code, subcode)) {
-      throw new BgpError(
-        'BGP_ERR_ENCODE',
-        `a shutdown message goes only with Cease / Administrative Shutdown or Reset, not ${describeNotification(code, subcode)}`,
-      );
-    }
-    // RFC 9003 §2: length octet + UTF-8 text of at most 255 bytes.
-    const text = truncateUtf8(utf8Encoder.encode(n.shutdownMessage), 255);
-    const withText = new Uint8Array(1 + text.length + data.length);
-    withText[0] = text.length;
-    withText.set(text, 1);
-    withText.set(data, 1 + text.length);
-    data = withText;
-  }
+}
+
+export function encodeNotification(n: NotificationInput): Uint8Array {
+  const { code, subcode } = n;
+  checkCodes(code, subcode);
+  const data = dataOf(n);
   const room = MAX_MESSAGE_LENGTH - HEADER_LENGTH - 2;
   const body = new Uint8Array(2 + Math.min(data.length, room));
   body[0] = code;
   body[1] = subcode;
   body.set(data.subarray(0, room), 2);
   return frameMessage(MessageType.notification, body);
+}
+
+/**
+ * RFC 8538 §5.1: the Cease subcodes whose suggested behaviour is a Hard Reset (Maximum Number
+ * of Prefixes Reached, Administrative Shutdown, Peer De-configured, Hard Reset, BFD Down). The
+ * others (Administrative Reset — "provide user control" — included) are graceful Ceases.
+ */
+export function isHardResetCease(subcode: number): boolean {
+  return (
+    subcode === CeaseSubcode.maxPrefixesReached ||
+    subcode === CeaseSubcode.administrativeShutdown ||
+    subcode === CeaseSubcode.peerDeconfigured ||
+    subcode === CeaseSubcode.hardReset ||
+    subcode === CeaseSubcode.bfdDown
+  );
+}
+
+/**
+ * RFC 8538 §3.1: Cease / Hard Reset standing for `inner` (e.g. Cease / Administrative Shutdown
+ * with its RFC 9003 communication): ErrCode, Subcode and Data of `inner` in the Data field.
+ * Only for a peer that exchanged the N bit (RFC 8538 §3: others do not know the subcode).
+ */
+export function encodeHardReset(inner: NotificationInput): Uint8Array {
+  checkCodes(inner.code, inner.subcode);
+  const innerData = dataOf(inner);
+  const data = new Uint8Array(2 + innerData.length);
+  data[0] = inner.code;
+  data[1] = inner.subcode;
+  data.set(innerData, 2);
+  return encodeNotification({ code: NotifyCode.cease, subcode: CeaseSubcode.hardReset, data });
 }
 
 const NAMES: Readonly<Record<number, readonly [string, Readonly<Record<number, string>>]>> = {

@@ -163,6 +163,21 @@ export interface NotificationMessage {
   readonly data: Uint8Array;
   /** RFC 8203 / RFC 9003 shutdown communication (Cease subcodes 2 and 4), when present. */
   readonly shutdownMessage?: string;
+  /**
+   * RFC 8538 §3.1: a Cease / Hard Reset carries the NOTIFICATION it stands for (ErrCode,
+   * Subcode, Data) in its Data field; decoded here when the Data holds at least the two codes.
+   * `data` above still holds the whole Data field.
+   */
+  readonly encapsulated?: EncapsulatedNotification;
+}
+
+/** The NOTIFICATION inside a Hard Reset (RFC 8538 §3.1). */
+export interface EncapsulatedNotification {
+  readonly code: number;
+  readonly subcode: number;
+  /** The Data after the codes; when `shutdownMessage` is set, only the bytes after it. */
+  readonly data: Uint8Array;
+  readonly shutdownMessage?: string;
 }
 
 export interface KeepaliveMessage {
@@ -334,5 +349,11 @@ export interface Negotiated {
   readonly enhancedRouteRefresh: boolean;
   /** The peer's graceful restart capability (RFC 4724 §3), if it sent one. */
   readonly gracefulRestart?: GracefulRestartCapability;
+  /**
+   * RFC 8538 §2/§4: both OPENs carried the Graceful Restart capability with the N bit. Then a
+   * NOTIFICATION other than Cease / Hard Reset ends the session gracefully (routes kept stale),
+   * and a full reset must be sent as a Hard Reset.
+   */
+  readonly gracefulNotification: boolean;
   readonly remoteCapabilities: readonly Capability[];
 }

@@ -30,6 +30,12 @@
 //   `nextHop.ipv6` = our IPv6 address, RFC 4760 §3; and vice versa, RFC 8950).
 // - Timers: the BGPPeer's holdTime/keepaliveTime, else BGPConfiguration's; an inherited keepalive
 //   that does not fit a peer's shorter hold time (keepalive ≤ hold / 3) is dropped (default hold/3).
+// - Export: a router that is not a Margay node (peerIP matching no node address) gets only this
+//   node's own routes (`exportPolicy: 'local'`), as Calico exports only the node's blocks to
+//   external peers: without it every node re-advertises the pod CIDRs it learned from the mesh
+//   and the ToR learns each CIDR from every node. Node peers (mesh, peerSelector, a peerIP that
+//   is a node's address) and a router we reflect to (`routeReflectorClient`) get everything the
+//   BGP rules allow (route reflection unchanged).
 import type { Family as BgpFamily } from '../../bgp/wire/types.ts';
 import type { BGPConfigurationSpec, BGPPeerSpec } from '../model/bgp.ts';
 import { parsePeerIP } from '../model/bgp.ts';
@@ -89,6 +95,9 @@ export function desiredPeers(
     return { peers: [], problems };
   const config = nodes.config;
   const own = new Set([self.ipv4?.address, self.ipv6?.address].filter((a) => a !== undefined));
+  const nodeAddresses = new Set(
+    [self, ...nodes.others].flatMap((n) => [n.ipv4?.address, n.ipv6?.address]).filter((a) => a !== undefined),
+  );
   const candidates: Candidate[] = [];
 
   /** Session settings shared by all kinds; undefined (with a problem) when it cannot be set up. */
@@ -293,7 +302,14 @@ export function desiredPeers(
         compareStrings(JSON.stringify(a.peer), JSON.stringify(b.peer)),
     );
     const sources = [...new Set(list.map((c) => c.peer.source))];
-    peers.push({ ...list[0]!.peer, source: sources.join('; ') });
+    const winner = list[0]!;
+    const isExternal =
+      winner.isRouter && !nodeAddresses.has(winner.peer.address) && winner.peer.routeReflectorClient !== true;
+    peers.push({
+      ...winner.peer,
+      ...(isExternal ? { exportPolicy: 'local' as const } : {}),
+      source: sources.join('; '),
+    });
   }
   peers.sort((a, b) => compareAddresses(a.address, b.address) || (a.port ?? 179) - (b.port ?? 179));
   return { peers, problems };

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { stringify as toYaml } from 'yaml';
 import { readYamlFile } from '../config/yaml-file.ts';
 import { MargayError } from '../errors.ts';
+import { restartAgent } from '../lab/agents.ts';
 import { labApply, labDelete } from '../lab/apply.ts';
 import { MARGAYCTL_MAIN } from '../lab/build.ts';
 import { AGENT_API } from '../lab/cluster.ts';
@@ -24,6 +25,7 @@ export const LAB_USAGE = `  margay lab up [--topology FILE] [--nodes N] [--tor b
   margay lab exec NODE|NS/POD -- CMD…          run a command in a node's or pod's namespace
   margay lab probe FROM TO PORT/PROTO [-6]     TCP connect / UDP echo (exit 0 reachable, 1 blocked, 2 error)
   margay lab probe --matrix PORT/PROTO [-6]    JSON matrix of every pod pair
+  margay lab restart-agent NODE [--no-wait]    (re)start a node's agent as lab up does (SIGTERM first if running)
   margay lab down                   remove everything the lab created (also after a crash)
 `;
 
@@ -291,6 +293,25 @@ export async function runLab(argv: readonly string[]): Promise<number> {
       }
       case 'probe':
         return await probeCmd(rest);
+      case 'restart-agent': {
+        const args = parseArgs(
+          rest,
+          { 'no-wait': 'boolean', timeout: 'string', 'state-dir': 'string' },
+          'margay lab restart-agent',
+        );
+        const [node, ...extra] = args.positionals;
+        if (node === undefined || extra.length > 0)
+          throw new MargayError('MARGAY_ERR_USAGE', 'usage: margay lab restart-agent NODE');
+        const timeout = intFlag(args.flags.timeout, 'timeout', 1);
+        const r = await restartAgent(stateDirOf(args.flags), node, {
+          wait: args.flags['no-wait'] !== true,
+          ...(timeout !== undefined ? { timeoutMs: timeout * 1000 } : {}),
+        });
+        if (r.stopped) say(`${node}: agent pid ${r.stopped.pid} stopped (SIGTERM)`);
+        say(`${node}: agent started, pid ${r.agent.pid} (log ${r.agent.logFile})`);
+        if (r.views) say('lab converged');
+        return 0;
+      }
       case 'down': {
         const args = parseArgs(rest, { 'state-dir': 'string' }, 'margay lab down');
         const r = await labDown(stateDirOf(args.flags));

@@ -41,6 +41,8 @@ const peerSchema = z
     allowAsIn: z.number().int().min(0).max(10).optional(),
     maxPrefix: z.number().int().min(1).optional(),
     connectRetry: z.number().int().min(1).max(65535).optional(),
+    // 'local': only the routes this speaker announces go to the peer (PeerConfig.exportPolicy).
+    exportPolicy: z.enum(['all', 'local']).optional(),
     // Our next hop per family when it is not the session's local address, e.g. an IPv6 address
     // for IPv6 routes over an IPv4 session (PeerConfig.nextHop).
     nextHop: z

@@ -7,14 +7,26 @@
 //   (otherwise peers would send us traffic we would route back out by the default route).
 // - Nothing is withdrawn because the datastore is unhealthy: an API-server outage or an invalid
 //   file keeps the last good snapshot, and readiness says why.
-// - stop() sends Cease to every peer and leaves the kernel as it is (routes, rules, ipsets), so
-//   traffic keeps flowing across a restart; the next agent adopts that state without a flap.
+// - stop() sends a graceful Cease to every peer (RFC 8538: Administrative Reset, so peers that
+//   exchanged the N bit keep our routes as stale until we are back) and leaves the kernel as it
+//   is (routes, rules, ipsets), so traffic keeps flowing across a restart; the next agent adopts
+//   that state without a flap and sets the R bit in its OPENs when it found routes to carry over.
+// - A restart (also after SIGKILL) is a BGP graceful restart (RFC 4724 §4.1, restarting speaker):
+//   the routes to other nodes found in the kernel are kept until the speaker has received
+//   End-of-RIB from every peer (or SELECTION_DEFERRAL_MS passed), and the peers are configured
+//   only after the first announcement pass, so the first UPDATE carries our pod CIDRs before our
+//   End-of-RIB. Past failure (test/interop/lab-e2e-restart.test.ts): the first pass programmed
+//   the dataplane with no BGP routes yet and deleted the remote routes it had adopted, and the
+//   sessions came up before the announcements, so our End-of-RIB made every peer flush the stale
+//   routes to our pod CIDR; pods on the restarted node lost traffic for about a second.
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { Speaker } from '../../bgp/speaker/speaker.ts';
 import type { PeerConfig, PeerStatus, SpeakerOptions } from '../../bgp/speaker/types.ts';
 import { Dataplane } from '../../felix/dataplane/dataplane.ts';
-import type { RouteSpec } from '../../felix/model/routes.ts';
+import { Netlink } from '../../felix/dataplane/netlink/netlink.ts';
+import { parseKernelRoutes } from '../../felix/dataplane/netlink/routes-json.ts';
+import { MARGAY_RT_PROTO, type RouteSpec } from '../../felix/model/routes.ts';
 import type { MetricFamily } from '../api/metrics.ts';
 import type { StatusSource } from '../api/server.ts';
 import { calculate, chooseAddress, remoteRoutes } from '../calc/index.ts';
@@ -32,6 +44,13 @@ export interface AgentOptions {
   readonly netns?: string;
 }
 
+/**
+ * RFC 4724 §4.1 Selection_Deferral_Timer: the longest a restarted agent keeps the routes it found
+ * in the kernel while waiting for End-of-RIB from its peers (a peer that never comes back).
+ */
+export const SELECTION_DEFERRAL_MS = 60_000;
+const SYNC_POLL_MS = 200;
+
 interface BestPath {
   readonly family: 'ipv4-unicast' | 'ipv6-unicast';
   readonly nextHops: readonly string[];
@@ -43,6 +62,14 @@ export class Agent {
   readonly #nodeName: string;
   readonly #dataplane: Dataplane | null;
   readonly #bestPaths = new Map<string, BestPath>();
+  readonly #netns: string | undefined;
+  /**
+   * Routes via other nodes found in the kernel at start, kept until BGP has resynchronised:
+   * undefined = not read yet, null = nothing kept (any more).
+   */
+  #carried: RouteSpec[] | null | undefined;
+  #carriedSince = 0;
+  #syncTimer: NodeJS.Timeout | null = null;
   readonly #started = Date.now();
   #speaker: Speaker | null = null;
   #speakerKey = '';
@@ -59,6 +86,7 @@ export class Agent {
     this.#config = opts.config;
     this.#datastore = opts.datastore;
     this.#nodeName = opts.config.nodeName ?? process.env.NODENAME ?? hostname();
+    this.#netns = opts.netns;
     this.#dataplane = opts.config.dataplane.enabled
       ? new Dataplane({
           netns: opts.netns,
@@ -89,6 +117,7 @@ export class Agent {
   /** Cease to every peer; the kernel state stays (DESIGN.md "Reliability rules"). */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#endCarryOver();
     await this.#loop;
     await this.#datastore.stop();
     await this.#speaker?.stop({ message: `margay agent on ${this.#nodeName} shutting down` });
@@ -148,16 +177,27 @@ export class Agent {
     for (const p of state.problems) log('warn', 'calc.problem', { problem: p });
     if (!state.node) return; // not in the datastore (yet): keep whatever is programmed
 
+    // Before the speaker exists: whether we kept forwarding state decides the R bit (RFC 4724 §4.1).
+    if (this.#dataplane && this.#carried === undefined) await this.#readCarried();
     await this.#ensureSpeaker(state);
     const speaker = this.#speaker as Speaker;
     this.#peerTypes = new Map(state.peers.map((p) => [p.address, p.peerType]));
-    speaker.setPeers(state.peers.map(({ peerType: _t, source: _s, ...peer }): PeerConfig => peer));
+    try {
+      await this.#program(state, speaker);
+    } finally {
+      // After the announcements: a session that comes up now sends our pod CIDRs, then End-of-RIB.
+      speaker.setPeers(state.peers.map(({ peerType: _t, source: _s, ...peer }): PeerConfig => peer));
+    }
+  }
 
+  async #program(state: CalculatedState, speaker: Speaker): Promise<void> {
     if (!this.#dataplane) {
       speaker.setLocalRoutes(state.announcements);
       this.#announced = state.announcements.map((a) => a.prefix);
       return;
     }
+    if (this.#carried === undefined) await this.#readCarried();
+    else if (this.#carried !== null && this.#isBgpSynced()) this.#endCarryOver();
     this.#dataplane.setDesired({
       routes: [...state.dataplane.localRoutes, ...this.#remoteRoutes(state)],
       endpoints: state.dataplane.endpoints,
@@ -185,7 +225,81 @@ export class Agent {
       family: p.family,
       nextHops: p.nextHops,
     }));
-    return remoteRoutes({ bestPaths, state, snapshot: this.#datastore.snapshot() });
+    const routes = remoteRoutes({ bestPaths, state, snapshot: this.#datastore.snapshot() });
+    if (!this.#carried || this.#carried.length === 0) return routes;
+    const key = (r: RouteSpec) => `${r.table ?? 254}|${r.dst}`;
+    const have = new Set([...routes, ...state.dataplane.localRoutes].map(key));
+    return [...routes, ...this.#carried.filter((r) => !have.has(key(r)))];
+  }
+
+  /**
+   * Before the first dataplane pass: the routes via other nodes that a previous agent left in the
+   * kernel (our protocol, unicast, through a gateway). They stay programmed until BGP has
+   * resynchronised (RFC 4724 §4.1: the forwarding state is kept across the restart).
+   */
+  async #readCarried(): Promise<void> {
+    const protocol = this.#config.dataplane.routeProtocol ?? MARGAY_RT_PROTO;
+    const netlink = new Netlink(this.#netns !== undefined ? { netns: this.#netns } : {});
+    const carried: RouteSpec[] = [];
+    try {
+      for (const family of [4, 6] as const) {
+        const json = await netlink.read(
+          'ip',
+          ['-N', '-d', 'route', 'show', 'table', 'all', 'proto', String(protocol)],
+          family,
+        );
+        for (const r of parseKernelRoutes(json, family, protocol)) {
+          const c = r.canonical;
+          if (c === undefined || c.type !== 'unicast' || !c.nextHops.some((h) => h.gateway !== undefined))
+            continue;
+          carried.push({
+            dst: c.dst,
+            table: c.table,
+            type: c.type,
+            nextHops: c.nextHops,
+            ...(c.src !== undefined ? { src: c.src } : {}),
+            ...(c.mtu !== undefined ? { mtu: c.mtu } : {}),
+            reason: 'kept from before the agent restarted until BGP has resynchronised (graceful restart)',
+          });
+        }
+      }
+    } catch (err) {
+      log('warn', 'agent.carry-over', { error: (err as Error).message });
+      this.#carried = null;
+      return;
+    }
+    if (carried.length === 0) {
+      this.#carried = null;
+      return;
+    }
+    this.#carried = carried;
+    this.#carriedSince = Date.now();
+    log('info', 'agent.carry-over', { routes: carried.length, until: 'End-of-RIB from every peer' });
+    this.#syncTimer = setInterval(() => {
+      if (this.#isBgpSynced()) this.#schedule();
+    }, SYNC_POLL_MS);
+    this.#syncTimer.unref();
+  }
+
+  /** Every peer Established and its End-of-RIB received in every family, or the deferral is over. */
+  #isBgpSynced(): boolean {
+    if (Date.now() - this.#carriedSince >= SELECTION_DEFERRAL_MS) return true;
+    const peers = this.#speaker?.peers();
+    if (peers === undefined) return false;
+    return peers.every(
+      (p) => p.state === 'Established' && p.families.every((f) => p.endOfRibReceived?.includes(f) ?? false),
+    );
+  }
+
+  #endCarryOver(): void {
+    if (this.#syncTimer !== null) clearInterval(this.#syncTimer);
+    this.#syncTimer = null;
+    if (this.#carried)
+      log('info', 'agent.carry-over-done', {
+        routes: this.#carried.length,
+        afterMs: Date.now() - this.#carriedSince,
+      });
+    this.#carried = null;
   }
 
   async #ensureSpeaker(state: CalculatedState): Promise<void> {
@@ -194,7 +308,8 @@ export class Agent {
     if (this.#speaker && key === this.#speakerKey) return;
     if (this.#speaker) {
       log('info', 'agent.speaker-restart', { reason: 'AS number, router id, cluster id or port changed' });
-      await this.#speaker.stop({ message: 'BGP identity changed' });
+      // Another AS or router id is another speaker: peers must not keep our routes (RFC 8538 §3).
+      await this.#speaker.stop({ message: 'BGP identity changed', hardReset: true });
       this.#bestPaths.clear();
     }
     const { listenPort, ...options } = s;
@@ -202,6 +317,8 @@ export class Agent {
       ...options,
       hostname: this.#nodeName,
       listen: this.#config.bgp.enabled ? { address: this.#config.bgp.listenAddress, port: listenPort } : null,
+      // RFC 4724 §4.1 R bit: we came up after a restart and found our routes in the kernel.
+      gracefulRestartRestarting: (this.#carried?.length ?? 0) > 0,
     };
     const speaker = new Speaker(speakerOptions);
     speaker.on('bestPathChanged', (e) => {

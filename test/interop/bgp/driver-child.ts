@@ -6,8 +6,9 @@
 //
 // argv[2]: JSON { socket, options, peers, routes }. Endpoints (JSON bodies and answers):
 //   GET /peers, GET /routes?prefix=&peer=&family=, PUT /routes [LocalRoute…],
-//   POST /refresh { peer, family } → { sent }, POST /stop { message }.
-// SIGTERM stops the speaker (Cease / Administrative Shutdown) and exits.
+//   POST /refresh { peer, family } → { sent }, POST /stop { message, hardReset }.
+// SIGTERM stops the speaker gracefully (Speaker.stop: Administrative Reset to peers with the
+// RFC 8538 N bit, Administrative Shutdown to the others) and exits.
 import { rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { Speaker } from '../../../bgp/speaker/speaker.ts';
@@ -61,7 +62,8 @@ const server = createServer((req, res) => {
         const b = body as { peer: string; family: Family };
         result = { sent: speaker.refresh(b.peer, b.family) };
       } else if (req.method === 'POST' && url.pathname === '/stop') {
-        await shutdown((body as { message?: string } | undefined)?.message);
+        const b = body as { message?: string; hardReset?: boolean } | undefined;
+        await shutdown(b?.message, b?.hardReset);
         result = 'stopped';
       } else {
         res.writeHead(404).end();
@@ -75,8 +77,11 @@ rmSync(config.socket, { force: true });
 server.listen(config.socket, () => process.stdout.write('driver ready\n'));
 
 let stopping: Promise<void> | undefined;
-function shutdown(message?: string): Promise<void> {
-  stopping ??= speaker.stop(message === undefined ? {} : { message });
+function shutdown(message?: string, hardReset?: boolean): Promise<void> {
+  stopping ??= speaker.stop({
+    ...(message !== undefined && { message }),
+    ...(hardReset !== undefined && { hardReset }),
+  });
   return stopping;
 }
 process.on('SIGTERM', () => {

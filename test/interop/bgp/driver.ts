@@ -30,6 +30,8 @@ export interface DriverHandle {
   setRoutes(routes: readonly DriverRoute[]): Promise<void>;
   /** Speaker.refresh: true when a ROUTE-REFRESH was sent. */
   refresh(peer: string, family: Family): Promise<boolean>;
+  /** Speaker.stop (the process keeps running until `stop`): graceful unless `hardReset`. */
+  stopSpeaker(options?: { message?: string; hardReset?: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -94,6 +96,9 @@ export async function startDriver(
     },
     async refresh(peer, family) {
       return (await call<{ sent: boolean }>(socket, 'POST', '/refresh', { peer, family })).sent;
+    },
+    async stopSpeaker(options = {}) {
+      await call(socket, 'POST', '/stop', options);
     },
     stop: () => proc.stop(10_000),
   };

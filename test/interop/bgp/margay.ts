@@ -30,6 +30,7 @@ export interface MargayPeerYaml {
   readonly description?: string;
   readonly connectRetry?: number;
   readonly nextHop?: { readonly ipv4?: string; readonly ipv6?: string };
+  readonly exportPolicy?: 'all' | 'local';
 }
 
 export interface MargayAnnounceYaml {

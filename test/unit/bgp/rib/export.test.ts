@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { prependAs, WellKnownBit } from '../../../../bgp/rib/index.ts';
 import { WellKnownCommunity } from '../../../../bgp/wire/types.ts';
-import { advertisedTo, announce, LOCAL_AS, makeRib, type PeerSpec, seq, set } from './helpers.ts';
+import { advertisedTo, announce, drain, LOCAL_AS, makeRib, type PeerSpec, seq, set } from './helpers.ts';
 
 const P = '10.1.0.0/24';
 const C1: PeerSpec = { id: '10.0.0.1', routeReflectorClient: true };
@@ -166,6 +166,45 @@ describe('iBGP export', () => {
       nextHop: '192.0.2.254',
     });
     expect(out.get('10.244.2.0/24')?.nextHop).toBe('192.0.2.77');
+  });
+});
+
+describe("export policy 'local' (a node's own routes to an external router, Calico)", () => {
+  const TOR: PeerSpec = { id: '192.0.2.100', asn: 65100, exportPolicy: 'local' };
+  const OWN = '10.244.1.0/24';
+  const MESH = '10.244.2.0/24';
+
+  it('sends only locally originated routes; other peers still get everything the rules allow', () => {
+    const { rib } = makeRib([N1, E1, TOR]);
+    rib.setLocalRoutes([{ prefix: OWN }]);
+    rib.applyUpdate(N1.id, announce({ prefixes: [MESH], nextHop: '10.0.0.3' }));
+    rib.applyUpdate(E1.id, announce({ prefixes: [P], attrs: { asPath: [seq(65001)] } }));
+    expect([...advertisedTo(rib, TOR.id).keys()]).toEqual([OWN]);
+    // Still eBGP export rules for what is sent: our AS, next hop self.
+    expect(advertisedTo(rib, TOR.id).get(OWN)).toMatchObject({
+      asPath: [seq(LOCAL_AS)],
+      nextHop: '192.0.2.254',
+    });
+    // A policy-less eBGP peer gets the mesh route too (P it sent itself).
+    expect([...advertisedTo(rib, E1.id).keys()].sort()).toEqual([OWN, MESH]);
+  });
+
+  it('withdraws a prefix from the peer once its best path is no longer ours', () => {
+    const { rib } = makeRib([N1, TOR]);
+    rib.setLocalRoutes([{ prefix: OWN }]);
+    rib.applyUpdate(N1.id, announce({ prefixes: [OWN], nextHop: '10.0.0.3' }));
+    expect([...advertisedTo(rib, TOR.id).keys()]).toEqual([OWN]);
+    // The block moved to another node: the learned path is now best, the ToR hears a withdraw.
+    rib.setLocalRoutes([]);
+    expect(drain(rib, TOR.id).flatMap((b) => b.withdrawn)).toEqual([OWN]);
+    expect(advertisedTo(rib, TOR.id).size).toBe(0);
+  });
+
+  it('route reflection to clients is unchanged next to a local-only peer (RFC 4456 §6)', () => {
+    const { rib } = makeRib([C1, C2, { ...TOR, asn: LOCAL_AS }]);
+    rib.applyUpdate(C1.id, announce({ prefixes: [P], nextHop: '10.0.0.1' }));
+    expect(advertisedTo(rib, C2.id).get(P)).toMatchObject({ clusterList: [expect.any(String)] });
+    expect(advertisedTo(rib, TOR.id).size).toBe(0);
   });
 });
 

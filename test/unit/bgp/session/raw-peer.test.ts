@@ -9,6 +9,8 @@ import {
   type Capability,
   DEFAULT_CODEC_OPTIONS,
   encodeEndOfRib,
+  encodeHardReset,
+  encodeNotification,
   encodeRouteRefresh,
   UpdateWriter,
 } from '../../../../bgp/wire/index.ts';
@@ -34,11 +36,11 @@ const BASE_CAPS: Capability[] = [
   { kind: 'fourOctetAs', asn: 64513 },
 ];
 
-function grCap(restartTime: number, restartState = false): Capability {
+function grCap(restartTime: number, restartState = false, notification = false): Capability {
   return {
     kind: 'gracefulRestart',
     restartState,
-    notification: false,
+    notification,
     restartTime,
     families: [{ afi: 1, safi: 1, forwardingPreserved: true }],
   };
@@ -216,5 +218,69 @@ describe('session against a raw peer', () => {
     raw.socket?.destroy();
     await waitFor(() => stateOf(speaker) !== 'Established', 'session down');
     expect(speaker.routes()).toEqual([]);
+  });
+
+  // RFC 8538: the raw peer advertises the N bit (the speaker does by default).
+  const withN = [...BASE_CAPS, grCap(5, false, true)];
+
+  test('RFC 8538 §4: N exchanged, a received Cease other than Hard Reset keeps the routes stale', async () => {
+    const { speaker, raw } = await establish({ caps: withN });
+    expect(peerOf(speaker)?.capabilities.local.join()).toMatch(/graceful-restart 120s N/);
+    raw.send(update(['10.1.0.0/24']));
+    await waitFor(() => speaker.routes().length === 1, 'route learned');
+    raw.send(encodeNotification({ code: 6, subcode: 4, shutdownMessage: 'upgrade' }));
+    await waitFor(() => stateOf(speaker) !== 'Established', 'session down');
+    expect(peerOf(speaker)?.lastError).toBe('Received: Administrative reset: upgrade');
+    expect(speaker.routes().map((r) => [r.prefix, r.stale])).toEqual([['10.1.0.0/24', true]]);
+  });
+
+  test('RFC 8538 §3: a received Hard Reset flushes the routes, its encapsulated Cease is shown', async () => {
+    const { speaker, raw } = await establish({ caps: withN });
+    raw.send(update(['10.1.0.0/24']));
+    await waitFor(() => speaker.routes().length === 1, 'route learned');
+    raw.send(encodeHardReset({ code: 6, subcode: 2, shutdownMessage: 'decommissioned' }));
+    await waitFor(() => stateOf(speaker) !== 'Established', 'session down');
+    expect(peerOf(speaker)?.lastError).toBe('Received: Hard reset (Administrative shutdown): decommissioned');
+    await waitFor(() => speaker.routes().length === 0, 'routes flushed');
+  });
+
+  test('RFC 8538 §4: N exchanged, a NOTIFICATION we send keeps the routes stale too', async () => {
+    const { speaker, raw } = await establish({ caps: withN });
+    raw.send(update(['10.1.0.0/24']));
+    await waitFor(() => speaker.routes().length === 1, 'route learned');
+    // A message of unknown type 9: Message Header Error / Bad Message Type (RFC 4271 §6.1).
+    const bad = new Uint8Array(19).fill(0xff);
+    bad[16] = 0;
+    bad[17] = 19;
+    bad[18] = 9;
+    raw.send(bad);
+    await waitFor(() => raw.notifications.length > 0, 'NOTIFICATION');
+    expect(raw.notifications[0]).toMatchObject({ code: 1, subcode: 3 });
+    await waitFor(() => stateOf(speaker) !== 'Established', 'session down');
+    expect(speaker.routes().map((r) => [r.prefix, r.stale])).toEqual([['10.1.0.0/24', true]]);
+  });
+
+  test('without the N bit from the peer, a received Cease flushes the routes (RFC 4724)', async () => {
+    const { speaker, raw } = await establish({ caps: [...BASE_CAPS, grCap(5)] });
+    raw.send(update(['10.1.0.0/24']));
+    await waitFor(() => speaker.routes().length === 1, 'route learned');
+    raw.send(encodeNotification({ code: 6, subcode: 4 }));
+    await waitFor(() => stateOf(speaker) !== 'Established', 'session down');
+    await waitFor(() => speaker.routes().length === 0, 'routes flushed');
+  });
+
+  test('RFC 8538 §5.1: max prefix with N exchanged is a Hard Reset encapsulating Cease / Max Prefixes', async () => {
+    const { speaker, raw } = await establish({ caps: withN, peer: { maxPrefix: 1 } });
+    raw.send(update(['10.9.1.0/24', '10.9.2.0/24']));
+    await waitFor(() => raw.notifications.length > 0, 'NOTIFICATION');
+    expect(raw.notifications[0]).toMatchObject({
+      code: 6,
+      subcode: 9,
+      encapsulated: { code: 6, subcode: 1 },
+    });
+    expect(peerOf(speaker)?.lastError).toBe(
+      'Error: Hard reset (Maximum number of prefixes reached): 2 prefixes, maximum 1',
+    );
+    await waitFor(() => speaker.routes().length === 0, 'routes flushed');
   });
 });

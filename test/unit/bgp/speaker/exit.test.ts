@@ -48,7 +48,7 @@ test('the process exits by itself after stop()', async () => {
       resolve(c);
     });
   });
-  expect(out).toContain('stopped Idle Received: Administrative shutdown: bye');
+  expect(out).toContain('stopped Idle Received: Administrative reset: bye');
   expect(code).toBe(0);
   // Stopping flushes and closes, it does not linger for CLOSE_LINGER_MS on a live peer.
   expect(Date.now() - started).toBeLessThan(10_000);

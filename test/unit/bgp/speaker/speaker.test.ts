@@ -152,7 +152,7 @@ describe('Speaker pairs over 127.0.0.1', () => {
     expect(peerOf(a, '::1')?.families).toEqual(['ipv4-unicast', 'ipv6-unicast']);
   });
 
-  test('setPeers: removal sends Cease / Peer De-configured, a change Other Configuration Change', async () => {
+  test('setPeers: removal sends a Hard Reset (Peer De-configured), a change Other Configuration Change', async () => {
     const { a, b } = await pair({ asn: 64512 }, { asn: 64513 });
     const sessionsBefore = peerOf(b)?.messages.in ?? 0;
     // Description only: no reset.
@@ -168,7 +168,11 @@ describe('Speaker pairs over 127.0.0.1', () => {
 
     a.setPeers([]);
     expect(a.peers()).toEqual([]);
-    await waitFor(() => peerOf(b)?.lastError === 'Received: Peer de-configured', 'subcode 3 at B');
+    // RFC 8538 §5.1: with the N bit exchanged, Peer De-configured goes out as a Hard Reset.
+    await waitFor(
+      () => peerOf(b)?.lastError === 'Received: Hard reset (Peer de-configured)',
+      'Hard Reset (subcode 3) at B',
+    );
     expect(stateOf(b)).not.toBe('Established');
   });
 
@@ -192,12 +196,13 @@ describe('Speaker pairs over 127.0.0.1', () => {
       const { a, b } = await pair({ asn: 64512 }, { asn: 64513 });
       await a.stop({ message: 'maintenance window' });
       await waitFor(() => stateOf(b) !== 'Established', 'B notices');
-      expect(peerOf(b)?.lastError).toBe('Received: Administrative shutdown: maintenance window');
+      // The default stop is graceful (RFC 8538 §5.1: Administrative Reset); graceful-notification.test.ts.
+      expect(peerOf(b)?.lastError).toBe('Received: Administrative reset: maintenance window');
       expect(notifications.messages).toContainEqual(
         expect.objectContaining({
           direction: 'received',
           code: 6,
-          subcode: 2,
+          subcode: 4,
           shutdownMessage: 'maintenance window',
         }),
       );

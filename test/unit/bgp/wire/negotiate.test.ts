@@ -95,4 +95,19 @@ describe('negotiate', () => {
     expect(none.gracefulRestart).toBeUndefined();
     expect(none.remoteCapabilities).toEqual([]);
   });
+
+  it('RFC 8538 §2/§4: graceful notification only when both OPENs carry the N bit', () => {
+    const gr = (notification: boolean): Capability => ({
+      kind: 'gracefulRestart',
+      restartState: false,
+      notification,
+      restartTime: 120,
+      families: [{ afi: 1, safi: 1, forwardingPreserved: true }],
+    });
+    expect(negotiate(open([gr(true)]), open([gr(true)])).gracefulNotification).toBe(true);
+    expect(negotiate(open([gr(true)]), open([gr(false)])).gracefulNotification).toBe(false);
+    expect(negotiate(open([gr(false)]), open([gr(true)])).gracefulNotification).toBe(false);
+    expect(negotiate(open([gr(true)]), open([])).gracefulNotification).toBe(false);
+    expect(negotiate(open([]), open([gr(true)])).gracefulNotification).toBe(false);
+  });
 });

@@ -9,7 +9,9 @@ import {
 import {
   decodeNotification,
   describeNotification,
+  encodeHardReset,
   encodeNotification,
+  isHardResetCease,
   truncateUtf8,
 } from '../../../../bgp/wire/notification.ts';
 import {
@@ -51,6 +53,40 @@ describe('NOTIFICATION', () => {
     const bytes = encodeNotification({ code: 6, subcode: 2, shutdownMessage: 'bye' });
     expect(toHex(bytes)).toBe(['ff'.repeat(16), '0019030602', '03627965'].join(''));
     expect(decodeNotification(bytes).shutdownMessage).toBe('bye');
+  });
+
+  it('Hard Reset carries the NOTIFICATION it stands for: ErrCode, Subcode, Data (RFC 8538 §3.1)', () => {
+    const bytes = encodeHardReset({ code: 6, subcode: 2, shutdownMessage: 'bye' });
+    // Cease / Hard Reset (6/9), then Cease / Administrative Shutdown (6/2) with its RFC 9003 text.
+    expect(toHex(bytes)).toBe(['ff'.repeat(16), '001b030609', '0602', '03627965'].join(''));
+    const n = decodeNotification(bytes);
+    expect(n).toMatchObject({
+      code: 6,
+      subcode: 9,
+      encapsulated: { code: 6, subcode: 2, shutdownMessage: 'bye', data: new Uint8Array(0) },
+    });
+    expect(n.shutdownMessage).toBeUndefined();
+    // The whole Data stays in `data`: the decoded message re-encodes to the same bytes.
+    expect(toHex(encodeNotification(n))).toBe(toHex(bytes));
+    // Not Cease 2/4 inside: data only; fewer than two bytes: nothing encapsulated.
+    expect(decodeNotification(message(3, [6, 9, 3, 1, 7])).encapsulated).toEqual({
+      code: 3,
+      subcode: 1,
+      data: Uint8Array.of(7),
+    });
+    expect(decodeNotification(message(3, [6, 9, 6])).encapsulated).toBeUndefined();
+    expect(() => encodeHardReset({ code: 3, subcode: 1, shutdownMessage: 'x' })).toThrow(BgpError);
+  });
+
+  it('RFC 8538 §5.1: which Cease subcodes are sent as a Hard Reset', () => {
+    const hard = Object.values(CeaseSubcode).filter((c) => isHardResetCease(c));
+    expect(hard).toEqual([
+      CeaseSubcode.maxPrefixesReached,
+      CeaseSubcode.administrativeShutdown,
+      CeaseSubcode.peerDeconfigured,
+      CeaseSubcode.hardReset,
+      CeaseSubcode.bfdDown,
+    ]);
   });
 
   it('truncates the shutdown message to 255 bytes on a UTF-8 boundary (RFC 9003 §2)', () => {

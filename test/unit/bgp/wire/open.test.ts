@@ -80,6 +80,40 @@ describe('decodeOpen', () => {
     expect(open.capabilities).toEqual(expected);
   });
 
+  it('graceful restart flags: R is bit 0x8000, N (RFC 8538 §2) 0x4000, beside the 12-bit restart time', () => {
+    for (const [restartState, notification, head] of [
+      [false, false, '0078'],
+      [true, false, '8078'],
+      [false, true, '4078'],
+      [true, true, 'c078'],
+    ] as const) {
+      const cap: Capability = {
+        kind: 'gracefulRestart',
+        restartState,
+        notification,
+        restartTime: 120,
+        families: [{ afi: 1, safi: 1, forwardingPreserved: true }],
+      };
+      const o: OpenMessage = {
+        type: 'open',
+        version: 4,
+        myAsn: 65001,
+        holdTime: 90,
+        bgpId: '192.0.2.1',
+        capabilities: [cap],
+      };
+      const bytes = encodeOpen(o);
+      // Capability 64, length 6: flags + restart time, then AFI 1 / SAFI 1 / F bit.
+      expect(toHex(bytes).endsWith(`4006${head}00010180`)).toBe(true);
+      expect(decodeOpen(bytes).capabilities).toEqual([cap]);
+    }
+    // The two reserved flag bits are ignored on receipt (RFC 4724 §3).
+    const open = decodeOpen(message(1, openBody(capParam([64, 2, 0x30, 0x78]))));
+    expect(open.capabilities).toEqual([
+      { kind: 'gracefulRestart', restartState: false, notification: false, restartTime: 120, families: [] },
+    ]);
+  });
+
   it('copies unknown capability values (they outlive the frame)', () => {
     const frame = message(1, openBody(capParam([200, 1, 7])));
     const open = decodeOpen(frame);

@@ -231,12 +231,40 @@ describe('top-of-rack peers', () => {
       maxPrefix: 1000,
       families: ['ipv4-unicast'],
       description: 'BGPPeer a',
+      exportPolicy: 'local',
       peerType: 'global',
       source: 'BGPPeer a',
     });
     expect(a).not.toHaveProperty('keepalive'); // 30 * 3 > 60: the inherited keepalive does not fit
     expect(b).toMatchObject({ holdTime: 9, keepalive: 3, localAddress: '192.0.2.11' });
     expect(c).toMatchObject({ holdTime: 120, keepalive: 30 });
+  });
+
+  it("sends a router that is not a node only this node's routes; node peers and reflected routers get all", () => {
+    const s = snap(
+      ...flatNodes(3),
+      bgpPeer('tor', { peerIP: '192.0.2.1', asNumber: 65000 }),
+      // A peerIP that is another node's address is a Margay node, not an external router.
+      bgpPeer('to-node-3', { peerIP: '192.0.2.13', asNumber: 64512, node: 'node-1' }),
+      // A router we reflect to keeps route reflection semantics (RFC 4456 §6).
+      bgpPeer('rr-client', { peerIP: '192.0.2.5', asNumber: 64512, routeReflectorClient: true }),
+    );
+    const policies = calculate(s, { name: 'node-1' }).peers.map((p) => [
+      p.address,
+      p.peerType,
+      p.exportPolicy,
+    ]);
+    expect(policies).toEqual([
+      ['192.0.2.1', 'global', 'local'],
+      ['192.0.2.5', 'global', undefined],
+      ['192.0.2.12', 'node-to-node mesh', undefined],
+      ['192.0.2.13', 'node specific', undefined],
+    ]);
+    // Every node exports only its own routes to the ToR (each CIDR from exactly one node).
+    for (const name of ['node-2', 'node-3']) {
+      const tor = calculate(s, { name }).peers.find((p) => p.address === '192.0.2.1');
+      expect(tor?.exportPolicy).toBe('local');
+    }
   });
 
   it('IPv6 rides an IPv4 ToR session (next hop = our IPv6 address) unless an IPv6 BGPPeer applies', () => {
