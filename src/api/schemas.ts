@@ -121,3 +121,57 @@ export const statusSchema = {
     dataplane: { type: ['object', 'null'], additionalProperties: true },
   },
 } as const;
+
+const nextHopSchema = {
+  type: 'object',
+  properties: { gateway: str, dev: str, onlink: { type: 'boolean' }, weight: int },
+} as const;
+
+export const dataplaneRoutesSchema = {
+  type: 'object',
+  required: ['routes'],
+  properties: {
+    routes: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['family', 'table', 'dst', 'type', 'nextHops', 'reason', 'state'],
+        properties: {
+          family: int,
+          table: int,
+          dst: str,
+          type: str,
+          nextHops: { type: 'array', items: nextHopSchema },
+          src: str,
+          mtu: int,
+          reason: str,
+          state: { type: 'string', enum: ['programmed', 'pending', 'conflict', 'failed'] },
+          message: str,
+        },
+      },
+    },
+  },
+} as const;
+
+export const dataplanePolicySchema = {
+  type: 'object',
+  required: ['rules', 'ipsets'],
+  properties: {
+    rules: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['family', 'table', 'chain', 'position', 'hash', 'args'],
+        properties: { family: str, table: str, chain: str, position: int, hash: str, origin: str, args: str },
+      },
+    },
+    ipsets: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['name', 'type', 'family', 'members'],
+        properties: { name: str, type: str, family: str, members: int, origin: str },
+      },
+    },
+  },
+} as const;

@@ -27,8 +27,12 @@ export interface StatusSource {
   live(): { ok: boolean; reason?: string };
   /** Ready: configuration applied and sessions started. */
   ready(): { ok: boolean; reason?: string };
-  /** Extra, mode-specific routes (the agent adds /v1/dataplane/*). */
-  register?(app: FastifyInstance): void;
+  /** Extra, mode-specific GET endpoints (the agent adds /v1/dataplane/*), documented in OpenAPI. */
+  readonly extraRoutes?: readonly ExtraRoute[];
+}
+
+export interface ExtraRoute extends RouteDoc {
+  readonly handler: () => unknown;
 }
 
 /** GET /v1/bgp/routes query: the filter, with the page size still text (schemas.ts). */
@@ -55,7 +59,7 @@ function peerForJson(p: PeerStatus): Record<string, unknown> {
   return { ...p, since: new Date(p.since).toISOString() };
 }
 
-interface RouteDoc {
+export interface RouteDoc {
   readonly path: string;
   readonly summary: string;
   readonly querystring?: object;
@@ -214,7 +218,7 @@ export async function startApi(source: StatusSource, opts: ApiOptions): Promise<
       return prefixes === limit && last !== undefined ? { routes, next: last.prefix } : { routes };
     },
   );
-  app.get('/v1/openapi.json', async () => openApiDocument());
+  app.get('/v1/openapi.json', async () => openApiDocument(source.extraRoutes ?? []));
   app.get('/healthz', async (_req, reply) => {
     const r = source.live();
     return reply.status(r.ok ? 200 : 503).send(r);
@@ -226,7 +230,9 @@ export async function startApi(source: StatusSource, opts: ApiOptions): Promise<
   app.get('/metrics', async (_req, reply) =>
     reply.type('text/plain; version=0.0.4').send(renderMetrics(source.metrics())),
   );
-  source.register?.(app);
+  for (const r of source.extraRoutes ?? []) {
+    app.get(r.path, { schema: { response: { 200: r.response } } }, async () => r.handler());
+  }
 
   try {
     await app.listen({ host: opts.host, port: opts.port });

@@ -20,7 +20,6 @@
 //   sessions came up before the announcements, so our End-of-RIB made every peer flush the stale
 //   routes to our pod CIDR; pods on the restarted node lost traffic for about a second.
 import { hostname } from 'node:os';
-import type { FastifyInstance } from 'fastify';
 import { Speaker } from '../../bgp/speaker/speaker.ts';
 import type { PeerConfig, PeerStatus, SpeakerOptions } from '../../bgp/speaker/types.ts';
 import { Dataplane } from '../../felix/dataplane/dataplane.ts';
@@ -28,6 +27,7 @@ import { Netlink } from '../../felix/dataplane/netlink/netlink.ts';
 import { parseKernelRoutes } from '../../felix/dataplane/netlink/routes-json.ts';
 import { MARGAY_RT_PROTO, type RouteSpec } from '../../felix/model/routes.ts';
 import type { MetricFamily } from '../api/metrics.ts';
+import { dataplanePolicySchema, dataplaneRoutesSchema } from '../api/schemas.ts';
 import type { StatusSource } from '../api/server.ts';
 import { calculate, chooseAddress, remoteRoutes } from '../calc/index.ts';
 import type { CalculatedState, NodeIdentity, PeerType } from '../calc/types.ts';
@@ -436,13 +436,21 @@ export class Agent {
       metrics: () => [...extraMetrics(), ...this.#metrics()],
       live: () => ({ ok: true }),
       ready: () => this.#readiness(),
-      register: (app: FastifyInstance) => {
-        app.get('/v1/dataplane/routes', async () => ({ routes: this.#dataplane?.listRoutes() ?? [] }));
-        app.get(
-          '/v1/dataplane/policy',
-          async () => this.#dataplane?.describeRules() ?? { rules: [], ipsets: [] },
-        );
-      },
+      extraRoutes: [
+        {
+          path: '/v1/dataplane/routes',
+          summary:
+            'Kernel routes Margay wants, each with its reason and state (programmed, pending, conflict, failed)',
+          response: dataplaneRoutesSchema,
+          handler: () => ({ routes: this.#dataplane?.listRoutes() ?? [] }),
+        },
+        {
+          path: '/v1/dataplane/policy',
+          summary: 'iptables rules and ipsets Margay programs, each with the policy it comes from',
+          response: dataplanePolicySchema,
+          handler: () => this.#dataplane?.describeRules() ?? { rules: [], ipsets: [] },
+        },
+      ],
     };
   }
 }
