@@ -54,7 +54,8 @@ afterAll(async () => {
   await api?.close();
 });
 
-const get = async (path: string) => (await fetch(`${base}${path}`)).json();
+// biome-ignore lint/suspicious/noExplicitAny: JSON from the API under test
+const get = async (path: string): Promise<any> => (await fetch(`${base}${path}`)).json();
 
 describe('margay agent', () => {
   it('calculates its node, mesh peers and announcements from the datastore', async () => {
