@@ -39,6 +39,77 @@ export const MargayErrorCode = {
     exitCode: 1,
     text: 'a margay.io CustomResourceDefinition is not installed; its kind is treated as empty and retried periodically',
   },
+  // margay-cni (src/cni): the CNI error result's `code` is `cniCode` (CNI spec 1.0 "Error").
+  MARGAY_ERR_CNI_VERSION: {
+    exitCode: 1,
+    cniCode: 1,
+    text: 'margay-cni: the cniVersion asked for is not supported',
+  },
+  MARGAY_ERR_CNI_UNSUPPORTED_FIELD: {
+    exitCode: 1,
+    cniCode: 2,
+    text: 'margay-cni: the network configuration has a field or value the plugin does not support',
+  },
+  MARGAY_ERR_CNI_UNKNOWN_CONTAINER: {
+    exitCode: 1,
+    cniCode: 3,
+    text: 'margay-cni: CHECK found no attachment of this container (no address, no veth)',
+  },
+  MARGAY_ERR_CNI_ENV: {
+    exitCode: 1,
+    cniCode: 4,
+    text: 'margay-cni: a CNI_* environment variable is missing or invalid; the message names it',
+  },
+  MARGAY_ERR_CNI_IO: {
+    exitCode: 1,
+    cniCode: 5,
+    text: 'margay-cni: reading stdin or writing the result failed',
+  },
+  MARGAY_ERR_CNI_DECODE: {
+    exitCode: 1,
+    cniCode: 6,
+    text: 'margay-cni: the network configuration is not JSON',
+  },
+  MARGAY_ERR_CNI_CONFIG: {
+    exitCode: 1,
+    cniCode: 7,
+    text: 'margay-cni: the network configuration is invalid; the message names the field',
+  },
+  MARGAY_ERR_CNI_TRY_AGAIN: {
+    exitCode: 1,
+    cniCode: 11,
+    text: 'margay-cni: the node pod CIDR file is not written yet (the agent writes it); the runtime retries',
+  },
+  MARGAY_ERR_CNI_POOL_FULL: {
+    exitCode: 1,
+    cniCode: 100,
+    text: 'margay-cni: every address of the pod CIDR is allocated; the message names the CIDR',
+  },
+  MARGAY_ERR_CNI_IPAM_STORE: {
+    exitCode: 1,
+    cniCode: 101,
+    text: 'margay-cni: the IPAM directory (one file per address) could not be read or written',
+  },
+  MARGAY_ERR_CNI_NETNS: {
+    exitCode: 1,
+    cniCode: 102,
+    text: 'margay-cni: the pod network namespace (CNI_NETNS) does not exist or cannot be entered',
+  },
+  MARGAY_ERR_CNI_WIRING: {
+    exitCode: 1,
+    cniCode: 103,
+    text: 'margay-cni: creating the veth, addresses or routes failed; the failed command is named',
+  },
+  MARGAY_ERR_CNI_CHECK_FAILED: {
+    exitCode: 1,
+    cniCode: 104,
+    text: 'margay-cni: CHECK found the wiring broken; the message names what is missing or wrong',
+  },
+  MARGAY_ERR_CNI_NOT_AVAILABLE: {
+    exitCode: 1,
+    cniCode: 50,
+    text: 'margay-cni STATUS: the plugin cannot serve ADD (no pod CIDR yet, or its IPAM directory is unusable)',
+  },
 } as const;
 export type MargayErrorCodeName = keyof typeof MargayErrorCode;
 
