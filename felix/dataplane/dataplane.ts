@@ -20,6 +20,10 @@
 // - A route the kernel refuses (or a foreign route holds) is about that route only: the pass goes
 //   on, listRoutes() shows it `failed`/`conflict` with the kernel's message, status() lists it in
 //   `routeProblems`, and a refused route is tried again after `retryIntervalMs`.
+// - A pod route margay-cni wrote (`dev mgy… proto 109`) before its endpoint reached setDesired is
+//   left alone for `workloadRouteGracePeriodMs` (route-table.ts header): listRoutes() shows it as
+//   `grace` with the time left, status() in `routesInGrace`; a pass runs when the period ends, and
+//   deletes it unless the endpoint arrived (then it was adopted with no write).
 // - Periodic resync every `resyncIntervalMs` (default 90 s, Felix's route refresh): every reconciler
 //   re-reads the kernel and repairs drift (routes of our protocol, our chains and jumps in both
 //   families, our ipsets, the VXLAN device with its FDB/neighbours, workload veth sysctls).
@@ -75,6 +79,12 @@ export interface DataplaneOptions {
   readonly retry?: RetryPolicy;
   /** After a pass used up its retries, the next try (default 10 000 ms). */
   readonly retryIntervalMs?: number;
+  /**
+   * How long a route of ours on a workload interface that is not desired (a pod route margay-cni
+   * wrote before the endpoint arrived) is left alone before it is deleted (default 30 000 ms;
+   * 0 = at once).
+   */
+  readonly workloadRouteGracePeriodMs?: number;
   readonly now?: () => number;
 }
 
@@ -84,6 +94,8 @@ export interface DataplaneCounts extends DesiredCounts {
   readonly routeConflicts: number;
   /** Routes the kernel refused at the last attempt (`routeProblems` says why). */
   readonly routeFailures: number;
+  /** Undesired pod routes kept for the workload grace period (not in `routes`). */
+  readonly routesInGrace: number;
   readonly endpoints: number;
   /** Endpoints whose host interface exists and is configured. */
   readonly endpointsWired: number;
@@ -144,6 +156,19 @@ export interface DataplaneStatus {
    * route schedules another after `retryIntervalMs`.
    */
   readonly routeProblems: readonly DataplaneRouteProblem[];
+  /**
+   * Routes of ours that are NOT desired but kept: pod routes margay-cni wrote before their endpoint
+   * arrived, deleted after `remainingMs` unless it does.
+   */
+  readonly routesInGrace: readonly DataplaneGraceRoute[];
+}
+
+export interface DataplaneGraceRoute {
+  readonly family: 4 | 6;
+  readonly table: number;
+  readonly dst: string;
+  readonly dev: string;
+  readonly remainingMs: number;
 }
 
 export interface DataplaneRouteProblem {
@@ -165,11 +190,14 @@ export interface DataplaneRoute {
   readonly reason: string;
   /**
    * programmed: the kernel has it as desired; pending: not yet; conflict: a foreign route holds it;
-   * failed: the kernel refused it (`message`).
+   * failed: the kernel refused it (`message`); grace: NOT desired, a pod route margay-cni wrote
+   * before its endpoint arrived, kept for `graceRemainingMs` more (`message` says so).
    */
-  readonly state: 'programmed' | 'pending' | 'conflict' | 'failed';
-  /** For conflict and failed: the kernel's message at the last attempt. */
+  readonly state: 'programmed' | 'pending' | 'conflict' | 'failed' | 'grace';
+  /** For conflict and failed: the kernel's message at the last attempt; for grace: why it is kept. */
   readonly message?: string;
+  /** For grace: ms left before it is deleted unless its endpoint arrives. */
+  readonly graceRemainingMs?: number;
 }
 
 export interface DataplaneRule extends DescribedRule {
@@ -230,6 +258,7 @@ export class Dataplane {
   #stopped = false;
   #resyncTimer: ReturnType<typeof setInterval> | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #graceTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #sleepers = new Set<Sleeper>();
   #applies = 0;
   #resyncs = 0;
@@ -248,10 +277,15 @@ export class Dataplane {
         ...(opts.runner !== undefined ? { runner: opts.runner } : {}),
       });
     const ns = opts.netns !== undefined ? { netns: opts.netns } : {};
+    this.#now = opts.now ?? Date.now;
     this.#routes = new RouteTable({
       netlink: this.#nl,
       protocol: opts.routeProtocol ?? MARGAY_RT_PROTO,
       families: this.families,
+      now: this.#now,
+      ...(opts.workloadRouteGracePeriodMs !== undefined
+        ? { workloadGracePeriodMs: opts.workloadRouteGracePeriodMs }
+        : {}),
     });
     this.#ipsets = new IpsetWriter({ run: this.#run, ...ns });
     this.#links = new LinksReconciler({ netlink: this.#nl, runner: this.#run, ...ns });
@@ -259,7 +293,6 @@ export class Dataplane {
     this.#resyncIntervalMs = opts.resyncIntervalMs ?? 90_000;
     this.#retryIntervalMs = opts.retryIntervalMs ?? 10_000;
     this.#retry = opts.retry ?? {};
-    this.#now = opts.now ?? Date.now;
   }
 
   /**
@@ -308,7 +341,14 @@ export class Dataplane {
     let conflicts = 0;
     let failures = 0;
     const routeProblems: DataplaneRouteProblem[] = [];
+    const routesInGrace: DataplaneGraceRoute[] = [];
     for (const r of listed) {
+      if (r.state === 'grace') {
+        const { family, table, dst, nextHops } = r.route;
+        const dev = nextHops[0]?.dev ?? '';
+        routesInGrace.push({ family, table, dst, dev, remainingMs: r.graceRemainingMs ?? 0 });
+        continue;
+      }
       if (r.state === 'programmed') programmed++;
       else if (r.state === 'conflict') conflicts++;
       else if (r.state === 'failed') failures++;
@@ -340,10 +380,11 @@ export class Dataplane {
       lastError: s.lastError,
       counts: {
         ...(cur?.counts ?? { chains: 0, rules: 0, ipsets: 0, ipsetMembers: 0 }),
-        routes: listed.length,
+        routes: listed.length - routesInGrace.length,
         routesProgrammed: programmed,
         routeConflicts: conflicts,
         routeFailures: failures,
+        routesInGrace: routesInGrace.length,
         endpoints,
         endpointsWired: endpoints - notWired.length,
         remoteVteps: cur?.links.vxlan ? cur.links.vxlan.vteps.length : 0,
@@ -373,12 +414,13 @@ export class Dataplane {
       },
       endpointsNotWired: notWired,
       routeProblems,
+      routesInGrace,
     };
   }
 
   /** Every desired route with the reason it is there and whether the kernel has it. */
   listRoutes(): DataplaneRoute[] {
-    return this.#routes.list().map(({ route: r, state, message }) => ({
+    return this.#routes.list().map(({ route: r, state, message, graceRemainingMs }) => ({
       family: r.family,
       table: r.table,
       dst: r.dst,
@@ -389,6 +431,7 @@ export class Dataplane {
       reason: r.reason ?? '',
       state,
       ...(message !== undefined ? { message } : {}),
+      ...(graceRemainingMs !== undefined ? { graceRemainingMs } : {}),
     }));
   }
 
@@ -414,8 +457,10 @@ export class Dataplane {
     this.#stopped = true;
     if (this.#resyncTimer !== undefined) clearInterval(this.#resyncTimer);
     if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    if (this.#graceTimer !== undefined) clearTimeout(this.#graceTimer);
     this.#resyncTimer = undefined;
     this.#retryTimer = undefined;
+    this.#graceTimer = undefined;
     for (const s of this.#sleepers) {
       clearTimeout(s.timer);
       s.reject(new FelixError('FELIX_ERR_STOPPED', 'the dataplane was stopped during a retry wait'));
@@ -437,6 +482,7 @@ export class Dataplane {
       netlink: this.#nl,
       protocol: this.#routes.protocol,
       families: this.families,
+      workloadGracePeriodMs: 0, // everything of ours goes, pod routes included
     });
     rt.setDesired([]);
     const r = await rt.resync();
@@ -507,6 +553,7 @@ export class Dataplane {
         this.#applies++;
         // A route the kernel refused did not fail the pass; try it again later all the same.
         if (this.#routes.failedCount > 0 && !this.#pending) this.#scheduleRetry();
+        this.#scheduleGraceExpiry();
       } catch {
         // applyAll recorded the failure in #status (step, code, causes). Try again later, unless a
         // change is already waiting (the loop goes round once more).
@@ -567,6 +614,22 @@ export class Dataplane {
       this.#kick(false);
     }, this.#retryIntervalMs);
     this.#retryTimer.unref();
+  }
+
+  /** A pass when the first pod route kept for its grace period is due (it deletes the route). */
+  #scheduleGraceExpiry(): void {
+    if (this.#graceTimer !== undefined) clearTimeout(this.#graceTimer);
+    this.#graceTimer = undefined;
+    const at = this.#routes.nextGraceExpiry;
+    if (at === undefined || this.#stopped) return;
+    this.#graceTimer = setTimeout(
+      () => {
+        this.#graceTimer = undefined;
+        this.#kick(false);
+      },
+      Math.max(0, at - this.#now()),
+    );
+    this.#graceTimer.unref();
   }
 
   #sleep(ms: number): Promise<void> {

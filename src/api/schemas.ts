@@ -145,7 +145,7 @@ export const dataplaneRoutesSchema = {
           src: str,
           mtu: int,
           reason: str,
-          state: { type: 'string', enum: ['programmed', 'pending', 'conflict', 'failed'] },
+          state: { type: 'string', enum: ['programmed', 'pending', 'conflict', 'failed', 'grace'] },
           message: str,
         },
       },

@@ -11,10 +11,9 @@
 // route with any other protocol at that key would be a foreign route the agent refuses to touch
 // ("conflict"), which is why the plugin does not use the kernel's default `proto boot`.
 // The route dies with the veth: DEL deletes the veth and the kernel drops every route through it;
-// the agent's next resync forgets it. Known window (for the agent, not fixable here): an agent
-// apply that runs after ADD but before the datastore shows the pod's IP sees an owned route it
-// does not want and deletes it, until the pod's IP arrives; Calico's Felix avoids this with a
-// grace period for routes on workload interfaces it has not been told about yet.
+// the agent's next resync forgets it. Between ADD and the moment the datastore shows the pod's IP,
+// the agent sees an owned route it does not want yet: the route table keeps such routes on `mgy…`
+// interfaces for a grace period (30 s, felix/dataplane/routes/route-table.ts), as Felix does.
 //
 // Which sandbox a host veth belongs to: its alias (IFLA_IFALIAS) is `margay:<containerID>`. A new
 // sandbox of the same pod (same namespace/name, so the same veth name) replaces a leftover veth;

@@ -208,3 +208,46 @@ describe('RouteTable in a namespace', () => {
     expect(ip('route', 'show', '192.0.2.0/24')).toContain('proto kernel');
   });
 });
+
+describe('RouteTable in a namespace: workload route grace period', () => {
+  // What margay-cni leaves at ADD, before the pod's IP reaches the agent (src/cni/wire.ts).
+  const POD_IFACE = 'mgyg0000000001';
+
+  it('keeps a pod route it was not told about for the period, then deletes it; other strays at once', async () => {
+    ip('link', 'add', POD_IFACE, 'type', 'veth', 'peer', 'name', 'pgy1');
+    try {
+      for (const d of [POD_IFACE, 'pgy1']) ip('link', 'set', d, 'up');
+      ip('route', 'add', '10.244.0.7/32', 'dev', POD_IFACE, 'scope', 'link', 'proto', '109');
+      ip('-6', 'route', 'add', '2001:db8:244::7/128', 'dev', POD_IFACE, 'proto', '109');
+      ip('route', 'add', '10.244.8.0/24', 'via', '192.0.2.2', 'proto', '109'); // a stray via v0
+      const rt = new RouteTable({ netlink: new Netlink({ netns: NS }), workloadGracePeriodMs: 1_000 });
+      rt.setDesired([{ dst: '10.244.0.0/24', type: 'blackhole', reason: 'own pod CIDR' }]);
+
+      const t0 = Date.now();
+      expect(await rt.apply()).toMatchObject({ added: 1, deleted: 1, didRead: true });
+      expect(ip('route', 'show', '10.244.8.0/24')).toBe('');
+      expect(await rt.resync()).toMatchObject({ added: 0, deleted: 0, didRead: true });
+      expect(await rt.apply()).toMatchObject({ deleted: 0 });
+      expect(Date.now() - t0).toBeLessThan(1_000); // all of the above inside the period
+      expect(ip('route', 'show', '10.244.0.7')).toMatch(
+        new RegExp(`10\\.244\\.0\\.7 dev ${POD_IFACE} proto 109`),
+      );
+      expect(ip('-6', 'route', 'show', '2001:db8:244::7')).toContain(`dev ${POD_IFACE} proto 109`);
+      expect(
+        rt
+          .list()
+          .filter((l) => l.state === 'grace')
+          .map((l) => l.route.dst),
+      ).toEqual(['10.244.0.7/32', '2001:db8:244::7/128']);
+
+      await new Promise((r) => setTimeout(r, 1_100 - (Date.now() - t0)));
+      expect(await rt.apply()).toMatchObject({ deleted: 2 });
+      expect(ip('route', 'show', '10.244.0.7')).toBe('');
+      expect(ip('-6', 'route', 'show', '2001:db8:244::7')).toBe('');
+      expect(rt.list().map((l) => [l.route.dst, l.state])).toEqual([['10.244.0.0/24', 'programmed']]);
+    } finally {
+      ip('link', 'del', POD_IFACE);
+      ip('route', 'flush', 'table', 'all', 'proto', '109');
+    }
+  });
+});

@@ -12,6 +12,8 @@
 //   delete anything else, even if the table changed since we read it.
 // - Our routes at a non-default metric are never what we write (we always use the default), so
 //   they are deleted.
+// - Undesired keys in `keep` (workload routes in their grace period, see route-table.ts) are not
+//   deleted.
 // The ops come from a generator so the reconciler can stream them into `ip -batch` while the kernel
 // is still busy with the previous chunk (the benchmark's 100k routes: JS and kernel overlap).
 import { type CanonicalRoute, type IpFamily, routeBody, routeMatches } from '../../model/routes.ts';
@@ -92,13 +94,15 @@ export interface DeltaCounter {
 
 /**
  * The ops from `actual` (grouped by key; normally one entry per key) to `desired`: writes first,
- * then deletes. `counter.unchanged` counts keys already as desired.
+ * then deletes, except of undesired keys in `keep`. `counter.unchanged` counts keys already as
+ * desired.
  */
 export function* routeDeltaOps(
   desired: ReadonlyMap<string, DesiredEntry>,
   actual: ReadonlyMap<string, readonly KernelRoute[]>,
   proto: number,
   counter: DeltaCounter = { unchanged: 0 },
+  keep: ReadonlySet<string> = new Set(),
 ): Generator<RouteOp> {
   for (const [key, want] of desired) {
     const r = want.route;
@@ -125,6 +129,7 @@ export function* routeDeltaOps(
   }
   for (const [key, entries] of actual) {
     const wanted = desired.has(key);
+    if (!wanted && keep.has(key)) continue;
     for (const have of entries) {
       if (wanted && have.metric === defaultMetric(have.family)) continue;
       yield {

@@ -22,10 +22,25 @@
 // one (the view says they are missing). What is not about one desired route — a delete refused for
 // another reason than "already gone", a failure naming no line, the process dying — still throws.
 //
+// Workload routes not yet desired get a grace period (Felix routetable: routes on interfaces it
+// has not been told about are left alone for a while). margay-cni writes a new pod's
+// `IP/32 dev mgy… scope link proto 109` at ADD, seconds before the kubelet reports the pod's IP
+// and the datastore brings it here (src/cni/wire.ts header). Past failure: an apply or resync in
+// that window saw an owned route it did not want and deleted it, and the new pod was unreachable
+// until its IP arrived. So a route of ours whose every next hop is a workload interface (`mgy…`)
+// and whose key is not desired is kept until it has been undesired for longer than
+// `workloadGracePeriodMs` (default 30 s; 0 = none), measured from the first apply that saw it so;
+// `list()` shows it as 'grace' with the time left. When its endpoint arrives in time it is adopted
+// with no write; after the period it is deleted like any other stray route (`nextGraceExpiry`
+// tells the caller when to apply again). Any other undesired route of ours is deleted at once.
+// An endpoint removed while its veth still exists keeps its route up to the grace period too (the
+// CNI DEL normally deletes the veth first, and the kernel drops the route with it).
+//
 // Adoption on start: routes already as desired produce no write (no netlink event, no flap);
 // there is no flush. Writes per family go through one `ip -4|-6 -force -batch -` each, deletes
 // first, run concurrently for the two families.
 import { FelixError } from '../../errors.ts';
+import { WORKLOAD_IFACE_PREFIX } from '../../model/endpoints.ts';
 import { type CanonicalRoute, canonicalRoute, MARGAY_RT_PROTO, type RouteSpec } from '../../model/routes.ts';
 import {
   BatchError,
@@ -50,7 +65,17 @@ export interface RouteTableOptions {
   readonly protocol?: number;
   /** Families to manage (default both). */
   readonly families?: readonly Family[];
+  /**
+   * How long an undesired route of ours on a workload interface (`mgy…`, written by margay-cni
+   * before the endpoint reached the datastore) is left alone before it is deleted (default 30 000
+   * ms; 0 = deleted at once, like any other stray route).
+   */
+  readonly workloadGracePeriodMs?: number;
+  /** Clock for the grace period (ms; default Date.now). */
+  readonly now?: () => number;
 }
+
+export const DEFAULT_WORKLOAD_GRACE_PERIOD_MS = 30_000;
 
 export interface RouteConflict {
   readonly key: string;
@@ -94,17 +119,30 @@ export interface CompiledRoutes {
   readonly entries: ReadonlyMap<string, DesiredEntry>;
 }
 
-export type ListedRouteState = 'programmed' | 'pending' | 'conflict' | 'failed';
+export type ListedRouteState = 'programmed' | 'pending' | 'conflict' | 'failed' | 'grace';
 
 export interface ListedRoute {
   readonly route: CanonicalRoute;
   /**
    * 'programmed' when the kernel has it as desired (last apply or read); 'pending' before the first
-   * write; 'conflict' when a foreign route holds its key; 'failed' when the kernel refused it.
+   * write; 'conflict' when a foreign route holds its key; 'failed' when the kernel refused it;
+   * 'grace' for a route in the kernel that is NOT desired but kept for the workload grace period
+   * (a pod route margay-cni wrote before its endpoint arrived).
    */
   readonly state: ListedRouteState;
-  /** For 'conflict' and 'failed': what the kernel said at the last attempt. */
+  /** For 'conflict' and 'failed': what the kernel said at the last attempt; for 'grace': why it is kept. */
   readonly message?: string;
+  /** For 'grace': ms left before it is deleted unless its endpoint arrives. */
+  readonly graceRemainingMs?: number;
+}
+
+/** Whether a kernel route of ours goes only through workload interfaces (a pod route). */
+export function isWorkloadRoute(r: KernelRoute): boolean {
+  const c = r.canonical;
+  if (c === undefined || c.type !== 'unicast' || c.nextHops.length === 0) return false;
+  for (const h of c.nextHops)
+    if (h.dev === undefined || !h.dev.startsWith(WORKLOAD_IFACE_PREFIX)) return false;
+  return true;
 }
 
 const ESRCH = /No such process|No such file or directory/;
@@ -131,9 +169,18 @@ export class RouteTable {
   #conflicts = new Map<string, RouteConflict>();
   #failed = new Map<string, RouteConflict>();
   #applying = false;
+  readonly #graceMs: number;
+  readonly #now: () => number;
+  /** Undesired workload routes by key: when an apply first saw them undesired. */
+  #graceSince = new Map<string, number>();
 
   constructor(opts: RouteTableOptions) {
     this.#nl = opts.netlink;
+    this.#graceMs = opts.workloadGracePeriodMs ?? DEFAULT_WORKLOAD_GRACE_PERIOD_MS;
+    if (!Number.isFinite(this.#graceMs) || this.#graceMs < 0) {
+      throw new FelixError('FELIX_ERR_INVALID_ROUTE', `invalid workload grace period ${this.#graceMs} ms`);
+    }
+    this.#now = opts.now ?? Date.now;
     this.protocol = opts.protocol ?? MARGAY_RT_PROTO;
     if (!Number.isInteger(this.protocol) || this.protocol < 1 || this.protocol > 255) {
       throw new FelixError('FELIX_ERR_INVALID_ROUTE', `invalid route protocol ${this.protocol}`);
@@ -202,7 +249,62 @@ export class RouteTable {
       else if (failed !== undefined) out.push({ route: e.route, state: 'failed', message: failed.message });
       else out.push({ route: e.route, state: 'pending' });
     }
+    const now = this.#now();
+    for (const [key, since] of this.#graceSince) {
+      const entries = this.#actual?.get(key);
+      const have = entries === undefined ? undefined : (atDefaultMetric(entries) ?? entries[0]);
+      if (this.#desired.has(key) || have?.canonical === undefined) continue;
+      const remaining = Math.max(0, since + this.#graceMs - now);
+      const dev = have.canonical.nextHops[0]?.dev ?? '';
+      const period = `workload grace period ${this.#graceMs / 1000} s`;
+      out.push({
+        route: {
+          ...have.canonical,
+          reason: `pod route on ${dev}, not desired: its endpoint is not known (yet)`,
+        },
+        state: 'grace',
+        message:
+          remaining > 0
+            ? `kept ${Math.ceil(remaining / 1000)} s more (${period}) in case its endpoint arrives, then deleted`
+            : `${period} over: deleted by the next apply`,
+        graceRemainingMs: remaining,
+      });
+    }
     return out;
+  }
+
+  /**
+   * When (clock of `now`) the first undesired workload route kept for its grace period is due for
+   * deletion, i.e. when an apply will delete it; undefined when none is kept.
+   */
+  get nextGraceExpiry(): number | undefined {
+    let at: number | undefined;
+    for (const [key, since] of this.#graceSince) {
+      if (this.#desired.has(key) || this.#actual?.has(key) !== true) continue;
+      const t = since + this.#graceMs + 1; // deleted once undesired for longer than the period
+      if (at === undefined || t < at) at = t;
+    }
+    return at;
+  }
+
+  /**
+   * The keys to leave alone this apply: undesired keys whose routes all go through workload
+   * interfaces and which have been undesired for at most the grace period. Restarts the clock of
+   * nothing: a key keeps its first-seen time while it stays undesired and in the kernel.
+   */
+  #keysInGrace(actual: ReadonlyMap<string, readonly KernelRoute[]>, now: number): Set<string> {
+    const keep = new Set<string>();
+    const since = new Map<string, number>();
+    if (this.#graceMs > 0) {
+      for (const [key, entries] of actual) {
+        if (this.#desired.has(key) || !entries.every(isWorkloadRoute)) continue;
+        const t = this.#graceSince.get(key) ?? now;
+        since.set(key, t);
+        if (now - t <= this.#graceMs) keep.add(key);
+      }
+    }
+    this.#graceSince = since;
+    return keep;
   }
 
   /** Desired routes the kernel refused at the last attempt (not conflicts). */
@@ -236,7 +338,16 @@ export class RouteTable {
       }
       const actual = this.#actual;
       const counter = { unchanged: 0 };
-      const result = await this.#write(routeDeltaOps(this.#desired, actual, this.protocol, counter), actual);
+      const keep = this.#keysInGrace(actual, this.#now());
+      const result = await this.#write(
+        routeDeltaOps(this.#desired, actual, this.protocol, counter, keep),
+        actual,
+      );
+      // A kept route deleted by this apply (its period over) is forgotten: if it comes back (a new
+      // sandbox with the same IP), it gets a period of its own.
+      const view = this.#actual;
+      if (view !== undefined)
+        for (const key of this.#graceSince.keys()) if (!view.has(key)) this.#graceSince.delete(key);
       if (isResync) this.stats.driftRepaired += result.replaced + result.deleted + result.added;
       this.stats.applies++;
       return { ...result, unchanged: counter.unchanged, didRead };

@@ -41,7 +41,8 @@ export class FakeRouteKernel {
     let k = 2;
     let type = 'unicast';
     if (t[k] === 'blackhole' || t[k] === 'unreachable') type = t[k++] as string;
-    const dst = t[k++] as string;
+    // The kernel prints host routes without their prefix length (`10.244.1.10`, not `/32`).
+    const dst = (t[k++] as string).replace(family === 4 ? /\/32$/ : /\/128$/, '');
     const route: Json = { type, dst, protocol: '', flags: [] };
     if (family === 6) route.metric = 1024;
     for (; k < t.length; k++) {
