@@ -286,6 +286,9 @@ export class Agent {
     if (Date.now() - this.#carriedSince >= SELECTION_DEFERRAL_MS) return true;
     const peers = this.#speaker?.peers();
     if (peers === undefined) return false;
+    // The first pass programs the dataplane before the peers are handed to the speaker (so their
+    // first UPDATE carries our pod CIDRs): an empty peer list then means "not yet", not "synced".
+    if (peers.length < (this.#state?.peers.length ?? 0)) return false;
     return peers.every(
       (p) => p.state === 'Established' && p.families.every((f) => p.endOfRibReceived?.includes(f) ?? false),
     );
