@@ -6,6 +6,7 @@
 // A desired set is normalized (members sorted and deduplicated), so the restore text depends only
 // on the set's content, never on the order its members were discovered in.
 import { FelixError } from '../errors.ts';
+import { formatV6, parseV4, parseV6 } from './addr.ts';
 import type { IpFamily } from './iptables.ts';
 import { stableHash } from './iptables.ts';
 
@@ -51,84 +52,6 @@ export function tempIpsetName(name: string): string {
 
 function bad(message: string): never {
   throw new FelixError('FELIX_ERR_INVALID_DESIRED', message);
-}
-
-function parseV4(s: string): number[] | undefined {
-  const parts = s.split('.');
-  if (parts.length !== 4) return undefined;
-  const out: number[] = [];
-  for (const p of parts) {
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return undefined;
-    const n = Number(p);
-    if (n > 255) return undefined;
-    out.push(n);
-  }
-  return out;
-}
-
-/** 16 bytes of an IPv6 address, or undefined. */
-function parseV6(s: string): number[] | undefined {
-  let text = s.toLowerCase();
-  let tail: number[] = [];
-  const lastColon = text.lastIndexOf(':');
-  if (text.includes('.')) {
-    const v4 = parseV4(text.slice(lastColon + 1));
-    if (v4 === undefined) return undefined;
-    tail = [(v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!];
-    text = `${text.slice(0, lastColon + 1)}0`; // placeholder group, replaced below
-  }
-  const halves = text.split('::');
-  if (halves.length > 2) return undefined;
-  const groups = (h: string): number[] | undefined => {
-    if (h === '') return [];
-    const out: number[] = [];
-    for (const g of h.split(':')) {
-      if (!/^[0-9a-f]{1,4}$/.test(g)) return undefined;
-      out.push(Number.parseInt(g, 16));
-    }
-    return out;
-  };
-  const head = groups(halves[0]!);
-  const rest = halves.length === 2 ? groups(halves[1]!) : [];
-  if (head === undefined || rest === undefined) return undefined;
-  let all: number[];
-  if (halves.length === 2) {
-    const missing = 8 - head.length - rest.length - (tail.length > 0 ? 1 : 0);
-    if (missing < 1) return undefined;
-    all = [...head, ...new Array<number>(missing).fill(0), ...rest];
-  } else all = head;
-  if (tail.length > 0) all = [...all.slice(0, -1), ...tail];
-  if (all.length !== 8) return undefined;
-  return all.flatMap((g) => [g >> 8, g & 0xff]);
-}
-
-function formatV6(bytes: readonly number[]): string {
-  const g: number[] = [];
-  for (let i = 0; i < 16; i += 2) g.push((bytes[i]! << 8) | bytes[i + 1]!);
-  // RFC 5952 §4.2: compress the first longest run of two or more zero groups.
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (xs: number[]) => xs.map((x) => x.toString(16)).join(':');
-  // glibc inet_ntop writes IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible (::a.b.c.d) addresses
-  // with a dotted tail; ipset prints what inet_ntop gives.
-  if (best === 0 && (bestLen === 6 || (bestLen === 5 && g[5] === 0xffff))) {
-    return `::${bestLen === 5 ? 'ffff:' : ''}${bytes.slice(12).join('.')}`;
-  }
-  if (best < 0) return hex(g);
-  return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
 }
 
 function parseAddress(s: string, family: IpFamily): number[] {

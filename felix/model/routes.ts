@@ -10,6 +10,7 @@
 // were already right on every resync (a flap per route per resync).
 import { createHash } from 'node:crypto';
 import { FelixError } from '../errors.ts';
+import { formatV6, parseV4, parseV6 } from './addr.ts';
 
 /** The kernel's main table (`ip route` without `table`). */
 export const RT_TABLE_MAIN = 254;
@@ -66,89 +67,7 @@ export interface CanonicalRoute {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Addresses. felix/model is pure (no node:net), so parsing is done here, on purpose strictly.
-
-function parseV4(s: string): number[] | undefined {
-  const parts = s.split('.');
-  if (parts.length !== 4) return undefined;
-  const out: number[] = [];
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return undefined;
-    const n = Number(p);
-    if (n > 255 || (p.length > 1 && p[0] === '0')) return undefined;
-    out.push(n);
-  }
-  return out;
-}
-
-/** 16 bytes of an IPv6 address, or undefined. Accepts `::` compression and an embedded IPv4 tail. */
-function parseV6(input: string): number[] | undefined {
-  let s = input.toLowerCase();
-  const pct = s.indexOf('%');
-  if (pct >= 0) return undefined; // zone ids have no place in routes
-  let tail: number[] = [];
-  const lastColon = s.lastIndexOf(':');
-  if (s.includes('.', lastColon)) {
-    const v4 = parseV4(s.slice(lastColon + 1));
-    if (!v4) return undefined;
-    tail = [(v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!];
-    s = `${s.slice(0, lastColon + 1)}0:0`;
-  }
-  const halves = s.split('::');
-  if (halves.length > 2) return undefined;
-  const groups = (h: string): number[] | undefined => {
-    if (h === '') return [];
-    const out: number[] = [];
-    for (const g of h.split(':')) {
-      if (!/^[0-9a-f]{1,4}$/.test(g)) return undefined;
-      out.push(Number.parseInt(g, 16));
-    }
-    return out;
-  };
-  const head = groups(halves[0]!);
-  const rest = halves.length === 2 ? groups(halves[1]!) : [];
-  if (!head || !rest) return undefined;
-  let words: number[];
-  if (halves.length === 2) {
-    const fill = 8 - head.length - rest.length;
-    if (fill < 1) return undefined;
-    words = [...head, ...new Array<number>(fill).fill(0), ...rest];
-  } else {
-    words = head;
-  }
-  if (words.length !== 8) return undefined;
-  if (tail.length === 2) {
-    words[6] = tail[0]!;
-    words[7] = tail[1]!;
-  }
-  const bytes: number[] = [];
-  for (const w of words) bytes.push(w >> 8, w & 0xff);
-  return bytes;
-}
-
-/** RFC 5952 text of 16 bytes (lowercase, longest zero run of ≥ 2 groups compressed). */
-function formatV6(bytes: readonly number[]): string {
-  const words: number[] = [];
-  for (let i = 0; i < 16; i += 2) words.push((bytes[i]! << 8) | bytes[i + 1]!);
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (words[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && words[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (ws: number[]) => ws.map((w) => w.toString(16)).join(':');
-  if (bestStart < 0) return hex(words);
-  return `${hex(words.slice(0, bestStart))}::${hex(words.slice(bestStart + bestLen))}`;
-}
+// Addresses: parsed and printed by ./addr.ts (shared with the ipset model).
 
 export interface ParsedAddress {
   readonly family: IpFamily;
