@@ -7,28 +7,34 @@
 // an announce then withdraw of a never-sent prefix yields nothing; a withdraw of a sent one
 // yields a withdraw.
 //
-// The initial table dump (and a route-refresh resend) is a cursor over the Loc-RIB map instead
-// of a million-entry dirty set: JavaScript Map iterators are live (entries added later are
-// visited, deleted ones skipped), so changes racing the dump are either seen by the cursor or
-// marked dirty, and each is evaluated against `sent` anyway. When the initial cursor is done,
-// the batch carries `endOfRib` once (RFC 4724 §2).
+// The initial table dump (and a route-refresh resend) is a cursor over the family's Loc-RIB
+// table instead of a million-entry dirty set: table cursors are live (entries added later are
+// visited, deleted ones skipped; prefix-table.ts), so changes racing the dump are either seen by
+// the cursor or marked dirty, and each is evaluated against `sent` anyway. When the initial
+// cursor is done, the batch carries `endOfRib` once (RFC 4724 §2).
+//
+// Prefixes are packed keys throughout (`sent` and `dirty` are PrefixTables, batches are
+// PrefixLists): a session's full table costs no string per prefix, here or in the packer.
 //
 // Announcements in a batch are grouped by the interned exported attribute set, so the packer
 // puts every prefix of a group into shared UPDATEs (BIRD's `bgp_bucket`).
 
+import { afiOf } from '../wire/family.ts';
+import { PrefixList } from '../wire/prefix-list.ts';
 import type { Family } from '../wire/types.ts';
 import type { AttrSet, AttrStore } from './attrs.ts';
 import { bestOfEntry, type Dest, type Path, type PeerState } from './model.ts';
+import { PrefixTable, type TableCursor } from './prefix-table.ts';
 
 /** Prefixes to announce with the same exported attributes (`attrs.attrs` + `attrs.nextHop`). */
 export interface AnnounceGroup {
   readonly attrs: AttrSet;
-  readonly prefixes: readonly string[];
+  readonly prefixes: PrefixList;
 }
 
 /** One pull from an Adj-RIB-Out. */
 export interface PendingBatch {
-  readonly withdrawn: readonly string[];
+  readonly withdrawn: PrefixList;
   readonly announced: readonly AnnounceGroup[];
   /** RFC 4724: the initial dump is complete; send End-of-RIB after this batch's routes. */
   readonly endOfRib: boolean;
@@ -36,8 +42,11 @@ export interface PendingBatch {
   readonly hasMore: boolean;
 }
 
+/** The withdrawals of a batch without any (shared: never pushed to). */
+const NO_PREFIXES = new PrefixList(1, 1);
+
 export const EMPTY_BATCH: PendingBatch = Object.freeze({
-  withdrawn: [],
+  withdrawn: NO_PREFIXES,
   announced: [],
   endOfRib: false,
   hasMore: false,
@@ -45,32 +54,42 @@ export const EMPTY_BATCH: PendingBatch = Object.freeze({
 
 /** What a take needs from the RIB. */
 export interface TakeContext {
-  /** The Loc-RIB: a prefix's Dest, or its only path (model.ts). */
-  readonly dests: ReadonlyMap<string, Path | Dest>;
   readonly store: AttrStore;
   /** The interned exported set for a best path, or null when it is not advertised to this peer. */
   readonly exportOf: (path: Path) => AttrSet | null;
 }
 
+/** The Loc-RIB table of one family: a prefix's Dest, or its only path (model.ts). */
+export type LocRibTable = PrefixTable<Path | Dest>;
+
 export class AdjRibOut {
   readonly peer: PeerState;
   readonly family: Family;
   /** What the peer has been sent (and not withdrawn): prefix → exported attribute set. */
-  readonly sent = new Map<string, AttrSet>();
-  /** Prefixes whose best path changed since they were last evaluated. */
-  readonly dirty = new Set<string>();
-  /** A walk over the whole Loc-RIB: the initial dump or a route-refresh resend. */
-  #cursor: Iterator<[string, Path | Dest]> | null = null;
+  readonly sent: PrefixTable<AttrSet>;
+  /** Prefixes whose best path changed since they were last evaluated (a set, in mark order). */
+  readonly #dirty: PrefixTable<true>;
+  /** Where the next take resumes in `#dirty`: everything before it has been evaluated. */
+  readonly #dirtyCursor: TableCursor;
+  readonly #table: LocRibTable;
+  /** A walk over the whole Loc-RIB table: the initial dump or a route-refresh resend. */
+  #cursor: TableCursor | null;
   /** Route refresh (RFC 2918): the cursor re-announces entries even when unchanged. */
   #isResend = false;
   #hasSentEndOfRib = false;
   /** The last take reported nothing more; the next mark must notify the speaker. */
   #isIdle = false;
 
-  constructor(peer: PeerState, family: Family, dests: ReadonlyMap<string, Path | Dest>) {
+  /** `table` is the Loc-RIB table of `family`. */
+  constructor(peer: PeerState, family: Family, table: LocRibTable) {
     this.peer = peer;
     this.family = family;
-    this.#cursor = dests.entries();
+    const afi = afiOf(family);
+    this.sent = new PrefixTable(afi);
+    this.#dirty = new PrefixTable(afi);
+    this.#dirtyCursor = this.#dirty.cursor();
+    this.#table = table;
+    this.#cursor = table.cursor();
   }
 
   get isInitialDumpDone(): boolean {
@@ -78,26 +97,37 @@ export class AdjRibOut {
   }
 
   get hasPending(): boolean {
-    return this.#cursor !== null || this.dirty.size > 0 || !this.#hasSentEndOfRib;
+    return this.#cursor !== null || this.#dirty.size > 0 || !this.#hasSentEndOfRib;
+  }
+
+  /** Prefixes marked and not yet evaluated. */
+  get dirtyCount(): number {
+    return this.#dirty.size;
   }
 
   /** Restarts the full walk and re-sends every route (RFC 2918 ROUTE-REFRESH). */
-  resend(dests: ReadonlyMap<string, Path | Dest>): boolean {
-    this.#cursor = dests.entries();
+  resend(): boolean {
+    this.#cursor?.close();
+    this.#cursor = this.#table.cursor();
     this.#isResend = true;
     return this.#wake();
   }
 
   /**
-   * Records that the best path of `prefix` changed. Returns true when the speaker must be told
-   * that this Adj-RIB-Out has work again (it had reported itself drained).
+   * Records that the best path of the prefix at `words[at]`/`len` changed. Returns true when
+   * the speaker must be told that this Adj-RIB-Out has work again (it had reported itself
+   * drained).
    */
-  mark(prefix: string, best: Path | null): boolean {
+  mark(words: ArrayLike<number>, at: number, len: number, best: Path | null): boolean {
     // Nothing was sent and the new best is not exportable to this peer anyway (its own path, or
     // none): skip. An earlier dirty mark, if any, stays and is evaluated at take time.
     // (The peer test first: on a session's own full table it decides without a lookup.)
-    if ((best === null || best.peer === this.peer) && !this.sent.has(prefix)) return false;
-    this.dirty.add(prefix);
+    if (
+      (best === null || best.peer === this.peer) &&
+      (this.sent.size === 0 || this.sent.find(words, at, len) < 0)
+    )
+      return false;
+    if (this.#dirty.find(words, at, len) < 0) this.#dirty.add(words, at, len, true);
     return this.#wake();
   }
 
@@ -107,11 +137,14 @@ export class AdjRibOut {
     return true;
   }
 
-  /** Releases every sent entry (session down). */
+  /** Releases every sent entry and stops (session down). */
   clear(store: AttrStore): void {
-    for (const set of this.sent.values()) store.release(set);
-    this.sent.clear();
-    this.dirty.clear();
+    const sent = this.sent;
+    for (let i = sent.nextLive(0); i >= 0; i = sent.nextLive(i + 1)) store.release(sent.valueAt(i));
+    sent.clear();
+    this.#dirty.clear();
+    this.#dirtyCursor.close();
+    this.#cursor?.close();
     this.#cursor = null;
   }
 
@@ -121,65 +154,90 @@ export class AdjRibOut {
    * changes count as sent.
    */
   take(budget: number, ctx: TakeContext): PendingBatch {
-    const withdrawn: string[] = [];
-    const groups = new Map<AttrSet, string[]>();
+    const afi = this.sent.afi;
+    let withdrawn: PrefixList | null = null;
+    const groups = new Map<AttrSet, PrefixList>();
+    const sent = this.sent;
+    const dirty = this.#dirty;
+    const table = this.#table;
     let examined = 0;
-    const evaluate = (prefix: string, best: Path | null, isResend: boolean): void => {
+    const evaluate = (
+      words: Uint32Array,
+      at: number,
+      len: number,
+      best: Path | null,
+      isResend: boolean,
+    ): void => {
       const next = best === null ? null : ctx.exportOf(best);
-      const prev = this.sent.get(prefix);
+      const i = sent.find(words, at, len);
+      const prev = i < 0 ? undefined : sent.valueAt(i);
       if (next === null) {
         if (prev === undefined) return;
-        this.sent.delete(prefix);
+        sent.deleteAt(i);
         ctx.store.release(prev);
-        withdrawn.push(prefix);
+        withdrawn ??= new PrefixList(afi);
+        withdrawn.push(words, at, len);
         return;
       }
       if (next === prev && !isResend) return;
       ctx.store.retain(next);
-      if (prev !== undefined) ctx.store.release(prev);
-      this.sent.set(prefix, next);
-      const group = groups.get(next);
-      if (group === undefined) groups.set(next, [prefix]);
-      else group.push(prefix);
+      if (prev === undefined) {
+        sent.add(words, at, len, next);
+      } else {
+        ctx.store.release(prev);
+        sent.setAt(i, next);
+      }
+      let group = groups.get(next);
+      if (group === undefined) {
+        group = new PrefixList(afi);
+        groups.set(next, group);
+      }
+      group.push(words, at, len);
     };
 
     let endOfRib = false;
+    const w = table.width;
     if (this.#cursor !== null) {
       while (examined < budget) {
-        const step = this.#cursor.next();
-        if (step.done) {
+        const i = this.#cursor.next();
+        if (i < 0) {
+          this.#cursor.close();
           this.#cursor = null;
           this.#isResend = false;
           break;
         }
-        const [prefix, entry] = step.value;
-        // Destinations of the other family count too, so one take is bounded by `budget`.
         examined++;
-        if (entry.family !== this.family) continue;
-        this.dirty.delete(prefix);
-        evaluate(prefix, bestOfEntry(entry), this.#isResend);
+        const words = table.keys;
+        const len = table.lenAt(i);
+        if (dirty.size > 0) dirty.delete(words, i * w, len);
+        evaluate(words, i * w, len, bestOfEntry(table.valueAt(i)), this.#isResend);
       }
     }
     if (this.#cursor === null) {
-      for (const prefix of this.dirty) {
-        if (examined >= budget) break;
+      const cursor = this.#dirtyCursor;
+      while (examined < budget) {
+        const d = cursor.next();
+        if (d < 0) break;
         examined++;
-        this.dirty.delete(prefix);
-        const entry = ctx.dests.get(prefix);
-        evaluate(prefix, entry === undefined ? null : bestOfEntry(entry), false);
+        const words = dirty.keys;
+        const len = dirty.lenAt(d);
+        const t = table.find(words, d * w, len);
+        evaluate(words, d * w, len, t < 0 ? null : bestOfEntry(table.valueAt(t)), false);
+        dirty.deleteAt(d);
       }
+      if (dirty.size === 0) dirty.compact();
       if (!this.#hasSentEndOfRib) {
         this.#hasSentEndOfRib = true;
         endOfRib = true;
       }
     }
-    const hasMore = this.#cursor !== null || this.dirty.size > 0;
+    const hasMore = this.#cursor !== null || dirty.size > 0;
     if (!hasMore) this.#isIdle = true;
-    if (!endOfRib && withdrawn.length === 0 && groups.size === 0) {
+    if (!endOfRib && withdrawn === null && groups.size === 0) {
       return hasMore ? { ...EMPTY_BATCH, hasMore } : EMPTY_BATCH;
     }
     const announced: AnnounceGroup[] = [];
     for (const [attrs, prefixes] of groups) announced.push({ attrs, prefixes });
-    return { withdrawn, announced, endOfRib, hasMore };
+    return { withdrawn: withdrawn ?? NO_PREFIXES, announced, endOfRib, hasMore };
   }
 }

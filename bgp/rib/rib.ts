@@ -5,12 +5,13 @@
 // `takePending`. It never does I/O, never uses timers and never logs; it reports through two
 // callbacks given at construction.
 //
-// Storage (see model.ts): one Map from canonical prefix to its only `Path`, or to a `Dest`
-// holding every path when there are 2+ — the Adj-RIBs-In are not separate tables but the
-// per-peer paths of each entry, the way BIRD keeps all routes of a network in one `net` entry.
-// A peer going down therefore walks the table once (BIRD's table flush does the same), and a
-// full table from one peer costs one Map entry (and its key string) per prefix: paths are
-// shared objects, one per (peer, attribute set, family, path id).
+// Storage (see model.ts): per family, one PrefixTable (prefix-table.ts: packed prefix keys, no
+// strings) from prefix to its only `Path`, or to a `Dest` holding every path when there are
+// 2+ — the Adj-RIBs-In are not separate tables but the per-peer paths of each entry, the way
+// BIRD keeps all routes of a network in one `net` entry. A peer going down therefore walks the
+// tables once (BIRD's table flush does the same), and a full table from one peer costs one
+// table entry (~20 bytes) per prefix: paths are shared objects, one per (peer, attribute set,
+// family, path id). Prefix text is built only for events and the API.
 //
 // That walk took ~400 ms for a 1M-prefix peer, in one go: other sessions' keepalives waited
 // behind it. So `peerDown`/`removePeer` can defer it (`{ isDeferred: true }`): the peer is down
@@ -20,14 +21,16 @@
 // the walk reaches them the old paths stay eligible, so every intermediate state is one the
 // synchronous flush would also pass through, and the end state is the same.
 //
-// Hot path (`#announce`, the first path of a prefix): one Map lookup and one insert, no
-// decision run, no allocation; the bestPathChanged event object only when a listener is set.
+// Hot path (`#announce`, the first path of a prefix): one table lookup and one insert, no
+// decision run, no allocation; the bestPathChanged event (and the prefix text in it) only
+// when a listener is set.
 // Attribute sets are interned and paths looked up once per UPDATE block, not per prefix.
 
 import { BgpError } from '../errors.ts';
+import { formatPrefix, PrefixList } from '../wire/prefix-list.ts';
 import type { Family, PathAttributes, UpdateMessage } from '../wire/types.ts';
 import { Afi, Origin, Safi } from '../wire/types.ts';
-import { AdjRibOut, EMPTY_BATCH, type PendingBatch } from './adj-rib-out.ts';
+import { AdjRibOut, EMPTY_BATCH, type LocRibTable, type PendingBatch } from './adj-rib-out.ts';
 import { type AttrSet, AttrStore } from './attrs.ts';
 import { type Decision, type DecisionOptions, decide } from './decision.ts';
 import { type ExportContext, exportPath } from './export.ts';
@@ -36,6 +39,7 @@ import { RouteListing } from './listing.ts';
 import type { BestPathChanged, BestReason, LocalRoute, PeerSession, RejectReason, RibPeer } from './model.ts';
 import { bestOfEntry, Dest, detachedDest, Path, PeerState, singlePathReason } from './model.ts';
 import { canonicalPrefix, familyOfPrefix, isIpv4Address, isIpv6Address } from './prefix.ts';
+import { PrefixTable, type TableCursor } from './prefix-table.ts';
 import type { PeerStats, RouteFilter, RouteView } from './snapshot.ts';
 
 export interface RibOptions {
@@ -62,13 +66,17 @@ export interface PeerDownOptions {
   readonly isDeferred?: boolean;
 }
 
-/** A deferred flush: a live cursor over the Loc-RIB removing one down peer's paths. */
+/** A deferred flush: a live cursor over the Loc-RIB tables removing one down peer's paths. */
 interface PendingFlush {
   readonly peer: PeerState;
-  readonly cursor: Iterator<[string, Path | Dest]>;
+  /** Families whose table the cursor has yet to walk, the current one first. */
+  readonly families: Family[];
+  cursor: TableCursor | null;
   /** `removePeer`: the peer is forgotten once its paths are gone. */
   isRemoval: boolean;
 }
+
+const FAMILIES: readonly Family[] = ['ipv4-unicast', 'ipv6-unicast'];
 
 /** The default number of prefixes one `takePending` call examines. */
 export const DEFAULT_TAKE_BUDGET = 4096;
@@ -81,8 +89,11 @@ function familyOf(afi: number, safi: number): Family | undefined {
 const invalid = (message: string): BgpError => new BgpError('BGP_ERR_INVALID_CONFIG', message);
 
 export class Rib {
-  /** The Loc-RIB: prefix → its only path, or a Dest when it has 2+ (model.ts). */
-  readonly #dests = new Map<string, Path | Dest>();
+  /** The Loc-RIB, per family: prefix → its only path, or a Dest when it has 2+ (model.ts). */
+  readonly #tables: Record<Family, LocRibTable> = {
+    'ipv4-unicast': new PrefixTable(Afi.ipv4),
+    'ipv6-unicast': new PrefixTable(Afi.ipv6),
+  };
   readonly #peers = new Map<string, PeerState>();
   /** Established sessions' Adj-RIBs-Out, per family: what a best-path change must mark. */
   readonly #outs: Record<Family, AdjRibOut[]> = { 'ipv4-unicast': [], 'ipv6-unicast': [] };
@@ -93,7 +104,7 @@ export class Rib {
   readonly #decision: DecisionOptions;
   readonly #importContext: ImportContext;
   readonly #clusterId: string;
-  readonly #listing = new RouteListing(this.#dests);
+  readonly #listing = new RouteListing(this.#tables);
   /** Deferred flushes, oldest first (`flush`). */
   readonly #flushes: PendingFlush[] = [];
   #onBestPathChanged: ((event: BestPathChanged) => void) | undefined;
@@ -185,7 +196,7 @@ export class Rib {
     peer.isUp = true;
     const outs = new Map<Family, AdjRibOut>();
     for (const family of peer.families) {
-      const out = new AdjRibOut(peer, family, this.#dests);
+      const out = new AdjRibOut(peer, family, this.#tables[family]);
       outs.set(family, out);
       this.#outs[family].push(out);
     }
@@ -213,10 +224,10 @@ export class Rib {
     let pending = this.#flushes.find((f) => f.peer === peer);
     if (pending === undefined) {
       if (peer.received === 0) return;
-      // Map iterators are live: prefixes added meanwhile are visited (they cannot hold this
+      // Table cursors are live: prefixes added meanwhile are visited (they cannot hold this
       // peer's paths: it sends nothing while down), deleted ones skipped, and deleting or
       // replacing the current entry is safe.
-      pending = { peer, cursor: this.#dests.entries(), isRemoval: false };
+      pending = { peer, families: [...FAMILIES], cursor: null, isRemoval: false };
       this.#flushes.push(pending);
     }
     if (options.isDeferred !== true) this.#completeFlush(pending);
@@ -251,18 +262,29 @@ export class Rib {
     let examined = 0;
     // The counter says when the last path is gone: the rest of the table need not be walked.
     while (examined < budget && peer.received > 0) {
-      const step = pending.cursor.next();
-      if (step.done === true) break;
+      const family = pending.families[0];
+      if (family === undefined) break;
+      const table = this.#tables[family];
+      pending.cursor ??= table.cursor();
+      const i = pending.cursor.next();
+      if (i < 0) {
+        pending.cursor.close();
+        pending.cursor = null;
+        pending.families.shift();
+        continue;
+      }
       examined++;
-      const [prefix, entry] = step.value;
-      this.#removePeerPaths(prefix, entry, peer);
+      this.#removePeerPaths(table, family, i, peer);
     }
     if (peer.received > 0 && examined === budget) return examined;
+    pending.cursor?.close();
     this.#flushes.splice(this.#flushes.indexOf(pending), 1);
     peer.paths.clear();
     peer.received = 0;
     peer.accepted = 0;
     if (pending.isRemoval) this.#forgetPeer(peer);
+    // A safe point to give back the room of the removed entries (nobody holds an index).
+    for (const f of FAMILIES) this.#tables[f].compact();
     return Math.max(1, examined);
   }
 
@@ -278,37 +300,58 @@ export class Rib {
     for (const block of update.withdrawn) {
       const family = familyOf(block.afi, block.safi);
       if (family === undefined || !peer.families.has(family)) continue;
-      const ids = block.pathIds;
-      const prefixes = block.prefixes;
-      for (let i = 0; i < prefixes.length; i++) this.#withdraw(peer, prefixes[i] as string, ids?.[i] ?? 0);
+      this.#withdrawAll(peer, family, block.prefixes, block.pathIds);
     }
     if (update.endOfRib !== undefined) peer.endOfRibReceived.add(update.endOfRib);
     for (const block of update.reach) {
       const family = familyOf(block.afi, block.safi);
       if (family === undefined || !peer.families.has(family)) continue;
       const ids = block.pathIds;
-      const prefixes = block.prefixes;
+      const list = block.prefixes;
       if (update.treatAsWithdraw !== undefined) {
         // RFC 7606 §2: every prefix of the UPDATE is handled as withdrawn.
-        for (let i = 0; i < prefixes.length; i++) this.#withdraw(peer, prefixes[i] as string, ids?.[i] ?? 0);
+        this.#withdrawAll(peer, family, list, ids);
         continue;
       }
+      const table = this.#tableFor(family, list);
+      const words = list.words;
+      const lens = list.lens;
+      const w = list.width;
       const set = this.#store.intern(update.attributes, block.nextHop, block.linkLocalNextHop);
       const rejected = checkImport(set, peer, this.#importContext);
       if (ids === undefined) {
         // Without ADD-PATH every prefix of the block gets the same shared path.
         const path = this.#pathOf(peer, set, family, 0, rejected);
-        for (let i = 0; i < prefixes.length; i++) this.#announce(prefixes[i] as string, path);
+        for (let i = 0; i < list.length; i++) this.#announce(table, words, i * w, lens[i] as number, path);
         this.#forgetIfUnused(path);
       } else {
-        for (let i = 0; i < prefixes.length; i++) {
+        for (let i = 0; i < list.length; i++) {
           const path = this.#pathOf(peer, set, family, ids[i] ?? 0, rejected);
-          this.#announce(prefixes[i] as string, path);
+          this.#announce(table, words, i * w, lens[i] as number, path);
           this.#forgetIfUnused(path);
         }
       }
       this.#store.releaseIfUnused(set);
     }
+  }
+
+  #withdrawAll(peer: PeerState, family: Family, list: PrefixList, ids: readonly number[] | undefined): void {
+    const table = this.#tableFor(family, list);
+    const words = list.words;
+    const lens = list.lens;
+    const w = list.width;
+    for (let i = 0; i < list.length; i++) {
+      this.#withdraw(table, family, peer, words, i * w, lens[i] as number, ids?.[i] ?? 0);
+    }
+  }
+
+  /** The Loc-RIB table of `family`, checking that `list` holds prefixes of that family. */
+  #tableFor(family: Family, list: PrefixList): LocRibTable {
+    const table = this.#tables[family];
+    if (list.afi !== table.afi) {
+      throw new BgpError('BGP_ERR_INVALID_CONFIG', `${family} block carries AFI ${list.afi} prefixes`);
+    }
+    return table;
   }
 
   /** The peer's shared path for (set, family, path id), created on first use (model.ts). */
@@ -344,16 +387,17 @@ export class Rib {
     if (list.length === 0) peer.paths.delete(path.attrs);
   }
 
-  #announce(prefix: string, path: Path): void {
-    const entry = this.#dests.get(prefix);
-    if (entry === undefined) {
+  #announce(table: LocRibTable, words: Uint32Array, at: number, len: number, path: Path): void {
+    const i = table.find(words, at, len);
+    if (i < 0) {
       // Fast path: a new prefix with one path needs no decision process and no object.
-      this.#dests.set(prefix, path);
+      table.add(words, at, len, path);
       this.#hold(path);
       if (path.rejected === undefined)
-        this.#bestChanged(prefix, path.family, path, null, singlePathReason(path));
+        this.#bestChanged(path.family, words, at, len, path, null, singlePathReason(path));
       return;
     }
+    const entry = table.valueAt(i);
     // An UPDATE replaces the sender's previous path for the prefix (RFC 4271 §3.1); an
     // identical re-announcement (the same shared path) changes nothing.
     if (entry instanceof Dest) {
@@ -368,55 +412,70 @@ export class Rib {
         paths[index] = path;
         this.#drop(old);
       }
-      this.#recompute(prefix, entry);
+      this.#recompute(table, i, entry);
       return;
     }
     const only = entry;
     if (only === path) return;
     this.#hold(path);
     if (only.peer === path.peer && only.pathId === path.pathId) {
-      this.#dests.set(prefix, path);
+      table.setAt(i, path);
       this.#drop(only);
       const before = bestOfEntry(only);
       const after = bestOfEntry(path);
       if (before !== after) {
-        this.#bestChanged(prefix, path.family, after, null, after === null ? null : singlePathReason(after));
+        const reason = after === null ? null : singlePathReason(after);
+        this.#bestChanged(path.family, words, at, len, after, null, reason);
       }
       return;
     }
     // A second path: the prefix gets a Dest, which starts out as the single path's state.
-    const dest = new Dest(prefix, only.family);
+    const dest = new Dest(table.prefixAt(i), only.family);
     dest.paths = [only, path];
     dest.best = bestOfEntry(only);
     dest.reason = dest.best === null ? null : singlePathReason(only);
-    this.#dests.set(prefix, dest);
-    this.#recompute(prefix, dest);
+    table.setAt(i, dest);
+    this.#recompute(table, i, dest);
   }
 
-  #withdraw(peer: PeerState, prefix: string, pathId: number): void {
-    const entry = this.#dests.get(prefix);
-    if (entry === undefined) return;
+  #withdraw(
+    table: LocRibTable,
+    family: Family,
+    peer: PeerState,
+    words: Uint32Array,
+    at: number,
+    len: number,
+    pathId: number,
+  ): void {
+    const i = table.find(words, at, len);
+    if (i < 0) return;
+    const entry = table.valueAt(i);
     if (!(entry instanceof Dest)) {
       if (entry.peer !== peer || entry.pathId !== pathId) return;
-      this.#dests.delete(prefix);
+      table.deleteAt(i);
       this.#drop(entry);
-      if (entry.rejected === undefined) this.#bestChanged(prefix, entry.family, null, null, null);
+      if (entry.rejected === undefined) this.#bestChanged(family, words, at, len, null, null, null);
       return;
     }
     const paths = entry.paths as Path[];
-    const i = indexOfPath(paths, peer, pathId);
-    if (i < 0) return;
-    this.#drop(paths[i] as Path);
-    paths.splice(i, 1);
-    this.#recompute(prefix, entry);
+    const k = indexOfPath(paths, peer, pathId);
+    if (k < 0) return;
+    this.#drop(paths[k] as Path);
+    paths.splice(k, 1);
+    this.#recompute(table, i, entry);
   }
 
-  #removePeerPaths(prefix: string, entry: Path | Dest, peer: PeerState): void {
+  #removePeerPaths(table: LocRibTable, family: Family, i: number, peer: PeerState): void {
+    const entry = table.valueAt(i);
     if (!(entry instanceof Dest)) {
       if (entry.peer !== peer) return;
-      this.#dests.delete(prefix);
+      // The key words stay readable after deleteAt (only a rebuild moves them).
+      const words = table.keys;
+      const len = table.lenAt(i);
+      table.deleteAt(i);
       this.#drop(entry);
-      if (entry.rejected === undefined) this.#bestChanged(prefix, entry.family, null, null, null);
+      if (entry.rejected === undefined)
+        this.#bestChanged(family, words, i * table.width, len, null, null, null);
       return;
     }
     const paths = entry.paths as Path[];
@@ -424,7 +483,7 @@ export class Rib {
     if (kept.length === paths.length) return;
     for (const p of paths) if (p.peer === peer) this.#drop(p);
     entry.paths = kept;
-    this.#recompute(prefix, entry);
+    this.#recompute(table, i, entry);
   }
 
   /** A prefix now holds `path`: reference counts and the peer's counters. */
@@ -453,17 +512,21 @@ export class Rib {
    * best path or ECMP set. With fewer than two paths left the prefix goes back to the compact
    * form (its only path, or nothing).
    */
-  #recompute(prefix: string, dest: Dest): void {
+  #recompute(table: LocRibTable, i: number, dest: Dest): void {
     const paths = dest.paths as Path[];
     const before = dest.best;
     const beforeMultipath = dest.multipath;
+    const words = table.keys;
+    const at = i * table.width;
+    const len = table.lenAt(i);
     if (paths.length < 2) {
       const only = paths[0];
-      if (only === undefined) this.#dests.delete(prefix);
-      else this.#dests.set(prefix, only);
+      if (only === undefined) table.deleteAt(i);
+      else table.setAt(i, only);
       const after = only === undefined ? null : bestOfEntry(only);
       if (after !== before || beforeMultipath !== null) {
-        this.#bestChanged(prefix, dest.family, after, null, after === null ? null : singlePathReason(after));
+        const reason = after === null ? null : singlePathReason(after);
+        this.#bestChanged(dest.family, words, at, len, after, null, reason);
       }
       return;
     }
@@ -472,12 +535,15 @@ export class Rib {
     if (d.best === before && sameMultipath(d.multipath, beforeMultipath)) return;
     dest.best = d.best;
     dest.multipath = d.multipath;
-    this.#bestChanged(prefix, dest.family, d.best, d.multipath, d.reason);
+    this.#bestChanged(dest.family, words, at, len, d.best, d.multipath, d.reason);
   }
 
+  /** Reports a changed best path of the prefix at `words[at]`/`len` to the listener and the Adj-RIBs-Out. */
   #bestChanged(
-    prefix: string,
     family: Family,
+    words: Uint32Array,
+    at: number,
+    len: number,
     best: Path | null,
     multipath: readonly Path[] | null,
     reason: BestReason | null,
@@ -486,7 +552,7 @@ export class Rib {
     if (listener !== undefined) {
       listener({
         type: 'bestPathChanged',
-        prefix,
+        prefix: formatPrefix(family === 'ipv4-unicast' ? 1 : 4, words, at, len),
         family,
         best,
         multipath: best === null ? [] : (multipath ?? [best]),
@@ -494,9 +560,9 @@ export class Rib {
       });
     }
     const outs = this.#outs[family];
-    for (let i = 0; i < outs.length; i++) {
-      const out = outs[i] as AdjRibOut;
-      if (out.mark(prefix, best)) this.#onExportPending?.(out.peer.id, out.family);
+    for (let k = 0; k < outs.length; k++) {
+      const out = outs[k] as AdjRibOut;
+      if (out.mark(words, at, len, best)) this.#onExportPending?.(out.peer.id, out.family);
     }
   }
 
@@ -540,7 +606,12 @@ export class Rib {
   }
 
   #setLocal(prefix: string, current: Path | undefined, set: AttrSet | null): void {
-    const entry = this.#dests.get(prefix);
+    const family = familyOfPrefix(prefix);
+    const table = this.#tables[family];
+    const key = PrefixList.parse(table.afi, [prefix]);
+    const len = key.lenAt(0);
+    let i = table.find(key.words, 0, len);
+    const entry = i < 0 ? undefined : table.valueAt(i);
     let paths: Path[] =
       entry === undefined ? [] : entry instanceof Dest ? [...(entry.paths as Path[])] : [entry];
     if (current !== undefined) {
@@ -549,7 +620,7 @@ export class Rib {
       this.#local.delete(prefix);
     }
     if (set !== null) {
-      const path = new Path(null, set, familyOfPrefix(prefix), 0, undefined);
+      const path = new Path(null, set, family, 0, undefined);
       this.#hold(path);
       this.#local.set(prefix, path);
       paths.push(path);
@@ -560,15 +631,16 @@ export class Rib {
     if (entry instanceof Dest) {
       dest = entry;
     } else {
-      dest = new Dest(prefix, familyOfPrefix(prefix));
+      dest = new Dest(prefix, family);
       if (entry !== undefined) {
         dest.best = bestOfEntry(entry);
         dest.reason = dest.best === null ? null : singlePathReason(entry);
       }
-      this.#dests.set(prefix, dest);
+      if (i < 0) i = table.add(key.words, 0, len, dest);
+      else table.setAt(i, dest);
     }
     dest.paths = paths;
-    this.#recompute(prefix, dest);
+    this.#recompute(table, i, dest);
   }
 
   // ---- export -----------------------------------------------------------------------------
@@ -601,7 +673,7 @@ export class Rib {
       }
       return result;
     };
-    const batch = out.take(Math.max(1, budget), { dests: this.#dests, store: exportStore, exportOf });
+    const batch = out.take(Math.max(1, budget), { store: exportStore, exportOf });
     for (const bySet of cache.values()) {
       for (const set of bySet.values()) if (set !== null) exportStore.releaseIfUnused(set);
     }
@@ -612,7 +684,7 @@ export class Rib {
   refresh(peerId: string, family: Family): void {
     const peer = this.#peer(peerId);
     const out = this.#outsByPeer.get(peer)?.get(family);
-    if (out?.resend(this.#dests)) this.#onExportPending?.(peer.id, family);
+    if (out?.resend()) this.#onExportPending?.(peer.id, family);
   }
 
   hasPending(peerId: string, family: Family): boolean {
@@ -640,8 +712,12 @@ export class Rib {
    * otherwise a detached Dest around its only path (a snapshot: it does not follow later changes).
    */
   getDest(prefix: string): Dest | undefined {
-    const entry = this.#dests.get(prefix);
-    return entry === undefined || entry instanceof Dest ? entry : detachedDest(prefix, entry);
+    const canonical = canonicalPrefix(prefix);
+    if (canonical === null) return undefined;
+    const table = this.#tables[familyOfPrefix(canonical)];
+    const key = PrefixList.parse(table.afi, [canonical]);
+    const entry = table.get(key.words, 0, key.lenAt(0));
+    return entry === undefined || entry instanceof Dest ? entry : detachedDest(canonical, entry);
   }
 
   peerStats(id: string): PeerStats {
@@ -658,9 +734,13 @@ export class Rib {
     };
   }
 
-  /** The Adj-RIB-Out of one peer: prefix → exported attribute set, as the peer has been sent. */
+  /**
+   * The Adj-RIB-Out of one peer: prefix → exported attribute set, as the peer has been sent
+   * (a copy, built on each call: O(prefixes)).
+   */
   advertised(peerId: string, family: Family): ReadonlyMap<string, AttrSet> {
-    return this.#outsByPeer.get(this.#peer(peerId))?.get(family)?.sent ?? new Map();
+    const sent = this.#outsByPeer.get(this.#peer(peerId))?.get(family)?.sent;
+    return new Map(sent?.entries() ?? []);
   }
 
   /** False once a peer was removed (after its deferred flush, if any). */
@@ -674,7 +754,7 @@ export class Rib {
 
   /** Number of prefixes in the Loc-RIB (with at least one path, eligible or not). */
   get prefixCount(): number {
-    return this.#dests.size;
+    return this.#tables['ipv4-unicast'].size + this.#tables['ipv6-unicast'].size;
   }
 
   /** Number of interned received/local attribute sets (metric; the benchmark checks it). */

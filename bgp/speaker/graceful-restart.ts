@@ -36,6 +36,7 @@ import {
   type GracefulRestartCapability,
   type Negotiated,
   NotifyCode,
+  PrefixList,
 } from '../wire/index.ts';
 
 /**
@@ -176,7 +177,7 @@ export class StaleRoutes {
     const { afi, safi } = afiSafiOf(family);
     this.#o.rib.applyUpdate(ribId, {
       type: 'update',
-      withdrawn: [{ afi, safi, prefixes }],
+      withdrawn: [{ afi, safi, prefixes: PrefixList.parse(afi, prefixes) }],
       reach: [],
       attributes: {},
     });

@@ -23,6 +23,7 @@ import {
   encodeEndOfRib,
   encodeRouteRefresh,
   type Family,
+  type PrefixList,
   UpdateWriter,
 } from '../wire/index.ts';
 
@@ -148,18 +149,18 @@ export class ExportPump {
     }
   }
 
-  #emitWithdrawn(family: Family, prefixes: readonly string[]): number {
+  #emitWithdrawn(family: Family, prefixes: PrefixList): number {
     if (prefixes.length === 0) return 0;
     const w = this.#writer;
     const target = this.#o.target;
     let sent = 0;
     w.beginWithdraw(family);
-    for (const prefix of prefixes) {
-      if (w.addPrefix(prefix)) continue;
+    for (let i = 0; i < prefixes.length; i++) {
+      if (w.addPrefixAt(prefixes, i)) continue;
       target.write(w.finish());
       sent++;
       w.beginWithdraw(family);
-      w.addPrefix(prefix);
+      w.addPrefixAt(prefixes, i);
     }
     if (w.count > 0) {
       target.write(w.finish());
@@ -168,19 +169,19 @@ export class ExportPump {
     return sent;
   }
 
-  #emitGroup(family: Family, set: AttrSet, prefixes: readonly string[]): number {
+  #emitGroup(family: Family, set: AttrSet, prefixes: PrefixList): number {
     if (prefixes.length === 0) return 0;
     const w = this.#writer;
     const target = this.#o.target;
     let sent = 0;
     try {
       w.beginReach(set.attrs, family, set.nextHop, set.linkLocalNextHop);
-      for (const prefix of prefixes) {
-        if (w.addPrefix(prefix)) continue;
+      for (let i = 0; i < prefixes.length; i++) {
+        if (w.addPrefixAt(prefixes, i)) continue;
         target.write(w.finish());
         sent++;
         w.beginReach(set.attrs, family, set.nextHop, set.linkLocalNextHop);
-        w.addPrefix(prefix);
+        w.addPrefixAt(prefixes, i);
       }
       if (w.count > 0) {
         target.write(w.finish());

@@ -33,6 +33,7 @@ export {
   parseIp,
   parsePrefix,
 } from './prefix.ts';
+export { formatPrefix, PrefixList, type PrefixWidth } from './prefix-list.ts';
 export * from './types.ts';
 export { decodeUpdate } from './update.ts';
 export { encodeEndOfRib, UpdateWriter } from './update-writer.ts';

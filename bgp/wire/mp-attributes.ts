@@ -78,9 +78,8 @@ export function decodeMpReach(value: Reader, st: MpDecodeState, opts: CodecOptio
   }
   r.skip(1, 'reserved octet');
   const nlri = r.sub(r.remaining, 'MP_REACH_NLRI NLRI');
-  const prefixes: string[] = [];
   const pathIds = opts.addPathReceive.has(family) ? [] : undefined;
-  decodeNlri(nlri, afi, prefixes, pathIds);
+  const prefixes = decodeNlri(nlri, afi as AfiCode, pathIds);
   if (prefixes.length === 0) return;
   const block: ReachBlock = { afi: afi as AfiCode, safi, prefixes, nextHop };
   st.reach.push(withExtras(block, pathIds, linkLocalNextHop));
@@ -103,9 +102,8 @@ export function decodeMpUnreach(value: Reader, st: MpDecodeState, opts: CodecOpt
     skipped(st, AttrType.mpUnreachNlri, afi, safi);
     return;
   }
-  const prefixes: string[] = [];
   const pathIds = opts.addPathReceive.has(family) ? [] : undefined;
-  decodeNlri(r, afi, prefixes, pathIds);
+  const prefixes = decodeNlri(r, afi as AfiCode, pathIds);
   if (prefixes.length === 0) {
     st.emptyUnreach = family;
     return;

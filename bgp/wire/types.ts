@@ -1,10 +1,12 @@
 // Wire-level vocabulary shared by the codec (bgp/wire), the RIB and the session layer.
 //
 // Messages are plain readonly data with a `type` discriminant (STYLE rule 1); decode and
-// encode are free functions in the sibling files. Prefixes are canonical strings
-// ("10.0.0.0/24", "2001:db8::/32": host bits zero, IPv6 in RFC 5952 form) because every
-// consumer (RIB keys, API, kernel routes) wants exactly that, and a string is cheaper in V8
-// than a per-prefix Uint8Array.
+// encode are free functions in the sibling files. NLRI are packed PrefixLists (address words
+// and lengths, prefix-list.ts), which the RIB hashes without building text; everything else
+// that names an address or a prefix uses canonical strings ("10.0.0.0/24", "2001:db8::/32":
+// host bits zero, IPv6 in RFC 5952 form).
+
+import type { PrefixList } from './prefix-list.ts';
 
 export const MessageType = { open: 1, update: 2, notification: 3, keepalive: 4, routeRefresh: 5 } as const;
 export type MessageTypeCode = (typeof MessageType)[keyof typeof MessageType];
@@ -108,11 +110,14 @@ export interface PathAttributes {
   readonly unknown?: readonly UnknownAttribute[];
 }
 
-/** A set of prefixes of one family; pathIds is parallel to prefixes when ADD-PATH applies. */
+/**
+ * A set of prefixes of one family, packed (prefix-list.ts); pathIds is parallel to prefixes
+ * when ADD-PATH applies.
+ */
 export interface NlriBlock {
   readonly afi: AfiCode;
   readonly safi: SafiCode;
-  readonly prefixes: readonly string[];
+  readonly prefixes: PrefixList;
   readonly pathIds?: readonly number[];
 }
 

@@ -20,8 +20,9 @@ import { BgpError } from '../errors.ts';
 import { encodeAttributes } from './attributes.ts';
 import { afiOf } from './family.ts';
 import { frameMessage, patchLength, writeHeader } from './header.ts';
-import { nlriSize, writeNlri } from './nlri.ts';
+import { nlriSize, writeNlri, writePackedNlri } from './nlri.ts';
 import { parseIp, parsePrefix } from './prefix.ts';
+import type { PrefixList } from './prefix-list.ts';
 import {
   Afi,
   AttrFlag,
@@ -145,24 +146,45 @@ export class UpdateWriter {
    * family (0 when omitted), ignored otherwise.
    */
   addPrefix(prefix: string, pathId?: number): boolean {
-    if (this.mode === 'idle')
-      throw new BgpError('BGP_ERR_ENCODE', 'addPrefix before beginReach/beginWithdraw');
+    this.#checkBegun();
     const p = parsePrefix(prefix);
     if (p.afi !== afiOf(this.family)) {
       throw new BgpError('BGP_ERR_ENCODE', `prefix ${prefix} is not ${this.family}`);
     }
-    const w = this.w;
-    if (w.pos + nlriSize(p.length, this.addPath) > this.limit) return false;
-    let id: number | undefined;
-    if (this.addPath) {
-      id = pathId ?? 0;
-      if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) {
-        throw new BgpError('BGP_ERR_ENCODE', `path identifier ${id} does not fit 32 bits`);
-      }
-    }
-    writeNlri(w, p.bytes, p.length, id);
+    const id = this.#pathIdFor(pathId);
+    if (this.w.pos + nlriSize(p.length, this.addPath) > this.limit) return false;
+    writeNlri(this.w, p.bytes, p.length, id);
     this.prefixes++;
     return true;
+  }
+
+  /** `addPrefix` for prefix `i` of a packed list (the RIB's batches): no text involved. */
+  addPrefixAt(list: PrefixList, i: number, pathId?: number): boolean {
+    this.#checkBegun();
+    if (list.afi !== afiOf(this.family)) {
+      throw new BgpError('BGP_ERR_ENCODE', `prefix ${list.at(i)} is not ${this.family}`);
+    }
+    const id = this.#pathIdFor(pathId);
+    const length = list.lenAt(i);
+    if (this.w.pos + nlriSize(length, this.addPath) > this.limit) return false;
+    writePackedNlri(this.w, list.words, i * list.width, length, id);
+    this.prefixes++;
+    return true;
+  }
+
+  #checkBegun(): void {
+    if (this.mode === 'idle')
+      throw new BgpError('BGP_ERR_ENCODE', 'addPrefix before beginReach/beginWithdraw');
+  }
+
+  /** The path identifier to write: undefined without ADD-PATH send. */
+  #pathIdFor(pathId: number | undefined): number | undefined {
+    if (!this.addPath) return undefined;
+    const id = pathId ?? 0;
+    if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) {
+      throw new BgpError('BGP_ERR_ENCODE', `path identifier ${id} does not fit 32 bits`);
+    }
+    return id;
   }
 
   /** Patches the lengths and returns a copy of the finished UPDATE; the writer is idle again. */

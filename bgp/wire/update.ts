@@ -80,9 +80,8 @@ export function decodeUpdateBody(frame: Uint8Array, opts: CodecOptions): UpdateM
   );
 
   const ipv4AddPath = opts.addPathReceive.has('ipv4-unicast');
-  const withdrawn4: string[] = [];
   const withdrawn4Ids = ipv4AddPath ? ([] as number[]) : undefined;
-  decodeNlri(withdrawnField, Afi.ipv4, withdrawn4, withdrawn4Ids);
+  const withdrawn4 = decodeNlri(withdrawnField, Afi.ipv4, withdrawn4Ids);
 
   const st: AttrDecodeState = { opts, attrs: {}, reach: [], withdrawn: [], discarded: [] };
   let treatAsWithdraw: AttributeIssue | undefined;
@@ -229,9 +228,8 @@ export function decodeUpdateBody(frame: Uint8Array, opts: CodecOptions): UpdateM
   if (unknown.length > 0) attrs.unknown = unknown;
   reconcileAs4(st);
 
-  const nlri4: string[] = [];
   const nlri4Ids = ipv4AddPath ? ([] as number[]) : undefined;
-  decodeNlri(nlriField, Afi.ipv4, nlri4, nlri4Ids);
+  const nlri4 = decodeNlri(nlriField, Afi.ipv4, nlri4Ids);
 
   const reach: ReachBlock[] = [];
   if (nlri4.length > 0) {

@@ -19,6 +19,7 @@ import {
   encodeRouteRefresh,
   FrameReader,
   familyOf,
+  type NlriBlock,
   negotiate,
   type OpenMessage,
   type UpdateMessage,
@@ -59,26 +60,37 @@ function withoutNextHop(attrs: UpdateMessage['attributes']): UpdateMessage['attr
   return rest;
 }
 
+/**
+ * Encodes `u` again, one UPDATE per block, through both ways into the packer: prefix texts
+ * (`addPrefix`) and the decoded PrefixList itself (`addPrefixAt`, what the RIB uses); the two
+ * must give the same bytes.
+ */
 function reencodeUpdate(u: UpdateMessage, opts: CodecOptions): Uint8Array[] {
   const out: Uint8Array[] = [];
   const writer = new UpdateWriter(opts);
+  const packed = new UpdateWriter(opts);
+  const addAll = (block: NlriBlock) => {
+    for (let i = 0; i < block.prefixes.length; i++) {
+      expect(writer.addPrefix(block.prefixes.at(i), block.pathIds?.[i])).toBe(true);
+      expect(packed.addPrefixAt(block.prefixes, i, block.pathIds?.[i])).toBe(true);
+    }
+    const bytes = writer.finish();
+    expect(hex(packed.finish())).toBe(hex(bytes));
+    out.push(bytes);
+  };
   for (const block of u.withdrawn) {
     const family = familyOf(block.afi, block.safi);
     if (!family) continue;
     writer.beginWithdraw(family);
-    block.prefixes.forEach((p, i) => {
-      expect(writer.addPrefix(p, block.pathIds?.[i])).toBe(true);
-    });
-    out.push(writer.finish());
+    packed.beginWithdraw(family);
+    addAll(block);
   }
   for (const block of u.reach) {
     const family = familyOf(block.afi, block.safi);
     if (!family) continue;
     writer.beginReach(u.attributes, family, block.nextHop, block.linkLocalNextHop);
-    block.prefixes.forEach((p, i) => {
-      expect(writer.addPrefix(p, block.pathIds?.[i])).toBe(true);
-    });
-    out.push(writer.finish());
+    packed.beginReach(u.attributes, family, block.nextHop, block.linkLocalNextHop);
+    addAll(block);
   }
   return out;
 }
@@ -138,13 +150,13 @@ describe('golden captures from real BGP daemons', () => {
               const reach = decodedAgain.flatMap((u) => u.reach.map((r) => ({ ...r, attrs: u.attributes })));
               const withdrawn = decodedAgain.flatMap((u) => u.withdrawn);
               expect(
-                withdrawn.map((w) => [w.afi, w.prefixes]),
+                withdrawn.map((w) => [w.afi, w.prefixes.toArray()]),
                 m.note,
-              ).toEqual(msg.withdrawn.map((w) => [w.afi, w.prefixes]));
+              ).toEqual(msg.withdrawn.map((w) => [w.afi, w.prefixes.toArray()]));
               expect(
-                reach.map((r) => [r.afi, r.nextHop, r.linkLocalNextHop, r.prefixes]),
+                reach.map((r) => [r.afi, r.nextHop, r.linkLocalNextHop, r.prefixes.toArray()]),
                 m.note,
-              ).toEqual(msg.reach.map((r) => [r.afi, r.nextHop, r.linkLocalNextHop, r.prefixes]));
+              ).toEqual(msg.reach.map((r) => [r.afi, r.nextHop, r.linkLocalNextHop, r.prefixes.toArray()]));
               for (const r of reach)
                 expect(withoutNextHop(r.attrs), m.note).toEqual(withoutNextHop(msg.attributes));
               break;

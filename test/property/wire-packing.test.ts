@@ -53,7 +53,7 @@ describe('UpdateWriter packing', () => {
           expect(u.treatAsWithdraw).toBeUndefined();
           const blocks = withdraw ? u.withdrawn : u.reach;
           expect(blocks).toHaveLength(1);
-          got.push(...(blocks[0]?.prefixes ?? []));
+          got.push(...(blocks[0]?.prefixes.toArray() ?? []));
           ids.push(...(blocks[0]?.pathIds ?? []));
           if (firstAttrs === undefined) firstAttrs = u.attributes;
           else expect(u.attributes).toEqual(firstAttrs);

@@ -6,7 +6,8 @@ import { decodeMessage, encodeRouteRefresh } from '../../bgp/wire/messages.ts';
 import { decodeNotification, encodeNotification } from '../../bgp/wire/notification.ts';
 import { decodeOpen, encodeOpen } from '../../bgp/wire/open.ts';
 import { normalizePrefix, parsePrefix } from '../../bgp/wire/prefix.ts';
-import type { ReachBlock } from '../../bgp/wire/types.ts';
+import { PrefixList } from '../../bgp/wire/prefix-list.ts';
+import { Afi, type ReachBlock } from '../../bgp/wire/types.ts';
 import { decodeUpdate } from '../../bgp/wire/update.ts';
 import { UpdateWriter } from '../../bgp/wire/update-writer.ts';
 import {
@@ -117,10 +118,14 @@ describe('wire round trips', () => {
         for (const p of prefixes) expect(w.addPrefix(p.prefix, p.pathId)).toBe(true);
         const m = decodeUpdate(w.finish(), opts);
         const addPath = opts.addPathSend.has(fam);
+        const afi = fam === 'ipv4-unicast' ? Afi.ipv4 : Afi.ipv6;
         const block: ReachBlock = {
-          afi: fam === 'ipv4-unicast' ? 1 : 2,
+          afi,
           safi: 1,
-          prefixes: prefixes.map((p) => p.prefix),
+          prefixes: PrefixList.parse(
+            afi,
+            prefixes.map((p) => p.prefix),
+          ),
           nextHop,
           ...(addPath ? { pathIds: prefixes.map((p) => p.pathId) } : {}),
           ...(ll ? { linkLocalNextHop: ll } : {}),
@@ -157,11 +162,15 @@ describe('wire round trips', () => {
         for (const p of prefixes) w.addPrefix(p.prefix, p.pathId);
         const m = decodeUpdate(w.finish(), opts);
         const addPath = opts.addPathSend.has(fam);
+        const afi = fam === 'ipv4-unicast' ? Afi.ipv4 : Afi.ipv6;
         expect(m.withdrawn).toEqual([
           {
-            afi: fam === 'ipv4-unicast' ? 1 : 2,
+            afi,
             safi: 1,
-            prefixes: prefixes.map((p) => p.prefix),
+            prefixes: PrefixList.parse(
+              afi,
+              prefixes.map((p) => p.prefix),
+            ),
             ...(addPath ? { pathIds: prefixes.map((p) => p.pathId) } : {}),
           },
         ]);

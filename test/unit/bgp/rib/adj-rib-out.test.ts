@@ -1,7 +1,7 @@
 // Adj-RIB-Out: grouping by exported attributes, coalescing, budgets, End-of-RIB after the
 // initial dump (RFC 4724), pull notifications, session reset, route refresh, export interning.
 import { describe, expect, it } from 'vitest';
-import { announce, drain, makeRib, type PeerSpec, peer, seq, withdraw } from './helpers.ts';
+import { announce, drain, makeRib, type PeerSpec, peer, plainBatch, seq, withdraw } from './helpers.ts';
 
 const SRC: PeerSpec = { id: '192.0.2.1', asn: 65001 };
 const DST: PeerSpec = { id: '192.0.2.2', asn: 65002 };
@@ -23,10 +23,10 @@ describe('grouping', () => {
     rib.applyUpdate(SRC.id, announce({ prefixes: [p(3)], attrs: { asPath: [seq(65001, 7)] } }));
     rib.applyUpdate(SRC.id, announce({ prefixes: [p(4)], attrs: { asPath: [seq(65001)] } }));
     const [batch] = drain(rib, DST.id);
-    expect(batch?.announced.map((g) => g.prefixes)).toEqual([[p(1), p(2), p(4)], [p(3)]]);
+    expect(batch?.announced.map((g) => g.prefixes.toArray())).toEqual([[p(1), p(2), p(4)], [p(3)]]);
     expect(batch?.announced[0]?.attrs.attrs.asPath).toEqual([seq(65000, 65001)]);
     expect(batch?.announced[0]?.attrs.nextHop).toBe('192.0.2.254');
-    expect(batch?.withdrawn).toEqual([]);
+    expect(batch?.withdrawn.toArray()).toEqual([]);
   });
 
   it('different source attributes that export identically share a group (MED stripped for eBGP)', () => {
@@ -34,7 +34,7 @@ describe('grouping', () => {
     rib.applyUpdate(SRC.id, announce({ prefixes: [p(1)], attrs: { asPath: [seq(65001)], med: 1 } }));
     rib.applyUpdate(SRC.id, announce({ prefixes: [p(2)], attrs: { asPath: [seq(65001)], med: 2 } }));
     const [batch] = drain(rib, DST.id);
-    expect(batch?.announced.map((g) => g.prefixes)).toEqual([[p(1), p(2)]]);
+    expect(batch?.announced.map((g) => g.prefixes.toArray())).toEqual([[p(1), p(2)]]);
     expect(rib.exportAttrSetCount).toBe(1);
   });
 });
@@ -54,7 +54,9 @@ describe('coalescing', () => {
     const { rib } = ready();
     rib.applyUpdate(SRC.id, announce({ prefixes: [p(1)], attrs: { asPath: [seq(65001)] } }));
     rib.applyUpdate(SRC.id, withdraw([p(1)]));
-    expect(drain(rib, DST.id)).toEqual([{ withdrawn: [], announced: [], endOfRib: false, hasMore: false }]);
+    expect(drain(rib, DST.id).map(plainBatch)).toEqual([
+      { withdrawn: [], announced: [], endOfRib: false, hasMore: false },
+    ]);
 
     rib.applyUpdate(SRC.id, announce({ prefixes: [p(2)], attrs: { asPath: [seq(65001)] } }));
     drain(rib, DST.id);
@@ -62,7 +64,7 @@ describe('coalescing', () => {
     rib.applyUpdate(SRC.id, announce({ prefixes: [p(2)], attrs: { asPath: [seq(65001, 5)] } }));
     rib.applyUpdate(SRC.id, withdraw([p(2)]));
     const [batch] = drain(rib, DST.id);
-    expect(batch?.withdrawn).toEqual([p(2)]);
+    expect(batch?.withdrawn.toArray()).toEqual([p(2)]);
     expect(batch?.announced).toEqual([]);
     expect(rib.peerStats(DST.id).advertised).toBe(0);
     expect(rib.exportAttrSetCount).toBe(0);
@@ -89,8 +91,9 @@ describe('initial dump and End-of-RIB', () => {
     expect(t.rib.isInitialDumpDone(DST.id, 'ipv4-unicast')).toBe(false);
     const batches = drain(t.rib, DST.id, 'ipv4-unicast', 3);
     expect(batches.length).toBe(4);
-    for (const b of batches) expect(b.announced.flatMap((g) => g.prefixes).length).toBeLessThanOrEqual(3);
-    expect(batches.flatMap((b) => b.announced.flatMap((g) => g.prefixes)).sort()).toEqual(
+    for (const b of batches)
+      expect(b.announced.flatMap((g) => g.prefixes.toArray()).length).toBeLessThanOrEqual(3);
+    expect(batches.flatMap((b) => b.announced.flatMap((g) => g.prefixes.toArray())).sort()).toEqual(
       [...prefixes].sort(),
     );
     expect(batches.map((b) => b.endOfRib)).toEqual([false, false, false, true]);
@@ -115,7 +118,7 @@ describe('initial dump and End-of-RIB', () => {
     expect(rib.takePending(DST.id, 'ipv4-unicast').hasMore).toBe(false);
     rib.peerUp(DST.id, { routerId: '2.2.2.2' });
     const [batch] = drain(rib, DST.id);
-    expect(batch?.announced.flatMap((g) => g.prefixes)).toEqual([p(1)]);
+    expect(batch?.announced.flatMap((g) => g.prefixes.toArray())).toEqual([p(1)]);
     expect(batch?.endOfRib).toBe(true);
   });
 });
@@ -147,7 +150,7 @@ describe('pull notifications and refresh', () => {
     rib.refresh(DST.id, 'ipv4-unicast');
     expect(pending).toEqual([`${DST.id}/ipv4-unicast`]);
     const [batch] = drain(rib, DST.id);
-    expect(batch?.announced.flatMap((g) => g.prefixes)).toEqual([p(1), p(2)]);
+    expect(batch?.announced.flatMap((g) => g.prefixes.toArray())).toEqual([p(1), p(2)]);
     expect(batch?.endOfRib).toBe(false);
     expect(drain(rib, DST.id)[0]?.announced).toEqual([]);
   });

@@ -196,7 +196,7 @@ describe("export policy 'local' (a node's own routes to an external router, Cali
     expect([...advertisedTo(rib, TOR.id).keys()]).toEqual([OWN]);
     // The block moved to another node: the learned path is now best, the ToR hears a withdraw.
     rib.setLocalRoutes([]);
-    expect(drain(rib, TOR.id).flatMap((b) => b.withdrawn)).toEqual([OWN]);
+    expect(drain(rib, TOR.id).flatMap((b) => b.withdrawn.toArray())).toEqual([OWN]);
     expect(advertisedTo(rib, TOR.id).size).toBe(0);
   });
 

@@ -2,6 +2,7 @@
 
 import type { BestPathChanged, PendingBatch, RibOptions, RibPeer } from '../../../../bgp/rib/index.ts';
 import { Rib } from '../../../../bgp/rib/index.ts';
+import { PrefixList } from '../../../../bgp/wire/prefix-list.ts';
 import type { AsPathSegment, Family, PathAttributes, UpdateMessage } from '../../../../bgp/wire/types.ts';
 
 export const LOCAL_AS = 65000;
@@ -73,7 +74,7 @@ export function announce(spec: AnnounceSpec): UpdateMessage {
     reach: [
       {
         ...codes,
-        prefixes: spec.prefixes,
+        prefixes: PrefixList.parse(codes.afi, spec.prefixes),
         nextHop,
         ...(spec.pathIds !== undefined && { pathIds: spec.pathIds }),
       },
@@ -86,7 +87,13 @@ export function withdraw(prefixes: readonly string[], pathIds?: readonly number[
   const codes = familyCodes(prefixes[0] ?? '0.0.0.0/0');
   return {
     type: 'update',
-    withdrawn: [{ ...codes, prefixes, ...(pathIds !== undefined && { pathIds }) }],
+    withdrawn: [
+      {
+        ...codes,
+        prefixes: PrefixList.parse(codes.afi, prefixes),
+        ...(pathIds !== undefined && { pathIds }),
+      },
+    ],
     reach: [],
     attributes: {},
   };
@@ -127,5 +134,20 @@ export function bestOf(rib: Rib, prefix: string): { from: string | null | undefi
   return {
     from: d?.best === null || d === undefined ? undefined : (d.best.peer?.id ?? null),
     reason: d?.reason ?? null,
+  };
+}
+
+/** A batch with its prefix lists as arrays of text, for comparisons. */
+export function plainBatch(b: PendingBatch): {
+  withdrawn: string[];
+  announced: { attrs: PendingBatch['announced'][number]['attrs']; prefixes: string[] }[];
+  endOfRib: boolean;
+  hasMore: boolean;
+} {
+  return {
+    withdrawn: b.withdrawn.toArray(),
+    announced: b.announced.map((g) => ({ attrs: g.attrs, prefixes: g.prefixes.toArray() })),
+    endOfRib: b.endOfRib,
+    hasMore: b.hasMore,
   };
 }

@@ -13,6 +13,7 @@
 // UPDATE objects are built before the clock starts: decode time is the codec's benchmark.
 
 import { Rib } from '../../../../bgp/rib/index.ts';
+import { PrefixList } from '../../../../bgp/wire/prefix-list.ts';
 import type { UpdateMessage } from '../../../../bgp/wire/types.ts';
 
 const total = Number(process.argv[2] ?? 1_000_000);
@@ -32,7 +33,7 @@ for (let start = 0, n = 0; start < total; start += perUpdate, n++) {
   updates.push({
     type: 'update',
     withdrawn: [],
-    reach: [{ afi: 1, safi: 1, prefixes, nextHop: '192.0.2.1' }],
+    reach: [{ afi: 1, safi: 1, prefixes: PrefixList.parse(1, prefixes), nextHop: '192.0.2.1' }],
     attributes: {
       origin: 0,
       asPath: [{ type: 2, asns: [65001, 64512 + (k % 400), 4200000000 + k] }],

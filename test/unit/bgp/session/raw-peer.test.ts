@@ -173,7 +173,7 @@ describe('session against a raw peer', () => {
       raw.received.slice(0, 3).map((m) => (m.type === 'routeRefresh' ? `rr${m.subtype}` : m.type)),
     ).toEqual(['rr1', 'update', 'rr2']);
     const resent = raw.received[1];
-    expect(resent?.type === 'update' && resent.reach[0]?.prefixes).toEqual(['10.244.0.0/24']);
+    expect(resent?.type === 'update' && resent.reach[0]?.prefixes.toArray()).toEqual(['10.244.0.0/24']);
   });
 
   test('graceful restart: stale routes survive the restart, End-of-RIB removes the ones not resent', async () => {

@@ -138,7 +138,7 @@ describe('malformed attributes: the RFC 7606 action of each', () => {
   it.each(taw)('treat-as-withdraw: %s', (_name, bytes, base) => {
     const m = withAttr(bytes, OPTS2, base);
     expect(m.treatAsWithdraw).toMatchObject({ typeCode: bytes[1], action: 'treat-as-withdraw' });
-    expect(m.reach[0]?.prefixes).toEqual(['10.1.2.0/24']); // still listed, so the RIB withdraws it
+    expect(m.reach[0]?.prefixes.toArray()).toEqual(['10.1.2.0/24']); // still listed, so the RIB withdraws it
   });
 
   const discard: [string, number[], keyof PathAttributes, CodecOptions?][] = [

@@ -3,7 +3,8 @@
 import { expect } from 'vitest';
 import { WireError } from '../../../../bgp/errors.ts';
 import { DEFAULT_CODEC_OPTIONS } from '../../../../bgp/wire/family.ts';
-import type { CodecOptions, Family } from '../../../../bgp/wire/types.ts';
+import { PrefixList } from '../../../../bgp/wire/prefix-list.ts';
+import { Afi, type CodecOptions, type Family } from '../../../../bgp/wire/types.ts';
 
 export type Bytes = readonly number[];
 
@@ -65,6 +66,14 @@ export function opts(
     addPathSend: new Set(over.addPathSend ?? []),
   };
 }
+
+/**
+ * Expected NLRI for a decoded block, as the codec returns them (PrefixList). vitest's toEqual
+ * compares two PrefixLists by their iteration (the canonical texts, in order) and their afi;
+ * prefix-list.test.ts checks that it tells different lists apart.
+ */
+export const list4 = (...texts: string[]): PrefixList => PrefixList.parse(Afi.ipv4, texts);
+export const list6 = (...texts: string[]): PrefixList => PrefixList.parse(Afi.ipv6, texts);
 
 export const OPTS2 = opts();
 export const OPTS4 = opts({ fourOctetAs: true });

@@ -3,7 +3,7 @@ import { BgpError } from '../../../../bgp/errors.ts';
 import type { PathAttributes } from '../../../../bgp/wire/types.ts';
 import { decodeUpdate } from '../../../../bgp/wire/update.ts';
 import { encodeEndOfRib, UpdateWriter } from '../../../../bgp/wire/update-writer.ts';
-import { OPTS2, OPTS4, opts, toHex } from './helpers.ts';
+import { list4, list6, OPTS2, OPTS4, opts, toHex } from './helpers.ts';
 
 const H = 'ff'.repeat(16);
 
@@ -59,7 +59,7 @@ describe('UpdateWriter', () => {
     w.addPrefix('::/0');
     const m = decodeUpdate(w.finish(), OPTS4);
     expect(m.reach).toEqual([
-      { afi: 2, safi: 1, prefixes: ['::/0'], nextHop: '2001:db8::1', linkLocalNextHop: 'fe80::1' },
+      { afi: 2, safi: 1, prefixes: list6('::/0'), nextHop: '2001:db8::1', linkLocalNextHop: 'fe80::1' },
     ]);
   });
 
@@ -110,7 +110,8 @@ describe('UpdateWriter', () => {
     w.addPrefix('10.0.0.0/8', 7);
     w.addPrefix('10.0.0.0/8');
     const m = decodeUpdate(w.finish(), o);
-    expect(m.reach[0]).toMatchObject({ prefixes: ['10.0.0.0/8', '10.0.0.0/8'], pathIds: [7, 0] });
+    expect(m.reach[0]?.prefixes.toArray()).toEqual(['10.0.0.0/8', '10.0.0.0/8']);
+    expect(m.reach[0]?.pathIds).toEqual([7, 0]);
   });
 
   it('returns false when a prefix no longer fits, and each UPDATE stays within maxLength', () => {
@@ -131,7 +132,7 @@ describe('UpdateWriter', () => {
     expect(out.length).toBeGreaterThan(1);
     for (const m of out) expect(m.length).toBeLessThanOrEqual(100);
     expect(out.slice(0, -1).every((m) => m.length > 96)).toBe(true); // packed full
-    expect(out.flatMap((m) => decodeUpdate(m, OPTS4).reach[0]?.prefixes ?? [])).toEqual(all);
+    expect(out.flatMap((m) => decodeUpdate(m, OPTS4).reach[0]?.prefixes.toArray() ?? [])).toEqual(all);
   });
 
   it('RFC 8950: IPv4 over an IPv6 next hop only with extended next hop negotiated', () => {
@@ -143,7 +144,7 @@ describe('UpdateWriter', () => {
     const bytes = w.finish();
     expect(toHex(bytes)).toContain('900e0017000101' + '10'); // MP_REACH, AFI 1, SAFI 1, 16-byte next hop
     expect(decodeUpdate(bytes, o).reach).toEqual([
-      { afi: 1, safi: 1, prefixes: ['10.0.0.0/8'], nextHop: '2001:db8::1' },
+      { afi: 1, safi: 1, prefixes: list4('10.0.0.0/8'), nextHop: '2001:db8::1' },
     ]);
   });
 

@@ -7,6 +7,8 @@ import {
   expectWireError,
   hex,
   ip4,
+  list4,
+  list6,
   message,
   NEXT_HOP,
   OPTS2,
@@ -38,12 +40,12 @@ describe('UPDATE decoding (RFC 4271 §4.3)', () => {
     );
     expect(m).toEqual({
       type: 'update',
-      withdrawn: [{ afi: 1, safi: 1, prefixes: ['192.168.0.0/16', '172.16.0.128/25'] }],
+      withdrawn: [{ afi: 1, safi: 1, prefixes: list4('192.168.0.0/16', '172.16.0.128/25') }],
       reach: [
         {
           afi: 1,
           safi: 1,
-          prefixes: NLRI_TEXT,
+          prefixes: list4(...NLRI_TEXT),
           nextHop: '192.0.2.1',
         },
       ],
@@ -59,7 +61,7 @@ describe('UPDATE decoding (RFC 4271 §4.3)', () => {
 
   it('decodes a default route and masks host bits in NLRI (BIRD behaviour, documented)', () => {
     const m = decodeUpdate(update({ attrs: BASE, nlri: [0, 22, 10, 1, 7, 25, 10, 0, 0, 0xff] }), OPTS2);
-    expect(m.reach[0]?.prefixes).toEqual(['0.0.0.0/0', '10.1.4.0/22', '10.0.0.128/25']);
+    expect(m.reach[0]?.prefixes.toArray()).toEqual(['0.0.0.0/0', '10.1.4.0/22', '10.0.0.128/25']);
   });
 
   it('an UPDATE with attributes but no NLRI and no withdrawn decodes, and is not End-of-RIB', () => {
@@ -152,13 +154,13 @@ describe('UPDATE decoding (RFC 4271 §4.3)', () => {
     it('an attribute running past the attribute field: treat-as-withdraw, NLRI located by the total length', () => {
       const m = decodeUpdate(update({ attrs: [...BASE, ...attr(0x80, 4, [0, 0], 4)], nlri: NLRI }), OPTS2);
       expect(m.treatAsWithdraw).toMatchObject({ typeCode: 4, action: 'treat-as-withdraw' });
-      expect(m.reach[0]?.prefixes).toEqual(NLRI_TEXT);
+      expect(m.reach[0]?.prefixes.toArray()).toEqual(NLRI_TEXT);
       expect(m.attributes.origin).toBe(0); // parsed before the bad one
     });
     it('fewer bytes than an attribute header left: treat-as-withdraw', () => {
       const m = decodeUpdate(update({ attrs: [...BASE, 0x40, 1], nlri: NLRI }), OPTS2);
       expect(m.treatAsWithdraw).toMatchObject({ typeCode: 0, action: 'treat-as-withdraw' });
-      expect(m.reach[0]?.prefixes).toEqual(NLRI_TEXT);
+      expect(m.reach[0]?.prefixes.toArray()).toEqual(NLRI_TEXT);
       const ext = decodeUpdate(update({ attrs: [...BASE, 0x50, 8, 0], nlri: NLRI }), OPTS2);
       expect(ext.treatAsWithdraw?.reason).toMatch(/RFC 7606 §4/);
     });
@@ -174,7 +176,7 @@ describe('UPDATE decoding (RFC 4271 §4.3)', () => {
       for (const [attrs, missing] of cases) {
         const m = decodeUpdate(update({ attrs, nlri: NLRI }), OPTS2);
         expect(m.treatAsWithdraw).toMatchObject({ typeCode: missing, action: 'treat-as-withdraw' });
-        expect(m.reach[0]?.prefixes).toEqual(NLRI_TEXT);
+        expect(m.reach[0]?.prefixes.toArray()).toEqual(NLRI_TEXT);
       }
       // No NLRI: nothing is missing.
       expect(decodeUpdate(update({ attrs: ORIGIN_IGP }), OPTS2).treatAsWithdraw).toBeUndefined();
@@ -184,14 +186,16 @@ describe('UPDATE decoding (RFC 4271 §4.3)', () => {
       const mp = mpReach(2, V6_NH, [32, 0x20, 0x01, 0x0d, 0xb8]);
       const m = decodeUpdate(update({ attrs: [...mp, ...ORIGIN_IGP, ...AS_PATH_2] }), OPTS2);
       expect(m.treatAsWithdraw).toBeUndefined();
-      expect(m.reach).toEqual([{ afi: 2, safi: 1, prefixes: ['2001:db8::/32'], nextHop: '2001:db8::1' }]);
+      expect(m.reach).toEqual([
+        { afi: 2, safi: 1, prefixes: list6('2001:db8::/32'), nextHop: '2001:db8::1' },
+      ]);
     });
 
     it('missing ORIGIN with only MP_REACH NLRI is treat-as-withdraw too', () => {
       const mp = mpReach(2, V6_NH, [32, 0x20, 0x01, 0x0d, 0xb8]);
       const m = decodeUpdate(update({ attrs: [...mp, ...AS_PATH_2] }), OPTS2);
       expect(m.treatAsWithdraw?.typeCode).toBe(1);
-      expect(m.reach[0]?.prefixes).toEqual(['2001:db8::/32']);
+      expect(m.reach[0]?.prefixes.toArray()).toEqual(['2001:db8::/32']);
     });
 
     it('attribute flag errors: treat-as-withdraw (§3.c), attribute-discard where the attribute says so', () => {
@@ -215,7 +219,7 @@ describe('UPDATE decoding (RFC 4271 §4.3)', () => {
       const mp = mpReach(2, V6_NH, [32, 0x20, 0x01, 0x0d, 0xb8], 0xc0);
       const m = decodeUpdate(update({ attrs: [...mp, ...ORIGIN_IGP, ...AS_PATH_2] }), OPTS2);
       expect(m.treatAsWithdraw?.typeCode).toBe(14);
-      expect(m.reach[0]?.prefixes).toEqual(['2001:db8::/32']);
+      expect(m.reach[0]?.prefixes.toArray()).toEqual(['2001:db8::/32']);
     });
 
     it('duplicate attributes other than MP_*: all but the first discarded (§3.g)', () => {
@@ -269,7 +273,7 @@ describe('UPDATE decoding (RFC 4271 §4.3)', () => {
         {
           afi: 2,
           safi: 1,
-          prefixes: ['2001:db8:1::/64', '::/0'],
+          prefixes: list6('2001:db8:1::/64', '::/0'),
           nextHop: '2001:db8::1',
           linkLocalNextHop: 'fe80::1',
         },
@@ -282,13 +286,13 @@ describe('UPDATE decoding (RFC 4271 §4.3)', () => {
         update({ attrs: [...mp, ...ORIGIN_IGP, ...AS_PATH_2] }),
         opts({ extendedNextHopIpv4: true }),
       );
-      expect(m.reach).toEqual([{ afi: 1, safi: 1, prefixes: ['10.9.8.0/24'], nextHop: '2001:db8::1' }]);
+      expect(m.reach).toEqual([{ afi: 1, safi: 1, prefixes: list4('10.9.8.0/24'), nextHop: '2001:db8::1' }]);
     });
 
     it('IPv4 NLRI in MP_REACH with a 4-byte next hop', () => {
       const mp = mpReach(1, ip4('192.0.2.7'), [24, 10, 9, 8]);
       const m = decodeUpdate(update({ attrs: [...mp, ...ORIGIN_IGP, ...AS_PATH_2] }), OPTS2);
-      expect(m.reach).toEqual([{ afi: 1, safi: 1, prefixes: ['10.9.8.0/24'], nextHop: '192.0.2.7' }]);
+      expect(m.reach).toEqual([{ afi: 1, safi: 1, prefixes: list4('10.9.8.0/24'), nextHop: '192.0.2.7' }]);
     });
 
     it('MP_UNREACH withdraws IPv6 prefixes', () => {
@@ -296,7 +300,7 @@ describe('UPDATE decoding (RFC 4271 §4.3)', () => {
         update({ attrs: attr(0x80, 15, [0, 2, 1, 48, 0x20, 0x01, 0x0d, 0xb8, 0, 5]) }),
         OPTS2,
       );
-      expect(m.withdrawn).toEqual([{ afi: 2, safi: 1, prefixes: ['2001:db8:5::/48'] }]);
+      expect(m.withdrawn).toEqual([{ afi: 2, safi: 1, prefixes: list6('2001:db8:5::/48') }]);
       expect(m.endOfRib).toBeUndefined();
     });
 
@@ -319,10 +323,16 @@ describe('UPDATE decoding (RFC 4271 §4.3)', () => {
         }),
         o,
       );
-      expect(m.withdrawn).toEqual([{ afi: 1, safi: 1, prefixes: ['11.0.0.0/8'], pathIds: [9] }]);
+      expect(m.withdrawn).toEqual([{ afi: 1, safi: 1, prefixes: list4('11.0.0.0/8'), pathIds: [9] }]);
       expect(m.reach).toEqual([
-        { afi: 1, safi: 1, prefixes: ['10.1.2.0/24', '10.1.2.0/24'], pathIds: [1, 2], nextHop: '192.0.2.1' },
-        { afi: 2, safi: 1, prefixes: ['2001:db8::/32'], pathIds: [7], nextHop: '2001:db8::1' },
+        {
+          afi: 1,
+          safi: 1,
+          prefixes: list4('10.1.2.0/24', '10.1.2.0/24'),
+          pathIds: [1, 2],
+          nextHop: '192.0.2.1',
+        },
+        { afi: 2, safi: 1, prefixes: list6('2001:db8::/32'), pathIds: [7], nextHop: '2001:db8::1' },
       ]);
     });
 

@@ -1,0 +1,126 @@
+// PrefixTable against a JS Map (the semantics it replaces): contents, insertion order, live
+// cursors across growth and compaction, and the collision-heavy deletion path.
+
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { PrefixTable } from '../../../../bgp/rib/prefix-table.ts';
+import { PrefixList } from '../../../../bgp/wire/prefix-list.ts';
+import { Afi } from '../../../../bgp/wire/types.ts';
+
+type Op =
+  | { readonly kind: 'set'; readonly key: number; readonly value: number }
+  | { readonly kind: 'delete'; readonly key: number }
+  | { readonly kind: 'compact' }
+  | { readonly kind: 'step'; readonly cursor: number };
+
+/** Key k as a prefix of the family: distinct k → distinct prefixes, lengths mixed. */
+function keyText(afi: 1 | 2, k: number): string {
+  const len = 16 + (k % 9);
+  if (afi === Afi.ipv4) {
+    const addr = ((k * 2654435761) >>> 0) & (0xffffffff << (32 - len));
+    return `${addr >>> 24}.${(addr >>> 16) & 255}.${(addr >>> 8) & 255}.${addr & 255}/${len}`;
+  }
+  return `2001:db8:${(k >>> 16).toString(16)}:${(k & 0xffff).toString(16)}::/${64 + (k % 9)}`;
+}
+
+const ops = fc.array(
+  fc.oneof(
+    {
+      weight: 6,
+      arbitrary: fc.record({ kind: fc.constant('set' as const), key: fc.nat(500), value: fc.nat() }),
+    },
+    { weight: 4, arbitrary: fc.record({ kind: fc.constant('delete' as const), key: fc.nat(500) }) },
+    { weight: 1, arbitrary: fc.constant({ kind: 'compact' as const }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant('step' as const), cursor: fc.nat(2) }) },
+  ),
+  { minLength: 500, maxLength: 3000 },
+);
+
+describe('PrefixTable behaves as a Map keyed by prefix', () => {
+  for (const afi of [Afi.ipv4, Afi.ipv6]) {
+    it(`afi ${afi}: contents, order and live cursors match a Map after any sequence`, () => {
+      fc.assert(
+        fc.property(ops, (sequence) => {
+          const table = new PrefixTable<number>(afi);
+          const model = new Map<string, number>();
+          const keys = PrefixList.parse(
+            afi,
+            Array.from({ length: 501 }, (_, k) => keyText(afi, k)),
+          );
+          const w = keys.width;
+          // Three cursors walked alongside a model of a live cursor: the next live entry
+          // inserted after the last one visited (a Map iterator, except that it never ends:
+          // entries added after it reached the end are still visited).
+          const cursors = [table.cursor(), table.cursor(), table.cursor()];
+          const visited = [-1, -1, -1];
+          const seqOf = new Map<string, number>();
+          let seq = 0;
+          for (const op of sequence) {
+            if (op.kind === 'set') {
+              table.set(keys.words, op.key * w, keys.lenAt(op.key), op.value);
+              if (!model.has(keys.at(op.key))) seqOf.set(keys.at(op.key), seq++);
+              model.set(keys.at(op.key), op.value);
+            } else if (op.kind === 'delete') {
+              expect(table.delete(keys.words, op.key * w, keys.lenAt(op.key))).toBe(
+                model.delete(keys.at(op.key)),
+              );
+              seqOf.delete(keys.at(op.key));
+            } else if (op.kind === 'compact') {
+              table.compact();
+            } else {
+              const i = (cursors[op.cursor] as ReturnType<typeof table.cursor>).next();
+              const after = visited[op.cursor] as number;
+              let expected: [string, number] | undefined;
+              for (const [k, n] of seqOf)
+                if (n > after && (expected === undefined || n < expected[1])) expected = [k, n];
+              expect(i < 0 ? undefined : table.prefixAt(i)).toBe(expected?.[0]);
+              if (expected !== undefined) visited[op.cursor] = expected[1];
+            }
+            expect(table.size).toBe(model.size);
+          }
+          expect([...table.entries()]).toEqual([...model.entries()]);
+          for (let k = 0; k <= 500; k++) {
+            expect(table.get(keys.words, k * w, keys.lenAt(k))).toBe(model.get(keys.at(k)));
+          }
+        }),
+        { numRuns: 40 },
+      );
+    });
+  }
+
+  it('grows to 200k entries, deletes most, compacts, and keeps finding the rest', () => {
+    const table = new PrefixTable<number>(Afi.ipv4);
+    const key = new Uint32Array(1);
+    for (let i = 0; i < 200_000; i++) {
+      key[0] = (i << 8) >>> 0;
+      table.add(key, 0, 24, i);
+    }
+    const cursor = table.cursor();
+    for (let n = 0; n < 10; n++) cursor.next();
+    let wrong = 0;
+    for (let i = 0; i < 200_000; i++) {
+      if (i % 10 === 0) continue;
+      key[0] = (i << 8) >>> 0;
+      if (!table.delete(key, 0, 24)) wrong++;
+    }
+    table.compact();
+    expect(table.size).toBe(20_000);
+    for (let i = 0; i < 200_000; i++) {
+      key[0] = (i << 8) >>> 0;
+      if (table.get(key, 0, 24) !== (i % 10 === 0 ? i : undefined)) wrong++;
+    }
+    expect(wrong).toBe(0);
+    // The cursor had passed entries 0..9 (live now: only 0); it continues at entry 10.
+    const i = cursor.next();
+    expect(table.valueAt(i)).toBe(10);
+    cursor.close();
+  });
+
+  it('tells prefixes apart that differ only in length, and formats them', () => {
+    const table = new PrefixTable<string>(Afi.ipv4);
+    const list = PrefixList.parse(Afi.ipv4, ['10.0.0.0/8', '10.0.0.0/16', '10.0.0.0/24', '0.0.0.0/0']);
+    for (let i = 0; i < list.length; i++) table.add(list.words, i, list.lenAt(i), list.at(i));
+    for (let i = 0; i < list.length; i++) expect(table.get(list.words, i, list.lenAt(i))).toBe(list.at(i));
+    expect(table.toPrefixList().toArray()).toEqual(['10.0.0.0/8', '10.0.0.0/16', '10.0.0.0/24', '0.0.0.0/0']);
+  });
+});
