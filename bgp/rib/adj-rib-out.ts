@@ -15,6 +15,13 @@
 //
 // Prefixes are packed keys throughout (`sent` and `dirty` are PrefixTables, batches are
 // PrefixLists): a session's full table costs no string per prefix, here or in the packer.
+// Two shortcuts keep a full table's worth of changes cheap:
+// - A change to a Loc-RIB entry the dump cursor has not reached yet is not marked at all: the
+//   cursor will evaluate it (new prefixes are appended, so during an initial dump that is every
+//   prefix learned meanwhile). A removed entry is always marked: the cursor skips holes.
+// - Evaluated dirty entries are not deleted one by one (a deletion is a random memory access
+//   per prefix): the dirty cursor's position says which are done, a done prefix marked again
+//   is moved to the end, and the set is cleared at once when nothing is pending.
 //
 // Announcements in a batch are grouped by the interned exported attribute set, so the packer
 // puts every prefix of a group into shared UPDATEs (BIRD's `bgp_bucket`).
@@ -67,10 +74,12 @@ export class AdjRibOut {
   readonly family: Family;
   /** What the peer has been sent (and not withdrawn): prefix → exported attribute set. */
   readonly sent: PrefixTable<AttrSet>;
-  /** Prefixes whose best path changed since they were last evaluated (a set, in mark order). */
+  /** Prefixes whose best path changed, in mark order; those before the cursor are done. */
   readonly #dirty: PrefixTable<true>;
   /** Where the next take resumes in `#dirty`: everything before it has been evaluated. */
   readonly #dirtyCursor: TableCursor;
+  /** Dirty prefixes not evaluated yet (at or after the cursor). */
+  #pending = 0;
   readonly #table: LocRibTable;
   /** A walk over the whole Loc-RIB table: the initial dump or a route-refresh resend. */
   #cursor: TableCursor | null;
@@ -97,12 +106,12 @@ export class AdjRibOut {
   }
 
   get hasPending(): boolean {
-    return this.#cursor !== null || this.#dirty.size > 0 || !this.#hasSentEndOfRib;
+    return this.#cursor !== null || this.#pending > 0 || !this.#hasSentEndOfRib;
   }
 
   /** Prefixes marked and not yet evaluated. */
   get dirtyCount(): number {
-    return this.#dirty.size;
+    return this.#pending;
   }
 
   /** Restarts the full walk and re-sends every route (RFC 2918 ROUTE-REFRESH). */
@@ -114,11 +123,13 @@ export class AdjRibOut {
   }
 
   /**
-   * Records that the best path of the prefix at `words[at]`/`len` changed. Returns true when
-   * the speaker must be told that this Adj-RIB-Out has work again (it had reported itself
-   * drained).
+   * Records that the best path of the prefix at `words[at]`/`len` changed; `entry` is its live
+   * Loc-RIB entry index, or -1 when the change removed it from the table. Returns true when the
+   * speaker must be told that this Adj-RIB-Out has work again (it had reported itself drained).
    */
-  mark(words: ArrayLike<number>, at: number, len: number, best: Path | null): boolean {
+  mark(words: ArrayLike<number>, at: number, len: number, entry: number, best: Path | null): boolean {
+    // The dump cursor has yet to reach the entry: it will evaluate it (see the file header).
+    if (entry >= 0 && this.#cursor !== null && entry >= this.#cursor.pos) return false;
     // Nothing was sent and the new best is not exportable to this peer anyway (its own path, or
     // none): skip. An earlier dirty mark, if any, stays and is evaluated at take time.
     // (The peer test first: on a session's own full table it decides without a lookup.)
@@ -127,8 +138,23 @@ export class AdjRibOut {
       (this.sent.size === 0 || this.sent.find(words, at, len) < 0)
     )
       return false;
-    if (this.#dirty.find(words, at, len) < 0) this.#dirty.add(words, at, len, true);
+    const dirty = this.#dirty;
+    const d = dirty.find(words, at, len);
+    if (d >= 0) {
+      if (d >= this.#dirtyCursor.pos) return this.#wake();
+      dirty.deleteAt(d);
+    }
+    dirty.add(words, at, len, true);
+    this.#pending++;
     return this.#wake();
+  }
+
+  /** The dump cursor evaluates a prefix: a pending dirty mark of it is done. */
+  #unmark(words: Uint32Array, at: number, len: number): void {
+    const d = this.#dirty.find(words, at, len);
+    if (d < 0 || d < this.#dirtyCursor.pos) return;
+    this.#dirty.deleteAt(d);
+    this.#pending--;
   }
 
   #wake(): boolean {
@@ -143,6 +169,7 @@ export class AdjRibOut {
     for (let i = sent.nextLive(0); i >= 0; i = sent.nextLive(i + 1)) store.release(sent.valueAt(i));
     sent.clear();
     this.#dirty.clear();
+    this.#pending = 0;
     this.#dirtyCursor.close();
     this.#cursor?.close();
     this.#cursor = null;
@@ -209,7 +236,7 @@ export class AdjRibOut {
         examined++;
         const words = table.keys;
         const len = table.lenAt(i);
-        if (dirty.size > 0) dirty.delete(words, i * w, len);
+        if (this.#pending > 0) this.#unmark(words, i * w, len);
         evaluate(words, i * w, len, bestOfEntry(table.valueAt(i)), this.#isResend);
       }
     }
@@ -223,15 +250,15 @@ export class AdjRibOut {
         const len = dirty.lenAt(d);
         const t = table.find(words, d * w, len);
         evaluate(words, d * w, len, t < 0 ? null : bestOfEntry(table.valueAt(t)), false);
-        dirty.deleteAt(d);
+        this.#pending--;
       }
-      if (dirty.size === 0) dirty.compact();
+      if (this.#pending === 0) dirty.clear();
       if (!this.#hasSentEndOfRib) {
         this.#hasSentEndOfRib = true;
         endOfRib = true;
       }
     }
-    const hasMore = this.#cursor !== null || dirty.size > 0;
+    const hasMore = this.#cursor !== null || this.#pending > 0;
     if (!hasMore) this.#isIdle = true;
     if (!endOfRib && withdrawn === null && groups.size === 0) {
       return hasMore ? { ...EMPTY_BATCH, hasMore } : EMPTY_BATCH;

@@ -391,10 +391,10 @@ export class Rib {
     const i = table.find(words, at, len);
     if (i < 0) {
       // Fast path: a new prefix with one path needs no decision process and no object.
-      table.add(words, at, len, path);
+      const added = table.add(words, at, len, path);
       this.#hold(path);
       if (path.rejected === undefined)
-        this.#bestChanged(path.family, words, at, len, path, null, singlePathReason(path));
+        this.#bestChanged(path.family, words, at, len, added, path, null, singlePathReason(path));
       return;
     }
     const entry = table.valueAt(i);
@@ -425,7 +425,7 @@ export class Rib {
       const after = bestOfEntry(path);
       if (before !== after) {
         const reason = after === null ? null : singlePathReason(after);
-        this.#bestChanged(path.family, words, at, len, after, null, reason);
+        this.#bestChanged(path.family, words, at, len, i, after, null, reason);
       }
       return;
     }
@@ -454,7 +454,7 @@ export class Rib {
       if (entry.peer !== peer || entry.pathId !== pathId) return;
       table.deleteAt(i);
       this.#drop(entry);
-      if (entry.rejected === undefined) this.#bestChanged(family, words, at, len, null, null, null);
+      if (entry.rejected === undefined) this.#bestChanged(family, words, at, len, -1, null, null, null);
       return;
     }
     const paths = entry.paths as Path[];
@@ -475,7 +475,7 @@ export class Rib {
       table.deleteAt(i);
       this.#drop(entry);
       if (entry.rejected === undefined)
-        this.#bestChanged(family, words, i * table.width, len, null, null, null);
+        this.#bestChanged(family, words, i * table.width, len, -1, null, null, null);
       return;
     }
     const paths = entry.paths as Path[];
@@ -526,7 +526,7 @@ export class Rib {
       const after = only === undefined ? null : bestOfEntry(only);
       if (after !== before || beforeMultipath !== null) {
         const reason = after === null ? null : singlePathReason(after);
-        this.#bestChanged(dest.family, words, at, len, after, null, reason);
+        this.#bestChanged(dest.family, words, at, len, only === undefined ? -1 : i, after, null, reason);
       }
       return;
     }
@@ -535,15 +535,19 @@ export class Rib {
     if (d.best === before && sameMultipath(d.multipath, beforeMultipath)) return;
     dest.best = d.best;
     dest.multipath = d.multipath;
-    this.#bestChanged(dest.family, words, at, len, d.best, d.multipath, d.reason);
+    this.#bestChanged(dest.family, words, at, len, i, d.best, d.multipath, d.reason);
   }
 
-  /** Reports a changed best path of the prefix at `words[at]`/`len` to the listener and the Adj-RIBs-Out. */
+  /**
+   * Reports a changed best path of the prefix at `words[at]`/`len` to the listener and the
+   * Adj-RIBs-Out; `entry` is its live Loc-RIB entry index, -1 when the change removed it.
+   */
   #bestChanged(
     family: Family,
     words: Uint32Array,
     at: number,
     len: number,
+    entry: number,
     best: Path | null,
     multipath: readonly Path[] | null,
     reason: BestReason | null,
@@ -562,7 +566,7 @@ export class Rib {
     const outs = this.#outs[family];
     for (let k = 0; k < outs.length; k++) {
       const out = outs[k] as AdjRibOut;
-      if (out.mark(words, at, len, best)) this.#onExportPending?.(out.peer.id, out.family);
+      if (out.mark(words, at, len, entry, best)) this.#onExportPending?.(out.peer.id, out.family);
     }
   }
 
