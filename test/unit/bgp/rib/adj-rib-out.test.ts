@@ -155,3 +155,61 @@ describe('pull notifications and refresh', () => {
     expect(drain(rib, DST.id)[0]?.announced).toEqual([]);
   });
 });
+
+describe('changes racing a dump', () => {
+  /** Every prefix announced to DST across `batches`, in order, and every withdrawal. */
+  const sentIn = (batches: ReturnType<typeof drain>) => ({
+    announced: batches.flatMap((b) => b.announced.flatMap((g) => g.prefixes.toArray())),
+    withdrawn: batches.flatMap((b) => b.withdrawn.toArray()),
+  });
+
+  it('a change behind the dump cursor is sent again, one ahead of it once, a new prefix once', () => {
+    const t = makeRib([SRC, DST]);
+    drain(t.rib, SRC.id);
+    const prefixes = Array.from({ length: 10 }, (_, i) => p(i));
+    t.rib.applyUpdate(SRC.id, announce({ prefixes, attrs: { asPath: [seq(65001)] } }));
+    const first = [t.rib.takePending(DST.id, 'ipv4-unicast', 3)];
+    expect(sentIn(first).announced).toEqual([p(0), p(1), p(2)]);
+    // p(1) was dumped already; p(8) is ahead of the cursor; p(9), ahead, is withdrawn; p(20) is new.
+    t.rib.applyUpdate(SRC.id, announce({ prefixes: [p(1), p(8)], attrs: { asPath: [seq(65001, 7)] } }));
+    t.rib.applyUpdate(SRC.id, withdraw([p(9)]));
+    t.rib.applyUpdate(SRC.id, announce({ prefixes: [p(20)], attrs: { asPath: [seq(65001)] } }));
+    const rest = sentIn(drain(t.rib, DST.id));
+    expect(rest.announced.filter((x) => x === p(1))).toHaveLength(1);
+    expect(rest.announced.filter((x) => x === p(8))).toHaveLength(1);
+    expect(rest.announced).toContain(p(20));
+    expect(rest.announced).not.toContain(p(9));
+    expect(rest.withdrawn).toEqual([]);
+    const advertised = t.rib.advertised(DST.id, 'ipv4-unicast');
+    expect([...advertised.keys()].sort()).toEqual([...prefixes.filter((x) => x !== p(9)), p(20)].sort());
+    expect(advertised.get(p(1))?.attrs.asPath).toEqual([seq(65000, 65001, 7)]);
+    expect(advertised.get(p(8))?.attrs.asPath).toEqual([seq(65000, 65001, 7)]);
+  });
+
+  it('a sent prefix withdrawn ahead of a route-refresh cursor is withdrawn (the cursor skips holes)', () => {
+    const { rib } = ready();
+    const prefixes = Array.from({ length: 10 }, (_, i) => p(i));
+    rib.applyUpdate(SRC.id, announce({ prefixes, attrs: { asPath: [seq(65001)] } }));
+    drain(rib, DST.id);
+    rib.refresh(DST.id, 'ipv4-unicast');
+    expect(sentIn([rib.takePending(DST.id, 'ipv4-unicast', 3)]).announced).toEqual([p(0), p(1), p(2)]);
+    rib.applyUpdate(SRC.id, withdraw([p(7)]));
+    const rest = sentIn(drain(rib, DST.id));
+    expect(rest.withdrawn).toEqual([p(7)]);
+    expect(rest.announced).toEqual(prefixes.slice(3).filter((x) => x !== p(7)));
+    expect(rib.advertised(DST.id, 'ipv4-unicast').has(p(7))).toBe(false);
+  });
+
+  it('a prefix evaluated from the dirty set and changed again is evaluated again', () => {
+    const { rib } = ready();
+    rib.applyUpdate(SRC.id, announce({ prefixes: [p(1), p(2), p(3)], attrs: { asPath: [seq(65001)] } }));
+    expect(sentIn([rib.takePending(DST.id, 'ipv4-unicast', 2)]).announced).toEqual([p(1), p(2)]);
+    // p(1) is done, p(3) still pending: both change; p(1) must come round again, p(3) once.
+    rib.applyUpdate(SRC.id, announce({ prefixes: [p(1), p(3)], attrs: { asPath: [seq(65001, 9)] } }));
+    const rest = sentIn(drain(rib, DST.id));
+    expect(rest.announced.sort()).toEqual([p(1), p(3)]);
+    expect(rib.hasPending(DST.id, 'ipv4-unicast')).toBe(false);
+    rib.applyUpdate(SRC.id, withdraw([p(1)]));
+    expect(sentIn(drain(rib, DST.id)).withdrawn).toEqual([p(1)]);
+  });
+});
