@@ -314,6 +314,7 @@ export class Rib {
         continue;
       }
       const table = this.#tableFor(family, list);
+      table.warm(list);
       const words = list.words;
       const lens = list.lens;
       const w = list.width;
@@ -337,6 +338,7 @@ export class Rib {
 
   #withdrawAll(peer: PeerState, family: Family, list: PrefixList, ids: readonly number[] | undefined): void {
     const table = this.#tableFor(family, list);
+    table.warm(list);
     const words = list.words;
     const lens = list.lens;
     const w = list.width;
