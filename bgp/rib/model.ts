@@ -9,7 +9,7 @@
 //   path id), cached on the `PeerState`, so all prefixes an UPDATE announces point at the same
 //   object (BIRD shares its `rta` the same way). A full table from one peer allocates ~1000
 //   paths, not 1M.
-// - The Loc-RIB map's value for a prefix with a single path is that `Path` itself; a `Dest` is
+// - The Loc-RIB table's value for a prefix with a single path is that `Path` itself; a `Dest` is
 //   created only when a second path arrives (and dropped again when one is left). A bare path is
 //   the best path unless it was rejected, with reason 'only-path' ('local-route' for ours).
 // Paths are immutable: a changed announcement replaces the `Path` object, so "did the best

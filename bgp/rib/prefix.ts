@@ -1,11 +1,10 @@
 // Minimal address and prefix helpers for the RIB.
 //
-// The codec hands the RIB canonical prefix strings already ("10.0.0.0/24", "2001:db8::/32"),
-// so the hot path never parses an address. These helpers exist for the few places that must:
-// validating the local routes the caller configures, deciding a prefix's family, and the
-// numeric comparisons of the decision process (BGP identifiers, peer addresses). They are kept
-// inside bgp/rib on purpose: bgp/wire is written in parallel and the RIB must not depend on
-// its internals.
+// The codec hands the RIB packed prefixes (bgp/wire/prefix-list.ts), so the hot path never
+// parses text. These helpers serve the text inputs: local routes the caller configures and API
+// lookups (canonicalised leniently: host bits are masked, where bgp/wire/prefix.ts refuses
+// them), a prefix's family, and the numeric comparisons of the decision process (BGP
+// identifiers, peer addresses).
 
 import type { Family } from '../wire/types.ts';
 

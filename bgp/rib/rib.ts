@@ -5,13 +5,9 @@
 // `takePending`. It never does I/O, never uses timers and never logs; it reports through two
 // callbacks given at construction.
 //
-// Storage (see model.ts): per family, one PrefixTable (prefix-table.ts: packed prefix keys, no
-// strings) from prefix to its only `Path`, or to a `Dest` holding every path when there are
-// 2+ — the Adj-RIBs-In are not separate tables but the per-peer paths of each entry, the way
-// BIRD keeps all routes of a network in one `net` entry. A peer going down therefore walks the
-// tables once (BIRD's table flush does the same), and a full table from one peer costs one
-// table entry (~20 bytes) per prefix: paths are shared objects, one per (peer, attribute set,
-// family, path id). Prefix text is built only for events and the API.
+// Storage: the Loc-RIB (loc-rib.ts) holds, per family, every path of every prefix — the
+// Adj-RIBs-In are the per-peer paths of its entries — so a peer going down walks the tables
+// once (BIRD's table flush does the same).
 //
 // That walk took ~400 ms for a 1M-prefix peer, in one go: other sessions' keepalives waited
 // behind it. So `peerDown`/`removePeer` can defer it (`{ isDeferred: true }`): the peer is down
@@ -21,25 +17,24 @@
 // the walk reaches them the old paths stay eligible, so every intermediate state is one the
 // synchronous flush would also pass through, and the end state is the same.
 //
-// Hot path (`#announce`, the first path of a prefix): one table lookup and one insert, no
-// decision run, no allocation; the bestPathChanged event (and the prefix text in it) only
-// when a listener is set.
-// Attribute sets are interned and paths looked up once per UPDATE block, not per prefix.
+// Attribute sets are interned and paths looked up once per UPDATE block, not per prefix; a
+// best-path change builds the bestPathChanged event (and the prefix text in it) only when a
+// listener is set.
 
 import { BgpError } from '../errors.ts';
-import { formatPrefix, PrefixList } from '../wire/prefix-list.ts';
+import { formatPrefix } from '../wire/prefix-list.ts';
 import type { Family, PathAttributes, UpdateMessage } from '../wire/types.ts';
 import { Afi, Origin, Safi } from '../wire/types.ts';
 import { AdjRibOut, EMPTY_BATCH, type LocRibTable, type PendingBatch } from './adj-rib-out.ts';
 import { type AttrSet, AttrStore } from './attrs.ts';
-import { type Decision, type DecisionOptions, decide } from './decision.ts';
 import { type ExportContext, exportPath } from './export.ts';
 import { checkImport, type ImportContext } from './import-checks.ts';
 import { RouteListing } from './listing.ts';
-import type { BestPathChanged, BestReason, LocalRoute, PeerSession, RejectReason, RibPeer } from './model.ts';
-import { bestOfEntry, Dest, detachedDest, Path, PeerState, singlePathReason } from './model.ts';
-import { canonicalPrefix, familyOfPrefix, isIpv4Address, isIpv6Address } from './prefix.ts';
-import { PrefixTable, type TableCursor } from './prefix-table.ts';
+import { LocRib } from './loc-rib.ts';
+import type { BestPathChanged, BestReason, LocalRoute, PeerSession, RibPeer } from './model.ts';
+import { type Dest, type Path, PeerState } from './model.ts';
+import { canonicalPrefix, isIpv4Address, isIpv6Address } from './prefix.ts';
+import type { TableCursor } from './prefix-table.ts';
 import type { PeerStats, RouteFilter, RouteView } from './snapshot.ts';
 
 export interface RibOptions {
@@ -89,11 +84,9 @@ function familyOf(afi: number, safi: number): Family | undefined {
 const invalid = (message: string): BgpError => new BgpError('BGP_ERR_INVALID_CONFIG', message);
 
 export class Rib {
-  /** The Loc-RIB, per family: prefix → its only path, or a Dest when it has 2+ (model.ts). */
-  readonly #tables: Record<Family, LocRibTable> = {
-    'ipv4-unicast': new PrefixTable(Afi.ipv4),
-    'ipv6-unicast': new PrefixTable(Afi.ipv6),
-  };
+  readonly #loc: LocRib;
+  /** The Loc-RIB's tables, per family (loc-rib.ts). */
+  readonly #tables: Readonly<Record<Family, LocRibTable>>;
   readonly #peers = new Map<string, PeerState>();
   /** Established sessions' Adj-RIBs-Out, per family: what a best-path change must mark. */
   readonly #outs: Record<Family, AdjRibOut[]> = { 'ipv4-unicast': [], 'ipv6-unicast': [] };
@@ -101,10 +94,9 @@ export class Rib {
   readonly #local = new Map<string, Path>();
   readonly #store = new AttrStore();
   readonly #exportStore = new AttrStore();
-  readonly #decision: DecisionOptions;
   readonly #importContext: ImportContext;
   readonly #clusterId: string;
-  readonly #listing = new RouteListing(this.#tables);
+  readonly #listing: RouteListing;
   /** Deferred flushes, oldest first (`flush`). */
   readonly #flushes: PendingFlush[] = [];
   #onBestPathChanged: ((event: BestPathChanged) => void) | undefined;
@@ -117,7 +109,12 @@ export class Rib {
     if (!isIpv4Address(this.#clusterId)) throw invalid(`clusterId ${this.#clusterId} is not a dotted quad`);
     const maxPaths = options.maxPaths ?? 1;
     if (!Number.isInteger(maxPaths) || maxPaths < 1) throw invalid(`maxPaths must be a positive integer`);
-    this.#decision = { alwaysCompareMed: options.alwaysCompareMed ?? false, maxPaths };
+    const decision = { alwaysCompareMed: options.alwaysCompareMed ?? false, maxPaths };
+    this.#loc = new LocRib(this.#store, decision, (family, words, at, len, entry, best, multipath, reason) =>
+      this.#bestChanged(family, words, at, len, entry, best, multipath, reason),
+    );
+    this.#tables = this.#loc.tables;
+    this.#listing = new RouteListing(this.#tables);
     this.#importContext = { routerId: options.routerId, clusterId: this.#clusterId };
     this.#onBestPathChanged = options.onBestPathChanged;
     this.#onExportPending = options.onExportPending;
@@ -274,7 +271,7 @@ export class Rib {
         continue;
       }
       examined++;
-      this.#removePeerPaths(table, family, i, peer);
+      this.#loc.removePeerPaths(table, family, i, peer);
     }
     if (peer.received > 0 && examined === budget) return examined;
     pending.cursor?.close();
@@ -300,7 +297,7 @@ export class Rib {
     for (const block of update.withdrawn) {
       const family = familyOf(block.afi, block.safi);
       if (family === undefined || !peer.families.has(family)) continue;
-      this.#withdrawAll(peer, family, block.prefixes, block.pathIds);
+      this.#loc.withdrawBlock(peer, family, block.prefixes, block.pathIds);
     }
     if (update.endOfRib !== undefined) peer.endOfRibReceived.add(update.endOfRib);
     for (const block of update.reach) {
@@ -310,265 +307,12 @@ export class Rib {
       const list = block.prefixes;
       if (update.treatAsWithdraw !== undefined) {
         // RFC 7606 §2: every prefix of the UPDATE is handled as withdrawn.
-        this.#withdrawAll(peer, family, list, ids);
+        this.#loc.withdrawBlock(peer, family, list, ids);
         continue;
       }
-      const table = this.#tableFor(family, list);
-      table.warm(list);
-      const words = list.words;
-      const lens = list.lens;
-      const w = list.width;
       const set = this.#store.intern(update.attributes, block.nextHop, block.linkLocalNextHop);
-      const rejected = checkImport(set, peer, this.#importContext);
-      if (ids === undefined) {
-        // Without ADD-PATH every prefix of the block gets the same shared path.
-        const path = this.#pathOf(peer, set, family, 0, rejected);
-        for (let i = 0; i < list.length; i++) this.#announce(table, words, i * w, lens[i] as number, path);
-        this.#forgetIfUnused(path);
-      } else {
-        for (let i = 0; i < list.length; i++) {
-          const path = this.#pathOf(peer, set, family, ids[i] ?? 0, rejected);
-          this.#announce(table, words, i * w, lens[i] as number, path);
-          this.#forgetIfUnused(path);
-        }
-      }
+      this.#loc.announceBlock(peer, family, list, ids, set, checkImport(set, peer, this.#importContext));
       this.#store.releaseIfUnused(set);
-    }
-  }
-
-  #withdrawAll(peer: PeerState, family: Family, list: PrefixList, ids: readonly number[] | undefined): void {
-    const table = this.#tableFor(family, list);
-    table.warm(list);
-    const words = list.words;
-    const lens = list.lens;
-    const w = list.width;
-    for (let i = 0; i < list.length; i++) {
-      this.#withdraw(table, family, peer, words, i * w, lens[i] as number, ids?.[i] ?? 0);
-    }
-  }
-
-  /** The Loc-RIB table of `family`, checking that `list` holds prefixes of that family. */
-  #tableFor(family: Family, list: PrefixList): LocRibTable {
-    const table = this.#tables[family];
-    if (list.afi !== table.afi) {
-      throw new BgpError('BGP_ERR_INVALID_CONFIG', `${family} block carries AFI ${list.afi} prefixes`);
-    }
-    return table;
-  }
-
-  /** The peer's shared path for (set, family, path id), created on first use (model.ts). */
-  #pathOf(
-    peer: PeerState,
-    set: AttrSet,
-    family: Family,
-    pathId: number,
-    rejected: RejectReason | undefined,
-  ): Path {
-    let list = peer.paths.get(set);
-    if (list === undefined) {
-      list = [];
-      peer.paths.set(set, list);
-    }
-    for (let i = 0; i < list.length; i++) {
-      const p = list[i] as Path;
-      if (p.pathId === pathId && p.family === family) return p;
-    }
-    const path = new Path(peer, set, family, pathId, rejected);
-    list.push(path);
-    return path;
-  }
-
-  /** Drops a shared path from its peer's cache once no prefix holds it. */
-  #forgetIfUnused(path: Path): void {
-    const peer = path.peer;
-    if (path.refs > 0 || peer === null) return;
-    const list = peer.paths.get(path.attrs);
-    if (list === undefined) return;
-    const i = list.indexOf(path);
-    if (i >= 0) list.splice(i, 1);
-    if (list.length === 0) peer.paths.delete(path.attrs);
-  }
-
-  #announce(table: LocRibTable, words: Uint32Array, at: number, len: number, path: Path): void {
-    const i = table.find(words, at, len);
-    if (i < 0) {
-      // Fast path: a new prefix with one path needs no decision process and no object.
-      const added = table.add(words, at, len, path);
-      this.#hold(path);
-      if (path.rejected === undefined)
-        this.#bestChanged(path.family, words, at, len, added, path, null, singlePathReason(path));
-      return;
-    }
-    const entry = table.valueAt(i);
-    // An UPDATE replaces the sender's previous path for the prefix (RFC 4271 §3.1); an
-    // identical re-announcement (the same shared path) changes nothing.
-    if (entry instanceof Dest) {
-      const paths = entry.paths as Path[];
-      const index = indexOfPath(paths, path.peer, path.pathId);
-      const old = index < 0 ? undefined : (paths[index] as Path);
-      if (old === path) return;
-      this.#hold(path);
-      if (old === undefined) {
-        paths.push(path);
-      } else {
-        paths[index] = path;
-        this.#drop(old);
-      }
-      this.#recompute(table, i, entry);
-      return;
-    }
-    const only = entry;
-    if (only === path) return;
-    this.#hold(path);
-    if (only.peer === path.peer && only.pathId === path.pathId) {
-      table.setAt(i, path);
-      this.#drop(only);
-      const before = bestOfEntry(only);
-      const after = bestOfEntry(path);
-      if (before !== after) {
-        const reason = after === null ? null : singlePathReason(after);
-        this.#bestChanged(path.family, words, at, len, i, after, null, reason);
-      }
-      return;
-    }
-    // A second path: the prefix gets a Dest, which starts out as the single path's state.
-    const dest = new Dest(table.prefixAt(i), only.family);
-    dest.paths = [only, path];
-    dest.best = bestOfEntry(only);
-    dest.reason = dest.best === null ? null : singlePathReason(only);
-    table.setAt(i, dest);
-    this.#recompute(table, i, dest);
-  }
-
-  #withdraw(
-    table: LocRibTable,
-    family: Family,
-    peer: PeerState,
-    words: Uint32Array,
-    at: number,
-    len: number,
-    pathId: number,
-  ): void {
-    const i = table.find(words, at, len);
-    if (i < 0) return;
-    const entry = table.valueAt(i);
-    if (!(entry instanceof Dest)) {
-      if (entry.peer !== peer || entry.pathId !== pathId) return;
-      table.deleteAt(i);
-      this.#drop(entry);
-      if (entry.rejected === undefined) this.#bestChanged(family, words, at, len, -1, null, null, null);
-      return;
-    }
-    const paths = entry.paths as Path[];
-    const k = indexOfPath(paths, peer, pathId);
-    if (k < 0) return;
-    this.#drop(paths[k] as Path);
-    paths.splice(k, 1);
-    this.#recompute(table, i, entry);
-  }
-
-  #removePeerPaths(table: LocRibTable, family: Family, i: number, peer: PeerState): void {
-    const entry = table.valueAt(i);
-    if (!(entry instanceof Dest)) {
-      if (entry.peer !== peer) return;
-      // The key words stay readable after deleteAt (only a rebuild moves them).
-      const words = table.keys;
-      const len = table.lenAt(i);
-      table.deleteAt(i);
-      this.#drop(entry);
-      if (entry.rejected === undefined)
-        this.#bestChanged(family, words, i * table.width, len, -1, null, null, null);
-      return;
-    }
-    const paths = entry.paths as Path[];
-    const kept = paths.filter((p) => p.peer !== peer);
-    if (kept.length === paths.length) return;
-    for (const p of paths) if (p.peer === peer) this.#drop(p);
-    entry.paths = kept;
-    this.#recompute(table, i, entry);
-  }
-
-  /** A prefix now holds `path`: reference counts and the peer's counters. */
-  #hold(path: Path): void {
-    path.refs++;
-    this.#store.retain(path.attrs);
-    const peer = path.peer;
-    if (peer === null) return;
-    peer.received++;
-    if (path.rejected === undefined) peer.accepted++;
-  }
-
-  /** A prefix no longer holds `path`. */
-  #drop(path: Path): void {
-    path.refs--;
-    this.#store.release(path.attrs);
-    const peer = path.peer;
-    if (peer === null) return;
-    peer.received--;
-    if (path.rejected === undefined) peer.accepted--;
-    if (path.refs === 0) this.#forgetIfUnused(path);
-  }
-
-  /**
-   * Runs the decision process for a stored Dest whose paths changed, and reports a change of
-   * best path or ECMP set. With fewer than two paths left the prefix goes back to the compact
-   * form (its only path, or nothing).
-   */
-  #recompute(table: LocRibTable, i: number, dest: Dest): void {
-    const paths = dest.paths as Path[];
-    const before = dest.best;
-    const beforeMultipath = dest.multipath;
-    const words = table.keys;
-    const at = i * table.width;
-    const len = table.lenAt(i);
-    if (paths.length < 2) {
-      const only = paths[0];
-      if (only === undefined) table.deleteAt(i);
-      else table.setAt(i, only);
-      const after = only === undefined ? null : bestOfEntry(only);
-      if (after !== before || beforeMultipath !== null) {
-        const reason = after === null ? null : singlePathReason(after);
-        this.#bestChanged(dest.family, words, at, len, only === undefined ? -1 : i, after, null, reason);
-      }
-      return;
-    }
-    const d: Decision = decide(paths, this.#decision);
-    dest.reason = d.reason;
-    if (d.best === before && sameMultipath(d.multipath, beforeMultipath)) return;
-    dest.best = d.best;
-    dest.multipath = d.multipath;
-    this.#bestChanged(dest.family, words, at, len, i, d.best, d.multipath, d.reason);
-  }
-
-  /**
-   * Reports a changed best path of the prefix at `words[at]`/`len` to the listener and the
-   * Adj-RIBs-Out; `entry` is its live Loc-RIB entry index, -1 when the change removed it.
-   */
-  #bestChanged(
-    family: Family,
-    words: Uint32Array,
-    at: number,
-    len: number,
-    entry: number,
-    best: Path | null,
-    multipath: readonly Path[] | null,
-    reason: BestReason | null,
-  ): void {
-    const listener = this.#onBestPathChanged;
-    if (listener !== undefined) {
-      listener({
-        type: 'bestPathChanged',
-        prefix: formatPrefix(family === 'ipv4-unicast' ? 1 : 4, words, at, len),
-        family,
-        best,
-        multipath: best === null ? [] : (multipath ?? [best]),
-        reason,
-      });
-    }
-    const outs = this.#outs[family];
-    for (let k = 0; k < outs.length; k++) {
-      const out = outs[k] as AdjRibOut;
-      if (out.mark(words, at, len, entry, best)) this.#onExportPending?.(out.peer.id, out.family);
     }
   }
 
@@ -612,41 +356,41 @@ export class Rib {
   }
 
   #setLocal(prefix: string, current: Path | undefined, set: AttrSet | null): void {
-    const family = familyOfPrefix(prefix);
-    const table = this.#tables[family];
-    const key = PrefixList.parse(table.afi, [prefix]);
-    const len = key.lenAt(0);
-    let i = table.find(key.words, 0, len);
-    const entry = i < 0 ? undefined : table.valueAt(i);
-    let paths: Path[] =
-      entry === undefined ? [] : entry instanceof Dest ? [...(entry.paths as Path[])] : [entry];
-    if (current !== undefined) {
-      paths = paths.filter((p) => p !== current);
-      this.#drop(current);
-      this.#local.delete(prefix);
+    const path = this.#loc.setLocal(prefix, current, set);
+    if (path === undefined) this.#local.delete(prefix);
+    else this.#local.set(prefix, path);
+  }
+
+  /**
+   * Reports a changed best path of the prefix at `words[at]`/`len` to the listener and the
+   * Adj-RIBs-Out; `entry` is its live Loc-RIB entry index, -1 when the change removed it.
+   */
+  #bestChanged(
+    family: Family,
+    words: Uint32Array,
+    at: number,
+    len: number,
+    entry: number,
+    best: Path | null,
+    multipath: readonly Path[] | null,
+    reason: BestReason | null,
+  ): void {
+    const listener = this.#onBestPathChanged;
+    if (listener !== undefined) {
+      listener({
+        type: 'bestPathChanged',
+        prefix: formatPrefix(family === 'ipv4-unicast' ? 1 : 4, words, at, len),
+        family,
+        best,
+        multipath: best === null ? [] : (multipath ?? [best]),
+        reason,
+      });
     }
-    if (set !== null) {
-      const path = new Path(null, set, family, 0, undefined);
-      this.#hold(path);
-      this.#local.set(prefix, path);
-      paths.push(path);
+    const outs = this.#outs[family];
+    for (let k = 0; k < outs.length; k++) {
+      const out = outs[k] as AdjRibOut;
+      if (out.mark(words, at, len, entry, best)) this.#onExportPending?.(out.peer.id, out.family);
     }
-    // Through a Dest (reusing the stored one): `#recompute` compares with the state before
-    // and stores the compact form again when one path is left.
-    let dest: Dest;
-    if (entry instanceof Dest) {
-      dest = entry;
-    } else {
-      dest = new Dest(prefix, family);
-      if (entry !== undefined) {
-        dest.best = bestOfEntry(entry);
-        dest.reason = dest.best === null ? null : singlePathReason(entry);
-      }
-      if (i < 0) i = table.add(key.words, 0, len, dest);
-      else table.setAt(i, dest);
-    }
-    dest.paths = paths;
-    this.#recompute(table, i, dest);
   }
 
   // ---- export -----------------------------------------------------------------------------
@@ -718,12 +462,7 @@ export class Rib {
    * otherwise a detached Dest around its only path (a snapshot: it does not follow later changes).
    */
   getDest(prefix: string): Dest | undefined {
-    const canonical = canonicalPrefix(prefix);
-    if (canonical === null) return undefined;
-    const table = this.#tables[familyOfPrefix(canonical)];
-    const key = PrefixList.parse(table.afi, [canonical]);
-    const entry = table.get(key.words, 0, key.lenAt(0));
-    return entry === undefined || entry instanceof Dest ? entry : detachedDest(canonical, entry);
+    return this.#loc.getDest(prefix);
   }
 
   peerStats(id: string): PeerStats {
@@ -760,7 +499,7 @@ export class Rib {
 
   /** Number of prefixes in the Loc-RIB (with at least one path, eligible or not). */
   get prefixCount(): number {
-    return this.#tables['ipv4-unicast'].size + this.#tables['ipv6-unicast'].size;
+    return this.#loc.prefixCount;
   }
 
   /** Number of interned received/local attribute sets (metric; the benchmark checks it). */
@@ -778,19 +517,4 @@ export class Rib {
     if (peer === undefined) throw invalid(`peer ${id} is not configured`);
     return peer;
   }
-}
-
-function sameMultipath(a: readonly Path[] | null, b: readonly Path[] | null): boolean {
-  if (a === b) return true;
-  if (a === null || b === null || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function indexOfPath(paths: readonly Path[], peer: PeerState | null, pathId: number): number {
-  for (let i = 0; i < paths.length; i++) {
-    const p = paths[i] as Path;
-    if (p.peer === peer && p.pathId === pathId) return i;
-  }
-  return -1;
 }
