@@ -74,7 +74,8 @@ export class PrefixTable<V> {
   readonly width: PrefixWidth;
   #keys: Uint32Array;
   #lens: Uint8Array;
-  readonly #values: (V | undefined)[] = [];
+  /** Values by entry, sized like the key arrays (writing by index beat `push` growth). */
+  #values: (V | undefined)[];
   /** The index partitions: 2 words a slot (see the file header); 0 in the second word = empty. */
   readonly #parts: Uint32Array[] = [];
   /** Per partition: slot count − 1 (slot counts are powers of two). */
@@ -94,6 +95,7 @@ export class PrefixTable<V> {
     const cap = capacityFor(capacity);
     this.#keys = new Uint32Array(cap * this.width);
     this.#lens = new Uint8Array(cap);
+    this.#values = new Array<V | undefined>(cap).fill(undefined);
     this.#resetIndex(cap);
   }
 
@@ -213,8 +215,7 @@ export class PrefixTable<V> {
       keys[o + 3] = words[at + 3] as number;
     }
     this.#lens[i] = len;
-    if (i < this.#values.length) this.#values[i] = value;
-    else this.#values.push(value);
+    this.#values[i] = value;
     this.#index(i);
     this.#size++;
     return i;
@@ -391,6 +392,10 @@ export class PrefixTable<V> {
     const lens = new Uint8Array(cap * 2);
     lens.set(this.#lens);
     this.#lens = lens;
+    const values = new Array<V | undefined>(cap * 2).fill(undefined);
+    const old = this.#values;
+    for (let i = 0; i < cap; i++) values[i] = old[i];
+    this.#values = values;
   }
 
   /** Moves the live entries to the front of arrays of `capacity` entries; cursors follow. */
@@ -398,13 +403,14 @@ export class PrefixTable<V> {
     const w = this.width;
     const oldKeys = this.#keys;
     const oldLens = this.#lens;
-    const values = this.#values;
+    const oldValues = this.#values;
     const used = this.#used;
     // Cursor positions in old indexes, in ascending order, remapped in one pass.
     const cursors = [...this.#cursors].sort((a, b) => a.pos - b.pos);
     let ci = 0;
     const keys = new Uint32Array(capacity * w);
     const lens = new Uint8Array(capacity);
+    const values = new Array<V | undefined>(capacity).fill(undefined);
     let n = 0;
     for (let i = 0; i < used; i++) {
       while (ci < cursors.length && (cursors[ci] as TableCursor).pos <= i)
@@ -416,12 +422,11 @@ export class PrefixTable<V> {
         for (let k = 0; k < 4; k++) keys[n * 4 + k] = oldKeys[i * 4 + k] as number;
       }
       lens[n] = oldLens[i] as number;
-      // n <= i: the value moves down in place.
-      values[n] = values[i];
+      values[n] = oldValues[i];
       n++;
     }
     while (ci < cursors.length) (cursors[ci++] as TableCursor).pos = n;
-    values.length = n;
+    this.#values = values;
     this.#keys = keys;
     this.#lens = lens;
     this.#used = n;

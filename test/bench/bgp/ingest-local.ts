@@ -4,6 +4,7 @@
 //
 //   node [--cpu-prof] test/bench/bgp/ingest-local.ts [--n 1000000] [--attr-sets 1000] [--poll-ms 2]
 //   node test/bench/bgp/ingest-local.ts --mode rib      # FrameReader + decode + Rib, no sockets
+//   node test/bench/bgp/ingest-local.ts --mode decode   # FrameReader + decode only
 //
 // Prints one JSON line: seconds from Established to all N accepted (polled through
 // `speaker.peers()`, as the REST API does, every --poll-ms), peak RSS and bytes per prefix over
@@ -61,14 +62,14 @@ function runRib(): void {
       reader.push(chunk);
       for (let f = reader.next(); f !== null; f = reader.next()) {
         const m = decodeMessage(f, codec);
-        if (m.type === 'update') rib.applyUpdate('p', m);
+        if (m.type === 'update' && values.mode === 'rib') rib.applyUpdate('p', m);
       }
     }
     const seconds = (performance.now() - t0) / 1000;
     h.disable();
     process.stdout.write(
       `${JSON.stringify({
-        mode: 'rib',
+        mode: values.mode,
         run,
         n,
         seconds: round(seconds),
@@ -147,5 +148,5 @@ async function runSpeaker(): Promise<void> {
   blaster.kill();
 }
 
-if (values.mode === 'rib') runRib();
+if (values.mode === 'rib' || values.mode === 'decode') runRib();
 else await runSpeaker();
