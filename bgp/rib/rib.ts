@@ -30,8 +30,8 @@ import { type AttrSet, AttrStore } from './attrs.ts';
 import { type ExportContext, exportPath } from './export.ts';
 import { checkImport, type ImportContext } from './import-checks.ts';
 import { RouteListing } from './listing.ts';
-import { LocRib } from './loc-rib.ts';
-import type { BestPathChanged, BestReason, LocalRoute, PeerSession, RibPeer } from './model.ts';
+import { LocRib, type LocRibChange } from './loc-rib.ts';
+import type { BestPathChanged, LocalRoute, PeerSession, RibPeer } from './model.ts';
 import { type Dest, type Path, PeerState } from './model.ts';
 import { canonicalPrefix, isIpv4Address, isIpv6Address } from './prefix.ts';
 import type { TableCursor } from './prefix-table.ts';
@@ -110,9 +110,7 @@ export class Rib {
     const maxPaths = options.maxPaths ?? 1;
     if (!Number.isInteger(maxPaths) || maxPaths < 1) throw invalid(`maxPaths must be a positive integer`);
     const decision = { alwaysCompareMed: options.alwaysCompareMed ?? false, maxPaths };
-    this.#loc = new LocRib(this.#store, decision, (family, words, at, len, entry, best, multipath, reason) =>
-      this.#bestChanged(family, words, at, len, entry, best, multipath, reason),
-    );
+    this.#loc = new LocRib(this.#store, decision, this.#bestChanged);
     this.#tables = this.#loc.tables;
     this.#listing = new RouteListing(this.#tables);
     this.#importContext = { routerId: options.routerId, clusterId: this.#clusterId };
@@ -365,16 +363,7 @@ export class Rib {
    * Reports a changed best path of the prefix at `words[at]`/`len` to the listener and the
    * Adj-RIBs-Out; `entry` is its live Loc-RIB entry index, -1 when the change removed it.
    */
-  #bestChanged(
-    family: Family,
-    words: Uint32Array,
-    at: number,
-    len: number,
-    entry: number,
-    best: Path | null,
-    multipath: readonly Path[] | null,
-    reason: BestReason | null,
-  ): void {
+  readonly #bestChanged: LocRibChange = (family, words, at, len, entry, best, multipath, reason) => {
     const listener = this.#onBestPathChanged;
     if (listener !== undefined) {
       listener({
@@ -391,7 +380,7 @@ export class Rib {
       const out = outs[k] as AdjRibOut;
       if (out.mark(words, at, len, entry, best)) this.#onExportPending?.(out.peer.id, out.family);
     }
-  }
+  };
 
   // ---- export -----------------------------------------------------------------------------
 

@@ -100,20 +100,6 @@ export function nlriSize(length: number, addPath: boolean): number {
   return (addPath ? 5 : 1) + ((length + 7) >> 3);
 }
 
-/** Writes one prefix; the caller has checked room with `nlriSize`. */
-export function writeNlri(
-  w: ByteWriter,
-  bytes: Uint8Array,
-  length: number,
-  pathId: number | undefined,
-): void {
-  if (pathId !== undefined) w.u32(pathId);
-  w.u8(length);
-  const n = (length + 7) >> 3;
-  w.room(n, 'prefix');
-  for (let i = 0; i < n; i++) w.buf[w.pos++] = bytes[i] as number;
-}
-
 /** Writes one packed prefix (`words` from `at`, prefix-list.ts); room checked by the caller. */
 export function writePackedNlri(
   w: ByteWriter,

@@ -20,9 +20,9 @@ import { BgpError } from '../errors.ts';
 import { encodeAttributes } from './attributes.ts';
 import { afiOf } from './family.ts';
 import { frameMessage, patchLength, writeHeader } from './header.ts';
-import { nlriSize, writeNlri, writePackedNlri } from './nlri.ts';
+import { nlriSize, writePackedNlri } from './nlri.ts';
 import { parseIp, parsePrefix } from './prefix.ts';
-import type { PrefixList } from './prefix-list.ts';
+import { PrefixList } from './prefix-list.ts';
 import {
   Afi,
   AttrFlag,
@@ -151,11 +151,9 @@ export class UpdateWriter {
     if (p.afi !== afiOf(this.family)) {
       throw new BgpError('BGP_ERR_ENCODE', `prefix ${prefix} is not ${this.family}`);
     }
-    const id = this.#pathIdFor(pathId);
-    if (this.w.pos + nlriSize(p.length, this.addPath) > this.limit) return false;
-    writeNlri(this.w, p.bytes, p.length, id);
-    this.prefixes++;
-    return true;
+    const one = new PrefixList(p.afi, 1);
+    one.pushText(prefix);
+    return this.addPrefixAt(one, 0, pathId);
   }
 
   /** `addPrefix` for prefix `i` of a packed list (the RIB's batches): no text involved. */
