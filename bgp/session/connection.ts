@@ -15,6 +15,13 @@
 // had their turn; the socket resumes once the reader is drained. Nothing else is queued in
 // userland (at most the chunks already read when the slice ended), so a slow RIB still slows
 // the sender down through TCP flow control.
+// A slice is a stretch of the event loop, not a call: libuv delivers those 32 reads as 32
+// 'data' events in one go, and when each chunk took less than a slice to apply, a per-call
+// deadline never expired and the 32 ran back to back (80–110 ms stalls on a 1M-prefix ingest
+// once the RIB got fast). So the first drain of a turn opens the slice and every drain until
+// the next check phase spends from it; an immediate ends the slice there and, when input is
+// left, queues the continuation for the next turn (queued from the check phase, it cannot run
+// in this one): one slice of input work per turn of the event loop.
 //
 // Output: `write(frame)` hands an UPDATE to the socket and says whether more can be written;
 // when it returns false the caller waits for `onDrain`. Control frames (OPEN, KEEPALIVE,
@@ -84,6 +91,8 @@ export class Connection {
   #isClosed = false;
   /** A slice ran out: the socket is paused and `#drain` continues on setImmediate. */
   #isYielding = false;
+  /** When the open input slice ends (performance.now()); 0 while none is open. */
+  #sliceEnd = 0;
   #detail: string | undefined;
   readonly #closed: Promise<void>;
 
@@ -207,7 +216,11 @@ export class Connection {
 
   /** Handles buffered frames until none is left or the slice is used up (see the file header). */
   #drain(): void {
-    const deadline = performance.now() + INPUT_SLICE_MS;
+    if (this.#sliceEnd === 0) {
+      this.#sliceEnd = performance.now() + INPUT_SLICE_MS;
+      setImmediate(this.#endSlice);
+    }
+    const deadline = this.#sliceEnd;
     try {
       for (;;) {
         if (this.#isClosing) return;
@@ -218,11 +231,11 @@ export class Connection {
         if (message.type === 'update') this.counters.updatesIn++;
         this.#handlers.onMessage(message, frame);
         if (performance.now() >= deadline && !this.#isClosing) {
+          // The slice's end queues the continuation (`#endSlice`).
           if (!this.#isYielding) {
             this.#isYielding = true;
             this.socket.pause();
           }
-          setImmediate(() => this.#drain());
           return;
         }
       }
@@ -235,6 +248,12 @@ export class Connection {
       if (!this.#isClosing) this.socket.resume();
     }
   }
+
+  /** Ends the input slice at the check phase; input left continues next turn (file header). */
+  readonly #endSlice = (): void => {
+    this.#sliceEnd = 0;
+    if (this.#isYielding && !this.#isClosing) setImmediate(() => this.#drain());
+  };
 
   #fail(err: unknown): void {
     if (this.#isClosing) return;
