@@ -195,8 +195,10 @@ export class AdjRibOut {
       best: Path | null,
       isResend: boolean,
     ): void => {
+      // Nothing sent and nothing to send (the peer's own route, or none): no export, no lookup.
+      if (sent.size === 0 && (best === null || best.peer === this.peer)) return;
       const next = best === null ? null : ctx.exportOf(best);
-      const i = sent.find(words, at, len);
+      const i = sent.size === 0 ? -1 : sent.find(words, at, len);
       const prev = i < 0 ? undefined : sent.valueAt(i);
       if (next === null) {
         if (prev === undefined) return;
