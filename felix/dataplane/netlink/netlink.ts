@@ -4,15 +4,24 @@
 // uses no namespace; the lab and the tests pass one, so the same code programs a "node" namespace.
 //
 // `-force` semantics: without it `ip -batch` stops at the first failing line and the rest of the
-// batch is silently not applied; with it every line is attempted, the exit code is 1 if any
-// failed, and each failure is reported on stderr as the error text followed by
-// "Command failed -:N". We always use -force, parse those markers, and return every failed line
-// (number, the command text, the kernel's message) so callers can decide: the route reconciler
-// treats "No such process" on a delete as done (someone removed it first) and everything else as
-// an error that names the line.
-import { spawn } from 'node:child_process';
+// batch is silently not applied; with it every line the kernel refuses is reported on stderr as
+// the error text followed by "Command failed -:N", the next line is attempted, and the exit code
+// is 1. We always use -force, parse those markers, and return every failed line (number, the
+// command text, the kernel's message) so callers can decide: the route reconciler treats "No such
+// process" on a delete as done (someone removed it first) and everything else as an error that
+// names the line. Any other end of the process (another exit code — ip exits at once with 255 on
+// an argument it cannot parse, with 2 on a refused `neigh` line —, a signal, a timeout) is an
+// error of the whole batch (batch-writer.ts).
 import { FelixError } from '../../errors.ts';
 import { type CommandResult, type CommandRunner, run as defaultRunner, formatArgv } from '../exec.ts';
+import {
+  type BatchFailure,
+  type BatchResult,
+  type BatchWriter,
+  type BatchWriterOptions,
+  batchOutcome,
+  StreamingBatch,
+} from './batch-writer.ts';
 
 export type NetlinkTool = 'ip' | 'bridge';
 export type Family = 4 | 6;
@@ -24,20 +33,15 @@ export interface NetlinkOptions {
   readonly runner?: CommandRunner;
   /** Per-command timeout (default 120 s: 100k-line batches take a few seconds). */
   readonly timeoutMs?: number;
+  /**
+   * The executable run for each tool (default `ip`, `bridge` from PATH). Unit tests point them at
+   * fakes to exercise the streaming batches, which a runner does not see.
+   */
+  readonly tools?: Readonly<Partial<Record<NetlinkTool, string>>>;
 }
 
-export interface BatchFailure {
-  /** 1-based line number in the batch, as `ip -batch` reports it. */
-  readonly line: number;
-  /** The text of that line. */
-  readonly command: string;
-  /** What ip/the kernel said, e.g. "Error: Nexthop has invalid gateway." */
-  readonly message: string;
-}
-
-export interface BatchResult {
-  readonly failures: readonly BatchFailure[];
-}
+export type { BatchFailure, BatchResult, BatchWriter, BatchWriterOptions } from './batch-writer.ts';
+export { parseBatchErrors } from './batch-writer.ts';
 
 export interface NetlinkStats {
   /** Processes run (reads, single commands and batches). */
@@ -48,50 +52,17 @@ export interface NetlinkStats {
   bytesWritten: number;
 }
 
-const FAILED_MARKER = /^Command failed (.*):(\d+)$/;
-
-/** Parse `ip -force -batch` stderr into per-line failures (pure; exported for unit tests). */
-export function parseBatchErrors(stderr: string, lines: readonly string[]): BatchFailure[] {
-  const out: BatchFailure[] = [];
-  let pending: string[] = [];
-  for (const raw of stderr.split('\n')) {
-    const l = raw.trim();
-    if (l === '') continue;
-    const m = FAILED_MARKER.exec(l);
-    if (m) {
-      const line = Number(m[2]);
-      out.push({ line, command: lines[line - 1] ?? '', message: pending.join(' ') || 'unknown error' });
-      pending = [];
-    } else {
-      pending.push(l);
-    }
-  }
-  return out;
-}
-
-/**
- * A `-force -batch -` stream: `push` lines as they are computed, `flush` now and then (it hands the
- * buffered chunk to the process and waits only when the pipe is full), `close` for the result.
- */
-export interface BatchWriter {
-  push(line: string): void;
-  flush(): Promise<void>;
-  close(): Promise<BatchResult>;
-  /** Lines pushed so far. */
-  readonly lineCount: number;
-}
-
-const CHUNK_BYTES = 64 * 1024;
-
 export class Netlink {
   readonly netns: string | undefined;
   readonly stats: NetlinkStats = { commands: 0, batchLines: 0, bytesWritten: 0 };
   readonly #runner: CommandRunner;
   readonly #isRealRunner: boolean;
   readonly #timeoutMs: number;
+  readonly #tools: Readonly<Partial<Record<NetlinkTool, string>>>;
 
   constructor(opts: NetlinkOptions = {}) {
     this.netns = opts.netns;
+    this.#tools = opts.tools ?? {};
     this.#runner = opts.runner ?? defaultRunner;
     this.#isRealRunner = opts.runner === undefined;
     this.#timeoutMs = opts.timeoutMs ?? 120_000;
@@ -99,7 +70,7 @@ export class Netlink {
 
   /** The argv for `tool [-n NS] [-4|-6] ...args`. */
   argv(tool: NetlinkTool, args: readonly string[], family?: Family): string[] {
-    const out: string[] = [tool];
+    const out: string[] = [this.#tools[tool] ?? tool];
     if (this.netns !== undefined) out.push('-n', this.netns);
     if (family !== undefined) out.push(`-${family}`);
     out.push(...args);
@@ -131,10 +102,15 @@ export class Netlink {
 
   /**
    * Write `lines` through one `tool -force -batch -` process. Resolves with the failed lines (empty
-   * when all applied); rejects only when the process itself failed (not found, killed, timeout,
-   * or a non-zero exit that names no line).
+   * when all applied); rejects when the process itself failed (not found, killed, timeout, or an
+   * exit status other than "some lines refused", see batch-writer.ts).
    */
-  async batch(tool: NetlinkTool, lines: readonly string[], family?: Family): Promise<BatchResult> {
+  async batch(
+    tool: NetlinkTool,
+    lines: readonly string[],
+    family?: Family,
+    opts: BatchWriterOptions = {},
+  ): Promise<BatchResult> {
     if (lines.length === 0) return { failures: [] };
     const input = `${lines.join('\n')}\n`;
     const argv = this.argv(tool, ['-force', '-batch', '-'], family);
@@ -142,99 +118,70 @@ export class Netlink {
     this.stats.batchLines += lines.length;
     this.stats.bytesWritten += Buffer.byteLength(input);
     const r = await this.#runner({ argv, input, timeoutMs: this.#timeoutMs, allowFailure: true });
-    if (r.code === 0) return { failures: [] };
-    const failures = parseBatchErrors(r.stderr, lines);
-    if (failures.length === 0) {
-      throw new FelixError(
-        'FELIX_ERR_COMMAND_FAILED',
-        `${formatArgv(argv)}: exit ${r.code}: ${r.stderr.trim() || '(no stderr)'}`,
-        { cause: r },
-      );
-    }
-    return { failures };
+    // The runner reports a process killed by a signal as code 128 (exec.ts).
+    return batchOutcome(
+      { argv, code: r.code, stderr: r.stderr, lineCount: lines.length },
+      opts.lineText ?? ((n) => lines[n - 1] ?? ''),
+    );
   }
 
   /**
-   * Open a streaming `tool -force -batch -`. With an injected runner (unit tests) the lines are
-   * collected and handed to `batch` on close; otherwise the process starts at once and reads
-   * while the caller is still computing the next lines.
+   * Open a streaming `tool -force -batch -` (batch-writer.ts). With an injected runner (unit tests)
+   * the lines are collected and handed to `batch` on close; otherwise the process starts at once
+   * and reads while the caller is still computing the next lines.
    */
-  openBatch(tool: NetlinkTool, family?: Family): BatchWriter {
-    const lines: string[] = [];
+  openBatch(tool: NetlinkTool, family?: Family, opts: BatchWriterOptions = {}): BatchWriter {
     if (!this.#isRealRunner) {
+      const lines: string[] = [];
       return {
         push: (line) => void lines.push(line),
         flush: async () => {},
-        close: () => this.batch(tool, lines, family),
+        close: () => this.batch(tool, lines, family, opts),
         get lineCount() {
           return lines.length;
         },
       };
     }
-    const argv = this.argv(tool, ['-force', '-batch', '-'], family);
     this.stats.commands++;
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'ignore', 'pipe'] });
-    const stderr: Buffer[] = [];
-    child.stderr.on('data', (b: Buffer) => stderr.push(b));
-    let spawnError: Error | undefined;
-    child.once('error', (e) => {
-      spawnError = e;
+    return new StreamingBatch(this.argv(tool, ['-force', '-batch', '-'], family), {
+      timeoutMs: this.#timeoutMs,
+      stats: this.stats,
+      ...opts,
     });
-    child.stdin.on('error', () => {}); // the exit status says why the pipe closed
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-      child.once('close', (code, signal) => resolve({ code, signal })),
-    );
-    const timer = setTimeout(() => child.kill('SIGKILL'), this.#timeoutMs);
-    let buf = '';
-    const stats = this.stats;
-    const write = async (): Promise<void> => {
-      if (buf === '') return;
-      const chunk = buf;
-      buf = '';
-      stats.bytesWritten += Buffer.byteLength(chunk);
-      if (!child.stdin.write(chunk) && spawnError === undefined && child.exitCode === null) {
-        // Wait for the pipe to empty, or for the process to be gone (then close() reports why).
-        await Promise.race([new Promise<void>((resolve) => child.stdin.once('drain', resolve)), exited]);
-      }
-    };
-    return {
-      push: (line) => {
-        lines.push(line);
-        buf += `${line}\n`;
-      },
-      flush: async () => {
-        if (buf.length >= CHUNK_BYTES) await write();
-      },
-      close: async () => {
-        await write();
-        stats.batchLines += lines.length;
-        child.stdin.end();
-        const { code, signal } = await exited;
-        clearTimeout(timer);
-        const err = Buffer.concat(stderr).toString('utf8');
-        if (spawnError !== undefined) {
-          throw new FelixError(
-            'FELIX_ERR_COMMAND_FAILED',
-            `${formatArgv(argv)}: cannot run: ${spawnError.message}`,
-            {
-              cause: spawnError,
-            },
-          );
-        }
-        if (code === 0) return { failures: [] };
-        const failures = parseBatchErrors(err, lines);
-        if (failures.length === 0) {
-          throw new FelixError(
-            'FELIX_ERR_COMMAND_FAILED',
-            `${formatArgv(argv)}: exit ${code ?? signal}: ${err.trim() || '(no stderr)'}`,
-          );
-        }
-        return { failures };
-      },
-      get lineCount() {
-        return lines.length;
-      },
-    };
+  }
+
+  /**
+   * `tool -json OPTIONS args` (as `read`), then a streaming batch for what the caller computes
+   * from it: in one `tool -json OPTIONS -force -batch -` process whose first line is the read
+   * (BatchReadFirst), so a read-diff-write costs one process start, not two. The writer's lines
+   * are numbered from 1 as pushed. When the read fails, the process is ended and the read's error
+   * thrown. With an injected runner: `read`, then `openBatch` (two commands, as the fakes expect).
+   */
+  async readThenBatch(
+    tool: NetlinkTool,
+    read: { readonly options: readonly string[]; readonly args: readonly string[] },
+    family?: Family,
+    opts: BatchWriterOptions = {},
+  ): Promise<{ list: unknown[]; writer: BatchWriter }> {
+    if (!this.#isRealRunner) {
+      const list = await this.read(tool, [...read.options, ...read.args], family);
+      return { list, writer: this.openBatch(tool, family, opts) };
+    }
+    const argv = this.argv(tool, ['-json', ...read.options, '-force', '-batch', '-'], family);
+    this.stats.commands++;
+    const writer = new StreamingBatch(argv, {
+      timeoutMs: this.#timeoutMs,
+      stats: this.stats,
+      ...opts,
+      readFirst: { line: read.args.join(' ') },
+    });
+    try {
+      const text = await writer.readOutput!;
+      return { list: parseJsonList(text, `${formatArgv(argv)}: ${read.args.join(' ')}`), writer };
+    } catch (e) {
+      await writer.close().catch(() => undefined);
+      throw e;
+    }
   }
 
   /**

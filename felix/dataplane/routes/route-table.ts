@@ -6,11 +6,13 @@
 // are filtered with `proto N` in the kernel, deletes carry `proto N`, and new keys are written with
 // `route add` so a foreign route at the same key is reported as a conflict, not overwritten.
 //
-// The kernel view is cached (Felix's "dataplane view"): the first apply reads it, every later
-// apply diffs against what the last successful writes left, and `resync()` (called periodically by
-// the agent) re-reads to find drift — a route someone deleted, changed or added with our protocol.
-// A batch with failed lines makes the view a guess, so the same apply re-reads the kernel at once:
-// the reconciler never acts on a guess after an error, and `list()` stays exact.
+// The kernel view is cached (Felix's "dataplane view", view.ts): the first apply reads it, every
+// later apply diffs against what the last successful writes left, and `resync()` (called
+// periodically by the agent) re-reads to find drift — a route someone deleted, changed or added
+// with our protocol. A batch with failed lines makes the view a guess, so the same apply re-reads
+// the kernel at once: the reconciler never acts on a guess after an error, and `list()` stays
+// exact. When the process itself fails (killed, cannot start, exits without naming lines), which
+// lines took effect is unknown: the view is dropped and the next apply reads, then retries.
 //
 // One route the kernel rejects never holds up the others (past failure: a remote IPv6 pod CIDR
 // `via` an address on no connected subnet, "No route to host", dropped the whole cached view; every
@@ -37,27 +39,29 @@
 // CNI DEL normally deletes the veth first, and the kernel drops the route with it).
 //
 // Adoption on start: routes already as desired produce no write (no netlink event, no flap);
-// there is no flush. Writes per family go through one `ip -4|-6 -force -batch -` each, deletes
-// first, run concurrently for the two families.
+// there is no flush. Writes per family go through one `ip -4|-6 -force -batch -` each, writes
+// first, then deletes, run concurrently for the two families.
+//
+// Speed (DESIGN.md "What fast means": install/remove 100k routes within 1.2× of a raw `ip -batch`
+// of the same routes). `ip` is the bottleneck (one netlink round trip per line) and our CPU is
+// free beside it, so: what must happen before the first line — validating the desired set and
+// reading the kernel — is as short as it can be (desired.ts; the read runs in the very process
+// that then takes the writes, Netlink.readThenBatch, so a first apply starts one process per
+// family, not two); the lines are streamed into ip as the diff produces them (delta.ts,
+// batch-writer.ts); and per route our side allocates little that the garbage collector must copy
+// (its pauses stop the stream): no object per op, nothing recorded per written route (view.ts),
+// no copy of the lines (route-batch.ts).
 import { FelixError } from '../../errors.ts';
 import { WORKLOAD_IFACE_PREFIX } from '../../model/endpoints.ts';
-import { type CanonicalRoute, canonicalRoute, MARGAY_RT_PROTO, type RouteSpec } from '../../model/routes.ts';
-import {
-  BatchError,
-  type BatchFailure,
-  type BatchWriter,
-  type Family,
-  type Netlink,
-} from '../netlink/netlink.ts';
-import { defaultMetric, type KernelRoute, parseKernelRoutes } from '../netlink/routes-json.ts';
-import {
-  atDefaultMetric,
-  type DesiredEntry,
-  desiredEntry,
-  isUpToDate,
-  type RouteOp,
-  routeDeltaOps,
-} from './delta.ts';
+import { type CanonicalRoute, MARGAY_RT_PROTO, type RouteSpec } from '../../model/routes.ts';
+import { BatchError, type Family, type Netlink } from '../netlink/netlink.ts';
+import { type KernelRoute, parseKernelRoutes } from '../netlink/routes-json.ts';
+import { isViewUpToDate, routeDeltaSteps } from './delta.ts';
+import { compileDesired, DesiredRoutes } from './desired.ts';
+import { RouteBatch, type RouteConflict } from './route-batch.ts';
+import { defaultRoute, isKernelEntries, RouteView, type ViewEntry, viewRoute } from './view.ts';
+
+export type { RouteConflict } from './route-batch.ts';
 
 export interface RouteTableOptions {
   readonly netlink: Netlink;
@@ -76,13 +80,6 @@ export interface RouteTableOptions {
 }
 
 export const DEFAULT_WORKLOAD_GRACE_PERIOD_MS = 30_000;
-
-export interface RouteConflict {
-  readonly key: string;
-  readonly dst: string;
-  readonly table: number;
-  readonly message: string;
-}
 
 export interface RouteApplyResult {
   readonly added: number;
@@ -113,10 +110,10 @@ export interface RouteTableStats {
   failures: number;
 }
 
-/** A validated desired set (see RouteTable.compile). */
+/** A validated desired set (see RouteTable.compile, desired.ts). */
 export interface CompiledRoutes {
   readonly protocol: number;
-  readonly entries: ReadonlyMap<string, DesiredEntry>;
+  readonly entries: DesiredRoutes;
 }
 
 export type ListedRouteState = 'programmed' | 'pending' | 'conflict' | 'failed' | 'grace';
@@ -136,17 +133,23 @@ export interface ListedRoute {
   readonly graceRemainingMs?: number;
 }
 
-/** Whether a kernel route of ours goes only through workload interfaces (a pod route). */
-export function isWorkloadRoute(r: KernelRoute): boolean {
-  const c = r.canonical;
+/** Whether a route goes only through workload interfaces (a pod route). */
+function isWorkloadCanonical(c: CanonicalRoute | undefined): boolean {
   if (c === undefined || c.type !== 'unicast' || c.nextHops.length === 0) return false;
   for (const h of c.nextHops)
     if (h.dev === undefined || !h.dev.startsWith(WORKLOAD_IFACE_PREFIX)) return false;
   return true;
 }
 
-const ESRCH = /No such process|No such file or directory/;
-const EEXIST = /File exists/;
+/** Whether a kernel route of ours goes only through workload interfaces (a pod route). */
+export function isWorkloadRoute(r: KernelRoute): boolean {
+  return isWorkloadCanonical(r.canonical);
+}
+
+/** Whether everything the view holds at a key is a pod route. */
+function isWorkloadEntry(e: ViewEntry): boolean {
+  return isKernelEntries(e) ? e.every(isWorkloadRoute) : isWorkloadCanonical(e.route);
+}
 
 export class RouteTable {
   readonly protocol: number;
@@ -163,9 +166,9 @@ export class RouteTable {
     failures: 0,
   };
   readonly #nl: Netlink;
-  #desired: ReadonlyMap<string, DesiredEntry> = new Map<string, DesiredEntry>();
-  /** Our routes in the kernel by key; undefined = unknown (read before the next diff). */
-  #actual: Map<string, KernelRoute[]> | undefined;
+  #desired = DesiredRoutes.empty();
+  /** Our routes in the kernel by key (view.ts); undefined = unknown (read before the next diff). */
+  #view: RouteView | undefined;
   #conflicts = new Map<string, RouteConflict>();
   #failed = new Map<string, RouteConflict>();
   #applying = false;
@@ -201,24 +204,7 @@ export class RouteTable {
    * any part of it is handed over, and hands it over only between two applies).
    */
   compile(routes: readonly RouteSpec[]): CompiledRoutes {
-    const next = new Map<string, DesiredEntry>();
-    for (const spec of routes) {
-      const r = canonicalRoute(spec);
-      if (!this.families.includes(r.family)) {
-        throw new FelixError('FELIX_ERR_INVALID_ROUTE', `route ${r.dst}: IPv${r.family} is not managed here`);
-      }
-      const key = `${r.family}|${r.table}|${r.dst}`;
-      const e = desiredEntry(r);
-      const prev = next.get(key);
-      if (prev !== undefined && (prev.body !== e.body || prev.route.type !== e.route.type)) {
-        throw new FelixError(
-          'FELIX_ERR_INVALID_ROUTE',
-          `two different routes for ${r.dst} in table ${r.table}: "${prev.route.reason ?? ''}" and "${r.reason ?? ''}"`,
-        );
-      }
-      next.set(key, e);
-    }
-    return { protocol: this.protocol, entries: next };
+    return { protocol: this.protocol, entries: compileDesired(routes, this.families) };
   }
 
   /** Install a set made by `compile` (of this table). */
@@ -237,9 +223,12 @@ export class RouteTable {
   /** The desired routes with their reasons and state, for the REST API. */
   list(): ListedRoute[] {
     const out: ListedRoute[] = [];
-    for (const [key, e] of this.#desired) {
-      const have = atDefaultMetric(this.#actual?.get(key));
-      if (have !== undefined && isUpToDate(e, have)) {
+    const view = this.#view;
+    for (let i = 0; i < this.#desired.size; i++) {
+      const e = this.#desired.entry(i);
+      const key = e.key;
+      const have = view === undefined ? undefined : defaultRoute(view.get(key));
+      if (have !== undefined && isViewUpToDate(e, have)) {
         out.push({ route: e.route, state: 'programmed' });
         continue;
       }
@@ -251,15 +240,14 @@ export class RouteTable {
     }
     const now = this.#now();
     for (const [key, since] of this.#graceSince) {
-      const entries = this.#actual?.get(key);
-      const have = entries === undefined ? undefined : (atDefaultMetric(entries) ?? entries[0]);
-      if (this.#desired.has(key) || have?.canonical === undefined) continue;
+      const have = this.#desired.has(key) ? undefined : viewRoute(view?.get(key));
+      if (have === undefined) continue;
       const remaining = Math.max(0, since + this.#graceMs - now);
-      const dev = have.canonical.nextHops[0]?.dev ?? '';
+      const dev = have.nextHops[0]?.dev ?? '';
       const period = `workload grace period ${this.#graceMs / 1000} s`;
       out.push({
         route: {
-          ...have.canonical,
+          ...have,
           reason: `pod route on ${dev}, not desired: its endpoint is not known (yet)`,
         },
         state: 'grace',
@@ -280,31 +268,11 @@ export class RouteTable {
   get nextGraceExpiry(): number | undefined {
     let at: number | undefined;
     for (const [key, since] of this.#graceSince) {
-      if (this.#desired.has(key) || this.#actual?.has(key) !== true) continue;
+      if (this.#desired.has(key) || this.#view?.has(key) !== true) continue;
       const t = since + this.#graceMs + 1; // deleted once undesired for longer than the period
       if (at === undefined || t < at) at = t;
     }
     return at;
-  }
-
-  /**
-   * The keys to leave alone this apply: undesired keys whose routes all go through workload
-   * interfaces and which have been undesired for at most the grace period. Restarts the clock of
-   * nothing: a key keeps its first-seen time while it stays undesired and in the kernel.
-   */
-  #keysInGrace(actual: ReadonlyMap<string, readonly KernelRoute[]>, now: number): Set<string> {
-    const keep = new Set<string>();
-    const since = new Map<string, number>();
-    if (this.#graceMs > 0) {
-      for (const [key, entries] of actual) {
-        if (this.#desired.has(key) || !entries.every(isWorkloadRoute)) continue;
-        const t = this.#graceSince.get(key) ?? now;
-        since.set(key, t);
-        if (now - t <= this.#graceMs) keep.add(key);
-      }
-    }
-    this.#graceSince = since;
-    return keep;
   }
 
   /** Desired routes the kernel refused at the last attempt (not conflicts). */
@@ -316,7 +284,7 @@ export class RouteTable {
 
   /** Forget the cached kernel view and apply: finds and repairs drift. */
   async resync(): Promise<RouteApplyResult> {
-    this.#actual = undefined;
+    this.#view = undefined;
     return this.apply(true);
   }
 
@@ -324,52 +292,66 @@ export class RouteTable {
    * Make the kernel match the desired set. Every line is attempted; routes the kernel refuses are
    * in `conflicts`/`failed` (and `list()`), not thrown. Throws a BatchError (FELIX_ERR_BATCH_FAILED)
    * naming the lines that are not about one desired route (a refused delete), after all of them
-   * were attempted and the view re-read.
+   * were attempted and the view re-read; throws FELIX_ERR_COMMAND_FAILED when a batch process
+   * failed as a whole (the view is then unknown: the next apply reads and retries).
    */
   async apply(isResync = false): Promise<RouteApplyResult> {
     if (this.#applying) throw new FelixError('FELIX_ERR_APPLY_FAILED', 'RouteTable.apply is already running');
     this.#applying = true;
     const t0 = performance.now();
+    const batch = new RouteBatch({ netlink: this.#nl, protocol: this.protocol, stats: this.stats });
     try {
       let didRead = false;
-      if (this.#actual === undefined) {
-        this.#actual = await this.#read();
+      if (this.#view === undefined) {
+        // Each family is read in the process that then writes its lines (route-batch.ts).
+        this.#view = RouteView.fromKernel(await this.#read((f) => batch.read(f)));
         didRead = true;
       }
-      const actual = this.#actual;
-      const counter = { unchanged: 0 };
-      const keep = this.#keysInGrace(actual, this.#now());
-      const result = await this.#write(
-        routeDeltaOps(this.#desired, actual, this.protocol, counter, keep),
-        actual,
-      );
+      const { result, unchanged } = await this.#write(batch, this.#desired, this.#view, this.#now());
       // A kept route deleted by this apply (its period over) is forgotten: if it comes back (a new
       // sandbox with the same IP), it gets a period of its own.
-      const view = this.#actual;
+      const view = this.#view;
       if (view !== undefined)
         for (const key of this.#graceSince.keys()) if (!view.has(key)) this.#graceSince.delete(key);
       if (isResync) this.stats.driftRepaired += result.replaced + result.deleted + result.added;
       this.stats.applies++;
-      return { ...result, unchanged: counter.unchanged, didRead };
+      return { ...result, unchanged, didRead };
     } finally {
+      // Whatever went wrong, no batch process is left waiting for lines (a no-op once closed).
+      await batch.close().catch(() => undefined);
       this.stats.lastApplyMs = performance.now() - t0;
       this.#applying = false;
     }
   }
 
-  async #read(): Promise<Map<string, KernelRoute[]>> {
+  /**
+   * Our routes in the kernel, every family, grouped by key. `readFamily` runs the read of one
+   * family (default: a command of its own, for the re-read after refused lines).
+   */
+  async #read(readFamily?: (f: Family) => Promise<unknown[]>): Promise<Map<string, KernelRoute[]>> {
     const t0 = performance.now();
-    const lists = await Promise.all(
+    // Every family's read settles before a failure is thrown: the caller then closes every
+    // process that a read left open for writing.
+    const settled = await Promise.allSettled(
       this.families.map(async (f) => {
-        this.stats.commands++;
-        const json = await this.#nl.read(
-          'ip',
-          ['-N', '-d', 'route', 'show', 'table', 'all', 'proto', String(this.protocol)],
-          f,
-        );
+        let json: unknown[];
+        if (readFamily !== undefined) {
+          json = await readFamily(f);
+        } else {
+          this.stats.commands++;
+          json = await this.#nl.read(
+            'ip',
+            ['-N', '-d', 'route', 'show', 'table', 'all', 'proto', String(this.protocol)],
+            f,
+          );
+        }
         return parseKernelRoutes(json, f, this.protocol);
       }),
     );
+    const lists = settled.map((r) => {
+      if (r.status === 'rejected') throw r.reason;
+      return r.value;
+    });
     const out = new Map<string, KernelRoute[]>();
     for (const list of lists) {
       for (const r of list) {
@@ -384,117 +366,72 @@ export class RouteTable {
   }
 
   /**
-   * Stream the ops into one `-force -batch` per family (started lazily, so a no-op apply runs no
-   * process), then account for every failed line: tolerated failures are fine, conflicts and
-   * refused routes are reported, anything else is thrown after all lines were tried.
+   * Stream the diff from `view` to `desired` into one `-force -batch` per family (route-batch.ts:
+   * the process that read the family when this apply read, else one started at the family's first
+   * line, so an apply from the cached view with nothing to do runs no process), then account for
+   * every refused line: tolerated failures are fine, conflicts and refused routes are reported,
+   * anything else is thrown after all lines were tried. The workload grace clock of every
+   * undesired pod route is carried over (or started) as the diff meets it.
    *
-   * The cached view is updated while the lines stream (optimistically: each op recorded as done
-   * right after it is handed to ip), so that bookkeeping overlaps with the kernel's work instead
-   * of following it (100k routes: ~40 ms less). This is exact, not a guess: the only failure that
-   * keeps the view is a delete of a route already gone, which is what was recorded; after any
-   * other failed line the view is re-read here (a refused replace may have left the old route, an
-   * IPv6 multipath add may be partial), and when the process died it is dropped (next apply reads).
+   * The view becomes the desired set just written only when every line went in (view.ts: nothing
+   * is recorded per line). After any refused line it is re-read here (a refused replace may have
+   * left the old route, an IPv6 multipath add may be partial), and when a process failed it is
+   * dropped (next apply reads).
    */
   async #write(
-    ops: Iterable<RouteOp>,
-    actual: Map<string, KernelRoute[]>,
-  ): Promise<Omit<RouteApplyResult, 'unchanged' | 'didRead'>> {
-    const writers = new Map<Family, { w: BatchWriter; ops: RouteOp[] }>();
-    const counts = { added: 0, replaced: 0, deleted: 0 };
-    let n = 0;
-    for (const op of ops) {
-      let slot = writers.get(op.family);
-      if (slot === undefined) {
-        slot = { w: this.#nl.openBatch('ip', op.family), ops: [] };
-        writers.set(op.family, slot);
-        this.stats.commands++;
-      }
-      slot.w.push(op.line);
-      slot.ops.push(op);
-      this.#record(op, actual);
-      counts[op.kind === 'add' ? 'added' : op.kind === 'replace' ? 'replaced' : 'deleted']++;
-      this.stats.linesWritten++;
-      this.stats.bytesWritten += op.line.length + 1;
-      if (++n % 1024 === 0) await slot.w.flush();
-    }
-    const errors: BatchFailure[] = [];
-    const conflicts: RouteConflict[] = [];
-    const failed: RouteConflict[] = [];
-    const results = await Promise.allSettled(
-      [...writers.values()].map(async (slot) => ({ slot, r: await slot.w.close() })),
-    );
-    let processError: unknown;
-    for (const settled of results) {
-      if (settled.status === 'rejected') {
-        processError ??= settled.reason;
-        continue;
-      }
-      const { slot, r } = settled.value;
-      for (const f of r.failures) {
-        const op = slot.ops[f.line - 1];
-        if (op === undefined) {
-          errors.push(f);
-          continue;
-        }
-        if (op.kind === 'del' && ESRCH.test(f.message)) continue; // already gone: the goal is reached
-        counts[op.kind === 'add' ? 'added' : op.kind === 'replace' ? 'replaced' : 'deleted']--;
-        if (op.entry === undefined) {
-          errors.push(f);
-          continue;
-        }
-        const r0 = op.entry.route;
-        const problem = { key: op.key, dst: r0.dst, table: r0.table, message: f.message };
-        if (op.kind === 'add' && EEXIST.test(f.message)) conflicts.push(problem);
-        else failed.push(problem);
-      }
-    }
+    batch: RouteBatch,
+    desired: DesiredRoutes,
+    view: RouteView,
+    now: number,
+  ): Promise<{ result: Omit<RouteApplyResult, 'unchanged' | 'didRead'>; unchanged: number }> {
+    const since = new Map<string, number>();
+    /** Keys kept for their grace period that only `view.written` holds. */
+    const keptWritten: string[] = [];
+    const keep = (key: string, have: ViewEntry): boolean => {
+      if (this.#graceMs === 0 || !isWorkloadEntry(have)) return false;
+      const t = this.#graceSince.get(key) ?? now;
+      since.set(key, t);
+      if (now - t > this.#graceMs) return false;
+      if (!isKernelEntries(have)) keptWritten.push(key);
+      return true;
+    };
+    const counter = { unchanged: 0 };
+    batch.plan(desired, view.written);
+    for (const _ of routeDeltaSteps(desired, view, batch, counter, keep)) await batch.flush();
+    this.#graceSince = since;
+    const r = await batch.close();
+    const { conflicts, failed, errors } = r;
+    const result = { added: r.added, replaced: r.replaced, deleted: r.deleted, conflicts, failed };
     // Every apply retries what was refused (the view says it is missing), so the marks are
     // recomputed from scratch by each batch: a key that stays refused keeps its mark, a key that
     // went in loses it, and a key no longer desired is not listed anyway.
     this.#conflicts = new Map(conflicts.map((c) => [c.key, c]));
     this.#failed = new Map(failed.map((c) => [c.key, c]));
-    if (processError !== undefined) {
-      this.#actual = undefined;
+    if (r.processError !== undefined) {
+      this.#view = undefined;
       this.stats.failures++;
-      throw processError;
+      throw r.processError;
     }
     if (conflicts.length > 0 || failed.length > 0 || errors.length > 0) {
-      // Some lines did not do what was recorded: read what the kernel really has, now, so the next
+      // Some lines did not do what was written: read what the kernel really has, now, so the next
       // diff and list() work from facts. If the read fails, the view stays unknown (next apply reads).
-      this.#actual = undefined;
-      this.#actual = await this.#read();
+      this.#view = undefined;
+      this.#view = RouteView.fromKernel(await this.#read());
+    } else if (
+      this.#view === view &&
+      (view.written !== desired || !batch.isEmpty || keptWritten.length > 0)
+    ) {
+      // (A resync() requested while this apply ran dropped the view: the next apply reads.)
+      const other = view.other;
+      batch.recordInto(other);
+      for (const key of keptWritten) {
+        const e = view.written?.get(key);
+        if (e !== undefined && !other.has(key)) other.set(key, e);
+      }
+      this.#view = new RouteView(desired, other);
     }
     if (failed.length > 0 || errors.length > 0) this.stats.failures++;
     if (errors.length > 0) throw new BatchError(`route table (proto ${this.protocol})`, errors);
-    return { ...counts, conflicts, failed };
-  }
-
-  #record(op: RouteOp, actual: Map<string, KernelRoute[]>): void {
-    if (op.kind === 'del') {
-      const rest = (actual.get(op.key) ?? []).filter((e) => e.metric !== op.metric);
-      if (rest.length === 0) actual.delete(op.key);
-      else actual.set(op.key, rest);
-      return;
-    }
-    const e = op.entry!;
-    const r = e.route;
-    const kr: KernelRoute = {
-      family: r.family,
-      table: r.table,
-      dst: r.dst,
-      metric: defaultMetric(r.family),
-      typeName: r.type,
-      key: op.key,
-      canonical: r,
-      body: e.body,
-      protocol: String(this.protocol),
-    };
-    const prev = actual.get(op.key);
-    if (prev === undefined) {
-      actual.set(op.key, [kr]);
-      return;
-    }
-    const rest = prev.filter((e) => e.metric !== kr.metric);
-    actual.set(op.key, [...rest, kr]);
+    return { result, unchanged: counter.unchanged };
   }
 }

@@ -102,7 +102,7 @@ describe('RouteTable (fake kernel)', () => {
       conflicts: [],
       failed: [
         {
-          key: '6|254|2001:db8:244:3::/64',
+          key: '2001:db8:244:3::/64',
           dst: '2001:db8:244:3::/64',
           table: 254,
           message: 'RTNETLINK answers: No route to host',
@@ -169,7 +169,7 @@ describe('RouteTable (fake kernel)', () => {
     const r = await rt.apply();
     expect(r.conflicts).toEqual([
       {
-        key: '4|254|10.244.1.0/24',
+        key: '10.244.1.0/24',
         dst: '10.244.1.0/24',
         table: 254,
         message: 'RTNETLINK answers: File exists',

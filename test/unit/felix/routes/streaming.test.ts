@@ -1,0 +1,292 @@
+// The streaming `-force -batch` path (batch-writer.ts, Netlink.openBatch/readThenBatch, and the
+// RouteTable on top of it) against a fake `ip`: a POSIX sh script that reads the batch line by
+// line as ip does, logs what it got, and fails on request the ways ip fails — a refused line
+// ("<message>\nCommand failed -:N", exit 1 at the end), dying mid-batch (SIGKILL), exiting at once
+// with 255 (ip's exit(-1) on an argument it cannot parse), never answering (timeout). The runner
+// fakes in reconciler.test.ts never see this path: with a runner the lines are collected and run
+// at close. The real kernel is in test/interop/felix-routes*.test.ts.
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { batchOutcome } from '../../../../felix/dataplane/netlink/batch-writer.ts';
+import { Netlink } from '../../../../felix/dataplane/netlink/netlink.ts';
+import { RouteTable } from '../../../../felix/dataplane/routes/route-table.ts';
+
+let dir: string;
+let seq = 0;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'margay-fake-ip-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface FakeIp {
+  /** The script: pass as Netlink `tools.ip`. */
+  readonly path: string;
+  /** Every batch line it read, in order (across runs). */
+  lines(): string[];
+  /** Change its behaviour for the next runs. */
+  set(b: Behaviour): void;
+}
+
+interface Behaviour {
+  /** Lines containing this are refused with "RTNETLINK answers: No route to host". */
+  readonly refuse?: string;
+  /** Kill itself (SIGKILL) on reading batch line N. */
+  readonly dieAt?: number;
+  /** Exit 255 at once on reading batch line N, as ip does on an argument it cannot parse. */
+  readonly exitAt?: number;
+  /** Hang (spin, reading nothing more) on reading batch line N. */
+  readonly hangAt?: number;
+  /** What a `route show` prints (one line of JSON); default "[]". */
+  readonly show?: string;
+  /** `route show` is refused (its failure marker, no output). */
+  readonly refuseShow?: boolean;
+}
+
+function fakeIp(b: Behaviour = {}): FakeIp {
+  const path = join(dir, `ip-${++seq}`);
+  const log = `${path}.log`;
+  writeFileSync(log, '');
+  const set = (x: Behaviour): void => {
+    const show = x.refuseShow
+      ? `printf 'Error: cannot dump\\nCommand failed -:%s\\n' "$n" >&2; rc=1`
+      : `printf '%s\\n' '${x.show ?? '[]'}'`;
+    writeFileSync(
+      path,
+      `#!/bin/sh
+case " $* " in *" -batch "*) ;; *) printf '%s\\n' '${x.show ?? '[]'}'; exit 0;; esac
+n=0; rc=0
+while IFS= read -r line; do
+  n=$((n + 1))
+  printf '%s\\n' "$line" >> '${log}'
+  case "$line" in "route show"*) ${show}; continue;; esac
+  if [ "$n" -eq ${x.dieAt ?? 0} ]; then kill -9 $$; fi
+  if [ "$n" -eq ${x.exitAt ?? 0} ]; then echo 'Error: argument "x" is wrong: "protocol" value is invalid' >&2; exit 255; fi
+  if [ "$n" -eq ${x.hangAt ?? 0} ]; then while :; do :; done; fi
+  case "$line" in *'${x.refuse ?? '\u0000never'}'*) printf 'RTNETLINK answers: No route to host\\nCommand failed -:%s\\n' "$n" >&2; rc=1;; esac
+done
+exit $rc
+`,
+    );
+    chmodSync(path, 0o755);
+  };
+  set(b);
+  return {
+    path,
+    set,
+    lines: () => readFileSync(log, 'utf8').split('\n').filter(Boolean),
+  };
+}
+
+const lines = (n: number, from = 0) =>
+  Array.from({ length: n }, (_, i) => `route add 10.${(from + i) >> 8}.${(from + i) & 255}.0/24 proto 109`);
+
+describe('streaming batch (fake ip)', () => {
+  it('streams every line through chunks and drains, in order', async () => {
+    const ip = fakeIp();
+    const nl = new Netlink({ tools: { ip: ip.path } });
+    const w = nl.openBatch('ip', 4);
+    const want = lines(3000);
+    for (const [i, l] of want.entries()) {
+      w.push(l);
+      if (i % 256 === 0) await w.flush();
+    }
+    expect(await w.close()).toEqual({ failures: [] });
+    expect(ip.lines()).toEqual(want);
+    expect(nl.stats).toMatchObject({ commands: 1, batchLines: 3000 });
+  });
+
+  it('names refused lines by number, with the text from lineText (no copy kept)', async () => {
+    const ip = fakeIp({ refuse: '10.0.7.0/24' });
+    const nl = new Netlink({ tools: { ip: ip.path } });
+    const want = lines(10);
+    const w = nl.openBatch('ip', 4, { lineText: (n) => `#${n}: ${want[n - 1]}` });
+    for (const l of want) w.push(l);
+    expect(await w.close()).toEqual({
+      failures: [
+        {
+          line: 8,
+          command: '#8: route add 10.0.7.0/24 proto 109',
+          message: 'RTNETLINK answers: No route to host',
+        },
+      ],
+    });
+  });
+
+  it('a process killed mid-batch is an error saying how many lines it had, not a partial result', async () => {
+    const ip = fakeIp({ refuse: '10.0.1.0/24', dieAt: 5 });
+    const nl = new Netlink({ tools: { ip: ip.path } });
+    const w = nl.openBatch('ip', 4);
+    for (const l of lines(50)) w.push(l);
+    const err = await w.close().catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'FELIX_ERR_COMMAND_FAILED' });
+    expect(String((err as Error).message)).toMatch(/killed by SIGKILL with 50 line\(s\) handed to it/);
+    expect(String((err as Error).message)).toContain('which of them took effect is unknown');
+    expect(ip.lines()).toHaveLength(5);
+  });
+
+  it('after the process died, pushes are dropped and flush no longer waits', async () => {
+    const ip = fakeIp({ dieAt: 3 });
+    const nl = new Netlink({ tools: { ip: ip.path } });
+    const w = nl.openBatch('ip', 4);
+    const many = lines(20_000);
+    for (const [i, l] of many.entries()) {
+      w.push(l);
+      if (i % 512 === 0) await w.flush();
+    }
+    expect(w.lineCount).toBe(20_000);
+    const err = await w.close().catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'FELIX_ERR_COMMAND_FAILED' });
+    expect(nl.stats.batchLines).toBeLessThan(20_000); // only what was handed over before it died
+  });
+
+  it('exit 255 after a refused line is an error too (ip stopped: the later lines were never tried)', async () => {
+    const ip = fakeIp({ refuse: '10.0.1.0/24', exitAt: 4 });
+    const nl = new Netlink({ tools: { ip: ip.path } });
+    const w = nl.openBatch('ip', 4);
+    for (const l of lines(10)) w.push(l);
+    await expect(w.close()).rejects.toMatchObject({
+      code: 'FELIX_ERR_COMMAND_FAILED',
+      message: expect.stringMatching(/exit 255 .*"protocol" value is invalid/s),
+    });
+  });
+
+  it('times out, kills the process and says so', async () => {
+    const ip = fakeIp({ hangAt: 1 });
+    const nl = new Netlink({ tools: { ip: ip.path }, timeoutMs: 300 });
+    const w = nl.openBatch('ip', 4);
+    w.push(lines(1)[0]!);
+    await expect(w.close()).rejects.toMatchObject({
+      code: 'FELIX_ERR_COMMAND_FAILED',
+      message: expect.stringMatching(/timed out after 300 ms/),
+    });
+  });
+
+  it('a tool that cannot be started is an error naming it', async () => {
+    const nl = new Netlink({ tools: { ip: join(dir, 'no-such-ip') } });
+    const w = nl.openBatch('ip', 4);
+    w.push('route add 10.0.0.0/24 proto 109');
+    await expect(w.close()).rejects.toMatchObject({
+      code: 'FELIX_ERR_COMMAND_FAILED',
+      message: expect.stringMatching(/no-such-ip .*cannot run/),
+    });
+  });
+
+  it('readThenBatch: one process reads, then takes the writes, numbered from 1', async () => {
+    const show = JSON.stringify([{ dst: '10.9.0.0/24', gateway: '192.0.2.2', protocol: '109' }]);
+    const ip = fakeIp({ show, refuse: '10.0.1.0/24' });
+    const nl = new Netlink({ tools: { ip: ip.path } });
+    const { list, writer } = await nl.readThenBatch(
+      'ip',
+      { options: ['-N', '-d'], args: ['route', 'show', 'table', 'all', 'proto', '109'] },
+      4,
+    );
+    expect(list).toEqual(JSON.parse(show));
+    for (const l of lines(3)) writer.push(l);
+    expect(await writer.close()).toEqual({
+      failures: [
+        {
+          line: 2,
+          command: 'route add 10.0.1.0/24 proto 109',
+          message: 'RTNETLINK answers: No route to host',
+        },
+      ],
+    });
+    expect(ip.lines()).toEqual(['route show table all proto 109', ...lines(3)]);
+    expect(nl.stats.commands).toBe(1);
+  });
+
+  it('readThenBatch: a refused read is an error, and the process is ended', async () => {
+    const ip = fakeIp({ refuseShow: true });
+    const nl = new Netlink({ tools: { ip: ip.path }, timeoutMs: 5_000 });
+    const t0 = Date.now();
+    await expect(
+      nl.readThenBatch('ip', { options: [], args: ['route', 'show', 'table', 'all', 'proto', '109'] }, 6),
+    ).rejects.toMatchObject({
+      code: 'FELIX_ERR_COMMAND_FAILED',
+      message: expect.stringMatching(/route show table all proto 109: refused: Error: cannot dump/),
+    });
+    expect(Date.now() - t0).toBeLessThan(4_000); // not by the timeout
+  });
+});
+
+describe('batchOutcome (how a batch ended)', () => {
+  const argv = ['ip', '-4', '-force', '-batch', '-'];
+  const text = (n: number) => `line ${n}`;
+  const marker = 'RTNETLINK answers: File exists\nCommand failed -:3\n';
+
+  it('exit 0: nothing refused; exit 1 with markers: those lines, shifted by the read', () => {
+    expect(batchOutcome({ argv, code: 0, stderr: '', lineCount: 5 }, text)).toEqual({ failures: [] });
+    expect(batchOutcome({ argv, code: 1, stderr: marker, lineCount: 5, lineOffset: 1 }, text)).toEqual({
+      failures: [{ line: 2, command: 'line 2', message: 'RTNETLINK answers: File exists' }],
+    });
+  });
+
+  it.each([
+    ['exit 1 naming no line', { code: 1, stderr: 'Cannot open netns' }, /exit 1 with 5 line/],
+    ['another exit code, even with markers', { code: 255, stderr: marker }, /exit 255/],
+    ['a signal', { code: null, signal: 'SIGKILL', stderr: marker }, /killed by SIGKILL/],
+    ['a marker beyond the lines given', { code: 1, stderr: 'x\nCommand failed -:9\n' }, /exit 1/],
+  ])('%s is FELIX_ERR_COMMAND_FAILED', (_why, exit, message) => {
+    expect(() => batchOutcome({ argv, lineCount: 5, ...exit }, text)).toThrow(
+      expect.objectContaining({ code: 'FELIX_ERR_COMMAND_FAILED', message: expect.stringMatching(message) }),
+    );
+  });
+});
+
+describe('RouteTable over the streaming path (fake ip)', () => {
+  const routes = Array.from({ length: 40 }, (_, i) => ({
+    dst: `10.244.${i}.0/24`,
+    nextHops: [{ gateway: '192.0.2.2' }],
+  }));
+
+  it('ip dying mid-batch: the apply throws, nothing is listed as programmed, the next apply reads and retries all', async () => {
+    const ip = fakeIp({ dieAt: 10 }); // line 1 is the read
+    const rt = new RouteTable({ netlink: new Netlink({ tools: { ip: ip.path } }), families: [4] });
+    rt.setDesired(routes);
+    await expect(rt.apply()).rejects.toMatchObject({
+      code: 'FELIX_ERR_COMMAND_FAILED',
+      message: expect.stringMatching(/killed by SIGKILL/),
+    });
+    expect(rt.stats.failures).toBe(1);
+    expect(rt.list().every((l) => l.state === 'pending')).toBe(true);
+    ip.set({});
+    const before = ip.lines().length;
+    expect(await rt.apply()).toMatchObject({ didRead: true, added: 40, failed: [] });
+    expect(ip.lines().slice(before)).toEqual([
+      'route show table all proto 109',
+      ...routes.map((r) => `route add ${r.dst} proto 109 via 192.0.2.2`),
+    ]);
+    expect(rt.list().every((l) => l.state === 'programmed')).toBe(true);
+  });
+
+  it('a refused read: the apply throws, no process is left waiting, the next apply reads again', async () => {
+    const ip = fakeIp({ refuseShow: true });
+    const rt = new RouteTable({ netlink: new Netlink({ tools: { ip: ip.path } }), families: [4, 6] });
+    rt.setDesired(routes);
+    await expect(rt.apply()).rejects.toMatchObject({ code: 'FELIX_ERR_COMMAND_FAILED' });
+    expect(ip.lines()).toEqual(['route show table all proto 109', 'route show table all proto 109']);
+    ip.set({});
+    expect(await rt.apply()).toMatchObject({ didRead: true, added: 40 });
+  });
+
+  it('a refused route is marked failed, the rest programmed, and the view re-read', async () => {
+    const ip = fakeIp({ refuse: '10.244.7.0/24' });
+    const rt = new RouteTable({ netlink: new Netlink({ tools: { ip: ip.path } }), families: [4] });
+    rt.setDesired(routes);
+    const r = await rt.apply();
+    expect(r).toMatchObject({ added: 39, didRead: true });
+    expect(r.failed).toEqual([
+      {
+        key: '10.244.7.0/24',
+        dst: '10.244.7.0/24',
+        table: 254,
+        message: 'RTNETLINK answers: No route to host',
+      },
+    ]);
+    expect(rt.stats.reads).toBe(2); // the first read, and the re-read after the refused line
+    expect(rt.failedCount).toBe(1);
+  });
+});
