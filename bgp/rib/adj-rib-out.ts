@@ -109,11 +109,6 @@ export class AdjRibOut {
     return this.#cursor !== null || this.#pending > 0 || !this.#hasSentEndOfRib;
   }
 
-  /** Prefixes marked and not yet evaluated. */
-  get dirtyCount(): number {
-    return this.#pending;
-  }
-
   /** Restarts the full walk and re-sends every route (RFC 2918 ROUTE-REFRESH). */
   resend(): boolean {
     this.#cursor?.close();

@@ -28,7 +28,7 @@
 //   abandoned one would cost a remap per rebuild for ever.
 
 import { BgpError } from '../errors.ts';
-import { formatPrefix, PrefixList, type PrefixWidth } from '../wire/prefix-list.ts';
+import { formatPrefix, type PrefixList, type PrefixWidth } from '../wire/prefix-list.ts';
 import type { AfiCode } from '../wire/types.ts';
 
 /** The length value of a deleted entry (real lengths are 0..128). */
@@ -125,11 +125,6 @@ export class PrefixTable<V> {
   /** The canonical text of entry i's prefix. */
   prefixAt(i: number): string {
     return formatPrefix(this.width, this.#keys, i * this.width, this.#lens[i] as number);
-  }
-
-  /** Appends entry i's prefix to a list of the same family. */
-  copyKeyTo(i: number, list: PrefixList): void {
-    list.push(this.#keys, i * this.width, this.#lens[i] as number);
   }
 
   /** The entry index of the prefix at `words[at]`/`len`, or -1. */
@@ -310,13 +305,6 @@ export class PrefixTable<V> {
     } finally {
       c.close();
     }
-  }
-
-  /** The keys of all live entries as a PrefixList (insertion order). */
-  toPrefixList(): PrefixList {
-    const list = new PrefixList(this.afi, this.#size);
-    for (let i = this.nextLive(0); i >= 0; i = this.nextLive(i + 1)) this.copyKeyTo(i, list);
-    return list;
   }
 
   /** The hash of entry i's key. */
