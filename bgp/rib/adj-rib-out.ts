@@ -144,6 +144,19 @@ export class AdjRibOut {
     return this.#wake();
   }
 
+  /**
+   * Whether a prefix just added to the Loc-RIB with `best` as its only path must be marked.
+   * False lets the Loc-RIB skip reporting a block of new prefixes one by one:
+   * - the dump cursor has yet to reach them (new entries are appended after it), or
+   * - the path is the peer's own, so it is not exported to the peer, and there is nothing to
+   *   withdraw: a prefix absent from the Loc-RIB but still in `sent` is already pending in
+   *   `#dirty`, because its removal marked it (`mark` with entry −1 always marks a sent prefix)
+   *   and only evaluating it takes it out of `sent`.
+   */
+  marksNew(best: Path): boolean {
+    return this.#cursor === null && best.peer !== this.peer;
+  }
+
   /** The dump cursor evaluates a prefix: a pending dirty mark of it is done. */
   #unmark(words: Uint32Array, at: number, len: number): void {
     const d = this.#dirty.find(words, at, len);

@@ -7,8 +7,10 @@
 // this class and hears every change of a best path or ECMP set through `onChange`, with the
 // prefix as packed key words (text is built only if a listener wants it).
 //
-// Hot path (`announce`, the first path of a prefix): one table lookup and one insert, no
-// decision run, no allocation.
+// Hot path (`announceBlock` without ADD-PATH, prefixes new to the table): the table adds the
+// block in one pass, one hash and one probe per prefix; the shared path's counters move once per
+// block; no decision run, no allocation, and no per-prefix change report when nobody would act
+// on it (`watchesNew`: no listener, and every Adj-RIB-Out would skip the prefix).
 
 import { BgpError } from '../errors.ts';
 import { PrefixList } from '../wire/prefix-list.ts';
@@ -20,6 +22,12 @@ import type { BestReason, RejectReason } from './model.ts';
 import { bestOfEntry, Dest, detachedDest, Path, type PeerState, singlePathReason } from './model.ts';
 import { canonicalPrefix, familyOfPrefix } from './prefix.ts';
 import { PrefixTable } from './prefix-table.ts';
+
+/**
+ * Whether adding a prefix whose only path is `path` must be reported through `LocRibChange`;
+ * false lets a block of new prefixes skip the per-prefix calls.
+ */
+export type LocRibWatchesNew = (family: Family, path: Path) => boolean;
 
 /**
  * A best path or ECMP set changed: the prefix is `words[at]`/`len`; `entry` is its live table
@@ -44,12 +52,23 @@ export class LocRib {
   readonly #store: AttrStore;
   readonly #decision: DecisionOptions;
   readonly #changed: LocRibChange;
+  readonly #watchesNew: LocRibWatchesNew;
+  #found = new Int32Array(1024);
 
-  /** `store` holds the received attribute sets; paths retain and release theirs in it. */
-  constructor(store: AttrStore, decision: DecisionOptions, onChange: LocRibChange) {
+  /**
+   * `store` holds the received attribute sets; paths retain and release theirs in it. `onChange`
+   * hears every change of a best path, except new prefixes that `watchesNew` declines.
+   */
+  constructor(
+    store: AttrStore,
+    decision: DecisionOptions,
+    onChange: LocRibChange,
+    watchesNew: LocRibWatchesNew = () => true,
+  ) {
     this.#store = store;
     this.#decision = decision;
     this.#changed = onChange;
+    this.#watchesNew = watchesNew;
   }
 
   /** Number of prefixes (with at least one path, eligible or not). */
@@ -80,22 +99,47 @@ export class LocRib {
     rejected: RejectReason | undefined,
   ): void {
     const table = this.tableFor(family, list);
-    table.warm(list);
     const words = list.words;
     const lens = list.lens;
     const w = list.width;
     if (ids === undefined) {
-      // Without ADD-PATH every prefix of the block gets the same shared path.
+      // Without ADD-PATH every prefix of the block gets the same shared path. New prefixes are
+      // added in one pass (one hash and probe each); those already present go through `announce`.
       const path = this.pathOf(peer, set, family, 0, rejected);
-      for (let i = 0; i < list.length; i++) this.announce(table, words, i * w, lens[i] as number, path);
+      table.warm(list);
+      const found = this.#scratch(list.length);
+      const added = table.addAbsent(list, path, found);
+      if (added > 0) {
+        this.hold(path, added);
+        if (path.rejected === undefined && this.#watchesNew(family, path)) {
+          const reason = singlePathReason(path);
+          for (let i = 0; i < list.length; i++) {
+            const f = found[i] as number;
+            if (f < 0) this.#changed(family, words, i * w, lens[i] as number, -f - 1, path, null, reason);
+          }
+        }
+      }
+      if (added < list.length) {
+        for (let i = 0; i < list.length; i++) {
+          const f = found[i] as number;
+          if (f >= 0) this.announceAt(table, f, words, i * w, lens[i] as number, path);
+        }
+      }
       this.forgetIfUnused(path);
     } else {
+      table.warm(list);
       for (let i = 0; i < list.length; i++) {
         const path = this.pathOf(peer, set, family, ids[i] ?? 0, rejected);
         this.announce(table, words, i * w, lens[i] as number, path);
         this.forgetIfUnused(path);
       }
     }
+  }
+
+  /** A scratch array of at least `n` entries for `addAbsent`. */
+  #scratch(n: number): Int32Array {
+    if (this.#found.length < n) this.#found = new Int32Array(Math.max(n, this.#found.length * 2));
+    return this.#found;
   }
 
   withdrawBlock(peer: PeerState, family: Family, list: PrefixList, ids: readonly number[] | undefined): void {
@@ -161,6 +205,11 @@ export class LocRib {
         this.#changed(path.family, words, at, len, added, path, null, singlePathReason(path));
       return;
     }
+    this.announceAt(table, i, words, at, len, path);
+  }
+
+  /** `announce` for a prefix present at entry i. */
+  announceAt(table: LocRibTable, i: number, words: Uint32Array, at: number, len: number, path: Path): void {
     const entry = table.valueAt(i);
     // An UPDATE replaces the sender's previous path for the prefix (RFC 4271 §3.1); an
     // identical re-announcement (the same shared path) changes nothing.
@@ -251,13 +300,13 @@ export class LocRib {
   }
 
   /** A prefix now holds `path`: reference counts and the peer's counters. */
-  hold(path: Path): void {
-    path.refs++;
-    this.#store.retain(path.attrs);
+  hold(path: Path, count = 1): void {
+    path.refs += count;
+    this.#store.retain(path.attrs, count);
     const peer = path.peer;
     if (peer === null) return;
-    peer.received++;
-    if (path.rejected === undefined) peer.accepted++;
+    peer.received += count;
+    if (path.rejected === undefined) peer.accepted += count;
   }
 
   /** A prefix no longer holds `path`. */

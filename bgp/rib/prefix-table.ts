@@ -19,6 +19,8 @@
 // own: doubling one costs 1/PARTS of a full rehash, so growing a 1M-prefix table never stalls
 // the event loop for the tens of milliseconds a whole-table rehash takes.
 // Decisions:
+// - `addAbsent` adds an UPDATE's block of prefixes with one hash and one probe each, inserting
+//   into the empty slot its probe ended on; `find` then `add` would hash and probe twice.
 // - Entry indexes are stable except across a compaction, which happens only inside `add` (when
 //   the arrays are full and mostly holes), `compact` and `clear`: callers must not keep an
 //   index across those. Cursors are registered and moved by a compaction, so they survive it.
@@ -197,7 +199,7 @@ export class PrefixTable<V> {
    * returns its index. May compact the table (see the file header).
    */
   add(words: ArrayLike<number>, at: number, len: number, value: V): number {
-    if (this.#used === this.#lens.length) this.#makeRoom();
+    if (this.#used === this.#lens.length) this.#reserve(1);
     const i = this.#used++;
     const keys = this.#keys;
     if (this.width === 1) {
@@ -214,6 +216,107 @@ export class PrefixTable<V> {
     this.#index(i);
     this.#size++;
     return i;
+  }
+
+  /**
+   * Adds every prefix of `list` (of this table's family) that is absent, with `value`, hashing
+   * and probing each once. `found[i]` gets prefix i's entry: its index when it was already there,
+   * or −(index + 1) when this call added it (a prefix listed twice is added once, then found).
+   * Room is made first, so no compaction moves an entry during the call. Returns how many were added.
+   */
+  addAbsent(list: PrefixList, value: V, found: Int32Array): number {
+    const n = list.length;
+    this.#reserve(n);
+    const words = list.words;
+    const lens = list.lens;
+    const keys = this.#keys;
+    const entryLens = this.#lens;
+    const values = this.#values;
+    const parts = this.#parts;
+    const masks = this.#masks;
+    const counts = this.#counts;
+    let used = this.#used;
+    const first = used;
+    if (this.width === 1) {
+      for (let i = 0; i < n; i++) {
+        const w0 = words[i] as number;
+        const len = lens[i] as number;
+        const h = hash1(w0, len);
+        const p = h >>> PART_SHIFT;
+        if (((counts[p] as number) + 1) * 2 > (masks[p] as number) + 1) this.#growPart(p);
+        const slots = parts[p] as Uint32Array;
+        const mask = masks[p] as number;
+        let s = h & mask;
+        let hit = -1;
+        for (; ; s = (s + 1) & mask) {
+          const tag = slots[s * 2 + 1] as number;
+          if (tag === 0) break;
+          if ((tag & 0xff) === len && slots[s * 2] === w0) {
+            hit = (tag >>> 8) - 1;
+            break;
+          }
+        }
+        if (hit >= 0) {
+          found[i] = hit;
+          continue;
+        }
+        const e = used++;
+        keys[e] = w0;
+        entryLens[e] = len;
+        values[e] = value;
+        slots[s * 2] = w0;
+        slots[s * 2 + 1] = ((e + 1) * 256 + len) >>> 0;
+        counts[p] = (counts[p] as number) + 1;
+        found[i] = -(e + 1);
+      }
+    } else {
+      for (let i = 0; i < n; i++) {
+        const at = i * 4;
+        const len = lens[i] as number;
+        const h = hash4(words, at, len);
+        const p = h >>> PART_SHIFT;
+        if (((counts[p] as number) + 1) * 2 > (masks[p] as number) + 1) this.#growPart(p);
+        const slots = parts[p] as Uint32Array;
+        const mask = masks[p] as number;
+        let s = h & mask;
+        let hit = -1;
+        for (; ; s = (s + 1) & mask) {
+          const tag = slots[s * 2 + 1] as number;
+          if (tag === 0) break;
+          if ((tag & 0xff) !== len || slots[s * 2] !== h) continue;
+          const e = (tag >>> 8) - 1;
+          const o = e * 4;
+          if (
+            keys[o] === words[at] &&
+            keys[o + 1] === words[at + 1] &&
+            keys[o + 2] === words[at + 2] &&
+            keys[o + 3] === words[at + 3]
+          ) {
+            hit = e;
+            break;
+          }
+        }
+        if (hit >= 0) {
+          found[i] = hit;
+          continue;
+        }
+        const e = used++;
+        const o = e * 4;
+        keys[o] = words[at] as number;
+        keys[o + 1] = words[at + 1] as number;
+        keys[o + 2] = words[at + 2] as number;
+        keys[o + 3] = words[at + 3] as number;
+        entryLens[e] = len;
+        values[e] = value;
+        slots[s * 2] = h;
+        slots[s * 2 + 1] = ((e + 1) * 256 + len) >>> 0;
+        counts[p] = (counts[p] as number) + 1;
+        found[i] = -(e + 1);
+      }
+    }
+    this.#used = used;
+    this.#size += used - first;
+    return used - first;
   }
 
   /** Sets the value of a prefix, adding it when absent; returns its entry index. */
@@ -363,24 +466,27 @@ export class PrefixTable<V> {
     this.#counts.fill(0);
   }
 
-  /** The entry arrays are full: grow them, or compact them when they are mostly holes. */
-  #makeRoom(): void {
+  /** Room for `n` more entries: compacts when the holes give it, else grows. */
+  #reserve(n: number): void {
     const cap = this.#lens.length;
-    if (this.#size < cap >> 1) {
+    if (this.#used + n <= cap) return;
+    if (this.#size + n <= cap >> 1) {
       this.#compactInto(cap);
       return;
     }
-    if (cap * 2 > MAX_TABLE_ENTRIES + 1) {
+    let next = cap * 2;
+    while (this.#used + n > next) next *= 2;
+    if (next > MAX_TABLE_ENTRIES + 1) {
       throw new BgpError('BGP_ERR_MAX_PREFIX', `more than ${MAX_TABLE_ENTRIES} prefixes in one table`);
     }
     // The entries keep their indexes: the index stays valid, its partitions grow on their own.
-    const keys = new Uint32Array(cap * 2 * this.width);
+    const keys = new Uint32Array(next * this.width);
     keys.set(this.#keys);
     this.#keys = keys;
-    const lens = new Uint8Array(cap * 2);
+    const lens = new Uint8Array(next);
     lens.set(this.#lens);
     this.#lens = lens;
-    const values = new Array<V | undefined>(cap * 2).fill(undefined);
+    const values = new Array<V | undefined>(next).fill(undefined);
     const old = this.#values;
     for (let i = 0; i < cap; i++) values[i] = old[i];
     this.#values = values;

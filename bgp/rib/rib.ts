@@ -110,7 +110,7 @@ export class Rib {
     const maxPaths = options.maxPaths ?? 1;
     if (!Number.isInteger(maxPaths) || maxPaths < 1) throw invalid(`maxPaths must be a positive integer`);
     const decision = { alwaysCompareMed: options.alwaysCompareMed ?? false, maxPaths };
-    this.#loc = new LocRib(this.#store, decision, this.#bestChanged);
+    this.#loc = new LocRib(this.#store, decision, this.#bestChanged, this.#watchesNew);
     this.#tables = this.#loc.tables;
     this.#listing = new RouteListing(this.#tables);
     this.#importContext = { routerId: options.routerId, clusterId: this.#clusterId };
@@ -380,6 +380,14 @@ export class Rib {
       const out = outs[k] as AdjRibOut;
       if (out.mark(words, at, len, entry, best)) this.#onExportPending?.(out.peer.id, out.family);
     }
+  };
+
+  /** Whether a prefix new to the Loc-RIB, with only `path`, must be reported (LocRib.announceBlock). */
+  readonly #watchesNew = (family: Family, path: Path): boolean => {
+    if (this.#onBestPathChanged !== undefined) return true;
+    const outs = this.#outs[family];
+    for (let k = 0; k < outs.length; k++) if ((outs[k] as AdjRibOut).marksNew(path)) return true;
+    return false;
   };
 
   // ---- export -----------------------------------------------------------------------------

@@ -55,6 +55,7 @@ function runRib(): void {
     rib.peerUp('p', { routerId: '192.0.2.1' });
     const h = monitorEventLoopDelay({ resolution: 10 });
     const t0 = performance.now();
+    const cpu0 = process.threadCpuUsage();
     const reader = new FrameReader(4096);
     // The blaster's OPEN carries the 4-octet AS capability (its AS is above 65535).
     const codec = { ...DEFAULT_CODEC_OPTIONS, fourOctetAs: true };
@@ -66,6 +67,7 @@ function runRib(): void {
       }
     }
     const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.threadCpuUsage(cpu0);
     h.disable();
     process.stdout.write(
       `${JSON.stringify({
@@ -73,6 +75,7 @@ function runRib(): void {
         run,
         n,
         seconds: round(seconds),
+        threadCpuSeconds: round((cpu.user + cpu.system) / 1e6),
         prefixes: rib.prefixCount,
         rssMb: round(rssNow() / MB, 1),
         bytesPerPrefix: Math.round((rssNow() - base) / n),

@@ -213,3 +213,50 @@ describe('changes racing a dump', () => {
     expect(sentIn(drain(rib, DST.id)).withdrawn).toEqual([p(1)]);
   });
 });
+
+describe('without a best-path listener (a block of new prefixes is not reported one by one)', () => {
+  /** `ready()` with the listener removed, as the standalone speaker runs when nobody watches. */
+  function quiet() {
+    const t = ready();
+    t.rib.setBestPathListener(undefined);
+    return t;
+  }
+  const announcedIn = (batches: ReturnType<typeof drain>) =>
+    batches.flatMap((b) => b.announced.flatMap((g) => g.prefixes.toArray()));
+
+  it('a drained peer still gets every new prefix; the sender gets none back', () => {
+    const { rib } = quiet();
+    rib.applyUpdate(SRC.id, announce({ prefixes: [p(1), p(2), p(3)], attrs: { asPath: [seq(65001)] } }));
+    expect(announcedIn(drain(rib, DST.id))).toEqual([p(1), p(2), p(3)]);
+    expect(drain(rib, SRC.id).map(plainBatch)).toEqual([
+      { withdrawn: [], announced: [], endOfRib: false, hasMore: false },
+    ]);
+  });
+
+  it('new prefixes racing an initial dump are sent once, after the ones before them', () => {
+    const t = makeRib([SRC, DST]);
+    t.rib.setBestPathListener(undefined);
+    drain(t.rib, SRC.id);
+    t.rib.applyUpdate(SRC.id, announce({ prefixes: [p(0), p(1), p(2)], attrs: { asPath: [seq(65001)] } }));
+    const first = t.rib.takePending(DST.id, 'ipv4-unicast', 2);
+    t.rib.applyUpdate(SRC.id, announce({ prefixes: [p(3), p(4)], attrs: { asPath: [seq(65001)] } }));
+    const rest = drain(t.rib, DST.id);
+    expect(announcedIn([first, ...rest])).toEqual([p(0), p(1), p(2), p(3), p(4)]);
+    expect(rest.at(-1)?.endOfRib).toBe(true);
+  });
+
+  it('a sent prefix that comes back as the peer’s own route is withdrawn from it', () => {
+    // DST was sent p(1) from SRC; SRC withdraws it and DST announces it before DST's next pull:
+    // the prefix is new to the Loc-RIB with DST's own path, and DST must still get a withdraw.
+    const { rib } = quiet();
+    rib.applyUpdate(SRC.id, announce({ prefixes: [p(1)], attrs: { asPath: [seq(65001)] } }));
+    expect(announcedIn(drain(rib, DST.id))).toEqual([p(1)]);
+    rib.applyUpdate(SRC.id, withdraw([p(1)]));
+    rib.applyUpdate(DST.id, announce({ prefixes: [p(1)], attrs: { asPath: [seq(65002)] } }));
+    expect(drain(rib, DST.id).map(plainBatch)).toEqual([
+      { withdrawn: [p(1)], announced: [], endOfRib: false, hasMore: false },
+    ]);
+    expect(rib.peerStats(DST.id).advertised).toBe(0);
+    expect(announcedIn(drain(rib, SRC.id))).toEqual([p(1)]);
+  });
+});

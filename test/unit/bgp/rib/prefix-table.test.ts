@@ -25,6 +25,14 @@ const ops = fc.array(
     },
     { weight: 4, arbitrary: fc.record({ kind: fc.constant('delete' as const), key: fc.nat(500) }) },
     { weight: 1, arbitrary: fc.constant({ kind: 'compact' as const }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        kind: fc.constant('addAbsent' as const),
+        keys: fc.array(fc.nat(500), { maxLength: 60 }),
+        value: fc.nat(),
+      }),
+    },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('step' as const), cursor: fc.nat(2) }) },
   ),
   { minLength: 500, maxLength: 3000 },
@@ -61,6 +69,33 @@ describe('PrefixTable behaves as a Map keyed by prefix', () => {
               seqOf.delete(keys.at(op.key));
             } else if (op.kind === 'compact') {
               table.compact();
+            } else if (op.kind === 'addAbsent') {
+              // One block, duplicates included: absent prefixes are added (once), present ones found.
+              const block = PrefixList.parse(
+                afi,
+                op.keys.map((k) => keys.at(k)),
+              );
+              const found = new Int32Array(block.length);
+              let added = 0;
+              for (const k of op.keys) {
+                if (model.has(keys.at(k))) continue;
+                model.set(keys.at(k), op.value);
+                seqOf.set(keys.at(k), seq++);
+                added++;
+              }
+              expect(table.addAbsent(block, op.value, found)).toBe(added);
+              const isNew = new Set<string>();
+              op.keys.forEach((k, i) => {
+                const f = found[i] as number;
+                const entry = f < 0 ? -f - 1 : f;
+                expect(table.prefixAt(entry)).toBe(keys.at(k));
+                if (f < 0) {
+                  expect(isNew.has(keys.at(k))).toBe(false);
+                  isNew.add(keys.at(k));
+                  expect(table.valueAt(entry)).toBe(op.value);
+                }
+              });
+              expect(isNew.size).toBe(added);
             } else {
               const i = (cursors[op.cursor] as ReturnType<typeof table.cursor>).next();
               const after = visited[op.cursor] as number;
@@ -107,6 +142,29 @@ describe('PrefixTable behaves as a Map keyed by prefix', () => {
     // The cursor had passed entries 0..9 (live now: only 0); it continues at entry 10.
     const i = cursor.next();
     expect(table.valueAt(i)).toBe(10);
+    cursor.close();
+  });
+
+  it('addAbsent makes room for a whole block first: past one doubling, or by compacting holes', () => {
+    const table = new PrefixTable<number>(Afi.ipv4);
+    const texts = Array.from({ length: 1300 }, (_, k) => keyText(Afi.ipv4, k));
+    const first = PrefixList.parse(Afi.ipv4, texts.slice(0, 1000));
+    const found = new Int32Array(1000);
+    // From the minimum capacity to 1000 entries in one call.
+    expect(table.addAbsent(first, 1, found)).toBe(1000);
+    for (let i = 0; i < 1000; i++) expect(table.prefixAt(-(found[i] as number) - 1)).toBe(texts[i]);
+    const cursor = table.cursor();
+    for (let n = 0; n < 950; n++) cursor.next();
+    for (let i = 0; i < 900; i++) table.delete(first.words, i, first.lenAt(i));
+    // Mostly holes: the next block is placed after a compaction, and the cursor follows it.
+    const second = PrefixList.parse(Afi.ipv4, texts.slice(1000));
+    expect(table.addAbsent(second, 2, found)).toBe(300);
+    expect(table.size).toBe(400);
+    expect([...table.entries()]).toEqual([
+      ...texts.slice(900, 1000).map((t) => [t, 1]),
+      ...texts.slice(1000).map((t) => [t, 2]),
+    ]);
+    expect(table.prefixAt(cursor.next())).toBe(texts[950]);
     cursor.close();
   });
 
