@@ -1,8 +1,9 @@
 // `npm run bench -- dataplane`: the dataplane figures of issue 3 in one JSON line (stdout), with a
 // human summary on stderr. It runs, in network namespaces it creates and removes:
 //   1. routes: install and remove 10k and 100k routes with the RouteTable reconciler against a raw
-//      `ip -batch` of the same routes, alternating raw and reconciler in every round; medians of
-//      `--rounds` rounds (default 5) after a warm-up (dataplane-routes.ts);
+//      `ip -batch` of the same routes, alternating which side goes first; the ratio is the median
+//      over `--rounds` rounds (default 5, after a warm-up) of the two sides' ratio within a round
+//      (dataplane-routes.ts says why);
 //   2. iptables/ipsets, synthetic: P policies × E pods in Felix's layout, writers vs a raw
 //      `ipset restore` + `iptables-nft-restore` of the very same text (dataplane-iptables.ts);
 //   3. iptables/ipsets, REAL: the NetworkPolicy renderer's output (felix/calc renderPolicy) for the
