@@ -3,14 +3,19 @@
 // sets.
 //
 // Intent: a JS Map keyed by prefix strings cost 400–600 ns per new prefix on a 1M-prefix
-// ingest, plus the string itself; here a prefix costs ~20 bytes in typed arrays and one hash
+// ingest, plus the string itself; here a prefix costs ~25 bytes in typed arrays and one hash
 // of its words. The semantics are those of a JS Map, which the RIB was written against:
 // - Iteration follows insertion order, and a cursor is live: entries added after it started
 //   are visited, deleted ones are skipped, and deleting or replacing the entry it is on is
 //   safe. The Adj-RIB-Out's initial dump, the deferred peer flush and paged route listings
 //   all rely on that.
-// Layout: entries are appended to dense arrays (key words, length, value) in insertion order;
-// a deleted entry stays as a hole (length HOLE) until the arrays are compacted. The index is an
+// Layout: entries are appended to dense arrays (key words, length, value slot) in insertion
+// order; a deleted entry stays as a hole (length HOLE) until the arrays are compacted. Values are
+// kept once each in a small slot array with reference counts, and an entry holds a slot number:
+// the tables hold few distinct values (a Loc-RIB entry is one of a peer's shared paths unless it
+// has several paths; a sent entry is one of the exported sets), and a JS array of a million
+// pointers costs a write barrier per store, copying as it grows, and scanning by the garbage
+// collector; unique values (a Dest per multipath prefix) cost a Map entry instead. The index is an
 // open-addressing hash with linear probing over 2-word slots [IPv4 address | IPv6 key hash,
 // (entry + 1) << 8 | length], at most half full, so a lookup that misses touches one cache line
 // (a JS Map or a chained index costs two or three misses, and on a 1M-prefix table nearly every
@@ -21,8 +26,8 @@
 // Decisions:
 // - `addAbsent` adds an UPDATE's block of prefixes with one hash and one probe each, inserting
 //   into the empty slot its probe ended on; `find` then `add` would hash and probe twice.
-// - Entry indexes are stable except across a compaction, which happens only inside `add` (when
-//   the arrays are full and mostly holes), `compact` and `clear`: callers must not keep an
+// - Entry indexes are stable except across a compaction, which happens only inside `add` and
+//   `addAbsent` (when the arrays are full and mostly holes), `compact` and `clear`: callers must not keep an
 //   index across those. Cursors are registered and moved by a compaction, so they survive it.
 // - At most 2^24 − 1 entries (holes included) per table: 16.7M prefixes of one family.
 // - A cursor stays registered until it is closed, also at the end of the table (so that a
@@ -33,6 +38,8 @@ import { BgpError } from '../errors.ts';
 import { formatPrefix, type PrefixList, type PrefixWidth } from '../wire/prefix-list.ts';
 import type { AfiCode } from '../wire/types.ts';
 
+/** `#lastValue` when there is none (a value of the table's own type could be anything else). */
+const NO_VALUE: unique symbol = Symbol('no value');
 /** The length value of a deleted entry (real lengths are 0..128). */
 const HOLE = 255;
 const MIN_CAPACITY = 16;
@@ -76,8 +83,21 @@ export class PrefixTable<V> {
   readonly width: PrefixWidth;
   #keys: Uint32Array;
   #lens: Uint8Array;
-  /** Values by entry, sized like the key arrays (writing by index beat `push` growth). */
-  #values: (V | undefined)[];
+  /** Per entry: the slot of its value in `#objs` (0 for a hole). */
+  #vals: Uint32Array;
+  /**
+   * The distinct values, by slot (slot 0 is never used), and how many entries hold each: tables
+   * hold few distinct values (a Loc-RIB's shared paths, a peer's exported sets), so an entry
+   * costs 4 bytes and no pointer — no 1M-element array for the collector to scan, and no write
+   * barrier per store.
+   */
+  #objs: (V | undefined)[] = [undefined];
+  #refs = new Uint32Array(16);
+  readonly #slotOf = new Map<V, number>();
+  readonly #freeSlots: number[] = [];
+  /** The value stored last and its slot: a block of entries sharing a value looks it up once. */
+  #lastValue: V | typeof NO_VALUE = NO_VALUE;
+  #lastSlot = 0;
   /** The index partitions: 2 words a slot (see the file header); 0 in the second word = empty. */
   readonly #parts: Uint32Array[] = [];
   /** Per partition: slot count − 1 (slot counts are powers of two). */
@@ -97,13 +117,18 @@ export class PrefixTable<V> {
     const cap = capacityFor(capacity);
     this.#keys = new Uint32Array(cap * this.width);
     this.#lens = new Uint8Array(cap);
-    this.#values = new Array<V | undefined>(cap).fill(undefined);
+    this.#vals = new Uint32Array(cap);
     this.#resetIndex(cap);
   }
 
   /** Live entries. */
   get size(): number {
     return this.#size;
+  }
+
+  /** Distinct values the entries hold (each is kept once, however many entries hold it). */
+  get valueCount(): number {
+    return this.#slotOf.size;
   }
 
   /** The key words of every entry: entry i's start at `i * width`. Replaced when the table grows. */
@@ -116,12 +141,15 @@ export class PrefixTable<V> {
   }
 
   valueAt(i: number): V {
-    return this.#values[i] as V;
+    return this.#objs[this.#vals[i] as number] as V;
   }
 
   /** Replaces the value of live entry i. */
   setAt(i: number, value: V): void {
-    this.#values[i] = value;
+    const slot = this.#slotFor(value);
+    this.#refs[slot] = (this.#refs[slot] as number) + 1;
+    this.#unref(this.#vals[i] as number);
+    this.#vals[i] = slot;
   }
 
   /** The canonical text of entry i's prefix. */
@@ -191,7 +219,7 @@ export class PrefixTable<V> {
 
   get(words: ArrayLike<number>, at: number, len: number): V | undefined {
     const i = this.find(words, at, len);
-    return i < 0 ? undefined : (this.#values[i] as V);
+    return i < 0 ? undefined : (this.#objs[this.#vals[i] as number] as V);
   }
 
   /**
@@ -212,7 +240,9 @@ export class PrefixTable<V> {
       keys[o + 3] = words[at + 3] as number;
     }
     this.#lens[i] = len;
-    this.#values[i] = value;
+    const slot = this.#slotFor(value);
+    this.#refs[slot] = (this.#refs[slot] as number) + 1;
+    this.#vals[i] = slot;
     this.#index(i);
     this.#size++;
     return i;
@@ -231,7 +261,8 @@ export class PrefixTable<V> {
     const lens = list.lens;
     const keys = this.#keys;
     const entryLens = this.#lens;
-    const values = this.#values;
+    const vals = this.#vals;
+    const slot = this.#slotFor(value);
     const parts = this.#parts;
     const masks = this.#masks;
     const counts = this.#counts;
@@ -263,7 +294,7 @@ export class PrefixTable<V> {
         const e = used++;
         keys[e] = w0;
         entryLens[e] = len;
-        values[e] = value;
+        vals[e] = slot;
         slots[s * 2] = w0;
         slots[s * 2 + 1] = ((e + 1) * 256 + len) >>> 0;
         counts[p] = (counts[p] as number) + 1;
@@ -307,7 +338,7 @@ export class PrefixTable<V> {
         keys[o + 2] = words[at + 2] as number;
         keys[o + 3] = words[at + 3] as number;
         entryLens[e] = len;
-        values[e] = value;
+        vals[e] = slot;
         slots[s * 2] = h;
         slots[s * 2 + 1] = ((e + 1) * 256 + len) >>> 0;
         counts[p] = (counts[p] as number) + 1;
@@ -316,6 +347,8 @@ export class PrefixTable<V> {
     }
     this.#used = used;
     this.#size += used - first;
+    this.#refs[slot] = (this.#refs[slot] as number) + (used - first);
+    this.#unref(slot, 0);
     return used - first;
   }
 
@@ -323,7 +356,7 @@ export class PrefixTable<V> {
   set(words: ArrayLike<number>, at: number, len: number, value: V): number {
     const i = this.find(words, at, len);
     if (i < 0) return this.add(words, at, len, value);
-    this.#values[i] = value;
+    this.setAt(i, value);
     return i;
   }
 
@@ -352,7 +385,8 @@ export class PrefixTable<V> {
     slots[s * 2 + 1] = 0;
     this.#counts[p] = (this.#counts[p] as number) - 1;
     this.#lens[i] = HOLE;
-    this.#values[i] = undefined;
+    this.#unref(this.#vals[i] as number);
+    this.#vals[i] = 0;
     this.#size--;
   }
 
@@ -368,6 +402,11 @@ export class PrefixTable<V> {
   clear(): void {
     this.#lens.fill(HOLE, 0, this.#used);
     this.#size = 0;
+    this.#objs = [undefined];
+    this.#refs = new Uint32Array(16);
+    this.#slotOf.clear();
+    this.#freeSlots.length = 0;
+    this.#lastValue = NO_VALUE;
     this.#compactInto(MIN_CAPACITY);
   }
 
@@ -404,7 +443,7 @@ export class PrefixTable<V> {
   *entries(): IterableIterator<[string, V]> {
     const c = this.cursor();
     try {
-      for (let i = c.next(); i >= 0; i = c.next()) yield [this.prefixAt(i), this.#values[i] as V];
+      for (let i = c.next(); i >= 0; i = c.next()) yield [this.prefixAt(i), this.valueAt(i)];
     } finally {
       c.close();
     }
@@ -486,10 +525,40 @@ export class PrefixTable<V> {
     const lens = new Uint8Array(next);
     lens.set(this.#lens);
     this.#lens = lens;
-    const values = new Array<V | undefined>(next).fill(undefined);
-    const old = this.#values;
-    for (let i = 0; i < cap; i++) values[i] = old[i];
-    this.#values = values;
+    const vals = new Uint32Array(next);
+    vals.set(this.#vals);
+    this.#vals = vals;
+  }
+
+  /** The slot of `value`, given one (with no reference yet) if it has none. */
+  #slotFor(value: V): number {
+    if (value === this.#lastValue) return this.#lastSlot;
+    let slot = this.#slotOf.get(value);
+    if (slot === undefined) {
+      slot = this.#freeSlots.pop() ?? this.#objs.length;
+      if (slot >= this.#refs.length) {
+        const refs = new Uint32Array(this.#refs.length * 2);
+        refs.set(this.#refs);
+        this.#refs = refs;
+      }
+      this.#objs[slot] = value;
+      this.#slotOf.set(value, slot);
+    }
+    this.#lastValue = value;
+    this.#lastSlot = slot;
+    return slot;
+  }
+
+  /** Drops `count` references to a slot (0: only frees one `#slotFor` gave but nothing took). */
+  #unref(slot: number, count = 1): void {
+    if (slot === 0) return;
+    const refs = (this.#refs[slot] as number) - count;
+    this.#refs[slot] = refs;
+    if (refs > 0) return;
+    this.#slotOf.delete(this.#objs[slot] as V);
+    this.#objs[slot] = undefined;
+    this.#freeSlots.push(slot);
+    if (this.#lastSlot === slot) this.#lastValue = NO_VALUE;
   }
 
   /** Moves the live entries to the front of arrays of `capacity` entries; cursors follow. */
@@ -497,14 +566,14 @@ export class PrefixTable<V> {
     const w = this.width;
     const oldKeys = this.#keys;
     const oldLens = this.#lens;
-    const oldValues = this.#values;
+    const oldVals = this.#vals;
     const used = this.#used;
     // Cursor positions in old indexes, in ascending order, remapped in one pass.
     const cursors = [...this.#cursors].sort((a, b) => a.pos - b.pos);
     let ci = 0;
     const keys = new Uint32Array(capacity * w);
     const lens = new Uint8Array(capacity);
-    const values = new Array<V | undefined>(capacity).fill(undefined);
+    const vals = new Uint32Array(capacity);
     let n = 0;
     for (let i = 0; i < used; i++) {
       while (ci < cursors.length && (cursors[ci] as TableCursor).pos <= i)
@@ -516,11 +585,11 @@ export class PrefixTable<V> {
         for (let k = 0; k < 4; k++) keys[n * 4 + k] = oldKeys[i * 4 + k] as number;
       }
       lens[n] = oldLens[i] as number;
-      values[n] = oldValues[i];
+      vals[n] = oldVals[i] as number;
       n++;
     }
     while (ci < cursors.length) (cursors[ci++] as TableCursor).pos = n;
-    this.#values = values;
+    this.#vals = vals;
     this.#keys = keys;
     this.#lens = lens;
     this.#used = n;
