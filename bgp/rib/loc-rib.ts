@@ -46,8 +46,8 @@ export type LocRibChange = (
 
 export class LocRib {
   readonly tables: Readonly<Record<Family, LocRibTable>> = {
-    'ipv4-unicast': new PrefixTable(Afi.ipv4),
-    'ipv6-unicast': new PrefixTable(Afi.ipv6),
+    'ipv4-unicast': new PrefixTable(Afi.ipv4, { isShared: isSharedEntry }),
+    'ipv6-unicast': new PrefixTable(Afi.ipv6, { isShared: isSharedEntry }),
   };
   readonly #store: AttrStore;
   readonly #decision: DecisionOptions;
@@ -388,6 +388,11 @@ export class LocRib {
     this.#recompute(table, i, dest);
     return local;
   }
+}
+
+/** A table value held by many prefixes: a peer's shared path, not a prefix's own Dest. */
+function isSharedEntry(value: Path | Dest): boolean {
+  return !(value instanceof Dest);
 }
 
 function sameMultipath(a: readonly Path[] | null, b: readonly Path[] | null): boolean {

@@ -75,6 +75,18 @@ export class TableCursor {
   }
 }
 
+/** PrefixTable construction options. */
+export interface PrefixTableOptions<V> {
+  /** Entries to make room for at once (default 16). */
+  readonly capacity?: number;
+  /**
+   * Whether a value is (or may be) held by many entries: those are kept once, in a slot. A value
+   * false is returned for is held by its one entry alone and kept per entry, with no lookup (the
+   * Loc-RIB's Dest of a multipath prefix). Default: every value is shared.
+   */
+  readonly isShared?: (value: V) => boolean;
+}
+
 /** Entries one table can index (the slot's entry field is 24 bits). */
 export const MAX_TABLE_ENTRIES = 0xffffff;
 
@@ -83,8 +95,11 @@ export class PrefixTable<V> {
   readonly width: PrefixWidth;
   #keys: Uint32Array;
   #lens: Uint8Array;
-  /** Per entry: the slot of its value in `#objs` (0 for a hole). */
+  /** Per entry: the slot of its value in `#objs`, or 0 (a hole, or a value in `#own`). */
   #vals: Uint32Array;
+  /** Per entry, made on first use: a value that is not shared (PrefixTableOptions.isShared). */
+  #own: (V | undefined)[] | undefined;
+  readonly #isShared: ((value: V) => boolean) | undefined;
   /**
    * The distinct values, by slot (slot 0 is never used), and how many entries hold each: tables
    * hold few distinct values (a Loc-RIB's shared paths, a peer's exported sets), so an entry
@@ -111,10 +126,11 @@ export class PrefixTable<V> {
   /** `warm`'s sink. */
   #warmth = 0;
 
-  constructor(afi: AfiCode, capacity = MIN_CAPACITY) {
+  constructor(afi: AfiCode, options: PrefixTableOptions<V> = {}) {
     this.afi = afi;
     this.width = afi === 1 ? 1 : 4;
-    const cap = capacityFor(capacity);
+    this.#isShared = options.isShared;
+    const cap = capacityFor(options.capacity ?? MIN_CAPACITY);
     this.#keys = new Uint32Array(cap * this.width);
     this.#lens = new Uint8Array(cap);
     this.#vals = new Uint32Array(cap);
@@ -141,15 +157,32 @@ export class PrefixTable<V> {
   }
 
   valueAt(i: number): V {
-    return this.#objs[this.#vals[i] as number] as V;
+    const slot = this.#vals[i] as number;
+    return (slot !== 0 ? this.#objs[slot] : this.#own?.[i]) as V;
   }
 
   /** Replaces the value of live entry i. */
   setAt(i: number, value: V): void {
+    this.#unref(this.#vals[i] as number);
+    this.#store(i, value);
+  }
+
+  /** Stores the value of entry i, whose previous value (if any) is let go of. */
+  #store(i: number, value: V): void {
+    if (this.#isShared !== undefined && !this.#isShared(value)) {
+      this.#vals[i] = 0;
+      this.#ownArray()[i] = value;
+      return;
+    }
     const slot = this.#slotFor(value);
     this.#refs[slot] = (this.#refs[slot] as number) + 1;
-    this.#unref(this.#vals[i] as number);
     this.#vals[i] = slot;
+    if (this.#own !== undefined) this.#own[i] = undefined;
+  }
+
+  #ownArray(): (V | undefined)[] {
+    this.#own ??= new Array<V | undefined>(this.#lens.length).fill(undefined);
+    return this.#own;
   }
 
   /** The canonical text of entry i's prefix. */
@@ -159,36 +192,50 @@ export class PrefixTable<V> {
 
   /** The entry index of the prefix at `words[at]`/`len`, or -1. */
   find(words: ArrayLike<number>, at: number, len: number): number {
+    const h = this.#hash(words, at, len);
+    const p = h >>> PART_SHIFT;
+    const s = this.#probe(words, at, len, h, this.#parts[p] as Uint32Array, this.#masks[p] as number);
+    return s < 0 ? -s - 1 : -1;
+  }
+
+  /** The hash of the prefix at `words[at]`/`len`. */
+  #hash(words: ArrayLike<number>, at: number, len: number): number {
+    return this.width === 1 ? hash1(words[at] as number, len) : hash4(words, at, len);
+  }
+
+  /**
+   * Looks for the prefix at `words[at]`/`len`, of hash `h`, in its partition's `slots`: −(entry
+   * + 1) when it is there, else the empty slot where the probe ended (where it would go).
+   */
+  #probe(
+    words: ArrayLike<number>,
+    at: number,
+    len: number,
+    h: number,
+    slots: Uint32Array,
+    mask: number,
+  ): number {
     if (this.width === 1) {
       const w0 = words[at] as number;
-      const h = hash1(w0, len);
-      const p = h >>> PART_SHIFT;
-      const slots = this.#parts[p] as Uint32Array;
-      const mask = this.#masks[p] as number;
       for (let s = h & mask; ; s = (s + 1) & mask) {
         const tag = slots[s * 2 + 1] as number;
-        if (tag === 0) return -1;
-        if ((tag & 0xff) === len && slots[s * 2] === w0) return (tag >>> 8) - 1;
+        if (tag === 0) return s;
+        if ((tag & 0xff) === len && slots[s * 2] === w0) return -(tag >>> 8);
       }
     }
-    const h = hash4(words, at, len);
-    const p = h >>> PART_SHIFT;
-    const slots = this.#parts[p] as Uint32Array;
-    const mask = this.#masks[p] as number;
     const keys = this.#keys;
     for (let s = h & mask; ; s = (s + 1) & mask) {
       const tag = slots[s * 2 + 1] as number;
-      if (tag === 0) return -1;
+      if (tag === 0) return s;
       if ((tag & 0xff) !== len || slots[s * 2] !== h) continue;
-      const i = (tag >>> 8) - 1;
-      const o = i * 4;
+      const o = ((tag >>> 8) - 1) * 4;
       if (
         keys[o] === words[at] &&
         keys[o + 1] === words[at + 1] &&
         keys[o + 2] === words[at + 2] &&
         keys[o + 3] === words[at + 3]
       ) {
-        return i;
+        return -(tag >>> 8);
       }
     }
   }
@@ -206,10 +253,7 @@ export class PrefixTable<V> {
     const masks = this.#masks;
     let x = 0;
     for (let i = 0; i < list.length; i++) {
-      const h =
-        this.width === 1
-          ? hash1(words[i] as number, lens[i] as number)
-          : hash4(words, i * 4, lens[i] as number);
+      const h = this.#hash(words, i * this.width, lens[i] as number);
       const p = h >>> PART_SHIFT;
       x ^= (parts[p] as Uint32Array)[(h & (masks[p] as number)) * 2 + 1] as number;
     }
@@ -219,7 +263,7 @@ export class PrefixTable<V> {
 
   get(words: ArrayLike<number>, at: number, len: number): V | undefined {
     const i = this.find(words, at, len);
-    return i < 0 ? undefined : (this.#objs[this.#vals[i] as number] as V);
+    return i < 0 ? undefined : this.valueAt(i);
   }
 
   /**
@@ -240,9 +284,7 @@ export class PrefixTable<V> {
       keys[o + 3] = words[at + 3] as number;
     }
     this.#lens[i] = len;
-    const slot = this.#slotFor(value);
-    this.#refs[slot] = (this.#refs[slot] as number) + 1;
-    this.#vals[i] = slot;
+    this.#store(i, value);
     this.#index(i);
     this.#size++;
     return i;
@@ -253,8 +295,15 @@ export class PrefixTable<V> {
    * and probing each once. `found[i]` gets prefix i's entry: its index when it was already there,
    * or −(index + 1) when this call added it (a prefix listed twice is added once, then found).
    * Room is made first, so no compaction moves an entry during the call. Returns how many were added.
+   * `value` must be a shared one (PrefixTableOptions.isShared).
    */
   addAbsent(list: PrefixList, value: V, found: Int32Array): number {
+    if (this.#isShared !== undefined && !this.#isShared(value)) {
+      throw new BgpError(
+        'BGP_ERR_INVALID_CONFIG',
+        'addAbsent stores one value in many entries: it must be shared',
+      );
+    }
     const n = list.length;
     this.#reserve(n);
     const words = list.words;
@@ -266,84 +315,33 @@ export class PrefixTable<V> {
     const parts = this.#parts;
     const masks = this.#masks;
     const counts = this.#counts;
+    const w = this.width;
     let used = this.#used;
     const first = used;
-    if (this.width === 1) {
-      for (let i = 0; i < n; i++) {
-        const w0 = words[i] as number;
-        const len = lens[i] as number;
-        const h = hash1(w0, len);
-        const p = h >>> PART_SHIFT;
-        if (((counts[p] as number) + 1) * 2 > (masks[p] as number) + 1) this.#growPart(p);
-        const slots = parts[p] as Uint32Array;
-        const mask = masks[p] as number;
-        let s = h & mask;
-        let hit = -1;
-        for (; ; s = (s + 1) & mask) {
-          const tag = slots[s * 2 + 1] as number;
-          if (tag === 0) break;
-          if ((tag & 0xff) === len && slots[s * 2] === w0) {
-            hit = (tag >>> 8) - 1;
-            break;
-          }
-        }
-        if (hit >= 0) {
-          found[i] = hit;
-          continue;
-        }
-        const e = used++;
-        keys[e] = w0;
-        entryLens[e] = len;
-        vals[e] = slot;
-        slots[s * 2] = w0;
-        slots[s * 2 + 1] = ((e + 1) * 256 + len) >>> 0;
-        counts[p] = (counts[p] as number) + 1;
-        found[i] = -(e + 1);
+    for (let i = 0; i < n; i++) {
+      const at = i * w;
+      const len = lens[i] as number;
+      const h = this.#hash(words, at, len);
+      const p = h >>> PART_SHIFT;
+      if (((counts[p] as number) + 1) * 2 > (masks[p] as number) + 1) this.#growPart(p);
+      const slots = parts[p] as Uint32Array;
+      const s = this.#probe(words, at, len, h, slots, masks[p] as number);
+      if (s < 0) {
+        found[i] = -s - 1;
+        continue;
       }
-    } else {
-      for (let i = 0; i < n; i++) {
-        const at = i * 4;
-        const len = lens[i] as number;
-        const h = hash4(words, at, len);
-        const p = h >>> PART_SHIFT;
-        if (((counts[p] as number) + 1) * 2 > (masks[p] as number) + 1) this.#growPart(p);
-        const slots = parts[p] as Uint32Array;
-        const mask = masks[p] as number;
-        let s = h & mask;
-        let hit = -1;
-        for (; ; s = (s + 1) & mask) {
-          const tag = slots[s * 2 + 1] as number;
-          if (tag === 0) break;
-          if ((tag & 0xff) !== len || slots[s * 2] !== h) continue;
-          const e = (tag >>> 8) - 1;
-          const o = e * 4;
-          if (
-            keys[o] === words[at] &&
-            keys[o + 1] === words[at + 1] &&
-            keys[o + 2] === words[at + 2] &&
-            keys[o + 3] === words[at + 3]
-          ) {
-            hit = e;
-            break;
-          }
-        }
-        if (hit >= 0) {
-          found[i] = hit;
-          continue;
-        }
-        const e = used++;
-        const o = e * 4;
-        keys[o] = words[at] as number;
-        keys[o + 1] = words[at + 1] as number;
-        keys[o + 2] = words[at + 2] as number;
-        keys[o + 3] = words[at + 3] as number;
-        entryLens[e] = len;
-        vals[e] = slot;
-        slots[s * 2] = h;
-        slots[s * 2 + 1] = ((e + 1) * 256 + len) >>> 0;
-        counts[p] = (counts[p] as number) + 1;
-        found[i] = -(e + 1);
+      const e = used++;
+      if (w === 1) {
+        keys[e] = words[at] as number;
+      } else {
+        for (let k = 0; k < 4; k++) keys[e * 4 + k] = words[at + k] as number;
       }
+      entryLens[e] = len;
+      vals[e] = slot;
+      slots[s * 2] = w === 1 ? (words[at] as number) : h;
+      slots[s * 2 + 1] = ((e + 1) * 256 + len) >>> 0;
+      counts[p] = (counts[p] as number) + 1;
+      found[i] = -(e + 1);
     }
     this.#used = used;
     this.#size += used - first;
@@ -387,6 +385,7 @@ export class PrefixTable<V> {
     this.#lens[i] = HOLE;
     this.#unref(this.#vals[i] as number);
     this.#vals[i] = 0;
+    if (this.#own !== undefined) this.#own[i] = undefined;
     this.#size--;
   }
 
@@ -451,7 +450,7 @@ export class PrefixTable<V> {
 
   /** The hash of entry i's key. */
   #hashOf(i: number, len: number): number {
-    return this.width === 1 ? hash1(this.#keys[i] as number, len) : hash4(this.#keys, i * 4, len);
+    return this.#hash(this.#keys, i * this.width, len);
   }
 
   /** The hash of the key in slot s, from the slot alone. */
@@ -528,6 +527,12 @@ export class PrefixTable<V> {
     const vals = new Uint32Array(next);
     vals.set(this.#vals);
     this.#vals = vals;
+    const own = this.#own;
+    if (own !== undefined) {
+      const grown = new Array<V | undefined>(next).fill(undefined);
+      for (let i = 0; i < cap; i++) grown[i] = own[i];
+      this.#own = grown;
+    }
   }
 
   /** The slot of `value`, given one (with no reference yet) if it has none. */
@@ -567,6 +572,7 @@ export class PrefixTable<V> {
     const oldKeys = this.#keys;
     const oldLens = this.#lens;
     const oldVals = this.#vals;
+    const oldOwn = this.#own;
     const used = this.#used;
     // Cursor positions in old indexes, in ascending order, remapped in one pass.
     const cursors = [...this.#cursors].sort((a, b) => a.pos - b.pos);
@@ -574,6 +580,7 @@ export class PrefixTable<V> {
     const keys = new Uint32Array(capacity * w);
     const lens = new Uint8Array(capacity);
     const vals = new Uint32Array(capacity);
+    const own = oldOwn === undefined ? undefined : new Array<V | undefined>(capacity).fill(undefined);
     let n = 0;
     for (let i = 0; i < used; i++) {
       while (ci < cursors.length && (cursors[ci] as TableCursor).pos <= i)
@@ -586,10 +593,12 @@ export class PrefixTable<V> {
       }
       lens[n] = oldLens[i] as number;
       vals[n] = oldVals[i] as number;
+      if (own !== undefined) own[n] = (oldOwn as (V | undefined)[])[i];
       n++;
     }
     while (ci < cursors.length) (cursors[ci++] as TableCursor).pos = n;
     this.#vals = vals;
+    this.#own = own;
     this.#keys = keys;
     this.#lens = lens;
     this.#used = n;

@@ -39,11 +39,18 @@ const ops = fc.array(
 );
 
 describe('PrefixTable behaves as a Map keyed by prefix', () => {
-  for (const afi of [Afi.ipv4, Afi.ipv6]) {
-    it(`afi ${afi}: contents, order and live cursors match a Map after any sequence`, () => {
+  // Odd values stand for values held by one entry each (a Loc-RIB Dest), kept per entry.
+  const cases = [
+    { afi: Afi.ipv4, isShared: undefined },
+    { afi: Afi.ipv6, isShared: undefined },
+    { afi: Afi.ipv4, isShared: (v: number) => v % 2 === 0 },
+  ];
+  for (const { afi, isShared } of cases) {
+    const kept = isShared === undefined ? 'shared values' : 'odd values kept per entry';
+    it(`afi ${afi}, ${kept}: contents, order and live cursors match a Map after any sequence`, () => {
       fc.assert(
         fc.property(ops, (sequence) => {
-          const table = new PrefixTable<number>(afi);
+          const table = new PrefixTable<number>(afi, isShared === undefined ? {} : { isShared });
           const model = new Map<string, number>();
           const keys = PrefixList.parse(
             afi,
@@ -75,15 +82,17 @@ describe('PrefixTable behaves as a Map keyed by prefix', () => {
                 afi,
                 op.keys.map((k) => keys.at(k)),
               );
+              // addAbsent takes only a shared value.
+              const value = isShared?.(op.value) === false ? op.value + 1 : op.value;
               const found = new Int32Array(block.length);
               let added = 0;
               for (const k of op.keys) {
                 if (model.has(keys.at(k))) continue;
-                model.set(keys.at(k), op.value);
+                model.set(keys.at(k), value);
                 seqOf.set(keys.at(k), seq++);
                 added++;
               }
-              expect(table.addAbsent(block, op.value, found)).toBe(added);
+              expect(table.addAbsent(block, value, found)).toBe(added);
               const isNew = new Set<string>();
               op.keys.forEach((k, i) => {
                 const f = found[i] as number;
@@ -92,7 +101,7 @@ describe('PrefixTable behaves as a Map keyed by prefix', () => {
                 if (f < 0) {
                   expect(isNew.has(keys.at(k))).toBe(false);
                   isNew.add(keys.at(k));
-                  expect(table.valueAt(entry)).toBe(op.value);
+                  expect(table.valueAt(entry)).toBe(value);
                 }
               });
               expect(isNew.size).toBe(added);
@@ -107,7 +116,9 @@ describe('PrefixTable behaves as a Map keyed by prefix', () => {
             }
             expect(table.size).toBe(model.size);
             // Values are kept once each, and let go of when no entry holds them.
-            expect(table.valueCount).toBe(new Set(model.values()).size);
+            expect(table.valueCount).toBe(
+              new Set([...model.values()].filter((v) => isShared?.(v) ?? true)).size,
+            );
           }
           expect([...table.entries()]).toEqual([...model.entries()]);
           for (let k = 0; k <= 500; k++) {
@@ -168,6 +179,33 @@ describe('PrefixTable behaves as a Map keyed by prefix', () => {
     ]);
     expect(table.prefixAt(cursor.next())).toBe(texts[950]);
     cursor.close();
+  });
+
+  it('keeps values held per entry through growth, compaction and replacement', () => {
+    // Objects stand for a Loc-RIB's values: shared paths (kept once) and per-prefix Dests.
+    const shared = { kind: 'path' };
+    const table = new PrefixTable<{ kind: string; n?: number }>(Afi.ipv4, {
+      isShared: (v) => v.kind === 'path',
+    });
+    const key = new Uint32Array(1);
+    const at = (i: number) => {
+      key[0] = (i << 8) >>> 0;
+      return key;
+    };
+    for (let i = 0; i < 5000; i++) table.add(at(i), 0, 24, i % 3 === 0 ? { kind: 'dest', n: i } : shared);
+    for (let i = 0; i < 5000; i++) if (i % 5 !== 0) table.delete(at(i), 0, 24);
+    table.compact();
+    // Entry 15's own value becomes the shared one, entry 10's shared one its own.
+    table.set(at(15), 0, 24, shared);
+    table.set(at(10), 0, 24, { kind: 'dest', n: -10 });
+    for (let i = 0; i < 5000; i += 5) {
+      const v = table.get(at(i), 0, 24);
+      const want = i === 10 ? -10 : i % 3 === 0 && i !== 15 ? i : undefined;
+      expect(v?.n, `entry ${i}`).toBe(want);
+      expect(v?.kind).toBe(want === undefined ? 'path' : 'dest');
+    }
+    expect(table.size).toBe(1000);
+    expect(table.valueCount).toBe(1);
   });
 
   it('tells prefixes apart that differ only in length, and formats them', () => {
