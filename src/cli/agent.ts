@@ -1,5 +1,6 @@
 // `margay agent --config FILE`: the node daemon. SIGTERM/SIGINT: Cease to peers, kernel state left
 // in place (a restart keeps traffic flowing). Bad config: exit 2 naming the field.
+import { warmUp } from '../../bgp/speaker/warm-up.ts';
 import { ProcessMetrics } from '../api/metrics.ts';
 import { startApi } from '../api/server.ts';
 import { type AgentConfig, loadAgentConfig } from '../config/agent.ts';
@@ -20,6 +21,8 @@ export async function runAgent(configPath: string): Promise<() => Promise<void>>
   const config = await loadAgentConfig(configPath);
   setLogLevel(config.logLevel);
   const unsubscribe = subscribeBgpLog();
+  // Before anything listens, and before the event-loop delay histogram starts (bgp/speaker/warm-up.ts).
+  if (config.bgp.enabled) log('info', 'bgp.warm-up', { ...warmUp() });
   const processMetrics = new ProcessMetrics();
   const datastore = await openDatastore(config);
   const agent = new Agent({ config, datastore });

@@ -4,10 +4,11 @@
 import { hostname } from 'node:os';
 import { Speaker } from '../../bgp/speaker/speaker.ts';
 import type { PeerStatus } from '../../bgp/speaker/types.ts';
+import { warmUp } from '../../bgp/speaker/warm-up.ts';
 import { type MetricFamily, ProcessMetrics } from '../api/metrics.ts';
 import { type StatusSource, startApi } from '../api/server.ts';
 import { loadSpeakerConfig } from '../config/speaker.ts';
-import { subscribeBgpLog } from '../log.ts';
+import { log, subscribeBgpLog } from '../log.ts';
 import { VERSION } from '../version.ts';
 
 const STATES = ['Idle', 'Connect', 'Active', 'OpenSent', 'OpenConfirm', 'Established'] as const;
@@ -55,6 +56,8 @@ export function speakerMetrics(peers: readonly PeerStatus[]): MetricFamily[] {
 export async function runSpeaker(configPath: string): Promise<() => Promise<void>> {
   const config = await loadSpeakerConfig(configPath);
   const unsubscribe = subscribeBgpLog();
+  // Before anything listens, and before the event-loop delay histogram starts (bgp/speaker/warm-up.ts).
+  log('info', 'bgp.warm-up', { ...warmUp() });
   const processMetrics = new ProcessMetrics();
   const speaker = new Speaker({ ...config.speaker, hostname: hostname() });
   speaker.setPeers(config.peers);

@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Rib } from '../../../bgp/rib/index.ts';
 import { Speaker } from '../../../bgp/speaker/speaker.ts';
+import { warmUp } from '../../../bgp/speaker/warm-up.ts';
 import { DEFAULT_CODEC_OPTIONS, decodeMessage, FrameReader } from '../../../bgp/wire/index.ts';
 import { encodeFeed } from './encode.ts';
 import { RECEIVER_ASN, SENDER_ASN } from './feed.ts';
@@ -30,6 +31,7 @@ const { values } = parseArgs({
     'poll-ms': { type: 'string', default: '2' },
     mode: { type: 'string', default: 'speaker' },
     runs: { type: 'string', default: '1' },
+    'warm-up': { type: 'string', default: '0' },
   },
 });
 const n = Number(values.n);
@@ -151,5 +153,8 @@ async function runSpeaker(): Promise<void> {
   blaster.kill();
 }
 
+if (Number(values['warm-up']) > 0) {
+  process.stderr.write(`warm-up: ${JSON.stringify(warmUp({ prefixes: Number(values['warm-up']) }))}\n`);
+}
 if (values.mode === 'rib' || values.mode === 'decode') runRib();
 else await runSpeaker();
