@@ -17,9 +17,11 @@
 // same code is optimised on every machine. Measured: a fresh process took 63 ms for 100k prefixes
 // into the RIB with no warm-up, 45 ms after 5k, 36 ms after 10k or 20k, 30 ms warm (`node
 // test/bench/bgp/ingest-local.ts --mode rib --n 100000 --warm-up K`); a whole first session of
-// 100k prefixes over loopback, with the session layer still cold, took 76–98 ms without and 55–77
-// ms with it, against ~45 ms for a second session into the same process. The warm-up itself costs
-// ~100–250 ms of CPU at start.
+// 100k prefixes over loopback took 76–98 ms without it and 55–77 ms with it (~45 ms for a second
+// session into the same process: the session layer stays cold). It costs ~100–300 ms of CPU and
+// ~14 MB of RSS at start. Warming the session layer too (a loopback session between two
+// throwaway speakers, and one UPDATE per 10 prefixes) was tried: it took another ~0.5 s and
+// 40–100 MB of RSS that V8 keeps, too much for a node agent that usually carries small tables.
 
 import { Rib } from '../rib/rib.ts';
 import { FrameReader } from '../wire/frame-reader.ts';
