@@ -21,6 +21,12 @@
 //   with another code, or exited 1 naming no line — is FELIX_ERR_COMMAND_FAILED saying how many
 //   lines it had been given: which lines took effect is unknown, the caller must re-read.
 // After the process is gone, further pushes are counted and dropped, and flush() no longer waits.
+//
+// A caller may run several writers at once (the route reconciler splits a large phase of an apply
+// over two concurrent processes, routes/family-streams.ts: ip keeps a core busy, the machine has
+// two). Each is a process of its own: it numbers its lines from 1, its "Command failed -:N"
+// markers name its own lines, and it ends by the rules above on its own; combining them (and
+// closing every one, also when another failed) is the caller's.
 import { spawn } from 'node:child_process';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { FelixError } from '../../errors.ts';

@@ -16,9 +16,11 @@
 // - Undesired keys the caller's `keep` accepts (workload routes in their grace period, see
 //   route-table.ts) are not deleted.
 // The diff is a generator that hands each op to a sink (no object per op) and yields every
-// STEP_KEYS keys, so the reconciler streams the lines into `ip -batch` while the kernel is still
-// busy with the previous chunk (the benchmark's 100k routes: JS and kernel overlap). Writes come
-// first, then deletes.
+// STEP_KEYS keys, so the reconciler can stream the lines into `ip -batch` while the kernel is
+// still busy with the previous chunk (JS and kernel overlap). The diff hands over the writes
+// first, then the deletes; when and in which order the kernel takes them is family-streams.ts's
+// (deletes and routes needing no gateway first, then gateway routes, which are held until the
+// first ones are done; every line of one key in the diff's order).
 import { type CanonicalRoute, type IpFamily, routeMatches } from '../../model/routes.ts';
 import { defaultMetric, type KernelRoute } from '../netlink/routes-json.ts';
 import { type DesiredEntry, DesiredRoutes } from './desired.ts';

@@ -27,6 +27,7 @@ import {
   type NextHop,
   plainGatewayHopsV4,
   type RouteSpec,
+  RouteType,
   RT_TABLE_MAIN,
   routeBody,
   routeKey,
@@ -51,6 +52,21 @@ function isPlain(r: CanonicalRoute): boolean {
     r.src === undefined &&
     r.mtu === undefined
   );
+}
+
+/**
+ * Whether the kernel resolves a gateway of `r` in the routing table when it takes the route: a
+ * unicast route with a next hop `via` an address that is not `onlink` (IPv4 fib_check_nh looks the
+ * gateway up for a route of scope link or host, IPv6 ip6_route_check_nh for one without a gateway
+ * of its own, and either refuses the route without one: "Nexthop has invalid gateway", "No route
+ * to host"). Such a route can depend on a device route of the same apply (route-batch.ts writes
+ * it in the second phase). A device route, a blackhole/unreachable route and an onlink hop need
+ * nothing from the table; every next hop of an ECMP route counts.
+ */
+export function needsGateway(r: CanonicalRoute): boolean {
+  if (r.type !== RouteType.unicast) return false;
+  for (const h of r.nextHops) if (h.gateway !== undefined && h.onlink !== true) return true;
+  return false;
 }
 
 /**
@@ -165,6 +181,14 @@ export class DesiredRoutes {
   /** Whether slot i is a plain IPv4 gateway route (plainGatewayHopsV4): no device, main table. */
   isPlain(i: number): boolean {
     return this.#hops[i] !== undefined;
+  }
+
+  /**
+   * Whether the kernel must find slot i's gateway in the table when it takes the route
+   * (needsGateway): a plain route always (it has a gateway and no device, so no onlink).
+   */
+  needsGatewayAt(i: number): boolean {
+    return this.#hops[i] !== undefined || needsGateway(this.#rest[i] as CanonicalRoute);
   }
 
   /** The slot of `key`, or -1. */

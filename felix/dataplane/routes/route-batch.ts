@@ -1,20 +1,32 @@
-// One apply's writes (route-table.ts): the diff's ops (delta.ts, RouteDeltaSink) rendered into one
-// streaming `ip -4|-6 -force -batch -` per family, and afterwards every refused line accounted for.
+// One apply's writes (route-table.ts): the diff's ops (delta.ts, RouteDeltaSink) rendered into
+// `ip -4|-6 -force -batch -` processes per family, and afterwards every refused line accounted for.
+//
+// Which process a line goes to, and when, is family-streams.ts (its header: two phases — deletes
+// and routes needing no gateway, then routes with a gateway once the first phase is done —, each
+// split over two concurrent processes from SPLIT_LINES lines on). Here each line gets its phase and
+// its lane, both functions of its key, so that every line of one key goes to one process in the
+// diff's order: a key with a desired route takes the phase of that route (needsGateway) and the
+// parity of its desired slot; a key only deleted takes the parity of its written slot, or a hash
+// of the key for a route as read (no string is hashed per desired or written route: the strings a
+// 100k desired set keeps are not flattened, desired.ts).
 //
 // Per line only what naming a refused line needs is kept — its kind and what it is about: a slot
 // of the desired or written set (desired.ts: a plain route has no entry object until one is
-// needed) or a route as read (two array slots; no op object, no copy of the text: the writer asks
-// for the text of a refused line and gets it rendered again). A refused line is:
+// needed) or a route as read (two array slots; no op object, no copy of the text: the line is
+// rendered when it is handed to its process, and again when a failure names it). The line numbers
+// ip reports are per process, and so are the records. A refused line is:
 // - a delete of a route already gone ("No such process"): the goal is reached, not a failure;
 // - an add refused with "File exists": a foreign route holds the key, a `conflict`;
 // - any other refused add/replace: a `failed` route with the kernel's message;
 // - any other refused delete, or a failure naming no line of ours: an error the apply throws.
-// A batch whose process failed (batch-writer.ts: killed, cannot start, exit status naming no
-// line) leaves every line of that family unknown: `processError`, and the caller drops its view.
-import type { BatchFailure, BatchWriter, Family, Netlink } from '../netlink/netlink.ts';
+// A process that failed as a whole (batch-writer.ts: killed, cannot start, exit status naming no
+// line) leaves its lines unknown, and a family whose first phase had one does not write its second:
+// `processError`, and the caller drops its view (the next apply reads and retries).
+import type { BatchFailure, Family, Netlink } from '../netlink/netlink.ts';
 import { defaultMetric } from '../netlink/routes-json.ts';
 import { type RouteDeltaSink, renderViewDeleteLine, viewRouteFamily } from './delta.ts';
 import { DesiredRoutes } from './desired.ts';
+import { FamilyStreams, type Lane, type LineSubject, Phase, SPLIT_LINES } from './family-streams.ts';
 import { isKernelEntries, type ViewEntry, type ViewRoute } from './view.ts';
 
 export interface RouteConflict {
@@ -41,7 +53,7 @@ export interface RouteBatchOutcome {
   readonly failed: RouteConflict[];
   /** Refused lines that are not about one desired route (a refused delete). */
   readonly errors: BatchFailure[];
-  /** The first batch process that failed as a whole, if any. */
+  /** The first process that failed as a whole, if any. */
   readonly processError: unknown;
 }
 
@@ -55,58 +67,63 @@ const DEL = 2;
 const DEL_WRITTEN = 3;
 type Kind = typeof ADD | typeof REPLACE | typeof DEL | typeof DEL_WRITTEN;
 
-/** The lines of one family's batch, by line number - 1. */
-interface FamilyLines {
-  readonly writer: BatchWriter;
-  readonly kinds: Kind[];
-  /** ADD, REPLACE: the desired slot; DEL: the route as read; DEL_WRITTEN: the written slot. */
-  readonly subjects: (number | ViewRoute)[];
+/** The lane of a key only deleted, as read: a hash of the key (family-streams.ts Lane). */
+function keyLane(key: string): Lane {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return ((Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) >>> 31) & 1) as Lane;
+}
+
+export interface RouteBatchOptions {
+  readonly netlink: Netlink;
+  readonly protocol: number;
+  readonly stats: RouteBatchStats;
+  /** A phase of a family with this many lines is split over two processes (default SPLIT_LINES). */
+  readonly splitLines?: number;
 }
 
 export class RouteBatch implements RouteDeltaSink {
   readonly #nl: Netlink;
   readonly #proto: number;
   readonly #stats: RouteBatchStats;
-  readonly #families = new Map<Family, FamilyLines>();
-  readonly #recordsOf = new Map<Family, Omit<FamilyLines, 'writer'>>();
+  readonly #splitLines: number;
+  readonly #families = new Map<Family, FamilyStreams>();
   #added = 0;
   #replaced = 0;
   #deleted = 0;
-  #closed: Promise<RouteBatchOutcome> | undefined;
+  #finished: Promise<RouteBatchOutcome> | undefined;
   #desired = DesiredRoutes.empty();
   #written = DesiredRoutes.empty();
 
-  constructor(opts: { netlink: Netlink; protocol: number; stats: RouteBatchStats }) {
+  constructor(opts: RouteBatchOptions) {
     this.#nl = opts.netlink;
     this.#proto = opts.protocol;
     this.#stats = opts.stats;
+    this.#splitLines = opts.splitLines ?? SPLIT_LINES;
   }
 
   /** Whether any line was written. */
   get isEmpty(): boolean {
-    for (const f of this.#families.values()) if (f.kinds.length > 0) return false;
+    for (const f of this.#families.values()) if (f.lineCount > 0) return false;
     return true;
   }
 
   /**
-   * Read our routes of `family` (`ip -json -N -d route show table all proto N`) in the process
-   * that will then write this family's lines (Netlink.readThenBatch: one process start, not two).
-   * Returns the read's JSON list.
+   * Read our routes of `family` (`ip -json -N -d route show table all proto N`) in a process that
+   * will then write this family's lines (Netlink.readThenBatch: one process start, not two; it
+   * waits idle for the first phase that needs a process, family-streams.ts). Returns the read's
+   * JSON list.
    */
   async read(family: Family): Promise<unknown[]> {
     this.#stats.commands++;
-    const { list, writer } = await this.#nl.readThenBatch(
-      'ip',
-      { options: ['-N', '-d'], args: ['route', 'show', 'table', 'all', 'proto', String(this.#proto)] },
-      family,
-      { lineText: this.#lineText(family) },
+    return this.#family(family).read((lineText) =>
+      this.#nl.readThenBatch(
+        'ip',
+        { options: ['-N', '-d'], args: ['route', 'show', 'table', 'all', 'proto', String(this.#proto)] },
+        family,
+        { lineText },
+      ),
     );
-    if (this.#closed !== undefined) {
-      await writer.close().catch(() => undefined); // the apply ended (another family's read failed)
-    } else {
-      this.#families.set(family, { writer, ...this.#records(family) });
-    }
-    return list;
   }
 
   /** The sets the diff's slots refer to (before the diff runs). */
@@ -117,64 +134,55 @@ export class RouteBatch implements RouteDeltaSink {
 
   add(i: number): void {
     this.#added++;
-    this.#push(ADD, i, this.#desired.familyAt(i), this.#desired.routeLine('add', i, this.#proto));
+    this.#push(ADD, i, this.#desired.familyAt(i), this.#phaseOf(i), (i & 1) as Lane);
   }
 
   replace(i: number): void {
     this.#replaced++;
-    this.#push(REPLACE, i, this.#desired.familyAt(i), this.#desired.routeLine('replace', i, this.#proto));
+    this.#push(REPLACE, i, this.#desired.familyAt(i), this.#phaseOf(i), (i & 1) as Lane);
   }
 
-  del(have: ViewRoute, metric: number): void {
+  del(have: ViewRoute, _metric: number): void {
     this.#deleted++;
-    this.#push(DEL, have, viewRouteFamily(have), renderViewDeleteLine(have, metric, this.#proto));
+    // A key also desired (an add or replace, then this delete at another metric) stays with its
+    // desired route: same phase, same lane.
+    const i = this.#desired.indexOf(have.key);
+    const family = viewRouteFamily(have);
+    if (i >= 0) this.#push(DEL, have, family, this.#phaseOf(i), (i & 1) as Lane);
+    else this.#push(DEL, have, family, Phase.free, keyLane(have.key));
   }
 
   delWritten(j: number): void {
     this.#deleted++;
-    this.#push(DEL_WRITTEN, j, this.#written.familyAt(j), this.#written.deleteLine(j, this.#proto));
+    this.#push(DEL_WRITTEN, j, this.#written.familyAt(j), Phase.free, (j & 1) as Lane);
   }
 
-  #push(kind: Kind, subject: number | ViewRoute, family: Family, line: string): void {
+  #phaseOf(i: number): Phase {
+    return this.#desired.needsGatewayAt(i) ? Phase.gateway : Phase.free;
+  }
+
+  #push(kind: Kind, subject: LineSubject, family: Family, phase: Phase, lane: Lane): void {
+    this.#family(family).push(kind, subject, phase, lane);
+  }
+
+  #family(family: Family): FamilyStreams {
     let f = this.#families.get(family);
     if (f === undefined) {
-      f = this.#open(family);
+      f = new FamilyStreams({
+        open: (lineText) => {
+          this.#stats.commands++;
+          return this.#nl.openBatch('ip', family, { lineText });
+        },
+        render: (kind, subject) => this.#render(kind as Kind, subject),
+        splitLines: this.#splitLines,
+        stats: this.#stats,
+      });
       this.#families.set(family, f);
     }
-    f.writer.push(line);
-    f.kinds.push(kind);
-    f.subjects.push(subject);
-    this.#stats.linesWritten++;
-    this.#stats.bytesWritten += line.length + 1;
+    return f;
   }
 
-  #open(family: Family): FamilyLines {
-    this.#stats.commands++;
-    const writer = this.#nl.openBatch('ip', family, { lineText: this.#lineText(family) });
-    return { writer, ...this.#records(family) };
-  }
-
-  /** The line records of `family` (made once, before its writer, which names lines from them). */
-  #records(family: Family): Omit<FamilyLines, 'writer'> {
-    let r = this.#recordsOf.get(family);
-    if (r === undefined) {
-      r = { kinds: [], subjects: [] };
-      this.#recordsOf.set(family, r);
-    }
-    return r;
-  }
-
-  /** The text of line n of `family`'s batch, rendered again from its record (failure reports). */
-  #lineText(family: Family): (n: number) => string {
-    const { kinds, subjects } = this.#records(family);
-    return (n) => {
-      const kind = kinds[n - 1];
-      const s = subjects[n - 1];
-      return kind === undefined || s === undefined ? '' : this.#render(kind, s);
-    };
-  }
-
-  #render(kind: Kind, s: number | ViewRoute): string {
+  #render(kind: Kind, s: LineSubject): string {
     if (typeof s !== 'number') {
       return renderViewDeleteLine(s, 'route' in s ? defaultMetric(s.route.family) : s.metric, this.#proto);
     }
@@ -184,31 +192,36 @@ export class RouteBatch implements RouteDeltaSink {
 
   /** Hand what is buffered to the processes; waits while a pipe is full. */
   async flush(): Promise<void> {
-    for (const f of this.#families.values()) await f.writer.flush();
+    for (const f of this.#families.values()) await f.flush();
   }
 
-  /** Close every batch and account for each refused line (see the header). Once; later calls get the same. */
-  close(): Promise<RouteBatchOutcome> {
-    this.#closed ??= this.#close();
-    return this.#closed;
+  /**
+   * After the diff: write what the phases held, close every process, and account for each refused
+   * line (see the header). Once; later calls get the same.
+   */
+  finish(): Promise<RouteBatchOutcome> {
+    this.#finished ??= this.#finish();
+    return this.#finished;
   }
 
-  async #close(): Promise<RouteBatchOutcome> {
-    const families = [...this.#families.values()];
-    const results = await Promise.allSettled(families.map((f) => f.writer.close()));
+  /**
+   * End every process, whatever happened (never throws): after finish(), once it is done; before
+   * (the apply failed before its diff ended), at once, without writing what the phases held.
+   */
+  async close(): Promise<void> {
+    await Promise.all([...this.#families.values()].map((f) => f.end()));
+  }
+
+  async #finish(): Promise<RouteBatchOutcome> {
+    const outcomes = await Promise.all([...this.#families.values()].map((f) => f.finish()));
     const errors: BatchFailure[] = [];
     const conflicts: RouteConflict[] = [];
     const failed: RouteConflict[] = [];
     let processError: unknown;
-    results.forEach((settled, i) => {
-      if (settled.status === 'rejected') {
-        processError ??= settled.reason;
-        return;
-      }
-      const f = families[i]!;
-      for (const failure of settled.value.failures) {
-        const kind = f.kinds[failure.line - 1];
-        if (kind === undefined) {
+    for (const outcome of outcomes) {
+      processError ??= outcome.processError;
+      for (const { kind, subject, failure } of outcome.refused) {
+        if (kind === undefined || subject === undefined) {
           errors.push(failure);
           continue;
         }
@@ -220,13 +233,13 @@ export class RouteBatch implements RouteDeltaSink {
         }
         if (kind === ADD) this.#added--;
         else this.#replaced--;
-        const e = this.#desired.entry(f.subjects[failure.line - 1] as number);
+        const e = this.#desired.entry(subject as number);
         const r = e.route;
         const problem = { key: e.key, dst: r.dst, table: r.table, message: failure.message };
         if (kind === ADD && EEXIST.test(failure.message)) conflicts.push(problem);
         else failed.push(problem);
       }
-    });
+    }
     return {
       added: this.#added,
       replaced: this.#replaced,
@@ -245,10 +258,10 @@ export class RouteBatch implements RouteDeltaSink {
    */
   recordInto(other: Map<string, ViewEntry>): void {
     if (other.size === 0) return;
-    for (const f of this.#families.values()) {
-      for (let i = 0; i < f.kinds.length; i++) {
-        const kind = f.kinds[i];
-        const s = f.subjects[i]!;
+    for (const lines of [...this.#families.values()].flatMap((f) => [...f.written()])) {
+      for (let i = 0; i < lines.kinds.length; i++) {
+        const kind = lines.kinds[i];
+        const s = lines.subjects[i]!;
         const key =
           typeof s !== 'number'
             ? s.key

@@ -11,8 +11,9 @@
 // periodically by the agent) re-reads to find drift — a route someone deleted, changed or added
 // with our protocol. A batch with failed lines makes the view a guess, so the same apply re-reads
 // the kernel at once: the reconciler never acts on a guess after an error, and `list()` stays
-// exact. When the process itself fails (killed, cannot start, exits without naming lines), which
-// lines took effect is unknown: the view is dropped and the next apply reads, then retries.
+// exact. When a process itself fails (killed, cannot start, exits without naming lines) — any of
+// the up to two per family and phase, see below —, which lines took effect is unknown: the view is
+// dropped and the next apply reads, then retries.
 //
 // One route the kernel rejects never holds up the others (past failure: a remote IPv6 pod CIDR
 // `via` an address on no connected subnet, "No route to host", dropped the whole cached view; every
@@ -39,18 +40,24 @@
 // CNI DEL normally deletes the veth first, and the kernel drops the route with it).
 //
 // Adoption on start: routes already as desired produce no write (no netlink event, no flap);
-// there is no flush. Writes per family go through one `ip -4|-6 -force -batch -` each, writes
-// first, then deletes, run concurrently for the two families.
+// there is no flush.
+//
+// Order of the writes (family-streams.ts): per family, first the deletes and the routes that need
+// no gateway (device routes, blackholes, onlink), then — once those processes have exited — the
+// routes with a gateway, which may need a device route of the same apply to reach it; every line
+// of one key in one process, in the diff's order. The two families run concurrently.
 //
 // Speed (DESIGN.md "What fast means": install/remove 100k routes within 1.2× of a raw `ip -batch`
 // of the same routes). `ip` is the bottleneck (one netlink round trip per line) and our CPU is
 // free beside it, so: what must happen before the first line — validating the desired set and
 // reading the kernel — is as short as it can be (desired.ts; the read runs in the very process
 // that then takes the writes, Netlink.readThenBatch, so a first apply starts one process per
-// family, not two); the lines are streamed into ip as the diff produces them (delta.ts,
-// batch-writer.ts); and per route our side allocates little that the garbage collector must copy
-// (its pauses stop the stream): no object per op, nothing recorded per written route (view.ts),
-// no copy of the lines (route-batch.ts).
+// family, not two); a phase of SPLIT_LINES lines or more goes through two concurrent `ip -batch`
+// processes (the machine has two cores and ip keeps one busy: ~0.6-0.8× the time of one process,
+// family-streams.ts has the measurements and the threshold); the first phase's lines are streamed
+// into ip as the diff produces them (delta.ts, batch-writer.ts); and per route our side allocates
+// little that the garbage collector must copy (its pauses stop the stream): no object per op,
+// nothing recorded per written route (view.ts), no copy of the lines (route-batch.ts).
 import { FelixError } from '../../errors.ts';
 import { WORKLOAD_IFACE_PREFIX } from '../../model/endpoints.ts';
 import { type CanonicalRoute, MARGAY_RT_PROTO, type RouteSpec } from '../../model/routes.ts';
@@ -58,6 +65,7 @@ import { BatchError, type Family, type Netlink } from '../netlink/netlink.ts';
 import { type KernelRoute, parseKernelRoutes } from '../netlink/routes-json.ts';
 import { isViewUpToDate, routeDeltaSteps } from './delta.ts';
 import { compileDesired, DesiredRoutes } from './desired.ts';
+import { SPLIT_LINES } from './family-streams.ts';
 import { RouteBatch, type RouteConflict } from './route-batch.ts';
 import { defaultRoute, isKernelEntries, RouteView, type ViewEntry, viewRoute } from './view.ts';
 
@@ -77,6 +85,11 @@ export interface RouteTableOptions {
   readonly workloadGracePeriodMs?: number;
   /** Clock for the grace period (ms; default Date.now). */
   readonly now?: () => number;
+  /**
+   * Lines of one phase of one family from which they are written through two concurrent
+   * `ip -batch` processes instead of one (default SPLIT_LINES, family-streams.ts; Infinity = never).
+   */
+  readonly splitLines?: number;
 }
 
 export const DEFAULT_WORKLOAD_GRACE_PERIOD_MS = 30_000;
@@ -174,6 +187,7 @@ export class RouteTable {
   #applying = false;
   readonly #graceMs: number;
   readonly #now: () => number;
+  readonly #splitLines: number;
   /** Undesired workload routes by key: when an apply first saw them undesired. */
   #graceSince = new Map<string, number>();
 
@@ -184,6 +198,10 @@ export class RouteTable {
       throw new FelixError('FELIX_ERR_INVALID_ROUTE', `invalid workload grace period ${this.#graceMs} ms`);
     }
     this.#now = opts.now ?? Date.now;
+    this.#splitLines = opts.splitLines ?? SPLIT_LINES;
+    if (!(this.#splitLines >= 1)) {
+      throw new FelixError('FELIX_ERR_INVALID_ROUTE', `invalid split threshold ${this.#splitLines} lines`);
+    }
     this.protocol = opts.protocol ?? MARGAY_RT_PROTO;
     if (!Number.isInteger(this.protocol) || this.protocol < 1 || this.protocol > 255) {
       throw new FelixError('FELIX_ERR_INVALID_ROUTE', `invalid route protocol ${this.protocol}`);
@@ -292,14 +310,19 @@ export class RouteTable {
    * Make the kernel match the desired set. Every line is attempted; routes the kernel refuses are
    * in `conflicts`/`failed` (and `list()`), not thrown. Throws a BatchError (FELIX_ERR_BATCH_FAILED)
    * naming the lines that are not about one desired route (a refused delete), after all of them
-   * were attempted and the view re-read; throws FELIX_ERR_COMMAND_FAILED when a batch process
+   * were attempted and the view re-read; throws FELIX_ERR_COMMAND_FAILED when any batch process
    * failed as a whole (the view is then unknown: the next apply reads and retries).
    */
   async apply(isResync = false): Promise<RouteApplyResult> {
     if (this.#applying) throw new FelixError('FELIX_ERR_APPLY_FAILED', 'RouteTable.apply is already running');
     this.#applying = true;
     const t0 = performance.now();
-    const batch = new RouteBatch({ netlink: this.#nl, protocol: this.protocol, stats: this.stats });
+    const batch = new RouteBatch({
+      netlink: this.#nl,
+      protocol: this.protocol,
+      stats: this.stats,
+      splitLines: this.#splitLines,
+    });
     try {
       let didRead = false;
       if (this.#view === undefined) {
@@ -317,8 +340,9 @@ export class RouteTable {
       this.stats.applies++;
       return { ...result, unchanged, didRead };
     } finally {
-      // Whatever went wrong, no batch process is left waiting for lines (a no-op once closed).
-      await batch.close().catch(() => undefined);
+      // Whatever went wrong, no batch process is left waiting for lines: after batch.finish() this
+      // only waits for it; before (the read or the diff threw), it ends every process at once.
+      await batch.close();
       this.stats.lastApplyMs = performance.now() - t0;
       this.#applying = false;
     }
@@ -366,16 +390,17 @@ export class RouteTable {
   }
 
   /**
-   * Stream the diff from `view` to `desired` into one `-force -batch` per family (route-batch.ts:
-   * the process that read the family when this apply read, else one started at the family's first
-   * line, so an apply from the cached view with nothing to do runs no process), then account for
+   * Write the diff from `view` to `desired` through `-force -batch` processes per family
+   * (route-batch.ts, family-streams.ts: two phases of one or two processes each; the process that
+   * read the family when this apply read takes the first lines, and an apply from the cached view
+   * with nothing to do runs no process), then account for
    * every refused line: tolerated failures are fine, conflicts and refused routes are reported,
    * anything else is thrown after all lines were tried. The workload grace clock of every
    * undesired pod route is carried over (or started) as the diff meets it.
    *
    * The view becomes the desired set just written only when every line went in (view.ts: nothing
    * is recorded per line). After any refused line it is re-read here (a refused replace may have
-   * left the old route, an IPv6 multipath add may be partial), and when a process failed it is
+   * left the old route, an IPv6 multipath add may be partial), and when any process failed it is
    * dropped (next apply reads).
    */
   async #write(
@@ -399,7 +424,7 @@ export class RouteTable {
     batch.plan(desired, view.written);
     for (const _ of routeDeltaSteps(desired, view, batch, counter, keep)) await batch.flush();
     this.#graceSince = since;
-    const r = await batch.close();
+    const r = await batch.finish();
     const { conflicts, failed, errors } = r;
     const result = { added: r.added, replaced: r.replaced, deleted: r.deleted, conflicts, failed };
     // Every apply retries what was refused (the view says it is missing), so the marks are

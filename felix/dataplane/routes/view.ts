@@ -10,8 +10,8 @@
 // route as a KernelRoute in one map (an object, an array and a map insertion per route; 100k
 // routes: ~30 ms of allocation and a map that grew and shrank by 100k on every install/remove).
 // After a successful apply the view is { written: the desired set just applied, other: what of
-// `other` was not overwritten or deleted }; after any refused line it is a fresh read; after the
-// process died it is unknown (the next apply reads).
+// `other` was not overwritten or deleted }; after any refused line it is a fresh read; after a
+// batch process died (any of an apply's, route-batch.ts) it is unknown (the next apply reads).
 import type { CanonicalRoute } from '../../model/routes.ts';
 import { defaultMetric, type KernelRoute } from '../netlink/routes-json.ts';
 import type { DesiredEntry, DesiredRoutes } from './desired.ts';

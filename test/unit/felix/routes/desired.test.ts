@@ -12,7 +12,12 @@ import {
   renderDeleteLine,
   renderRouteLine,
 } from '../../../../felix/dataplane/routes/delta.ts';
-import { compileDesired, DesiredEntry, DesiredRoutes } from '../../../../felix/dataplane/routes/desired.ts';
+import {
+  compileDesired,
+  DesiredEntry,
+  DesiredRoutes,
+  needsGateway,
+} from '../../../../felix/dataplane/routes/desired.ts';
 import { RouteView } from '../../../../felix/dataplane/routes/view.ts';
 import {
   CanonicalScratch,
@@ -225,6 +230,62 @@ describe('compileDesired', () => {
     expect(d.entries.map((e) => e.body)).toEqual([' via 192.0.2.2', ' via 192.0.2.3', ' via 192.0.2.2']);
     const other = new DesiredEntry(canonicalRoute({ ...via('10.4.0.0/16', '192.0.2.2'), table: 7 }));
     expect(other.body).toBe(' table 7 via 192.0.2.2');
+  });
+});
+
+describe('needsGateway: the phase of a route (family-streams.ts)', () => {
+  // [route, whether the kernel resolves a gateway of it in the table when it takes it]
+  const cases: [string, RouteSpec, boolean][] = [
+    ['a plain gateway route', via('10.244.1.0/24', '192.0.2.2'), true],
+    [
+      'a gateway route with a dev',
+      { dst: '10.244.2.0/24', nextHops: [{ gateway: '192.0.2.2', dev: 'v0' }] },
+      true,
+    ],
+    ['an IPv6 gateway route', via('2001:db8:1::/64', '2001:db8::2'), true],
+    ['a device route', { dst: '10.244.3.5/32', dev: 'mgy1' }, false],
+    ['a blackhole', { dst: '10.244.0.0/24', type: 'blackhole' }, false],
+    ['an unreachable route', { dst: '2001:db8:9::/64', type: 'unreachable' }, false],
+    [
+      'an onlink gateway route',
+      { dst: '10.244.4.0/24', nextHops: [{ gateway: '203.0.113.9', dev: 'vxlan.margay', onlink: true }] },
+      false,
+    ],
+    [
+      'ECMP, one hop onlink and one not',
+      {
+        dst: '10.244.5.0/24',
+        nextHops: [
+          { gateway: '203.0.113.9', dev: 'v0', onlink: true },
+          { gateway: '192.0.2.3', dev: 'v1' },
+        ],
+      },
+      true,
+    ],
+    [
+      'ECMP, every hop onlink',
+      {
+        dst: '10.244.6.0/24',
+        nextHops: [
+          { gateway: '203.0.113.9', dev: 'v0', onlink: true },
+          { gateway: '203.0.113.10', dev: 'v1', onlink: true },
+        ],
+      },
+      false,
+    ],
+  ];
+
+  it.each(cases)('%s: %s', (_what, spec, want) => {
+    expect(needsGateway(canonicalRoute(spec))).toBe(want);
+  });
+
+  it('needsGatewayAt agrees with needsGateway for every slot, plain or not', () => {
+    const set = compileDesired(
+      cases.map(([, spec]) => spec),
+      [4, 6],
+    );
+    expect(set.isPlain(0)).toBe(true);
+    expect(cases.map((_, i) => set.needsGatewayAt(i))).toEqual(cases.map(([, , want]) => want));
   });
 });
 

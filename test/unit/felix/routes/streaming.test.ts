@@ -1,10 +1,12 @@
 // The streaming `-force -batch` path (batch-writer.ts, Netlink.openBatch/readThenBatch, and the
 // RouteTable on top of it) against a fake `ip`: a POSIX sh script that reads the batch line by
-// line as ip does, logs what it got, and fails on request the ways ip fails — a refused line
-// ("<message>\nCommand failed -:N", exit 1 at the end), dying mid-batch (SIGKILL), exiting at once
-// with 255 (ip's exit(-1) on an argument it cannot parse), never answering (timeout). The runner
-// fakes in reconciler.test.ts never see this path: with a runner the lines are collected and run
-// at close. The real kernel is in test/interop/felix-routes*.test.ts.
+// line as ip does, logs what it got (and, per process, when it started and when its input
+// ended: the route table may run two at once, family-streams.ts), and fails on request the ways ip
+// fails — a refused line ("<message>\nCommand failed -:N", exit 1 at the end), dying mid-batch
+// (SIGKILL), exiting at once with 255 (ip's exit(-1) on an argument it cannot parse), never
+// answering (timeout). The runner fakes in reconciler.test.ts never see this path: with a runner
+// the lines are collected and run at close. The real kernel is in
+// test/interop/felix-routes*.test.ts and netns-phases.test.ts here.
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +28,10 @@ interface FakeIp {
   readonly path: string;
   /** Every batch line it read, in order (across runs). */
   lines(): string[];
+  /** Per process, in the order they started: the pid and the batch lines it read (no reads). */
+  runs(): { pid: number; lines: string[] }[];
+  /** What every process did, in order: `start`, each line it read, `end` (its input ended). */
+  events(): { pid: number; what: string }[];
   /** Change its behaviour for the next runs. */
   set(b: Behaviour): void;
 }
@@ -35,6 +41,10 @@ interface Behaviour {
   readonly refuse?: string;
   /** Kill itself (SIGKILL) on reading batch line N. */
   readonly dieAt?: number;
+  /** Kill itself (SIGKILL) on reading a line containing this. */
+  readonly dieOn?: string;
+  /** Exit 255 at once on reading a line containing this. */
+  readonly exitOn?: string;
   /** Exit 255 at once on reading batch line N, as ip does on an argument it cannot parse. */
   readonly exitAt?: number;
   /** Hang (spin, reading nothing more) on reading batch line N. */
@@ -48,7 +58,9 @@ interface Behaviour {
 function fakeIp(b: Behaviour = {}): FakeIp {
   const path = join(dir, `ip-${++seq}`);
   const log = `${path}.log`;
+  const events = `${path}.events`;
   writeFileSync(log, '');
+  writeFileSync(events, '');
   const set = (x: Behaviour): void => {
     const show = x.refuseShow
       ? `printf 'Error: cannot dump\\nCommand failed -:%s\\n' "$n" >&2; rc=1`
@@ -58,26 +70,55 @@ function fakeIp(b: Behaviour = {}): FakeIp {
       `#!/bin/sh
 case " $* " in *" -batch "*) ;; *) printf '%s\\n' '${x.show ?? '[]'}'; exit 0;; esac
 n=0; rc=0
+printf '%s start\\n' "$$" >> '${events}'
 while IFS= read -r line; do
   n=$((n + 1))
   printf '%s\\n' "$line" >> '${log}'
+  printf '%s %s\\n' "$$" "$line" >> '${events}'
   case "$line" in "route show"*) ${show}; continue;; esac
   if [ "$n" -eq ${x.dieAt ?? 0} ]; then kill -9 $$; fi
+  case "$line" in *'${x.dieOn ?? '\u0000never'}'*) kill -9 $$;; esac
   if [ "$n" -eq ${x.exitAt ?? 0} ]; then echo 'Error: argument "x" is wrong: "protocol" value is invalid' >&2; exit 255; fi
+  case "$line" in *'${x.exitOn ?? '\u0000never'}'*) echo 'Error: argument "x" is wrong' >&2; exit 255;; esac
   if [ "$n" -eq ${x.hangAt ?? 0} ]; then while :; do :; done; fi
   case "$line" in *'${x.refuse ?? '\u0000never'}'*) printf 'RTNETLINK answers: No route to host\\nCommand failed -:%s\\n' "$n" >&2; rc=1;; esac
 done
+printf '%s end\\n' "$$" >> '${events}'
 exit $rc
 `,
     );
     chmodSync(path, 0o755);
   };
   set(b);
+  const readEvents = () =>
+    readFileSync(events, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const at = l.indexOf(' ');
+        return { pid: Number(l.slice(0, at)), what: l.slice(at + 1) };
+      });
   return {
     path,
     set,
     lines: () => readFileSync(log, 'utf8').split('\n').filter(Boolean),
+    events: readEvents,
+    runs: () => {
+      const runs = new Map<number, string[]>();
+      for (const { pid, what } of readEvents()) {
+        if (what === 'start') runs.set(pid, []);
+        else if (what !== 'end' && !what.startsWith('route show')) runs.get(pid)?.push(what);
+      }
+      return [...runs].map(([pid, lines]) => ({ pid, lines }));
+    },
   };
+}
+
+/** Every process the fake ran has exited and was reaped: none is left waiting for lines. */
+function expectNoProcessLeft(ip: FakeIp): void {
+  const started = ip.events().filter((e) => e.what === 'start');
+  expect(started.length).toBeGreaterThan(0);
+  for (const { pid } of started) expect(() => process.kill(pid, 0), `process ${pid}`).toThrow(/ESRCH/);
 }
 
 const lines = (n: number, from = 0) =>
@@ -288,5 +329,181 @@ describe('RouteTable over the streaming path (fake ip)', () => {
     ]);
     expect(rt.stats.reads).toBe(2); // the first read, and the re-read after the refused line
     expect(rt.failedCount).toBe(1);
+  });
+});
+
+describe('RouteTable over two streams (fake ip; family-streams.ts)', () => {
+  /** `10.244.i.0/24 via 192.0.2.2`, i in [from, from + n). */
+  const viaRoutes = (n: number, from = 0) =>
+    Array.from({ length: n }, (_, i) => ({
+      dst: `10.244.${from + i}.0/24`,
+      nextHops: [{ gateway: '192.0.2.2' }],
+    }));
+  /** `198.51.i.0/24 dev v1` (no gateway: the free phase). */
+  const devRoutes = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({ dst: `198.51.${i}.0/24`, dev: 'v1' }));
+  /** The key of a `route add|replace|del [type] DST …` line. */
+  const keyOf = (line: string) => line.split(' ')[2]!;
+  const table = (ip: FakeIp, splitLines: number) => {
+    const nl = new Netlink({ tools: { ip: ip.path } });
+    return { nl, rt: new RouteTable({ netlink: nl, families: [4], splitLines }) };
+  };
+
+  it('every line of one key goes to one process, in the diff order: the add, then the delete at another metric', async () => {
+    // Ours at metric 100 for every desired key: the diff adds each at the default metric, then
+    // deletes the metric-100 one (make before break), 24 lines of the gateway phase, split in two.
+    const show = JSON.stringify(
+      viaRoutes(12).map((r) => ({
+        dst: r.dst,
+        gateway: '192.0.2.2',
+        dev: 'v0',
+        protocol: '109',
+        metric: 100,
+      })),
+    );
+    const ip = fakeIp({ show });
+    const { rt } = table(ip, 4);
+    rt.setDesired(viaRoutes(12));
+    expect(await rt.apply()).toMatchObject({ added: 12, deleted: 12, failed: [], didRead: true });
+    const runs = ip.runs().filter((r) => r.lines.length > 0);
+    expect(runs).toHaveLength(2);
+    for (const { dst } of viaRoutes(12)) {
+      const holding = runs.filter((r) => r.lines.some((l) => keyOf(l) === dst));
+      expect(holding, dst).toHaveLength(1);
+      expect(holding[0]!.lines.filter((l) => keyOf(l) === dst)).toEqual([
+        `route add ${dst} proto 109 via 192.0.2.2`,
+        `route del ${dst} proto 109 metric 100`,
+      ]);
+    }
+    expect(rt.list().every((l) => l.state === 'programmed')).toBe(true);
+    expectNoProcessLeft(ip);
+  });
+
+  it('a gateway route is written after the device routes of the same apply, once their processes are done', async () => {
+    // The gateway routes come first in the desired set (and so in the diff).
+    const desired = [...viaRoutes(6), ...devRoutes(6)];
+    for (const splitLines of [4, Number.POSITIVE_INFINITY]) {
+      const ip = fakeIp();
+      const { rt } = table(ip, splitLines);
+      rt.setDesired(desired);
+      expect(await rt.apply()).toMatchObject({ added: 12, failed: [] });
+      const events = ip.events();
+      const isGateway = (what: string) => what.includes(' via ');
+      const isDevice = (what: string) => what.includes(' dev v1');
+      const deviceProcesses = new Set(events.filter((e) => isDevice(e.what)).map((e) => e.pid));
+      const firstGateway = events.findIndex((e) => isGateway(e.what));
+      expect(firstGateway).toBeGreaterThan(0);
+      // Every process that wrote a device route read its input to the end before the first gateway line.
+      for (const pid of deviceProcesses) {
+        const end = events.findIndex((e) => e.pid === pid && e.what === 'end');
+        expect(end, `${splitLines}: process ${pid} ended before the gateway phase`).toBeGreaterThanOrEqual(0);
+        expect(end).toBeLessThan(firstGateway);
+      }
+      // No process holds lines of both phases; split in two each when the threshold says so.
+      const runs = ip.runs().filter((r) => r.lines.length > 0);
+      for (const r of runs) expect(r.lines.every(isGateway) || r.lines.every(isDevice)).toBe(true);
+      expect(runs).toHaveLength(splitLines === 4 ? 4 : 2);
+      expectNoProcessLeft(ip);
+    }
+  });
+
+  it('a refused line of the second process is reported for its own route (line numbers are per process)', async () => {
+    // Slots 1, 3, 5, 7, … go to the second process: 10.244.7.0/24 is its line 4. The first process
+    // (the read's, whose line 1 is the read) has 10.244.6.0/24 as its line 4 of ours.
+    const ip = fakeIp({ refuse: '10.244.7.0/24' });
+    const { rt } = table(ip, 4);
+    rt.setDesired(viaRoutes(12));
+    const r = await rt.apply();
+    const runs = ip.runs();
+    expect(runs[1]!.lines[3]).toBe('route add 10.244.7.0/24 proto 109 via 192.0.2.2');
+    expect(r).toMatchObject({ added: 11, conflicts: [] });
+    expect(r.failed).toEqual([
+      {
+        key: '10.244.7.0/24',
+        dst: '10.244.7.0/24',
+        table: 254,
+        message: 'RTNETLINK answers: No route to host',
+      },
+    ]);
+    // (The fake lists nothing when the view is re-read: the rest is pending, not failed.)
+    expect(rt.list().filter((l) => l.state === 'failed')).toMatchObject([
+      { route: { dst: '10.244.7.0/24' }, message: 'RTNETLINK answers: No route to host' },
+    ]);
+    expectNoProcessLeft(ip);
+  });
+
+  it.each([
+    ['killed in the free phase', { dieOn: 'route add 198.51.3.0/24' }, /killed by SIGKILL/],
+    ['exit 255 in the gateway phase', { exitOn: 'route add 10.244.5.0/24' }, /exit 255/],
+  ])(
+    'one of the two processes %s: the apply throws, the view is dropped, no process is left',
+    async (_how, fail, message) => {
+      const ip = fakeIp(fail);
+      const { rt } = table(ip, 4);
+      const desired = [...viaRoutes(8), ...devRoutes(8)];
+      rt.setDesired(desired);
+      await expect(rt.apply()).rejects.toMatchObject({ code: 'FELIX_ERR_COMMAND_FAILED', message });
+      expect(rt.stats.failures).toBe(1);
+      expectNoProcessLeft(ip);
+      const runs = ip.runs().filter((r) => r.lines.length > 0);
+      if ('dieOn' in fail) {
+        // The free phase failed: which of its lines took effect is unknown, the gateway phase was not written.
+        expect(ip.lines().some((l) => l.includes(' via '))).toBe(false);
+        expect(runs).toHaveLength(2);
+      } else {
+        // The other process of the gateway phase still ran every line it had.
+        expect(runs).toHaveLength(4);
+        expect(runs[2]!.lines).toHaveLength(4);
+      }
+      expect(rt.list().every((l) => l.state === 'pending')).toBe(true);
+      // The next apply reads again and writes everything.
+      ip.set({});
+      expect(await rt.apply()).toMatchObject({ didRead: true, added: 16, failed: [] });
+      expect(rt.list().every((l) => l.state === 'programmed')).toBe(true);
+      expectNoProcessLeft(ip);
+    },
+  );
+
+  it('stats count every process and every line of both streams; an apply from the cached view removes through two', async () => {
+    const ip = fakeIp();
+    const { nl, rt } = table(ip, 4);
+    rt.setDesired([...viaRoutes(10), ...devRoutes(6)]);
+    await rt.apply();
+    const started = () => ip.events().filter((e) => e.what === 'start').length;
+    const written = () => ip.events().filter((e) => !['start', 'end'].includes(e.what));
+    expect(started()).toBe(4); // the read's (then the free phase's lane 0), lane 1, the gateway phase's two
+    expect(rt.stats.commands).toBe(started());
+    expect(nl.stats.commands).toBe(started());
+    const routeLines = written().filter((e) => !e.what.startsWith('route show'));
+    expect(rt.stats.linesWritten).toBe(16);
+    expect(nl.stats.batchLines).toBe(16);
+    expect(routeLines).toHaveLength(16);
+    const bytes = (ls: readonly { what: string }[]) => ls.reduce((n, e) => n + e.what.length + 1, 0);
+    expect(rt.stats.bytesWritten).toBe(bytes(routeLines));
+    expect(nl.stats.bytesWritten).toBe(bytes(written())); // the read's line too
+    rt.setDesired([]);
+    expect(await rt.apply()).toMatchObject({ deleted: 16, didRead: false });
+    expect(started()).toBe(6);
+    const removal = ip.runs().slice(4);
+    expect(removal.map((r) => r.lines.length)).toEqual([8, 8]);
+    expect(rt.stats.commands).toBe(6);
+    expect(nl.stats.batchLines).toBe(32);
+    expectNoProcessLeft(ip);
+  });
+});
+
+describe('RouteTable processes left behind (fake ip)', () => {
+  it('an apply that reads and finds nothing to write closes the read process, with no lines', async () => {
+    const show = JSON.stringify([{ dst: '10.244.1.0/24', gateway: '192.0.2.2', dev: 'v0', protocol: '109' }]);
+    const ip = fakeIp({ show });
+    const rt = new RouteTable({
+      netlink: new Netlink({ tools: { ip: ip.path } }),
+      families: [4],
+      splitLines: 1,
+    });
+    rt.setDesired([{ dst: '10.244.1.0/24', nextHops: [{ gateway: '192.0.2.2' }] }]);
+    expect(await rt.apply()).toMatchObject({ didRead: true, unchanged: 1, added: 0 });
+    expect(ip.runs()).toEqual([{ pid: expect.any(Number), lines: [] }]);
+    expectNoProcessLeft(ip);
   });
 });
