@@ -137,6 +137,13 @@ function prefixBlocks(family: Family, n: number): PrefixList[] {
   return blocks;
 }
 
+/** One UpdateWriter for every message of a warm-up (each holds two 4 KiB buffers). */
+let shared: UpdateWriter | undefined;
+const writer = (): UpdateWriter => {
+  shared ??= new UpdateWriter(CODEC);
+  return shared;
+};
+
 function encodeReach(
   family: Family,
   list: PrefixList,
@@ -144,7 +151,7 @@ function encodeReach(
   path: number[],
   set: number,
 ): Uint8Array[] {
-  const w = new UpdateWriter(CODEC);
+  const w = writer();
   const out: Uint8Array[] = [];
   const attrs = {
     origin: Origin.igp,
@@ -165,7 +172,7 @@ function encodeReach(
 }
 
 function encodeWithdraw(family: Family, list: PrefixList): Uint8Array[] {
-  const w = new UpdateWriter(CODEC);
+  const w = writer();
   const out: Uint8Array[] = [];
   w.beginWithdraw(family);
   for (let i = 0; i < list.length; i++) {
