@@ -44,18 +44,10 @@ export type LocRibChange = (
   reason: BestReason | null,
 ) => void;
 
-/**
- * Entries each Loc-RIB table has room for from the start. Growing a table from nothing to a
- * 100k-prefix table took ~7–19 ms of a ~70 ms ingest (rehashing every index partition ten
- * times); from 64k it is one doubling. The cost is ~1.5 MB (IPv4) and ~2.3 MB (IPv6) of address
- * space, of which only the index (1 MB per family) is touched by a small table.
- */
-const INITIAL_CAPACITY = 1 << 16;
-
 export class LocRib {
   readonly tables: Readonly<Record<Family, LocRibTable>> = {
-    'ipv4-unicast': new PrefixTable(Afi.ipv4, { isShared: isSharedEntry, capacity: INITIAL_CAPACITY }),
-    'ipv6-unicast': new PrefixTable(Afi.ipv6, { isShared: isSharedEntry, capacity: INITIAL_CAPACITY }),
+    'ipv4-unicast': new PrefixTable(Afi.ipv4, { isShared: isSharedEntry }),
+    'ipv6-unicast': new PrefixTable(Afi.ipv6, { isShared: isSharedEntry }),
   };
   readonly #store: AttrStore;
   readonly #decision: DecisionOptions;
