@@ -5,6 +5,7 @@
 //   node [--cpu-prof] test/bench/bgp/ingest-local.ts [--n 1000000] [--attr-sets 1000] [--poll-ms 2]
 //   node test/bench/bgp/ingest-local.ts --mode rib      # FrameReader + decode + Rib, no sockets
 //   node test/bench/bgp/ingest-local.ts --mode decode   # FrameReader + decode only
+//   … --warm-up 10000    # first run the daemons' start-up warm-up (bgp/speaker/warm-up.ts)
 //
 // Prints one JSON line: seconds from Established to all N accepted (polled through
 // `speaker.peers()`, as the REST API does, every --poll-ms), peak RSS and bytes per prefix over
