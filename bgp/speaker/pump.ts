@@ -150,43 +150,27 @@ export class ExportPump {
   }
 
   #emitWithdrawn(family: Family, prefixes: PrefixList): number {
-    if (prefixes.length === 0) return 0;
-    const w = this.#writer;
     const target = this.#o.target;
-    let sent = 0;
-    w.beginWithdraw(family);
-    for (let i = 0; i < prefixes.length; i++) {
-      if (w.addPrefixAt(prefixes, i)) continue;
-      target.write(w.finish());
-      sent++;
-      w.beginWithdraw(family);
-      w.addPrefixAt(prefixes, i);
-    }
-    if (w.count > 0) {
-      target.write(w.finish());
-      sent++;
-    }
-    return sent;
+    return this.#writer.packAll(
+      prefixes,
+      (w) => w.beginWithdraw(family),
+      (update) => target.write(update),
+    );
   }
 
   #emitGroup(family: Family, set: AttrSet, prefixes: PrefixList): number {
-    if (prefixes.length === 0) return 0;
-    const w = this.#writer;
     const target = this.#o.target;
+    // Counted as they go: an encode error leaves the UPDATEs already written sent.
     let sent = 0;
     try {
-      w.beginReach(set.attrs, family, set.nextHop, set.linkLocalNextHop);
-      for (let i = 0; i < prefixes.length; i++) {
-        if (w.addPrefixAt(prefixes, i)) continue;
-        target.write(w.finish());
-        sent++;
-        w.beginReach(set.attrs, family, set.nextHop, set.linkLocalNextHop);
-        w.addPrefixAt(prefixes, i);
-      }
-      if (w.count > 0) {
-        target.write(w.finish());
-        sent++;
-      }
+      this.#writer.packAll(
+        prefixes,
+        (w) => w.beginReach(set.attrs, family, set.nextHop, set.linkLocalNextHop),
+        (update) => {
+          target.write(update);
+          sent++;
+        },
+      );
     } catch (err) {
       if (!(err instanceof BgpError)) throw err;
       this.#o.onEncodeError(`${prefixes.length} ${family} prefixes not sent: ${err.message}`);

@@ -151,7 +151,6 @@ function encodeReach(
   path: number[],
   set: number,
 ): Uint8Array[] {
-  const w = writer();
   const out: Uint8Array[] = [];
   const attrs = {
     origin: Origin.igp,
@@ -160,28 +159,21 @@ function encodeReach(
     communities: [(LOCAL_ASN * 65_536 + set) >>> 0],
   };
   const nextHop = family === 'ipv4-unicast' ? '192.0.2.1' : '2001:db8::1';
-  w.beginReach(attrs, family, nextHop);
-  for (let i = 0; i < list.length; i++) {
-    if (w.addPrefixAt(list, i)) continue;
-    out.push(w.finish());
-    w.beginReach(attrs, family, nextHop);
-    w.addPrefixAt(list, i);
-  }
-  out.push(w.finish());
+  writer().packAll(
+    list,
+    (w) => w.beginReach(attrs, family, nextHop),
+    (update) => out.push(update),
+  );
   return out;
 }
 
 function encodeWithdraw(family: Family, list: PrefixList): Uint8Array[] {
-  const w = writer();
   const out: Uint8Array[] = [];
-  w.beginWithdraw(family);
-  for (let i = 0; i < list.length; i++) {
-    if (w.addPrefixAt(list, i)) continue;
-    out.push(w.finish());
-    w.beginWithdraw(family);
-    w.addPrefixAt(list, i);
-  }
-  out.push(w.finish());
+  writer().packAll(
+    list,
+    (w) => w.beginWithdraw(family),
+    (update) => out.push(update),
+  );
   return out;
 }
 

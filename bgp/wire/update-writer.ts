@@ -170,6 +170,29 @@ export class UpdateWriter {
     return true;
   }
 
+  /**
+   * Packs every prefix of `list` into as many UPDATEs as it takes: `begin` starts each one
+   * (`beginReach` or `beginWithdraw`, the same every time), `emit` gets each finished one.
+   * Returns how many were emitted (0 for an empty list).
+   */
+  packAll(list: PrefixList, begin: (w: UpdateWriter) => void, emit: (update: Uint8Array) => void): number {
+    if (list.length === 0) return 0;
+    let emitted = 0;
+    begin(this);
+    for (let i = 0; i < list.length; i++) {
+      if (this.addPrefixAt(list, i)) continue;
+      emit(this.finish());
+      emitted++;
+      begin(this);
+      this.addPrefixAt(list, i);
+    }
+    if (this.count > 0) {
+      emit(this.finish());
+      emitted++;
+    }
+    return emitted;
+  }
+
   #checkBegun(): void {
     if (this.mode === 'idle')
       throw new BgpError('BGP_ERR_ENCODE', 'addPrefix before beginReach/beginWithdraw');

@@ -135,6 +135,27 @@ describe('UpdateWriter', () => {
     expect(out.flatMap((m) => decodeUpdate(m, OPTS4).reach[0]?.prefixes.toArray() ?? [])).toEqual(all);
   });
 
+  it('packAll: every prefix of a list, in order, over as many full UPDATEs as it takes', () => {
+    const w = new UpdateWriter(OPTS4, 100);
+    const texts = Array.from({ length: 50 }, (_, i) => `10.${i}.0.0/16`);
+    const reach: Uint8Array[] = [];
+    const begin = (x: UpdateWriter) => x.beginReach({ origin: 0, asPath: [] }, 'ipv4-unicast', '192.0.2.1');
+    expect(w.packAll(list4(...texts), begin, (m) => reach.push(m))).toBe(reach.length);
+    expect(reach.length).toBeGreaterThan(1);
+    expect(reach.slice(0, -1).every((m) => m.length > 96 && m.length <= 100)).toBe(true);
+    expect(reach.flatMap((m) => decodeUpdate(m, OPTS4).reach[0]?.prefixes.toArray() ?? [])).toEqual(texts);
+    const withdrawn: Uint8Array[] = [];
+    w.packAll(
+      list4(...texts),
+      (x) => x.beginWithdraw('ipv4-unicast'),
+      (m) => withdrawn.push(m),
+    );
+    expect(withdrawn.flatMap((m) => decodeUpdate(m, OPTS4).withdrawn[0]?.prefixes.toArray() ?? [])).toEqual(
+      texts,
+    );
+    expect(w.packAll(list4(), begin, () => expect.unreachable())).toBe(0);
+  });
+
   it('RFC 8950: IPv4 over an IPv6 next hop only with extended next hop negotiated', () => {
     expect(() => new UpdateWriter(OPTS4).beginReach({}, 'ipv4-unicast', '2001:db8::1')).toThrow(BgpError);
     const o = opts({ fourOctetAs: true, extendedNextHopIpv4: true });
