@@ -65,7 +65,17 @@ function pending(state: FsmState): Deadline[] {
 
 /** The earliest running timer, or null when none runs: arm the one host timer for `at`. */
 export function nextDeadline(state: FsmState): Deadline | null {
-  return pending(state)[0] ?? null;
+  // As pending(state)[0], without the array: the session asks after every message.
+  let timer: TimerName | undefined;
+  let at = Number.POSITIVE_INFINITY;
+  for (const t of TIMER_NAMES) {
+    const x = state.timers[t];
+    if (x !== null && x < at) {
+      timer = t;
+      at = x;
+    }
+  }
+  return timer === undefined ? null : { timer, at };
 }
 
 /**

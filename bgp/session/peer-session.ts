@@ -424,11 +424,17 @@ export class PeerSession {
 
   // ---- timers ---------------------------------------------------------------------------
 
+  /**
+   * Arms the host timer for the earliest FSM deadline. A timer already armed for that time or
+   * earlier is left alone: every UPDATE and KEEPALIVE moves the HoldTimer's deadline later, and
+   * re-arming a host timer per message cost a timer-list removal and insertion each. The early
+   * timer fires, `#fire` finds nothing expired and arms for the deadline now in force.
+   */
   #arm(): void {
     let at = nextDeadline(this.#main.fsm)?.at ?? Number.POSITIVE_INFINITY;
     const second = this.#second;
     if (second !== null) at = Math.min(at, nextDeadline(second.fsm)?.at ?? Number.POSITIVE_INFINITY);
-    if (at === this.#timerAt && this.#timer !== null) return;
+    if (this.#timer !== null && this.#timerAt <= at) return;
     this.#clearTimer();
     if (at === Number.POSITIVE_INFINITY) return;
     this.#timerAt = at;

@@ -9,19 +9,26 @@
 // synthetic prefixes of both families through the real codec (encoded by UpdateWriter, framed by
 // FrameReader, decoded by decodeMessage) and the real RIB: new prefixes, the same prefixes again
 // (unchanged), a second peer's paths (the decision process), exports to the other peer, withdrawals
-// and a peer going down. It sends and installs nothing; everything it makes is garbage when it
-// returns. The prefixes are from the benchmarking range 198.18.0.0/15 (RFC 2544) and 2001:db8::/32,
-// and stay inside this function.
+// and a peer going down; then 2000 small UPDATEs, each with an attribute set of its own. It sends
+// and installs nothing; everything it makes is garbage when it returns. The prefixes are from the
+// benchmarking range 198.18.0.0/15 (RFC 2544) and 2001:db8::/32, and stay inside this function.
 //
-// Decision: a fixed amount of work (`prefixes`, default 10k per family), not a time budget, so the
-// same code is optimised on every machine. Measured: a fresh process took 63 ms for 100k prefixes
-// into the RIB with no warm-up, 45 ms after 5k, 36 ms after 10k or 20k, 30 ms warm (`node
-// test/bench/bgp/ingest-local.ts --mode rib --n 100000 --warm-up K`); a whole first session of
-// 100k prefixes over loopback took 76–98 ms without it and 55–77 ms with it (~45 ms for a second
-// session into the same process: the session layer stays cold). It costs ~100–300 ms of CPU and
-// ~14 MB of RSS at start. Warming the session layer too (a loopback session between two
-// throwaway speakers, and one UPDATE per 10 prefixes) was tried: it took another ~0.5 s and
-// 40–100 MB of RSS that V8 keeps, too much for a node agent that usually carries small tables.
+// Decisions:
+// - A fixed amount of work (`prefixes`, default 10k per family, plus the small UPDATEs), not a
+//   time budget, so the same code is optimised on every machine. Measured: a fresh process took
+//   63 ms for 100k prefixes into the RIB with no warm-up, 45 ms after 5k, 36 ms after 10k or 20k,
+//   30 ms warm (`node test/bench/bgp/ingest-local.ts --mode rib --n 100000 --warm-up K`).
+// - The small UPDATEs are there because V8 optimises a function by how often it runs: the
+//   per-prefix loops were optimised by the large blocks, but the per-UPDATE code (attribute
+//   decoding and interning, the RIB's block entry points) ran ~100 times and was still
+//   interpreted, then compiled during the first real table (`--trace-opt`).
+// - The bytes reach the FrameReader in Buffers of one socket read, so the frames are Buffer views
+//   (and Uint8Array copies across reads) as from a socket: the decoder optimised for Uint8Array
+//   frames only was deoptimised at the first real frame (`--trace-deopt`: "wrong map").
+// - The session layer and the REST API stay cold: warming them means a loopback session between
+//   two throwaway speakers, which was tried and took another ~0.5 s and 40–100 MB of RSS that V8
+//   keeps, too much for a node agent that usually carries small tables.
+// It costs ~0.2–0.4 s of CPU and ~20 MB of RSS at start.
 
 import { Rib } from '../rib/rib.ts';
 import { FrameReader } from '../wire/frame-reader.ts';
@@ -51,8 +58,22 @@ const CODEC: CodecOptions = {
 };
 /** Prefixes per UPDATE block: full 4096-byte messages, as a real table dump sends them. */
 const BLOCK = 800;
-/** Distinct attribute sets per peer. */
+/** Distinct attribute sets per peer in the large blocks. */
 const SETS = 8;
+/**
+ * UPDATEs per family in the small-UPDATE phase, and prefixes in each. V8 optimises a function
+ * after some hundreds of calls (Maglev) and again after some thousands (TurboFan); the
+ * per-UPDATE code gets ~2000 calls here.
+ */
+const SMALL_UPDATES: readonly (readonly [Family, number])[] = [
+  ['ipv4-unicast', 1500],
+  ['ipv6-unicast', 500],
+];
+const SMALL_BLOCK = 4;
+/** Where the small-UPDATE phase's prefixes start: after the 2^16 of the large blocks. */
+const SMALL_BASE = 1 << 16;
+/** The size of one socket read (libuv reads up to 64 KiB at a time). */
+const READ_SIZE = 65_536;
 
 export interface WarmUpOptions {
   /** Prefixes per family (default 10 000). */
@@ -111,6 +132,27 @@ export function warmUp(options: WarmUpOptions = {}): WarmUpResult {
     );
     drainExports(rib, family, counts);
   }
+  // Then many small UPDATEs, each with an attribute set of its own, as the first table of a
+  // real peer often arrives: the per-UPDATE code (attribute decoding and interning, the RIB's
+  // block entry points) runs once per UPDATE, and the large blocks above call it too few times
+  // for V8 to optimise it.
+  for (const [family, updates] of SMALL_UPDATES) {
+    const reach: Uint8Array[] = [];
+    const withdraw: Uint8Array[] = [];
+    for (let u = 0; u < updates; u++) {
+      const list = smallBlock(family, u);
+      reach.push(
+        ...encodeReach(family, list, first.asn, [64_600 + (u % 5), 64_700 + (u % 3)].slice(0, u % 3), u),
+      );
+      withdraw.push(...encodeWithdraw(family, list));
+    }
+    const before = rib.prefixCount;
+    feed(rib, first.id, reach);
+    counts.learned += rib.prefixCount - before;
+    drainExports(rib, family, counts);
+    feed(rib, first.id, withdraw);
+    drainExports(rib, family, counts);
+  }
   rib.peerDown(second.id);
   rib.peerDown(first.id);
   return { ms: performance.now() - t0, ...counts, left: rib.prefixCount };
@@ -135,6 +177,23 @@ function prefixBlocks(family: Family, n: number): PrefixList[] {
     blocks.push(list);
   }
   return blocks;
+}
+
+/** The u-th block of SMALL_BLOCK prefixes of the small-UPDATE phase. */
+function smallBlock(family: Family, u: number): PrefixList {
+  const afi = family === 'ipv4-unicast' ? Afi.ipv4 : Afi.ipv6;
+  const list = new PrefixList(afi, SMALL_BLOCK);
+  const v6 = new Uint32Array(4);
+  for (let k = SMALL_BASE + u * SMALL_BLOCK; k < SMALL_BASE + (u + 1) * SMALL_BLOCK; k++) {
+    if (afi === Afi.ipv4) {
+      list.pushIpv4((0xc6120000 + k) >>> 0, 32);
+    } else {
+      v6[0] = 0x20010db8;
+      v6[1] = k;
+      list.push(v6, 0, 64);
+    }
+  }
+  return list;
 }
 
 /** One UpdateWriter for every message of a warm-up (each holds two 4 KiB buffers). */
@@ -177,11 +236,17 @@ function encodeWithdraw(family: Family, list: PrefixList): Uint8Array[] {
   return out;
 }
 
-/** The messages through a FrameReader and the decoder into the RIB, as a session does. */
+/**
+ * The messages through a FrameReader and the decoder into the RIB, as a session does: in Buffers
+ * of one socket read each, so that the frames are what a socket gives (Buffer views of a read,
+ * and a Uint8Array copy for a message that spans two reads). Code V8 optimised for one kind of
+ * array only is thrown away at the first frame of the other kind.
+ */
 function feed(rib: Rib, peerId: string, messages: readonly Uint8Array[]): void {
   const reader = new FrameReader(MAX_MESSAGE_LENGTH);
-  for (const m of messages) {
-    reader.push(m);
+  const stream = Buffer.concat(messages);
+  for (let at = 0; at < stream.length; at += READ_SIZE) {
+    reader.push(stream.subarray(at, at + READ_SIZE));
     for (let f = reader.next(); f !== null; f = reader.next()) {
       const message = decodeMessage(f, CODEC);
       if (message.type !== 'update') throw new Error(`warm-up: decoded a ${message.type}`);

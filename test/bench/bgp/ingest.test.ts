@@ -8,6 +8,7 @@ const run = (seconds: number, extra: Partial<ReceiverResult> = {}): ReceiverResu
   bytesPerPrefix: 50,
   baselineRssMb: 40,
   cpuSeconds: seconds,
+  mainThreadCpuSeconds: seconds,
   senderSeconds: 0.05,
   polls: 10,
   resolutionMs: 3,

@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createNsPair, RUN_PREFIX } from '../lib/netns.ts';
 import { sleep } from '../lib/poll.ts';
-import { procStats } from '../lib/proc.ts';
+import { type ProcStats, procStats } from '../lib/proc.ts';
 import { Teardown } from '../lib/teardown.ts';
 import { startBlasterProcess } from './blaster-process.ts';
 import { MAX_PREFIXES, RECEIVER_ASN, SENDER_ASN } from './feed.ts';
@@ -51,6 +51,8 @@ export interface ReceiverResult {
   readonly bytesPerPrefix: number;
   readonly baselineRssMb: number;
   readonly cpuSeconds: number;
+  /** The main thread's CPU seconds over the same span (a Node receiver's event loop). */
+  readonly mainThreadCpuSeconds: number;
   /** Established → last byte handed to the socket, as the blaster saw it. */
   readonly senderSeconds: number;
   readonly polls: number;
@@ -179,14 +181,18 @@ export async function measureReceiver(driver: ReceiverDriver, opts: IngestOption
     const sent = await withDeadline(blaster.sent, 5000, 'end of sending');
     const peak = after.reduce((s, x) => s + x.peakRssBytes, 0);
     const base = baseline.reduce((s, x) => s + x.rssBytes, 0);
-    const cpu = after.reduce((s, x) => s + x.cpuSeconds, 0) - baseline.reduce((s, x) => s + x.cpuSeconds, 0);
+    const sum = (xs: readonly ProcStats[], f: (x: ProcStats) => number): number =>
+      xs.reduce((s, x) => s + f(x), 0);
+    const cpu = sum(after, (x) => x.cpuSeconds) - sum(baseline, (x) => x.cpuSeconds);
+    const mainCpu = sum(after, (x) => x.mainThreadCpuSeconds) - sum(baseline, (x) => x.mainThreadCpuSeconds);
     const extras = receiver.extras ? await receiver.extras() : {};
     result = {
       seconds: round(Number(doneAt - established) / 1e9, 4),
       peakRssMb: round(peak / MB, 1),
       bytesPerPrefix: Math.round((peak - base) / opts.n),
       baselineRssMb: round(base / MB, 1),
-      cpuSeconds: round(cpu, 2),
+      cpuSeconds: round(cpu, 4),
+      mainThreadCpuSeconds: round(mainCpu, 4),
       senderSeconds: round(Number(sent - established) / 1e9, 4),
       polls,
       resolutionMs: round(Number(doneAt - lastBelow) / 1e6, 1),
@@ -325,7 +331,7 @@ function table(n: number, results: Partial<Record<ReceiverName, RoundsOutcome>>)
       r.seconds.toFixed(3),
       r.peakRssMb.toFixed(1),
       String(r.bytesPerPrefix),
-      r.cpuSeconds.toFixed(2),
+      r.cpuSeconds.toFixed(3),
       r.senderSeconds.toFixed(3),
       String(r.polls),
       notes.join(', '),

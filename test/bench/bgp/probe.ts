@@ -3,11 +3,13 @@
 // Margay's REST API. Started as `ip netns exec NS node test/bench/bgp/probe.ts`; it reads one JSON
 // request per line on stdin and answers one JSON line on stdout:
 //   {"id":1,"op":"http","url":"http://127.0.0.1:9099/v1/bgp/peers"} → {"id":1,"ok":true,"status":200,"body":"…"}
+//   (GET over one kept-alive connection with a minimal request, http-lite.ts)
 //   {"id":2,"op":"exec","argv":["gobgp","-p","50051","global","rib","summary"]} → {"id":2,"ok":true,"body":"…"}
 // It exits when stdin closes.
 
 import { execFile } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { HttpLite } from './http-lite.ts';
 
 export type ProbeRequest =
   | { readonly id: number; readonly op: 'http'; readonly url: string; readonly timeoutMs?: number }
@@ -22,12 +24,23 @@ export type ProbeReply =
   | { readonly id: number; readonly ok: true; readonly status?: number; readonly body: string }
   | { readonly id: number; readonly ok: false; readonly error: string };
 
+/** One kept-alive connection per host:port (http-lite.ts). */
+const clients = new Map<string, HttpLite>();
+
 async function handle(req: ProbeRequest): Promise<ProbeReply> {
   const timeoutMs = req.timeoutMs ?? 5000;
   try {
     if (req.op === 'http') {
-      const res = await fetch(req.url, { signal: AbortSignal.timeout(timeoutMs) });
-      return { id: req.id, ok: true, status: res.status, body: await res.text() };
+      const url = new URL(req.url);
+      if (url.protocol !== 'http:') throw new Error(`${req.url}: only http URLs`);
+      const key = `${url.hostname}:${url.port || '80'}`;
+      let client = clients.get(key);
+      if (client === undefined) {
+        client = new HttpLite(url.hostname.replace(/^\[|\]$/g, ''), Number(url.port || 80));
+        clients.set(key, client);
+      }
+      const res = await client.get(url.pathname + url.search, timeoutMs);
+      return { id: req.id, ok: true, status: res.status, body: res.body };
     }
     const [cmd, ...args] = req.argv;
     const body = await new Promise<string>((resolve, reject) => {
@@ -57,7 +70,10 @@ function main(): void {
     }
     void handle(req).then((reply) => process.stdout.write(`${JSON.stringify(reply)}\n`));
   });
-  rl.on('close', () => process.exit(0));
+  rl.on('close', () => {
+    for (const c of clients.values()) c.close();
+    process.exit(0);
+  });
 }
 
 if (import.meta.main) main();

@@ -4,7 +4,7 @@
 
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { sleep } from './poll.ts';
@@ -104,8 +104,26 @@ export interface ProcStats {
   /** Peak resident set size (VmHWM), bytes. */
   readonly peakRssBytes: number;
   readonly rssBytes: number;
-  /** utime + stime, seconds. */
+  /**
+   * CPU time, seconds: the sum over the live threads of the scheduler's run time
+   * (/proc/PID/task/TID/schedstat, nanoseconds), or utime + stime (10 ms ticks) where the kernel
+   * keeps no schedstat. Ticks are too coarse for a 30 ms run; a thread that exited in between is
+   * not counted (the receivers' threads live as long as they do).
+   */
   readonly cpuSeconds: number;
+  /** The main thread's share of cpuSeconds (the event loop, for a Node process). */
+  readonly mainThreadCpuSeconds: number;
+}
+
+/** Nanoseconds thread `tid` of `pid` has run, or undefined without schedstat. */
+async function threadRunNs(pid: number, tid: string): Promise<number | undefined> {
+  try {
+    const text = await readFile(`/proc/${pid}/task/${tid}/schedstat`, 'utf8');
+    const ns = Number(text.split(' ')[0]);
+    return Number.isFinite(ns) ? ns : undefined;
+  } catch {
+    return undefined; // the thread exited while we looked
+  }
 }
 
 const CLOCK_TICKS = 100; // sysconf(_SC_CLK_TCK) on Linux
@@ -120,6 +138,23 @@ export async function procStats(pid: number): Promise<ProcStats> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
   // Fields after the parenthesised command name; utime and stime are fields 14 and 15 (1-based).
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const cpuTicks = Number(rest[11]) + Number(rest[12]);
-  return { peakRssBytes: kb('VmHWM'), rssBytes: kb('VmRSS'), cpuSeconds: cpuTicks / CLOCK_TICKS };
+  const tickSeconds = (Number(rest[11]) + Number(rest[12])) / CLOCK_TICKS;
+  const main = await threadRunNs(pid, String(pid));
+  if (main === undefined) {
+    return {
+      peakRssBytes: kb('VmHWM'),
+      rssBytes: kb('VmRSS'),
+      cpuSeconds: tickSeconds,
+      mainThreadCpuSeconds: tickSeconds,
+    };
+  }
+  const tids = await readdir(`/proc/${pid}/task`);
+  let ns = 0;
+  for (const tid of tids) ns += (tid === String(pid) ? main : await threadRunNs(pid, tid)) ?? 0;
+  return {
+    peakRssBytes: kb('VmHWM'),
+    rssBytes: kb('VmRSS'),
+    cpuSeconds: ns / 1e9,
+    mainThreadCpuSeconds: main / 1e9,
+  };
 }

@@ -54,7 +54,16 @@ export async function startMargay(ctx: ReceiverContext): Promise<StartedReceiver
   const proc = spawnTracked(
     ctx.teardown,
     'margay speaker',
-    [process.execPath, MAIN, 'speaker', '--config', conf],
+    // MARGAY_NODE_FLAGS: extra node flags for the receiver alone, to profile it in place
+    // (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p"); NODE_OPTIONS would reach every node process.
+    [
+      process.execPath,
+      ...(process.env.MARGAY_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+      MAIN,
+      'speaker',
+      '--config',
+      conf,
+    ],
     {
       netns: ctx.ns.receiver,
       logFile: log,

@@ -106,6 +106,25 @@ describe('session against a raw peer', () => {
     expect(raw.received.filter((m) => m.type === 'keepalive').length).toBeGreaterThanOrEqual(2);
   });
 
+  test('hold timer: each message restarts it, and it expires a hold time after the last one', async () => {
+    // The host timer is not re-armed per message (peer-session.ts #arm): the one armed for the
+    // first deadline fires early and must be re-armed for the deadline in force.
+    const { speaker, raw } = await establish({ holdTime: 3 });
+    let lastAt = Date.now();
+    for (let i = 0; i < 4; i++) {
+      await new Promise((r) => setTimeout(r, 800));
+      raw.send(update([`10.7.${i}.0/24`]));
+      lastAt = Date.now();
+    }
+    // 3.2 s after Established the session is still up: the first deadline was moved.
+    expect(stateOf(speaker)).toBe('Established');
+    await waitFor(() => stateOf(speaker) !== 'Established', 'hold timer expiry', 6_000);
+    const elapsed = Date.now() - lastAt;
+    expect(elapsed).toBeGreaterThanOrEqual(2_900);
+    expect(elapsed).toBeLessThan(4_500);
+    expect(peerOf(speaker)?.lastError).toBe('Error: Hold timer expired');
+  });
+
   test('RFC 7606: a bad ORIGIN is treat-as-withdraw, the session stays up', async () => {
     const errors = collect(DiagnosticChannel.updateError);
     try {
