@@ -66,6 +66,16 @@ type MessageErrorEvent = Extract<FsmEvent, { type: 'BGPHeaderErr' | 'BGPOpenMsgE
 export function step(config: FsmConfig, state: FsmState, event: FsmEvent, env: FsmEnv): StepResult {
   const timer = timerOfEvent(event.type);
   if (timer !== null && state.timers[timer] === null) return { state, actions: [] };
+  // In Established a received message only restarts the HoldTimer (Events 26/27, `established`).
+  // The UPDATEs of a table dump arrive many to the millisecond, and a restart within the same
+  // millisecond sets the deadline already set: nothing changes, and no draft is built for it.
+  if (
+    state.name === 'Established' &&
+    (event.type === 'UpdateMsg' || event.type === 'KeepAliveMsg' || event.type === 'RouteRefreshMsg') &&
+    state.timers.hold === holdDeadline(state, env.now)
+  ) {
+    return { state, actions: [] };
+  }
   const d: Draft = {
     config,
     env,
@@ -141,10 +151,19 @@ function restartKeepalive(d: Draft): void {
   d.t.keepalive = k > 0 ? d.env.now + keepaliveDelayMs(k, d.env.random) : null;
 }
 
+/**
+ * The HoldTimer deadline of a restart at `now`, or null when the negotiated hold time is zero.
+ * In whole milliseconds (rounded up, never early), so that restarts within one millisecond
+ * agree (`step`'s fast path).
+ */
+function holdDeadline(s: FsmState, now: number): number | null {
+  const h = s.negotiatedHoldTime ?? 0;
+  return h > 0 ? Math.ceil(now) + Math.round(h * 1000) : null;
+}
+
 /** RFC 4271 §4.2: restart the HoldTimer, unless the negotiated hold time is zero. */
 function restartHold(d: Draft): void {
-  const h = d.s.negotiatedHoldTime ?? 0;
-  d.t.hold = h > 0 ? sec(d, h) : null;
+  d.t.hold = holdDeadline(d.s, d.env.now);
 }
 
 function go(d: Draft, name: FsmStateName): void {

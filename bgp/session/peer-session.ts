@@ -279,6 +279,8 @@ export class PeerSession {
     if (a.isDiscarded) return;
     const before = a.fsm;
     const result = step(this.#o.fsm, before, event, this.#env());
+    // Nothing happened (most UPDATEs of a table: the HoldTimer deadline stays, fsm/step.ts).
+    if (result.state === before && result.actions.length === 0) return;
     a.fsm = result.state;
     for (const action of result.actions) {
       if (a.isDiscarded && action.type !== 'closeConnection') continue;

@@ -78,6 +78,33 @@ export function formatPrefix(width: PrefixWidth, words: ArrayLike<number>, at: n
   return width === 1 ? formatIpv4Prefix(words[at] as number, len) : formatIpv6Prefix(words, at, len);
 }
 
+// A list's two arrays come from a shared slab when they are small, as Node's Buffer pool does for
+// small Buffers: an ArrayBuffer of its own costs a malloc, external-memory accounting and the
+// collector's sweeping, and a table dump decodes one list per UPDATE (measured: 2.9 µs per list
+// with two ArrayBuffers, 0.5 µs carved from a slab). Carved space is never reused, so it is zero
+// like a new array's. A slab lives while any list carved from it does: a list kept for long keeps
+// at most SLAB_BYTES.
+const SLAB_BYTES = 16 * 1024;
+/** Larger lists get arrays of their own (a full 4096-octet UPDATE of /32s needs ~5 KiB). */
+const MAX_CARVED_BYTES = 2048;
+let slab = new ArrayBuffer(SLAB_BYTES);
+let slabUsed = 0;
+
+/** Zeroed address words and lengths for `n` prefixes of `width` words. */
+function listArrays(n: number, width: PrefixWidth): [Uint32Array, Uint8Array] {
+  const wordBytes = n * width * 4;
+  // The lengths are padded so that the next list's words stay 4-byte aligned.
+  const bytes = wordBytes + ((n + 3) & ~3);
+  if (bytes > MAX_CARVED_BYTES) return [new Uint32Array(n * width), new Uint8Array(n)];
+  if (slabUsed + bytes > SLAB_BYTES) {
+    slab = new ArrayBuffer(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const at = slabUsed;
+  slabUsed += bytes;
+  return [new Uint32Array(slab, at, n * width), new Uint8Array(slab, at + wordBytes, n)];
+}
+
 export class PrefixList implements Iterable<string> {
   readonly afi: AfiCode;
   readonly width: PrefixWidth;
@@ -88,9 +115,7 @@ export class PrefixList implements Iterable<string> {
   constructor(afi: AfiCode, capacity = 8) {
     this.afi = afi;
     this.width = widthOf(afi);
-    const n = Math.max(1, capacity);
-    this.#words = new Uint32Array(n * this.width);
-    this.#lens = new Uint8Array(n);
+    [this.#words, this.#lens] = listArrays(Math.max(1, capacity), this.width);
   }
 
   /**
@@ -187,11 +212,10 @@ export class PrefixList implements Iterable<string> {
   #grow(): number {
     const i = this.#length;
     if (i === this.#lens.length) {
-      const lens = new Uint8Array(i * 2);
+      const [words, lens] = listArrays(i * 2, this.width);
       lens.set(this.#lens);
-      this.#lens = lens;
-      const words = new Uint32Array(i * 2 * this.width);
       words.set(this.#words);
+      this.#lens = lens;
       this.#words = words;
     }
     this.#length = i + 1;

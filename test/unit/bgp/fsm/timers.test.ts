@@ -64,6 +64,25 @@ describe('HoldTimer (RFC 4271 §4.2, §6.5, §8.2.2)', () => {
     expect(s.name).toBe('Established');
   });
 
+  it('is restarted to whole milliseconds: messages within one millisecond change nothing', () => {
+    const est = reach(cfg, 'Established');
+    const a = step(cfg, est, { type: 'UpdateMsg' }, env(70_000.2));
+    expect(a.state.timers.hold).toBe(70_001 + 60_000);
+    expect(a.actions).toEqual([{ type: 'setTimer', timer: 'hold', at: 130_001 }]);
+    // The same millisecond: the very same state, no actions (the session skips the step).
+    for (const now of [70_000.5, 70_000.9, 70_001]) {
+      const b = step(cfg, a.state, { type: 'UpdateMsg' }, env(now));
+      expect(b.state).toBe(a.state);
+      expect(b.actions).toEqual([]);
+    }
+    // The next millisecond moves the deadline, whatever the message.
+    for (const type of ['UpdateMsg', 'KeepAliveMsg', 'RouteRefreshMsg'] as const) {
+      const c = step(cfg, a.state, { type }, env(70_001.1));
+      expect(c.state.timers.hold).toBe(130_002);
+      expect(c.state).not.toBe(a.state);
+    }
+  });
+
   it('uses the large OpenSent value (RFC 4271 §8.2.2: 4 minutes) until the OPEN arrives', () => {
     const s = reach(cfg, 'OpenSent'); // TCP up at 1 s
     expect(s.timers.hold).toBe(1_000 + 240_000);

@@ -173,6 +173,37 @@ describe('PrefixList', () => {
     expect(PrefixList.parse(Afi.ipv4, []).toArray()).toEqual([]);
   });
 
+  it('lists made side by side never share memory (small ones are carved from one slab)', () => {
+    // Many lists of both families and mixed sizes, filled and grown in an interleaved order,
+    // each with prefixes of its own: any overlap of their arrays would change another's content.
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ v6: fc.boolean(), capacity: fc.nat(40), count: fc.nat(60) }), {
+          minLength: 1,
+          maxLength: 80,
+        }),
+        (specs) => {
+          const lists = specs.map((x) => new PrefixList(x.v6 ? Afi.ipv6 : Afi.ipv4, x.capacity));
+          const expected = specs.map(() => [] as string[]);
+          for (let round = 0; round < 60; round++) {
+            specs.forEach((x, k) => {
+              if (round >= x.count) return;
+              const text = x.v6
+                ? `2001:db8:${(k + 1).toString(16)}:${(round + 1).toString(16)}::/64`
+                : `10.${k}.${round}.0/24`;
+              (lists[k] as PrefixList).pushText(text);
+              (expected[k] as string[]).push(text);
+            });
+          }
+          lists.forEach((list, k) => {
+            expect(list.toArray()).toEqual(expected[k]);
+          });
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
   it('parse refuses a prefix of the other family, naming it', () => {
     const e4 = expectInvalidConfig(
       () => PrefixList.parse(Afi.ipv4, ['10.0.0.0/8', '2001:db8::/32']),
