@@ -90,8 +90,13 @@ const MAX_CARVED_BYTES = 2048;
 let slab = new ArrayBuffer(SLAB_BYTES);
 let slabUsed = 0;
 
+const NO_WORDS = new Uint32Array(0);
+const NO_LENS = new Uint8Array(0);
+
 /** Zeroed address words and lengths for `n` prefixes of `width` words. */
 function listArrays(n: number, width: PrefixWidth): [Uint32Array, Uint8Array] {
+  // An empty list (most UPDATEs withdraw nothing) gets arrays when its first prefix comes.
+  if (n === 0) return [NO_WORDS, NO_LENS];
   const wordBytes = n * width * 4;
   // The lengths are padded so that the next list's words stay 4-byte aligned.
   const bytes = wordBytes + ((n + 3) & ~3);
@@ -115,7 +120,7 @@ export class PrefixList implements Iterable<string> {
   constructor(afi: AfiCode, capacity = 8) {
     this.afi = afi;
     this.width = widthOf(afi);
-    [this.#words, this.#lens] = listArrays(Math.max(1, capacity), this.width);
+    [this.#words, this.#lens] = listArrays(Math.max(0, capacity), this.width);
   }
 
   /**
@@ -212,7 +217,7 @@ export class PrefixList implements Iterable<string> {
   #grow(): number {
     const i = this.#length;
     if (i === this.#lens.length) {
-      const [words, lens] = listArrays(i * 2, this.width);
+      const [words, lens] = listArrays(Math.max(8, i * 2), this.width);
       lens.set(this.#lens);
       words.set(this.#words);
       this.#lens = lens;

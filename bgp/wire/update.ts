@@ -85,7 +85,7 @@ export function decodeUpdateBody(frame: Uint8Array, opts: CodecOptions): UpdateM
 
   const st: AttrDecodeState = { opts, attrs: {}, reach: [], withdrawn: [], discarded: [] };
   let treatAsWithdraw: AttributeIssue | undefined;
-  const unknown: UnknownAttribute[] = [];
+  let unknown: UnknownAttribute[] | undefined;
   let attrCount = 0;
 
   generation = (generation + 1) >>> 0;
@@ -138,7 +138,6 @@ export function decodeUpdateBody(frame: Uint8Array, opts: CodecOptions): UpdateM
       UpdateSubcode.attributeLengthError,
     );
     attrCount++;
-    const raw = () => frame.slice(start, value.end);
 
     // RFC 7606 §3.g: a repeated MP_REACH/MP_UNREACH resets; other repeats are discarded.
     if (seen[typeCode] === generation) {
@@ -166,12 +165,13 @@ export function decodeUpdateBody(frame: Uint8Array, opts: CodecOptions): UpdateM
           NotifyCode.updateMessage,
           UpdateSubcode.unrecognizedWellKnownAttribute,
           `unrecognized well-known attribute ${typeCode}`,
-          raw(),
+          frame.slice(start, value.end),
         );
       }
       // RFC 4271 §5: optional transitive is passed on with the Partial bit set; optional
       // non-transitive is quietly ignored. The value is copied (it outlives the frame).
       if (flags & AttrFlag.transitive) {
+        unknown ??= [];
         unknown.push({
           flags: (flags | AttrFlag.partial) & ~AttrFlag.extendedLength,
           typeCode,
@@ -212,7 +212,12 @@ export function decodeUpdateBody(frame: Uint8Array, opts: CodecOptions): UpdateM
     } catch (err) {
       if (!(err instanceof WireError)) throw err;
       if (d.onError === 'session-reset') {
-        throw new WireError(err.notifyCode, err.notifySubcode, `${d.name}: ${err.message}`, raw());
+        throw new WireError(
+          err.notifyCode,
+          err.notifySubcode,
+          `${d.name}: ${err.message}`,
+          frame.slice(start, value.end),
+        );
       }
       const issue: AttributeIssue = {
         typeCode,
@@ -225,7 +230,7 @@ export function decodeUpdateBody(frame: Uint8Array, opts: CodecOptions): UpdateM
   }
 
   const attrs = st.attrs;
-  if (unknown.length > 0) attrs.unknown = unknown;
+  if (unknown !== undefined) attrs.unknown = unknown;
   reconcileAs4(st);
 
   const nlri4Ids = ipv4AddPath ? ([] as number[]) : undefined;
@@ -243,14 +248,14 @@ export function decodeUpdateBody(frame: Uint8Array, opts: CodecOptions): UpdateM
     if (nlri4Ids) block.pathIds = nlri4Ids;
     reach.push(block);
   }
-  reach.push(...st.reach);
+  for (const block of st.reach) reach.push(block);
   const withdrawn: NlriBlock[] = [];
   if (withdrawn4.length > 0) {
     const block: Mutable<NlriBlock> = { afi: Afi.ipv4, safi: Safi.unicast, prefixes: withdrawn4 };
     if (withdrawn4Ids) block.pathIds = withdrawn4Ids;
     withdrawn.push(block);
   }
-  withdrawn.push(...st.withdrawn);
+  for (const block of st.withdrawn) withdrawn.push(block);
 
   // RFC 7606 §3.d: a missing well-known mandatory attribute is treat-as-withdraw. NEXT_HOP is
   // mandatory only with IPv4 NLRI in the NLRI field (RFC 4760 §3); LOCAL_PREF (iBGP only) is
