@@ -158,33 +158,25 @@ export function warmUp(options: WarmUpOptions = {}): WarmUpResult {
   return { ms: performance.now() - t0, ...counts, left: rib.prefixCount };
 }
 
-/** `n` distinct prefixes of the family in blocks of BLOCK: /32s of 198.18.0.0/15, /64s of 2001:db8::/32. */
+/** `n` distinct prefixes of the family in blocks of BLOCK (see `block`). */
 function prefixBlocks(family: Family, n: number): PrefixList[] {
-  const afi = family === 'ipv4-unicast' ? Afi.ipv4 : Afi.ipv6;
   const blocks: PrefixList[] = [];
-  const v6 = new Uint32Array(4);
-  for (let i = 0; i < n; i += BLOCK) {
-    const list = new PrefixList(afi, BLOCK);
-    for (let k = i; k < Math.min(n, i + BLOCK); k++) {
-      if (afi === Afi.ipv4) {
-        list.pushIpv4((0xc6120000 + k) >>> 0, 32);
-      } else {
-        v6[0] = 0x20010db8;
-        v6[1] = k;
-        list.push(v6, 0, 64);
-      }
-    }
-    blocks.push(list);
-  }
+  for (let i = 0; i < n; i += BLOCK) blocks.push(block(family, i, Math.min(n, i + BLOCK)));
   return blocks;
 }
 
 /** The u-th block of SMALL_BLOCK prefixes of the small-UPDATE phase. */
 function smallBlock(family: Family, u: number): PrefixList {
+  const from = SMALL_BASE + u * SMALL_BLOCK;
+  return block(family, from, from + SMALL_BLOCK);
+}
+
+/** Prefixes number `from` to `to` − 1 of the family: /32s of 198.18.0.0/15, /64s of 2001:db8::/32. */
+function block(family: Family, from: number, to: number): PrefixList {
   const afi = family === 'ipv4-unicast' ? Afi.ipv4 : Afi.ipv6;
-  const list = new PrefixList(afi, SMALL_BLOCK);
+  const list = new PrefixList(afi, to - from);
   const v6 = new Uint32Array(4);
-  for (let k = SMALL_BASE + u * SMALL_BLOCK; k < SMALL_BASE + (u + 1) * SMALL_BLOCK; k++) {
+  for (let k = from; k < to; k++) {
     if (afi === Afi.ipv4) {
       list.pushIpv4((0xc6120000 + k) >>> 0, 32);
     } else {
