@@ -85,9 +85,14 @@ export class HttpLite {
       this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
       this.#parse();
     });
-    socket.on('error', (err) => this.#fail(err));
+    // Only the connection in use fails the current request: one dropped after a timeout closes
+    // later, when the next request may already be on its successor.
+    socket.on('error', (err) => {
+      if (this.#socket === socket) this.#fail(err);
+    });
     socket.on('close', () => {
-      if (this.#socket === socket) this.#socket = undefined;
+      if (this.#socket !== socket) return;
+      this.#socket = undefined;
       if (this.#current !== undefined) this.#fail(new Error('connection closed before the response'));
     });
     this.#socket = socket;
