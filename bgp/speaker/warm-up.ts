@@ -25,9 +25,9 @@
 // - The bytes reach the FrameReader in Buffers of one socket read, so the frames are Buffer views
 //   (and Uint8Array copies across reads) as from a socket: the decoder optimised for Uint8Array
 //   frames only was deoptimised at the first real frame (`--trace-deopt`: "wrong map").
-// - The session layer and the REST API stay cold: warming them means a loopback session between
-//   two throwaway speakers, which was tried and took another ~0.5 s and 40–100 MB of RSS that V8
-//   keeps, too much for a node agent that usually carries small tables.
+// - The session layer is warmed after this by one loopback session into a throwaway Speaker
+//   (session-warm-up.ts; the daemons call both through `warmUpSpeaker`). The REST API stays cold:
+//   warming it with a few hundred requests at start changed nothing measurable.
 // It costs ~0.2–0.4 s of CPU and ~20 MB of RSS at start.
 
 import { Rib } from '../rib/rib.ts';
@@ -65,7 +65,7 @@ const SETS = 8;
  * after some hundreds of calls (Maglev) and again after some thousands (TurboFan); the
  * per-UPDATE code gets ~2000 calls here.
  */
-const SMALL_UPDATES: readonly (readonly [Family, number])[] = [
+export const SMALL_UPDATES: readonly (readonly [Family, number])[] = [
   ['ipv4-unicast', 1500],
   ['ipv6-unicast', 500],
 ];
@@ -159,14 +159,14 @@ export function warmUp(options: WarmUpOptions = {}): WarmUpResult {
 }
 
 /** `n` distinct prefixes of the family in blocks of BLOCK (see `block`). */
-function prefixBlocks(family: Family, n: number): PrefixList[] {
+export function prefixBlocks(family: Family, n: number): PrefixList[] {
   const blocks: PrefixList[] = [];
   for (let i = 0; i < n; i += BLOCK) blocks.push(block(family, i, Math.min(n, i + BLOCK)));
   return blocks;
 }
 
 /** The u-th block of SMALL_BLOCK prefixes of the small-UPDATE phase. */
-function smallBlock(family: Family, u: number): PrefixList {
+export function smallBlock(family: Family, u: number): PrefixList {
   const from = SMALL_BASE + u * SMALL_BLOCK;
   return block(family, from, from + SMALL_BLOCK);
 }
@@ -195,7 +195,7 @@ const writer = (): UpdateWriter => {
   return shared;
 };
 
-function encodeReach(
+export function encodeReach(
   family: Family,
   list: PrefixList,
   asn: number,

@@ -2,9 +2,9 @@
 // YAML, the REST API, no dataplane. SIGTERM/SIGINT send Cease (Administrative Shutdown) to
 // every peer before the process exits.
 import { hostname } from 'node:os';
+import { warmUpSpeaker } from '../../bgp/speaker/session-warm-up.ts';
 import { Speaker } from '../../bgp/speaker/speaker.ts';
 import type { PeerStatus } from '../../bgp/speaker/types.ts';
-import { warmUp } from '../../bgp/speaker/warm-up.ts';
 import { type MetricFamily, ProcessMetrics } from '../api/metrics.ts';
 import { type StatusSource, startApi } from '../api/server.ts';
 import { loadSpeakerConfig } from '../config/speaker.ts';
@@ -55,9 +55,11 @@ export function speakerMetrics(peers: readonly PeerStatus[]): MetricFamily[] {
 
 export async function runSpeaker(configPath: string): Promise<() => Promise<void>> {
   const config = await loadSpeakerConfig(configPath);
+  // Before anything listens, before the event-loop delay histogram starts, and before the BGP
+  // log is subscribed: the warm-up's loopback session is not one to log (bgp/speaker/warm-up.ts,
+  // session-warm-up.ts).
+  log('info', 'bgp.warm-up', await warmUpSpeaker());
   const unsubscribe = subscribeBgpLog();
-  // Before anything listens, and before the event-loop delay histogram starts (bgp/speaker/warm-up.ts).
-  log('info', 'bgp.warm-up', { ...warmUp() });
   const processMetrics = new ProcessMetrics();
   const speaker = new Speaker({ ...config.speaker, hostname: hostname() });
   speaker.setPeers(config.peers);
