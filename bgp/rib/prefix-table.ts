@@ -3,8 +3,8 @@
 // sets.
 //
 // Intent: a JS Map keyed by prefix strings cost 400–600 ns per new prefix on a 1M-prefix
-// ingest, plus the string itself; here a prefix costs ~25 bytes in typed arrays and one hash
-// of its words. The semantics are those of a JS Map, which the RIB was written against:
+// ingest, plus the string itself; here an IPv4 prefix costs ~21–29 bytes in typed arrays and
+// one hash of its words. The semantics are those of a JS Map, which the RIB was written against:
 // - Iteration follows insertion order, and a cursor is live: entries added after it started
 //   are visited, deleted ones are skipped, and deleting or replacing the entry it is on is
 //   safe. The Adj-RIB-Out's initial dump, the deferred peer flush and paged route listings
@@ -15,14 +15,20 @@
 // the tables hold few distinct values (a Loc-RIB entry is one of a peer's shared paths unless it
 // has several paths; a sent entry is one of the exported sets), and a JS array of a million
 // pointers costs a write barrier per store, copying as it grows, and scanning by the garbage
-// collector; unique values (a Dest per multipath prefix) cost a Map entry instead. The index is an
-// open-addressing hash with linear probing over 2-word slots [IPv4 address | IPv6 key hash,
-// (entry + 1) << 8 | length], at most half full, so a lookup that misses touches one cache line
-// (a JS Map or a chained index costs two or three misses, and on a 1M-prefix table nearly every
-// lookup misses the cache). Deletion shifts the following slots back (Knuth's algorithm R): no
-// tombstones. The index is split into PARTS partitions by the top hash bits, each growing on its
-// own: doubling one costs 1/PARTS of a full rehash, so growing a 1M-prefix table never stalls
-// the event loop for the tens of milliseconds a whole-table rehash takes.
+// collector; unique values (a Dest per multipath prefix) cost a Map entry instead. Each entry's
+// key hash is kept too (`#hashes`), so growing and deleting never rehash a key. The index is an
+// open-addressing hash with linear probing over one-word slots [(entry + 1) << 8 | 8 bits of the
+// hash], at most half full: a probe reads the entry's key only when those 8 bits match (1 in 256
+// for another key), so a lookup that misses touches one cache line of the index (a JS Map or a
+// chained index costs two or three misses, and on a 1M-prefix table nearly every lookup misses
+// the cache). One word a slot instead of two (key, tag) halves the index, to 1 MiB at 100k
+// prefixes, which a core's L2 cache holds: the inserts of a 100k-prefix ingest took ~18 ms
+// instead of ~21–23 (`test/bench/bgp/ingest-local.ts --mode rib`, the same minutes), 1M inserts
+// on the table alone 159–166 ms instead of 181–190. Deletion shifts the following slots back
+// (Knuth's algorithm R): no tombstones. The index is split into PARTS partitions by the top hash
+// bits, each growing on its own: doubling one costs 1/PARTS of a full rehash, so growing a
+// 1M-prefix table never stalls the event loop for the tens of milliseconds a whole-table rehash
+// takes.
 // Decisions:
 // - `addAbsent` adds an UPDATE's block of prefixes with one hash and one probe each, inserting
 //   into the empty slot its probe ended on; `find` then `add` would hash and probe twice.
@@ -43,11 +49,13 @@ const NO_VALUE: unique symbol = Symbol('no value');
 /** The length value of a deleted entry (real lengths are 0..128). */
 const HOLE = 255;
 const MIN_CAPACITY = 16;
+/** Where a slot's 8 hash bits come from: above the bits that pick the slot in all but the largest partitions. */
+const TAG_SHIFT = 18;
 /** Index partitions (a power of two) and the shift that takes a hash to its partition. */
 const PARTS = 64;
 const PART_SHIFT = 26;
 /** Slots of the smallest partition. */
-const MIN_PART_SLOTS = 8;
+const MIN_PART_SLOTS = 16;
 /** Entries from which `warm` prefetches (its index is then ≥ 4 MiB). */
 const WARM_MIN_ENTRIES = 1 << 18;
 
@@ -97,6 +105,8 @@ export class PrefixTable<V> {
   readonly width: PrefixWidth;
   #keys: Uint32Array;
   #lens: Uint8Array;
+  /** Per entry: the hash of its key (`hash1`, `hash4`). */
+  #hashes: Uint32Array;
   /** Per entry: the slot of its value in `#objs`, or 0 (a hole, or a value in `#own`). */
   #vals: Uint32Array;
   /** Per entry, made on first use: a value that is not shared (PrefixTableOptions.isShared). */
@@ -115,7 +125,7 @@ export class PrefixTable<V> {
   /** The value stored last and its slot: a block of entries sharing a value looks it up once. */
   #lastValue: V | typeof NO_VALUE = NO_VALUE;
   #lastSlot = 0;
-  /** The index partitions: 2 words a slot (see the file header); 0 in the second word = empty. */
+  /** The index partitions: one word a slot (see the file header); 0 = empty. */
   readonly #parts: Uint32Array[] = [];
   /** Per partition: slot count − 1 (slot counts are powers of two). */
   readonly #masks = new Int32Array(PARTS);
@@ -135,6 +145,7 @@ export class PrefixTable<V> {
     const cap = capacityFor(options.capacity ?? MIN_CAPACITY);
     this.#keys = new Uint32Array(cap * this.width);
     this.#lens = new Uint8Array(cap);
+    this.#hashes = new Uint32Array(cap);
     this.#vals = new Uint32Array(cap);
     this.#resetIndex(cap);
   }
@@ -217,27 +228,28 @@ export class PrefixTable<V> {
     slots: Uint32Array,
     mask: number,
   ): number {
-    if (this.width === 1) {
-      const w0 = words[at] as number;
-      for (let s = h & mask; ; s = (s + 1) & mask) {
-        const tag = slots[s * 2 + 1] as number;
-        if (tag === 0) return s;
-        if ((tag & 0xff) === len && slots[s * 2] === w0) return -(tag >>> 8);
-      }
-    }
+    const tag = (h >>> TAG_SHIFT) & 0xff;
     const keys = this.#keys;
+    const lens = this.#lens;
+    const w = this.width;
     for (let s = h & mask; ; s = (s + 1) & mask) {
-      const tag = slots[s * 2 + 1] as number;
-      if (tag === 0) return s;
-      if ((tag & 0xff) !== len || slots[s * 2] !== h) continue;
-      const o = ((tag >>> 8) - 1) * 4;
+      const v = slots[s] as number;
+      if (v === 0) return s;
+      if ((v & 0xff) !== tag) continue;
+      const e = (v >>> 8) - 1;
+      if (lens[e] !== len) continue;
+      if (w === 1) {
+        if (keys[e] === words[at]) return -(e + 1);
+        continue;
+      }
+      const o = e * 4;
       if (
         keys[o] === words[at] &&
         keys[o + 1] === words[at + 1] &&
         keys[o + 2] === words[at + 2] &&
         keys[o + 3] === words[at + 3]
       ) {
-        return -(tag >>> 8);
+        return -(e + 1);
       }
     }
   }
@@ -261,7 +273,7 @@ export class PrefixTable<V> {
     for (let i = 0; i < list.length; i++) {
       const h = this.#hash(words, i * this.width, lens[i] as number);
       const p = h >>> PART_SHIFT;
-      x ^= (parts[p] as Uint32Array)[(h & (masks[p] as number)) * 2 + 1] as number;
+      x ^= (parts[p] as Uint32Array)[h & (masks[p] as number)] as number;
     }
     // Kept, so that the loads are not optimised away.
     this.#warmth ^= x;
@@ -290,6 +302,7 @@ export class PrefixTable<V> {
       keys[o + 3] = words[at + 3] as number;
     }
     this.#lens[i] = len;
+    this.#hashes[i] = this.#hash(words, at, len);
     this.#store(i, value);
     this.#index(i);
     this.#size++;
@@ -316,6 +329,7 @@ export class PrefixTable<V> {
     const lens = list.lens;
     const keys = this.#keys;
     const entryLens = this.#lens;
+    const hashes = this.#hashes;
     const vals = this.#vals;
     const slot = this.#slotFor(value);
     const parts = this.#parts;
@@ -343,9 +357,9 @@ export class PrefixTable<V> {
         for (let k = 0; k < 4; k++) keys[e * 4 + k] = words[at + k] as number;
       }
       entryLens[e] = len;
+      hashes[e] = h;
       vals[e] = slot;
-      slots[s * 2] = w === 1 ? (words[at] as number) : h;
-      slots[s * 2 + 1] = ((e + 1) * 256 + len) >>> 0;
+      slots[s] = ((e + 1) * 256 + ((h >>> TAG_SHIFT) & 0xff)) >>> 0;
       counts[p] = (counts[p] as number) + 1;
       found[i] = -(e + 1);
     }
@@ -366,27 +380,25 @@ export class PrefixTable<V> {
 
   /** Removes live entry i (its index becomes a hole; its key words stay readable). */
   deleteAt(i: number): void {
-    const len = this.#lens[i] as number;
-    const h = this.#hashOf(i, len);
+    const hashes = this.#hashes;
+    const h = hashes[i] as number;
     const p = h >>> PART_SHIFT;
     const slots = this.#parts[p] as Uint32Array;
     const mask = this.#masks[p] as number;
-    const tag = ((i + 1) * 256 + len) >>> 0;
+    const mine = ((i + 1) * 256 + ((h >>> TAG_SHIFT) & 0xff)) >>> 0;
     let s = h & mask;
-    while (slots[s * 2 + 1] !== tag) s = (s + 1) & mask;
+    while (slots[s] !== mine) s = (s + 1) & mask;
     // Algorithm R: move back every following slot whose home does not lie in (s, j].
     for (let j = (s + 1) & mask; ; j = (j + 1) & mask) {
-      const t = slots[j * 2 + 1] as number;
-      if (t === 0) break;
-      const home = this.#slotHash(slots, j) & mask;
+      const v = slots[j] as number;
+      if (v === 0) break;
+      const home = (hashes[(v >>> 8) - 1] as number) & mask;
       const stays = s <= j ? s < home && home <= j : s < home || home <= j;
       if (stays) continue;
-      slots[s * 2] = slots[j * 2] as number;
-      slots[s * 2 + 1] = t;
+      slots[s] = v;
       s = j;
     }
-    slots[s * 2] = 0;
-    slots[s * 2 + 1] = 0;
+    slots[s] = 0;
     this.#counts[p] = (this.#counts[p] as number) - 1;
     this.#lens[i] = HOLE;
     this.#unref(this.#vals[i] as number);
@@ -454,21 +466,9 @@ export class PrefixTable<V> {
     }
   }
 
-  /** The hash of entry i's key. */
-  #hashOf(i: number, len: number): number {
-    return this.#hash(this.#keys, i * this.width, len);
-  }
-
-  /** The hash of the key in slot s, from the slot alone. */
-  #slotHash(slots: Uint32Array, s: number): number {
-    const first = slots[s * 2] as number;
-    return this.width === 4 ? first : hash1(first, (slots[s * 2 + 1] as number) & 0xff);
-  }
-
-  /** Puts live entry i into the index. */
+  /** Puts live entry i, whose hash is set, into the index. */
   #index(i: number): void {
-    const len = this.#lens[i] as number;
-    const h = this.#hashOf(i, len);
+    const h = this.#hashes[i] as number;
     const p = h >>> PART_SHIFT;
     const count = (this.#counts[p] as number) + 1;
     this.#counts[p] = count;
@@ -476,24 +476,23 @@ export class PrefixTable<V> {
     const slots = this.#parts[p] as Uint32Array;
     const mask = this.#masks[p] as number;
     let s = h & mask;
-    while (slots[s * 2 + 1] !== 0) s = (s + 1) & mask;
-    slots[s * 2] = this.width === 1 ? (this.#keys[i] as number) : h;
-    slots[s * 2 + 1] = ((i + 1) * 256 + len) >>> 0;
+    while (slots[s] !== 0) s = (s + 1) & mask;
+    slots[s] = ((i + 1) * 256 + ((h >>> TAG_SHIFT) & 0xff)) >>> 0;
   }
 
   /** Doubles one partition of the index. */
   #growPart(p: number): void {
     const old = this.#parts[p] as Uint32Array;
-    const n = old.length; // = 2 × slots: the new slot count
-    const slots = new Uint32Array(n * 2);
+    const hashes = this.#hashes;
+    const n = old.length * 2;
+    const slots = new Uint32Array(n);
     const mask = n - 1;
-    for (let j = 0; j < n >> 1; j++) {
-      const tag = old[j * 2 + 1] as number;
-      if (tag === 0) continue;
-      let s = this.#slotHash(old, j) & mask;
-      while (slots[s * 2 + 1] !== 0) s = (s + 1) & mask;
-      slots[s * 2] = old[j * 2] as number;
-      slots[s * 2 + 1] = tag;
+    for (let j = 0; j < old.length; j++) {
+      const v = old[j] as number;
+      if (v === 0) continue;
+      let s = (hashes[(v >>> 8) - 1] as number) & mask;
+      while (slots[s] !== 0) s = (s + 1) & mask;
+      slots[s] = v;
     }
     this.#parts[p] = slots;
     this.#masks[p] = mask;
@@ -504,7 +503,7 @@ export class PrefixTable<V> {
     let slots = MIN_PART_SLOTS;
     while (slots * PARTS < capacity * 2) slots *= 2;
     for (let p = 0; p < PARTS; p++) {
-      this.#parts[p] = new Uint32Array(slots * 2);
+      this.#parts[p] = new Uint32Array(slots);
       this.#masks[p] = slots - 1;
     }
     this.#counts.fill(0);
@@ -530,6 +529,9 @@ export class PrefixTable<V> {
     const lens = new Uint8Array(next);
     lens.set(this.#lens);
     this.#lens = lens;
+    const hashes = new Uint32Array(next);
+    hashes.set(this.#hashes);
+    this.#hashes = hashes;
     const vals = new Uint32Array(next);
     vals.set(this.#vals);
     this.#vals = vals;
@@ -577,6 +579,7 @@ export class PrefixTable<V> {
     const w = this.width;
     const oldKeys = this.#keys;
     const oldLens = this.#lens;
+    const oldHashes = this.#hashes;
     const oldVals = this.#vals;
     const oldOwn = this.#own;
     const used = this.#used;
@@ -585,6 +588,7 @@ export class PrefixTable<V> {
     let ci = 0;
     const keys = new Uint32Array(capacity * w);
     const lens = new Uint8Array(capacity);
+    const hashes = new Uint32Array(capacity);
     const vals = new Uint32Array(capacity);
     const own = oldOwn === undefined ? undefined : new Array<V | undefined>(capacity).fill(undefined);
     let n = 0;
@@ -598,6 +602,7 @@ export class PrefixTable<V> {
         for (let k = 0; k < 4; k++) keys[n * 4 + k] = oldKeys[i * 4 + k] as number;
       }
       lens[n] = oldLens[i] as number;
+      hashes[n] = oldHashes[i] as number;
       vals[n] = oldVals[i] as number;
       if (own !== undefined) own[n] = (oldOwn as (V | undefined)[])[i];
       n++;
@@ -607,6 +612,7 @@ export class PrefixTable<V> {
     this.#own = own;
     this.#keys = keys;
     this.#lens = lens;
+    this.#hashes = hashes;
     this.#used = n;
     this.#resetIndex(capacity);
     for (let i = 0; i < n; i++) this.#index(i);
