@@ -46,7 +46,7 @@
 //   Adj-RIB-Out size (like GoBGP's neighbor state), not cumulative message counts.
 
 export type { AnnounceGroup, PendingBatch } from './adj-rib-out.ts';
-export { AttrSet, AttrStore, attrKey, WellKnownBit } from './attrs.ts';
+export { AttrSet, AttrStore, attrHash, sameAttrs, WellKnownBit } from './attrs.ts';
 export { type Decision, type DecisionOptions, decide } from './decision.ts';
 export { type ExportContext, type ExportedRoute, exportPath, prependAs } from './export.ts';
 export { checkImport, type ImportContext } from './import-checks.ts';

@@ -9,7 +9,7 @@
 // Seed: FC_SEED=<n> replays a failure (the seed is in the test name and fast-check's report).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Rib } from '../../bgp/rib/index.ts';
+import type { AttrSet, Rib } from '../../bgp/rib/index.ts';
 import type { PathAttributes } from '../../bgp/wire/types.ts';
 import { announce, drain, makeRib, type PeerSpec, seq, withdraw } from '../unit/bgp/rib/helpers.ts';
 
@@ -166,13 +166,20 @@ function finalOps(ops: readonly Op[]): Op[] {
   return [...(local === undefined ? [] : [local]), ...sorted, ...downs];
 }
 
+/** An attribute set as text, comparable between two RIBs. */
+function describeSet(s: AttrSet): string {
+  return JSON.stringify({ nextHop: s.nextHop, linkLocal: s.linkLocalNextHop, attrs: s.attrs }, (_k, v) =>
+    typeof v === 'bigint' ? v.toString() : v,
+  );
+}
+
 function snapshot(rib: Rib) {
   // Deferred flushes still running are part of the history's end state.
   while (rib.flush(1000));
   const locRib = PREFIXES.map((prefix) => {
     const d = rib.getDest(prefix);
-    const id = (p: { peer: { id: string } | null; pathId: number; attrs: { key: string } }) =>
-      `${p.peer?.id ?? 'local'}#${p.pathId} ${p.attrs.key}`;
+    const id = (p: { peer: { id: string } | null; pathId: number; attrs: AttrSet }) =>
+      `${p.peer?.id ?? 'local'}#${p.pathId} ${describeSet(p.attrs)}`;
     return {
       prefix,
       best: d?.best ? id(d.best) : null,
@@ -182,7 +189,9 @@ function snapshot(rib: Rib) {
   });
   const adjRibOut = PEER_IDS.map((peer) => {
     drain(rib, peer);
-    const sent = [...rib.advertised(peer, 'ipv4-unicast')].map(([prefix, s]) => `${prefix} ${s.key}`).sort();
+    const sent = [...rib.advertised(peer, 'ipv4-unicast')]
+      .map(([prefix, s]) => `${prefix} ${describeSet(s)}`)
+      .sort();
     return { peer, sent, advertised: rib.peerStats(peer).advertised };
   });
   const counters = PEER_IDS.map((peer) => rib.peerStats(peer)).map(({ received, accepted }) => ({
