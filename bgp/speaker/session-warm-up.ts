@@ -30,7 +30,7 @@
 import { connect, type Socket } from 'node:net';
 import { encodeKeepalive } from '../wire/messages.ts';
 import { encodeOpen } from '../wire/open.ts';
-import { Afi, type Family, Safi } from '../wire/types.ts';
+import { Afi, AS_TRANS, type Family, Safi } from '../wire/types.ts';
 import { Speaker } from './speaker.ts';
 import {
   encodeReach,
@@ -45,7 +45,6 @@ const LOOPBACK = '127.0.0.1';
 const LOCAL_ASN = 64_512;
 /** The client's AS: above 65535, so the 4-octet AS path code runs (AS_TRANS in the OPEN). */
 const CLIENT_ASN = 4_200_000_001;
-const AS_TRANS = 23_456;
 /** Prefixes per family in the large UPDATEs (warm-up.ts's blocks of 800). */
 const LARGE_PREFIXES = 2_000;
 const TIMEOUT_MS = 5_000;

@@ -1,10 +1,10 @@
 // After `stop()` the speaker holds nothing that keeps the process alive: a child process that
 // starts two speakers, lets them establish and exchange routes, and stops them must exit by
 // itself, without process.exit.
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { expect, test } from 'vitest';
+import { runScript } from './helpers.ts';
 
 const SPEAKER = pathToFileURL(join(import.meta.dirname, '../../../../bgp/speaker/speaker.ts')).href;
 
@@ -27,29 +27,9 @@ console.log('stopped', a.peers()[0].state, b.peers()[0].lastError);
 `;
 
 test('the process exits by itself after stop()', async () => {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', SCRIPT], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (d) => {
-    out += d;
-  });
-  child.stderr.on('data', (d) => {
-    out += d;
-  });
-  const started = Date.now();
-  const code = await new Promise<number | null>((resolve) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      resolve(null);
-    }, 15_000);
-    child.once('exit', (c) => {
-      clearTimeout(timer);
-      resolve(c);
-    });
-  });
-  expect(out).toContain('stopped Idle Received: Administrative reset: bye');
-  expect(code).toBe(0);
+  const run = await runScript(SCRIPT, { timeoutMs: 15_000 });
+  expect(run.out).toContain('stopped Idle Received: Administrative reset: bye');
+  expect(run.code).toBe(0);
   // Stopping flushes and closes, it does not linger for CLOSE_LINGER_MS on a live peer.
-  expect(Date.now() - started).toBeLessThan(10_000);
+  expect(run.ms).toBeLessThan(10_000);
 });

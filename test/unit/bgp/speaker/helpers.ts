@@ -1,6 +1,7 @@
 // Shared helpers for the session/speaker tests: speakers on 127.0.0.1 with ephemeral ports,
 // polling with deadlines, and a raw BGP peer we fully control (to freeze it, or to send bytes
 // no real speaker would).
+import { spawn } from 'node:child_process';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { Speaker } from '../../../../bgp/speaker/speaker.ts';
@@ -168,4 +169,36 @@ export class RawPeer {
     this.socket?.destroy();
     if (this.#server !== null) await new Promise<void>((r) => this.#server?.close(() => r()));
   }
+}
+
+/** How a child process ended: its exit code (null when it had to be killed), time, and output. */
+export interface ChildRun {
+  readonly code: number | null;
+  readonly ms: number;
+  readonly out: string;
+}
+
+/**
+ * Runs an ES module `script` in a child node (inside network namespace `ns` when given) and waits
+ * for it to exit by itself; kills it after `timeoutMs`. For tests of what keeps a process alive.
+ */
+export function runScript(script: string, options: { ns?: string; timeoutMs: number }): Promise<ChildRun> {
+  const argv = [process.execPath, '--input-type=module', '-e', script];
+  const [cmd, ...args] = options.ns === undefined ? argv : ['ip', 'netns', 'exec', options.ns, ...argv];
+  const child = spawn(cmd as string, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  child.stderr.on('data', (d) => {
+    out += d;
+  });
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, ms: Date.now() - started, out });
+    });
+  });
 }

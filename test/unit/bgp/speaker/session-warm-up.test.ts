@@ -3,10 +3,11 @@
 // throwaway speaker (else it optimised nothing), and afterwards nothing may keep the process
 // alive — the child must exit by itself. Where the loopback cannot be used (a namespace whose `lo`
 // is down) it must give up, say why, and still leave nothing behind.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { type ChildRun, runScript } from './helpers.ts';
 
 const MODULE = pathToFileURL(join(import.meta.dirname, '../../../../bgp/speaker/session-warm-up.ts')).href;
 const DIAGNOSTICS = pathToFileURL(join(import.meta.dirname, '../../../../bgp/speaker/diagnostics.ts')).href;
@@ -22,35 +23,7 @@ const result = await warmUpSession();
 console.log(JSON.stringify({ result, states }));
 `;
 
-interface ChildResult {
-  readonly code: number | null;
-  readonly ms: number;
-  readonly out: string;
-}
-
-/** Runs SCRIPT (in network namespace `ns` if given) and waits up to 20 s for it to exit by itself. */
-function runChild(ns?: string): Promise<ChildResult> {
-  const argv = [process.execPath, '--input-type=module', '-e', SCRIPT];
-  const [cmd, ...args] = ns === undefined ? argv : ['ip', 'netns', 'exec', ns, ...argv];
-  const child = spawn(cmd as string, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d) => {
-    out += d;
-  });
-  child.stderr.on('data', (d) => {
-    out += d;
-  });
-  const started = Date.now();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, ms: Date.now() - started, out });
-    });
-  });
-}
-
-function parsed(run: ChildResult): {
+function parsed(run: ChildRun): {
   result: { ms: number; accepted: number; sent: number; skipped?: string };
   states: string[];
 } {
@@ -60,7 +33,7 @@ function parsed(run: ChildResult): {
 
 describe('warmUpSession', () => {
   it('takes every prefix through a real loopback session, then leaves nothing running', async () => {
-    const run = await runChild();
+    const run = await runScript(SCRIPT, { timeoutMs: 20_000 });
     const { result, states } = parsed(run);
     // 2000 small UPDATEs of 4 prefixes, and 2000 prefixes per family in large ones.
     expect(result).toMatchObject({ accepted: 12_000, sent: 12_000 });
@@ -81,7 +54,7 @@ describe('warmUpSession', () => {
     it('gives up saying why, and still exits by itself', async () => {
       const add = spawnSync('ip', ['netns', 'add', ns], { encoding: 'utf8' });
       expect(add.status, add.stderr).toBe(0);
-      const run = await runChild(ns);
+      const run = await runScript(SCRIPT, { ns, timeoutMs: 20_000 });
       const { result } = parsed(run);
       expect(result.accepted).toBe(0);
       expect(result.skipped).toMatch(/127\.0\.0\.1/);
