@@ -59,7 +59,10 @@ export interface SessionWarmUpResult {
   readonly skipped?: string;
 }
 
-/** Runs one loopback session into a throwaway speaker; never throws. */
+/**
+ * Runs one loopback session into a throwaway speaker. What the machine does not allow is
+ * reported in `skipped`, not thrown.
+ */
 export async function warmUpSession(): Promise<SessionWarmUpResult> {
   const t0 = performance.now();
   const deadline = t0 + TIMEOUT_MS;
