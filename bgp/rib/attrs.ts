@@ -126,7 +126,10 @@ function mixString(h: number, s: string): number {
   return x;
 }
 
-/** Absent values hash apart from every present one (which are all below 2^32). */
+/**
+ * Mixed in for an absent value. A present value equal to it only makes a hash collision, which
+ * `sameAttrs` tells apart.
+ */
 const ABSENT = 0x7ead_beef;
 
 /**

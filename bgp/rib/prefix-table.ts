@@ -23,12 +23,12 @@
 // chained index costs two or three misses, and on a 1M-prefix table nearly every lookup misses
 // the cache). One word a slot instead of two (key, tag) halves the index, to 1 MiB at 100k
 // prefixes, which a core's L2 cache holds: the inserts of a 100k-prefix ingest took ~18 ms
-// instead of ~21–23 (`test/bench/bgp/ingest-local.ts --mode rib`, the same minutes), 1M inserts
-// on the table alone 159–166 ms instead of 181–190. Deletion shifts the following slots back
-// (Knuth's algorithm R): no tombstones. The index is split into PARTS partitions by the top hash
-// bits, each growing on its own: doubling one costs 1/PARTS of a full rehash, so growing a
-// 1M-prefix table never stalls the event loop for the tens of milliseconds a whole-table rehash
-// takes.
+// instead of ~21–23 (timed around `addAbsent` in `test/bench/bgp/ingest-local.ts --mode rib`,
+// the same minutes), 1M inserts on the table alone 159–166 ms instead of 181–190. Deletion
+// shifts the following slots back (Knuth's algorithm R): no tombstones. The index is split into
+// PARTS partitions by the top hash bits, each growing on its own: doubling one costs 1/PARTS of
+// a full rehash, so growing a 1M-prefix table never stalls the event loop for the tens of
+// milliseconds a whole-table rehash takes.
 // Decisions:
 // - `addAbsent` adds an UPDATE's block of prefixes with one hash and one probe each, inserting
 //   into the empty slot its probe ended on; `find` then `add` would hash and probe twice.
@@ -49,7 +49,10 @@ const NO_VALUE: unique symbol = Symbol('no value');
 /** The length value of a deleted entry (real lengths are 0..128). */
 const HOLE = 255;
 const MIN_CAPACITY = 16;
-/** Where a slot's 8 hash bits come from: above the bits that pick the slot in all but the largest partitions. */
+/**
+ * Where a slot's 8 hash bits come from: above the bits that pick the slot, in all but the
+ * largest partitions.
+ */
 const TAG_SHIFT = 18;
 /** Index partitions (a power of two) and the shift that takes a hash to its partition. */
 const PARTS = 64;
@@ -359,7 +362,7 @@ export class PrefixTable<V> {
       entryLens[e] = len;
       hashes[e] = h;
       vals[e] = slot;
-      slots[s] = ((e + 1) * 256 + ((h >>> TAG_SHIFT) & 0xff)) >>> 0;
+      slots[s] = slotValue(e, h);
       counts[p] = (counts[p] as number) + 1;
       found[i] = -(e + 1);
     }
@@ -385,7 +388,7 @@ export class PrefixTable<V> {
     const p = h >>> PART_SHIFT;
     const slots = this.#parts[p] as Uint32Array;
     const mask = this.#masks[p] as number;
-    const mine = ((i + 1) * 256 + ((h >>> TAG_SHIFT) & 0xff)) >>> 0;
+    const mine = slotValue(i, h);
     let s = h & mask;
     while (slots[s] !== mine) s = (s + 1) & mask;
     // Algorithm R: move back every following slot whose home does not lie in (s, j].
@@ -477,7 +480,7 @@ export class PrefixTable<V> {
     const mask = this.#masks[p] as number;
     let s = h & mask;
     while (slots[s] !== 0) s = (s + 1) & mask;
-    slots[s] = ((i + 1) * 256 + ((h >>> TAG_SHIFT) & 0xff)) >>> 0;
+    slots[s] = slotValue(i, h);
   }
 
   /** Doubles one partition of the index. */
@@ -617,6 +620,11 @@ export class PrefixTable<V> {
     this.#resetIndex(capacity);
     for (let i = 0; i < n; i++) this.#index(i);
   }
+}
+
+/** The index slot of entry `e`, whose key hash is `h`: (e + 1) << 8 | 8 bits of `h`. */
+function slotValue(e: number, h: number): number {
+  return ((e + 1) * 256 + ((h >>> TAG_SHIFT) & 0xff)) >>> 0;
 }
 
 function capacityFor(n: number): number {
