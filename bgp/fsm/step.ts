@@ -1,9 +1,10 @@
 // The RFC 4271 §8.2.2 state machine as one pure function:
 //   step(config, state, event, env) → { state, actions, reason?, signal? }
 // No clock, no timers, no sockets, no randomness of its own: `env` brings `now` and `random`,
-// actions are data the session executes in order (STYLE rule 6; GoBGP `fsm.go`, BIRD
-// `nest/protocol.h`). Timer actions are derived by diffing the timers of the old and new
-// state, so they can never disagree with the state the session arms its one host timer from.
+// actions are data the session executes in order, so every transition can be tested and replayed
+// without a socket (GoBGP `fsm.go`, BIRD `nest/protocol.h`). Timer actions are derived by diffing
+// the timers of the old and new state, so they can never disagree with the state the session arms
+// its one host timer from.
 //
 // Where we differ from the letter of §8.2.2, on purpose:
 // - A `*Timer_Expires` event for a timer that is not running is ignored: it is a stale host

@@ -1,6 +1,6 @@
-// The vocabulary of the RFC 4271 §8 state machine: states, session attributes, events,
-// actions and the reason a session went down. Everything here is plain readonly data so a
-// state can be logged, compared, replayed and shown by the REST API as it is (STYLE rule 6).
+// The vocabulary of the RFC 4271 §8 state machine: states, session attributes, events, actions and
+// the reason a session went down. Everything here is plain readonly data so a state can be logged,
+// compared, replayed and shown by the REST API as it is.
 //
 // Units: every configured duration is in seconds, as on the wire and in BIRD/GoBGP configs;
 // every timer in the state is an absolute deadline in milliseconds on the clock the caller
@@ -230,8 +230,8 @@ export type FsmAction =
   | { readonly type: 'down'; readonly reason: DownReason };
 
 /**
- * The four things the speaker sees (STYLE rule 6, BIRD `nest/protocol.h` PS_*):
- * start = the FSM left Idle; up = Established; down = the session ended and will be retried
+ * The four things the speaker sees, and all it sees of the FSM's states (BIRD `nest/protocol.h`
+ * PS_*): start = the FSM left Idle; up = Established; down = the session ended and will be retried
  * per the idle hold time (if allowAutomaticStart); stop = ManualStop, no automatic restart.
  */
 export type PeerSignal = 'start' | 'up' | 'down' | 'stop';

@@ -1,11 +1,11 @@
 // Adj-RIB-Out of one peer and one family: what we have told the peer, and what changed since.
 //
-// Nothing is queued per change (STYLE rule 7; GoBGP's unbounded channel is the counter-example).
-// The RIB only marks a prefix dirty; when the socket can take more, the speaker pulls a batch
-// and only then is the export computed from the *current* best path and compared with what was
-// last sent. That gives coalescing for free: a prefix that changed ten times is evaluated once;
-// an announce then withdraw of a never-sent prefix yields nothing; a withdraw of a sent one
-// yields a withdraw.
+// Nothing is queued per change, so a slow peer never makes a queue grow without bound (GoBGP's
+// unbounded channel is the counter-example). The RIB only marks a prefix dirty; when the socket can
+// take more, the speaker pulls a batch and only then is the export computed from the *current* best
+// path and compared with what was last sent. That gives coalescing for free: a prefix that changed
+// ten times is evaluated once; an announce then withdraw of a never-sent prefix yields nothing; a
+// withdraw of a sent one yields a withdraw.
 //
 // The initial table dump (and a route-refresh resend) is a cursor over the family's Loc-RIB
 // table instead of a million-entry dirty set: table cursors are live (entries added later are

@@ -7,10 +7,9 @@
 // share the result.
 //
 // Interning hashes the attribute values as numbers (`attrHash`) and compares candidates field by
-// field (`sameAttrs`). It used to build a canonical string key (AS path and communities joined as
-// text) and look that up in a Map: ~6 µs per UPDATE of the ingest benchmark's receiver
-// (`--cpu-prof`), most of it making the string and hashing it, for each of a table's distinct
-// sets (a real full table has hundreds of thousands).
+// field (`sameAttrs`), so no canonical string key (AS path and communities joined as text) is built
+// and hashed per UPDATE: making that string would dominate the cost of interning, and a real full
+// table has hundreds of thousands of distinct sets.
 //
 // The set also holds the values the decision process reads (AS_PATH length, neighbour AS,
 // MED, ORIGINATOR_ID as a number...), computed once at interning, so that comparing two
@@ -21,8 +20,9 @@
 // the store forgets the set when the count reaches zero. A set interned but never retained
 // (an UPDATE whose prefixes were all unchanged) is dropped by `releaseIfUnused`.
 //
-// What the RIB keeps is a copy (STYLE rule 3): the decoder's views into socket buffers, in
-// particular the values of unknown attributes, are copied once here.
+// What the RIB keeps is a copy: the decoder's views into socket buffers are transient, and a view
+// kept in the RIB would pin a whole socket buffer, so the values of unknown attributes in
+// particular are copied once here.
 
 import type {
   AsPathSegment,

@@ -8,7 +8,7 @@
 //   rib.addPeer({ id, address, asn, localAsn, families, localAddressV4, ... });   // config
 //   rib.peerUp(id, { routerId, families });     // Established: initial dump starts
 //   rib.applyUpdate(id, update);                // every decoded UPDATE (withdraws, reach, RFC 7606)
-//   rib.takePending(id, family, budget)         // when the socket can take more (STYLE rule 7):
+//   rib.takePending(id, family, budget)         // pulled when the socket can take more:
 //     → { withdrawn, announced: [{ attrs, prefixes }], endOfRib, hasMore }
 //   rib.peerDown(id);                           // session lost: Adj-RIB-In flushed
 //   rib.removePeer(id);                         // deconfigured

@@ -1,10 +1,10 @@
 // Listings of the Loc-RIB for the REST API (`GET /v1/bgp/routes`), whole or in pages.
 //
-// A full table is 1M prefixes: building every route view in one response took seconds and
-// hundreds of MB, with the event loop stalled meanwhile. So a listing can be paged: `limit`
-// routes per page, `after` = the last prefix of the previous page. The order is the Loc-RIB
-// tables' (IPv4 then IPv6, each in insertion order, not sorted): sorting 1M prefixes per page
-// would cost what paging saves.
+// A full table is 1M prefixes: building every route view in one response holds a view of every
+// route in memory at once and stalls the event loop while it is built. So a listing can be paged:
+// `limit` routes per page, `after` = the last prefix of the previous page. The order is the Loc-RIB
+// tables' (IPv4 then IPv6, each in insertion order, not sorted): sorting 1M prefixes per page would
+// cost what paging saves.
 //
 // Resuming a table walk at a key has no O(1) form, so a full page leaves its live cursor here,
 // keyed by its last prefix (BIRD's CLI keeps a FIB iterator per `show route` the same way): the

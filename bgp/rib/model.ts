@@ -1,14 +1,13 @@
 // The RIB's data model: peers as the RIB sees them, paths, and destinations (one per prefix).
 //
-// Memory shape matters more than anywhere else in the daemon (a full table is 1M
-// destinations, and BIRD holds one in ~94 bytes a prefix). Measured on the 1M-prefix ingest
-// benchmark, a `Dest` plus a `Path` per prefix cost ~140 bytes and most of the GC time (both
-// objects are young when created and all of them survive, so every one is copied twice).
-// Hence:
-// - A `Path` carries no prefix and is shared: one object per (peer, attribute set, family,
-//   path id), cached on the `PeerState`, so all prefixes an UPDATE announces point at the same
-//   object (BIRD shares its `rta` the same way). A full table from one peer allocates ~1000
-//   paths, not 1M.
+// Memory shape matters more than anywhere else in the daemon: a full table is a million
+// destinations, so every byte per prefix counts a million times. A `Dest` plus a `Path` object per
+// prefix would also dominate garbage collection (both objects are young when created and all of
+// them survive, so every one is copied twice). Hence:
+// - A `Path` carries no prefix and is shared: one object per (peer, attribute set, family, path
+//   id), cached on the `PeerState`, so all prefixes an UPDATE announces point at the same object
+//   (BIRD shares its `rta` the same way). A full table from one peer allocates one path per distinct
+//   attribute set, not one per prefix.
 // - The Loc-RIB table's value for a prefix with a single path is that `Path` itself; a `Dest` is
 //   created only when a second path arrives (and dropped again when one is left). A bare path is
 //   the best path unless it was rejected, with reason 'only-path' ('local-route' for ours).

@@ -2,33 +2,30 @@
 // keeps insertion order and has live cursors: the Loc-RIB, the Adj-RIB-Out's sent and dirty
 // sets.
 //
-// Intent: a JS Map keyed by prefix strings cost 400–600 ns per new prefix on a 1M-prefix
-// ingest, plus the string itself; here an IPv4 prefix costs ~21–29 bytes in typed arrays and
-// one hash of its words. The semantics are those of a JS Map, which the RIB was written against:
+// Intent: a JS Map keyed by prefix strings costs a string per prefix and hashing it on every
+// lookup; here an IPv4 prefix is a few words in typed arrays and one hash of those words. The
+// semantics are those of a JS Map, which the RIB is written against:
 // - Iteration follows insertion order, and a cursor is live: entries added after it started
 //   are visited, deleted ones are skipped, and deleting or replacing the entry it is on is
 //   safe. The Adj-RIB-Out's initial dump, the deferred peer flush and paged route listings
 //   all rely on that.
-// Layout: entries are appended to dense arrays (key words, length, value slot) in insertion
-// order; a deleted entry stays as a hole (length HOLE) until the arrays are compacted. Values are
-// kept once each in a small slot array with reference counts, and an entry holds a slot number:
-// the tables hold few distinct values (a Loc-RIB entry is one of a peer's shared paths unless it
-// has several paths; a sent entry is one of the exported sets), and a JS array of a million
-// pointers costs a write barrier per store, copying as it grows, and scanning by the garbage
-// collector; unique values (a Dest per multipath prefix) cost a Map entry instead. Each entry's
-// key hash is kept too (`#hashes`), so growing and deleting never rehash a key. The index is an
-// open-addressing hash with linear probing over one-word slots [(entry + 1) << 8 | 8 bits of the
-// hash], at most half full: a probe reads the entry's key only when those 8 bits match (1 in 256
-// for another key), so a lookup that misses touches one cache line of the index (a JS Map or a
-// chained index costs two or three misses, and on a 1M-prefix table nearly every lookup misses
-// the cache). One word a slot instead of two (key, tag) halves the index, to 1 MiB at 100k
-// prefixes, which a core's L2 cache holds: the inserts of a 100k-prefix ingest took ~18 ms
-// instead of ~21–23 (timed around `addAbsent` in `test/bench/bgp/ingest-local.ts --mode rib`,
-// the same minutes), 1M inserts on the table alone 159–166 ms instead of 181–190. Deletion
-// shifts the following slots back (Knuth's algorithm R): no tombstones. The index is split into
-// PARTS partitions by the top hash bits, each growing on its own: doubling one costs 1/PARTS of
-// a full rehash, so growing a 1M-prefix table never stalls the event loop for the tens of
-// milliseconds a whole-table rehash takes.
+// Layout: entries are appended to dense arrays (key words, length, value slot) in insertion order;
+// a deleted entry stays as a hole (length HOLE) until the arrays are compacted. Values are kept
+// once each in a small slot array with reference counts, and an entry holds a slot number: the
+// tables hold few distinct values (a Loc-RIB entry is one of a peer's shared paths unless it has
+// several paths; a sent entry is one of the exported sets), and a JS array of a million pointers
+// costs a write barrier per store, copying as it grows, and scanning by the garbage collector;
+// unique values (a Dest per multipath prefix) cost a Map entry instead. Each entry's key hash is
+// kept too (`#hashes`), so growing and deleting never rehash a key. The index is an open-addressing
+// hash with linear probing over one-word slots [(entry + 1) << 8 | 8 bits of the hash], at most
+// half full: a probe reads the entry's key only when those 8 bits match (1 in 256 for another key),
+// so a lookup that misses touches one cache line of the index (a JS Map or a chained index costs
+// two or three misses, and on a 1M-prefix table nearly every lookup misses the cache). One word a
+// slot rather than two (key, tag) halves the index, to 1 MiB at 100k prefixes, which a core's L2
+// cache holds, so inserts into a table of that size rarely miss the cache. Deletion shifts the
+// following slots back (Knuth's algorithm R): no tombstones. The index is split into PARTS
+// partitions by the top hash bits, each growing on its own: doubling one costs 1/PARTS of a full
+// rehash, so growing a 1M-prefix table never stalls the event loop for a whole-table rehash.
 // Decisions:
 // - `addAbsent` adds an UPDATE's block of prefixes with one hash and one probe each, inserting
 //   into the empty slot its probe ended on; `find` then `add` would hash and probe twice.
@@ -258,13 +255,11 @@ export class PrefixTable<V> {
   }
 
   /**
-   * Reads the home slot of every prefix of `list` (of this table's family) so that the lookups
-   * that follow find their cache lines loaded. A software prefetch: these loads are independent
-   * and the CPU overlaps them, while each lookup's load decides its next step and waits. On a
-   * 1M-prefix ingest, warming each UPDATE's prefixes first cut the insert time by a third. A
-   * smaller table's index mostly stays in the caches, and the second pass only costs: below
-   * WARM_MIN_ENTRIES it does nothing (1M inserts: 140–153 ms always warming, 117–129 ms from
-   * 2^18 entries, 192–210 ms never; 100k: the same within noise; the table alone, lists of 100).
+   * Reads the home slot of every prefix of `list` (of this table's family) so that the lookups that
+   * follow find their cache lines loaded. A software prefetch: these loads are independent and the
+   * CPU overlaps them, while each lookup's load decides its next step and waits. It pays off on a
+   * large table, whose index does not fit the caches; a smaller table's index mostly stays in the
+   * caches, and the second pass only costs, so below WARM_MIN_ENTRIES it does nothing.
    */
   warm(list: PrefixList): void {
     if (this.#size < WARM_MIN_ENTRIES) return;

@@ -1,21 +1,21 @@
 // The RIB: Adj-RIBs-In, Loc-RIB and decision process, local routes, Adj-RIBs-Out.
 //
-// One owner mutates it, synchronously (STYLE rule 7): the speaker calls `applyUpdate` for each
-// decoded UPDATE, `peerUp`/`peerDown` on session transitions, and pulls outgoing changes with
-// `takePending`. It never does I/O, never uses timers and never logs; it reports through two
-// callbacks given at construction.
+// One owner mutates it, synchronously, so no change is ever seen half-applied: the speaker calls
+// `applyUpdate` for each decoded UPDATE, `peerUp`/`peerDown` on session transitions, and pulls
+// outgoing changes with `takePending` when the socket can take more. It never does I/O, never uses
+// timers and never logs; it reports through two callbacks given at construction.
 //
 // Storage: the Loc-RIB (loc-rib.ts) holds, per family, every path of every prefix — the
 // Adj-RIBs-In are the per-peer paths of its entries — so a peer going down walks the tables
 // once (BIRD's table flush does the same).
 //
-// That walk took ~400 ms for a 1M-prefix peer, in one go: other sessions' keepalives waited
-// behind it. So `peerDown`/`removePeer` can defer it (`{ isDeferred: true }`): the peer is down
-// at once (no more UPDATEs, its Adj-RIBs-Out gone) and its paths leave the table in bounded
-// steps, `flush(budget)`, which the owner calls between event-loop turns — BIRD prunes a
-// flushed protocol's routes the same way (`rt_prune_table`, a limited number per event). Until
-// the walk reaches them the old paths stay eligible, so every intermediate state is one the
-// synchronous flush would also pass through, and the end state is the same.
+// For a full-table peer that walk, done in one go, holds the event loop long enough to delay other
+// sessions' keepalives. So `peerDown`/`removePeer` can defer it (`{ isDeferred: true }`): the peer
+// is down at once (no more UPDATEs, its Adj-RIBs-Out gone) and its paths leave the table in bounded
+// steps, `flush(budget)`, which the owner calls between event-loop turns — BIRD prunes a flushed
+// protocol's routes the same way (`rt_prune_table`, a limited number per event). Until the walk
+// reaches them the old paths stay eligible, so every intermediate state is one the synchronous
+// flush would also pass through, and the end state is the same.
 //
 // Attribute sets are interned and paths looked up once per UPDATE block, not per prefix; a
 // best-path change builds the bestPathChanged event (and the prefix text in it) only when a

@@ -1,5 +1,5 @@
-// Read-only views of the RIB for the REST API (`GET /v1/bgp/routes`, `/v1/bgp/peers`) and
-// metrics (STYLE rule 12: every route can be listed with the reason it is there). Plain JSON:
+// Read-only views of the RIB for the REST API (`GET /v1/bgp/routes`, `/v1/bgp/peers`) and metrics,
+// so that every route the speaker holds can be listed with the reason it is there. Plain JSON:
 // numbers, strings, arrays; extended communities (64-bit) as decimal strings.
 
 import type { AsPathSegment, Family, LargeCommunity, OriginCode } from '../wire/types.ts';

@@ -1,27 +1,27 @@
 // One TCP connection carrying BGP: framing and decoding on input, counters, and output with
-// backpressure (STYLE rule 7).
+// backpressure (written only while the socket can take it).
 //
 // Input: every received chunk goes through a FrameReader (header checked before the body is
-// buffered, STYLE rule 3) and each complete frame is decoded with the codec options in force
-// and handed to the owner synchronously, in order. The owner may switch the codec options
-// (after the OPEN exchange, RFC 8654 raises the frame limit to 65535) between two frames of the
-// same chunk: the next frame is decoded with the new options.
+// buffered, so a bad length never makes us buffer anything) and each complete frame is decoded with
+// the codec options in force and handed to the owner synchronously, in order. The owner may switch
+// the codec options (after the OPEN exchange, RFC 8654 raises the frame limit to 65535) between two
+// frames of the same chunk: the next frame is decoded with the new options.
 //
-// Input is handled in slices of at most INPUT_SLICE_MS of work. A full table arrives faster
-// than it can be applied, and libuv hands a readable socket up to 32 reads of 64 KiB in one
-// callback: before slicing, one callback applied ~500k prefixes and blocked the event loop for
-// 600 ms (keepalives late, REST API unanswered). When a slice is used up, the socket is paused
-// and the rest of the buffered frames continues on `setImmediate`, after timers and other I/O
-// had their turn; the socket resumes once the reader is drained. Nothing else is queued in
-// userland (at most the chunks already read when the slice ended), so a slow RIB still slows
-// the sender down through TCP flow control.
-// A slice is a stretch of the event loop, not a call: libuv delivers those 32 reads as 32
-// 'data' events in one go, and when each chunk took less than a slice to apply, a per-call
-// deadline never expired and the 32 ran back to back (80–110 ms stalls on a 1M-prefix ingest
-// once the RIB got fast). So the first drain of a turn opens the slice and every drain until
-// the next check phase spends from it; an immediate ends the slice there and, when input is
-// left, queues the continuation for the next turn (queued from the check phase, it cannot run
-// in this one): one slice of input work per turn of the event loop.
+// Input is handled in slices of at most INPUT_SLICE_MS of work. A full table arrives faster than it
+// can be applied, and libuv hands a readable socket up to 32 reads of 64 KiB in one callback:
+// applied in one go, that is hundreds of thousands of prefixes, long enough to make keepalives late
+// and leave the REST API unanswered. When a slice is used up, the socket is paused and the rest of
+// the buffered frames continues on `setImmediate`, after timers and other I/O had their turn; the
+// socket resumes once the reader is drained. Nothing else is queued in userland (at most the chunks
+// already read when the slice ended), so a slow RIB still slows the sender down through TCP flow
+// control.
+//
+// A slice is a stretch of the event loop, not a call: libuv delivers those 32 reads as 32 'data'
+// events in one go, and when each chunk takes less than a slice to apply, a per-call deadline never
+// expires and the 32 run back to back, a stall as long as the unsliced one. So the first drain of a
+// turn opens the slice and every drain until the next check phase spends from it; an immediate ends
+// the slice there and, when input is left, queues the continuation for the next turn (queued from
+// the check phase, it cannot run in this one): one slice of input work per turn of the event loop.
 //
 // Output: `write(frame)` hands an UPDATE to the socket and says whether more can be written;
 // when it returns false the caller waits for `onDrain`. Control frames (OPEN, KEEPALIVE,
@@ -50,9 +50,9 @@ import { canonicalAddress } from './address.ts';
 export const CLOSE_LINGER_MS = 2_000;
 
 /**
- * The longest run of input handling before the event loop gets a turn (see the file header).
- * Small against the 50 ms event-loop delay budget (DESIGN.md), large against the ~0.1 ms one
- * 4096-octet UPDATE costs, so the yield itself is noise.
+ * The longest run of input handling before the event loop gets a turn (see the file header). Small
+ * against the event-loop delay the daemon allows itself while ingesting a full table (p99 under
+ * 50 ms), large against what applying one 4096-octet UPDATE costs, so the yield itself is noise.
  */
 export const INPUT_SLICE_MS = 5;
 

@@ -429,7 +429,7 @@ export class PeerSession {
   /**
    * Arms the host timer for the earliest FSM deadline. A timer already armed for that time or
    * earlier is left alone: every UPDATE and KEEPALIVE moves the HoldTimer's deadline later, and
-   * re-arming a host timer per message cost a timer-list removal and insertion each. The early
+   * re-arming a host timer per message costs a timer-list removal and insertion each. The early
    * timer fires, `#fire` finds nothing expired and arms for the deadline now in force.
    */
   #arm(): void {

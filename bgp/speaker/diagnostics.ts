@@ -1,5 +1,5 @@
-// The speaker never logs (DESIGN.md): it publishes what happened on node:diagnostics_channel
-// and the application decides what to print. Each message is plain data.
+// The speaker never logs: it is a library, so it publishes what happened on
+// node:diagnostics_channel and the application decides what to print. Each message is plain data.
 import { channel } from 'node:diagnostics_channel';
 
 export const DiagnosticChannel = {

@@ -1,10 +1,10 @@
 // Drives the RIB's deferred flushes (a session lost, a stale graceful-restart set dropped) in
 // slices of at most FLUSH_SLICE_MS of work, yielding with setImmediate in between.
 //
-// Why: removing a full table (1M prefixes) walks the whole Loc-RIB, ~400 ms in one go; during
-// that the other sessions' keepalives and hold timers wait (DESIGN.md: the event loop never
-// stalls long enough to miss a keepalive). Input is sliced the same way (session/connection.ts
-// INPUT_SLICE_MS), so a flush and a full-table ingest from another peer interleave.
+// Why: removing a full table (1M prefixes) walks the whole Loc-RIB; in one go, the other sessions'
+// keepalives and hold timers would wait for it, and the event loop must never stall long enough to
+// miss a keepalive. Input is sliced the same way (session/connection.ts INPUT_SLICE_MS), so a flush
+// and a full-table ingest from another peer interleave.
 import type { Rib } from '../rib/index.ts';
 
 /** Longest run of flush work before yielding to timers and I/O. */

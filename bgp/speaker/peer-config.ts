@@ -1,6 +1,6 @@
-// Checking and normalising the peers handed to `Speaker.setPeers`, and telling which changes
-// need a session reset. Everything is checked before anything changes (the last good
-// configuration stays in force, DESIGN.md "Reliability rules").
+// Checking and normalising the peers handed to `Speaker.setPeers`, and telling which changes need a
+// session reset. Everything is checked before anything changes, so a bad configuration is refused
+// as a whole and the last good one stays in force.
 import { isIP } from 'node:net';
 import { BgpError } from '../errors.ts';
 import { type FsmConfig, resolveFsmConfig } from '../fsm/index.ts';

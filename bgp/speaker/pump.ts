@@ -1,6 +1,5 @@
-// The output pump of one Established session: pulls changes from the peer's Adj-RIBs-Out only
-// while the socket can take them, and packs them into as few UPDATEs as possible (STYLE rule 7;
-// BIRD `bgp_fire_tx`).
+// The output pump of one Established session: pulls changes from the peer's Adj-RIBs-Out only while
+// the socket can take them, and packs them into as few UPDATEs as possible (BIRD `bgp_fire_tx`).
 //
 // - Nothing is queued per route in userland: the RIB marks prefixes dirty, the pump pulls a
 //   bounded batch (TAKE_BUDGET prefixes) when the connection's write buffer is below its

@@ -1,5 +1,6 @@
 // The BGP speaker: configured peers (one PeerSession each), listeners, the RIB, the output pumps
-// and graceful restart, behind a declarative API (STYLE "Declarative interfaces"):
+// and graceful restart, behind a declarative API (callers hand over the whole desired set; the
+// speaker diffs it against what it runs):
 //
 //   const speaker = new Speaker({ asn, routerId, listen: { address: '::', port: 179 } });
 //   speaker.setPeers(peers);            // the whole desired set; diffed by address
@@ -10,10 +11,11 @@
 //   await speaker.stop({ message: 'restarting' });    // graceful: peers keep our routes (RFC 8538)
 //   await speaker.stop({ message: 'removed', hardReset: true });  // peers flush them now
 //
-// One owner mutates everything, synchronously, on the event loop (STYLE rule 7): socket input
-// is decoded and applied to the RIB as it arrives; output is pulled from the RIB by each
-// session's ExportPump when its socket can take it. The speaker never logs: it emits typed
-// events and publishes on node:diagnostics_channel (diagnostics.ts).
+// One owner mutates everything, synchronously, on the event loop, so no state is ever seen
+// half-changed and nothing needs a lock: socket input is decoded and applied to the RIB as it
+// arrives; output is pulled from the RIB by each session's ExportPump when its socket can take it,
+// so nothing queues up behind a slow peer. The speaker never logs: it emits typed events and
+// publishes on node:diagnostics_channel (diagnostics.ts).
 //
 // RIB peers are per session, not per configured peer: each Established session registers the
 // peer under a fresh id `address#n`. That makes "drop everything of the old session" one

@@ -1,6 +1,6 @@
-// The public contract of the speaker: what `margay speaker`, the node daemon and the REST API
-// rely on. The speaker is declarative (STYLE "Declarative interfaces"): callers hand over the
-// whole desired set of peers and local routes; the speaker diffs it against what it runs.
+// The public contract of the speaker: what `margay speaker`, the node daemon and the REST API rely
+// on. The speaker is declarative: callers hand over the whole desired set of peers and local
+// routes; the speaker diffs it against what it runs.
 
 import type { Family, LargeCommunity, OriginCode } from '../wire/types.ts';
 

@@ -1,6 +1,7 @@
-// Path attributes as a descriptor table (STYLE rule 5; BIRD `bgp_attr_table`, GoBGP
+// Path attributes as a descriptor table (BIRD `bgp_attr_table`, GoBGP
 // `getErrorHandlingFromPathAttribute`): one entry per type code with its name, the
-// Optional/Transitive flags it must carry, its decoder, its encoder and its RFC 7606 action.
+// Optional/Transitive flags it must carry, its decoder, its encoder and its RFC 7606 action, so
+// everything about one attribute is in one place.
 //
 // Decoders throw WireError (via the bounded Reader or explicitly) with the RFC 4271 §6.3
 // subcode; update.ts catches it and applies the entry's `onError` — only 'session-reset'

@@ -1,6 +1,7 @@
-// Capabilities (RFC 5492) as a descriptor table (STYLE rule 5): one entry per code with its
-// decoder and encoder. A capability this table does not know is kept as
-// `{kind: 'unknown', code, value}` (RFC 5492 §4: ignore what you do not understand).
+// Capabilities (RFC 5492) as a descriptor table: one entry per code with its decoder and encoder,
+// so a new capability is one entry, not a new branch in a switch. A capability this table does not
+// know is kept as `{kind: 'unknown', code, value}` (RFC 5492 §4: ignore what you do not
+// understand).
 //
 // Decisions:
 // - A known capability with a malformed value is OPEN Message Error / Unspecific (subcode 0,

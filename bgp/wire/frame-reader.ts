@@ -4,9 +4,9 @@
 // - Received chunks are kept in a list, never concatenated (concatenating every chunk onto a
 //   growing buffer is O(n²) over a full table). A frame that lies inside one chunk is returned
 //   as a subarray of it (zero copy); only a frame that straddles chunks is copied.
-// - The header is checked by `readHeader` as soon as its 19 bytes are there, before the body
-//   is waited for (STYLE rule 3): a bad marker, length or type fails at once, and no more
-//   than one maximum-length message is ever waited for.
+// - The header is checked by `readHeader` as soon as its 19 bytes are there, before the body is
+//   waited for: a bad marker, length or type fails at once, and no more than one maximum-length
+//   message is ever waited for.
 // - Frames are views of the pushed chunks: they stay valid as long as the caller does not
 //   reuse a chunk's memory after pushing it (Node's socket 'data' buffers are never reused).
 //   Decoded values that outlive the frame are copied by the decoders or by the RIB.

@@ -1,7 +1,7 @@
 // The RFC 4271 §4.1 message header and its §6.1 checks.
 //
-// `readHeader` is called by FrameReader as soon as 19 bytes are there, before any body is
-// buffered (STYLE rule 3), and again by every decoder on the complete frame.
+// `readHeader` is called by FrameReader as soon as 19 bytes are there, before any body is buffered,
+// so a bad length never makes us buffer anything; and again by every decoder on the complete frame.
 
 import { WireError } from '../errors.ts';
 import {

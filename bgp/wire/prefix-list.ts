@@ -1,11 +1,11 @@
 // A list of prefixes of one family, packed: the form NLRI take between the codec, the RIB and
 // the UPDATE packer.
 //
-// Intent: a full table is 1M prefixes, and building a string per prefix (then hashing it in a
-// Map) was most of the ingest time. Here a prefix is its address as 32-bit words (one for
-// IPv4, four for IPv6, most significant first) plus its length; the RIB hashes those words
-// directly (bgp/rib/prefix-table.ts) and the packer writes them back as bytes. Text is built
-// only when somebody reads it: the REST API, events, tests.
+// Intent: a full table is 1M prefixes, and building a string per prefix (then hashing it in a Map)
+// would dominate the ingest time. Here a prefix is its address as 32-bit words (one for IPv4, four
+// for IPv6, most significant first) plus its length; the RIB hashes those words directly
+// (bgp/rib/prefix-table.ts) and the packer writes them back as bytes. Text is built only when
+// somebody reads it: the REST API, events, tests.
 // Decisions:
 // - Addresses are stored with host bits cleared (the decoder masks, `parse` refuses them), so
 //   equal prefixes have equal words.
@@ -80,10 +80,9 @@ export function formatPrefix(width: PrefixWidth, words: ArrayLike<number>, at: n
 
 // A list's two arrays come from a shared slab when they are small, as Node's Buffer pool does for
 // small Buffers: an ArrayBuffer of its own costs a malloc, external-memory accounting and the
-// collector's sweeping, and a table dump decodes one list per UPDATE (measured: 2.9 µs per list
-// with two ArrayBuffers, 0.5 µs carved from a slab). Carved space is never reused, so it is zero
-// like a new array's. A slab lives while any list carved from it does: a list kept for long keeps
-// at most SLAB_BYTES.
+// collector's sweeping, several times what carving from a slab costs, and a table dump decodes one
+// list per UPDATE. Carved space is never reused, so it is zero like a new array's. A slab lives
+// while any list carved from it does: a list kept for long keeps at most SLAB_BYTES.
 const SLAB_BYTES = 16 * 1024;
 /** Larger lists get arrays of their own (a full 4096-octet UPDATE of /32s needs ~5 KiB). */
 const MAX_CARVED_BYTES = 2048;

@@ -1,4 +1,4 @@
-// Bounded reading of wire fields (STYLE rule 2).
+// Bounded reading of wire fields.
 //
 // Every length-delimited field is read through a `Reader` over (buf, start, end). A read that
 // would pass `end` throws a WireError carrying the NOTIFICATION code/subcode the caller chose

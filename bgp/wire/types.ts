@@ -1,10 +1,10 @@
 // Wire-level vocabulary shared by the codec (bgp/wire), the RIB and the session layer.
 //
-// Messages are plain readonly data with a `type` discriminant (STYLE rule 1); decode and
-// encode are free functions in the sibling files. NLRI are packed PrefixLists (address words
-// and lengths, prefix-list.ts), which the RIB hashes without building text; everything else
-// that names an address or a prefix uses canonical strings ("10.0.0.0/24", "2001:db8::/32":
-// host bits zero, IPv6 in RFC 5952 form).
+// Messages are plain readonly data with a `type` discriminant, with no behaviour of their own;
+// decode and encode are free functions in the sibling files. NLRI are packed PrefixLists (address
+// words and lengths, prefix-list.ts), which the RIB hashes without building text; everything else
+// that names an address or a prefix uses canonical strings ("10.0.0.0/24", "2001:db8::/32": host
+// bits zero, IPv6 in RFC 5952 form).
 
 import type { PrefixList } from './prefix-list.ts';
 

@@ -1,5 +1,6 @@
-// Packing prefixes into UPDATEs in one reusable buffer (STYLE rule 4; BIRD
-// `bgp_create_ip_reach` / `bgp_create_mp_reach` are the model).
+// Packing prefixes into UPDATEs in one reusable, preallocated buffer: `addPrefix` returns false
+// when the message is full, so the packer starts the next UPDATE (BIRD `bgp_create_ip_reach` /
+// `bgp_create_mp_reach` are the model).
 //
 // Use: `beginReach(attrs, family, nextHop)` (or `beginWithdraw(family)`), then `addPrefix`
 // until it returns false, then `finish()` and begin again with the same attributes for the

@@ -1,7 +1,7 @@
-// Encoding into a preallocated buffer (STYLE rule 4; BIRD `bgp_encode_attrs` writes into a
-// fixed buffer and fails when it is full). Length fields are reserved with `reserve16` and
-// patched once their content is written. A write past the capacity throws BGP_ERR_ENCODE:
-// the encoders check room first where running out is expected (UpdateWriter.addPrefix).
+// Encoding into a preallocated buffer, never mutating the input (BIRD `bgp_encode_attrs` writes
+// into a fixed buffer and fails when it is full). Length fields are reserved with `reserve16` and
+// patched once their content is written. A write past the capacity throws BGP_ERR_ENCODE: the
+// encoders check room first where running out is expected (UpdateWriter.addPrefix).
 
 import { BgpError } from '../errors.ts';
 
