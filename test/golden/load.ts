@@ -1,6 +1,6 @@
 // Loader for the golden BGP captures in test/golden/captures (made by tools/capture.ts).
-// It throws when it finds no capture at all: a fixture glob that silently matches nothing is how
-// MetalLB's pcap interop test passed with zero files for years (STYLE.md rule 10).
+// It throws when it finds no capture at all: a fixture directory that silently matches nothing
+// would let every golden test pass while testing nothing.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -1,4 +1,5 @@
-// Re-runnable capture of golden BGP bytes from real daemons (STYLE.md rule 10).
+// Re-runnable capture of golden BGP bytes from real daemons, with the provenance that says what
+// each daemon was configured and asked to send.
 //
 //   npx node test/golden/tools/capture.ts            # writes test/golden/captures/*.{json,pcap}
 //   npx node test/golden/tools/capture.ts --out DIR  # elsewhere (e.g. to diff against the committed set)
@@ -7,7 +8,8 @@
 // session inside one endpoint's namespace *before* the daemons start (so OPENs are captured),
 //   tcpdump -i eth0 -U -s 0 -w FILE 'tcp port 179 and host PEER'
 // drives the daemons through a script of actions (announce, route refresh, withdraw, shutdown
-// with a message), waiting after each step until the expected message shows up in the pcap, then
+// with a message; every tap of a scenario records the whole script, since an action on one
+// session shows on the others), waiting after each step until the expected message shows up in the pcap, then
 // stops tcpdump (SIGTERM flushes), reassembles both TCP directions (tools/pcap.ts), cuts BGP
 // messages on the header length and writes one JSON per session with full provenance (daemon
 // versions, every config, the tcpdump command, the action script) next to the raw .pcap.
@@ -351,7 +353,11 @@ async function scenarioEbgp(
       nextHop: P.gobgp6.address,
       communities: ['65002:6'],
     });
-    log([t4, t6, tf], 'gobgp global rib add 10.244.2.0/24 and 2001:db8:102::/48 (see actions of gobgp)');
+    log(
+      all,
+      'gobgp global rib add -a ipv4 10.244.2.0/24 origin egp nexthop 192.0.2.2 med 20 community 65002:1,65002:2 large-community 65002:1:1',
+    );
+    log(all, 'gobgp global rib add -a ipv6 2001:db8:102::/48 nexthop 2001:db8::2 community 65002:6');
     await waitBirdEstablished(bird, 'gobgp4');
     await waitBirdEstablished(bird, 'gobgp6');
     await waitBirdEstablished(bird, 'exa');
@@ -383,23 +389,23 @@ async function scenarioEbgp(
     // its stored Adj-RIB-In locally; so refreshes here come from BIRD and FRR.)
     await bird.birdc('reload in gobgp4');
     await bird.birdc('reload in gobgp6');
-    log([t4, t6], 'birdc reload in gobgp4; birdc reload in gobgp6');
+    log(all, 'birdc reload in gobgp4; birdc reload in gobgp6');
     await expectOnWire(t4, P.bird, 'ROUTE-REFRESH', isType(5));
     await expectOnWire(t6, P.bird6, 'ROUTE-REFRESH', isType(5));
     await frr.vtysh(`clear bgp ipv4 unicast ${P.gobgp.address} soft in`);
-    log([tf], `vtysh: clear bgp ipv4 unicast ${P.gobgp.address} soft in`);
+    log(all, `vtysh: clear bgp ipv4 unicast ${P.gobgp.address} soft in`);
     await expectOnWire(tf, P.frr, 'ROUTE-REFRESH', isType(5));
 
     // Withdrawals: IPv4 withdrawn-routes field and MP_UNREACH_NLRI.
     await bird.birdc('disable static4');
     await bird.birdc('disable static6');
-    log([t4, t6, tx], 'birdc disable static4; birdc disable static6 (withdraw BIRD routes)');
+    log(all, 'birdc disable static4; birdc disable static6 (withdraw BIRD routes)');
     await expectOnWire(t4, P.bird, 'IPv4 withdrawal', isWithdraw);
     await expectOnWire(t6, P.bird6, 'MP_UNREACH withdrawal', isWithdraw);
     await expectOnWire(tx, P.bird, 'IPv4 withdrawal', isWithdraw);
     await gobgpDeleteRoute(gobgp, '10.244.2.0/24');
     await gobgpDeleteRoute(gobgp, '2001:db8:102::/48');
-    log([t4, t6, tf], 'gobgp global rib del 10.244.2.0/24; gobgp global rib del -a ipv6 2001:db8:102::/48');
+    log(all, 'gobgp global rib del -a ipv4 10.244.2.0/24; gobgp global rib del -a ipv6 2001:db8:102::/48');
     await expectOnWire(t4, P.gobgp, 'IPv4 withdrawal', isWithdraw);
     await expectOnWire(t6, P.gobgp6, 'MP_UNREACH withdrawal', isWithdraw);
     await frr.vtysh(
@@ -408,18 +414,18 @@ async function scenarioEbgp(
       'address-family ipv4 unicast',
       'no network 10.244.3.0/24',
     );
-    log([tf], 'vtysh: router bgp 65003 / address-family ipv4 unicast / no network 10.244.3.0/24');
+    log(all, 'vtysh: router bgp 65003 / address-family ipv4 unicast / no network 10.244.3.0/24');
     await expectOnWire(tf, P.frr, 'IPv4 withdrawal', isWithdraw);
 
     // Cease with a shutdown communication (RFC 9003).
     await bird.birdc('disable gobgp4 "maintenance: bird to gobgp v4"');
     await bird.birdc('disable gobgp6 "maintenance: bird to gobgp v6"');
     await bird.birdc('disable exa "maintenance: bird to 2-octet exabgp"');
-    log([t4], 'birdc disable gobgp4 "maintenance: bird to gobgp v4"');
-    log([t6], 'birdc disable gobgp6 "maintenance: bird to gobgp v6"');
-    log([tx], 'birdc disable exa "maintenance: bird to 2-octet exabgp"');
+    log(all, 'birdc disable gobgp4 "maintenance: bird to gobgp v4"');
+    log(all, 'birdc disable gobgp6 "maintenance: bird to gobgp v6"');
+    log(all, 'birdc disable exa "maintenance: bird to 2-octet exabgp"');
     await gobgp.gobgp(['neighbor', P.frr.address, 'shutdown', '--reason', 'maintenance: gobgp to frr']);
-    log([tf], 'gobgp neighbor 192.0.2.3 shutdown --reason "maintenance: gobgp to frr"');
+    log(all, 'gobgp neighbor 192.0.2.3 shutdown --reason "maintenance: gobgp to frr"');
     await expectOnWire(t4, P.bird, 'NOTIFICATION', isType(3));
     await expectOnWire(t6, P.bird6, 'NOTIFICATION', isType(3));
     await expectOnWire(tx, P.bird, 'NOTIFICATION', isType(3));
@@ -536,14 +542,18 @@ async function scenarioIbgp(
       startFrr(lab, ns.frr as string, frrConf),
       startGobgp(lab, ns.gobgp as string, gobgpConf),
     ]);
-    log([tf4, tf6, tg], 'start daemons with the configs above');
+    const all = [tf4, tf6, tg];
+    log(all, 'start daemons with the configs above');
     await gobgpAddRoute(gobgp, {
       prefix: '10.244.30.0/24',
       nextHop: P.gobgp.address,
       localPref: 120,
       communities: ['65000:30'],
     });
-    log([tf4, tg], 'gobgp global rib add 10.244.30.0/24 nexthop 192.0.2.3 local-pref 120 community 65000:30');
+    log(
+      all,
+      'gobgp global rib add -a ipv4 10.244.30.0/24 nexthop 192.0.2.3 local-pref 120 community 65000:30',
+    );
     await waitBirdEstablished(bird, 'frr4');
     await waitBirdEstablished(bird, 'frr6');
     await waitBirdEstablished(bird, 'gobgp');
@@ -571,12 +581,12 @@ async function scenarioIbgp(
 
     await frr.vtysh(`clear bgp ipv4 unicast ${P.bird.address} soft in`);
     await frr.vtysh(`clear bgp ipv6 unicast ${P.bird6.address} soft in`);
-    log([tf4], `vtysh: clear bgp ipv4 unicast ${P.bird.address} soft in`);
-    log([tf6], `vtysh: clear bgp ipv6 unicast ${P.bird6.address} soft in`);
+    log(all, `vtysh: clear bgp ipv4 unicast ${P.bird.address} soft in`);
+    log(all, `vtysh: clear bgp ipv6 unicast ${P.bird6.address} soft in`);
     await expectOnWire(tf4, P.frr, 'ROUTE-REFRESH', isType(5));
     await expectOnWire(tf6, P.frr6, 'ROUTE-REFRESH', isType(5));
     await bird.birdc('reload in gobgp');
-    log([tg], 'birdc reload in gobgp');
+    log(all, 'birdc reload in gobgp');
     await expectOnWire(tg, P.bird, 'ROUTE-REFRESH', isType(5));
 
     await frr.vtysh(
@@ -588,7 +598,7 @@ async function scenarioIbgp(
       'address-family ipv6 unicast',
       'no network 2001:db8:120::/48',
     );
-    log([tf4, tf6, tg], 'vtysh: no network 10.244.20.0/24 (ipv4); no network 2001:db8:120::/48 (ipv6)');
+    log(all, 'vtysh: no network 10.244.20.0/24 (ipv4); no network 2001:db8:120::/48 (ipv6)');
     await expectOnWire(tf4, P.frr, 'IPv4 withdrawal', isWithdraw);
     await expectOnWire(tf6, P.frr6, 'MP_UNREACH withdrawal', isWithdraw);
     await expectOnWire(tg, P.bird, 'reflected withdrawal', isWithdraw);
@@ -599,14 +609,14 @@ async function scenarioIbgp(
       `neighbor ${P.bird.address} shutdown message maintenance: frr to bird v4`,
       `neighbor ${P.bird6.address} shutdown message maintenance: frr to bird v6`,
     );
-    log([tf4], `vtysh: neighbor ${P.bird.address} shutdown message maintenance: frr to bird v4`);
-    log([tf6], `vtysh: neighbor ${P.bird6.address} shutdown message maintenance: frr to bird v6`);
+    log(all, `vtysh: neighbor ${P.bird.address} shutdown message maintenance: frr to bird v4`);
+    log(all, `vtysh: neighbor ${P.bird6.address} shutdown message maintenance: frr to bird v6`);
     await gobgp.gobgp(['neighbor', P.bird.address, 'shutdown', '--reason', 'maintenance: gobgp to bird']);
-    log([tg], 'gobgp neighbor 192.0.2.1 shutdown --reason "maintenance: gobgp to bird"');
+    log(all, 'gobgp neighbor 192.0.2.1 shutdown --reason "maintenance: gobgp to bird"');
     await expectOnWire(tf4, P.frr, 'NOTIFICATION', isType(3));
     await expectOnWire(tf6, P.frr6, 'NOTIFICATION', isType(3));
     await expectOnWire(tg, P.gobgp, 'NOTIFICATION', isType(3));
-    for (const tap of [tf4, tf6, tg]) await finish(tap, outDir, configs, date);
+    for (const tap of all) await finish(tap, outDir, configs, date);
   } finally {
     await lab.teardown();
   }
