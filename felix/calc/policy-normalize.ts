@@ -7,11 +7,11 @@
 // Meaning of empty fields: `from`/`to` absent or empty = every peer; `ports` absent or empty =
 // every port of every protocol; a port entry without `port` = every port of its protocol.
 //
-// Invalid input never widens access (DESIGN.md: bad input never crashes; the API server would
-// have refused the object). An invalid podSelector drops the whole policy (whom it selects is
-// unknown); an invalid peer or port drops the whole rule it is in — never just the bad entry,
-// since a rule whose every port entry was dropped would read as "all ports"; an unknown
-// policyTypes entry is ignored. Each problem names the field (`spec.ingress[0].ports[1].endPort`).
+// Invalid input never crashes the agent and never widens access (the API server would have refused
+// the object). An invalid podSelector drops the whole policy (whom it selects is unknown); an
+// invalid peer or port drops the whole rule it is in — never just the bad entry, since a rule whose
+// every port entry was dropped would read as "all ports"; an unknown policyTypes entry is ignored.
+// Each problem names the field (`spec.ingress[0].ports[1].endPort`).
 import type { FelixErrorCodeName } from '../errors.ts';
 import { canonicalMember } from '../model/ipsets.ts';
 import type { IpFamily } from '../model/iptables.ts';

@@ -1,4 +1,4 @@
-// One dataplane apply in the fixed order (DESIGN.md, Felix int_dataplane.go apply()):
+// One dataplane apply in a fixed order (as Felix's int_dataplane.go apply()):
 //   1. ipsets: create and update (rules about to be written may reference them)
 //   2. iptables (every family)
 //   3. links: tunnel devices and their FDB/neighbours, workload veth settings (routes use them)
@@ -10,8 +10,8 @@
 // Never half-applied silently: a failure is in `status` until a pass succeeds, and after the last
 // retry `applyAll` throws FELIX_ERR_APPLY_FAILED with the last error as its cause.
 //
-// The parts are structural types, so the route reconciler (another file, another engineer) plugs
-// in without any import between them.
+// The parts are structural types, so the route reconciler (another file) plugs in without any
+// import between them.
 import { FelixError } from '../errors.ts';
 
 export interface ApplyPart {

@@ -11,11 +11,12 @@
 //   manager and its cached view.
 // - IPIP: `undefined` and `null` both mean not managed: `tunl0` is the kernel's fallback device of
 //   the ipip module, shared with anything else using ipip, and Margay never deletes it.
-// - Workload veths (DESIGN.md, routing model): the sysctls of `hostVethSysctls` and, for IPv6
-//   endpoints, the fe80::1 gateway address. The veth itself is created by the CNI plugin, so an
-//   endpoint whose interface does not exist yet is skipped (and reported as not wired) and looked
-//   at again on every apply until it appears. Settings are read before they are written (`sysctl -n`),
-//   so adoption after a restart and a drift-free resync write nothing.
+// - Workload veths (routed, with a link-local gateway answered by proxy ARP): the sysctls of
+//   `hostVethSysctls` and, for IPv6 endpoints, the fe80::1 gateway address. The veth itself is
+//   created by the CNI plugin, so an endpoint whose interface does not exist yet is skipped (and
+//   reported as not wired) and looked at again on every apply until it appears. Settings are read
+//   before they are written (`sysctl -n`), so adoption after a restart and a drift-free resync write
+//   nothing.
 //
 // Like the other reconcilers it caches what it knows: a normal apply only looks at endpoints it
 // has not configured yet; `requestResync()` (the periodic resync, or after a failure) re-reads all.

@@ -1,6 +1,6 @@
 // Workload endpoints (pods on this node) as plain data, the host-side interface name every
-// component derives the same way, and the routes a local pod needs (DESIGN.md "Routing model":
-// the node routes the pod's /32 (/128) to the host veth, `scope link`).
+// component derives the same way, and the routes a local pod needs (routed, no bridge: the node
+// routes the pod's /32 (/128) to the host veth, `scope link`).
 //
 // The interface name must be computable by the CNI plugin (which creates the veth), by the agent
 // (which routes to it) and by a human (`margayctl`), from namespace/name alone: "mgy" + 11 hex

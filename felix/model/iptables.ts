@@ -1,11 +1,12 @@
-// Desired iptables state: plain readonly records, pure helpers (STYLE "The shape"). The policy
-// renderer (felix/calc) produces these; felix/dataplane/iptables writes them with hash comments.
+// Desired iptables state: plain readonly records, pure helpers; no I/O, so the dataplane writer and
+// the tests share them. The policy renderer (felix/calc) produces these; felix/dataplane/iptables
+// writes them with hash comments.
 //
 // Layout (Calico Felix's, with our prefix): every chain we own is named `mgy-…` (≤ 28 characters,
 // iptables' limit); builtin chains (INPUT, FORWARD, POSTROUTING, …) are never written to except for
 // one jump per (builtin chain, our chain) pair, inserted at the top. A rule's `comment` is its
 // origin ("policy default/allow-web ingress[0]") so every rule the kernel holds says why it is
-// there (STYLE rule 12).
+// there, and the REST API can show it.
 //
 // `normalizeTables` makes the desired state a function of its content only: chains sorted by name,
 // identical duplicates merged, conflicting duplicates rejected. Whatever order or repetition the

@@ -1,22 +1,26 @@
-// Desired kernel routes as plain data (DESIGN.md "Routing model"), and the pure helpers every
-// producer and the reconciler share: canonical prefixes and addresses, the route key, the
-// canonical form two routes are compared in, and the per-IPPool choice between a plain route and
-// a tunnel (Always | CrossSubnet | Never — Flannel's DirectRouting).
+// Desired kernel routes as plain data (routed, no bridge: pod /32s to host veths, a blackhole per
+// own pod CIDR, other nodes' pod CIDRs via that node or a tunnel), and the pure helpers every
+// producer and the reconciler share: canonical prefixes and addresses, the route key, the canonical
+// form two routes are compared in, and the per-IPPool choice between a plain route and a tunnel
+// (Always | CrossSubnet | Never — Flannel's DirectRouting).
 //
-// Intent: one canonical spelling per route, so "desired == actual" is a string comparison.
-// Past failures this guards against: the kernel prints `default` for 0.0.0.0/0 and ::/0, prints a
-// host route without its /32 (/128), may print IPv6 addresses in a different but equal spelling,
-// and orders ECMP next hops its own way; each of these made naive reconcilers rewrite routes that
-// were already right on every resync (a flap per route per resync).
+// Intent: one canonical spelling per route, so "desired == actual" is a string comparison. What
+// this guards against: the kernel prints `default` for 0.0.0.0/0 and ::/0, prints a host route
+// without its /32 (/128), may print IPv6 addresses in a different but equal spelling, and orders
+// ECMP next hops its own way; a reconciler that compares naively rewrites routes that are already
+// right on every resync (a flap per route per resync).
 import { createHash } from 'node:crypto';
 import { FelixError } from '../errors.ts';
 import { formatV6, parseV4, parseV6, scanCanonicalV4 } from './addr.ts';
 
 /** The kernel's main table (`ip route` without `table`). */
 export const RT_TABLE_MAIN = 254;
-/** Margay's routing protocol number (0x6d); every route it writes carries it (DESIGN.md). */
+/**
+ * Margay's routing protocol number (0x6d): every route it writes carries it, and routes without it
+ * are never changed or deleted.
+ */
 export const MARGAY_RT_PROTO = 109;
-/** The link-local gateway pods use (DESIGN.md): answered by proxy ARP on the host veth. */
+/** The link-local gateway pods use (`onlink`): answered by proxy ARP on the host veth. */
 export const POD_GATEWAY_V4 = '169.254.1.1';
 /** The IPv6 pod gateway: the host veth carries this link-local address (see workload/veth.ts). */
 export const POD_GATEWAY_V6 = 'fe80::1';
@@ -49,7 +53,7 @@ export interface RouteSpec {
   /** Preferred source address (`src`). */
   readonly src?: string;
   readonly mtu?: number;
-  /** Why Margay wants this route; shown by the REST API (STYLE rule 12). Not written to the kernel. */
+  /** Why Margay wants this route; shown by the REST API. Not written to the kernel. */
   readonly reason?: string;
 }
 
@@ -206,8 +210,7 @@ function canonicalGateway(gw: string, family: IpFamily, dst: string): string {
  * Scratch shared by the canonicalRoute calls of one large set (RouteTable.compile, 100k routes):
  * - next-hop lists shared between routes (gateway → the frozen one-hop list `[{ gateway }]`), so
  *   that the routes via one gateway share their (readonly) list instead of each allocating two
- *   objects (~25 ms less per 100k routes, most of it garbage collection of objects that all
- *   survive);
+ *   objects, which all survive and so cost the garbage collector a copy each;
  * - the destination of the last route as numbers when it is IPv4, so that the caller can index
  *   it without parsing the text again.
  */
@@ -440,7 +443,7 @@ export function sortNextHops(hops: NextHop[]): NextHop[] {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Reaching another node's pod CIDR: plain route or tunnel (DESIGN.md "Routing model").
+// Reaching another node's pod CIDR: plain route or tunnel.
 
 export const EncapMode = { always: 'Always', crossSubnet: 'CrossSubnet', never: 'Never' } as const;
 export type EncapMode = (typeof EncapMode)[keyof typeof EncapMode];

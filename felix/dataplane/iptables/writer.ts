@@ -11,8 +11,8 @@
 // the saved text of that rule with the text seen at the previous read (learned from the first
 // read after we wrote it).
 //
-// Past failure to avoid: a failed restore must not leave the cache believing the write happened.
-// On any failure the cache is dropped and the next apply re-reads the kernel.
+// A failed restore must not leave the cache believing the write happened: on any failure the cache
+// is dropped and the next apply re-reads the kernel.
 import { FelixError } from '../../errors.ts';
 import type { IpFamily, IptablesTable, TableState } from '../../model/iptables.ts';
 import { normalizeTables } from '../../model/iptables.ts';

@@ -4,16 +4,16 @@
 // line ≈ one netlink round trip, and with two cores our JS runs beside it).
 //
 // Lines are handed over in chunks of CHUNK_CHARS; `flush()` resolves at once while the pipe has
-// room and otherwise waits for `drain` (STYLE rule 7: pulled when the pipe can take it), yielding
-// to the event loop every YIELD_EVERY chunks even when the pipe never fills, so timers run. The
-// lines are not kept when the caller can name a line itself (`lineText`). A batch may start with a
-// read (BatchReadFirst): the same process then reads the kernel and takes the writes computed
-// from what it read.
+// room and otherwise waits for `drain` (output is written only when the pipe can take it, so
+// nothing piles up in memory), yielding to the event loop every YIELD_EVERY chunks even when the
+// pipe never fills, so timers run. The lines are not kept when the caller can name a line itself
+// (`lineText`). A batch may start with a read (BatchReadFirst): the same process then reads the
+// kernel and takes the writes computed from what it read.
 //
 // What a batch ends with, and what the caller learns (the exit status is checked before stderr is
-// believed; past failure: a line with an argument ip refuses makes it exit(-1) = 255 at once,
-// after printing "Command failed" for the earlier refused lines only, so the lines after it were
-// never tried while the batch looked like "a few refused lines"):
+// believed: a line with an argument ip refuses makes it exit(-1) = 255 at once, after printing
+// "Command failed" for the earlier refused lines only, so the lines after it are never tried while
+// stderr reads like "a few refused lines"):
 // - exit 0: every line applied.
 // - exit 1 with "Command failed -:N" markers: those lines were refused, every other line applied
 //   (`-force`).

@@ -2,21 +2,20 @@
 // canonical form, and two different routes for one table/prefix rejected, before any of it can be
 // written (a desired state with one bad route changes nothing: no half-apply).
 //
-// Cheap to build, because it is on the critical path of every apply with new routes: the 100k
-// routes of the benchmark are validated before the first `ip -batch` line may be written, while
-// the kernel waits. Past cost (~70 ms for 100k routes, most of the reconciler's overhead over a raw
-// `ip -batch`): a canonical route, a next-hop list, a key string, a body string, an entry object
-// and a Map insertion per route, and the garbage collector copying all of them because all of
-// them survive (its pauses then also stopped the stream into ip). Now a plain IPv4 gateway route
-// (the 100k of a BGP-fed node) costs three array slots — its destination, which is also its key
-// (routeKey), its next-hop list, shared by all the routes via that gateway (CanonicalScratch), and
-// its reason — and one slot in a typed-array hash of IPv4 main-table prefixes, fed with the
-// numbers the validation parsed anyway (the duplicate check; other keys, few in practice, go
-// through a Map). Destinations are read from one string per block of routes, so V8 does not
-// flatten each given string in place. Its DesiredEntry (two objects) is built only when something
-// needs the route as an object: a comparison with a route the kernel listed, list(), a refused
-// line. An install onto an empty table and a removal build none, and no by-key Map either (built
-// on the first lookup).
+// Cheap to build, because it is on the critical path of every apply with new routes: every route is
+// validated before the first `ip -batch` line may be written, while the kernel waits. A canonical
+// route, a next-hop list, a key string, a body string, an entry object and a Map insertion per
+// route would make this most of the reconciler's overhead over a raw `ip -batch`, and the garbage
+// collector would copy all of them because all of them survive (its pauses also stop the stream
+// into ip). So a plain IPv4 gateway route (the bulk of a BGP-fed node's routes) costs three array
+// slots — its destination, which is also its key (routeKey), its next-hop list, shared by all the
+// routes via that gateway (CanonicalScratch), and its reason — and one slot in a typed-array hash
+// of IPv4 main-table prefixes, fed with the numbers the validation parsed anyway (the duplicate
+// check; other keys, few in practice, go through a Map). Destinations are read from one string per
+// block of routes, so V8 does not flatten each given string in place. Its DesiredEntry (two
+// objects) is built only when something needs the route as an object: a comparison with a route the
+// kernel listed, list(), a refused line. An install onto an empty table and a removal build none,
+// and no by-key Map either (built on the first lookup).
 import { FelixError } from '../../errors.ts';
 import {
   type CanonicalRoute,

@@ -3,20 +3,15 @@
 // written or named by a failure), and the order in which the kernel gets them.
 //
 // Why two processes: ip is the bottleneck of a large apply (one line ≈ one netlink round trip, ip
-// busy the whole time) and the machine has two cores, so the same lines split over two concurrent
-// `ip -batch` processes take less time than through one (raw ip on the 2-core VM: 10k routes ~66
-// vs ~105 ms, 100k ~0.6 vs ~0.95 s). Why only from SPLIT_LINES (2048) lines of a phase on: each
-// process costs a spawn (~3 ms), and the gain needs a free core. Measured with whole applies of N
-// gateway routes (install: a first apply onto an empty table, read included; remove: an apply
-// from the cached view), always split vs never, median of the per-round ratios over 21-31 rounds
-// on an idle machine, install/remove: N=250 1.17/1.25, 500 1.04/1.05, 1000 0.95/1.00, 1500
-// 0.92/0.83, 2000 0.82/0.79, 3000 0.84/0.79, 4000 0.77/0.82, 8000 0.72/0.71, 12000 0.70/0.63,
-// 16000 0.77/0.69. While another job kept both cores busy the ratio stayed 0.93-1.07 at 4k-16k:
-// the split then gains nothing and costs its spawn. 2048 is past the break-even (~1000)
-// by the margin a loaded machine wants, at the first size where the gain is clear (~20%). Below
-// it a phase is one process, as before.
+// busy the whole time), so with a second core free the same lines split over two concurrent
+// `ip -batch` processes take less time than through one. Why only from SPLIT_LINES (2048) lines of
+// a phase on: each process costs a spawn, and the gain needs a free core. For a small phase the
+// spawn costs more than the split gains, and on a machine whose cores are all busy the split gains
+// nothing and still costs its spawn; SPLIT_LINES sits past the break-even size by a margin, where
+// the gain is clear on an idle machine. Below it a phase is one process.
 //
-// The order rules (each keeps what the single stream of before guaranteed, or more):
+// The order rules (each at least as strict as writing every line through one process in the diff's
+// order):
 // - Partition by key: every line of one route key (`dst` or `table|dst`) is in one lane (a
 //   function of the key, see route-batch.ts), a lane goes to one process, and a process takes its
 //   lines in the diff's order: an add then the delete of the same key at another metric (make
@@ -28,17 +23,16 @@
 //   (device routes, blackhole/unreachable, onlink) — is written first, and the gateway phase — the
 //   routes with a gateway, and the deletes of their keys (a key's lines stay together) — only
 //   after every process of the free phase has exited: ip acknowledges no line, its exit says every
-//   line it was given was run. An empty phase runs no process. Before, a user's gateway route
-//   listed before the device route it needs could be refused; now it cannot.
+//   line it was given was run. An empty phase runs no process. So a gateway route is never refused
+//   because the device route it needs comes later in the diff.
 // - Deletes of keys not desired go in the free phase, before the gateway routes. No add needs a
 //   delete of another key first: routes of two keys never collide in the kernel (a key is a table
 //   and a prefix; every route of ours at that prefix, whatever its metric, is a line of that key).
 //   A delete can affect an add of another key only through a gateway lookup, by taking away the
-//   device route a gateway resolved through. Deleting first, a gateway route is judged against
-//   the table as this apply leaves it: the result an apply of the same desired set onto a table
-//   holding only it (a restart, another node) gets, whatever the diff's order. The single stream of
-//   before wrote the adds first, and so accepted a route whose device route it deleted a moment
-//   later.
+//   device route a gateway resolved through. Deleting first, a gateway route is judged against the
+//   table as this apply leaves it: the result an apply of the same desired set onto a table holding
+//   only it (a restart, another node) gets, whatever the diff's order. Writing the adds first would
+//   accept a route whose device route the same apply deletes a moment later.
 // - Within a phase split over two processes, lines of different keys run in either order: the free
 //   phase's routes need nothing of each other, and the kernel resolves a gateway only through a
 //   route without one (IPv4 looks for a route of scope link or host, IPv6 refuses a gateway
@@ -51,21 +45,20 @@
 // needs it. The free phase is held until it reaches SPLIT_LINES lines — then two processes take a
 // lane each and stream the rest while the diff runs — or until the diff ends, and is then written
 // through one process in the diff's order. The gateway phase is held whole until the free phase is
-// done, then split by lane when it has SPLIT_LINES lines, else written in the diff's order. (A
-// spare process started as soon as the read showed a split to be likely, to have it ready,
-// measured no faster — per-round ratios 0.96-1.04 at 3k, 10k and 100k routes: a start overlaps the
-// diff or the other process either way — and was left out.) The two families are independent and
-// run at once (up to four processes when both have a large phase). Every process is closed in the
-// end — an idle one with no lines —, also when another failed; when a process of the free phase
-// failed, the gateway phase is not written: which of the free lines took effect is unknown, so the
-// caller drops its view and the next apply reads and retries every line.
+// done, then split by lane when it has SPLIT_LINES lines, else written in the diff's order. No
+// spare process is started ahead of time: a process start overlaps the diff or the other process
+// anyway, so having one ready gains nothing. The two families are independent and run at once (up
+// to four processes when both have a large phase). Every process is closed in the end — an idle one
+// with no lines —, also when another failed; when a process of the free phase failed, the gateway
+// phase is not written: which of the free lines took effect is unknown, so the caller drops its
+// view and the next apply reads and retries every line.
 import { FelixError } from '../../errors.ts';
 import type { BatchFailure, BatchResult, BatchWriter } from '../netlink/netlink.ts';
 import type { ViewRoute } from './view.ts';
 
 /**
- * Lines of one phase of one family from which it is split over two processes (the header has the
- * measurements: two processes break even at ~1000 lines, gain ~20% from 2000).
+ * Lines of one phase of one family from which it is split over two processes (the header says why
+ * at this size: past the break-even between the split's gain and a spawn, by a margin).
  */
 export const SPLIT_LINES = 2048;
 

@@ -1,4 +1,4 @@
-// The route-table reconciler (DESIGN.md "Routing model"; model: Felix routetable/route_table.go).
+// The route-table reconciler (model: Felix routetable/route_table.go).
 //
 // Declarative: `setDesired(routes)` hands over the whole set; `apply()` makes the kernel match it;
 // `resync()` re-reads the kernel first. It owns exactly the routes carrying its protocol number
@@ -25,19 +25,19 @@
 // one (the view says they are missing). What is not about one desired route — a delete refused for
 // another reason than "already gone", a failure naming no line, the process dying — still throws.
 //
-// Workload routes not yet desired get a grace period (Felix routetable: routes on interfaces it
-// has not been told about are left alone for a while). margay-cni writes a new pod's
-// `IP/32 dev mgy… scope link proto 109` at ADD, seconds before the kubelet reports the pod's IP
-// and the datastore brings it here (src/cni/wire.ts header). Past failure: an apply or resync in
-// that window saw an owned route it did not want and deleted it, and the new pod was unreachable
-// until its IP arrived. So a route of ours whose every next hop is a workload interface (`mgy…`)
-// and whose key is not desired is kept until it has been undesired for longer than
+// Workload routes not yet desired get a grace period (Felix routetable: routes on interfaces it has
+// not been told about are left alone for a while). margay-cni writes a new pod's
+// `IP/32 dev mgy… scope link proto 109` at ADD, seconds before the kubelet reports the pod's IP and
+// the datastore brings it here (src/cni/wire.ts header). Without a grace period an apply or resync
+// in that window sees an owned route it does not want and deletes it, and the new pod is
+// unreachable until its IP arrives. So a route of ours whose every next hop is a workload interface
+// (`mgy…`) and whose key is not desired is kept until it has been undesired for longer than
 // `workloadGracePeriodMs` (default 30 s; 0 = none), measured from the first apply that saw it so;
 // `list()` shows it as 'grace' with the time left. When its endpoint arrives in time it is adopted
-// with no write; after the period it is deleted like any other stray route (`nextGraceExpiry`
-// tells the caller when to apply again). Any other undesired route of ours is deleted at once.
-// An endpoint removed while its veth still exists keeps its route up to the grace period too (the
-// CNI DEL normally deletes the veth first, and the kernel drops the route with it).
+// with no write; after the period it is deleted like any other stray route (`nextGraceExpiry` tells
+// the caller when to apply again). Any other undesired route of ours is deleted at once. An
+// endpoint removed while its veth still exists keeps its route up to the grace period too (the CNI
+// DEL normally deletes the veth first, and the kernel drops the route with it).
 //
 // Adoption on start: routes already as desired produce no write (no netlink event, no flap);
 // there is no flush.
@@ -47,17 +47,17 @@
 // routes with a gateway, which may need a device route of the same apply to reach it; every line
 // of one key in one process, in the diff's order. The two families run concurrently.
 //
-// Speed (DESIGN.md "What fast means": install/remove 100k routes within 1.2× of a raw `ip -batch`
-// of the same routes). `ip` is the bottleneck (one netlink round trip per line) and our CPU is
-// free beside it, so: what must happen before the first line — validating the desired set and
-// reading the kernel — is as short as it can be (desired.ts; the read runs in the very process
-// that then takes the writes, Netlink.readThenBatch, so a first apply starts one process per
-// family, not two); a phase of SPLIT_LINES lines or more goes through two concurrent `ip -batch`
-// processes (the machine has two cores and ip keeps one busy: ~0.6-0.8× the time of one process,
-// family-streams.ts has the measurements and the threshold); the first phase's lines are streamed
-// into ip as the diff produces them (delta.ts, batch-writer.ts); and per route our side allocates
-// little that the garbage collector must copy (its pauses stop the stream): no object per op,
-// nothing recorded per written route (view.ts), no copy of the lines (route-batch.ts).
+// Speed (the target: installing or removing 100k routes takes within 1.2× of a raw `ip -batch` of
+// the same routes). `ip` is the bottleneck (one netlink round trip per line) and our CPU is free
+// beside it, so: what must happen before the first line — validating the desired set and reading
+// the kernel — is as short as it can be (desired.ts; the read runs in the very process that then
+// takes the writes, Netlink.readThenBatch, so a first apply starts one process per family, not
+// two); a phase of SPLIT_LINES lines or more goes through two concurrent `ip -batch` processes (ip
+// keeps one core busy, so a second process on a free core shortens the apply; family-streams.ts
+// says why from that size on); the first phase's lines are streamed into ip as the diff produces
+// them (delta.ts, batch-writer.ts); and per route our side allocates little that the garbage
+// collector must copy (its pauses stop the stream): no object per op, nothing recorded per written
+// route (view.ts), no copy of the lines (route-batch.ts).
 import { FelixError } from '../../errors.ts';
 import { WORKLOAD_IFACE_PREFIX } from '../../model/endpoints.ts';
 import { type CanonicalRoute, MARGAY_RT_PROTO, type RouteSpec } from '../../model/routes.ts';

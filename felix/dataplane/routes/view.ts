@@ -3,15 +3,15 @@
 //
 // Two layers, so that what an apply wrote costs nothing to record. `written` is the desired set of
 // the last apply whose every line went in: each of its routes is in the kernel exactly as desired,
-// at the family's default metric. `other` holds what is known otherwise, and
-// wins over `written` for its keys: routes as read from the kernel (a list per key, normally one,
-// more when our protocol has the key at several metrics) and workload routes kept for their grace
-// period after their desired entry went away. Past cost this replaces: recording each written
-// route as a KernelRoute in one map (an object, an array and a map insertion per route; 100k
-// routes: ~30 ms of allocation and a map that grew and shrank by 100k on every install/remove).
-// After a successful apply the view is { written: the desired set just applied, other: what of
-// `other` was not overwritten or deleted }; after any refused line it is a fresh read; after a
-// batch process died (any of an apply's, route-batch.ts) it is unknown (the next apply reads).
+// at the family's default metric. `other` holds what is known otherwise, and wins over `written`
+// for its keys: routes as read from the kernel (a list per key, normally one, more when our
+// protocol has the key at several metrics) and workload routes kept for their grace period after
+// their desired entry went away. Recording each written route as a KernelRoute in one map instead
+// would cost an object, an array and a map insertion per route, and a map that grows and shrinks by
+// the whole set on every install or removal. After a successful apply the view is { written: the
+// desired set just applied, other: what of `other` was not overwritten or deleted }; after any
+// refused line it is a fresh read; after a batch process died (any of an apply's, route-batch.ts)
+// it is unknown (the next apply reads).
 import type { CanonicalRoute } from '../../model/routes.ts';
 import { defaultMetric, type KernelRoute } from '../netlink/routes-json.ts';
 import type { DesiredEntry, DesiredRoutes } from './desired.ts';

@@ -1,5 +1,5 @@
-// Workload plumbing (DESIGN.md "Routing model"): the host side of a pod's veth, and the pod side
-// as the CNI plugin will set it up (tests and the lab use `wirePod` now).
+// Workload plumbing (routed, no bridge): the host side of a pod's veth, and the pod side as the CNI
+// plugin sets it up (`wirePod`, used by src/cni/wire.ts and the lab).
 //
 // The link-local gateway model, as Calico does it, and the choices made here:
 // - IPv4: the pod has its address as a /32 and `default via 169.254.1.1 dev eth0 onlink`. Nobody
