@@ -5,8 +5,8 @@
 //
 // remoteRoutes handles every best path of a full table (100k+ prefixes from a ToR) on each
 // recalculation, so prefixes are parsed once into bytes (`parseCidr`) and compared and sorted as
-// bytes; an earlier version sorted with string keys computed inside the comparator and took
-// seconds for 100k routes.
+// bytes: sort keys computed inside the comparator would be rebuilt on every one of the sort's
+// comparisons.
 import { formatIpv4, formatIpv6, parseIp } from '../../bgp/wire/prefix.ts';
 
 export type Family = 4 | 6;

@@ -1,13 +1,13 @@
 // calculate(snapshot, identity) → CalculatedState: everything this node wants, as one pure function
-// of the datastore's content and the node's identity (DESIGN.md "Data flow"). No I/O, no clock,
-// no randomness: the same content gives a deep-equal result whatever order the objects arrived
-// in (maps are read in sorted key order everywhere; test/unit/src/calc/property.test.ts replays
-// shuffled event sequences, Felix calc_graph_fv_test style).
+// of the datastore's content and the node's identity. No I/O, no clock, no randomness: the same
+// content gives a deep-equal result whatever order the objects arrived in (maps are read in sorted
+// key order everywhere; test/unit/src/calc/property.test.ts replays shuffled event sequences, Felix
+// calc_graph_fv_test style).
 //
 // Speaker settings beyond the node's AS / router ID / cluster ID are fixed here:
-//   maxPaths 16 (ECMP, DESIGN.md "Equal best paths … become one ECMP kernel route"),
+//   maxPaths 16 (ECMP: equal best paths from several peers become one ECMP kernel route),
 //   graceful restart 120 s with the forwarding-preserved bit (the agent leaves kernel routes in
-//   place across a restart, DESIGN.md "Reliability rules"; 120 s is Calico/BIRD's default).
+//   place across a restart, so forwarding goes on; 120 s is Calico/BIRD's default).
 
 import type { Snapshot } from '../model/snapshot.ts';
 import { announcements } from './announcements.ts';

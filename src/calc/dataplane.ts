@@ -1,5 +1,5 @@
 // This node's desired local dataplane, from the snapshot:
-// - a blackhole per own pod CIDR (DESIGN.md "Routing model": unassigned addresses stop here);
+// - a blackhole per own pod CIDR (traffic to unassigned addresses stops here);
 // - workload endpoints: pods scheduled here, not hostNetwork, not finished (Succeeded/Failed: their
 //   addresses may already belong to a new pod), with at least one address;
 // - NetworkPolicy: renderPolicy over EVERY pod of the cluster that has an address by the same rule

@@ -1,5 +1,6 @@
 // The calculation's public surface (pure functions of the datastore snapshot and this node's
-// identity, DESIGN.md "Data flow"): what src/daemon wires into the Speaker and the Dataplane.
+// identity, between the datastore and the speaker and dataplane): what src/daemon wires into the
+// Speaker and the Dataplane.
 export type { AutodetectInput, AutodetectResult, InterfaceInfo, NodeStatusAddress } from './autodetect.ts';
 export { chooseAddress, DEFAULT_EXCLUDED_INTERFACES, MARGAY_INTERFACES } from './autodetect.ts';
 export { calculate, GRACEFUL_RESTART_TIME, SPEAKER_MAX_PATHS } from './calculate.ts';

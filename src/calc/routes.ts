@@ -1,4 +1,4 @@
-// remoteRoutes: the speaker's best paths → kernel routes (DESIGN.md "Routing model"). BGP is the
+// remoteRoutes: the speaker's best paths → kernel routes (routed, or through a tunnel). BGP is the
 // source of truth for where every other node's pod CIDR is; this decides only HOW to get there:
 //
 // - Our own pod CIDRs (and anything inside them) and prefixes we announce ourselves are skipped:
@@ -16,7 +16,8 @@
 // - Everything else (routes learned from a ToR, a prefix outside every pool, a next hop that is
 //   not a node): plain `via`, ECMP over the multipath set.
 // Next hops of the other family, or one of our own addresses, are dropped; a prefix left without
-// next hops gets no route. Output is sorted by prefix; each route's `reason` says why (STYLE 12).
+// next hops gets no route. Output is sorted by prefix; each route's `reason` says why it is there,
+// for the REST API.
 import type { BestPathChange } from '../../bgp/speaker/types.ts';
 import type { NextHop, RouteSpec } from '../../felix/model/routes.ts';
 import {

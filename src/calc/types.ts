@@ -2,7 +2,7 @@
 // hands to the wiring in src/daemon: the speaker's desired settings, peers and announcements,
 // and the dataplane's desired local state. Routes to other nodes' pod CIDRs are not here: they
 // come from the speaker's best paths and are turned into kernel routes by `remoteRoutes()`
-// (src/calc/routes.ts), so that BGP stays the source of truth for reachability (DESIGN.md).
+// (src/calc/routes.ts), so that BGP stays the source of truth for reachability.
 
 import type { LocalRoute, PeerConfig, SpeakerOptions } from '../../bgp/speaker/types.ts';
 import type { PolicyExplain } from '../../felix/calc/render-policy.ts';

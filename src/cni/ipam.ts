@@ -13,13 +13,13 @@
 // leaves at worst a `.tmp-*` file, never an empty address file that would leak the address.
 // State is the files: it survives a reboot; DEL (and GC of CNI 1.1) removes them.
 //
-// Which addresses are handed out (DESIGN.md routing model): the network address (.0, and the
-// IPv6 all-zero host) is the node's VXLAN tunnel address (felix vtepTunnelAddress) and never a
-// pod's; the IPv4 broadcast address is skipped too (harmless in a routed /32 model, but other
-// tools treat it specially). There is no gateway inside the CIDR: pods route via the link-local
-// 169.254.1.1 / fe80::1, so the first host address (.1) is a pod address. A /24 thus gives
-// .1-.254 (254 pods). Allocation is round-robin from the last handed-out address (host-local's
-// rule), so a just-freed address is not reused at once (conntrack entries, stale peer caches).
+// Which addresses are handed out: the network address (.0, and the IPv6 all-zero host) is the
+// node's VXLAN tunnel address (felix vtepTunnelAddress) and never a pod's; the IPv4 broadcast
+// address is skipped too (harmless in a routed /32 model, but other tools treat it specially).
+// There is no gateway inside the CIDR: pods route via the link-local 169.254.1.1 / fe80::1, so the
+// first host address (.1) is a pod address. A /24 thus gives .1-.254 (254 pods). Allocation is
+// round-robin from the last handed-out address (host-local's rule), so a just-freed address is not
+// reused at once (conntrack entries, stale peer caches).
 import {
   closeSync,
   fsyncSync,

@@ -8,8 +8,8 @@ import { runPlugin, writeLog } from './plugin.ts';
 
 /**
  * All of stdin, read as a stream. Not `readFileSync(0)`: a runtime's stdin is a pipe that may be
- * non-blocking and not yet written when the plugin starts, and readFileSync then fails with
- * EAGAIN (a past failure: under 50 concurrent ADDs a third of them read an empty config).
+ * non-blocking and not yet written when the plugin starts, and readFileSync then fails with EAGAIN,
+ * so under many concurrent ADDs some would read an empty config.
  */
 async function readStdin(): Promise<string> {
   if (process.stdin.isTTY) return '';

@@ -1,5 +1,6 @@
-// The dataplane half of margay-cni: create, remove and check one pod's wiring (DESIGN.md routing
-// model, via felix `wirePod`), plus the pod's /32 (/128) route on the node.
+// The dataplane half of margay-cni: create, remove and check one pod's wiring (routed, no bridge: a
+// veth with a link-local gateway answered by proxy ARP, via felix `wirePod`), plus the pod's /32
+// (/128) route on the node.
 //
 // Who owns the pod route (the Calico split): the plugin creates `IP/32 dev mgy… scope link proto
 // 109` the moment the veth exists, so the pod is reachable as soon as ADD returns — before the

@@ -1,6 +1,6 @@
-// `margay speaker --config FILE`: the YAML of the standalone speaker (issue 2, part E). Field
-// names are fixed so that others can script them; unknown fields are errors, so a typo such as
-// `holdtime` is reported instead of silently ignored.
+// `margay speaker --config FILE`: the YAML of the standalone speaker (peers and static
+// announcements, no dataplane). Field names are fixed so that others can script them; unknown
+// fields are errors, so a typo such as `holdtime` is reported instead of silently ignored.
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { LocalRoute, PeerConfig, SpeakerOptions } from '../../bgp/speaker/types.ts';

@@ -1,6 +1,7 @@
-// The datastore interface (DESIGN.md "Data flow"): a source of the typed cluster state. The file
-// datastore (file/) and the Kubernetes datastore (k8s/) implement it; the calculation sees only a
-// Snapshot and the changes between two snapshots, never where they came from.
+// The datastore interface, the first stage of the agent's data flow (datastore → calculation →
+// speaker and dataplane): a source of the typed cluster state. The file datastore (file/) and the
+// Kubernetes datastore (k8s/) implement it; the calculation sees only a Snapshot and the changes
+// between two snapshots, never where they came from.
 //
 // Contract:
 // - `start()` resolves after the first load attempt; `ready()` is true once a valid state has been

@@ -3,9 +3,9 @@
 // daemon and the agents. Every step records what it created in the LabState (state.ts) so a later
 // process — or `lab down` after a crash — finds it. Used by `lab up` (up.ts) and `lab apply`.
 //
-// Network safety (DESIGN.md "The test lab"): links are only ever created inside lab namespaces;
-// the only routes added are the other underlay subnet via the lab router and the pod-gateway
-// anchor 169.254.1.1/32 (proxy ARP needs a route to it): no default route anywhere.
+// Network safety: a lab never touches the machine's real interfaces. Links are only ever created
+// inside lab namespaces; the only routes added are the other underlay subnet via the lab router and
+// the pod-gateway anchor 169.254.1.1/32 (proxy ARP needs a route to it): no default route anywhere.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -1,5 +1,5 @@
-// A Lab is one run's set of namespaces, links, processes and files, all carrying a per-run
-// prefix (`mgy-<pid>-<rand>-`) so parallel test files and parallel engineers never collide.
+// A Lab is one run's set of namespaces, links, processes and files, all carrying a per-run prefix
+// (`mgy-<pid>-<rand>-`) so parallel test files and parallel runs on one machine never collide.
 // It records everything it creates; `teardown()` stops processes by PID first (SIGTERM, then
 // SIGKILL), kills anything still living in its namespaces, then deletes the namespaces (which
 // removes their veth/bridge links). Teardown is idempotent. A process-exit hook does the same

@@ -1,4 +1,4 @@
-// Network-namespace primitives for the interop lab (DESIGN.md "The test lab").
+// Network-namespace primitives for the interop lab (`margay lab` and the interop tests).
 //
 // Everything here runs real commands (`ip`, `ip netns exec`) with argv arrays — never a shell
 // string — and every failure names the exact command. Links are always created *inside* a lab
@@ -101,8 +101,8 @@ export async function createNamespace(name: string): Promise<void> {
   await exec(name, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
   await exec(name, ['sysctl', '-q', '-w', 'net.ipv6.conf.all.forwarding=1']);
   // No duplicate address detection on links created later, so link-local addresses are usable at
-  // once too (`nodad` covers only the addresses we add). A past failure: BIRD started before its
-  // fe80:: address left "tentative" and announced IPv6 routes without the link-local next hop.
+  // once too (`nodad` covers only the addresses we add): a BIRD started while its fe80:: address is
+  // still "tentative" announces IPv6 routes without the link-local next hop.
   await exec(name, ['sysctl', '-q', '-w', 'net.ipv6.conf.default.accept_dad=0']);
   await exec(name, ['sysctl', '-q', '-w', 'net.ipv6.conf.all.accept_dad=0']);
 }

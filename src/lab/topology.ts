@@ -2,7 +2,7 @@
 // --route-reflectors N` stand for), validated with zod so every error names its field, and
 // `planLab`, the pure function that turns it into addresses, pod CIDRs, pod IPs and namespace names.
 //
-// Addressing (DESIGN.md "The test lab": documentation ranges only, nothing reaches the host):
+// Addressing (documentation ranges only, so nothing in a lab can reach or shadow a real network):
 //   underlay subnet 1   192.0.2.0/24      2001:db8:0:1::/64   router/ToR .1 / ::1
 //   underlay subnet 2   198.51.100.0/24   2001:db8:0:2::/64   (only with `subnets: 2`)
 //   node i (1-based)    .(10+i) on its subnet, e.g. 192.0.2.11, 2001:db8:0:1::11

@@ -1,6 +1,7 @@
-// Polling with a deadline: the only way interop tests wait (DESIGN.md "The test lab": never a bare
-// sleep). A timeout names what was awaited and the last value (or error) the probe observed, so
-// a failing test says "BIRD protocol p1 state: Active" rather than "timed out".
+// Polling with a deadline: the only way interop tests wait, never a bare sleep, so a test waits
+// exactly as long as the condition takes and no longer. A timeout names what was awaited and the
+// last value (or error) the probe observed, so a failing test says "BIRD protocol p1 state: Active"
+// rather than "timed out".
 import { inspect } from 'node:util';
 
 export interface WaitOptions<T> {

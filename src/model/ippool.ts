@@ -1,6 +1,6 @@
-// IPPool (margay.io/v1, cluster-scoped), Calico's shape: the pod address range, its block size
-// for IPAM, the encapsulation used for routes into it (DESIGN.md "Routing model": Always,
-// CrossSubnet = tunnel only between subnets, Never), outgoing NAT and which nodes use it.
+// IPPool (margay.io/v1, cluster-scoped), Calico's shape: the pod address range, its block size for
+// IPAM, the encapsulation used for routes into it (Always, CrossSubnet = tunnel only between
+// subnets, Never), outgoing NAT and which nodes use it.
 //
 // blockSize defaults by family (26 for IPv4, 122 for IPv6, Calico's defaults), so the CRD has no
 // default for it and the output type always carries one. IPIP is IPv4-only, and a pool has at

@@ -6,7 +6,7 @@
 //   2. `node --experimental-sea-config` turns it into a preparation blob (with V8 code cache).
 //   3. The node binary running this script (node_modules/.bin/node → the `node` package's real
 //      binary, so the blob and the binary are the same Node version) is copied; its symbol table
-//      and debug information are stripped when `strip` exists (126 MB → 108 MB; .dynsym stays).
+//      and debug information are stripped when `strip` exists (a smaller file; .dynsym stays).
 //   4. postject injects the blob as NODE_SEA_BLOB and flips the NODE_SEA_FUSE sentinel.
 // The result needs only the C library and the CNI tools it runs (ip, sysctl, nsenter).
 //

@@ -12,14 +12,14 @@
 // - a margay.io CRD that is not installed (404 on its LIST) → the kind is empty, reported once,
 //   and the LIST is retried every `crdRetryMs`, so installing the CRDs later just works.
 //
-// Past failures this is shaped by: client-node 1.4's informer (ListWatch) emits `error` and stops
-// for good when a watch stream is cut, and never asks for bookmarks; its LIST hands back typed
-// objects while its watch hands back JSON. So the loop is ours, on client-node's `Watch` and list
-// APIs, and every object goes through kinds.ts `toWire` and the model's validation.
+// Why not client-node's informer: in client-node 1.4 it (ListWatch) emits `error` and stops for
+// good when a watch stream is cut, and never asks for bookmarks; its LIST hands back typed objects
+// while its watch hands back JSON. So the loop is ours, on client-node's `Watch` and list APIs, and
+// every object goes through kinds.ts `toWire` and the model's validation.
 //
 // Every object is validated (model `validateAs`). An invalid object never blocks the others: a new
 // one is left out, an update that breaks a valid one keeps its last good version in the store (the
-// last good configuration stays in force, DESIGN "Reliability rules"); both are reported.
+// last good configuration stays in force); both are reported.
 // resourceVersion and uid are the server's bookkeeping, not state the calculation reads: they are
 // stripped before validation, so a write that changes nothing Margay reads (a node heartbeat) is
 // no change, and an object read from Kubernetes equals the same object read from a file.
