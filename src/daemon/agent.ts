@@ -23,6 +23,7 @@ import { hostname } from 'node:os';
 import { Speaker } from '../../bgp/speaker/speaker.ts';
 import type { PeerConfig, PeerStatus, SpeakerOptions } from '../../bgp/speaker/types.ts';
 import { Dataplane } from '../../felix/dataplane/dataplane.ts';
+import type { CommandRunner } from '../../felix/dataplane/exec.ts';
 import { Netlink } from '../../felix/dataplane/netlink/netlink.ts';
 import { parseKernelRoutes } from '../../felix/dataplane/netlink/routes-json.ts';
 import { MARGAY_RT_PROTO, type RouteSpec } from '../../felix/model/routes.ts';
@@ -42,6 +43,12 @@ export interface AgentOptions {
   readonly datastore: Datastore;
   /** Program another network namespace than our own (tests); default: ours. */
   readonly netns?: string;
+  /**
+   * Runs the dataplane's iptables and ipset commands (a benchmark wraps the real runner to see what
+   * is written and when); default real processes. ip, bridge and sysctl writes go through the
+   * Dataplane's own Netlink processes either way.
+   */
+  readonly runner?: CommandRunner;
 }
 
 /**
@@ -90,6 +97,12 @@ export class Agent {
     this.#dataplane = opts.config.dataplane.enabled
       ? new Dataplane({
           netns: opts.netns,
+          ...(opts.runner !== undefined
+            ? {
+                runner: opts.runner,
+                netlink: new Netlink(opts.netns !== undefined ? { netns: opts.netns } : {}),
+              }
+            : {}),
           routeProtocol: opts.config.dataplane.routeProtocol,
           resyncIntervalMs: opts.config.dataplane.resyncIntervalSeconds * 1000,
           backend:

@@ -1,13 +1,14 @@
-// Benchmark: one pod label change through the REAL policy renderer (felix/calc) and the real
-// ipset/iptables writers, in a network namespace created for the run. The cluster has P policies
-// over E pods (20 namespaces, 50 apps); this node runs `localPods` of them (a node's pods, not the
-// cluster's: kubelet's default maxPods is 110). After the full program, one local pod changes its
-// `app` label, moving it between target, peer and named-port sets of many policies; the figures
-// are the bytes written and commands run by that apply (ipset and iptables separately) and the
-// milliseconds to render and to apply. Target (issue 3): only the affected ipset entries are
-// written — zero iptables bytes.
+// Benchmark: one pod label change through the policy renderer (felix/calc) and the ipset/iptables
+// writers, in a network namespace created for the run. The cluster has P policies over E pods (20
+// namespaces, 50 apps); this node runs `localPods` of them (a node's pods, not the cluster's:
+// kubelet's default maxPods is 110). After the full program, one local pod changes its `app` label,
+// moving it between target, peer and named-port sets of many policies; the figures are the bytes
+// written and commands run by that apply (ipset and iptables separately) and the milliseconds to
+// render and to apply. Target: only the affected ipset entries are written — zero iptables bytes.
+// The same change through the whole agent (datastore, calculation, Dataplane) is measured by
+// policy-path.ts.
 //
-// Usage: npx node test/bench/dataplane-policy.ts [--policies 1000] [--pods 5000] [--local-pods 250]
+// Usage: node test/bench/dataplane-policy.ts [--policies 1000] [--pods 5000] [--local-pods 250]
 // Prints one JSON line. Runs only inside the namespace it creates (`mgyb-<pid>-policy`), removed
 // on every exit path (normal end, error, SIGINT/SIGTERM through the shared Teardown).
 import { renderPolicy } from '../../felix/calc/render-policy.ts';
@@ -66,6 +67,54 @@ function podIp(i: number): string {
   return `10.244.${Math.floor(i / 250)}.${(i % 250) + 1}`;
 }
 
+/** The app whose pods policy j allows ingress from (a pod selector in the policy's namespace). */
+export function syntheticPeerApp(j: number, apps: number): number {
+  return (7 * j + 3) % apps;
+}
+
+/**
+ * Policy j of a synthetic cluster whose pods carry `app: app-0 … app-(apps-1)` and `tier`: it
+ * selects app j mod apps; ingress from app syntheticPeerApp(j) of its namespace and from front/mid pods of `env: prod`
+ * namespaces on TCP 80, the named port `http` and 9000-9100, and from 192.0.2.0/24 less a /25 on
+ * UDP 53; every fourth policy also has an egress rule to its team's namespaces on the named port
+ * `dns`.
+ */
+export function syntheticPolicySpec(j: number, apps: number): NetworkPolicy['spec'] {
+  return {
+    podSelector: { matchLabels: { app: `app-${j % apps}` } },
+    ingress: [
+      {
+        from: [
+          { podSelector: { matchLabels: { app: `app-${syntheticPeerApp(j, apps)}` } } },
+          {
+            namespaceSelector: { matchLabels: { env: 'prod' } },
+            podSelector: { matchExpressions: [{ key: 'tier', operator: 'In', values: ['front', 'mid'] }] },
+          },
+        ],
+        ports: [
+          { protocol: 'TCP', port: 80 },
+          { port: 'http' },
+          { protocol: 'TCP', port: 9000, endPort: 9100 },
+        ],
+      },
+      {
+        from: [{ ipBlock: { cidr: '192.0.2.0/24', except: ['192.0.2.128/25'] } }],
+        ports: [{ protocol: 'UDP', port: 53 }],
+      },
+    ],
+    ...(j % 4 === 0
+      ? {
+          egress: [
+            {
+              to: [{ namespaceSelector: { matchLabels: { team: `t${j % 5}` } } }],
+              ports: [{ port: 'dns', protocol: 'UDP' }],
+            },
+          ],
+        }
+      : {}),
+  };
+}
+
 /** Pods 0..localPods-1 are on `node-0`; the rest are spread over other nodes. */
 export function syntheticCluster(policies: number, pods: number, localPods: number): PolicyInput {
   const namespaces: PolicyNamespace[] = Array.from({ length: NAMESPACES }, (_, i) => ({
@@ -83,43 +132,11 @@ export function syntheticCluster(policies: number, pods: number, localPods: numb
       { name: 'dns', containerPort: 53, protocol: 'UDP' },
     ],
   }));
-  const policyList: NetworkPolicy[] = Array.from({ length: policies }, (_, j) => {
-    const ns = `ns-${j % NAMESPACES}`;
-    const spec: NetworkPolicy['spec'] = {
-      podSelector: { matchLabels: { app: `app-${j % APPS}` } },
-      ingress: [
-        {
-          from: [
-            { podSelector: { matchLabels: { app: `app-${(7 * j + 3) % APPS}` } } },
-            {
-              namespaceSelector: { matchLabels: { env: 'prod' } },
-              podSelector: { matchExpressions: [{ key: 'tier', operator: 'In', values: ['front', 'mid'] }] },
-            },
-          ],
-          ports: [
-            { protocol: 'TCP', port: 80 },
-            { port: 'http' },
-            { protocol: 'TCP', port: 9000, endPort: 9100 },
-          ],
-        },
-        {
-          from: [{ ipBlock: { cidr: '192.0.2.0/24', except: ['192.0.2.128/25'] } }],
-          ports: [{ protocol: 'UDP', port: 53 }],
-        },
-      ],
-      ...(j % 4 === 0
-        ? {
-            egress: [
-              {
-                to: [{ namespaceSelector: { matchLabels: { team: `t${j % 5}` } } }],
-                ports: [{ port: 'dns', protocol: 'UDP' }],
-              },
-            ],
-          }
-        : {}),
-    };
-    return { namespace: ns, name: `policy-${j}`, spec };
-  });
+  const policyList: NetworkPolicy[] = Array.from({ length: policies }, (_, j) => ({
+    namespace: `ns-${j % NAMESPACES}`,
+    name: `policy-${j}`,
+    spec: syntheticPolicySpec(j, APPS),
+  }));
   return { nodeName: 'node-0', namespaces, pods: podList, policies: policyList };
 }
 

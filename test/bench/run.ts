@@ -1,6 +1,6 @@
 // Benchmark dispatcher: `node test/bench/run.ts NAME [--flags]` (`npm run bench -- NAME …`).
 // Each benchmark module exports `main(argv) → exit code`; it prints one JSON line per run on stdout and
-// a human-readable table on stderr (DESIGN.md "What fast means here").
+// a human-readable table on stderr. The figures of the last full runs are in test/bench/RESULTS.md.
 
 type BenchMain = (argv: readonly string[]) => Promise<number>;
 
@@ -10,8 +10,12 @@ const BENCHES: Record<string, { readonly what: string; readonly load: () => Prom
     load: async () => (await import('./bgp/ingest.ts')).main,
   },
   dataplane: {
-    what: 'routes (10k/100k) vs raw ip -batch; P policies x E pods (synthetic and real renderer output) vs raw restore; one label change',
+    what: 'routes (10k/100k) vs raw ip -batch (one and two processes); P policies x E pods (synthetic and rendered) vs raw restore; one label change',
     load: async () => (await import('./dataplane.ts')).main,
+  },
+  'policy-path': {
+    what: 'one cluster change (pod label, policy add, pod add) through the agent: datastore write to the last byte in iptables/ipsets',
+    load: async () => (await import('./policy-path.ts')).main,
   },
 };
 
