@@ -1,5 +1,6 @@
 // A fake kube-apiserver that speaks the real wire protocol, so the Kubernetes datastore is tested
-// with `@kubernetes/client-node` unmodified (DESIGN.md, "The test lab"). HTTP or HTTPS on 127.0.0.1.
+// with `@kubernetes/client-node` unmodified (no real API server can run here). HTTP or HTTPS on
+// 127.0.0.1.
 //
 // What it serves: discovery (/api, /apis, /version), LIST with resourceVersion, label and field
 // selectors and limit/continue paging, WATCH streams with ADDED/MODIFIED/DELETED/BOOKMARK and the

@@ -1,4 +1,4 @@
-// Issue 2 §F, BIRD 2 column: the matrix of bgp/matrix.ts against BIRD 2.0.12. BIRD speaks every
+// BIRD 2 column of the BGP interop matrix: bgp/matrix.ts against BIRD 2.0.12. BIRD speaks every
 // part of it: RFC 8950 (`extended next hop on` in the IPv4 channel of the IPv6 session), extended
 // communities, ROUTE-REFRESH both ways (`birdc reload in`), and shows our Cease as
 // "Received: Administrative shutdown" in `show protocols all`.

@@ -1,4 +1,4 @@
-// Issue 2 §F, FRR column: the matrix of bgp/matrix.ts against FRR 8.4 (zebra + bgpd). RFC 8950
+// FRR column of the BGP interop matrix: bgp/matrix.ts against FRR 8.4 (zebra + bgpd). RFC 8950
 // on the IPv6 session is `neighbor … capability extended-nexthop`; the 2-octet AS on FRR's side
 // of that session is `local-as 65010 no-prepend replace-as`. FRR asks for a refresh with
 // `clear bgp … soft in` (no soft-reconfiguration inbound, so it sends ROUTE-REFRESH), counts the

@@ -1,4 +1,4 @@
-// Issue 2 §F, GoBGP column: the matrix of bgp/matrix.ts against GoBGP 3.10 (gobgpd).
+// GoBGP column of the BGP interop matrix: bgp/matrix.ts against GoBGP 3.10 (gobgpd).
 // - GoBGP offers RFC 8950 by itself on an IPv6 session with ipv4-unicast (no knob).
 // - GoBGP never sends ROUTE-REFRESH: `gobgp neighbor X softresetin` re-applies its own
 //   Adj-RIB-In. The "peer asks" half is therefore not applicable; the "we ask" half is checked

@@ -1,4 +1,4 @@
-// Issue 2 §F: malformed UPDATEs against `margay speaker` (RFC 7606 revised error handling, RFC
+// Malformed UPDATEs against `margay speaker` (RFC 7606 revised error handling, RFC
 // 4271 §6.3 NOTIFICATIONs). Two senders:
 //   - ExaBGP attaches raw attributes to otherwise valid routes: unknown optional transitive
 //     (must reach BIRD behind us with the Partial bit), unknown optional non-transitive (dropped).

@@ -1,4 +1,4 @@
-// Issue 2 §F: route reflection (RFC 4456) with real peers.
+// Route reflection (RFC 4456) with real peers.
 // 1. `margay speaker` as route reflector (cluster id 192.0.2.100) for three clients in AS
 //    64512 — BIRD, GoBGP and another `margay speaker` — each announcing one route: every client
 //    gets the other two with ORIGINATOR_ID = the originating client's router id and

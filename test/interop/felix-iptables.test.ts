@@ -1,11 +1,11 @@
 // The iptables and ipset writers against the real kernel, inside network namespaces only (the host's
 // firewall is never read or written). Two namespaces joined by a veth (192.0.2.1 ↔ 192.0.2.2,
 // 2001:db8::1 ↔ 2001:db8::2); ruleset programmed in `b`; real TCP connections from `a` decide
-// whether a DROP in our chain blocks and an ACCEPT lets through. Then the drift cases of issue 3
-// (chain flushed, jump deleted, foreign rule inserted before our jump, rule edited, ipset member
-// added by hand, set destroyed by hand), each repaired by one resync while the counters of
-// untouched chains and of foreign rules survive; a restarted writer adopts with zero writes; a
-// rejected batch leaves the previous ruleset; cleanupAll leaves only what is not ours.
+// whether a DROP in our chain blocks and an ACCEPT lets through. Then the drift cases (chain
+// flushed, jump deleted, foreign rule inserted before our jump, rule edited, ipset member added by
+// hand, set destroyed by hand), each repaired by one resync while the counters of untouched chains
+// and of foreign rules survive; a restarted writer adopts with zero writes; a rejected batch leaves
+// the previous ruleset; cleanupAll leaves only what is not ours.
 //
 // Namespaces are `mgyi-<pid>-…`, removed by exact name in afterAll; `nc` listeners are ended by
 // their PID. ipsets are per network namespace on this kernel (checked below, not assumed).

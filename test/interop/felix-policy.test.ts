@@ -1,9 +1,9 @@
-// NetworkPolicy with real traffic (issue 3, "Tests"): two "nodes" (network namespaces joined by a
-// veth, 192.0.2.0/24 + 2001:db8:ff::/64, plain routes to each other's pod CIDR, no default route)
-// with three pods each (one namespace per pod, wired by the workload plumbing: veth, /32 and /128
-// routes, link-local gateway), dual-stack. Each pod runs one small Node process that is both the
-// TCP/UDP echo server on every port a scenario probes and the client the test drives over stdin;
-// the node namespaces run one too (the "host", for kubelet-probe traffic).
+// NetworkPolicy with real traffic: two "nodes" (network namespaces joined by a veth, 192.0.2.0/24 +
+// 2001:db8:ff::/64, plain routes to each other's pod CIDR, no default route) with three pods each
+// (one namespace per pod, wired by the workload plumbing: veth, /32 and /128 routes, link-local
+// gateway), dual-stack. Each pod runs one small Node process that is both the TCP/UDP echo server
+// on every port a scenario probes and the client the test drives over stdin; the node namespaces
+// run one too (the "host", for kubelet-probe traffic).
 //
 // For every scenario the policies are rendered per node by felix/calc, written with the real
 // ipset and iptables writers in the fixed apply order, conntrack is flushed (so no UDP flow of an

@@ -1,4 +1,4 @@
-// Pods on two subnets, wired as DESIGN.md describes, with real traffic: plain routes, VXLAN
+// Pods on two subnets, routed as a node routes them, with real traffic: plain routes, VXLAN
 // (Always) and CrossSubnet, IPv6 pods through the same VXLAN device over the IPv4-only underlay
 // (node c has no IPv6 address at all) with restart adoption and drift repair of the IPv6 entries,
 // plus the IPIP device (skipped with the reason where the kernel has no ipip). All in namespaces

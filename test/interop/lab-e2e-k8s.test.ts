@@ -1,6 +1,5 @@
-// End to end through `margay lab`: the Kubernetes datastore drives a lab node the same as the file
-// datastore (issue 4, "the Kubernetes datastore (fake API server) drives a lab node the same as the
-// file datastore").
+// End to end through `margay lab`: the Kubernetes datastore (a fake API server) drives a lab node
+// the same as the file datastore.
 //
 // 3 nodes (full mesh) + a BIRD ToR, two pods per node. The fake kube-apiserver
 // (test/fakes/kube-apiserver-main.ts) runs inside node-3's namespace, on its loopback, loaded with

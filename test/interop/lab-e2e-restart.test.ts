@@ -1,7 +1,6 @@
 // End to end through `margay lab`: killing a node's agent (SIGKILL: no Cease, no cleanup) and
-// starting it again must not break pod-to-pod traffic (issue 4, "killing a node's agent: its
-// peers see the session drop, and after restart the lab reconverges without any pod-to-pod probe
-// failing on the other nodes").
+// starting it again must not break pod-to-pod traffic: its peers see the session drop, and after
+// the restart the lab reconverges without any pod-to-pod probe failing on the other nodes.
 //
 // 3 nodes (full mesh) + a BIRD ToR, two pods per node. A continuous probe loop runs from every
 // pod to every other pod (TCP, each pair every 100 ms, 1 s timeout) for the whole kill/restart

@@ -1,5 +1,5 @@
-// The figures issue 4 asks for in its closing note, measured through `margay lab` as a user runs
-// it (printed, not asserted: timing assertions fail for the wrong reason on a busy machine):
+// How long the lab's steps take, measured through `margay lab` as a user runs it (printed, not
+// asserted: timing assertions fail for the wrong reason on a busy machine):
 // - `lab up` until converged, for 3 and for 10 nodes (full mesh + a BIRD ToR, one pod per node);
 // - adding a node (`lab apply` of a Node, `--no-wait`) until every other node has a kernel route
 //   to its pod CIDRs (IPv4 and IPv6);

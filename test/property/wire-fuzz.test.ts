@@ -1,6 +1,5 @@
-// Hostile input: arbitrary bytes and mutated valid messages, through FrameReader and
-// decodeMessage, give a message or a WireError, never any other exception (DESIGN.md:
-// bad input never crashes the process).
+// Hostile input: arbitrary bytes and mutated valid messages, through FrameReader and decodeMessage,
+// give a message or a WireError, never any other exception, so bad input never crashes the process.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { WireError } from '../../bgp/errors.ts';

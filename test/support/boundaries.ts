@@ -1,4 +1,7 @@
-// The import rules of DESIGN.md ("Data flow") and STYLE.md ("The shape"), as data.
+// The import rules between the layers, as data (ALLOWED below): inside bgp/ and felix/ imports
+// point one way, from session and speaker down to the pure codec, FSM and RIB, and from calc and
+// dataplane to the model (dataplane never imports calc); pure layers touch no sockets, timers,
+// processes or files; felix/ never imports bgp/; only src/ connects the two libraries.
 // `findViolations` is pure so the rules themselves can be tested on synthetic trees.
 import { posix } from 'node:path';
 

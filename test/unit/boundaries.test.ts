@@ -15,7 +15,7 @@ function collect(dir: string): SourceFile[] {
   return out;
 }
 
-describe('module boundaries (DESIGN.md data flow)', () => {
+describe('module boundaries: imports point one way, only src/ connects bgp/ and felix/', () => {
   it('the real tree crosses no boundary', () => {
     const files = [...collect('bgp'), ...collect('felix'), ...collect('src')];
     expect(files.filter((f) => f.path.startsWith('bgp/')).length).toBeGreaterThan(0);

@@ -1,8 +1,8 @@
-// `margay speaker --config FILE` as shipped, inside a lab namespace, for the BGP interop tests
-// (issue 2 §F). The process is started with `lab.spawn` (its own process group, stopped by PID in
-// teardown) and queried over its REST API. The API listens on the namespace's own loopback
-// (127.0.0.1:9179 in every namespace: they do not collide), which the test runner cannot reach
-// directly, so each query is a `curl` run inside the namespace.
+// `margay speaker --config FILE` as shipped, inside a lab namespace, for the BGP interop tests. The
+// process is started with `lab.spawn` (its own process group, stopped by PID in teardown) and
+// queried over its REST API. The API listens on the namespace's own loopback (127.0.0.1:9179 in
+// every namespace: they do not collide), which the test runner cannot reach directly, so each query
+// is a `curl` run inside the namespace.
 //
 // The config file is written as JSON, which is YAML too.
 import { writeFileSync } from 'node:fs';

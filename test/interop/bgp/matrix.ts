@@ -1,5 +1,5 @@
-// The per-daemon interop matrix of issue 2 §F, written once and run against BIRD 2, FRR and
-// GoBGP (bgp-bird/frr/gobgp.test.ts each pass an adapter). One lab per daemon, one L2 segment:
+// The per-daemon BGP interop matrix, written once and run against BIRD 2, FRR and GoBGP
+// (bgp-bird/frr/gobgp.test.ts each pass an adapter). One lab per daemon, one L2 segment:
 //
 //   d  the daemon, AS 4200000002 (4-octet, theirs)   192.0.2.10  2001:db8::10
 //   a  `margay speaker` (the CLI), AS 64512 (2-octet) 192.0.2.1   2001:db8::1

@@ -1,2 +1,2 @@
-// Moved to src/lab/wait.ts: the lab is part of the product (DESIGN.md), tests use the same code.
+// Re-exports src/lab/wait.ts: the lab is part of the product (`margay lab`), and tests use the same code.
 export * from '../../../src/lab/wait.ts';

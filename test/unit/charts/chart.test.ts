@@ -199,7 +199,7 @@ describe('helm lint', () => {
 });
 
 describe('helm template', () => {
-  it('has values files for every scenario the issue names', () => {
+  it('has a values file for each install scenario: defaults, reflectors, ToR, VXLAN, token', () => {
     expect(VALUES_FILES).toEqual(
       expect.arrayContaining([
         'defaults.yaml',

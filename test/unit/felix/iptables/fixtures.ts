@@ -16,7 +16,7 @@ import { renderNatOutgoing } from '../../../../felix/model/nat-outgoing.ts';
 
 export const GOLDEN_DIR = join(import.meta.dirname, 'golden');
 
-/** Files in `dir` whose name matches; throws when there are none (STYLE rule 10). */
+/** Files in `dir` whose name matches; throws when there are none, so a wrong directory cannot pass. */
 export function fixtureFiles(dir: string, re: RegExp): string[] {
   const files = readdirSync(dir)
     .filter((f) => re.test(f))

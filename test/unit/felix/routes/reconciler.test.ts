@@ -1,7 +1,6 @@
-// RouteTable, VxlanManager and IpipManager against a fake command runner (STYLE rule 10: fakes
-// with failure injection, like Felix's mocknetlink). The real kernel is in
-// test/interop/felix-routes*.test.ts; here: the exact commands, -force failure handling, and that a
-// failure makes the next apply re-read.
+// RouteTable, VxlanManager and IpipManager against a fake command runner with failure injection,
+// like Felix's mocknetlink. The real kernel is in test/interop/felix-routes*.test.ts; here: the
+// exact commands, -force failure handling, and that a failure makes the next apply re-read.
 import { describe, expect, it } from 'vitest';
 import { IpipManager, ipipCommands } from '../../../../felix/dataplane/encap/ipip.ts';
 import { VxlanManager, vxlanCreateArgs } from '../../../../felix/dataplane/encap/vxlan.ts';

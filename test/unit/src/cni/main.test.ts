@@ -1,6 +1,6 @@
-// The executable's process I/O: stdin that arrives late (a runtime's pipe, written after the
-// plugin started) is still read whole — a past failure: readFileSync(0) got EAGAIN under load and
-// a third of 50 concurrent ADDs saw an empty configuration.
+// The executable's process I/O: stdin that arrives late (a runtime's pipe, written after the plugin
+// started) is still read whole; readFileSync(0) would get EAGAIN on such a pipe, and under many
+// concurrent ADDs some would see an empty configuration.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

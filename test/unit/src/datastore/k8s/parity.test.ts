@@ -1,8 +1,7 @@
-// The same objects through either datastore give the same snapshot (issue 4: "the same objects
-// through either datastore give the same calculated state"; the snapshot equality is the datastore
-// part). The objects are applied to the fake API server and written, as `kubectl get -o yaml` would
-// print them, into one multi-document YAML file; then both datastores are started and compared —
-// also after the same edit is made in both places.
+// The same objects through either datastore give the same snapshot (and so the same calculated
+// state; the snapshot equality is the datastore's part). The objects are applied to the fake API
+// server and written, as `kubectl get -o yaml` would print them, into one multi-document YAML file;
+// then both datastores are started and compared — also after the same edit is made in both places.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
