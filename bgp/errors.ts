@@ -1,20 +1,19 @@
-// The one error catalog of the bgp/ library (STYLE rule 9). Every error the library throws or
-// reports carries a stable `code` from this table; a test checks each code is documented in
-// the README's error table. The library never logs and never exits: callers decide.
+// The one error catalog of the bgp/ library. Every error the library throws carries a stable
+// `code` from this table; test/unit/errors.test.ts checks each code is documented in the README's
+// error table and asserted by some test. The library never logs and never exits: callers decide.
+// What goes wrong on a session (hold timer, refused OPEN, NOTIFICATION, lost connection,
+// collision) is not thrown: the session reports it as its down reason, and a connection from an
+// address that is no peer is refused with its reason on the connectionRefused channel.
 
 export const BgpErrorCode = {
   /** A message violated RFC 4271 §6 / RFC 7606 so that the session must be reset. */
   BGP_ERR_WIRE: 'a received message is malformed; the NOTIFICATION code/subcode say how',
   /** We could not encode a message (a value out of range for its field). */
   BGP_ERR_ENCODE: 'a message could not be encoded because a value does not fit its field',
-  BGP_ERR_HOLD_TIMER_EXPIRED: 'no KEEPALIVE or UPDATE arrived within the negotiated hold time',
-  BGP_ERR_OPEN_REJECTED: 'the peer OPEN was refused (version, AS, BGP identifier, hold time, capability)',
-  BGP_ERR_NOTIFICATION_RECEIVED: 'the peer sent a NOTIFICATION and closed the session',
-  BGP_ERR_CONNECTION: 'the TCP connection failed or was closed by the peer',
-  BGP_ERR_FSM: 'a message arrived that the RFC 4271 §8 state machine does not allow in this state',
-  BGP_ERR_COLLISION: 'connection collision detection (RFC 4271 §6.8) closed this connection',
-  BGP_ERR_PEER_NOT_CONFIGURED: 'an incoming connection came from an address that is not a configured peer',
-  BGP_ERR_MAX_PREFIX: 'the peer sent more prefixes than its configured maximum',
+  /** RFC 4271 §8: UPDATEs are processed only in the Established state. */
+  BGP_ERR_FSM: 'an UPDATE was given to the RIB for a peer that is not Established',
+  /** A RIB table indexes its entries in 24 bits. */
+  BGP_ERR_MAX_PREFIX: 'a RIB table would hold more than 16777215 prefixes of one family',
   BGP_ERR_INVALID_CONFIG: 'a peer or route given to the speaker is invalid',
   BGP_ERR_LISTEN: 'the speaker could not listen on the configured address and port',
 } as const;

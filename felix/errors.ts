@@ -1,7 +1,7 @@
-// The one error catalog of the felix/ dataplane agent (STYLE rule 9). Every error felix/ throws or
-// reports carries a stable `code` from this table, with the underlying failure chained as `cause`;
-// a test checks each code is documented in the README's error table. The library never logs and
-// never exits: callers (src/) decide.
+// The one error catalog of the felix/ dataplane agent. Every error felix/ throws or reports
+// carries a stable `code` from this table, with the underlying failure chained as `cause`;
+// test/unit/errors.test.ts checks each code is documented in the README's error table and
+// asserted by some test. The library never logs and never exits: callers (src/) decide.
 
 export const FelixErrorCode = {
   FELIX_ERR_COMMAND_FAILED: 'a dataplane command could not be started, timed out or exited non-zero',

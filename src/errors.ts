@@ -1,5 +1,6 @@
-// The error catalog of the Margay application (src/), STYLE rule 9. Codes are stable: scripts
-// and the README's error table refer to them. Only src/main.ts turns an error into an exit code.
+// The error catalog of the Margay application (src/). Codes are stable: scripts and the README's
+// error table refer to them; test/unit/errors.test.ts checks each is documented there and
+// asserted by some test. Only the CLIs' entry points turn an error into an exit code.
 
 export const MargayErrorCode = {
   MARGAY_ERR_CONFIG: { exitCode: 2, text: 'the configuration file is invalid; the message names the field' },
@@ -13,7 +14,6 @@ export const MargayErrorCode = {
     exitCode: 1,
     text: 'margayctl could not reach the REST API at the given address',
   },
-  MARGAY_ERR_BGP_LISTEN: { exitCode: 1, text: 'the BGP speaker could not listen on its address and port' },
   MARGAY_ERR_DEMO: { exitCode: 1, text: 'the demo could not set up its namespaces or start BIRD' },
   MARGAY_ERR_DATASTORE_INVALID: {
     exitCode: 2,

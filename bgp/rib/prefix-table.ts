@@ -287,7 +287,7 @@ export class PrefixTable<V> {
    * returns its index. May compact the table (see the file header).
    */
   add(words: ArrayLike<number>, at: number, len: number, value: V): number {
-    if (this.#used === this.#lens.length) this.#reserve(1);
+    if (this.#used === this.#lens.length || this.#used === MAX_TABLE_ENTRIES) this.#reserve(1);
     const i = this.#used++;
     const keys = this.#keys;
     if (this.width === 1) {
@@ -507,19 +507,28 @@ export class PrefixTable<V> {
     this.#counts.fill(0);
   }
 
-  /** Room for `n` more entries: compacts when the holes give it, else grows. */
+  /**
+   * Room for `n` more entries: compacts when the holes give it, else grows. Entry indexes stay
+   * below MAX_TABLE_ENTRIES, the most an index slot can name; growing keeps the indexes, so near
+   * that limit only a compaction makes room.
+   */
   #reserve(n: number): void {
+    if (this.#size + n > MAX_TABLE_ENTRIES) {
+      throw new BgpError('BGP_ERR_MAX_PREFIX', `more than ${MAX_TABLE_ENTRIES} prefixes in one table`);
+    }
     const cap = this.#lens.length;
-    if (this.#used + n <= cap) return;
+    const end = this.#used + n;
+    if (end <= cap && end <= MAX_TABLE_ENTRIES) return;
     if (this.#size + n <= cap >> 1) {
       this.#compactInto(cap);
       return;
     }
-    let next = cap * 2;
-    while (this.#used + n > next) next *= 2;
-    if (next > MAX_TABLE_ENTRIES + 1) {
-      throw new BgpError('BGP_ERR_MAX_PREFIX', `more than ${MAX_TABLE_ENTRIES} prefixes in one table`);
+    if (end > MAX_TABLE_ENTRIES) {
+      this.#compactInto(Math.max(cap, capacityFor(this.#size + n)));
+      return;
     }
+    let next = cap * 2;
+    while (end > next) next *= 2;
     // The entries keep their indexes: the index stays valid, its partitions grow on their own.
     const keys = new Uint32Array(next * this.width);
     keys.set(this.#keys);
