@@ -1,5 +1,5 @@
-// The node daemon's wiring (DESIGN.md "Data flow"): datastore → calculation → Speaker and
-// Dataplane, and the best paths the speaker learns → kernel routes.
+// The node daemon's wiring, the only place that connects the two libraries: datastore →
+// calculation → Speaker and Dataplane, and the best paths the speaker learns → kernel routes.
 //
 // Rules this file keeps:
 // - One owner: every reconcile runs in one loop; a change during a pass causes exactly one more.
@@ -12,13 +12,13 @@
 //   is (routes, rules, ipsets), so traffic keeps flowing across a restart; the next agent adopts
 //   that state without a flap and sets the R bit in its OPENs when it found routes to carry over.
 // - A restart (also after SIGKILL) is a BGP graceful restart (RFC 4724 §4.1, restarting speaker):
-//   the routes to other nodes found in the kernel are kept until the speaker has received
-//   End-of-RIB from every peer (or SELECTION_DEFERRAL_MS passed), and the peers are configured
-//   only after the first announcement pass, so the first UPDATE carries our pod CIDRs before our
-//   End-of-RIB. Past failure (test/interop/lab-e2e-restart.test.ts): the first pass programmed
-//   the dataplane with no BGP routes yet and deleted the remote routes it had adopted, and the
-//   sessions came up before the announcements, so our End-of-RIB made every peer flush the stale
-//   routes to our pod CIDR; pods on the restarted node lost traffic for about a second.
+//   the routes to other nodes found in the kernel are kept until the speaker has received End-of-RIB
+//   from every peer (or SELECTION_DEFERRAL_MS passed), and the peers are configured only after the
+//   first announcement pass, so the first UPDATE carries our pod CIDRs before our End-of-RIB.
+//   Otherwise the first pass would program the dataplane with no BGP routes yet and delete the remote
+//   routes it adopted, and sessions that came up before the announcements would send an End-of-RIB
+//   that makes every peer flush the stale routes to our pod CIDR: pods on the restarting node would
+//   lose traffic (test/interop/lab-e2e-restart.test.ts checks that none do).
 import { hostname } from 'node:os';
 import { Speaker } from '../../bgp/speaker/speaker.ts';
 import type { PeerConfig, PeerStatus, SpeakerOptions } from '../../bgp/speaker/types.ts';
@@ -127,7 +127,7 @@ export class Agent {
     if (this.#datastore.ready()) this.#schedule();
   }
 
-  /** Cease to every peer; the kernel state stays (DESIGN.md "Reliability rules"). */
+  /** Cease to every peer; the kernel state stays, so traffic keeps flowing across a restart. */
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#endCarryOver();
