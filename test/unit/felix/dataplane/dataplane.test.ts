@@ -264,7 +264,7 @@ describe('Dataplane', () => {
     expect(f.calls.length).toBe(calls);
     expect(f.calls.some((c) => /-X |route del|link del|destroy/.test(c))).toBe(false);
     expect(d.status().stopped).toBe(true);
-    expect(() => d.setDesired(desired())).toThrow(/stopped/);
+    expect(() => d.setDesired(desired())).toThrow(expect.objectContaining({ code: 'FELIX_ERR_STOPPED' }));
   });
 
   it('VXLAN: null deletes our device once, undefined never touches it', async () => {

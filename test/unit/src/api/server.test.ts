@@ -10,7 +10,6 @@ import { Speaker } from '../../../../bgp/speaker/speaker.ts';
 import { ProcessMetrics } from '../../../../src/api/metrics.ts';
 import { type StatusSource, startApi } from '../../../../src/api/server.ts';
 import { speakerMetrics } from '../../../../src/cli/speaker.ts';
-import { MargayError } from '../../../../src/errors.ts';
 
 const MAIN = join(import.meta.dirname, '..', '..', '..', '..', 'src/main.ts');
 
@@ -148,7 +147,10 @@ describe('REST API', () => {
   });
 
   it('requires a token off loopback, and checks it when set', async () => {
-    await expect(startApi(sourceFor(speaker), { host: '0.0.0.0', port: 0 })).rejects.toThrow(MargayError);
+    await expect(startApi(sourceFor(speaker), { host: '0.0.0.0', port: 0 })).rejects.toMatchObject({
+      code: 'MARGAY_ERR_API_LISTEN',
+      exitCode: 1,
+    });
     const token = 'a-very-secret-token-123';
     const guarded = await startApi(sourceFor(speaker), { host: '127.0.0.1', port: 0, token });
     try {

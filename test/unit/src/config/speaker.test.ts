@@ -38,6 +38,7 @@ function errorOf(doc: unknown): string {
     parseSpeakerConfig(doc, 'test.yaml');
   } catch (err) {
     expect(err).toBeInstanceOf(MargayError);
+    expect((err as MargayError).code).toBe('MARGAY_ERR_CONFIG');
     expect((err as MargayError).exitCode).toBe(2);
     return (err as Error).message;
   }
@@ -131,8 +132,15 @@ describe('margay speaker config', () => {
   }
 
   it('reports unreadable files and invalid YAML with the path', async () => {
-    await expect(loadSpeakerConfig('/nonexistent/margay.yaml')).rejects.toThrow('/nonexistent/margay.yaml');
+    await expect(loadSpeakerConfig('/nonexistent/margay.yaml')).rejects.toMatchObject({
+      code: 'MARGAY_ERR_CONFIG_READ',
+      exitCode: 2,
+      message: expect.stringContaining('/nonexistent/margay.yaml'),
+    });
     const path = writeTemp('asn: [unclosed');
-    await expect(loadSpeakerConfig(path)).rejects.toThrow(/not valid YAML/);
+    await expect(loadSpeakerConfig(path)).rejects.toMatchObject({
+      code: 'MARGAY_ERR_CONFIG',
+      message: expect.stringMatching(/not valid YAML/),
+    });
   });
 });
