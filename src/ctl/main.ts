@@ -161,7 +161,8 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     const e = err instanceof MargayError ? err : undefined;
-    process.stderr.write(`margayctl: ${e ? e.message : String(err)}\n`);
+    // The code after the message lets scripts tell the errors apart (README error table).
+    process.stderr.write(`margayctl: ${e ? `${e.message} (${e.code})` : String(err)}\n`);
     process.exitCode = e ? e.exitCode : 1;
   },
 );

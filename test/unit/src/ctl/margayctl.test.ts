@@ -44,12 +44,14 @@ describe('margayctl', () => {
     expect(run.status).toBe(1);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toContain(`cannot reach the Margay API at 127.0.0.1:${port}`);
+    expect(run.stderr.trimEnd()).toMatch(/ \(MARGAY_ERR_API_UNREACHABLE\)$/);
   });
 
   it('rejects an unknown output format with exit 2', () => {
     const run = spawnSync(process.execPath, [CTL, 'node', 'status', '-o', 'xml'], { encoding: 'utf8' });
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('-o must be table, wide, json or yaml');
+    expect(run.stderr).toContain('(MARGAY_ERR_USAGE)');
   });
 
   it('bgp routes follows the API pages to the end of the listing', async () => {
