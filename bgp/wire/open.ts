@@ -29,12 +29,28 @@ const CAPABILITIES_PARAM = 2;
 const EXTENDED_PARAMS = 255;
 export const BGP_VERSION = 4;
 
-/** `_opts` is accepted for symmetry with the other decoders; an OPEN does not depend on it. */
+/** The 2/1 NOTIFICATION for `version`; its data is the largest version we support, 2 octets. */
+function unsupportedVersion(version: number): WireError {
+  return new WireError(
+    NotifyCode.openMessage,
+    OpenSubcode.unsupportedVersionNumber,
+    `BGP version ${version} is not supported, only ${BGP_VERSION}`,
+    new Uint8Array([BGP_VERSION >>> 8, BGP_VERSION & 0xff]),
+  );
+}
+
+/**
+ * `_opts` is accepted for symmetry with the other decoders; an OPEN does not depend on it. The
+ * version is checked before anything else of the body (RFC 4271 §6.2): a peer speaking another
+ * version may lay out the rest differently, and the 2/1 NOTIFICATION tells it which version to
+ * retry with, where an error about its parameters would not.
+ */
 export function decodeOpen(frame: Uint8Array, _opts?: CodecOptions): OpenMessage {
   // RFC 8654 §5: Extended Message never applies to OPEN.
   checkFrame(frame, MessageType.open, MAX_MESSAGE_LENGTH);
   const r = new Reader(frame, HEADER_LENGTH, frame.length, NotifyCode.openMessage, OpenSubcode.unspecific);
   const version = r.u8('version');
+  if (version !== BGP_VERSION) throw unsupportedVersion(version);
   const myAsn = r.u16('My Autonomous System');
   const holdTime = r.u16('Hold Time');
   const bgpId = formatIpv4(r.bytes(4, 'BGP Identifier'), 0);
@@ -124,14 +140,8 @@ function openError(subcode: number, message: string, data?: Uint8Array): WireErr
 
 /** RFC 4271 §6.2 checks of a received OPEN; throws WireError with the NOTIFICATION to send. */
 export function validateOpen(remote: OpenMessage, expect: OpenExpectation): void {
-  if (remote.version !== BGP_VERSION) {
-    // RFC 4271 §6.2: data is the 2-octet version we support.
-    throw openError(
-      OpenSubcode.unsupportedVersionNumber,
-      `BGP version ${remote.version} is not supported, only ${BGP_VERSION}`,
-      new Uint8Array([0, BGP_VERSION]),
-    );
-  }
+  // decodeOpen refuses other versions already; this covers an OPEN built in code.
+  if (remote.version !== BGP_VERSION) throw unsupportedVersion(remote.version);
   const peerAsn = peerAsnOf(remote);
   // RFC 7607 §2: AS 0 in an OPEN (My AS or the 4-octet AS capability) is Bad Peer AS.
   if (peerAsn === 0) {

@@ -165,6 +165,20 @@ describe('decodeOpen', () => {
     expectWireError(() => decodeOpen(message(1, body)), 1, 2, u16(19 + body.length));
   });
 
+  it('checks the version before the rest of the body: 2/1 with the supported version 4 (RFC 4271 §6.2)', () => {
+    // Each body is broken past the version too; the version error comes first, its data the
+    // largest supported version in two octets.
+    const unknownParam = openBody([1, 2, 0, 0], { version: 3 });
+    const badCapability = openBody(capParam([65, 2, 0, 1]), { version: 5 });
+    const shortParams = openBody(capParam([2, 0]), { version: 3 });
+    shortParams[9] = 7; // claims 7 bytes of parameters, 4 present
+    const badAs = openBody([], { version: 2, asn: 0, hold: 1, id: '0.0.0.0' });
+    for (const body of [unknownParam, badCapability, shortParams, badAs]) {
+      expectWireError(() => decodeOpen(message(1, body)), 2, 1, [0, 4]);
+      expectWireError(() => decodeMessage(message(1, body), OPTS2), 2, 1, [0, 4]);
+    }
+  });
+
   it('rejects an OPEN below 29 bytes through the header check', () => {
     expectWireError(() => decodeMessage(message(1, [4, 0, 1, 0, 90, 1, 2, 3, 4]), OPTS2), 1, 2, u16(28));
   });
