@@ -16,8 +16,9 @@ import { type ByteWriter, checkUint } from './writer.ts';
 
 /**
  * Decodes the rest of `r` as path segments of `asnSize` octets. RFC 7606 §7.2: an unknown
- * segment type, a zero segment length or a segment overrunning the attribute is malformed
- * (the caller decides between treat-as-withdraw and discard).
+ * segment type, a zero segment length or a segment overrunning the attribute is malformed, and
+ * RFC 7607 §2: so is AS 0 in any segment (the caller decides between treat-as-withdraw and
+ * discard).
  */
 export function decodeAsPath(r: Reader, asnSize: 2 | 4): AsPathSegment[] {
   const segments: AsPathSegment[] = [];
@@ -30,7 +31,11 @@ export function decodeAsPath(r: Reader, asnSize: 2 | 4): AsPathSegment[] {
     if (count === 0) throw new WireError(r.code, r.subcode, 'AS path segment of length zero');
     r.need(count * asnSize, `segment of ${count} ASNs`);
     const asns: number[] = new Array(count);
-    for (let i = 0; i < count; i++) asns[i] = asnSize === 4 ? r.u32() : r.u16();
+    for (let i = 0; i < count; i++) {
+      const asn = asnSize === 4 ? r.u32() : r.u16();
+      if (asn === 0) throw new WireError(r.code, r.subcode, 'AS 0 in an AS path segment (RFC 7607 §2)');
+      asns[i] = asn;
+    }
     segments.push({ type: type as AsPathSegmentTypeCode, asns });
   }
   return segments;

@@ -77,6 +77,18 @@ function multipleOf(r: Reader, name: string, n: number): void {
     throw lengthError(r, name, `must be a non-zero multiple of ${n}`);
 }
 
+/** RFC 7607 §2: AS 0 in AGGREGATOR / AS4_AGGREGATOR makes the attribute malformed. */
+function notAsZero(asn: number, name: string): number {
+  if (asn === 0) {
+    throw new WireError(
+      NotifyCode.updateMessage,
+      UpdateSubcode.optionalAttributeError,
+      `${name} names AS 0 (RFC 7607 §2)`,
+    );
+  }
+  return asn;
+}
+
 function readIpv4(r: Reader): string {
   const b = r.bytes(4, 'IPv4 address');
   return formatIpv4(b, 0);
@@ -146,7 +158,7 @@ const descriptors: AttrDescriptor[] = [
     typeCode: AttrType.asPath,
     name: 'AS_PATH',
     flags: WELL_KNOWN,
-    onError: 'treat-as-withdraw', // RFC 7606 §7.2
+    onError: 'treat-as-withdraw', // RFC 7606 §7.2, RFC 7607 §2 (AS 0)
     decode(r, st) {
       const sub = r.sub(r.remaining, 'AS_PATH', NotifyCode.updateMessage, UpdateSubcode.malformedAsPath);
       st.attrs.asPath = decodeAsPath(sub, st.opts.fourOctetAs ? 4 : 2);
@@ -231,11 +243,11 @@ const descriptors: AttrDescriptor[] = [
     typeCode: AttrType.aggregator,
     name: 'AGGREGATOR',
     flags: OPTIONAL_TRANSITIVE,
-    onError: 'attribute-discard', // RFC 7606 §7.7
+    onError: 'attribute-discard', // RFC 7606 §7.7, RFC 7607 §2
     decode(r, st) {
       const four = st.opts.fourOctetAs;
       exactLength(r, 'AGGREGATOR', four ? 8 : 6);
-      const asn = four ? r.u32() : r.u16();
+      const asn = notAsZero(four ? r.u32() : r.u16(), 'AGGREGATOR');
       st.attrs.aggregator = { asn, address: readIpv4(r) };
     },
     encode(w, a, opts) {
@@ -349,7 +361,7 @@ const descriptors: AttrDescriptor[] = [
     typeCode: AttrType.as4Path,
     name: 'AS4_PATH',
     flags: OPTIONAL_TRANSITIVE,
-    onError: 'attribute-discard', // RFC 6793 §6
+    onError: 'attribute-discard', // RFC 6793 §6; AS 0 too (RFC 7607 §2 defers to RFC 6793)
     decode(r, st) {
       const sub = r.sub(r.remaining, 'AS4_PATH', NotifyCode.updateMessage, UpdateSubcode.malformedAsPath);
       // RFC 6793 §6: confederation segments in AS4_PATH are discarded, the rest used.
@@ -366,10 +378,10 @@ const descriptors: AttrDescriptor[] = [
     typeCode: AttrType.as4Aggregator,
     name: 'AS4_AGGREGATOR',
     flags: OPTIONAL_TRANSITIVE,
-    onError: 'attribute-discard', // RFC 6793 §6
+    onError: 'attribute-discard', // RFC 6793 §6, RFC 7607 §2
     decode(r, st) {
       exactLength(r, 'AS4_AGGREGATOR', 8);
-      const asn = r.u32();
+      const asn = notAsZero(r.u32(), 'AS4_AGGREGATOR');
       st.as4Aggregator = { asn, address: readIpv4(r) };
     },
     encode(w, a, opts) {

@@ -48,8 +48,15 @@ export const prefix6 = fc
   .map(([b, len]) => `${formatIpv6(mask(b, len), 0)}/${len}`);
 export const prefixOf = (f: Family) => (f === 'ipv4-unicast' ? prefix4 : prefix6);
 
-/** An ASN that is often 2-octet, sometimes AS_TRANS, often 4-octet. */
-export const asn = fc.oneof(fc.integer({ min: 1, max: 65535 }), fc.constant(23456), u32);
+/**
+ * An ASN that is often 2-octet, sometimes AS_TRANS, often 4-octet; never 0, which no AS path
+ * or aggregator may carry (RFC 7607 §2: the decoder refuses it).
+ */
+export const asn = fc.oneof(
+  fc.integer({ min: 1, max: 65535 }),
+  fc.constant(23456),
+  fc.integer({ min: 1, max: 0xffffffff }),
+);
 
 export const segment: fc.Arbitrary<AsPathSegment> = fc.record({
   type: fc.constantFrom<AsPathSegmentTypeCode>(1, 2, 3, 4),
@@ -171,7 +178,8 @@ export const capability: fc.Arbitrary<Capability> = fc.oneof(
 
 export const openMessage: fc.Arbitrary<OpenMessage> = fc.record({
   type: fc.constant('open' as const),
-  version: u8,
+  // Version 4 only: decodeOpen answers any other with 2/1 before reading further (RFC 4271 §6.2).
+  version: fc.constant(4),
   myAsn: u16,
   holdTime: u16,
   bgpId: ipv4,

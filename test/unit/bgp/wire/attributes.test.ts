@@ -4,7 +4,19 @@ import { describe, expect, it } from 'vitest';
 import { ATTRIBUTE_TABLE } from '../../../../bgp/wire/attributes.ts';
 import type { CodecOptions, PathAttributes, UpdateMessage } from '../../../../bgp/wire/types.ts';
 import { decodeUpdate } from '../../../../bgp/wire/update.ts';
-import { AS_PATH_2, attr, ip4, NEXT_HOP, OPTS2, OPTS4, ORIGIN_IGP, u16, u32, update } from './helpers.ts';
+import {
+  AS_PATH_2,
+  attr,
+  hex,
+  ip4,
+  NEXT_HOP,
+  OPTS2,
+  OPTS4,
+  ORIGIN_IGP,
+  u16,
+  u32,
+  update,
+} from './helpers.ts';
 
 const NLRI = [24, 10, 1, 2];
 
@@ -166,6 +178,68 @@ describe('malformed attributes: the RFC 7606 action of each', () => {
     ]);
     if (key === 'asPath') expect(m.attributes.asPath).toEqual([{ type: 2, asns: [65001] }]);
     else expect(m.attributes[key]).toBeUndefined();
+  });
+
+  it('AS 0 in AS_PATH is malformed: treat-as-withdraw in any segment type (RFC 7607 §2)', () => {
+    const zeroIn: number[][] = [
+      [2, 2, ...u16(65001), ...u16(0)],
+      [1, 2, ...u16(0), ...u16(65002)],
+      [3, 1, ...u16(0), 2, 1, ...u16(65001)],
+      [2, 1, ...u16(65001), 4, 1, ...u16(0)],
+    ];
+    for (const value of zeroIn) {
+      const m = withAttr(attr(0x40, 2, value), OPTS2, NO_AS_PATH);
+      expect(m.treatAsWithdraw, JSON.stringify(value)).toMatchObject({
+        typeCode: 2,
+        action: 'treat-as-withdraw',
+      });
+      expect(m.reach[0]?.prefixes.toArray()).toEqual(['10.1.2.0/24']);
+    }
+    const four = withAttr(attr(0x40, 2, [2, 2, ...u32(65001), ...u32(0)]), OPTS4, NO_AS_PATH);
+    expect(four.treatAsWithdraw).toMatchObject({ typeCode: 2, action: 'treat-as-withdraw' });
+  });
+
+  it('a whole UPDATE with AS_PATH 64513 0 (4-octet): its route is treat-as-withdraw', () => {
+    // AS_PATH AS_SEQUENCE 64513 0 (4-octet), NLRI 198.18.0.0/24.
+    const frame = hex(
+      'ffffffffffffffffffffffffffffffff003302000000184001010040020a02020000fc0100000000400304c000020218c61200',
+    );
+    const m = decodeUpdate(frame, OPTS4);
+    expect(m.treatAsWithdraw).toMatchObject({ typeCode: 2, action: 'treat-as-withdraw' });
+    expect(m.reach[0]?.prefixes.toArray()).toEqual(['198.18.0.0/24']);
+    expect(m.attributes.asPath).toBeUndefined();
+  });
+
+  it('AS 0 in AGGREGATOR, AS4_AGGREGATOR or AS4_PATH: the attribute is discarded (RFC 7607 §2)', () => {
+    const agg2 = withAttr(attr(0xc0, 7, [...u16(0), ...ip4('192.0.2.9')]));
+    expect(agg2.treatAsWithdraw).toBeUndefined();
+    expect(agg2.discarded).toEqual([expect.objectContaining({ typeCode: 7, action: 'attribute-discard' })]);
+    expect(agg2.attributes.aggregator).toBeUndefined();
+
+    const base4 = [...ORIGIN_IGP, ...attr(0x40, 2, [2, 1, ...u32(65001)]), ...NEXT_HOP];
+    const agg4 = withAttr(attr(0xc0, 7, [...u32(0), ...ip4('192.0.2.9')]), OPTS4, base4);
+    expect(agg4.discarded).toEqual([expect.objectContaining({ typeCode: 7, action: 'attribute-discard' })]);
+    expect(agg4.attributes.aggregator).toBeUndefined();
+
+    // AGGREGATOR names AS_TRANS, so AS4_AGGREGATOR would replace it; with AS 0 it is dropped and
+    // the AS_TRANS aggregator stays.
+    const as4Agg = withAttr([
+      ...attr(0xc0, 7, [...u16(23456), ...ip4('192.0.2.9')]),
+      ...attr(0xc0, 18, [...u32(0), ...ip4('192.0.2.10')]),
+    ]);
+    expect(as4Agg.discarded).toEqual([
+      expect.objectContaining({ typeCode: 18, action: 'attribute-discard' }),
+    ]);
+    expect(as4Agg.attributes.aggregator).toEqual({ asn: 23456, address: '192.0.2.9' });
+
+    // AS4_PATH of the same length as AS_PATH would replace it whole; with AS 0 it is dropped
+    // (RFC 7607 §2 hands AS4_PATH to RFC 6793 §6: attribute discard) and AS_PATH stays.
+    const as4Path = withAttr(attr(0xc0, 17, [2, 1, ...u32(0)]));
+    expect(as4Path.treatAsWithdraw).toBeUndefined();
+    expect(as4Path.discarded).toEqual([
+      expect.objectContaining({ typeCode: 17, action: 'attribute-discard' }),
+    ]);
+    expect(as4Path.attributes.asPath).toEqual([{ type: 2, asns: [65001] }]);
   });
 
   it('AS4_PATH and AS4_AGGREGATOR on a 4-octet session are discarded (RFC 6793 §4.1)', () => {
