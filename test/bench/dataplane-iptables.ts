@@ -1,17 +1,17 @@
 // Benchmark: program P policies over E pods with the iptables/ipset writers, against a raw
 // `ipset restore` + `iptables-nft-restore --noflush` of the very same text, each in a fresh network
-// namespace (DESIGN.md "What fast means": target ≤ 1.2× the raw tools). Then one pod label change
-// (the pod moves from one selector ipset to another): bytes written, commands run, milliseconds —
-// it must touch only the two ipset entries. Prints one JSON line.
+// namespace (target: at most 1.2× the raw tools). Then one pod label change (the pod moves from one
+// selector ipset to another): bytes written, commands run, milliseconds — it must touch only the two
+// ipset entries. Prints one JSON line.
 //
-// The ruleset approximates what the NetworkPolicy renderer will produce (Felix's layout):
+// The ruleset is synthetic, in Felix's layout (dataplane.ts item 3 takes the renderer's own output):
 //   filter FORWARD → mgy-FORWARD: conntrack accept, then per pod `-o <veth> -g mgy-tw-<pod>` and
 //   `-i <veth> -g mgy-fw-<pod>`; per pod to-workload chain: clear mark, one jump per policy that
 //   selects the pod, return on mark, drop; per pod from-workload chain: clear mark, accept; per
 //   policy chain: TCP ports from the peer selector's ipset and UDP 53, each setting the accept mark.
 //   Policy i selects app (i mod apps) and allows from app (7i mod apps); one hash:ip set per app.
 //
-// Usage: npx node test/bench/dataplane-iptables.ts --policies 1000 --pods 5000 [--repeat 2]
+// Usage: node test/bench/dataplane-iptables.ts --policies 1000 --pods 5000 [--repeat 2]
 // Raw and writer runs alternate (--repeat pairs) and the best of each is compared.
 // Runs only inside namespaces it creates (`mgyi-<pid>-bench-…`), removed on every exit path.
 import { execFileSync } from 'node:child_process';

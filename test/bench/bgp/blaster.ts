@@ -1,7 +1,7 @@
 // The ingest benchmark's sender: a BGP speaker that can do exactly one thing — push a pre-encoded feed
 // into one peer as fast as the socket takes it — so that the receiver, never the sender, is measured.
-// Earlier attempts used BIRD as the sender (it held back the tail of the table) and `gobgp mrt inject`
-// (it dropped paths); hence our own sender.
+// BIRD as a sender holds back the tail of the table and `gobgp mrt inject` drops paths, so the sender
+// is our own.
 //
 // Run inside the sender namespace:
 //   node test/bench/bgp/blaster.ts --n 1000000 --attr-sets 1000 --local 192.0.2.1 --peer 192.0.2.2

@@ -12,6 +12,8 @@ const run = (seconds: number, extra: Partial<ReceiverResult> = {}): ReceiverResu
   senderSeconds: 0.05,
   polls: 10,
   resolutionMs: 3,
+  settleMs: 600,
+  settled: 1,
   pollMethod: 'test',
   ...extra,
 });

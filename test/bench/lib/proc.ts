@@ -4,7 +4,7 @@
 
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { sleep } from './poll.ts';
@@ -107,7 +107,7 @@ export interface ProcStats {
   /**
    * CPU time, seconds: the sum over the live threads of the scheduler's run time
    * (/proc/PID/task/TID/schedstat, nanoseconds), or utime + stime (10 ms ticks) where the kernel
-   * keeps no schedstat. Ticks are too coarse for a 30 ms run; a thread that exited in between is
+   * keeps no schedstat. Ticks are too coarse for a run of a few tens of ms; a thread that exited in between is
    * not counted (the receivers' threads live as long as they do).
    */
   readonly cpuSeconds: number;
@@ -157,4 +157,56 @@ export async function procStats(pid: number): Promise<ProcStats> {
     cpuSeconds: ns / 1e9,
     mainThreadCpuSeconds: main / 1e9,
   };
+}
+
+/**
+ * Sets the peak RSS (VmHWM) of `pid` back to its current RSS (`/proc/PID/clear_refs` ← 5), so the
+ * next peak read is the peak since now.
+ */
+export async function resetPeakRss(pid: number): Promise<void> {
+  await writeFile(`/proc/${pid}/clear_refs`, '5');
+}
+
+export interface Settled {
+  /** How long it took (or how long was waited when it did not settle). */
+  readonly ms: number;
+  readonly settled: boolean;
+}
+
+/**
+ * Waits until the processes are idle: over the last `windowMs`, together they used less than 1% of
+ * a core and their RSS moved by less than 1 MiB (a Node process that has just started still
+ * compiles and collects; a daemon that has just dropped a table still frees it). Gives up after
+ * `timeoutMs` and says so.
+ */
+export async function settleIdle(
+  pids: readonly number[],
+  opts: { windowMs?: number; stepMs?: number; timeoutMs?: number } = {},
+): Promise<Settled> {
+  const windowMs = opts.windowMs ?? 500;
+  const stepMs = opts.stepMs ?? 100;
+  const timeoutMs = opts.timeoutMs ?? 20_000;
+  const t0 = performance.now();
+  const samples: { t: number; cpu: number; rss: number }[] = [];
+  for (;;) {
+    const stats = await Promise.all(pids.map(procStats));
+    const t = performance.now();
+    samples.push({
+      t,
+      cpu: stats.reduce((s, x) => s + x.cpuSeconds, 0),
+      rss: stats.reduce((s, x) => s + x.rssBytes, 0),
+    });
+    const first = samples.find((s) => s.t >= t - windowMs - stepMs / 2);
+    const last = samples[samples.length - 1]!;
+    if (first !== undefined && last.t - first.t >= windowMs) {
+      const window = samples.filter((s) => s.t >= first.t);
+      const rss = window.map((s) => s.rss);
+      const quiet =
+        last.cpu - first.cpu < (0.01 * (last.t - first.t)) / 1000 &&
+        Math.max(...rss) - Math.min(...rss) < 2 ** 20;
+      if (quiet) return { ms: Math.round(t - t0), settled: true };
+    }
+    if (t - t0 > timeoutMs) return { ms: Math.round(t - t0), settled: false };
+    await sleep(stepMs);
+  }
 }

@@ -5,8 +5,8 @@
 //
 // Polled with `gobgp -p 50051 global rib summary -a ipv4` ("Destination: N, Path: M" of the global RIB,
 // i.e. the Loc-RIB) run by the probe helper inside the namespace. That call walks the table inside
-// gobgpd (it takes 0.3–0.6 s at 1M while gobgpd is busy; `gobgp neighbor ADDR -j` is worse, up to 3 s),
-// so polls are placed by prediction (see ingest.ts) rather than back to back.
+// gobgpd, which takes a large part of a second at 1M while gobgpd is busy (`gobgp neighbor ADDR -j`
+// takes longer still), so polls are placed by prediction (see ingest.ts) rather than back to back.
 
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -65,7 +65,7 @@ export async function startGobgp(ctx: ReceiverContext): Promise<StartedReceiver>
   const probe = startProbe(ctx.teardown, ctx.ns.receiver, join(ctx.dir, 'probe.log'));
   const cli = ['gobgp', '-p', String(API_PORT)];
   const summary = async (): Promise<{ destinations: number; paths: number }> => {
-    // Under load a summary of a 1M table has taken over 5 s to come back; a slow poll is not a failure.
+    // On a loaded machine a summary of a 1M table can take seconds; a slow poll is not a failure.
     const text = await probe.exec([...cli, 'global', 'rib', 'summary', '-a', 'ipv4'], 60_000);
     const s = parseRibSummary(text);
     if (!s) throw new Error(`unexpected gobgp rib summary: ${text.trim()}`);

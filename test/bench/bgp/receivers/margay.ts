@@ -4,8 +4,8 @@
 // advertised } }] }, and GET /metrics (Prometheus text) for the event-loop delay: the summary
 // `margay_event_loop_delay_seconds{quantile="0.99"}`, or the gauge `margay_event_loop_delay_p99_seconds`.
 // Polled through the probe helper inside the namespace (http-lite.ts: GET and Host over one kept-alive
-// connection). A poll costs the speaker ~0.15–0.3 ms of CPU once Node's HTTP code is optimised, but
-// 1–3 ms for the first tens of requests of a fresh process, which are the ones a 100k run makes.
+// connection). A poll costs the speaker some CPU, more in a fresh process whose HTTP code is not
+// optimised yet, so polls are as sparse as the resolution allows (ingest.ts pollWaitMs).
 
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

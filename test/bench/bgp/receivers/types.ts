@@ -1,6 +1,7 @@
 // What the ingest bench needs from a receiver under test: start it fresh in the receiver namespace,
-// count the feed's prefixes in its Loc-RIB, verify the final table, and name the processes whose
-// memory and CPU are charged to it.
+// count the feed's prefixes in its Loc-RIB (session after session: a receiver takes a first and a
+// second session in the same process), verify the final table, and name the processes whose memory
+// and CPU are charged to it.
 
 import type { NsPair } from '../../lib/netns.ts';
 import type { Teardown } from '../../lib/teardown.ts';
@@ -27,14 +28,19 @@ export interface StartedReceiver {
   /** Shortest sensible interval between two `count()` calls (spawning a CLI costs more than a socket). */
   readonly minPollMs: number;
   /**
-   * `tight`: a count is cheap, poll every ~1% of the elapsed time. `predictive`: a count costs the
+   * `tight`: a count is cheap, poll every 1% or so of the elapsed time. `predictive`: a count costs the
    * receiver real work (GoBGP walks its table under its lock), so poll at half the predicted remaining
    * time — sparse in the middle of the ingest, dense near its end.
    */
   readonly pollStrategy: 'tight' | 'predictive';
   /** How the count is obtained, for the report. */
   readonly pollMethod: string;
-  /** Prefixes from the sender currently in the Loc-RIB. */
+  /**
+   * Before each session's sender connects, with the receiver idle (and, for a second session, the
+   * first one's routes gone): whatever `count` and `verify` measure from (FRR: the table version).
+   */
+  beforeSession?(): Promise<void>;
+  /** Prefixes of the current session in the Loc-RIB (0 once a closed session's routes are gone). */
   count(): Promise<number>;
   /** After the count reached N: throws unless the table holds exactly N usable routes. */
   verify(): Promise<void>;
