@@ -6,7 +6,7 @@ type BenchMain = (argv: readonly string[]) => Promise<number>;
 
 const BENCHES: Record<string, { readonly what: string; readonly load: () => Promise<BenchMain> }> = {
   'bgp-ingest': {
-    what: 'N prefixes into BIRD, GoBGP, FRR and Margay; time from Established to all N in the Loc-RIB, peak RSS',
+    what: 'N prefixes into BIRD, GoBGP, FRR and Margay, a first and a second session per process; Established to all N in the Loc-RIB, memory',
     load: async () => (await import('./bgp/ingest.ts')).main,
   },
   dataplane: {
