@@ -34,6 +34,7 @@ import {
   pluginConfig,
   runPluginProcess,
 } from '../../src/cni/invoke.ts';
+import { requirePrograms } from '../support/programs.ts';
 import { createNamespace, createVeth, deleteNamespace, exec, execHost, ping } from './lib/netns.ts';
 import { waitFor } from './lib/wait.ts';
 
@@ -160,6 +161,8 @@ async function tcpGet(ns: string, host: string, port: number): Promise<string> {
 }
 
 beforeAll(async () => {
+  // The pods' TCP server and client, and the ICMP echo helper.
+  requirePrograms('socat', '/usr/bin/python3');
   work = mkdtempSync(join(tmpdir(), 'mgy-cni-'));
   dataDir = join(work, 'ipam');
   cniBin = join(work, 'bin');

@@ -30,6 +30,7 @@ import { workloadEndpoint, workloadIfaceName } from '../../felix/model/endpoints
 import { renderNatOutgoing } from '../../felix/model/nat-outgoing.ts';
 import type { NetworkPolicy, PolicyPod } from '../../felix/model/policy.ts';
 import { remoteNodeRoute, vtepMac, vtepTunnelAddress } from '../../felix/model/routes.ts';
+import { requirePrograms } from '../support/programs.ts';
 import { Lab, type ProcessHandle, waitFor } from './lib/index.ts';
 
 const isRoot = process.getuid?.() === 0;
@@ -182,6 +183,8 @@ const skip = !isRoot;
 
 beforeAll(async () => {
   if (skip) return;
+  // The pods' servers and probes, and the connect checks.
+  requirePrograms('/usr/bin/python3', 'nc');
   const seg = await lab.addSegment('u');
   for (const [name, n] of Object.entries(NODES) as [NodeName, (typeof NODES)[NodeName]][]) {
     const ns = await lab.addNamespace(name);

@@ -23,6 +23,7 @@ import { FelixError } from '../../felix/errors.ts';
 import type { IpSet } from '../../felix/model/ipsets.ts';
 import type { Rule, TableState } from '../../felix/model/iptables.ts';
 import { renderNatOutgoing } from '../../felix/model/nat-outgoing.ts';
+import { requirePrograms } from '../support/programs.ts';
 
 const PREFIX = `mgyi-${process.pid}-`;
 const A = `${PREFIX}a`;
@@ -140,6 +141,8 @@ describe('iptables/ipset writers in network namespaces', () => {
   let sets: IpsetWriter;
 
   beforeAll(async () => {
+    // The listeners in B and the connect checks from A.
+    requirePrograms('nc');
     await addNs(A);
     await addNs(B);
     await sh(undefined, [
