@@ -91,8 +91,10 @@ export class Connection {
   #isClosed = false;
   /** A slice ran out: the socket is paused and `#drain` continues on setImmediate. */
   #isYielding = false;
-  /** When the open input slice ends (performance.now()); 0 while none is open. */
+  /** When the open input slice ends (on `#now`); 0 while none is open. */
   #sliceEnd = 0;
+  /** The clock input slices are measured on, ms. */
+  readonly #now: () => number;
   #detail: string | undefined;
   readonly #closed: Promise<void>;
 
@@ -101,7 +103,9 @@ export class Connection {
     direction: ConnectionDirection,
     handlers: ConnectionHandlers,
     counters: MessageCounters,
+    now: () => number = () => performance.now(),
   ) {
+    this.#now = now;
     this.socket = socket;
     this.direction = direction;
     this.#handlers = handlers;
@@ -217,7 +221,7 @@ export class Connection {
   /** Handles buffered frames until none is left or the slice is used up (see the file header). */
   #drain(): void {
     if (this.#sliceEnd === 0) {
-      this.#sliceEnd = performance.now() + INPUT_SLICE_MS;
+      this.#sliceEnd = this.#now() + INPUT_SLICE_MS;
       setImmediate(this.#endSlice);
     }
     const deadline = this.#sliceEnd;
@@ -230,7 +234,7 @@ export class Connection {
         this.counters.messagesIn++;
         if (message.type === 'update') this.counters.updatesIn++;
         this.#handlers.onMessage(message, frame);
-        if (performance.now() >= deadline && !this.#isClosing) {
+        if (this.#now() >= deadline && !this.#isClosing) {
           // The slice's end queues the continuation (`#endSlice`).
           if (!this.#isYielding) {
             this.#isYielding = true;

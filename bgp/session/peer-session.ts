@@ -94,7 +94,7 @@ export class PeerSession {
   readonly #host: PeerSessionHost;
   #main: Attempt;
   #second: Attempt | null = null;
-  #timer: NodeJS.Timeout | null = null;
+  #timer: unknown = null;
   #timerAt = Number.POSITIVE_INFINITY;
   #state: FsmStateName = 'Idle';
   #since: number;
@@ -441,11 +441,11 @@ export class PeerSession {
     if (at === Number.POSITIVE_INFINITY) return;
     this.#timerAt = at;
     // +1 ms: the host timer's clock and ours round differently; never fire a hair early.
-    this.#timer = setTimeout(() => this.#fire(), Math.max(0, at - this.#o.now()) + 1);
+    this.#timer = this.#o.timers.setTimeout(() => this.#fire(), Math.max(0, at - this.#o.now()) + 1);
   }
 
   #clearTimer(): void {
-    if (this.#timer !== null) clearTimeout(this.#timer);
+    if (this.#timer !== null) this.#o.timers.clearTimeout(this.#timer);
     this.#timer = null;
     this.#timerAt = Number.POSITIVE_INFINITY;
   }

@@ -37,6 +37,18 @@ export interface PeerSessionHost {
   readonly warning: (reason: string) => void;
 }
 
+/** Host timers on the session's clock (`now`): global setTimeout/clearTimeout, or a test's. */
+export interface HostTimers {
+  readonly setTimeout: (callback: () => void, ms: number) => unknown;
+  readonly clearTimeout: (handle: unknown) => void;
+}
+
+/** setTimeout/clearTimeout of the host, for the real clock. */
+export const HOST_TIMERS: HostTimers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
 export interface PeerSessionOptions {
   /** Canonical peer address. */
   readonly address: string;
@@ -53,6 +65,8 @@ export interface PeerSessionOptions {
   readonly now: () => number;
   /** Wall clock, ms since the epoch (`since`). */
   readonly wallClock: () => number;
+  /** Fires the FSM deadlines: must run on `now`'s clock. */
+  readonly timers: HostTimers;
   readonly random: () => number;
   readonly host: PeerSessionHost;
 }

@@ -16,6 +16,8 @@ export interface FlusherOptions {
   readonly rib: Rib;
   /** A RIB peer removed with `{ isDeferred: true }` is gone (`rib.hasPeer` is false). */
   readonly onRemoved: (ribId: string) => void;
+  /** The clock slices are measured on, ms. Default performance.now. */
+  readonly now?: () => number;
 }
 
 export class RibFlusher {
@@ -23,9 +25,11 @@ export class RibFlusher {
   /** RIB peers whose deferred removal is running. */
   readonly #removing = new Set<string>();
   #immediate: NodeJS.Immediate | null = null;
+  readonly #now: () => number;
 
   constructor(options: FlusherOptions) {
     this.#o = options;
+    this.#now = options.now ?? (() => performance.now());
   }
 
   /** Removes a RIB peer; its paths leave the table over the next event-loop turns. */
@@ -54,9 +58,9 @@ export class RibFlusher {
 
   #run(): void {
     const rib = this.#o.rib;
-    const deadline = performance.now() + FLUSH_SLICE_MS;
+    const deadline = this.#now() + FLUSH_SLICE_MS;
     let hasMore = true;
-    while (hasMore && performance.now() < deadline) hasMore = rib.flush(FLUSH_STEP);
+    while (hasMore && this.#now() < deadline) hasMore = rib.flush(FLUSH_STEP);
     this.#settle();
     if (hasMore) this.#schedule();
   }

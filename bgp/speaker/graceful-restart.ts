@@ -25,9 +25,9 @@
 // Known limits: routes from the stale peer may be sent back to the restarted peer (eBGP: its AS
 // is in the path and it drops them; iBGP: split horizon stops them), and a second graceful
 // end before End-of-RIB drops the older stale set instead of merging it.
-import { setTimeout as setTimer } from 'node:timers';
 import type { DownReason } from '../fsm/index.ts';
 import type { Rib } from '../rib/index.ts';
+import type { HostTimers } from '../session/session-types.ts';
 import {
   afiSafiOf,
   CeaseSubcode,
@@ -59,7 +59,7 @@ export function isGracefulEnd(reason: DownReason, isGracefulNotification: boolea
 interface StaleSet {
   readonly ribId: string;
   readonly families: Set<Family>;
-  timer: NodeJS.Timeout | null;
+  timer: unknown;
 }
 
 export interface GracefulRestartOptions {
@@ -68,6 +68,8 @@ export interface GracefulRestartOptions {
   readonly stalePathTime: number;
   /** Removes a stale RIB peer (the speaker's RibFlusher: the table walk is sliced). */
   readonly removePeer: (ribId: string) => void;
+  /** The restart and stale-path timers. */
+  readonly timers: HostTimers;
 }
 
 export class StaleRoutes {
@@ -111,7 +113,7 @@ export class StaleRoutes {
     const set: StaleSet = { ribId, families, timer: null };
     // RFC 4724 §4.2: "If the session does not get re-established within the Restart Time ...
     // the Receiving Speaker MUST delete all the stale routes from the peer".
-    set.timer = setTimer(() => this.drop(address), cap.restartTime * 1000);
+    set.timer = this.#o.timers.setTimeout(() => this.drop(address), cap.restartTime * 1000);
     this.#byAddress.set(address, set);
     this.#ids.add(ribId);
     return true;
@@ -121,7 +123,7 @@ export class StaleRoutes {
   sessionUp(address: string, negotiated: Negotiated): void {
     const set = this.#byAddress.get(address);
     if (set === undefined) return;
-    if (set.timer !== null) clearTimeout(set.timer);
+    if (set.timer !== null) this.#o.timers.clearTimeout(set.timer);
     set.timer = null;
     const cap = negotiated.gracefulRestart;
     // "If the Graceful Restart Capability is not received in the re-established session's
@@ -140,7 +142,7 @@ export class StaleRoutes {
       }
     }
     if (this.#byAddress.get(address) === set) {
-      set.timer = setTimer(() => this.drop(address), this.#o.stalePathTime * 1000);
+      set.timer = this.#o.timers.setTimeout(() => this.drop(address), this.#o.stalePathTime * 1000);
     }
   }
 
@@ -154,7 +156,7 @@ export class StaleRoutes {
   drop(address: string): void {
     const set = this.#byAddress.get(address);
     if (set === undefined) return;
-    if (set.timer !== null) clearTimeout(set.timer);
+    if (set.timer !== null) this.#o.timers.clearTimeout(set.timer);
     this.#byAddress.delete(address);
     this.#ids.delete(set.ribId);
     this.#o.removePeer(set.ribId);

@@ -45,6 +45,7 @@ import { canonicalAddress } from '../session/address.ts';
 import { Listener } from '../session/listener.ts';
 import { buildLocalOpen } from '../session/local-open.ts';
 import { type EstablishedSession, PeerSession, type PeerSessionHost } from '../session/peer-session.ts';
+import { HOST_TIMERS, type HostTimers } from '../session/session-types.ts';
 import {
   afiSafiOf,
   CeaseSubcode,
@@ -107,6 +108,7 @@ export class Speaker {
   readonly #stopping = new Set<Promise<void>>();
   readonly #now: () => number;
   readonly #wallClock: () => number;
+  readonly #timers: HostTimers;
   readonly #random: () => number;
   #generation = 0;
   /** Addresses whose session has been Established since start: their OPENs carry no R bit. */
@@ -128,6 +130,7 @@ export class Speaker {
     this.#options = options;
     this.#now = options.clock ?? (() => performance.now());
     this.#wallClock = options.wallClock ?? Date.now;
+    this.#timers = options.timers ?? HOST_TIMERS;
     this.#random = options.random ?? Math.random;
     this.#rib = new Rib({
       routerId: options.routerId,
@@ -144,6 +147,7 @@ export class Speaker {
       rib: this.#rib,
       stalePathTime: options.gracefulRestartStalePathTime ?? DEFAULT_STALE_PATH_TIME,
       removePeer: (ribId) => this.#flusher.removePeer(ribId),
+      timers: this.#timers,
     });
     const listen = options.listen === undefined ? [DEFAULT_LISTEN] : options.listen;
     this.#listenAddresses = listen === null ? [] : Array.isArray(listen) ? listen : [listen as ListenAddress];
@@ -356,6 +360,7 @@ export class Speaker {
       open: localOpen,
       now: this.#now,
       wallClock: this.#wallClock,
+      timers: this.#timers,
       random: this.#random,
       host,
     });

@@ -2,6 +2,7 @@
 // on. The speaker is declarative: callers hand over the whole desired set of peers and local
 // routes; the speaker diffs it against what it runs.
 
+import type { HostTimers } from '../session/session-types.ts';
 import type { Family, LargeCommunity, OriginCode } from '../wire/types.ts';
 
 export type PeerState = 'Idle' | 'Connect' | 'Active' | 'OpenSent' | 'OpenConfirm' | 'Established';
@@ -50,6 +51,12 @@ export interface SpeakerOptions {
   readonly gracefulRestartRestarting?: boolean;
   /** Monotonic clock in ms for the FSM timers (tests inject one). Default performance.now. */
   readonly clock?: () => number;
+  /**
+   * The timers that fire the FSM deadlines and the graceful-restart timers; they must run on
+   * `clock`. Default the host's setTimeout/clearTimeout. A test that injects a clock injects
+   * timers on it, so that moving its clock fires them.
+   */
+  readonly timers?: HostTimers;
   /** Wall clock in ms since the epoch for `PeerStatus.since`. Default Date.now. */
   readonly wallClock?: () => number;
   /** Uniform [0, 1) for timer jitter (tests inject a deterministic one). Default Math.random. */

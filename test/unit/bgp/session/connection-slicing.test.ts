@@ -1,11 +1,14 @@
 // Input slicing (session/connection.ts): however the received bytes are cut into 'data'
 // events, the work between two event-loop turns stays within one slice. The regression this
-// guards: libuv hands up to 32 reads to one callback, each chunk took less than a slice to
-// apply, so a per-call deadline never expired and the whole burst ran in one turn.
+// guards: libuv hands up to 32 reads to one turn, each chunk took less than a slice to apply,
+// so a per-call deadline never expired and the whole burst ran in one turn.
 //
-// Work is counted, not timed: each message costs a fixed busy-wait, and the test counts how
-// many messages are handled between two ticks of a 1 ms interval timer (each turn of the loop
-// runs the due timer). One slice allows INPUT_SLICE_MS / cost + 1 messages.
+// Work is counted on an injected clock, not timed: the Connection measures its slices on `now`,
+// which only moves when a message is handled, by COST_MS. A slice therefore holds exactly
+// INPUT_SLICE_MS / COST_MS messages (the one that reaches the deadline included). A turn is
+// marked by a setImmediate chain that runs once per check phase; since a slice also ends in the
+// check phase, a turn's count can hold the end of one slice and the start of the next, never
+// more: at most two slices' worth, where the regression ran a whole burst of 512.
 //
 // The connection is a real TCP socket on 127.0.0.1, but the bursts are emitted on it by the
 // test: how many 64 KiB reads libuv finds waiting depends on the kernel's receive window, which
@@ -19,15 +22,12 @@ import { Connection, INPUT_SLICE_MS } from '../../../../bgp/session/connection.t
 import { DEFAULT_CODEC_OPTIONS, UpdateWriter } from '../../../../bgp/wire/index.ts';
 
 const COST_MS = 0.25;
-const MESSAGES = 8 * 16 + 32 * 16 * 3;
-
-function busyWait(ms: number): void {
-  const end = performance.now() + ms;
-  while (performance.now() < end);
-}
+const PER_SLICE = INPUT_SLICE_MS / COST_MS;
+const BURSTS = 3;
+const MESSAGES = 32 * 16 * BURSTS;
 
 async function waitUntil(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 1));
+  while (!condition()) await new Promise((resolve) => setImmediate(resolve));
 }
 
 let server: Server | undefined;
@@ -39,7 +39,7 @@ afterEach(async () => {
 });
 
 describe('input slicing', () => {
-  it('handles at most one slice of messages per event-loop turn, across many data events', async () => {
+  it('spreads a burst of data events over event-loop turns, a slice of work at a time', async () => {
     server = createServer();
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
@@ -51,36 +51,38 @@ describe('input slicing', () => {
     const [socket] = await accepted;
     sockets.push(socket);
 
+    let clock = 0;
     let handled = 0;
-    let sinceTick = 0;
-    let maxPerTurn = 0;
-    const done = new Promise<void>((resolve) => {
-      new Connection(
-        socket,
-        'incoming',
-        {
-          onMessage: () => {
-            busyWait(COST_MS);
-            handled++;
-            sinceTick++;
-            if (sinceTick > maxPerTurn) maxPerTurn = sinceTick;
-            if (handled === MESSAGES) resolve();
-          },
-          onWireError: (err) => {
-            throw err;
-          },
-          onClosed: () => {},
-          onDrain: () => {},
-          onInternalError: (err) => {
-            throw err;
-          },
+    let thisTurn = 0;
+    const perTurn: number[] = [];
+    new Connection(
+      socket,
+      'incoming',
+      {
+        onMessage: () => {
+          clock += COST_MS;
+          handled++;
+          thisTurn++;
         },
-        { messagesIn: 0, messagesOut: 0, updatesIn: 0, updatesOut: 0 },
-      );
-    });
-    const tick = setInterval(() => {
-      sinceTick = 0;
-    }, 1);
+        onWireError: (err) => {
+          throw err;
+        },
+        onClosed: () => {},
+        onDrain: () => {},
+        onInternalError: (err) => {
+          throw err;
+        },
+      },
+      { messagesIn: 0, messagesOut: 0, updatesIn: 0, updatesOut: 0 },
+      () => clock,
+    );
+    let ticking = true;
+    const tick = () => {
+      if (thisTurn > 0) perTurn.push(thisTurn);
+      thisTurn = 0;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
     // Full-size UPDATEs (withdrawals, 4096 octets), 16 to a 64 KiB read: a read is worth 4 ms of
     // work, less than a slice. Each burst is 32 reads in one synchronous go.
     const writer = new UpdateWriter(DEFAULT_CODEC_OPTIONS);
@@ -89,22 +91,15 @@ describe('input slicing', () => {
     const update = writer.finish();
     expect(update.length).toBeGreaterThan(4000);
     const read = Buffer.concat(Array.from({ length: 16 }, () => update));
-    // Warm-up, not counted: the first messages run cold code and take longer than a slice.
-    for (let r = 0; r < 8; r++) socket.emit('data', read);
-    await waitUntil(() => handled === 8 * 16);
-    // Let a pending continuation find the reader empty, so that input is read again at once.
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    maxPerTurn = 0;
-    for (let sent = 8 * 16; sent < MESSAGES; sent += 32 * 16) {
+    for (let sent = 0; sent < MESSAGES; sent += 32 * 16) {
       for (let r = 0; r < 32; r++) socket.emit('data', read);
       await waitUntil(() => handled >= sent + 32 * 16);
-      await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    await done;
-    clearInterval(tick);
+    ticking = false;
+    await new Promise((resolve) => setImmediate(resolve));
     expect(handled).toBe(MESSAGES);
-    // One slice, the message that crossed its deadline, and slack for a turn that spans two
-    // ticks' worth of timer slop.
-    expect(maxPerTurn).toBeLessThanOrEqual(Math.ceil(INPUT_SLICE_MS / COST_MS) * 2 + 2);
+    expect(Math.max(...perTurn)).toBeLessThanOrEqual(2 * PER_SLICE);
+    // A burst is 128 ms of work: each was spread over several turns.
+    expect(perTurn.length).toBeGreaterThan(BURSTS * 4);
   });
 });

@@ -24,6 +24,7 @@ import {
   stopAll,
   waitFor,
 } from '../speaker/helpers.ts';
+import { ManualClock } from './manual-clock.ts';
 
 const raws: RawPeer[] = [];
 afterEach(async () => {
@@ -83,45 +84,81 @@ async function establish(
 }
 
 describe('session against a raw peer', () => {
-  test('hold timer: a peer that goes silent is torn down with Hold Timer Expired', async () => {
+  // The timer tests run on a ManualClock injected as the speaker's clock and timers: the clock
+  // moves only by `advance`, so each deadline is checked to within TOLERANCE_MS of where it must
+  // fall (the session arms its host timer a millisecond past a deadline), in no real time. With
+  // `random: () => 0` the KEEPALIVE interval has no jitter: exactly a third of the hold time.
+  const TOLERANCE_MS = 10;
+
+  test('hold timer: a silent peer is torn down with Hold Timer Expired a hold time after Established', async () => {
+    const clock = new ManualClock();
     const { raw, port } = await RawPeer.listen();
     raws.push(raw);
-    const speaker = await startSpeaker({ asn: 64512, routerId: '192.0.2.1', listen: null }, [
-      { address: '127.0.0.1', asn: 64513, port, holdTime: 3 },
-    ]);
+    const speaker = await startSpeaker(
+      {
+        asn: 64512,
+        routerId: '192.0.2.1',
+        listen: null,
+        clock: clock.now,
+        timers: clock.timers,
+        random: () => 0,
+      },
+      [{ address: '127.0.0.1', asn: 64513, port, holdTime: 3 }],
+    );
     await waitFor(() => raw.received.some((m) => m.type === 'open'), 'the speaker OPEN');
     raw.sendOpen({ asn: 64513, routerId: '192.0.2.9', holdTime: 3 });
     raw.sendKeepalive();
     await waitFor(() => stateOf(speaker) === 'Established', 'Established');
-    const upAt = Date.now();
-    // From now on the raw peer says nothing: frozen.
-    await waitFor(() => stateOf(speaker) !== 'Established', 'hold timer expiry', 6_000);
-    const elapsed = Date.now() - upAt;
-    expect(elapsed).toBeGreaterThanOrEqual(2_900);
-    expect(elapsed).toBeLessThan(4_500);
+    const sent = () => peerOf(speaker)?.messages.out ?? 0;
+    const atUp = sent();
+    const up = clock.now();
+    const at = (ms: number) => clock.advance(up + ms - clock.now());
+    // From now on the raw peer says nothing. A KEEPALIVE goes out at 1 s and at 2 s.
+    at(1000 - TOLERANCE_MS);
+    expect(sent()).toBe(atUp);
+    at(1000 + TOLERANCE_MS);
+    expect(sent()).toBe(atUp + 1);
+    at(2000 + TOLERANCE_MS);
+    expect(sent()).toBe(atUp + 2);
+    // The HoldTimer runs out 3 s after the last message received.
+    at(3000 - TOLERANCE_MS);
+    expect(stateOf(speaker)).toBe('Established');
+    at(3000 + TOLERANCE_MS);
+    expect(stateOf(speaker)).not.toBe('Established');
     expect(peerOf(speaker)?.lastError).toBe('Error: Hold timer expired');
     await waitFor(() => raw.notifications.length > 0, 'NOTIFICATION at the raw peer');
     expect(raw.notifications[0]).toMatchObject({ code: 4, subcode: 0 });
-    // The speaker kept sending KEEPALIVEs at a third of the hold time meanwhile.
-    expect(raw.received.filter((m) => m.type === 'keepalive').length).toBeGreaterThanOrEqual(2);
   });
 
   test('hold timer: each message restarts it, and it expires a hold time after the last one', async () => {
-    // The host timer is not re-armed per message (peer-session.ts #arm): the one armed for the
-    // first deadline fires early and must be re-armed for the deadline in force.
-    const { speaker, raw } = await establish({ holdTime: 3 });
-    let lastAt = Date.now();
-    for (let i = 0; i < 4; i++) {
-      await new Promise((r) => setTimeout(r, 800));
-      raw.send(update([`10.7.${i}.0/24`]));
-      lastAt = Date.now();
-    }
-    // 3.2 s after Established the session is still up: the first deadline was moved.
+    // With random 0.8 the KEEPALIVE interval is 800 ms (RFC 4271 §10 jitter, factor 0.8): after
+    // the KEEPALIVE at 2.4 s the hold deadline (3 s) comes before the next KEEPALIVE (3.2 s), and
+    // the host timer is armed for it. An UPDATE received at 2.5 s moves the hold deadline to 5.5 s
+    // but leaves that timer in place (peer-session.ts #arm), so it fires with nothing due and must
+    // be armed again: the KEEPALIVE at 3.2 s shows it was.
+    const clock = new ManualClock();
+    const { speaker, raw } = await establish({
+      holdTime: 3,
+      speaker: { clock: clock.now, timers: clock.timers, random: () => 0.8 },
+    });
+    const sent = () => peerOf(speaker)?.messages.out ?? 0;
+    const atUp = sent();
+    const up = clock.now();
+    const at = (ms: number) => clock.advance(up + ms - clock.now());
+    at(2400 + TOLERANCE_MS);
+    expect(sent()).toBe(atUp + 3);
+    at(2500);
+    raw.send(update(['10.7.1.0/24']));
+    await waitFor(() => speaker.routes().length === 1, 'the UPDATE applied');
+    at(3000 + TOLERANCE_MS);
     expect(stateOf(speaker)).toBe('Established');
-    await waitFor(() => stateOf(speaker) !== 'Established', 'hold timer expiry', 6_000);
-    const elapsed = Date.now() - lastAt;
-    expect(elapsed).toBeGreaterThanOrEqual(2_900);
-    expect(elapsed).toBeLessThan(4_500);
+    expect(sent()).toBe(atUp + 3);
+    at(3200 + TOLERANCE_MS);
+    expect(sent()).toBe(atUp + 4);
+    at(5500 - TOLERANCE_MS);
+    expect(stateOf(speaker)).toBe('Established');
+    at(5500 + TOLERANCE_MS);
+    expect(stateOf(speaker)).not.toBe('Established');
     expect(peerOf(speaker)?.lastError).toBe('Error: Hold timer expired');
   });
 
@@ -222,12 +259,20 @@ describe('session against a raw peer', () => {
   });
 
   test('graceful restart: a peer that does not return within its restart time loses its routes', async () => {
-    const { speaker, raw } = await establish({ caps: [...BASE_CAPS, grCap(1)] });
+    const clock = new ManualClock();
+    const { speaker, raw } = await establish({
+      caps: [...BASE_CAPS, grCap(1)],
+      speaker: { clock: clock.now, timers: clock.timers },
+    });
     raw.send(update(['10.1.0.0/24']));
     await waitFor(() => speaker.routes().length === 1, 'route learned');
     raw.socket?.destroy();
     await waitFor(() => speaker.routes()[0]?.stale === true, 'stale');
-    await waitFor(() => speaker.routes().length === 0, 'removed after the restart time', 3_000);
+    // RFC 4724 §4.2: kept for the peer's Restart Time (1 s), then deleted.
+    clock.advance(1000 - TOLERANCE_MS);
+    expect(speaker.routes().map((r) => [r.prefix, r.stale])).toEqual([['10.1.0.0/24', true]]);
+    clock.advance(2 * TOLERANCE_MS);
+    await waitFor(() => speaker.routes().length === 0, 'the stale route removed');
   });
 
   test('without graceful restart, a TCP failure flushes the routes at once', async () => {
