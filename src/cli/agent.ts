@@ -1,6 +1,5 @@
 // `margay agent --config FILE`: the node daemon. SIGTERM/SIGINT: Cease to peers, kernel state left
 // in place (a restart keeps traffic flowing). Bad config: exit 2 naming the field.
-import { warmUpSpeaker } from '../../bgp/speaker/session-warm-up.ts';
 import { ProcessMetrics } from '../api/metrics.ts';
 import { startApi } from '../api/server.ts';
 import { type AgentConfig, loadAgentConfig } from '../config/agent.ts';
@@ -20,10 +19,6 @@ async function openDatastore(config: AgentConfig): Promise<Datastore> {
 export async function runAgent(configPath: string): Promise<() => Promise<void>> {
   const config = await loadAgentConfig(configPath);
   setLogLevel(config.logLevel);
-  // Before anything listens, before the event-loop delay histogram starts, and before the BGP
-  // log is subscribed: the warm-up's loopback session is not one to log (bgp/speaker/warm-up.ts,
-  // session-warm-up.ts).
-  if (config.bgp.enabled) log('info', 'bgp.warm-up', await warmUpSpeaker());
   const unsubscribe = subscribeBgpLog();
   const processMetrics = new ProcessMetrics();
   const datastore = await openDatastore(config);

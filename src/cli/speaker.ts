@@ -2,13 +2,12 @@
 // YAML, the REST API, no dataplane. SIGTERM/SIGINT send Cease (Administrative Shutdown) to
 // every peer before the process exits.
 import { hostname } from 'node:os';
-import { warmUpSpeaker } from '../../bgp/speaker/session-warm-up.ts';
 import { Speaker } from '../../bgp/speaker/speaker.ts';
 import type { PeerStatus } from '../../bgp/speaker/types.ts';
 import { type MetricFamily, ProcessMetrics } from '../api/metrics.ts';
 import { type StatusSource, startApi } from '../api/server.ts';
 import { loadSpeakerConfig } from '../config/speaker.ts';
-import { log, subscribeBgpLog } from '../log.ts';
+import { subscribeBgpLog } from '../log.ts';
 import { VERSION } from '../version.ts';
 
 const STATES = ['Idle', 'Connect', 'Active', 'OpenSent', 'OpenConfirm', 'Established'] as const;
@@ -55,10 +54,6 @@ export function speakerMetrics(peers: readonly PeerStatus[]): MetricFamily[] {
 
 export async function runSpeaker(configPath: string): Promise<() => Promise<void>> {
   const config = await loadSpeakerConfig(configPath);
-  // Before anything listens, before the event-loop delay histogram starts, and before the BGP
-  // log is subscribed: the warm-up's loopback session is not one to log (bgp/speaker/warm-up.ts,
-  // session-warm-up.ts).
-  log('info', 'bgp.warm-up', await warmUpSpeaker());
   const unsubscribe = subscribeBgpLog();
   const processMetrics = new ProcessMetrics();
   const speaker = new Speaker({ ...config.speaker, hostname: hostname() });

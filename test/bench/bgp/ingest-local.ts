@@ -5,7 +5,6 @@
 //   node [--cpu-prof] test/bench/bgp/ingest-local.ts [--n 1000000] [--attr-sets 1000] [--poll-ms 2]
 //   node test/bench/bgp/ingest-local.ts --mode rib      # FrameReader + decode + Rib, no sockets
 //   node test/bench/bgp/ingest-local.ts --mode decode   # FrameReader + decode only
-//   … --warm-up 10000    # first run the daemons' start-up warm-up (bgp/speaker/warm-up.ts)
 //
 // Prints one JSON line: seconds from Established to all N accepted (polled through
 // `speaker.peers()`, as the REST API does, every --poll-ms), peak RSS and bytes per prefix over
@@ -20,7 +19,6 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Rib } from '../../../bgp/rib/index.ts';
 import { Speaker } from '../../../bgp/speaker/speaker.ts';
-import { warmUp } from '../../../bgp/speaker/warm-up.ts';
 import { DEFAULT_CODEC_OPTIONS, decodeMessage, FrameReader } from '../../../bgp/wire/index.ts';
 import { encodeFeed } from './encode.ts';
 import { RECEIVER_ASN, SENDER_ASN } from './feed.ts';
@@ -32,7 +30,6 @@ const { values } = parseArgs({
     'poll-ms': { type: 'string', default: '2' },
     mode: { type: 'string', default: 'speaker' },
     runs: { type: 'string', default: '1' },
-    'warm-up': { type: 'string', default: '0' },
   },
 });
 const n = Number(values.n);
@@ -154,8 +151,5 @@ async function runSpeaker(): Promise<void> {
   blaster.kill();
 }
 
-if (Number(values['warm-up']) > 0) {
-  process.stderr.write(`warm-up: ${JSON.stringify(warmUp({ prefixes: Number(values['warm-up']) }))}\n`);
-}
 if (values.mode === 'rib' || values.mode === 'decode') runRib();
 else await runSpeaker();
