@@ -1,16 +1,16 @@
 // The route table's two phases and two streams (family-streams.ts) against the real kernel, in a
 // network namespace of its own (`mgyph-<pid>`, a veth pair with no address, connected to nothing;
-// removed in afterAll, also on failure; root, as test/interop/felix-routes.test.ts). The fake ip
-// of streaming.test.ts shows in which order and process each line is written; here the kernel
-// shows why: a gateway is reachable only through a device route of ours, so a gateway route
-// listed before that device route goes in only because the device routes are written first — with
-// one process per phase and with each phase split over two — and a gateway route whose device
-// route the same apply deletes is refused, because deletes go first.
+// removed in afterAll, also on failure; needs root, as felix-routes.test.ts). The fake ip of
+// test/unit/felix/routes/streaming.test.ts shows in which order and process each line is
+// written; here the kernel shows why: a gateway is reachable only through a device route of
+// ours, so a gateway route listed before that device route goes in only because the device
+// routes are written first — with one process per phase and with each phase split over two — and
+// a gateway route whose device route the same apply deletes is refused, because deletes go first.
 import { execFileSync } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Netlink } from '../../../../felix/dataplane/netlink/netlink.ts';
-import { RouteTable } from '../../../../felix/dataplane/routes/route-table.ts';
-import type { RouteSpec } from '../../../../felix/model/routes.ts';
+import { Netlink } from '../../felix/dataplane/netlink/netlink.ts';
+import { RouteTable } from '../../felix/dataplane/routes/route-table.ts';
+import type { RouteSpec } from '../../felix/model/routes.ts';
 
 const NS = `mgyph-${process.pid}`;
 
