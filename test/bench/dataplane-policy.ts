@@ -4,7 +4,8 @@
 // kubelet's default maxPods is 110). After the full program, one local pod changes its `app` label,
 // moving it between target, peer and named-port sets of many policies; the figures are the bytes
 // written and commands run by that apply (ipset and iptables separately) and the milliseconds to
-// render and to apply. Target: only the affected ipset entries are written — zero iptables bytes.
+// render and to apply. Target: only the ipsets whose members change are written — zero iptables
+// bytes. (A set emptied or rewritten by a swap counts its whole content, so the target is on sets.)
 // The same change through the whole agent (datastore, calculation, Dataplane) is measured by
 // policy-path.ts.
 //
@@ -17,6 +18,7 @@ import { run } from '../../felix/dataplane/exec.ts';
 import { IpsetWriter } from '../../felix/dataplane/ipsets/writer.ts';
 import { detectBackend } from '../../felix/dataplane/iptables/backend.ts';
 import { IptablesWriter } from '../../felix/dataplane/iptables/writer.ts';
+import { tempIpsetName } from '../../felix/model/ipsets.ts';
 import type { NetworkPolicy, PolicyInput, PolicyNamespace, PolicyPod } from '../../felix/model/policy.ts';
 import { Teardown } from './lib/teardown.ts';
 
@@ -57,6 +59,9 @@ export interface PolicyLabelChangeResult {
     readonly ipsetsTouched: number;
     /** ipset entries whose membership changed between the two renders (what "affected" means). */
     readonly affectedEntries: number;
+    /** The sets the change's restore input names, and whether each is one whose members changed. */
+    readonly ipsetSetsWritten: readonly string[];
+    readonly onlyAffectedSetsWritten: boolean;
   };
 }
 
@@ -160,7 +165,15 @@ export async function runPolicyLabelChangeBench(
       await run({ argv: ['ip', 'netns', 'del', ns], allowFailure: true });
     });
     const backend = (await detectBackend({ netns: ns })).backend;
-    const ipsets = new IpsetWriter({ netns: ns });
+    // Every ipset restore input, to see which sets a change writes.
+    const ipsetInputs: string[] = [];
+    const ipsets = new IpsetWriter({
+      netns: ns,
+      run: (c) => {
+        if (c.input !== undefined) ipsetInputs.push(c.input);
+        return run(c);
+      },
+    });
     const v4 = new IptablesWriter({ family: 'inet', backend, netns: ns });
     const v6 = new IptablesWriter({ family: 'inet6', backend, netns: ns });
     const parts = { ipsets, iptables: [v4, v6] };
@@ -200,7 +213,12 @@ export async function runPolicyLabelChangeBench(
     t = performance.now();
     const second = renderPolicy(changed);
     const renderMs = performance.now() - t;
-    const before = { ipt: iptBytes(), iptCmd: iptCommands(), ips: { ...ipsets.stats } };
+    const before = {
+      ipt: iptBytes(),
+      iptCmd: iptCommands(),
+      ips: { ...ipsets.stats },
+      inputs: ipsetInputs.length,
+    };
     t = performance.now();
     ipsets.setDesired(second.ipsets);
     v4.setDesired(second.iptables.inet);
@@ -214,8 +232,20 @@ export async function runPolicyLabelChangeBench(
       [...a]
         .filter((k) => !b.has(k))
         .concat([...b].filter((k) => !a.has(k)))
-        .map((k) => k.split(' ')[0]),
+        .map((k) => k.split(' ')[0]!),
     );
+    // The sets named by the change's restore lines (add/del/create/destroy SET, swap TEMP SET); a
+    // set rewritten through a swap shows as its temporary too.
+    const written = new Set<string>();
+    for (const input of ipsetInputs.slice(before.inputs)) {
+      for (const line of input.split('\n')) {
+        const parts = line.trim().split(/\s+/);
+        if (parts.length < 2) continue;
+        written.add(parts[1]!);
+        if (parts[0] === 'swap' && parts[2] !== undefined) written.add(parts[2]);
+      }
+    }
+    const allowed = new Set([...touched, ...[...touched].map(tempIpsetName)]);
     return {
       bench: 'dataplane-policy-label-change',
       policies,
@@ -236,6 +266,8 @@ export async function runPolicyLabelChangeBench(
         ipsetEntriesDeleted: ipsets.stats.entriesDeleted - before.ips.entriesDeleted,
         ipsetsTouched: touched.size,
         affectedEntries: affected,
+        ipsetSetsWritten: [...written].sort(),
+        onlyAffectedSetsWritten: [...written].every((name) => allowed.has(name)),
       },
     };
   } finally {

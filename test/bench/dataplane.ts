@@ -12,9 +12,9 @@
 //      + `ip6tables-nft-restore` of the text the writers send, alternating, medians, each in a fresh
 //      namespace; the writer must send exactly the raw text's bytes;
 //   4. one pod label change through the real renderer and writers: bytes, commands, ms; the target
-//      is zero iptables bytes and only the affected ipset entries (dataplane-policy.ts).
+//      is zero iptables bytes and only the ipsets whose members change (dataplane-policy.ts).
 // Targets: each ratio ≤ 1.2 (routes: judged against one raw process and against two); the label
-// change touches only the affected entries. The whole agent path, datastore change to kernel, is
+// change writes only the affected sets. The whole agent path, datastore change to kernel, is
 // the policy-path benchmark (policy-path.ts).
 //
 // Flags: --counts 10000,100000  --rounds 5  --policies 1000  --pods 5000  --local-pods 250
@@ -224,8 +224,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     const r = await runPolicyLabelChangeBench({ policies, pods, localPods });
     out.labelChange = r;
     const lc = r.labelChange;
-    verdicts.labelChange =
-      lc.iptablesBytes === 0 && lc.ipsetEntriesAdded + lc.ipsetEntriesDeleted === lc.affectedEntries;
+    verdicts.labelChange = lc.iptablesBytes === 0 && lc.onlyAffectedSetsWritten;
   }
   out.meetsTargets = verdicts;
   process.stdout.write(`${JSON.stringify(out)}\n`);
