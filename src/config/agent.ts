@@ -4,7 +4,7 @@
 // fields are errors so a typo is reported, not ignored.
 import { z } from 'zod';
 import { MargayError } from '../errors.ts';
-import { formatIssues, ipAddress, listenAddress } from './fields.ts';
+import { formatIssues, listenAddress, listenIp } from './fields.ts';
 import { readYamlFile } from './yaml-file.ts';
 
 /**
@@ -46,7 +46,7 @@ export const agentConfigSchema = z.strictObject({
   bgp: z
     .strictObject({
       /** Address the speaker listens on (the port comes from BGPConfiguration.listenPort). */
-      listenAddress: ipAddress.default('::'),
+      listenAddress: listenIp.default('::'),
       enabled: z.boolean().default(true),
     })
     .default({ listenAddress: '::', enabled: true }),

@@ -5,6 +5,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseCommunity, parseExtendedCommunity, parseLargeCommunity } from '../../bgp/communities.ts';
 import { parsePrefix } from '../../bgp/wire/prefix.ts';
+import { unusableAddress, unusableListenAddress } from './address.ts';
 
 export const asn = z
   .number({ error: 'must be a number' })
@@ -14,6 +15,18 @@ export const asn = z
 
 export const ipv4 = z.string().refine((s) => isIP(s) === 4, 'must be an IPv4 address like 192.0.2.1');
 export const ipAddress = z.string().refine((s) => isIP(s) !== 0, 'must be an IPv4 or IPv6 address');
+
+/** An address a TCP session can have at either end: not unspecified, multicast or broadcast. */
+export const hostAddress = ipAddress.superRefine((s, ctx) => {
+  const problem = unusableAddress(s);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/** An address to listen on: one of this host's, or 0.0.0.0 / :: for all of them. */
+export const listenIp = ipAddress.superRefine((s, ctx) => {
+  const problem = unusableListenAddress(s);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 export const port = z.number().int().min(1, 'must be 1..65535').max(65535, 'must be 1..65535');
 

@@ -1,20 +1,32 @@
 // `margay speaker --config FILE`: the YAML of the standalone speaker (peers and static
 // announcements, no dataplane). Field names are fixed so that others can script them; unknown
 // fields are errors, so a typo such as `holdtime` is reported instead of silently ignored.
+//
+// Whatever this file accepts, the speaker accepts: an address that no TCP session can use (the
+// unspecified, a multicast or the broadcast address), one of the speaker's own addresses as a
+// peer, two spellings of one peer or one announced prefix, and timer pairs the session rejects
+// are errors here, naming the field, instead of a failure when the speaker starts. The peers
+// handed on carry canonical addresses (address.ts), and they pass the speaker's own peer checks
+// before this function returns.
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { resolvePeers } from '../../bgp/speaker/peer-config.ts';
 import type { LocalRoute, PeerConfig, SpeakerOptions } from '../../bgp/speaker/types.ts';
+import { normalizePrefix } from '../../bgp/wire/prefix.ts';
 import { MargayError } from '../errors.ts';
+import { canonicalAddress, isUnspecified } from './address.ts';
 import {
   asn,
   community,
   extendedCommunity,
   family,
   formatIssues,
+  hostAddress,
   ipAddress,
   ipv4,
   largeCommunity,
   listenAddress,
+  listenIp,
   port,
   prefix,
 } from './fields.ts';
@@ -27,13 +39,13 @@ const holdTime = z
 
 const peerSchema = z
   .strictObject({
-    address: ipAddress,
+    address: hostAddress,
     asn,
     port: port.optional(),
     passive: z.boolean().default(false),
     holdTime: holdTime.default(90),
     keepalive: z.number().int().min(0).max(21845).optional(),
-    localAddress: ipAddress.optional(),
+    localAddress: hostAddress.optional(),
     families: z.array(family).min(1, 'must name at least one family').optional(),
     routeReflectorClient: z.boolean().default(false),
     nextHopSelf: z.boolean().default(false),
@@ -47,20 +59,40 @@ const peerSchema = z
     // for IPv6 routes over an IPv4 session (PeerConfig.nextHop).
     nextHop: z
       .strictObject({
-        ipv4: ipv4.optional(),
-        ipv6: ipAddress.refine((s) => isIP(s) === 6, 'must be an IPv6 address').optional(),
+        ipv4: ipv4.pipe(hostAddress).optional(),
+        ipv6: ipAddress
+          .refine((s) => isIP(s) === 6, 'must be an IPv6 address')
+          .pipe(hostAddress)
+          .optional(),
       })
       .optional(),
   })
   .superRefine((p, ctx) => {
-    if (p.keepalive !== undefined && p.holdTime !== 0 && p.keepalive * 3 > p.holdTime) {
-      ctx.addIssue({ code: 'custom', path: ['keepalive'], message: 'must be at most holdTime / 3' });
+    // RFC 4271 §4.4 and §10: no keepalives exactly when the hold time is 0, otherwise at least one
+    // every holdTime / 3 seconds.
+    const issue = (message: string) => ctx.addIssue({ code: 'custom', path: ['keepalive'], message });
+    if (p.keepalive === undefined) {
+      // the speaker's default: holdTime / 3
+    } else if (p.holdTime === 0) {
+      if (p.keepalive !== 0) issue('must be 0 (or absent) when holdTime is 0');
+    } else if (p.keepalive === 0) {
+      issue('must be 1..holdTime / 3 (0 only with holdTime 0)');
+    } else if (p.keepalive * 3 > p.holdTime) {
+      issue('must be at most holdTime / 3');
     }
+    const peer = canonicalAddress(p.address);
+    const local = p.localAddress === undefined ? undefined : canonicalAddress(p.localAddress);
+    if (peer !== undefined && local !== undefined && local.family !== peer.family)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['localAddress'],
+        message: `must be an IPv${peer.family} address like the peer address`,
+      });
   });
 
 const announceSchema = z.strictObject({
   prefix,
-  nextHop: z.union([z.literal('self'), ipAddress]).default('self'),
+  nextHop: z.union([z.literal('self'), hostAddress]).default('self'),
   communities: z.array(community).optional(),
   largeCommunities: z.array(largeCommunity).optional(),
   extendedCommunities: z.array(extendedCommunity).optional(),
@@ -72,10 +104,17 @@ const announceSchema = z.strictObject({
 export const speakerConfigSchema = z
   .strictObject({
     asn,
-    routerId: ipv4,
+    // RFC 6286 §2.1: the BGP Identifier is a non-zero 32-bit number.
+    routerId: ipv4.refine(
+      (s) => !isUnspecified(s),
+      '0.0.0.0 is not a BGP identifier: it must be non-zero (RFC 6286 §2.1)',
+    ),
     clusterId: ipv4.optional(),
     listen: z
-      .strictObject({ address: ipAddress.default('::'), port: port.default(179) })
+      .strictObject({
+        address: listenIp.default('::'),
+        port: port.default(179),
+      })
       .nullable()
       .default({ address: '::', port: 179 }),
     api: z
@@ -90,13 +129,56 @@ export const speakerConfigSchema = z
     announce: z.array(announceSchema).default([]),
   })
   .superRefine((cfg, ctx) => {
+    // The speaker's own addresses: the one it listens on (unless it listens on all) and every
+    // address it connects from. A peer there would be a session with itself.
+    const own = new Map<string, string>();
+    if (cfg.listen !== null && !isUnspecified(cfg.listen.address)) {
+      const a = canonicalAddress(cfg.listen.address);
+      if (a !== undefined) own.set(a.address, 'listen.address');
+    }
+    cfg.peers.forEach((p, i) => {
+      const a = p.localAddress === undefined ? undefined : canonicalAddress(p.localAddress);
+      if (a !== undefined && !own.has(a.address)) own.set(a.address, `peers[${i}].localAddress`);
+    });
+    // One peer per address, as the speaker keys its peers by the canonical address.
     const seen = new Map<string, number>();
     cfg.peers.forEach((p, i) => {
-      const prev = seen.get(p.address);
-      if (prev !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['peers', i, 'address'], message: `duplicates peers[${prev}]` });
+      const a = canonicalAddress(p.address);
+      if (a === undefined) return;
+      const path = ['peers', i, 'address'];
+      const mine = own.get(a.address);
+      if (mine !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `${a.address} is this speaker's own address (${mine})`,
+        });
+      const prev = seen.get(a.address);
+      if (prev === undefined) {
+        seen.set(a.address, i);
+        return;
       }
-      seen.set(p.address, i);
+      const first = cfg.peers[prev]?.address ?? '';
+      const written =
+        first === a.address && p.address === a.address ? '' : ` (written "${first}" and "${p.address}")`;
+      ctx.addIssue({
+        code: 'custom',
+        path,
+        message: `${a.address} duplicates peers[${prev}].address${written}`,
+      });
+    });
+    // One announcement per prefix, in any spelling.
+    const prefixes = new Map<string, number>();
+    cfg.announce.forEach((r, i) => {
+      const key = normalizePrefix(r.prefix);
+      const prev = prefixes.get(key);
+      if (prev === undefined) prefixes.set(key, i);
+      else
+        ctx.addIssue({
+          code: 'custom',
+          path: ['announce', i, 'prefix'],
+          message: `${key} duplicates announce[${prev}].prefix`,
+        });
     });
   });
 
@@ -118,6 +200,16 @@ export function parseSpeakerConfig(doc: unknown, source = 'config'): SpeakerConf
     throw new MargayError('MARGAY_ERR_CONFIG', `${source}: ${formatIssues(result.error).join('; ')}`);
   }
   const c = result.data;
+  const peers: PeerConfig[] = c.peers.map((p) => ({
+    ...p,
+    address: canonicalAddress(p.address)?.address ?? p.address,
+  }));
+  try {
+    resolvePeers(peers);
+  } catch (err) {
+    // A check of the speaker's that the schema above lacks: still a configuration error.
+    throw new MargayError('MARGAY_ERR_CONFIG', `${source}: ${(err as Error).message}`, { cause: err });
+  }
   return {
     speaker: {
       asn: c.asn,
@@ -127,7 +219,7 @@ export function parseSpeakerConfig(doc: unknown, source = 'config'): SpeakerConf
       maxPaths: c.maxPaths,
       gracefulRestartTime: c.gracefulRestartTime,
     },
-    peers: c.peers,
+    peers,
     announce: c.announce.map((a) => ({
       ...a,
       origin: a.origin === undefined ? undefined : ORIGIN_CODE[a.origin],

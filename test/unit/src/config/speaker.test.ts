@@ -1,9 +1,13 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Speaker } from '../../../../bgp/speaker/speaker.ts';
 import { loadSpeakerConfig, parseSpeakerConfig } from '../../../../src/config/speaker.ts';
 import { MargayError } from '../../../../src/errors.ts';
+
+const MAIN = join(import.meta.dirname, '..', '..', '..', '..', 'src/main.ts');
 
 const EXAMPLE = `
 asn: 64512
@@ -112,7 +116,128 @@ describe('margay speaker config', () => {
           { address: '192.0.2.2', asn: 2 },
         ],
       },
-      'peers[1].address: duplicates peers[0]',
+      'peers[1].address: 192.0.2.2 duplicates peers[0].address',
+    ],
+    [
+      'duplicate IPv6 peer in another spelling',
+      {
+        ...base,
+        peers: [
+          { address: '2001:db8::9', asn: 1 },
+          { address: '2001:DB8::2', asn: 1 },
+          { address: '192.0.2.2', asn: 1 },
+          { address: '2001:db8:0:0::2', asn: 2 },
+        ],
+      },
+      'peers[3].address: 2001:db8::2 duplicates peers[1].address',
+    ],
+    [
+      'duplicate peer as an IPv4-mapped IPv6 address',
+      {
+        ...base,
+        peers: [
+          { address: '192.0.2.2', asn: 1 },
+          { address: '::ffff:192.0.2.2', asn: 1 },
+        ],
+      },
+      'peers[1].address: 192.0.2.2 duplicates peers[0].address',
+    ],
+    ['router id 0.0.0.0', { ...base, routerId: '0.0.0.0' }, 'routerId: 0.0.0.0 is not a BGP identifier'],
+    [
+      'peer 0.0.0.0',
+      { ...base, peers: [{ address: '0.0.0.0', asn: 1 }] },
+      'peers[0].address: 0.0.0.0 is the unspecified address',
+    ],
+    [
+      'peer ::',
+      { ...base, peers: [{ address: '::', asn: 1 }] },
+      'peers[0].address: :: is the unspecified address',
+    ],
+    [
+      'IPv4-mapped unspecified peer',
+      { ...base, peers: [{ address: '::ffff:0.0.0.0', asn: 1 }] },
+      'peers[0].address: 0.0.0.0 is the unspecified address',
+    ],
+    [
+      'multicast peer',
+      { ...base, peers: [{ address: '224.0.0.5', asn: 1 }] },
+      'peers[0].address: 224.0.0.5 is a multicast address',
+    ],
+    [
+      'IPv6 multicast peer',
+      { ...base, peers: [{ address: 'ff02::5', asn: 1 }] },
+      'peers[0].address: ff02::5 is a multicast address',
+    ],
+    [
+      'broadcast peer',
+      { ...base, peers: [{ address: '255.255.255.255', asn: 1 }] },
+      'peers[0].address: 255.255.255.255 is the broadcast address',
+    ],
+    [
+      'the listen address as a peer',
+      { ...base, listen: { address: '192.0.2.1' }, peers: [{ address: '192.0.2.1', asn: 1 }] },
+      "peers[0].address: 192.0.2.1 is this speaker's own address (listen.address)",
+    ],
+    [
+      'the listen address in another spelling as a peer',
+      { ...base, listen: { address: '2001:db8::1' }, peers: [{ address: '2001:DB8:0::1', asn: 1 }] },
+      "peers[0].address: 2001:db8::1 is this speaker's own address (listen.address)",
+    ],
+    [
+      'a peer at its own local address',
+      { ...base, peers: [{ address: '192.0.2.7', asn: 1, localAddress: '192.0.2.7' }] },
+      "peers[0].address: 192.0.2.7 is this speaker's own address (peers[0].localAddress)",
+    ],
+    [
+      'a peer at the local address of another peer',
+      {
+        ...base,
+        peers: [
+          { address: '192.0.2.2', asn: 1, localAddress: '192.0.2.1' },
+          { address: '192.0.2.1', asn: 1 },
+        ],
+      },
+      "peers[1].address: 192.0.2.1 is this speaker's own address (peers[0].localAddress)",
+    ],
+    [
+      'a local address of the other family',
+      { ...base, peers: [{ address: '192.0.2.2', asn: 1, localAddress: '2001:db8::1' }] },
+      'peers[0].localAddress: must be an IPv4 address like the peer address',
+    ],
+    [
+      'a local address of the other family than an IPv4-mapped peer',
+      { ...base, peers: [{ address: '::ffff:192.0.2.2', asn: 1, localAddress: '2001:db8::1' }] },
+      'peers[0].localAddress: must be an IPv4 address like the peer address',
+    ],
+    [
+      'a multicast local address',
+      { ...base, peers: [{ address: '192.0.2.2', asn: 1, localAddress: '224.0.0.1' }] },
+      'peers[0].localAddress: 224.0.0.1 is a multicast address',
+    ],
+    [
+      'a multicast listen address',
+      { ...base, listen: { address: 'ff02::1' } },
+      'listen.address: ff02::1 is a multicast address',
+    ],
+    [
+      'an unspecified next hop',
+      { ...base, peers: [{ address: '192.0.2.2', asn: 1, nextHop: { ipv6: '::' } }] },
+      'peers[0].nextHop.ipv6: :: is the unspecified address',
+    ],
+    [
+      'a broadcast announcement next hop',
+      { ...base, announce: [{ prefix: '10.0.0.0/8', nextHop: '255.255.255.255' }] },
+      'announce[0].nextHop: 255.255.255.255 is the broadcast address',
+    ],
+    [
+      'keepalive 0 with a hold time',
+      { ...base, peers: [{ address: '192.0.2.2', asn: 1, holdTime: 90, keepalive: 0 }] },
+      'peers[0].keepalive: must be 1..holdTime / 3 (0 only with holdTime 0)',
+    ],
+    [
+      'keepalive with hold time 0',
+      { ...base, peers: [{ address: '192.0.2.2', asn: 1, holdTime: 0, keepalive: 30 }] },
+      'peers[0].keepalive: must be 0 (or absent) when holdTime is 0',
     ],
     ['host bits in prefix', { ...base, announce: [{ prefix: '10.244.1.1/24' }] }, 'announce[0].prefix'],
     [
@@ -130,6 +255,38 @@ describe('margay speaker config', () => {
   for (const [name, doc, expected] of bad) {
     it(`rejects ${name}, naming the field`, () => expect(errorOf(doc)).toContain(expected));
   }
+
+  it('what it accepts, the speaker accepts: peers in any spelling, loopback, IPv4-mapped', () => {
+    for (const peers of [
+      [{ address: '2001:DB8:0:0::2', asn: 1, localAddress: '2001:db8::1' }],
+      [{ address: '::ffff:192.0.2.2', asn: 1, localAddress: '192.0.2.1' }],
+      [
+        { address: '127.0.0.1', asn: 1, port: 1179 },
+        { address: '192.0.2.2', asn: 1, holdTime: 0, keepalive: 0 },
+        { address: '192.0.2.3', asn: 1, holdTime: 0 },
+      ],
+    ]) {
+      const cfg = parseSpeakerConfig({ ...base, listen: null, peers });
+      const speaker = new Speaker({ ...cfg.speaker });
+      speaker.setPeers(cfg.peers);
+      expect(speaker.peers()).toHaveLength(peers.length);
+    }
+  });
+
+  it('margay speaker exits 2 naming both entries of a duplicated peer, without a stack trace', () => {
+    const path = writeTemp(
+      'asn: 64512\nrouterId: 192.0.2.1\nlisten: null\napi: { listen: "127.0.0.1:19179" }\npeers:\n' +
+        '  - { address: 192.0.2.2, asn: 64513 }\n  - { address: "2001:DB8::2", asn: 64513 }\n' +
+        '  - { address: "::ffff:192.0.2.3", asn: 64513 }\n  - { address: "2001:db8:0:0::2", asn: 64513 }\n',
+    );
+    const run = spawnSync(process.execPath, [MAIN, 'speaker', '--config', path], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(run.stderr).toContain('peers[3].address: 2001:db8::2 duplicates peers[1].address');
+    expect(run.stderr).not.toMatch(/ at .*\.ts:\d+:\d+/);
+    expect(run.status).toBe(2);
+  });
 
   it('reports unreadable files and invalid YAML with the path', async () => {
     await expect(loadSpeakerConfig('/nonexistent/margay.yaml')).rejects.toMatchObject({
