@@ -12,6 +12,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseCommunity, parseLargeCommunity } from '../../bgp/communities.ts';
+import { canonicalAddress, isUnspecified, unusableAddress } from '../config/address.ts';
 import {
   asNumber,
   cidr,
@@ -31,13 +32,24 @@ export const NEXT_HOP_MODES = ['Auto', 'Self', 'Keep'] as const;
 export const DEFAULT_AS_NUMBER = 64512;
 export const DEFAULT_BGP_CONFIGURATION_NAME = 'default';
 
+/**
+ * RFC 4271 §4.4 and §10: no keepalives exactly when the hold time is 0, otherwise at least one
+ * every holdTime / 3 seconds. A BGPPeer without holdTime inherits BGPConfiguration's, so its
+ * keepaliveTime 0 needs its own holdTime 0.
+ */
 function keepaliveWithinHold(
   s: { holdTime?: number | undefined; keepaliveTime?: number | undefined },
   ctx: z.RefinementCtx,
 ): void {
-  if (s.holdTime !== undefined && s.keepaliveTime !== undefined && s.holdTime !== 0) {
-    if (s.keepaliveTime * 3 > s.holdTime)
-      ctx.addIssue({ code: 'custom', path: ['keepaliveTime'], message: 'must be at most holdTime / 3' });
+  const { holdTime, keepaliveTime } = s;
+  if (keepaliveTime === undefined) return;
+  const issue = (message: string) => ctx.addIssue({ code: 'custom', path: ['keepaliveTime'], message });
+  if (holdTime === 0) {
+    if (keepaliveTime !== 0) issue('must be 0 (or absent) when holdTime is 0');
+  } else if (keepaliveTime === 0) {
+    issue('must be 1..holdTime / 3 (0 only with holdTime 0)');
+  } else if (holdTime !== undefined && keepaliveTime * 3 > holdTime) {
+    issue('must be at most holdTime / 3');
   }
 }
 
@@ -189,19 +201,43 @@ export function parsePeerIP(text: string): { address: string; port?: number } | 
   return { address, port: p };
 }
 
+// An IPv4-mapped peerIP is refused, not translated: the calculation would pair it with the
+// node's IPv6 address while the speaker connects to the IPv4 address it maps, and two BGPPeers
+// (::ffff:192.0.2.2 and 192.0.2.2) would be one peer to the speaker but two to the calculation.
 const peerIP = z
   .string()
   .refine(
     (s) => parsePeerIP(s) !== undefined,
     'must be an address with an optional port: 192.0.2.1, 192.0.2.1:1179 or [2001:db8::1]:1179',
-  );
+  )
+  .superRefine((s, ctx) => {
+    const parsed = parsePeerIP(s);
+    if (parsed === undefined) return;
+    const problem = unusableAddress(parsed.address);
+    const a = canonicalAddress(parsed.address);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    else if (a?.mapped)
+      ctx.addIssue({
+        code: 'custom',
+        message: `${parsed.address} is an IPv4-mapped IPv6 address: write ${a.address}`,
+      });
+  });
 
 const sourceAddress = z
   .string()
   .refine(
     (s) => s === 'UseNodeIP' || s === 'None' || isIP(s) !== 0,
     'must be UseNodeIP, None or an IP address',
-  );
+  )
+  .superRefine((s, ctx) => {
+    if (isIP(s) === 0) return;
+    const problem = unusableAddress(s);
+    if (problem !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        message: isUnspecified(s) ? `${problem} (None lets the kernel choose)` : problem,
+      });
+  });
 
 export const bgpPeerSpecSchema = z
   .strictObject({

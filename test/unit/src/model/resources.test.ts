@@ -289,6 +289,62 @@ describe('BGPPeer', () => {
       ),
     ).toEqual(['BGPPeer tor-1: spec.peerSelector.matchExpressions[0].values: must be non-empty for In']);
   });
+  it('rejects peer and source addresses no session can use, naming the field', () => {
+    const peerIP = (ip: string) => problems(peer({ peerIP: ip, asNumber: 65001 }));
+    expect(peerIP('0.0.0.0')).toEqual([
+      'BGPPeer tor-1: spec.peerIP: 0.0.0.0 is the unspecified address, which no host has',
+    ]);
+    expect(peerIP('[::]:1179')).toEqual([
+      'BGPPeer tor-1: spec.peerIP: :: is the unspecified address, which no host has',
+    ]);
+    expect(peerIP('224.0.0.5')).toEqual([
+      'BGPPeer tor-1: spec.peerIP: 224.0.0.5 is a multicast address, not one host',
+    ]);
+    expect(peerIP('FF02::5')).toEqual([
+      'BGPPeer tor-1: spec.peerIP: ff02::5 is a multicast address, not one host',
+    ]);
+    expect(peerIP('255.255.255.255:179')).toEqual([
+      'BGPPeer tor-1: spec.peerIP: 255.255.255.255 is the broadcast address, not one host',
+    ]);
+    // The speaker keys peers by the IPv4 address an IPv4-mapped one maps, so the two spellings
+    // would be one peer with an IPv6 source address; one spelling is accepted.
+    expect(peerIP('::ffff:192.0.2.2')).toEqual([
+      'BGPPeer tor-1: spec.peerIP: ::ffff:192.0.2.2 is an IPv4-mapped IPv6 address: write 192.0.2.2',
+    ]);
+    expect(peerIP('[0:0:0:0:0:ffff:c000:202]:1179')).toEqual([
+      'BGPPeer tor-1: spec.peerIP: 0:0:0:0:0:ffff:c000:202 is an IPv4-mapped IPv6 address: write 192.0.2.2',
+    ]);
+    expect(ok(peer({ peerIP: '2001:DB8:0:0::2', asNumber: 65001 }))).toMatchObject({
+      spec: { peerIP: '2001:DB8:0:0::2' },
+    });
+    const source = (a: string) => problems(peer({ peerIP: '192.0.2.2', asNumber: 65001, sourceAddress: a }));
+    expect(source('0.0.0.0')).toEqual([
+      'BGPPeer tor-1: spec.sourceAddress: 0.0.0.0 is the unspecified address, which no host has (None lets the kernel choose)',
+    ]);
+    expect(source('239.1.1.1')).toEqual([
+      'BGPPeer tor-1: spec.sourceAddress: 239.1.1.1 is a multicast address, not one host',
+    ]);
+  });
+  it('rejects keepalive and hold time pairs no session accepts', () => {
+    expect(problems(peer({ peerIP: '192.0.2.1', asNumber: 1, holdTime: 0, keepaliveTime: 30 }))).toEqual([
+      'BGPPeer tor-1: spec.keepaliveTime: must be 0 (or absent) when holdTime is 0',
+    ]);
+    expect(problems(peer({ peerIP: '192.0.2.1', asNumber: 1, holdTime: 90, keepaliveTime: 0 }))).toEqual([
+      'BGPPeer tor-1: spec.keepaliveTime: must be 1..holdTime / 3 (0 only with holdTime 0)',
+    ]);
+    expect(problems(peer({ peerIP: '192.0.2.1', asNumber: 1, keepaliveTime: 0 }))).toEqual([
+      'BGPPeer tor-1: spec.keepaliveTime: must be 1..holdTime / 3 (0 only with holdTime 0)',
+    ]);
+    expect(problems(bgpConfig({ keepaliveTime: 0 }))).toEqual([
+      'BGPConfiguration default: spec.keepaliveTime: must be 1..holdTime / 3 (0 only with holdTime 0)',
+    ]);
+    expect(ok(peer({ peerIP: '192.0.2.1', asNumber: 1, holdTime: 0, keepaliveTime: 0 }))).toMatchObject({
+      spec: { holdTime: 0, keepaliveTime: 0 },
+    });
+    expect(ok(bgpConfig({ holdTime: 0, keepaliveTime: 0 }))).toMatchObject({
+      spec: { holdTime: 0, keepaliveTime: 0 },
+    });
+  });
   it('checks the combinations', () => {
     expect(problems(peer({}))).toEqual([
       'BGPPeer tor-1: spec.peerIP: one of peerIP or peerSelector is required',
