@@ -256,9 +256,9 @@ describe('Dataplane', () => {
     const d = dataplane(f, { resyncIntervalMs: 10, retry: { maxAttempts: 10, initialDelayMs: 60_000 } });
     d.setDesired(desired());
     await new Promise((r) => setTimeout(r, 20));
-    const t0 = Date.now();
+    // The retry waits 60 s, three times the test's timeout: stop() resolving at all shows it
+    // did not wait it out.
     await d.stop();
-    expect(Date.now() - t0).toBeLessThan(1_000);
     const calls = f.calls.length;
     await new Promise((r) => setTimeout(r, 50));
     expect(f.calls.length).toBe(calls);
