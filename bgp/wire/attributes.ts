@@ -49,6 +49,12 @@ export interface AttrDescriptor {
   readonly flags: number;
   /** RFC 7606 §7 (and RFC 6793 §6, RFC 8092 §11, RFC 7606 §5.3 for MP_*) when malformed. */
   readonly onError: AttrErrorAction;
+  /**
+   * Set on the attributes an external peer must not send: from one (`CodecOptions.ebgp`) they
+   * are discarded, well-formed or not, and `onError` applies to internal peers only. The value
+   * is the rule, for the discard's reason.
+   */
+  readonly discardFromExternal?: string;
   /** Decodes the value in `r` (exactly the attribute's bytes) into `st`. */
   decode(r: Reader, st: AttrDecodeState): void;
   /** Writes the whole attribute when `attrs` has it; absent for MP_REACH/MP_UNREACH. */
@@ -214,7 +220,8 @@ const descriptors: AttrDescriptor[] = [
     typeCode: AttrType.localPref,
     name: 'LOCAL_PREF',
     flags: WELL_KNOWN,
-    onError: 'treat-as-withdraw', // RFC 7606 §7.5
+    onError: 'treat-as-withdraw', // RFC 7606 §7.5, from an internal peer
+    discardFromExternal: 'RFC 7606 §7.5',
     decode(r, st) {
       exactLength(r, 'LOCAL_PREF', 4);
       st.attrs.localPref = r.u32();
@@ -284,7 +291,8 @@ const descriptors: AttrDescriptor[] = [
     typeCode: AttrType.originatorId,
     name: 'ORIGINATOR_ID',
     flags: OPTIONAL,
-    onError: 'treat-as-withdraw', // RFC 7606 §7.9
+    onError: 'treat-as-withdraw', // RFC 7606 §7.9, from an internal peer
+    discardFromExternal: 'RFC 7606 §7.9',
     decode(r, st) {
       exactLength(r, 'ORIGINATOR_ID', 4);
       st.attrs.originatorId = readIpv4(r);
@@ -299,7 +307,8 @@ const descriptors: AttrDescriptor[] = [
     typeCode: AttrType.clusterList,
     name: 'CLUSTER_LIST',
     flags: OPTIONAL,
-    onError: 'treat-as-withdraw', // RFC 7606 §7.10
+    onError: 'treat-as-withdraw', // RFC 7606 §7.10, from an internal peer
+    discardFromExternal: 'RFC 7606 §7.10',
     decode(r, st) {
       multipleOf(r, 'CLUSTER_LIST', 4);
       const out: string[] = [];

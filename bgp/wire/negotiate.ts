@@ -10,6 +10,8 @@
 //   send it (RFC 2918 §4, RFC 7313 §4).
 // - gracefulNotification (RFC 8538 §2, §4): both sides advertised the N bit; like FRR
 //   (`bgp_has_graceful_restart_notification`: N advertised AND received), one side is not enough.
+// - codec.ebgp: the ASes in the two OPENs differ. The UPDATE decoder needs it for the attributes
+//   an external peer must not send (RFC 7606 §7.5, §7.9, §7.10).
 
 import { familyOf } from './family.ts';
 import { peerAsnOf } from './open.ts';
@@ -87,6 +89,8 @@ export function negotiate(local: OpenMessage, remote: OpenMessage): Negotiated {
     addPathReceive,
     addPathSend,
     extendedNextHopIpv4: ipv4OverIpv6(lc) && ipv4OverIpv6(rc),
+    // Our OPEN carries our AS on this session, the peer's OPEN its AS.
+    ebgp: peerAsnOf(local) !== peerAsnOf(remote),
   };
 
   // RFC 4271 §4.2: the smaller Hold Time; KEEPALIVE every third of it.

@@ -274,6 +274,13 @@ export interface CodecOptions {
   readonly addPathSend: ReadonlySet<Family>;
   /** RFC 8950: IPv4 NLRI may be carried in MP_REACH_NLRI with an IPv6 next hop. */
   readonly extendedNextHopIpv4: boolean;
+  /**
+   * The peer is external: its AS differs from ours (RFC 4271 §5.1.5). LOCAL_PREF, ORIGINATOR_ID
+   * and CLUSTER_LIST from it are discarded, well-formed or not (RFC 7606 §7.5, §7.9, §7.10).
+   * Absent or false: the peer is internal, and those attributes are kept or, when malformed,
+   * make the UPDATE treat-as-withdraw. `negotiate()` sets it from the two OPENs.
+   */
+  readonly ebgp?: boolean;
 }
 
 /** NOTIFICATION error codes and subcodes, RFC 4271 §4.5 and §6, RFC 4486, RFC 7313. */

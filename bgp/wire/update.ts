@@ -8,7 +8,9 @@
 // - treat-as-withdraw: the message decodes with all its NLRI and `treatAsWithdraw` set, so
 //   the RIB withdraws them (RFC 7606 §2). The first reason is kept.
 // - attribute-discard: the attribute is left out and listed in `discarded`.
-// The per-attribute choice comes from the descriptor table in attributes.ts.
+// The per-attribute choice comes from the descriptor table in attributes.ts. LOCAL_PREF,
+// ORIGINATOR_ID and CLUSTER_LIST depend on the session type (`opts.ebgp`): from an external peer
+// they are discarded whatever their content, from an internal one they follow `onError`.
 
 import { WireError } from '../errors.ts';
 import { mergeAs4Path } from './as-path.ts';
@@ -178,6 +180,15 @@ export function decodeUpdateBody(frame: Uint8Array, opts: CodecOptions): UpdateM
           value: frame.slice(value.pos, value.end),
         });
       }
+      continue;
+    }
+
+    if (d.discardFromExternal !== undefined && opts.ebgp === true) {
+      st.discarded.push({
+        typeCode,
+        action: 'attribute-discard',
+        reason: `${d.name} from an external peer discarded (${d.discardFromExternal})`,
+      });
       continue;
     }
 

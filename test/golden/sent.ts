@@ -133,11 +133,13 @@ export interface Sender {
 export interface SentCapture {
   /**
    * What the two OPENs agree on, from the configs: whether both sent the 4-octet AS, extended
-   * message and (IPv4 unicast) extended next hop capabilities, and the families in which each
-   * side sends ADD-PATH identifiers (it advertised send, the other receive).
+   * message and (IPv4 unicast) extended next hop capabilities, whether the two daemons are in
+   * different ASes (eBGP), and the families in which each side sends ADD-PATH identifiers (it
+   * advertised send, the other receive).
    */
   readonly negotiated: {
     readonly fourOctetAs: boolean;
+    readonly ebgp: boolean;
     readonly extendedMessages: boolean;
     readonly extendedNextHopIpv4: boolean;
     readonly addPathSentBy: Readonly<Record<string, readonly Family[]>>;
@@ -295,6 +297,7 @@ export const SENT: Readonly<Record<string, SentCapture>> = {
   'bird-gobgp-ebgp-ipv4': {
     negotiated: {
       fourOctetAs: true,
+      ebgp: true,
       extendedMessages: false,
       extendedNextHopIpv4: true,
       addPathSentBy: { bird: ['ipv4-unicast'], gobgp: ['ipv4-unicast'] },
@@ -392,7 +395,13 @@ export const SENT: Readonly<Record<string, SentCapture>> = {
   // The same two daemons over IPv6: GoBGP's IPv6 neighbour has no ADD-PATH, neither side
   // offers extended next hop, and BIRD sends its link-local address as a second next hop.
   'bird-gobgp-ebgp-ipv6': {
-    negotiated: { fourOctetAs: true, extendedMessages: false, extendedNextHopIpv4: false, addPathSentBy: {} },
+    negotiated: {
+      fourOctetAs: true,
+      ebgp: true,
+      extendedMessages: false,
+      extendedNextHopIpv4: false,
+      addPathSentBy: {},
+    },
     senders: {
       bird: {
         open: {
@@ -461,7 +470,13 @@ export const SENT: Readonly<Record<string, SentCapture>> = {
   // FRR <-> GoBGP. GoBGP's neighbour for FRR has no ADD-PATH; FRR offers no extended next hop
   // on IPv4 and GoBGP no extended message.
   'gobgp-frr-ebgp-ipv4': {
-    negotiated: { fourOctetAs: true, extendedMessages: false, extendedNextHopIpv4: false, addPathSentBy: {} },
+    negotiated: {
+      fourOctetAs: true,
+      ebgp: true,
+      extendedMessages: false,
+      extendedNextHopIpv4: false,
+      addPathSentBy: {},
+    },
     senders: {
       gobgp: {
         open: {
@@ -547,6 +562,7 @@ export const SENT: Readonly<Record<string, SentCapture>> = {
   'bird-exabgp-2octet-as': {
     negotiated: {
       fourOctetAs: false,
+      ebgp: true,
       extendedMessages: false,
       extendedNextHopIpv4: false,
       addPathSentBy: {},
@@ -616,6 +632,7 @@ export const SENT: Readonly<Record<string, SentCapture>> = {
   'frr-bird-ibgp-rr-ipv4': {
     negotiated: {
       fourOctetAs: true,
+      ebgp: false,
       extendedMessages: false,
       extendedNextHopIpv4: false,
       addPathSentBy: { frr: ['ipv4-unicast'] },
@@ -674,7 +691,13 @@ export const SENT: Readonly<Record<string, SentCapture>> = {
   // FRR and BIRD over IPv6: FRR offers ADD-PATH receive only and BIRD's IPv6 channel none.
   // BIRD has no IPv6 route in this scenario.
   'frr-bird-ibgp-rr-ipv6': {
-    negotiated: { fourOctetAs: true, extendedMessages: false, extendedNextHopIpv4: false, addPathSentBy: {} },
+    negotiated: {
+      fourOctetAs: true,
+      ebgp: false,
+      extendedMessages: false,
+      extendedNextHopIpv4: false,
+      addPathSentBy: {},
+    },
     senders: {
       frr: {
         open: {
@@ -733,7 +756,13 @@ export const SENT: Readonly<Record<string, SentCapture>> = {
 
   // GoBGP as route-reflector client of BIRD: no ADD-PATH, and BIRD offers no extended next hop.
   'gobgp-bird-ibgp-rr': {
-    negotiated: { fourOctetAs: true, extendedMessages: false, extendedNextHopIpv4: false, addPathSentBy: {} },
+    negotiated: {
+      fourOctetAs: true,
+      ebgp: false,
+      extendedMessages: false,
+      extendedNextHopIpv4: false,
+      addPathSentBy: {},
+    },
     senders: {
       gobgp: {
         open: {

@@ -66,6 +66,7 @@ function optionsFor(capture: Capture, from: string): { receive: CodecOptions; se
     fourOctetAs: n.fourOctetAs,
     extendedMessages: n.extendedMessages,
     extendedNextHopIpv4: n.extendedNextHopIpv4,
+    ebgp: n.ebgp,
   };
   return {
     receive: { ...base, addPathReceive: bySender, addPathSend: byReceiver },

@@ -1,5 +1,5 @@
 // One test per path attribute: the value decoded from RFC-layout bytes, and what a malformed
-// one does (RFC 7606 §7; RFC 8092 §11; RFC 6793 §6).
+// one does (RFC 7606 §7; RFC 8092 §11; RFC 6793 §6; RFC 7607 §2), from internal and external peers.
 import { describe, expect, it } from 'vitest';
 import { ATTRIBUTE_TABLE } from '../../../../bgp/wire/attributes.ts';
 import type { CodecOptions, PathAttributes, UpdateMessage } from '../../../../bgp/wire/types.ts';
@@ -13,6 +13,7 @@ import {
   OPTS2,
   OPTS4,
   ORIGIN_IGP,
+  opts,
   u16,
   u32,
   update,
@@ -250,6 +251,68 @@ describe('malformed attributes: the RFC 7606 action of each', () => {
     );
     expect(m.attributes.asPath).toEqual([{ type: 2, asns: [65001] }]);
     expect(m.discarded?.map((d) => d.typeCode)).toEqual([17, 18]);
+  });
+});
+
+describe('attributes only an internal peer may send (RFC 7606 §7.5, §7.9, §7.10)', () => {
+  const IBGP = opts({ fourOctetAs: true, ebgp: false });
+  const EBGP = opts({ fourOctetAs: true, ebgp: true });
+  const BASE4 = [...ORIGIN_IGP, ...attr(0x40, 2, [2, 1, ...u32(65001)]), ...NEXT_HOP];
+  const cases: [string, number[], keyof PathAttributes][] = [
+    ['LOCAL_PREF length 3', attr(0x40, 5, [0, 0, 1]), 'localPref'],
+    ['LOCAL_PREF length 5', attr(0x40, 5, [0, 0, 0, 0, 1]), 'localPref'],
+    ['LOCAL_PREF well-formed', attr(0x40, 5, u32(500)), 'localPref'],
+    ['LOCAL_PREF with the optional flag', attr(0xc0, 5, u32(500)), 'localPref'],
+    ['ORIGINATOR_ID length 3', attr(0x80, 9, [1, 2, 3]), 'originatorId'],
+    ['ORIGINATOR_ID well-formed', attr(0x80, 9, ip4('10.0.0.9')), 'originatorId'],
+    ['CLUSTER_LIST length 6', attr(0x80, 10, [1, 2, 3, 4, 5, 6]), 'clusterList'],
+    ['CLUSTER_LIST length 0', attr(0x80, 10, []), 'clusterList'],
+    ['CLUSTER_LIST well-formed', attr(0x80, 10, ip4('10.0.0.1')), 'clusterList'],
+  ];
+
+  it.each(cases)('from an external peer, %s: discarded, the route kept', (_name, bytes, key) => {
+    const m = withAttr(bytes, EBGP, BASE4);
+    expect(m.treatAsWithdraw).toBeUndefined();
+    expect(m.discarded).toEqual([
+      expect.objectContaining({ typeCode: bytes[1], action: 'attribute-discard' }),
+    ]);
+    expect(m.attributes[key]).toBeUndefined();
+    expect(m.attributes.asPath).toEqual([{ type: 2, asns: [65001] }]);
+    expect(m.reach[0]?.prefixes.toArray()).toEqual(['10.1.2.0/24']);
+  });
+
+  it.each(cases)(
+    'from an internal peer, %s: malformed is treat-as-withdraw, well-formed kept',
+    (name, bytes, key) => {
+      const m = withAttr(bytes, IBGP, BASE4);
+      if (name.endsWith('well-formed')) {
+        expect(m.treatAsWithdraw).toBeUndefined();
+        expect(m.discarded).toBeUndefined();
+        expect(m.attributes[key]).toBeDefined();
+      } else {
+        expect(m.treatAsWithdraw).toMatchObject({ typeCode: bytes[1], action: 'treat-as-withdraw' });
+      }
+    },
+  );
+
+  it('without the session type the decoder handles the peer as internal', () => {
+    expect(withAttr(attr(0x40, 5, [0, 0, 1]), OPTS4, BASE4).treatAsWithdraw).toMatchObject({ typeCode: 5 });
+    expect(withAttr(attr(0x40, 5, u32(500)), OPTS4, BASE4).attributes.localPref).toBe(500);
+  });
+
+  it('a whole UPDATE with a 3-byte LOCAL_PREF: eBGP keeps 198.18.1.0/24 without it, iBGP withdraws it', () => {
+    // ORIGIN IGP, AS_PATH 64513 (4-octet), NEXT_HOP 192.0.2.2, LOCAL_PREF of 3 bytes, 198.18.1.0/24.
+    const frame = hex(
+      'ffffffffffffffffffffffffffffffff0035020000001a4001010040020602010000fc01400304c000020240050300000118c61201',
+    );
+    const e = decodeUpdate(frame, EBGP);
+    expect(e.treatAsWithdraw).toBeUndefined();
+    expect(e.discarded).toEqual([expect.objectContaining({ typeCode: 5, action: 'attribute-discard' })]);
+    expect(e.reach).toEqual([expect.objectContaining({ nextHop: '192.0.2.2' })]);
+    expect(e.reach[0]?.prefixes.toArray()).toEqual(['198.18.1.0/24']);
+    expect(e.attributes).toEqual({ origin: 0, asPath: [{ type: 2, asns: [64513] }], nextHop: '192.0.2.2' });
+    const i = decodeUpdate(frame, IBGP);
+    expect(i.treatAsWithdraw).toMatchObject({ typeCode: 5, action: 'treat-as-withdraw' });
   });
 });
 

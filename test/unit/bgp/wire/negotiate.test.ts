@@ -44,6 +44,21 @@ describe('negotiate', () => {
     expect(negotiate(open([]), open([], { myAsn: 64512 })).peerAsn).toBe(64512);
   });
 
+  it('tells the codec whether the peer is external: its AS differs from ours (RFC 4271 §5.1.5)', () => {
+    const as = (asn: number): Capability => ({ kind: 'fourOctetAs', asn });
+    expect(negotiate(open([as(64512)]), open([as(64513)], { myAsn: 64513 })).codec.ebgp).toBe(true);
+    expect(negotiate(open([as(64512)]), open([as(64512)], { myAsn: 64512 })).codec.ebgp).toBe(false);
+    // 4-octet ASes that share their low 16 bits, both sent as AS_TRANS in My AS.
+    const wide = negotiate(
+      open([as(4200000000)], { myAsn: 23456 }),
+      open([as(4200065536)], { myAsn: 23456 }),
+    );
+    expect(wide.codec.ebgp).toBe(true);
+    // Without the capability on the peer's side, its My AS field.
+    expect(negotiate(open([as(65001)]), open([], { myAsn: 65001 })).codec.ebgp).toBe(false);
+    expect(negotiate(open([as(65001)]), open([], { myAsn: 65002 })).codec.ebgp).toBe(true);
+  });
+
   it('extended message and extended next hop need both sides', () => {
     const enh: Capability = { kind: 'extendedNextHop', entries: [{ afi: 1, safi: 1, nextHopAfi: 2 }] };
     const em: Capability = { kind: 'extendedMessage' };
