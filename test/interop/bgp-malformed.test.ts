@@ -3,9 +3,10 @@
 //   - ExaBGP attaches raw attributes to otherwise valid routes: unknown optional transitive
 //     (must reach BIRD behind us with the Partial bit), unknown optional non-transitive (dropped).
 //   - bgp/rawpeer-child.ts sends whole hand-built UPDATEs for what ExaBGP cannot produce: bad
-//     attribute lengths and flags, duplicates, bad ORIGIN, malformed AS_PATH, overrunning
-//     attribute length, bad NLRI length, MP_REACH with a bad next-hop length, an unknown
-//     well-known attribute.
+//     attribute lengths and flags, duplicates, bad ORIGIN, malformed AS_PATH, AS 0 in AS_PATH and
+//     AGGREGATOR (RFC 7607), a malformed LOCAL_PREF from this eBGP peer (discarded, RFC 7606
+//     §7.5), overrunning attribute length, bad NLRI length, MP_REACH with a bad next-hop length,
+//     an unknown well-known attribute.
 // For each: the RFC 7606 action (treat-as-withdraw: the prefix disappears; attribute-discard:
 // installed without the attribute) or the NOTIFICATION the raw peer receives; and every time the
 // `margay speaker` process still answers its API, its other sessions stay Established and the
@@ -284,7 +285,54 @@ describe('malformed UPDATEs from ExaBGP and a raw peer (RFC 7606, RFC 4271 §6.3
     });
   }
 
+  test('raw: AS 0 in AS_PATH → treat-as-withdraw, and BIRD behind us loses the route (RFC 7607 §2)', async () => {
+    const prefix = '10.244.227.0/24';
+    await raw.send(VALID(prefix));
+    await waitMargayRoute(m, prefix, { peer: IP.raw });
+    const before = await waitFor(() => birdText(prefix), { describe: `BIRD has ${prefix}` });
+    expect(before).toContain('BGP.as_path: 64512 65099\n');
+    await raw.send(
+      update({ attrs: [ORIGIN_IGP, asPath(AS.raw, 0), nextHop(IP.raw)], nlri: [ipv4Prefix(prefix)] }),
+    );
+    await waitMargayNoRoute(m, prefix);
+    // The path with AS 0 is never passed on: BIRD gets the withdrawal instead.
+    await waitFor(() => birdText(prefix), {
+      describe: `BIRD without ${prefix}`,
+      until: (t) => t === undefined,
+    });
+    const st = await raw.state();
+    expect(st.established).toBe(true);
+    expect(st.received.filter((r) => r.type === 3)).toEqual([]);
+    await expectHealthy();
+  });
+
   // ---- attribute-discard and duplicates ----
+  test('raw: AGGREGATOR with AS 0 → installed without it, BIRD sees no aggregator (RFC 7607 §2)', async () => {
+    const prefix = '10.244.233.0/24';
+    await raw.send(VALID(prefix, [attr(0xc0, 7, [0, 0, 0, 0, 198, 51, 100, 3])]));
+    await waitMargayRoute(m, prefix, { peer: IP.raw });
+    const attrs = await waitFor(() => birdAttributes(prefix), { describe: `BIRD has ${prefix}` });
+    expect(attrs?.['BGP.as_path']).toBe('64512 65099');
+    expect(Object.keys(attrs ?? {})).not.toContain('BGP.aggregator');
+    await expectHealthy();
+  });
+
+  test('raw (eBGP): LOCAL_PREF of 3 bytes is discarded, the route kept; a good one is ignored (RFC 7606 §7.5)', async () => {
+    const malformed = '10.244.234.0/24';
+    await raw.send(VALID(malformed, [attr(0x40, 5, [0, 0, 1])]));
+    const p = await waitMargayRoute(m, malformed, { peer: IP.raw });
+    expect(p.asPath).toBe('65099');
+    await waitFor(() => birdText(malformed), { describe: `BIRD has ${malformed}` });
+    // RFC 4271 §5.1.5: a LOCAL_PREF from an external peer does not count; 100 is used.
+    const wellFormed = '10.244.236.0/24';
+    await raw.send(VALID(wellFormed, [attr(0x40, 5, [0, 0, 0x01, 0xf4])]));
+    expect((await waitMargayRoute(m, wellFormed, { peer: IP.raw })).localPref).toBe(100);
+    const st = await raw.state();
+    expect(st.established).toBe(true);
+    expect(st.received.filter((r) => r.type === 3)).toEqual([]);
+    await expectHealthy();
+  });
+
   test('raw: duplicate COMMUNITIES → the first is kept, the repeat discarded (RFC 7606 §3.g)', async () => {
     const prefix = '10.244.230.0/24';
     await raw.send(VALID(prefix, [communities([65099, 1]), communities([65099, 2])]));
