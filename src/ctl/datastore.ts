@@ -1,7 +1,7 @@
 // Where `margayctl get` and `node status --all` read the cluster from: a file datastore
 // (`--datastore-file PATH`, the same multi-document YAML the agent reads) or the Kubernetes API
 // (`--kubeconfig PATH`, or in-cluster credentials with `--kubernetes`). Read-only.
-import { readFile } from 'node:fs/promises';
+import { readRegularFile } from '../config/regular-file.ts';
 import { parseResourceFile } from '../datastore/file/parse.ts';
 import { MargayError } from '../errors.ts';
 import { type Snapshot, snapshotOf } from '../model/snapshot.ts';
@@ -16,7 +16,7 @@ export async function loadSnapshot(source: SnapshotSource): Promise<Snapshot> {
   if (source.file !== undefined) {
     let text: string;
     try {
-      text = await readFile(source.file, 'utf8');
+      text = await readRegularFile(source.file);
     } catch (err) {
       throw new MargayError('MARGAY_ERR_DATASTORE_READ', `${source.file}: ${(err as Error).message}`, {
         cause: err,
