@@ -46,9 +46,9 @@ export const SETTLE_MS = 200;
  * How long a sudden loss (sudden-loss.ts) must stay in the file before it applies. A writer that
  * stalls for longer than SETTLE_MS leaves a cut-short file that is stable and parses; losing a
  * whole kind or most of the cluster to that would send Cease to every peer and withdraw routes
- * that are still wanted. A stall this long is no write in progress but the file as it was left,
- * and a deliberate mass deletion waits these few seconds, against the minutes it takes a BGP
- * hold timer to notice a lost peer.
+ * that are still wanted. A stall this long is taken as the file as it was left, not a write in
+ * progress; a deliberate mass deletion waits these few seconds, well inside a BGP hold time, the
+ * time a router already allows for a peer that goes quiet.
  */
 export const CONFIRM_MS = 5000;
 
@@ -108,7 +108,7 @@ export class FileDatastore implements Datastore {
   #lastText: string | undefined;
   /** The text of the snapshot in force. */
   #appliedText = '';
-  /** The last read, while it waits to become stable. */
+  /** The last read, and since when the file has looked exactly so. */
   #seen: Observation | undefined;
   /** A sudden loss waiting for confirmMs: its text and when it was first found stable. */
   #held: { readonly text: string; readonly since: number; readonly reason: string } | undefined;
