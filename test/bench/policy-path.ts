@@ -30,27 +30,33 @@
 //
 // Per change: latency from the start of the write to the agent being idle again (its reconcile
 // loop has run calculate() and the Dataplane pass has ended, so every byte is applied), and where
-// it went: write, load (file watch, the datastore's debounce, read, parse, snapshot diff), to the
-// first command (calculate, setDesired, the writers' diffs), commands (first command start to last
-// command end) and the rest. Bytes written: ipset and iptables input, route lines, from the
-// Dataplane's own counters. The raw tools' time is the wall time of the very ipset/iptables-restore
-// invocations the writers made for that change (same input, same kernel state): what restoring that
-// delta costs by itself; the ratio latency / raw is what the agent adds around it. Two estimates,
-// run in this process outside the timed path, say where the load and the calculation go:
-// `parseMs` parses the new file once more (the datastore's parser, YAML and validation), and
-// `calculateMs` runs calculate() once more on the new snapshot. The commands window covers the
-// recorded ipset/iptables commands; the rest after it is the workload links and routes (their
-// `ip`/`sysctl` processes are not recorded) and the agent's own bookkeeping. Each change is checked against the kernel (the ipset members
-// and chains the calculation's diff names are there, the removed members are gone), so a change
-// that silently wrote nothing cannot look fast.
+// it went:
+//   write           the save itself;
+//   load            until the datastore emits the change: the file's directory event (`watch`, as
+//                   a watcher of the bench's own sees it), the datastore's debounce and its wait for
+//                   the file to be stable, its reads, parse, snapshot and diff;
+//   to first cmd    calculate(), Dataplane.setDesired, the writers' diffs;
+//   commands        first recorded ipset/iptables command start to last end;
+//   rest            the workload links and routes (their `ip`/`sysctl` processes are not recorded)
+//                   and the agent's own bookkeeping.
+// Bytes written: ipset and iptables input, route lines, from the Dataplane's own counters. The raw
+// tools' time is the wall time of the very ipset/iptables-restore invocations the writers made for
+// that change (same input, same kernel state): what restoring that delta costs by itself; the ratio
+// latency / raw is what the agent adds around it. Two estimates, run in this process outside the
+// timed path, say where the load and the calculation go: `parseMs` does the datastore's work on the
+// new text once more (parse with YAML and validation, snapshot, diff against the previous
+// snapshot), `calculateMs` runs calculate() once more on the new snapshot. Each change is checked
+// against the kernel (the ipset members and chains the calculation's diff names are there, the
+// removed members are gone), so a change that silently wrote nothing cannot look fast.
 //
 // Output: one JSON line per size on stdout, a table on stderr; the load average at the start of
 // each size is in the JSON (the machine may be shared).
 //
 // Flags: --sizes 100/3000/100,1000/30000/1000  --changes 10  --kinds label,label-local,policy,pod,pod-local
+import { watch } from 'node:fs';
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import type { DataplaneStatus } from '../../felix/dataplane/dataplane.ts';
@@ -72,6 +78,7 @@ import {
   type RawObject,
 } from '../../src/lab/cluster.ts';
 import { setLogLevel } from '../../src/log.ts';
+import { diffSnapshots, snapshotOf } from '../../src/model/snapshot.ts';
 import { syntheticPeerApp, syntheticPolicySpec } from './dataplane-policy.ts';
 import { RUN_PREFIX } from './lib/netns.ts';
 import { Teardown } from './lib/teardown.ts';
@@ -288,6 +295,8 @@ export interface ChangeFigures {
   readonly latencyMs: number;
   readonly writeMs: number;
   readonly loadMs: number;
+  /** Of the load: the write's end until a watcher of the bench's own sees the file's directory event. */
+  readonly watchMs: number;
   readonly toFirstCommandMs: number;
   readonly commandsMs: number;
   readonly restMs: number;
@@ -316,6 +325,7 @@ export interface KindSummary {
   readonly breakdownMs: {
     readonly write: number;
     readonly load: number;
+    readonly watch: number;
     readonly toFirstCommand: number;
     readonly commands: number;
     readonly rest: number;
@@ -359,6 +369,7 @@ export function summariseKind(kind: ChangeKind, figures: readonly ChangeFigures[
     breakdownMs: {
       write: m((c) => c.writeMs),
       load: m((c) => c.loadMs),
+      watch: m((c) => c.watchMs),
       toFirstCommand: m((c) => c.toFirstCommandMs),
       commands: m((c) => c.commandsMs),
       rest: m((c) => c.restMs),
@@ -444,6 +455,8 @@ async function verifyKernel(
 
 interface Pending {
   changedAt: number | undefined;
+  /** When the bench's own watcher saw the datastore file's directory event. */
+  watchedAt: number | undefined;
   resolve: (idleAt: number) => void;
 }
 
@@ -528,6 +541,28 @@ export async function runPolicyPath(
     };
     teardown.add('agent', () => agent.stop());
 
+    // Registered before the agent's own listener, which runs calculate() at once: the stamp is the
+    // moment the datastore has the new snapshot. The agent's reconcile loop exists once every
+    // listener has run, so the wait for it to be idle starts a microtask later.
+    let pending: Pending | undefined;
+    datastore.on('changed', () => {
+      const p = pending;
+      if (p === undefined || p.changedAt !== undefined) return;
+      p.changedAt = performance.now();
+      queueMicrotask(() => void agent.idle().then(() => p.resolve(performance.now())));
+    });
+
+    // The same directory watch the datastore has (its file's name, or a rename's null name).
+    const watcher = watch(dir, (_event, filename) => {
+      if (
+        pending !== undefined &&
+        pending.watchedAt === undefined &&
+        (filename === null || filename === basename(file.path))
+      )
+        pending.watchedAt = performance.now();
+    });
+    teardown.add('directory watch', () => watcher.close());
+
     const t0 = performance.now();
     await agent.start();
     await agent.idle();
@@ -541,14 +576,6 @@ export async function runPolicyPath(
     const picked = chooseAddress('kubernetes-internal-ip', { family: 4, interfaces: [], node: nodeObj });
     const identity: NodeIdentity = { name: SELF, ...(picked.ok ? { ipv4: picked.cidr } : {}), mtu: 1500 };
     let state = calculate(datastore.snapshot(), identity);
-
-    let pending: Pending | undefined;
-    datastore.on('changed', () => {
-      const p = pending;
-      if (p === undefined || p.changedAt !== undefined) return;
-      p.changedAt = performance.now();
-      void agent.idle().then(() => p.resolve(performance.now()));
-    });
 
     const figures: ChangeFigures[] = [];
     let serial = 0;
@@ -578,10 +605,11 @@ export async function runPolicyPath(
           what = `${pod.namespace}/${pod.name} on ${pod.node}`;
         }
         const nextText = file.text();
+        const previous = datastore.snapshot();
         const mark = records.length;
         const io0 = dataplane().io;
         const idle = new Promise<number>((resolve) => {
-          pending = { changedAt: undefined, resolve };
+          pending = { changedAt: undefined, watchedAt: undefined, resolve };
         });
         const start = performance.now();
         await file.save(nextText);
@@ -598,6 +626,7 @@ export async function runPolicyPath(
         ]);
         clearTimeout(timer);
         const changedAt = pending!.changedAt!;
+        const watchedAt = pending!.watchedAt;
         pending = undefined;
 
         const dp = dataplane();
@@ -611,7 +640,7 @@ export async function runPolicyPath(
         const firstStart = cmds.length > 0 ? Math.min(...cmds.map((r) => r.start)) : idleAt;
         const lastEnd = cmds.length > 0 ? Math.max(...cmds.map((r) => r.end)) : idleAt;
         let t = performance.now();
-        parseResourceFile(nextText, file.path);
+        diffSnapshots(previous, snapshotOf(parseResourceFile(nextText, file.path)));
         const parseMs = performance.now() - t;
         t = performance.now();
         const next = calculate(datastore.snapshot(), identity);
@@ -624,6 +653,7 @@ export async function runPolicyPath(
           latencyMs: round1(idleAt - start),
           writeMs: round1(written - start),
           loadMs: round1(changedAt - written),
+          watchMs: round1((watchedAt ?? changedAt) - written),
           toFirstCommandMs: round1(firstStart - changedAt),
           commandsMs: round1(lastEnd - firstStart),
           restMs: round1(idleAt - lastEnd),
@@ -687,6 +717,7 @@ function table(r: PolicyPathResult): string {
     'median ms',
     'p99 ms',
     'load',
+    'watch',
     'parse',
     'to 1st cmd',
     'calc',
@@ -705,6 +736,7 @@ function table(r: PolicyPathResult): string {
       String(k.latencyMs.median),
       String(k.latencyMs.p99),
       String(k.breakdownMs.load),
+      String(k.breakdownMs.watch),
       String(k.breakdownMs.parse),
       String(k.breakdownMs.toFirstCommand),
       String(k.breakdownMs.calculate),
