@@ -24,6 +24,7 @@
 //   still invalid, else undefined. A missing CRD does not hold it: the kind is legitimately empty.
 // - Least privilege: only LIST and WATCH requests are made.
 import type { KubeConfig } from '@kubernetes/client-node';
+import { HOST_TIMERS, type HostTimers } from '../../../bgp/session/session-types.ts';
 import { MargayError } from '../../errors.ts';
 import type { Resource, ResourceKind } from '../../model/resource.ts';
 import type { ResourceChange, Snapshot } from '../../model/snapshot.ts';
@@ -40,6 +41,17 @@ export interface KubernetesDatastoreOptions {
   readonly debounceMs?: number;
   /** Longest time from the first change of a batch to its 'changed'; default 500 ms. */
   readonly maxDelayMs?: number;
+  /**
+   * Monotonic clock in ms that `debounceMs` and `maxDelayMs` run on (tests inject one); default
+   * performance.now.
+   */
+  readonly clock?: () => number;
+  /**
+   * The timer that emits a batch; it must run on `clock`. Default the host's setTimeout and
+   * clearTimeout. A test that injects a clock injects timers on it, so that moving its clock
+   * emits the batch.
+   */
+  readonly timers?: HostTimers;
   /** Retry delays after a failed or cut request; default 250 ms doubling to 30 s, with jitter. */
   readonly backoff?: BackoffOptions;
   /** Retry period of the LIST of a margay.io kind whose CRD is not installed; default 30 s. */
@@ -80,6 +92,8 @@ export class KubernetesDatastore implements Datastore {
   readonly #kubeConfig: KubeConfig;
   readonly #debounceMs: number;
   readonly #maxDelayMs: number;
+  readonly #clock: () => number;
+  readonly #timers: HostTimers;
   readonly #reflectors = new Map<ResourceKind, Reflector>();
   readonly #listeners: Listeners = { ready: new Set(), changed: new Set(), error: new Set() };
   readonly #dirty = new Map<ResourceKind, Set<string>>();
@@ -92,7 +106,7 @@ export class KubernetesDatastore implements Datastore {
   #connected = false;
   #since = new Date();
   #outageError: MargayError | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  #timer: unknown;
   #firstDirtyAt: number | undefined;
   #state: 'new' | 'started' | 'stopped' = 'new';
   #firstAttempts: (() => void) | undefined;
@@ -101,6 +115,8 @@ export class KubernetesDatastore implements Datastore {
     this.#kubeConfig = loadKubeConfig(options.kubeConfig);
     this.#debounceMs = options.debounceMs ?? 50;
     this.#maxDelayMs = Math.max(options.maxDelayMs ?? 500, this.#debounceMs);
+    this.#clock = options.clock ?? (() => performance.now());
+    this.#timers = options.timers ?? HOST_TIMERS;
     const hooks = this.#hooks();
     for (const source of options.sources ?? kindSources(this.#kubeConfig)) {
       this.#reflectors.set(
@@ -178,7 +194,7 @@ export class KubernetesDatastore implements Datastore {
 
   async stop(): Promise<void> {
     this.#state = 'stopped';
-    clearTimeout(this.#timer);
+    if (this.#timer !== undefined) this.#timers.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#firstAttempts?.();
     await Promise.all([...this.#reflectors.values()].map((r) => r.stop()));
@@ -256,11 +272,11 @@ export class KubernetesDatastore implements Datastore {
 
   #schedule(): void {
     if (this.#state !== 'started') return;
-    const now = Date.now();
+    const now = this.#clock();
     this.#firstDirtyAt ??= now;
     const due = Math.min(now + this.#debounceMs, this.#firstDirtyAt + this.#maxDelayMs);
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => this.#flush(), Math.max(0, due - now));
+    if (this.#timer !== undefined) this.#timers.clearTimeout(this.#timer);
+    this.#timer = this.#timers.setTimeout(() => this.#flush(), Math.max(0, due - now));
   }
 
   /** Applies the touched keys to a copy of the snapshot and emits the real differences. */

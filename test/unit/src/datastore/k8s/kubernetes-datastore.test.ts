@@ -2,12 +2,16 @@
 // initial sync, add/modify/delete of every kind batched into one 'changed', watch cuts, 410 relists
 // with each delete reported once, API-server outages that withdraw nothing, invalid objects, missing
 // CRDs, and a clean stop. Every wait is for a condition with a deadline; "nothing else happened" is
-// checked with a sentinel change that must arrive alone.
+// checked with a sentinel change that must arrive alone. What a batch holds is checked with the
+// batching on a ManualClock (batchClock): no batch is emitted until the test moves the clock, so
+// which writes share a batch does not depend on how fast they arrive.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { HostTimers } from '../../../../../bgp/session/session-types.ts';
 import type { KubernetesDatastore } from '../../../../../src/datastore/k8s/kubernetes-datastore.ts';
 import type { SnapshotChanged } from '../../../../../src/datastore/types.ts';
 import { diffSnapshots } from '../../../../../src/model/snapshot.ts';
 import { FakeKubeApiServer } from '../../../../fakes/kube-apiserver.ts';
+import { ManualClock } from '../../../bgp/session/manual-clock.ts';
 import { waitUntil } from '../../../fakes/wait.ts';
 import {
   bgpConfiguration,
@@ -55,6 +59,47 @@ async function expectOnlySentinel(r: Recorded, name: string): Promise<void> {
 }
 
 const keys = (m: ReadonlyMap<string, unknown>) => [...m.keys()].sort();
+
+interface BatchClock {
+  readonly clock: ManualClock;
+  /** The datastore options that put its batching on `clock`. */
+  readonly options: { readonly clock: () => number; readonly timers: HostTimers };
+  /**
+   * Runs `write` (writes to the API server that each make one change) and waits until the datastore
+   * has taken in `changes` changes: it sets its batch deadline once per change it takes in (the first
+   * arms it, every further one pushes it back), and the timers it sets them on are these.
+   */
+  readonly takeIn: (changes: number, what: string, write: () => void) => Promise<void>;
+}
+
+function batchClock(): BatchClock {
+  const clock = new ManualClock();
+  let set = 0;
+  const timers: HostTimers = {
+    setTimeout: (callback, ms) => {
+      set++;
+      return clock.timers.setTimeout(callback, ms);
+    },
+    clearTimeout: clock.timers.clearTimeout,
+  };
+  return {
+    clock,
+    options: { clock: clock.now, timers },
+    takeIn: async (changes, what, write) => {
+      const before = set;
+      write();
+      await waitUntil(() => set >= before + changes, what);
+    },
+  };
+}
+
+/** expectOnlySentinel with the batching on `b`'s clock, `debounceMs` being the datastore's. */
+async function expectOnlySentinelOn(b: BatchClock, debounceMs: number, r: Recorded, name: string) {
+  const before = r.changed.length;
+  await b.takeIn(1, `the sentinel namespace ${name}`, () => server.apply(namespace(name)));
+  b.clock.advance(debounceMs);
+  expect(r.changed.slice(before).map(summary)).toEqual([[`added Namespace ${name}`]]);
+}
 
 function includesAll(events: readonly SnapshotChanged[], expected: readonly string[]): boolean {
   const seen = new Set(events.flatMap(summary));
@@ -126,8 +171,18 @@ describe('KubernetesDatastore: initial sync', () => {
 
 describe('KubernetesDatastore: changes', () => {
   it('adds, modifies and deletes one object of every kind, each step one batched change', async () => {
-    const r = await startedWith([]);
+    const b = batchClock();
+    const r = await startedWith([], { debounceMs: 100, ...b.options });
     const ready = r.ds.snapshot();
+    /** Takes in a step's seven changes: nothing is emitted until the quiet time has passed, then one. */
+    const step = async (what: string, write: () => void) => {
+      const before = r.changed.length;
+      await b.takeIn(7, what, write);
+      b.clock.advance(99);
+      expect(r.changed, `${what}: within the quiet time`).toHaveLength(before);
+      b.clock.advance(1);
+      expect(r.changed, `${what}: once the quiet time has passed`).toHaveLength(before + 1);
+    };
     const objects = [
       node('node-9', 9),
       pod('web-9', 'node-9', '10.244.9.2', { app: 'web' }),
@@ -137,8 +192,9 @@ describe('KubernetesDatastore: changes', () => {
       bgpPeer('tor-9', 65009),
       ipPool('pool-9', '10.96.0.0/16'),
     ];
-    for (const o of objects) server.apply(o);
-    await waitUntil(() => r.changed.length >= 1, 'the additions');
+    await step('the additions', () => {
+      for (const o of objects) server.apply(o);
+    });
     expect(r.changed.map(summary)).toEqual([
       [
         'added Node node-9',
@@ -155,14 +211,15 @@ describe('KubernetesDatastore: changes', () => {
     expect(added.snapshot).toBe(r.ds.snapshot());
     expect(added.changes).toEqual(diffSnapshots(added.previous, added.snapshot));
 
-    server.apply(node('node-9', 9, { rack: 'r9' }));
-    server.apply(pod('web-9', 'node-9', '10.244.9.2', { app: 'web', tier: 'front' }));
-    server.apply(namespace('staging', { env: 'staging' }));
-    server.apply(networkPolicy('np-9', 'api'));
-    server.apply(bgpConfiguration(64601));
-    server.apply(bgpPeer('tor-9', 65010));
-    server.apply(ipPool('pool-9', '10.96.0.0/16', 'Always'));
-    await waitUntil(() => r.changed.length >= 2, 'the modifications');
+    await step('the modifications', () => {
+      server.apply(node('node-9', 9, { rack: 'r9' }));
+      server.apply(pod('web-9', 'node-9', '10.244.9.2', { app: 'web', tier: 'front' }));
+      server.apply(namespace('staging', { env: 'staging' }));
+      server.apply(networkPolicy('np-9', 'api'));
+      server.apply(bgpConfiguration(64601));
+      server.apply(bgpPeer('tor-9', 65010));
+      server.apply(ipPool('pool-9', '10.96.0.0/16', 'Always'));
+    });
     const modified = r.changed[1]!;
     expect(summary(modified)).toEqual([
       'modified Node node-9',
@@ -178,14 +235,15 @@ describe('KubernetesDatastore: changes', () => {
     expect(podChange?.previous?.metadata.labels).toEqual({ app: 'web' });
     expect(podChange?.resource.metadata.labels).toEqual({ app: 'web', tier: 'front' });
 
-    server.remove('Node', undefined, 'node-9');
-    server.remove('Pod', 'default', 'web-9');
-    server.remove('Namespace', undefined, 'staging');
-    server.remove('NetworkPolicy', 'default', 'np-9');
-    server.remove('BGPConfiguration', undefined, 'default');
-    server.remove('BGPPeer', undefined, 'tor-9');
-    server.remove('IPPool', undefined, 'pool-9');
-    await waitUntil(() => r.changed.length >= 3, 'the deletions');
+    await step('the deletions', () => {
+      server.remove('Node', undefined, 'node-9');
+      server.remove('Pod', 'default', 'web-9');
+      server.remove('Namespace', undefined, 'staging');
+      server.remove('NetworkPolicy', 'default', 'np-9');
+      server.remove('BGPConfiguration', undefined, 'default');
+      server.remove('BGPPeer', undefined, 'tor-9');
+      server.remove('IPPool', undefined, 'pool-9');
+    });
     expect(summary(r.changed[2]!)).toEqual([
       'deleted Node node-9',
       'deleted Pod default/web-9',
@@ -196,22 +254,31 @@ describe('KubernetesDatastore: changes', () => {
       'deleted IPPool pool-9',
     ]);
     expect(r.ds.snapshot()).toEqual(ready);
-    await expectOnlySentinel(r, 'sentinel');
+    await expectOnlySentinelOn(b, 100, r, 'sentinel');
     expect(r.errors).toEqual([]);
   });
 
   it('batches a burst of pod events into one change and reports a pod label change as modified', async () => {
-    const r = await startedWith();
-    for (let i = 0; i < 40; i++)
-      server.apply(pod(`burst-${i}`, 'node-1', `10.244.1.${100 + i}`, { app: 'burst' }));
-    await waitUntil(() => r.changed.length >= 1, 'the burst');
-    await expectOnlySentinel(r, 'after-burst');
+    const b = batchClock();
+    const r = await startedWith(clusterObjects(), { debounceMs: 100, maxDelayMs: 500, ...b.options });
+    await b.takeIn(40, 'the burst', () => {
+      for (let i = 0; i < 40; i++)
+        server.apply(pod(`burst-${i}`, 'node-1', `10.244.1.${100 + i}`, { app: 'burst' }));
+    });
+    b.clock.advance(99);
+    expect(r.changed).toEqual([]);
+    b.clock.advance(1);
+    expect(r.changed).toHaveLength(1);
     expect(r.changed[0]!.changes).toHaveLength(40);
     expect(r.changed[0]!.changes.every((c) => c.type === 'added' && c.kind === 'Pod')).toBe(true);
+    await expectOnlySentinelOn(b, 100, r, 'after-burst');
 
     const n = r.changed.length;
-    server.apply(pod('web-0', 'node-1', '10.244.1.5', { app: 'web', version: 'v2' }, 'prod'));
-    await waitUntil(() => r.changed.length > n, 'the label change');
+    await b.takeIn(1, 'the label change', () =>
+      server.apply(pod('web-0', 'node-1', '10.244.1.5', { app: 'web', version: 'v2' }, 'prod')),
+    );
+    b.clock.advance(100);
+    expect(r.changed).toHaveLength(n + 1);
     const [change] = r.changed[n]!.changes;
     expect(r.changed[n]!.changes).toHaveLength(1);
     expect(change).toMatchObject({ type: 'modified', kind: 'Pod', key: 'prod/web-0' });
@@ -220,21 +287,48 @@ describe('KubernetesDatastore: changes', () => {
   });
 
   it('lets a steady stream of changes through every maxDelayMs instead of waiting for quiet', async () => {
-    const r = await startedWith(clusterObjects(), { debounceMs: 100, maxDelayMs: 200 });
-    let i = 0;
-    const writer = setInterval(() => {
-      server.apply(pod(`stream-${i}`, 'node-1', `10.244.1.${100 + i}`));
-      i++;
-    }, 20);
-    try {
-      await waitUntil(() => r.changed.length >= 2, 'two batches while the stream goes on');
-      expect(i).toBeLessThan(40); // well before the stream stopped (it never stopped)
-    } finally {
-      clearInterval(writer);
+    // A pod every 20 ms, always within debounceMs (100) of the one before: the quiet time never
+    // comes, and each batch goes out maxDelayMs (200) after its first change.
+    const b = batchClock();
+    const r = await startedWith(clusterObjects(), { debounceMs: 100, maxDelayMs: 200, ...b.options });
+    const start = b.clock.now();
+    const at = (ms: number) => b.clock.advance(start + ms - b.clock.now());
+    const streamed: string[] = [];
+    const stream = async () => {
+      const name = `stream-${streamed.length}`;
+      streamed.push(name);
+      await b.takeIn(1, name, () => server.apply(pod(name, 'node-1', `10.244.1.${100 + streamed.length}`)));
+    };
+    const added = (e: SnapshotChanged) => e.changes.map((c) => `${c.type} ${c.key}`);
+    const names = (from: number, to: number) => streamed.slice(from, to).map((p) => `added default/${p}`);
+
+    for (let t = 0; t < 200; t += 20) {
+      at(t);
+      await stream();
     }
-    const n = i;
-    await waitUntil(() => r.ds.snapshot().pods.size === 2 + n, 'every streamed pod');
-    expect(r.changed.flatMap((e) => e.changes).filter((c) => c.type === 'added')).toHaveLength(n);
+    at(199);
+    expect(r.changed).toEqual([]);
+    at(200); // 200 ms after the first change, 20 ms after the last
+    expect(r.changed.map(added)).toEqual([names(0, 10)]);
+
+    // The stream goes on: the next batch starts with the next change, and is let through 200 ms
+    // after that one in turn.
+    for (let t = 200; t < 400; t += 20) {
+      at(t);
+      await stream();
+    }
+    at(399);
+    expect(r.changed).toHaveLength(1);
+    at(400);
+    expect(r.changed.map(added)).toEqual([names(0, 10), names(10, 20)]);
+
+    // The stream stops after one more change: its batch waits for the quiet time, not maxDelayMs.
+    await stream();
+    at(499);
+    expect(r.changed).toHaveLength(2);
+    at(500);
+    expect(r.changed.map(added)).toEqual([names(0, 10), names(10, 20), names(20, 21)]);
+    expect(r.ds.snapshot().pods.size).toBe(2 + streamed.length);
   });
 
   it('ignores writes that change nothing Margay reads (node heartbeats, pod conditions)', async () => {
@@ -465,9 +559,15 @@ describe('KubernetesDatastore: missing CRDs', () => {
 
 describe('KubernetesDatastore: lifecycle', () => {
   it('stop() closes every watch and leaves no timers behind', async () => {
-    const r = await startedWith();
+    const b = batchClock();
+    const r = await startedWith(clusterObjects(), { debounceMs: 100, ...b.options });
+    // A change is taken in and its batch is pending when the datastore stops: the batch is dropped.
+    await b.takeIn(1, 'a change pending at stop', () => server.apply(namespace('pending')));
+    expect(b.clock.pendingCount).toBe(1);
     await r.ds.stop();
     rec = undefined;
+    expect(b.clock.pendingCount).toBe(0);
+    b.clock.advance(100);
     await waitUntil(() => server.watchCount() === 0, 'every watch closed');
     const count = server.requests.length;
     server.apply(namespace('after-stop'));
