@@ -1,13 +1,19 @@
-// The read-only REST API (DESIGN.md "Interfaces"). It answers from a StatusSource, so the
-// standalone speaker and the node agent share one server. Loopback by default; any other
-// address requires a bearer token (checked in constant time), except /healthz and /readyz which
-// probes reach without credentials, as with Calico's health port.
+// The read-only REST API. It answers from a StatusSource, so the standalone speaker and the node
+// agent share one server. Loopback by default; any other address requires a bearer token
+// (checked in constant time), except /healthz and /readyz which probes reach without
+// credentials, as with Calico's health port.
+//
+// A handful of GET endpoints on node:http: the JSON schemas of schemas.ts check the one query
+// string there is and shape every JSON response (json-schema.ts), and /v1/openapi.json publishes
+// them. The API runs in every node's daemon for its whole life, so it brings no web framework:
+// one would cost each idle daemon more memory than all of these handlers.
 import { timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { BgpError } from '../../bgp/errors.ts';
 import type { PathView, PeerStatus, RouteFilter } from '../../bgp/speaker/types.ts';
 import { MargayError } from '../errors.ts';
+import { checkQuerySchema, checkResponseSchema, type JsonSchema, parseQuery, shape } from './json-schema.ts';
 import { type MetricFamily, renderMetrics } from './metrics.ts';
 import {
   errorSchema,
@@ -36,13 +42,10 @@ export interface ExtraRoute extends RouteDoc {
 }
 
 /** GET /v1/bgp/routes query: the filter, with the page size still text (schemas.ts). */
-type RoutesQuery = Omit<RouteFilter, 'limit'> & { readonly limit?: string };
-
-function badParameter(reply: FastifyReply, name: string, what: string): FastifyReply {
-  return reply
-    .status(400)
-    .send({ error: { code: 'BAD_PARAMETER', message: `query parameter "${name}" ${what}` } });
-}
+type RoutesQuery = Omit<RouteFilter, 'limit' | 'family'> & {
+  readonly limit?: string;
+  readonly family?: string;
+};
 
 export interface ApiOptions {
   readonly host: string;
@@ -139,111 +142,170 @@ export function openApiDocument(extra: readonly RouteDoc[] = []): object {
   };
 }
 
-export async function startApi(source: StatusSource, opts: ApiOptions): Promise<FastifyInstance> {
+/** What an endpoint answers: JSON (shaped by its response schema) or text. */
+type Reply =
+  | { readonly status: number; readonly json: unknown }
+  | { readonly status: number; readonly text: string; readonly contentType: string };
+
+/** An endpoint; only those with a query schema read the query string, the others ignore it. */
+type Handler = (query: URLSearchParams) => Reply;
+
+const errorReply = (status: number, code: string, message: string): Reply => ({
+  status,
+  json: { error: { code, message } },
+});
+
+const badParameter = (name: string, what: string): Reply =>
+  errorReply(400, 'BAD_PARAMETER', `query parameter "${name}" ${what}`);
+
+/** A JSON endpoint answering 200 with its response schema's fields. */
+function jsonRoute(schema: JsonSchema, handler: () => unknown): Handler {
+  checkResponseSchema(schema);
+  return () => ({ status: 200, json: shape(schema, handler()) });
+}
+
+function routesHandler(source: StatusSource): Handler {
+  const querySchema = routesQuerySchema as JsonSchema;
+  const responseSchema = ROUTES[2]?.response as JsonSchema;
+  checkQuerySchema(querySchema);
+  checkResponseSchema(responseSchema);
+  return (params) => {
+    const parsed = parseQuery(querySchema, params);
+    if (!parsed.ok) return badParameter(parsed.parameter, parsed.problem);
+    const { limit: limitText, ...filter } = parsed.value as RoutesQuery;
+    const limit = limitText === undefined ? ROUTES_PAGE.default : Number(limitText);
+    if (limit < ROUTES_PAGE.min || limit > ROUTES_PAGE.max) {
+      return badParameter('limit', `must be ${ROUTES_PAGE.min}..${ROUTES_PAGE.max}`);
+    }
+    let routes: readonly PathView[];
+    try {
+      // The family was checked against the schema's enum.
+      routes = source.routes({ ...filter, limit } as RouteFilter);
+    } catch (err) {
+      // The only caller error left after validation: an `after` the listing cannot continue from.
+      if (err instanceof BgpError && err.code === 'BGP_ERR_INVALID_CONFIG' && filter.after !== undefined) {
+        return badParameter('after', `cannot be continued from (${err.message})`);
+      }
+      throw err;
+    }
+    const page = (body: object): Reply => ({ status: 200, json: shape(responseSchema, body) });
+    // A page holds whole prefixes (their paths are adjacent): a full page may have a successor;
+    // a query for one prefix has none.
+    if (filter.prefix !== undefined) return page({ routes });
+    let prefixes = 0;
+    for (let i = 0; i < routes.length; i++) {
+      if (i === 0 || routes[i]?.prefix !== routes[i - 1]?.prefix) prefixes++;
+    }
+    const last = routes[routes.length - 1];
+    return page(prefixes === limit && last !== undefined ? { routes, next: last.prefix } : { routes });
+  };
+}
+
+function endpoints(source: StatusSource): Map<string, Handler> {
+  const probe =
+    (check: () => { ok: boolean; reason?: string }): Handler =>
+    () => {
+      const r = check();
+      return { status: r.ok ? 200 : 503, json: r };
+    };
+  const map = new Map<string, Handler>([
+    ['/v1/status', jsonRoute(statusSchema as JsonSchema, () => source.status())],
+    [
+      '/v1/bgp/peers',
+      jsonRoute(ROUTES[1]?.response as JsonSchema, () => ({ peers: source.peers().map(peerForJson) })),
+    ],
+    ['/v1/bgp/routes', routesHandler(source)],
+    ['/v1/openapi.json', () => ({ status: 200, json: openApiDocument(source.extraRoutes ?? []) })],
+    ['/healthz', probe(() => source.live())],
+    ['/readyz', probe(() => source.ready())],
+    [
+      '/metrics',
+      () => ({
+        status: 200,
+        text: renderMetrics(source.metrics()),
+        contentType: 'text/plain; version=0.0.4',
+      }),
+    ],
+  ]);
+  for (const r of source.extraRoutes ?? []) {
+    if (map.has(r.path)) throw new Error(`REST API: ${r.path} is registered twice`);
+    map.set(r.path, jsonRoute(r.response as JsonSchema, r.handler));
+  }
+  return map;
+}
+
+function send(res: ServerResponse, reply: Reply, head: boolean): void {
+  const [body, type] =
+    'json' in reply
+      ? [JSON.stringify(reply.json), 'application/json; charset=utf-8']
+      : [reply.text, reply.contentType];
+  res.writeHead(reply.status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+  res.end(head ? undefined : body);
+}
+
+/** The listening API: the http.Server (for its address) and how to stop it. */
+export interface ApiServer {
+  readonly server: Server;
+  close(): Promise<void>;
+}
+
+export async function startApi(source: StatusSource, opts: ApiOptions): Promise<ApiServer> {
   if (!isLoopback(opts.host) && !opts.token) {
     throw new MargayError(
       'MARGAY_ERR_API_LISTEN',
       `api.listen ${opts.host}:${opts.port} is not a loopback address: set api.token (at least 16 characters)`,
     );
   }
-  const app = Fastify({
-    logger: false,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
-  });
   const expected = opts.token ? Buffer.from(`Bearer ${opts.token}`) : undefined;
+  const routes = endpoints(source);
 
-  app.setErrorHandler((err: FastifyError, _req, reply) => {
-    if (err.validation) {
-      const v = err.validation[0];
-      const param =
-        (v?.params as { additionalProperty?: string } | undefined)?.additionalProperty ??
-        v?.instancePath.replace(/^\//, '') ??
-        '';
-      const what =
-        v?.keyword === 'additionalProperties' ? 'is not a known parameter' : (v?.message ?? 'is invalid');
-      return reply
-        .status(400)
-        .send({ error: { code: 'BAD_PARAMETER', message: `query parameter "${param}" ${what}` } });
+  const answer = (req: IncomingMessage): Reply => {
+    const url = new URL(req.url ?? '/', 'http://api');
+    const handler = req.method === 'GET' || req.method === 'HEAD' ? routes.get(url.pathname) : undefined;
+    if (handler === undefined) {
+      return errorReply(404, 'NOT_FOUND', `no such endpoint: ${req.method} ${req.url}`);
     }
-    const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
-    return reply.status(status).send({ error: { code: err.code ?? 'INTERNAL', message: err.message } });
-  });
-  app.setNotFoundHandler((req, reply) =>
-    reply
-      .status(404)
-      .send({ error: { code: 'NOT_FOUND', message: `no such endpoint: ${req.method} ${req.url}` } }),
-  );
-
-  app.addHook('onRequest', async (req, reply) => {
-    if (!expected || req.url === '/healthz' || req.url === '/readyz') return;
-    const got = Buffer.from(req.headers.authorization ?? '');
-    if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
-      return reply
-        .status(401)
-        .send({ error: { code: 'UNAUTHORIZED', message: 'a valid bearer token is required' } });
+    if (expected && url.pathname !== '/healthz' && url.pathname !== '/readyz') {
+      const got = Buffer.from(req.headers.authorization ?? '');
+      if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
+        return errorReply(401, 'UNAUTHORIZED', 'a valid bearer token is required');
+      }
     }
-  });
+    return handler(url.searchParams);
+  };
 
-  app.get('/v1/status', { schema: { response: { 200: statusSchema } } }, async () => source.status());
-  app.get('/v1/bgp/peers', { schema: { response: { 200: ROUTES[1]?.response } } }, async () => ({
-    peers: source.peers().map(peerForJson),
-  }));
-  app.get<{ Querystring: RoutesQuery }>(
-    '/v1/bgp/routes',
-    { schema: { querystring: routesQuerySchema, response: { 200: ROUTES[2]?.response } } },
-    async (req, reply) => {
-      const { limit: limitText, ...filter } = req.query;
-      const limit = limitText === undefined ? ROUTES_PAGE.default : Number(limitText);
-      if (limit < ROUTES_PAGE.min || limit > ROUTES_PAGE.max) {
-        return badParameter(reply, 'limit', `must be ${ROUTES_PAGE.min}..${ROUTES_PAGE.max}`);
-      }
-      let routes: readonly PathView[];
-      try {
-        routes = source.routes({ ...filter, limit });
-      } catch (err) {
-        // The only caller error left after validation: an `after` the listing cannot continue from.
-        if (err instanceof BgpError && err.code === 'BGP_ERR_INVALID_CONFIG' && filter.after !== undefined) {
-          return badParameter(reply, 'after', `cannot be continued from (${err.message})`);
-        }
-        throw err;
-      }
-      // A page holds whole prefixes (their paths are adjacent): a full page may have a successor;
-      // a query for one prefix has none.
-      if (filter.prefix !== undefined) return { routes };
-      let prefixes = 0;
-      for (let i = 0; i < routes.length; i++) {
-        if (i === 0 || routes[i]?.prefix !== routes[i - 1]?.prefix) prefixes++;
-      }
-      const last = routes[routes.length - 1];
-      return prefixes === limit && last !== undefined ? { routes, next: last.prefix } : { routes };
-    },
-  );
-  app.get('/v1/openapi.json', async () => openApiDocument(source.extraRoutes ?? []));
-  app.get('/healthz', async (_req, reply) => {
-    const r = source.live();
-    return reply.status(r.ok ? 200 : 503).send(r);
+  const server = createServer((req, res) => {
+    let reply: Reply;
+    try {
+      reply = answer(req);
+    } catch (err) {
+      const e = err as Error & { code?: unknown };
+      reply = errorReply(500, typeof e.code === 'string' ? e.code : 'INTERNAL', e.message ?? String(err));
+    }
+    send(res, reply, req.method === 'HEAD');
   });
-  app.get('/readyz', async (_req, reply) => {
-    const r = source.ready();
-    return reply.status(r.ok ? 200 : 503).send(r);
-  });
-  app.get('/metrics', async (_req, reply) =>
-    reply.type('text/plain; version=0.0.4').send(renderMetrics(source.metrics())),
-  );
-  for (const r of source.extraRoutes ?? []) {
-    app.get(r.path, { schema: { response: { 200: r.response } } }, async () => r.handler());
-  }
-
   try {
-    await app.listen({ host: opts.host, port: opts.port });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: opts.host, port: opts.port }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
   } catch (err) {
     throw new MargayError(
       'MARGAY_ERR_API_LISTEN',
       `api.listen ${opts.host}:${opts.port}: ${(err as Error).message}`,
-      {
-        cause: err,
-      },
+      { cause: err },
     );
   }
-  return app;
+  return {
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Kept-alive connections that carry no request end now, not at their idle timeout.
+        server.closeIdleConnections();
+      }),
+  };
 }

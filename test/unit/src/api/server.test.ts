@@ -4,17 +4,17 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Speaker } from '../../../../bgp/speaker/speaker.ts';
 import { ProcessMetrics } from '../../../../src/api/metrics.ts';
-import { type StatusSource, startApi } from '../../../../src/api/server.ts';
+import { peerSchema } from '../../../../src/api/schemas.ts';
+import { type ApiServer, type StatusSource, startApi } from '../../../../src/api/server.ts';
 import { speakerMetrics } from '../../../../src/cli/speaker.ts';
 
 const MAIN = join(import.meta.dirname, '..', '..', '..', '..', 'src/main.ts');
 
 let speaker: Speaker;
-let app: FastifyInstance;
+let app: ApiServer;
 let base: string;
 const metrics = new ProcessMetrics();
 
@@ -144,6 +144,44 @@ describe('REST API', () => {
       expect.arrayContaining(['/v1/bgp/peers', '/v1/bgp/routes', '/metrics']),
     );
     expect((await get('/v1/nope')).json().error.code).toBe('NOT_FOUND');
+  });
+
+  it('answers with the fields its schemas document, HEAD without a body, other methods 404', async () => {
+    // The speaker holds more per peer than the API documents (End-of-RIB families).
+    expect(Object.keys(speaker.peers()[0] ?? {})).toContain('endOfRibReceived');
+    const [p] = (await get('/v1/bgp/peers')).json().peers;
+    expect(Object.keys(p).filter((k) => !(k in peerSchema.properties))).toEqual([]);
+    expect(p).not.toHaveProperty('endOfRibReceived');
+    const head = await fetch(`${base}/v1/status`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(await head.text()).toBe('');
+    const post = await fetch(`${base}/v1/status`, { method: 'POST', body: '{}' });
+    expect(post.status).toBe(404);
+    expect(((await post.json()) as { error: { message: string } }).error.message).toBe(
+      'no such endpoint: POST /v1/status',
+    );
+  });
+
+  it('answers 500 with the error code when a source fails', async () => {
+    const failing = await startApi(
+      {
+        ...sourceFor(speaker),
+        status: () => {
+          throw Object.assign(new Error('status is broken'), { code: 'TEST_BROKEN' });
+        },
+      },
+      { host: '127.0.0.1', port: 0 },
+    );
+    try {
+      const res = await fetch(
+        `http://127.0.0.1:${(failing.server.address() as { port: number }).port}/v1/status`,
+      );
+      expect(res.status).toBe(500);
+      expect(await res.json()).toEqual({ error: { code: 'TEST_BROKEN', message: 'status is broken' } });
+    } finally {
+      await failing.close();
+    }
   });
 
   it('requires a token off loopback, and checks it when set', async () => {

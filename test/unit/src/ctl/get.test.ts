@@ -1,8 +1,7 @@
 import { createServer } from 'node:net';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Speaker } from '../../../../bgp/speaker/speaker.ts';
-import { startApi } from '../../../../src/api/server.ts';
+import { type ApiServer, startApi } from '../../../../src/api/server.ts';
 import { collectClusterStatus, renderClusterStatus } from '../../../../src/ctl/cluster-status.ts';
 import { renderGet } from '../../../../src/ctl/get.ts';
 import { parseResourceFile } from '../../../../src/datastore/file/parse.ts';
@@ -72,7 +71,7 @@ describe('margayctl get', () => {
 });
 
 describe('margayctl node status --all', () => {
-  const apis: FastifyInstance[] = [];
+  const apis: ApiServer[] = [];
   const speakers: Speaker[] = [];
   let port = 0;
 

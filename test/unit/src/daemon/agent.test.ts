@@ -4,9 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApi } from '../../../../src/api/server.ts';
+import { type ApiServer, startApi } from '../../../../src/api/server.ts';
 import { parseAgentConfig } from '../../../../src/config/agent.ts';
 import { Agent } from '../../../../src/daemon/agent.ts';
 import { FileDatastore } from '../../../../src/datastore/file/file-datastore.ts';
@@ -29,7 +28,7 @@ spec: { podCIDRs: [10.244.2.0/24] }
 );
 
 let agent: Agent;
-let api: FastifyInstance;
+let api: ApiServer;
 let base: string;
 
 beforeAll(async () => {
