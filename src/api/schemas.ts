@@ -1,5 +1,6 @@
-// JSON schemas of the REST API's responses and query strings. They drive fastify's validation
-// (bad query parameters → 400 naming the parameter), its serializer, and /v1/openapi.json.
+// JSON schemas of the REST API's responses and query strings. They check the query string (bad
+// query parameters → 400 naming the parameter), shape every response to the documented fields
+// (json-schema.ts), and make /v1/openapi.json.
 
 const str = { type: 'string' } as const;
 const int = { type: 'integer' } as const;
@@ -85,8 +86,8 @@ export const routesQuerySchema = {
     },
     peer: { type: 'string', pattern: '^[0-9a-fA-F:.]+$|^local$', description: 'peer address, or "local"' },
     family: { type: 'string', enum: ['ipv4-unicast', 'ipv6-unicast'] },
-    // A string: query values are not coerced (ajv coerceTypes is off); the range is checked by
-    // the handler so that its 400 names the parameter and the bounds.
+    // A string, as every query value is; the range is checked by the handler so that its 400
+    // names the parameter and the bounds.
     limit: {
       type: 'string',
       pattern: '^[0-9]{1,9}$',
