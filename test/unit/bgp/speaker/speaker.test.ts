@@ -1,5 +1,7 @@
 // Two real Speakers over 127.0.0.1 (each on its own ephemeral port, the peer configured with
 // `port`): sessions, routes, timers, collision, the declarative peer diff, shutdown.
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import type { Socket } from 'node:net';
 import { afterEach, describe, expect, onTestFinished, test } from 'vitest';
 import { DiagnosticChannel } from '../../../../bgp/speaker/diagnostics.ts';
 import type { Speaker } from '../../../../bgp/speaker/speaker.ts';
@@ -9,6 +11,22 @@ import { collect, peerOf, portOf, startSpeaker, stateOf, stopAll, waitFor } from
 afterEach(stopAll);
 
 const C = (asn: number, value: number) => asn * 65536 + value;
+
+/** The TCP sockets opened from now on, at both ends (net's diagnostics channels), and how many have closed. */
+function tcpSockets(): { opened: () => number; closed: () => number } {
+  let opened = 0;
+  let closed = 0;
+  const track = (message: unknown) => {
+    opened++;
+    (message as { socket: Socket }).socket.once('close', () => closed++);
+  };
+  const channels = ['net.client.socket', 'net.server.socket'];
+  for (const name of channels) subscribe(name, track);
+  onTestFinished(() => {
+    for (const name of channels) unsubscribe(name, track);
+  });
+  return { opened: () => opened, closed: () => closed };
+}
 
 /** A and B peering with each other; B is passive so only A connects (no collision). */
 async function pair(
@@ -101,6 +119,7 @@ describe('Speaker pairs over 127.0.0.1', () => {
   test('collision: both sides connect at once, exactly one session survives', async () => {
     const notifications = collect(DiagnosticChannel.notification);
     onTestFinished(() => notifications.close());
+    const sockets = tcpSockets();
     const a = await startSpeaker({ asn: 64512, routerId: '192.0.2.1' });
     const b = await startSpeaker({ asn: 64513, routerId: '192.0.2.2' });
     const ups = { a: 0, b: 0 };
@@ -117,8 +136,10 @@ describe('Speaker pairs over 127.0.0.1', () => {
     await waitFor(() => stateOf(a) === 'Established' && stateOf(b) === 'Established', 'Established');
     a.setLocalRoutes([{ prefix: '10.0.0.0/8' }]);
     await waitFor(() => b.routes().length === 1, 'route over the surviving connection');
-    // Give a losing connection time to misbehave, then check nothing flapped.
-    await new Promise((r) => setTimeout(r, 500));
+    // Once the losing connection is closed at both ends nothing of it can reach a session any
+    // more: whatever it was going to do to the surviving session has been done. Nothing flapped.
+    await waitFor(() => sockets.closed() === 2, 'the losing connection closed at both ends');
+    expect(sockets.opened()).toBe(4);
     expect(ups).toEqual({ a: 1, b: 1 });
     expect(downs).toEqual([]);
     expect(stateOf(a)).toBe('Established');
@@ -228,27 +249,4 @@ describe('Speaker pairs over 127.0.0.1', () => {
       refused.close();
     }
   });
-
-  test('keepalives are not late behind a 200k-prefix burst (hold time 3 s)', async () => {
-    const a = await startSpeaker({ asn: 64512, routerId: '192.0.2.1' });
-    const b = await startSpeaker({ asn: 64513, routerId: '192.0.2.2' });
-    const downs: string[] = [];
-    for (const s of [a, b])
-      s.on('peerStateChanged', (e) => e.from === 'Established' && downs.push(e.reason ?? ''));
-    const routes = [];
-    for (let i = 0; i < 200_000; i++) {
-      routes.push({ prefix: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}/32`, med: i >> 8 });
-    }
-    a.setLocalRoutes(routes);
-    b.setPeers([{ address: '127.0.0.1', asn: 64512, passive: true, holdTime: 3 }]);
-    a.setPeers([{ address: '127.0.0.1', asn: 64513, port: portOf(b), holdTime: 3 }]);
-    await waitFor(() => peerOf(b)?.prefixes.received === 200_000, '200k prefixes at B', 60_000);
-    // Both sides stayed up through the burst, and a full hold time after it.
-    await new Promise((r) => setTimeout(r, 3_500));
-    expect(downs).toEqual([]);
-    expect(stateOf(a)).toBe('Established');
-    expect(stateOf(b)).toBe('Established');
-    // Packed: 782 attribute sets (one MED per 256 prefixes), far fewer UPDATEs than prefixes.
-    expect(peerOf(a)?.messages.updatesOut).toBeLessThan(2_000);
-  }, 90_000);
 });
