@@ -8,7 +8,7 @@
 // them. The API runs in every node's daemon for its whole life, so it brings no web framework:
 // one would cost each idle daemon more memory than all of these handlers.
 import { timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import { BgpError } from '../../bgp/errors.ts';
 import type { PathView, PeerStatus, RouteFilter } from '../../bgp/speaker/types.ts';
@@ -141,6 +141,12 @@ export function openApiDocument(extra: readonly RouteDoc[] = []): object {
     paths,
   };
 }
+
+// node:http through getBuiltinModule, not an import: an ES module import of a built-in reads
+// every export to build its namespace, and node:http's WebSocket, CloseEvent and MessageEvent
+// getters load Node's bundled fetch/WebSocket client (undici) when read, which the daemon then
+// carries for its whole life without using it.
+const { createServer } = process.getBuiltinModule('node:http');
 
 /** What an endpoint answers: JSON (shaped by its response schema) or text. */
 type Reply =
