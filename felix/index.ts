@@ -32,6 +32,7 @@ export type {
   DataplaneRoute,
   DataplaneRule,
   DataplaneStatus,
+  DataplaneTimers,
   IpipDesired,
   IptablesSource,
   VxlanDesired,

@@ -85,8 +85,29 @@ export interface DataplaneOptions {
    * 0 = at once).
    */
   readonly workloadRouteGracePeriodMs?: number;
+  /** Clock in ms: status times, grace periods, what `timers` run on (tests inject one). Default Date.now. */
   readonly now?: () => number;
+  /**
+   * The timers of the periodic resync, of the next try after a failed pass and of a grace
+   * period's end; they must run on `now`. Default the host's setTimeout/clearTimeout, unref'd
+   * (none of them keeps the process alive). A test that injects a clock injects timers on it, so
+   * that moving its clock fires them. The backoff waits inside one pass (`retry`) stay on the
+   * host's timers.
+   */
+  readonly timers?: DataplaneTimers;
 }
+
+/** Timers on the dataplane's clock (`now`): the host's, or a test's. */
+export interface DataplaneTimers {
+  readonly setTimeout: (callback: () => void, ms: number) => unknown;
+  readonly clearTimeout: (handle: unknown) => void;
+}
+
+/** The host's timers, unref'd. */
+const HOST_TIMERS: DataplaneTimers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms).unref(),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
 
 export interface DataplaneCounts extends DesiredCounts {
   readonly routes: number;
@@ -247,6 +268,7 @@ export class Dataplane {
   readonly #retryIntervalMs: number;
   readonly #retry: RetryPolicy;
   readonly #now: () => number;
+  readonly #timers: DataplaneTimers;
   #backend: IptablesBackend | undefined;
   #iptables: IptablesWriter[] = [];
   readonly #status = createApplyStatus();
@@ -256,9 +278,9 @@ export class Dataplane {
   #resyncPending = false;
   #loop: Promise<void> | undefined;
   #stopped = false;
-  #resyncTimer: ReturnType<typeof setInterval> | undefined;
-  #retryTimer: ReturnType<typeof setTimeout> | undefined;
-  #graceTimer: ReturnType<typeof setTimeout> | undefined;
+  #resyncTimer: unknown;
+  #retryTimer: unknown;
+  #graceTimer: unknown;
   readonly #sleepers = new Set<Sleeper>();
   #applies = 0;
   #resyncs = 0;
@@ -278,6 +300,7 @@ export class Dataplane {
       });
     const ns = opts.netns !== undefined ? { netns: opts.netns } : {};
     this.#now = opts.now ?? Date.now;
+    this.#timers = opts.timers ?? HOST_TIMERS;
     this.#routes = new RouteTable({
       netlink: this.#nl,
       protocol: opts.routeProtocol ?? MARGAY_RT_PROTO,
@@ -315,10 +338,7 @@ export class Dataplane {
       ...desired.routes,
     ]);
     this.#staged = { routes, iptables, ipsets, links, counts: countDesired(iptables, ipsets) };
-    if (this.#resyncTimer === undefined && this.#resyncIntervalMs > 0) {
-      this.#resyncTimer = setInterval(() => this.#kick(true), this.#resyncIntervalMs);
-      this.#resyncTimer.unref();
-    }
+    if (this.#resyncTimer === undefined && this.#resyncIntervalMs > 0) this.#scheduleResync();
     this.#kick(false);
   }
 
@@ -455,9 +475,9 @@ export class Dataplane {
    */
   async stop(): Promise<void> {
     this.#stopped = true;
-    if (this.#resyncTimer !== undefined) clearInterval(this.#resyncTimer);
-    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
-    if (this.#graceTimer !== undefined) clearTimeout(this.#graceTimer);
+    for (const timer of [this.#resyncTimer, this.#retryTimer, this.#graceTimer]) {
+      if (timer !== undefined) this.#timers.clearTimeout(timer);
+    }
     this.#resyncTimer = undefined;
     this.#retryTimer = undefined;
     this.#graceTimer = undefined;
@@ -607,29 +627,35 @@ export class Dataplane {
     }));
   }
 
+  /** A resync pass every resyncIntervalMs from now on, until stop(). */
+  #scheduleResync(): void {
+    this.#resyncTimer = this.#timers.setTimeout(() => {
+      this.#scheduleResync();
+      this.#kick(true);
+    }, this.#resyncIntervalMs);
+  }
+
   #scheduleRetry(): void {
-    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
-    this.#retryTimer = setTimeout(() => {
+    if (this.#retryTimer !== undefined) this.#timers.clearTimeout(this.#retryTimer);
+    this.#retryTimer = this.#timers.setTimeout(() => {
       this.#retryTimer = undefined;
       this.#kick(false);
     }, this.#retryIntervalMs);
-    this.#retryTimer.unref();
   }
 
   /** A pass when the first pod route kept for its grace period is due (it deletes the route). */
   #scheduleGraceExpiry(): void {
-    if (this.#graceTimer !== undefined) clearTimeout(this.#graceTimer);
+    if (this.#graceTimer !== undefined) this.#timers.clearTimeout(this.#graceTimer);
     this.#graceTimer = undefined;
     const at = this.#routes.nextGraceExpiry;
     if (at === undefined || this.#stopped) return;
-    this.#graceTimer = setTimeout(
+    this.#graceTimer = this.#timers.setTimeout(
       () => {
         this.#graceTimer = undefined;
         this.#kick(false);
       },
       Math.max(0, at - this.#now()),
     );
-    this.#graceTimer.unref();
   }
 
   #sleep(ms: number): Promise<void> {

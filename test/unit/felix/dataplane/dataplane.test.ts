@@ -8,6 +8,7 @@ import { mergeIptables } from '../../../../felix/dataplane/desired.ts';
 import type { Command, CommandResult } from '../../../../felix/dataplane/exec.ts';
 import { Dataplane, type DataplaneDesired, FelixError, workloadEndpoint } from '../../../../felix/index.ts';
 import type { TableState } from '../../../../felix/model/iptables.ts';
+import { ManualClock } from '../../bgp/session/manual-clock.ts';
 import { FakeRouteKernel } from '../routes/fake-kernel.ts';
 
 interface Fake {
@@ -194,8 +195,7 @@ describe('Dataplane', () => {
     f.gate = { re: /^ipset save/, waiting: [] };
     const d = dataplane(f);
     d.setDesired(desired());
-    await new Promise((r) => setTimeout(r, 10));
-    expect(f.gate.waiting.length).toBe(1);
+    await vi.waitFor(() => expect(f.gate?.waiting).toHaveLength(1));
     for (let i = 0; i < 5; i++)
       d.setDesired(desired({ routes: [{ dst: `10.244.${i}.0/24`, type: 'blackhole' }] }));
     expect(d.status().pending).toBe(true);
@@ -209,7 +209,8 @@ describe('Dataplane', () => {
 
   it('resyncs periodically: every part re-reads the kernel', async () => {
     const f = fake();
-    const d = dataplane(f, { resyncIntervalMs: 30 });
+    const clock = new ManualClock();
+    const d = dataplane(f, { resyncIntervalMs: 30_000, now: clock.now, timers: clock.timers });
     d.setDesired(desired());
     await d.idle();
     const reads = () => [
@@ -219,12 +220,23 @@ describe('Dataplane', () => {
       count(f, /sysctl -n/),
     ];
     const before = reads();
-    await new Promise((r) => setTimeout(r, 100));
+    clock.advance(29_999);
     await d.idle();
+    expect(d.status().resyncs).toBe(0);
+    expect(reads()).toEqual(before);
+    clock.advance(1);
+    await d.idle();
+    expect(d.status().resyncs).toBe(1);
     const after = reads();
-    expect(d.status().resyncs).toBeGreaterThanOrEqual(2);
     after.forEach((n, i) => {
       expect(n, `reader ${i}`).toBeGreaterThan(before[i]!);
+    });
+    // And again an interval later.
+    clock.advance(30_000);
+    await d.idle();
+    expect(d.status().resyncs).toBe(2);
+    reads().forEach((n, i) => {
+      expect(n, `reader ${i}`).toBeGreaterThan(after[i]!);
     });
   });
 
@@ -253,14 +265,24 @@ describe('Dataplane', () => {
   it('stop() cuts a backoff wait short, clears the timers and leaves the kernel alone', async () => {
     const f = fake();
     f.failing = { re: /^iptables-nft-restore/, stderr: 'nope' };
-    const d = dataplane(f, { resyncIntervalMs: 10, retry: { maxAttempts: 10, initialDelayMs: 60_000 } });
+    const clock = new ManualClock();
+    const d = dataplane(f, {
+      resyncIntervalMs: 30_000,
+      now: clock.now,
+      timers: clock.timers,
+      retry: { maxAttempts: 10, initialDelayMs: 60_000 },
+    });
     d.setDesired(desired());
-    await new Promise((r) => setTimeout(r, 20));
-    // The retry waits 60 s, three times the test's timeout: stop() resolving at all shows it
-    // did not wait it out.
+    // The failure is recorded right before the backoff wait starts.
+    await vi.waitFor(() => expect(d.status().consecutiveFailures).toBe(1));
+    expect(clock.pendingCount).toBe(1); // the resync timer
+    // The wait is 60 s, past the test's timeout: stop() resolving at all shows it did not wait it
+    // out.
     await d.stop();
+    expect(clock.pendingCount).toBe(0);
     const calls = f.calls.length;
-    await new Promise((r) => setTimeout(r, 50));
+    clock.advance(10 * 30_000);
+    await d.idle();
     expect(f.calls.length).toBe(calls);
     expect(f.calls.some((c) => /-X |route del|link del|destroy/.test(c))).toBe(false);
     expect(d.status().stopped).toBe(true);

@@ -9,6 +9,7 @@ import type { Command, CommandResult } from '../../../../felix/dataplane/exec.ts
 import { Netlink } from '../../../../felix/dataplane/netlink/netlink.ts';
 import { RouteTable } from '../../../../felix/dataplane/routes/route-table.ts';
 import { Dataplane, workloadEndpoint } from '../../../../felix/index.ts';
+import { ManualClock } from '../../bgp/session/manual-clock.ts';
 import { FakeRouteKernel } from './fake-kernel.ts';
 
 const POD_IFACE = 'mgyaaaaaaaaaaa';
@@ -193,13 +194,14 @@ describe('Dataplane: workload route grace period', () => {
       }
       return { stdout: c.argv.join(' ').includes('-json') ? '[]' : '', stderr: '', code: 0 };
     };
-    const clock = { t: 5_000_000 };
+    const clock = new ManualClock(5_000_000);
     const d = new Dataplane({
       runner,
       backend: 'nft',
       resyncIntervalMs: 0,
       workloadRouteGracePeriodMs: 200,
-      now: () => clock.t,
+      now: clock.now,
+      timers: clock.timers,
     });
     try {
       d.setDesired({ routes: [OWN_CIDR], endpoints: [], iptables: { inet: [], inet6: [] }, ipsets: [] });
@@ -216,9 +218,12 @@ describe('Dataplane: workload route grace period', () => {
       });
       expect(k.routes[4].has('10.244.1.10')).toBe(true);
       // The period ends: the Dataplane runs a pass by itself (no setDesired, no resync) and deletes.
-      clock.t += 201;
-      await expect.poll(() => k.routes[4].has('10.244.1.10'), { timeout: 2_000 }).toBe(false);
+      clock.advance(199);
       await d.idle();
+      expect(k.routes[4].has('10.244.1.10')).toBe(true);
+      clock.advance(2);
+      await d.idle();
+      expect(k.routes[4].has('10.244.1.10')).toBe(false);
       expect(k.routes[6].has('2001:db8:244:1::a')).toBe(false);
       expect(d.status().routesInGrace).toEqual([]);
     } finally {
