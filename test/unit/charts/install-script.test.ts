@@ -23,6 +23,7 @@ import { parse as parseYaml } from 'yaml';
 import { parseNetConf, resolveRanges } from '../../../src/cni/config.ts';
 import { parseAgentConfig } from '../../../src/config/agent.ts';
 import { FakeKubeApiServer } from '../../fakes/kube-apiserver.ts';
+import { waitUntil } from '../fakes/wait.ts';
 import { render } from './helm.ts';
 
 const TOKEN = 'sa-token-for-the-install-test';
@@ -157,8 +158,12 @@ describe('install.mjs cni', () => {
 
   it('waits for the controller manager to assign the pod CIDR', async () => {
     node({});
+    const reads = () => server.requests.filter((q) => q.path === '/api/v1/nodes/node-1').length;
+    const before = reads();
     const pending = run(script, ['cni'], { ...env, POD_CIDR_TIMEOUT_SECONDS: '20' });
-    await new Promise((r) => setTimeout(r, 500));
+    // It has read the node twice and found no pod CIDR: it waited after the first read, and
+    // wrote nothing meanwhile.
+    await waitUntil(() => reads() >= before + 2, 'the script reading the node twice', 10_000);
     expect(existsSync(join(env.CNI_CONF_DIR!, '10-margay.conflist'))).toBe(false);
     node({ podCIDRs: ['10.244.3.0/24'] });
     const r = await pending;
