@@ -243,9 +243,12 @@ describe('Dataplane', () => {
   it('retries with backoff, reports the failure with its code, and recovers', async () => {
     const f = fake();
     f.failing = { re: /^iptables-nft-restore/, stderr: 'iptables-nft-restore: line 3 failed' };
+    const clock = new ManualClock();
     const d = dataplane(f, {
       retry: { maxAttempts: 3, initialDelayMs: 5, maxDelayMs: 40 },
-      retryIntervalMs: 20,
+      retryIntervalMs: 20_000,
+      now: clock.now,
+      timers: clock.timers,
     });
     d.setDesired(desired());
     const s = await d.idle();
@@ -255,8 +258,10 @@ describe('Dataplane', () => {
     // Routes were not written: the pass stops at the failing step.
     expect(count(f, /-batch/)).toBe(0);
     f.failing = undefined;
-    const deadline = Date.now() + 2_000;
-    while (!d.status().inSync && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    // The next try comes retryIntervalMs after the failed pass.
+    clock.advance(19_999);
+    expect((await d.idle()).attempts).toBe(3);
+    clock.advance(1);
     const ok = await d.idle();
     expect(ok).toMatchObject({ inSync: true, ready: true, consecutiveFailures: 0, totalFailures: 3 });
     expect(count(f, /-batch/)).toBeGreaterThan(0);
