@@ -24,7 +24,7 @@ import {
   stopAll,
   waitFor,
 } from '../speaker/helpers.ts';
-import { ManualClock } from './manual-clock.ts';
+import { ManualClock } from '../../../support/manual-clock.ts';
 
 const raws: RawPeer[] = [];
 afterEach(async () => {

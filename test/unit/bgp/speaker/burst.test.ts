@@ -7,7 +7,7 @@
 // other's hold timer from expiring.
 import { afterEach, expect, test } from 'vitest';
 import type { Speaker } from '../../../../bgp/speaker/speaker.ts';
-import { ManualClock } from '../session/manual-clock.ts';
+import { ManualClock } from '../../../support/manual-clock.ts';
 import { peerOf, portOf, RawPeer, startSpeaker, stateOf, stopAll, waitFor } from './helpers.ts';
 
 const raws: RawPeer[] = [];

@@ -8,7 +8,7 @@ import { mergeIptables } from '../../../../felix/dataplane/desired.ts';
 import type { Command, CommandResult } from '../../../../felix/dataplane/exec.ts';
 import { Dataplane, type DataplaneDesired, FelixError, workloadEndpoint } from '../../../../felix/index.ts';
 import type { TableState } from '../../../../felix/model/iptables.ts';
-import { ManualClock } from '../../bgp/session/manual-clock.ts';
+import { ManualClock } from '../../../support/manual-clock.ts';
 import { FakeRouteKernel } from '../routes/fake-kernel.ts';
 
 interface Fake {

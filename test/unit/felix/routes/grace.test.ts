@@ -9,7 +9,7 @@ import type { Command, CommandResult } from '../../../../felix/dataplane/exec.ts
 import { Netlink } from '../../../../felix/dataplane/netlink/netlink.ts';
 import { RouteTable } from '../../../../felix/dataplane/routes/route-table.ts';
 import { Dataplane, workloadEndpoint } from '../../../../felix/index.ts';
-import { ManualClock } from '../../bgp/session/manual-clock.ts';
+import { ManualClock } from '../../../support/manual-clock.ts';
 import { FakeRouteKernel } from './fake-kernel.ts';
 
 const POD_IFACE = 'mgyaaaaaaaaaaa';

@@ -11,7 +11,7 @@ import type { KubernetesDatastore } from '../../../../../src/datastore/k8s/kuber
 import type { SnapshotChanged } from '../../../../../src/datastore/types.ts';
 import { diffSnapshots } from '../../../../../src/model/snapshot.ts';
 import { FakeKubeApiServer } from '../../../../fakes/kube-apiserver.ts';
-import { ManualClock } from '../../../bgp/session/manual-clock.ts';
+import { ManualClock } from '../../../../support/manual-clock.ts';
 import { waitUntil } from '../../../fakes/wait.ts';
 import {
   bgpConfiguration,

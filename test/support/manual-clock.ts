@@ -2,7 +2,7 @@
 // speaker's `clock` and `timers` as its `timers`, and `advance(ms)` fires every timer that falls
 // due, in deadline order, each with the clock set to its deadline. Timer behaviour is then checked
 // on this clock, to the millisecond, instead of by waiting real seconds.
-import type { HostTimers } from '../../../../bgp/session/session-types.ts';
+import type { HostTimers } from '../../bgp/session/session-types.ts';
 
 interface Pending {
   readonly at: number;
