@@ -14,6 +14,7 @@ import {
   encodeRouteRefresh,
   UpdateWriter,
 } from '../../../../bgp/wire/index.ts';
+import { ManualClock } from '../../../support/manual-clock.ts';
 import {
   collect,
   peerOf,
@@ -24,7 +25,6 @@ import {
   stopAll,
   waitFor,
 } from '../speaker/helpers.ts';
-import { ManualClock } from '../../../support/manual-clock.ts';
 
 const raws: RawPeer[] = [];
 afterEach(async () => {
