@@ -17,6 +17,10 @@ const BENCHES: Record<string, { readonly what: string; readonly load: () => Prom
     what: 'one cluster change (pod label, policy add, pod add) through the agent: datastore write to the last byte in iptables/ipsets',
     load: async () => (await import('./policy-path.ts')).main,
   },
+  footprint: {
+    what: 'idle RSS and start-to-ready of margay speaker (one peer, BIRD alongside) and of the agents of a 3-node lab',
+    load: async () => (await import('./footprint.ts')).main,
+  },
 };
 
 function usage(): string {

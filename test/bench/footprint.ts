@@ -1,0 +1,435 @@
+// `npm run bench -- footprint`: what a Margay daemon costs a node while it does nothing, and how
+// long it takes to start.
+//
+// 1. `margay speaker` with one configured peer, in a pair of namespaces this run creates: BIRD in
+//    one namespace and the speaker in the other, each the other's only peer, so the session comes
+//    up and then both sit idle. BIRD in exactly this setting is the reference. Measured: the time
+//    from spawning the speaker to its first 200 on /readyz, and the resident set (VmRSS) of both.
+// 2. `margay agent` in a 3-node lab with a BIRD top-of-rack, brought up by this run as
+//    `margay lab up --nodes 3 --tor bird` does (its own state directory; the lab's namespace
+//    prefix is its own too). Measured per agent: the time from the process's start (its start
+//    time in /proc) to its first 200 on /readyz, and its resident set; the ToR's BIRD alongside.
+//
+// Resident set is read twice: 10 s after the start ("fresh") and after `--settle-s` seconds of
+// idling ("settled", what a node shows from then on). V8 gives memory back only in a
+// memory-reducing garbage collection, which an idle process gets from its memory reducer at the
+// latest some 100 s after its last collection, so the default settle time is longer than that.
+// The split of the settled set into anonymous memory (heap, code) and file pages (mostly the
+// node binary, shared between Node processes) is reported too.
+//
+// `--from dist` (the default) runs the build, `node dist/src/main.js`, which is what the container
+// image runs: these are the figures a cluster sees. It refuses a build older than the sources
+// (run `npm run build`). `--from src` runs the .ts sources through Node's type stripping, as
+// `npm run margay` and `npm run demo` do from a checkout.
+//
+// Output: one JSON line on stdout, a table on stderr. Everything this run creates (namespaces,
+// processes by PID, the lab, temporary files) is removed at the end, on failure and on SIGINT too.
+
+import { readdirSync, statSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import type * as LabModule from '../../src/lab/lab.ts';
+import type * as StateModule from '../../src/lab/state.ts';
+import type * as TopologyModule from '../../src/lab/topology.ts';
+import type * as UpModule from '../../src/lab/up.ts';
+import { type Probe, startProbe } from './bgp/probe-client.ts';
+import { createNsPair, RUN_PREFIX } from './lib/netns.ts';
+import { GiveUpError, sleep, waitFor } from './lib/poll.ts';
+import { spawnTracked } from './lib/proc.ts';
+import { Teardown } from './lib/teardown.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const SPEAKER_ASN = 64_512;
+const BIRD_ASN = 64_513;
+const API_PORT = 9099;
+/** The lab's agents listen here, each in its own node namespace (src/lab/cluster.ts). */
+const AGENT_API = '127.0.0.1:9099';
+const FRESH_AFTER_MS = 10_000;
+const TARGETS = { speakerRssMb: 80, agentRssMb: 100 } as const;
+
+type From = 'dist' | 'src';
+
+const round = (v: number, digits = 1): number => Math.round(v * 10 ** digits) / 10 ** digits;
+
+interface Memory {
+  readonly rssMb: number;
+  readonly anonMb: number;
+  readonly fileMb: number;
+  readonly peakMb: number;
+}
+
+async function memoryOf(pid: number): Promise<Memory> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (text: string, key: string): number => {
+    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text);
+    if (!m) throw new Error(`/proc/${pid}: no ${key}`);
+    return Number(m[1]) / 1024;
+  };
+  const rss = kb(status, 'VmRSS');
+  const anon = kb(rollup, 'Anonymous');
+  return {
+    rssMb: round(rss),
+    anonMb: round(anon),
+    fileMb: round(rss - anon),
+    peakMb: round(kb(status, 'VmHWM')),
+  };
+}
+
+/** Seconds since boot, as /proc/uptime has them (10 ms resolution). */
+async function uptime(): Promise<number> {
+  return Number((await readFile('/proc/uptime', 'utf8')).split(' ')[0]);
+}
+
+/** When the process started, in seconds since boot (/proc/PID/stat field 22, in clock ticks). */
+async function startedAt(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[19]) / 100;
+}
+
+/** The first .ts source under bgp/, felix/ or src/ whose dist/ output is missing or older. */
+export function staleBuildFile(root: string): string | undefined {
+  const walk = (dir: string): string | undefined => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        const found = walk(path);
+        if (found) return found;
+      } else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) {
+        const out = join(root, 'dist', relative(root, path)).replace(/\.ts$/, '.js');
+        let built: number;
+        try {
+          built = statSync(out).mtimeMs;
+        } catch {
+          return relative(root, path);
+        }
+        if (built < statSync(path).mtimeMs) return relative(root, path);
+      }
+    }
+    return undefined;
+  };
+  for (const top of ['bgp', 'felix', 'src']) {
+    const found = walk(join(root, top));
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** GET over the in-namespace probe: the status, or 0 when nothing answers yet. */
+async function statusOf(probe: Probe, url: string): Promise<number> {
+  try {
+    return (await probe.http(url, 1000)).status;
+  } catch {
+    return 0;
+  }
+}
+
+interface SpeakerRun {
+  readonly readyMs: number;
+  readonly pid: number;
+  readonly birdPid: number;
+  readonly fresh: Memory;
+  readonly birdFresh: Memory;
+}
+
+async function runSpeaker(teardown: Teardown, main: string, dir: string): Promise<SpeakerRun> {
+  const ns = await createNsPair(teardown, 'footprint');
+  const birdConf = join(dir, 'bird.conf');
+  await writeFile(
+    birdConf,
+    `log stderr { warning, error, fatal, bug };
+router id ${ns.senderAddress};
+protocol device { scan time 60; }
+protocol bgp margay {
+  local ${ns.senderAddress} as ${BIRD_ASN};
+  neighbor ${ns.receiverAddress} as ${SPEAKER_ASN};
+  ipv4 { import all; export none; };
+}
+`,
+  );
+  const bird = spawnTracked(
+    teardown,
+    'bird',
+    ['bird', '-f', '-c', birdConf, '-s', join(dir, 'bird.ctl'), '-P', join(dir, 'bird.pid')],
+    { netns: ns.sender, logFile: join(dir, 'bird.log') },
+  );
+  const conf = join(dir, 'speaker.yaml');
+  await writeFile(
+    conf,
+    `asn: ${SPEAKER_ASN}
+routerId: ${ns.receiverAddress}
+listen: { address: ${ns.receiverAddress}, port: 179 }
+api: { listen: "127.0.0.1:${API_PORT}" }
+peers:
+  - { address: ${ns.senderAddress}, asn: ${BIRD_ASN} }
+`,
+  );
+  const probe = startProbe(teardown, ns.receiver, join(dir, 'probe.log'));
+  const api = `http://127.0.0.1:${API_PORT}`;
+  // The probe answers (with an error) once it runs; only then is the clock started.
+  await probe.http('http://127.0.0.1:1/', 1000).catch(() => undefined);
+  const log = join(dir, 'speaker.log');
+  const t0 = performance.now();
+  const proc = spawnTracked(
+    teardown,
+    'margay speaker',
+    [process.execPath, main, 'speaker', '--config', conf],
+    {
+      netns: ns.receiver,
+      logFile: log,
+    },
+  );
+  const readyMs = await waitFor(
+    'margay speaker /readyz',
+    async () => {
+      if (proc.hasExited())
+        throw new GiveUpError(`margay speaker exited: ${(await readFile(log, 'utf8')).slice(-500)}`);
+      return (await statusOf(probe, `${api}/readyz`)) === 200 ? performance.now() - t0 : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 5 },
+  );
+  await waitFor(
+    'the speaker’s session with BIRD to be Established',
+    async () => {
+      if (bird.hasExited())
+        throw new GiveUpError(`bird exited: ${await readFile(join(dir, 'bird.log'), 'utf8')}`);
+      const r = await probe.http(`${api}/v1/bgp/peers`);
+      const peers = (JSON.parse(r.body) as { peers: { state: string }[] }).peers;
+      return peers[0]?.state === 'Established' ? true : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 100 },
+  );
+  await sleep(Math.max(0, FRESH_AFTER_MS - (performance.now() - t0)));
+  return {
+    readyMs: round(readyMs, 0),
+    pid: proc.pid,
+    birdPid: bird.pid,
+    fresh: await memoryOf(proc.pid),
+    birdFresh: await memoryOf(bird.pid),
+  };
+}
+
+interface LabModules {
+  readonly up: typeof UpModule;
+  readonly lab: typeof LabModule;
+  readonly state: typeof StateModule;
+  readonly topology: typeof TopologyModule;
+}
+
+/** The lab library from the tree that is measured: its agents run from the same tree. */
+async function labModules(from: From): Promise<LabModules> {
+  const load = async <T>(name: string): Promise<T> => {
+    const path =
+      from === 'dist'
+        ? join(ROOT, 'dist', 'src', 'lab', `${name}.js`)
+        : join(ROOT, 'src', 'lab', `${name}.ts`);
+    return (await import(pathToFileURL(path).href)) as T;
+  };
+  return {
+    up: await load<typeof UpModule>('up'),
+    lab: await load<typeof LabModule>('lab'),
+    state: await load<typeof StateModule>('state'),
+    topology: await load<typeof TopologyModule>('topology'),
+  };
+}
+
+interface AgentRun {
+  readonly node: string;
+  readonly pid: number;
+  readonly readyMs: number;
+  readonly fresh?: Memory;
+}
+
+interface LabRun {
+  readonly convergedMs: number;
+  readonly agents: AgentRun[];
+  readonly torPid: number;
+}
+
+/**
+ * Brings the lab up and, meanwhile, watches each agent from the moment the state file names it:
+ * a probe in its node namespace asks /readyz until it answers 200.
+ */
+async function runLab(teardown: Teardown, m: LabModules, dir: string): Promise<LabRun> {
+  const stateDir = join(dir, 'lab-state');
+  teardown.add('the lab', async () => {
+    const state = m.state.readState(stateDir);
+    await m.up.labDown(stateDir);
+    if (state) await m.lab.cleanupStale(state.prefix);
+  });
+  const ready = new Map<string, AgentRun>();
+  let done = false;
+  const watch = (async () => {
+    const probes = new Map<string, Probe>();
+    while (!done) {
+      const state = m.state.readState(stateDir);
+      for (const n of state?.nodes ?? []) {
+        if (!probes.has(n.name))
+          probes.set(n.name, startProbe(teardown, n.ns, join(dir, `probe-${n.name}.log`)));
+        const agent = n.agent;
+        if (agent === undefined || ready.has(n.name)) continue;
+        if ((await statusOf(probes.get(n.name) as Probe, `http://${AGENT_API}/readyz`)) === 200) {
+          const at = await uptime();
+          ready.set(n.name, {
+            node: n.name,
+            pid: agent.pid,
+            readyMs: round((at - (await startedAt(agent.pid))) * 1000, 0),
+          });
+        }
+      }
+      await sleep(10);
+    }
+  })();
+  let up: Awaited<ReturnType<typeof m.up.labUp>>;
+  try {
+    up = await m.up.labUp({
+      topology: m.topology.defaultTopology({ nodes: 3, tor: 'bird' }),
+      stateDir,
+      timeoutMs: 90_000,
+    });
+    await waitFor('every agent’s first 200 on /readyz', () => (ready.size === 3 ? true : undefined), {
+      timeoutMs: 30_000,
+    });
+  } finally {
+    done = true;
+    await watch;
+  }
+  const tor = up.state.router?.torProcesses?.[0];
+  if (tor === undefined) throw new Error('the lab has no ToR process');
+  const started = Math.min(...[...ready.values()].map((a) => a.readyMs));
+  await sleep(Math.max(0, FRESH_AFTER_MS - started));
+  const agents: AgentRun[] = [];
+  for (const n of up.state.nodes) {
+    const a = ready.get(n.name) as AgentRun;
+    agents.push({ ...a, fresh: await memoryOf(a.pid) });
+  }
+  return { convergedMs: up.convergedMs, agents, torPid: tor.pid };
+}
+
+function table(rows: readonly (readonly string[])[]): string {
+  const widths = (rows[0] ?? []).map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return `${rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('  ')).join('\n')}\n`;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      from: { type: 'string', default: 'dist' },
+      'settle-s': { type: 'string', default: '150' },
+    },
+  });
+  const from = values.from as From;
+  if (from !== 'dist' && from !== 'src') throw new Error('--from must be dist or src');
+  const settleMs = Number(values['settle-s']) * 1000;
+  if (!Number.isFinite(settleMs) || settleMs < 0) throw new Error('--settle-s must be a number of seconds');
+  if (process.getuid?.() !== 0) throw new Error('footprint needs root (network namespaces)');
+  if (from === 'dist') {
+    const stale = staleBuildFile(ROOT);
+    if (stale)
+      throw new Error(`dist/ is missing or older than ${stale}: run npm run build (or use --from src)`);
+  }
+  const main = from === 'dist' ? join(ROOT, 'dist', 'src', 'main.js') : join(ROOT, 'src', 'main.ts');
+  const load = loadavg()[0] as number;
+
+  const teardown = new Teardown();
+  let failure: unknown;
+  let line: Record<string, unknown> | undefined;
+  let human = '';
+  try {
+    const dir = await mkdtemp(join(tmpdir(), `${RUN_PREFIX}footprint-`));
+    teardown.add(`directory ${dir}`, () => rm(dir, { recursive: true, force: true }));
+    process.stderr.write(`footprint: margay speaker from ${from}…\n`);
+    const speaker = await runSpeaker(teardown, main, dir);
+    process.stderr.write(`footprint: 3-node lab from ${from}…\n`);
+    const lab = await runLab(teardown, await labModules(from), dir);
+    process.stderr.write(`footprint: idle for ${settleMs / 1000} s…\n`);
+    await sleep(settleMs);
+    const speakerSettled = await memoryOf(speaker.pid);
+    const birdSettled = await memoryOf(speaker.birdPid);
+    const agents = await Promise.all(lab.agents.map(async (a) => ({ ...a, settled: await memoryOf(a.pid) })));
+    const tor = await memoryOf(lab.torPid);
+    const worstAgent = Math.max(...agents.map((a) => a.settled.rssMb));
+    line = {
+      bench: 'footprint',
+      from,
+      settleSeconds: settleMs / 1000,
+      speaker: {
+        readyMs: speaker.readyMs,
+        fresh: speaker.fresh,
+        settled: speakerSettled,
+        bird: { fresh: speaker.birdFresh, settled: birdSettled },
+        rssVsBird: round(speakerSettled.rssMb / birdSettled.rssMb, 1),
+      },
+      lab: {
+        convergedMs: lab.convergedMs,
+        agents: agents.map(({ pid: _pid, ...a }) => a),
+        torBird: tor,
+        worstAgentRssVsTor: round(worstAgent / tor.rssMb, 1),
+      },
+      targets: {
+        speakerSettledRssMbAtMost80: speakerSettled.rssMb <= TARGETS.speakerRssMb ? 'pass' : 'fail',
+        agentSettledRssMbAtMost100: worstAgent <= TARGETS.agentRssMb ? 'pass' : 'fail',
+      },
+      host: { loadavg1: round(load, 2) },
+    };
+    const mb = (x: Memory | undefined): string => (x ? x.rssMb.toFixed(1) : '-');
+    const rows = [
+      ['process', 'start→ready ms', 'RSS fresh MB', 'RSS settled MB', 'anon MB', 'file MB', 'peak MB'],
+      [
+        `margay speaker (${from})`,
+        String(speaker.readyMs),
+        mb(speaker.fresh),
+        mb(speakerSettled),
+        String(speakerSettled.anonMb),
+        String(speakerSettled.fileMb),
+        String(speakerSettled.peakMb),
+      ],
+      [
+        'bird (its peer)',
+        '-',
+        mb(speaker.birdFresh),
+        mb(birdSettled),
+        String(birdSettled.anonMb),
+        String(birdSettled.fileMb),
+        String(birdSettled.peakMb),
+      ],
+      ...agents.map((a) => [
+        `margay agent ${a.node} (${from})`,
+        String(a.readyMs),
+        mb(a.fresh),
+        mb(a.settled),
+        String(a.settled.anonMb),
+        String(a.settled.fileMb),
+        String(a.settled.peakMb),
+      ]),
+      [
+        'bird ToR (6 sessions)',
+        '-',
+        '-',
+        mb(tor),
+        String(tor.anonMb),
+        String(tor.fileMb),
+        String(tor.peakMb),
+      ],
+    ];
+    human =
+      `footprint (${from}; the lab converged in ${lab.convergedMs} ms; settled: after ${settleMs / 1000} s idle)\n` +
+      `${table(rows)}targets: ${JSON.stringify(line.targets)}\n`;
+  } catch (err) {
+    failure = err;
+  }
+  const leftovers = await teardown.run();
+  if (failure) {
+    const msg = failure instanceof Error ? failure.message : String(failure);
+    throw new Error(leftovers.length > 0 ? `${msg}; teardown: ${leftovers.join('; ')}` : msg);
+  }
+  if (leftovers.length > 0) throw new Error(`teardown failed: ${leftovers.join('; ')}`);
+  process.stdout.write(`${JSON.stringify(line)}\n`);
+  process.stderr.write(human);
+  return 0;
+}
