@@ -85,6 +85,9 @@ export interface DriverSummary {
   readonly disagreements: {
     readonly must: number;
     readonly should: number;
+    /** How many cases disagree, by level, kind and what the oracle expected. */
+    readonly byCategory: Record<string, number>;
+    /** The first ones, in full. */
     readonly list: readonly Disagreement[];
   };
   /** UPDATEs (or an OPEN) from the speaker that the oracle finds malformed. */
@@ -218,9 +221,26 @@ function remember(c: FuzzCase): void {
   if (caseInfo.size > 2_000) caseInfo.delete(caseInfo.keys().next().value as number);
 }
 
-function disagree(d: Omit<Disagreement, 'mutations' | 'message'> & { message?: Uint8Array }): void {
+/** Disagreeing cases by level and category (see `categoryOf`). */
+const byCategory = new Map<string, Set<number>>();
+
+/** A category without the values that differ from case to case (addresses, lengths, codes' data). */
+function normalize(text: string): string {
+  return text
+    .replace(/\b\d+\.\d+\.\d+\.\d+\b/g, 'x.x.x.x')
+    .replace(/\b(length|value|type|version|Length|Hold Time|octet\(s\)|of) \d+/g, '$1 N')
+    .replace(/\(data [0-9a-f-]+\)/g, '');
+}
+
+function disagree(
+  d: Omit<Disagreement, 'mutations' | 'message'> & { message?: Uint8Array; category?: string },
+): void {
   if (d.level === 'MUST') stats.must++;
   else stats.should++;
+  const key = `${d.level} ${d.kind}: ${normalize(d.category ?? d.detail)}`;
+  const cases = byCategory.get(key) ?? new Set<number>();
+  cases.add(d.case);
+  byCategory.set(key, cases);
   const c = caseInfo.get(d.case);
   const bytes = d.message ?? c?.bytes;
   const entry: Disagreement = {
@@ -425,6 +445,8 @@ async function barrier(s: Session): Promise<{ outcome: Outcome; verdict: Verdict
 
 /** Judges a reset (or its absence) for a case run alone. */
 function judgeReset(s: Session, c: FuzzCase, v: Verdict, o: Outcome): void {
+  // The rule that decided: the first one naming a NOTIFICATION, else the first one.
+  const lead = v.rules.find((r) => /→ \d+\/\d+/.test(r)) ?? v.rules[0] ?? '';
   const base = { case: c.index, peer: s.name, rules: v.rules };
   if (o.kind === 'notification') {
     stats.resets[notifKey(o.n)] = (stats.resets[notifKey(o.n)] ?? 0) + 1;
@@ -435,6 +457,7 @@ function judgeReset(s: Session, c: FuzzCase, v: Verdict, o: Outcome): void {
         level: 'MUST',
         kind: 'unexpected-reset',
         detail: `NOTIFICATION ${notifKey(o.n)} (data ${o.n.data || '-'}); the RFCs keep the session`,
+        category: `NOTIFICATION ${notifKey(o.n)}; the RFCs keep the session: ${lead}`,
       });
       return;
     }
@@ -447,6 +470,7 @@ function judgeReset(s: Session, c: FuzzCase, v: Verdict, o: Outcome): void {
         level: v.codeLevel,
         kind: 'wrong-code',
         detail: `NOTIFICATION ${notifKey(o.n)}, expected ${notifText(v.codes)}`,
+        category: `NOTIFICATION ${notifKey(o.n)}, expected ${notifText(v.codes)}: ${lead}`,
       });
     } else if (match.every((x) => x.data !== undefined && x.data !== o.n.data)) {
       disagree({
@@ -478,6 +502,7 @@ function judgeReset(s: Session, c: FuzzCase, v: Verdict, o: Outcome): void {
         level: 'MUST',
         kind: 'no-reset',
         detail: `the session stayed up; expected NOTIFICATION ${notifText(v.codes)}`,
+        category: `the session stayed up: ${lead}`,
       });
     }
   }
@@ -496,13 +521,19 @@ async function verify(s: Session): Promise<Set<number>> {
   for (const m of s.model.compare(paths)) {
     bad.add(m.expected.caseIndex);
     const c = caseInfo.get(m.expected.caseIndex);
+    const rules = c?.kind === 'update' ? judgeUpdate(c.bytes, s.ctx).rules : [];
     disagree({
       level: m.stale ? 'MUST' : m.expected.level,
       case: m.expected.caseIndex,
       peer: s.name,
       kind: m.stale ? 'stale-route' : 'route',
       detail: `${m.prefix}: ${describeState(m.observed)}; expected ${m.expected.states.map(describeState).join(' or ')} (${m.expected.why})`,
-      rules: c?.kind === 'update' ? judgeUpdate(c.bytes, s.ctx).rules : [],
+      rules,
+      category: `${m.observed.kind}, expected ${[...new Set(m.expected.states.map((x) => x.kind))].join(' or ')}: ${
+        m.expected.why === 'treat-as-withdraw'
+          ? (rules.find((r) => r.includes('treat-as-withdraw')) ?? m.expected.why)
+          : m.expected.why
+      }`,
     });
   }
   return bad;
@@ -807,7 +838,14 @@ function summary(
     accepted: stats.accepted,
     crashed: stats.crashed || !isAlive,
     hangs: stats.hangs,
-    disagreements: { must: stats.must, should: stats.should, list: disagreements },
+    disagreements: {
+      must: stats.must,
+      should: stats.should,
+      byCategory: Object.fromEntries(
+        [...byCategory].map(([k, v]) => [k, v.size] as const).sort((a, b) => b[1] - a[1]),
+      ),
+      list: disagreements,
+    },
     exportErrors: { count: exportErrorCount, list: exportErrors },
     final,
     ...(health !== undefined && { healthz: health }),

@@ -24,7 +24,9 @@
 //       3/10 Invalid Network Field (prefix length above 32, or a prefix overrunning the field).
 //     - attributes (RFC 7606 §4): fewer than 3 octets left (4 with Extended Length), or an
 //       attribute overrunning the Total Path Attribute Length → treat-as-withdraw; the NLRI field
-//       is still found from the Total Path Attribute Length.
+//       is still found from the Total Path Attribute Length. When that attribute is MP_REACH_NLRI
+//       or MP_UNREACH_NLRI its NLRI cannot be parsed, which treat-as-withdraw needs (RFC 7606 §3,
+//       last paragraphs): session reset.
 //     - a repeated MP_REACH_NLRI or MP_UNREACH_NLRI → 3/1; any other repeated attribute: the
 //       first is used, the rest discarded (RFC 7606 §3.g).
 //     - an unrecognized attribute with the Optional bit clear → 3/2 (RFC 4271 §6.3).
@@ -37,22 +39,25 @@
 //       with an unknown segment type, a zero segment length, a segment overrunning the attribute
 //       or a lone trailing octet → treat-as-withdraw, and so is AS 0 anywhere in it (RFC 7607 §2)
 //       and a confederation segment from an external peer (RFC 5065 §5); NEXT_HOP length ≠ 4 →
-//       treat-as-withdraw, an address that is not a host address (0.0.0.0, class D, class E) →
-//       treat-as-withdraw or 3/8; MULTI_EXIT_DISC length ≠ 4 → treat-as-withdraw; LOCAL_PREF,
+//       treat-as-withdraw, an address that is not a host address (0.0.0.0/8, class D, class E;
+//       RFC 1122 §3.2.1.3) → treat-as-withdraw or 3/8; MULTI_EXIT_DISC length ≠ 4 → treat-as-withdraw; LOCAL_PREF,
 //       ORIGINATOR_ID and CLUSTER_LIST from an external peer → discarded, from an internal one
 //       malformed lengths (≠ 4; CLUSTER_LIST not a non-zero multiple of 4) → treat-as-withdraw;
 //       ATOMIC_AGGREGATE length ≠ 0 → discarded; AGGREGATOR length ≠ 8 (4-octet AS negotiated)
 //       → discarded; COMMUNITIES not a non-zero multiple of 4, extended communities of 8 (RFC
-//       7606 §7.14), large communities of 12 (RFC 8092 §6) → treat-as-withdraw.
+//       7606 §7.14), large communities of 12 (RFC 8092 §6) → treat-as-withdraw; AS4_PATH and
+//       AS4_AGGREGATOR between two 4-octet AS speakers → discarded (RFC 6793 §4.1).
 //     - MP_REACH_NLRI / MP_UNREACH_NLRI (RFC 7606 §7.11, §5.3; RFC 4760 §7): too short to hold
 //       AFI, SAFI and next-hop length, a next-hop length other than 16 or 32 for IPv6 or 4 for
 //       IPv4, a next hop overrunning the attribute, or NLRI that do not parse → session reset
 //       (AFI/SAFI disable is not offered), with 3/9 Optional Attribute Error as RFC 4760 §7 says
-//       (SHOULD). An AFI/SAFI that was not negotiated: its NLRI are ignored, or the session is reset.
+//       (SHOULD). An AFI/SAFI that was not negotiated (checked first): its NLRI are ignored, or
+//       the session is reset.
 //     - missing ORIGIN or AS_PATH when the UPDATE carries NLRI or MP_REACH_NLRI, or NEXT_HOP when
 //       it carries IPv4 NLRI in the NLRI field → treat-as-withdraw (RFC 7606 §3.d, RFC 4760 §3).
-//       A NEXT_HOP in an UPDATE without IPv4 NLRI in that field SHOULD be ignored (RFC 4760 §3),
-//       so its malformation may or may not withdraw the MP_REACH_NLRI routes.
+//       A NEXT_HOP in an UPDATE without IPv4 NLRI in that field SHOULD be ignored (RFC 4760 §3):
+//       a malformed length or flags may or may not withdraw the MP_REACH_NLRI routes (RFC 7606
+//       §3.c calls it malformed), an address that is not a host address SHOULD leave them.
 //     - the most severe action wins: reset, then treat-as-withdraw, then discard (RFC 7606 §3.h).
 //     - semantics, not malformations (the route is ignored, SHOULD): our own AS in the AS_PATH
 //       (RFC 4271 §9.1.2), our BGP Identifier as ORIGINATOR_ID (RFC 4456 §8), a NEXT_HOP that is
