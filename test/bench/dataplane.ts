@@ -19,6 +19,7 @@
 //
 // Flags: --counts 10000,100000  --rounds 5  --policies 1000  --pods 5000  --local-pods 250
 //        --only routes,iptables,policy,label   (default all)
+import { loadavg } from 'node:os';
 import { renderPolicy } from '../../felix/calc/render-policy.ts';
 import { run } from '../../felix/dataplane/exec.ts';
 import { IpsetWriter } from '../../felix/dataplane/ipsets/writer.ts';
@@ -47,6 +48,7 @@ function median(xs: readonly number[]): number {
 }
 
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
+const r2 = (x: number) => Math.round(x * 100) / 100;
 
 export interface RealPolicyFigures {
   readonly policies: number;
@@ -192,6 +194,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   const pods = intFlag(argv, 'pods', 5000);
   const localPods = intFlag(argv, 'local-pods', 250);
   const out: Record<string, unknown> = { bench: 'dataplane', targetRatio: TARGET_RATIO, rounds };
+  // The machine may be shared: its load at the start and at the end of the run.
+  const loadAtStart = loadavg()[0]!;
   const verdicts: Record<string, boolean> = {};
 
   if (only.has('routes')) {
@@ -227,6 +231,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     verdicts.labelChange = lc.iptablesBytes === 0 && lc.onlyAffectedSetsWritten;
   }
   out.meetsTargets = verdicts;
+  out.host = { loadavg1Start: r2(loadAtStart), loadavg1End: r2(loadavg()[0]!) };
   process.stdout.write(`${JSON.stringify(out)}\n`);
   for (const [k, v] of Object.entries(verdicts)) process.stderr.write(`${v ? 'ok  ' : 'MISS'} ${k}\n`);
   return 0;
