@@ -85,8 +85,8 @@ export interface DriverSummary {
   readonly disagreements: {
     readonly must: number;
     readonly should: number;
-    /** How many cases disagree, by level, kind and what the oracle expected. */
-    readonly byCategory: Record<string, number>;
+    /** How many cases disagree, by level, kind and what the oracle expected; one case to replay. */
+    readonly byCategory: Record<string, { readonly cases: number; readonly example: number }>;
     /** The first ones, in full. */
     readonly list: readonly Disagreement[];
   };
@@ -842,7 +842,9 @@ function summary(
       must: stats.must,
       should: stats.should,
       byCategory: Object.fromEntries(
-        [...byCategory].map(([k, v]) => [k, v.size] as const).sort((a, b) => b[1] - a[1]),
+        [...byCategory]
+          .sort((a, b) => b[1].size - a[1].size)
+          .map(([k, v]) => [k, { cases: v.size, example: v.values().next().value as number }]),
       ),
       list: disagreements,
     },

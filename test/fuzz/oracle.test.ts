@@ -222,6 +222,20 @@ describe('oracle: UPDATE (RFC 4271 §6.3, RFC 7606)', () => {
     expect(judgeUpdate(frame(MessageType.update, body), EBGP).reset).toBe('required');
   });
 
+  test('two octets left after the attributes, whatever their type → treat-as-withdraw (§4)', () => {
+    const body = updateBody({
+      withdrawn: new Uint8Array(0),
+      attrs: [ORIGIN, pathOf(65001), NH],
+      nlri: new Uint8Array(0),
+    });
+    const attrLen = body[3] ?? 0;
+    const b = concat([u16(0), u16(attrLen + 2), body.subarray(4), Uint8Array.of(0x80, 15), prefixBytes(P)]);
+    const v = judgeUpdate(frame(MessageType.update, b), EBGP);
+    expect(v.reset).toBe('forbidden');
+    expect(v.treatAsWithdraw).toBe(true);
+    expect(kinds(v)).toEqual({ [P]: 'absent' });
+  });
+
   test('an MP_REACH_NLRI for a family not negotiated is ignored or resets', () => {
     const v = judgeUpdate(
       update([a(0x80, 14, [0, 25, 65, 4, 1, 2, 3, 4, 0]), ORIGIN, pathOf(65001), NH]),

@@ -684,9 +684,8 @@ export function judgeUpdate(bytes: Uint8Array, ctx: SessionContext): Verdict {
         'SHOULD',
       );
     if (rem < 3 || (ext && rem < 4)) {
-      if (atype === AttrCode.mpReach || atype === AttrCode.mpUnreach)
-        brokenMp(`attribute ${atype} cut short`);
-      else j.treatAsWithdraw(`RFC 7606 §4: ${rem} octet(s) left, too few for an attribute`);
+      // Not even a length: no attribute, and no NLRI of one, is lost here.
+      j.treatAsWithdraw(`RFC 7606 §4: ${rem} octet(s) left, too few for an attribute`);
       break;
     }
     const len = ext ? readU16(region, at + 2) : (region[at + 2] ?? 0);
