@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The `margay` command. The only place that turns errors into exit codes (STYLE rule 9):
-// 0 ok, 1 runtime failure, 2 bad configuration or usage.
+// The `margay` command. The only place that turns errors into exit codes (libraries throw, only
+// this file decides to exit): 0 ok, 1 runtime failure, 2 bad configuration or usage.
+import { enableCompileCache } from 'node:module';
 import { parseArgs } from './cli/args.ts';
 import { MargayError } from './errors.ts';
 import { log } from './log.ts';
@@ -17,6 +18,21 @@ usage:
   margay demo [--once]              a 3-node lab with a BIRD top-of-rack: status, traffic, ToR routes (root)
   margay version
 `;
+
+// Run from the .ts sources of a checkout, Node strips the types of every module it loads, and the
+// stripper (swc built to WebAssembly) then stays in the process for its whole life. With Node's
+// compile cache a module is taken from the cache, already stripped and compiled, while its source
+// is unchanged, and a process whose modules all come from it never loads the stripper. This
+// process has loaded it already; the variable hands the cache to the processes it starts (the
+// lab's agents and helpers, the demo's). The build has no types to strip, and runs without it.
+if (
+  import.meta.url.endsWith('.ts') &&
+  process.env.NODE_COMPILE_CACHE === undefined &&
+  process.env.NODE_DISABLE_COMPILE_CACHE === undefined
+) {
+  const cache = enableCompileCache();
+  if (cache.directory !== undefined) process.env.NODE_COMPILE_CACHE = cache.directory;
+}
 
 async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
