@@ -5,10 +5,11 @@
 //    one namespace and the speaker in the other, each the other's only peer, so the session comes
 //    up and then both sit idle. BIRD in exactly this setting is the reference. Measured: the time
 //    from spawning the speaker to its first 200 on /readyz, and the resident set (VmRSS) of both.
-// 2. `margay agent` in a 3-node lab with a BIRD top-of-rack, brought up by this run as
-//    `margay lab up --nodes 3 --tor bird` does (its own state directory; the lab's namespace
-//    prefix is its own too). Measured per agent: the time from the process's start (its start
-//    time in /proc) to its first 200 on /readyz, and its resident set; the ToR's BIRD alongside.
+// 2. `margay agent` in a 3-node lab with a BIRD top-of-rack, brought up by this run with
+//    `margay lab up --nodes 3 --tor bird --state-dir DIR` (a state directory of its own; every
+//    lab picks a namespace prefix of its own). Measured per agent: the time from the process's
+//    start (its start time in /proc) to its first 200 on /readyz, and its resident set; the
+//    ToR's BIRD alongside.
 //
 // Resident set is read twice: 10 s after the start ("fresh") and after `--settle-s` seconds of
 // idling ("settled", what a node shows from then on). V8 gives memory back only in a
@@ -20,25 +21,27 @@
 // `--from dist` (the default) runs the build, `node dist/src/main.js`, which is what the container
 // image runs: these are the figures a cluster sees. It refuses a build older than the sources
 // (run `npm run build`). `--from src` runs the .ts sources through Node's type stripping, as
-// `npm run margay` and `npm run demo` do from a checkout.
+// `npm run margay` and `npm run demo` do from a checkout: the speaker as `npm run margay --
+// speaker` starts it, the lab through its CLI, which hands Node's compile cache to the agents.
+// `--compile-cache warm` (the default) measures a second start of the same sources (the speaker
+// and a lab up and down run once before), `cold` the first one.
 //
 // Output: one JSON line on stdout, a table on stderr. Everything this run creates (namespaces,
 // processes by PID, the lab, temporary files) is removed at the end, on failure and on SIGINT too.
 
 import { readdirSync, statSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type * as LabModule from '../../src/lab/lab.ts';
 import type * as StateModule from '../../src/lab/state.ts';
-import type * as TopologyModule from '../../src/lab/topology.ts';
 import type * as UpModule from '../../src/lab/up.ts';
 import { type Probe, startProbe } from './bgp/probe-client.ts';
 import { createNsPair, RUN_PREFIX } from './lib/netns.ts';
 import { GiveUpError, sleep, waitFor } from './lib/poll.ts';
-import { spawnTracked } from './lib/proc.ts';
+import { type Spawned, spawnTracked } from './lib/proc.ts';
 import { Teardown } from './lib/teardown.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -136,7 +139,16 @@ interface SpeakerRun {
   readonly birdFresh: Memory;
 }
 
-async function runSpeaker(teardown: Teardown, main: string, dir: string): Promise<SpeakerRun> {
+/**
+ * The speaker and its BIRD peer; with `runBefore`, the speaker is started and stopped once before
+ * the measured start (a second run, as after any earlier one from the same tree).
+ */
+async function runSpeaker(
+  teardown: Teardown,
+  main: string,
+  dir: string,
+  opts: { readonly runBefore: boolean },
+): Promise<SpeakerRun> {
   const ns = await createNsPair(teardown, 'footprint');
   const birdConf = join(dir, 'bird.conf');
   await writeFile(
@@ -170,28 +182,33 @@ peers:
   );
   const probe = startProbe(teardown, ns.receiver, join(dir, 'probe.log'));
   const api = `http://127.0.0.1:${API_PORT}`;
-  // The probe answers (with an error) once it runs; only then is the clock started.
+  // The probe answers (with an error) once it runs; only then is any clock started.
   await probe.http('http://127.0.0.1:1/', 1000).catch(() => undefined);
-  const log = join(dir, 'speaker.log');
+  const start = async (log: string): Promise<{ proc: Spawned; readyMs: number }> => {
+    const t0 = performance.now();
+    const proc = spawnTracked(
+      teardown,
+      'margay speaker',
+      [process.execPath, main, 'speaker', '--config', conf],
+      { netns: ns.receiver, logFile: log },
+    );
+    const readyMs = await waitFor(
+      'margay speaker /readyz',
+      async () => {
+        if (proc.hasExited())
+          throw new GiveUpError(`margay speaker exited: ${(await readFile(log, 'utf8')).slice(-500)}`);
+        return (await statusOf(probe, `${api}/readyz`)) === 200 ? performance.now() - t0 : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 5 },
+    );
+    return { proc, readyMs };
+  };
+  if (opts.runBefore) {
+    const first = await start(join(dir, 'speaker-first.log'));
+    await first.proc.stop(10_000);
+  }
   const t0 = performance.now();
-  const proc = spawnTracked(
-    teardown,
-    'margay speaker',
-    [process.execPath, main, 'speaker', '--config', conf],
-    {
-      netns: ns.receiver,
-      logFile: log,
-    },
-  );
-  const readyMs = await waitFor(
-    'margay speaker /readyz',
-    async () => {
-      if (proc.hasExited())
-        throw new GiveUpError(`margay speaker exited: ${(await readFile(log, 'utf8')).slice(-500)}`);
-      return (await statusOf(probe, `${api}/readyz`)) === 200 ? performance.now() - t0 : undefined;
-    },
-    { timeoutMs: 30_000, intervalMs: 5 },
-  );
+  const { proc, readyMs } = await start(join(dir, 'speaker.log'));
   await waitFor(
     'the speaker’s session with BIRD to be Established',
     async () => {
@@ -217,10 +234,9 @@ interface LabModules {
   readonly up: typeof UpModule;
   readonly lab: typeof LabModule;
   readonly state: typeof StateModule;
-  readonly topology: typeof TopologyModule;
 }
 
-/** The lab library from the tree that is measured: its agents run from the same tree. */
+/** The lab library of the tree that is measured, for reading the lab's state and taking it down. */
 async function labModules(from: From): Promise<LabModules> {
   const load = async <T>(name: string): Promise<T> => {
     const path =
@@ -233,7 +249,6 @@ async function labModules(from: From): Promise<LabModules> {
     up: await load<typeof UpModule>('up'),
     lab: await load<typeof LabModule>('lab'),
     state: await load<typeof StateModule>('state'),
-    topology: await load<typeof TopologyModule>('topology'),
   };
 }
 
@@ -251,21 +266,34 @@ interface LabRun {
 }
 
 /**
- * Brings the lab up and, meanwhile, watches each agent from the moment the state file names it:
- * a probe in its node namespace asks /readyz until it answers 200.
+ * `margay lab up --nodes 3 --tor bird` as a user runs it (from the measured tree, with a state
+ * directory of this run's own) and, meanwhile, each agent watched from the moment the state file
+ * names it: a probe in its node namespace asks /readyz until it answers 200.
  */
-async function runLab(teardown: Teardown, m: LabModules, dir: string): Promise<LabRun> {
-  const stateDir = join(dir, 'lab-state');
-  teardown.add('the lab', async () => {
+async function runLab(
+  teardown: Teardown,
+  m: LabModules,
+  main: string,
+  stateDir: string,
+  dir: string,
+): Promise<LabRun> {
+  teardown.add(`the lab of ${stateDir}`, async () => {
     const state = m.state.readState(stateDir);
     await m.up.labDown(stateDir);
     if (state) await m.lab.cleanupStale(state.prefix);
   });
+  const log = join(dir, 'lab-up.log');
+  const cli = spawnTracked(
+    teardown,
+    'margay lab up',
+    [process.execPath, main, 'lab', 'up', '--nodes', '3', '--tor', 'bird', '--state-dir', stateDir],
+    { logFile: log },
+  );
   const ready = new Map<string, AgentRun>();
-  let done = false;
-  const watch = (async () => {
-    const probes = new Map<string, Probe>();
-    while (!done) {
+  const probes = new Map<string, Probe>();
+  await waitFor(
+    'margay lab up to converge and every agent’s first 200 on /readyz',
+    async () => {
       const state = m.state.readState(stateDir);
       for (const n of state?.nodes ?? []) {
         if (!probes.has(n.name))
@@ -281,33 +309,48 @@ async function runLab(teardown: Teardown, m: LabModules, dir: string): Promise<L
           });
         }
       }
-      await sleep(10);
-    }
-  })();
-  let up: Awaited<ReturnType<typeof m.up.labUp>>;
-  try {
-    up = await m.up.labUp({
-      topology: m.topology.defaultTopology({ nodes: 3, tor: 'bird' }),
-      stateDir,
-      timeoutMs: 90_000,
-    });
-    await waitFor('every agent’s first 200 on /readyz', () => (ready.size === 3 ? true : undefined), {
-      timeoutMs: 30_000,
-    });
-  } finally {
-    done = true;
-    await watch;
-  }
-  const tor = up.state.router?.torProcesses?.[0];
-  if (tor === undefined) throw new Error('the lab has no ToR process');
+      if (cli.hasExited() && (await cli.exited) !== 0) {
+        throw new GiveUpError(`margay lab up failed: ${(await readFile(log, 'utf8')).slice(-800)}`);
+      }
+      return cli.hasExited() && ready.size === 3 ? true : undefined;
+    },
+    { timeoutMs: 120_000, intervalMs: 10 },
+  );
+  const state = m.state.readState(stateDir);
+  const tor = state?.router?.torProcesses?.[0];
+  if (state === undefined || tor === undefined) throw new Error(`no lab with a ToR in ${stateDir}`);
+  const converged = /converged in ([\d.]+) s/.exec(await readFile(log, 'utf8'));
   const started = Math.min(...[...ready.values()].map((a) => a.readyMs));
   await sleep(Math.max(0, FRESH_AFTER_MS - started));
   const agents: AgentRun[] = [];
-  for (const n of up.state.nodes) {
+  for (const n of state.nodes) {
     const a = ready.get(n.name) as AgentRun;
     agents.push({ ...a, fresh: await memoryOf(a.pid) });
   }
-  return { convergedMs: up.convergedMs, agents, torPid: tor.pid };
+  return { convergedMs: converged ? Number(converged[1]) * 1000 : Number.NaN, agents, torPid: tor.pid };
+}
+
+/** `margay lab up` to convergence, then down again. */
+async function labUpAndDown(
+  teardown: Teardown,
+  m: LabModules,
+  main: string,
+  stateDir: string,
+  dir: string,
+): Promise<void> {
+  teardown.add(`the lab of ${stateDir}`, async () => {
+    await m.up.labDown(stateDir);
+  });
+  const log = join(dir, 'lab-first.log');
+  const cli = spawnTracked(
+    teardown,
+    'margay lab up',
+    [process.execPath, main, 'lab', 'up', '--nodes', '3', '--tor', 'bird', '--state-dir', stateDir],
+    { logFile: log },
+  );
+  const code = await cli.exited;
+  if (code !== 0) throw new Error(`margay lab up failed: ${(await readFile(log, 'utf8')).slice(-800)}`);
+  await m.up.labDown(stateDir);
 }
 
 function table(rows: readonly (readonly string[])[]): string {
@@ -320,11 +363,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     args: [...argv],
     options: {
       from: { type: 'string', default: 'dist' },
-      'settle-s': { type: 'string', default: '150' },
+      'settle-s': { type: 'string', default: '180' },
+      'compile-cache': { type: 'string', default: 'warm' },
     },
   });
   const from = values.from as From;
   if (from !== 'dist' && from !== 'src') throw new Error('--from must be dist or src');
+  const compileCache = values['compile-cache'];
+  if (compileCache !== 'warm' && compileCache !== 'cold')
+    throw new Error('--compile-cache must be warm or cold');
   const settleMs = Number(values['settle-s']) * 1000;
   if (!Number.isFinite(settleMs) || settleMs < 0) throw new Error('--settle-s must be a number of seconds');
   if (process.getuid?.() !== 0) throw new Error('footprint needs root (network namespaces)');
@@ -344,9 +391,37 @@ export async function main(argv: readonly string[]): Promise<number> {
     const dir = await mkdtemp(join(tmpdir(), `${RUN_PREFIX}footprint-`));
     teardown.add(`directory ${dir}`, () => rm(dir, { recursive: true, force: true }));
     process.stderr.write(`footprint: margay speaker from ${from}…\n`);
-    const speaker = await runSpeaker(teardown, main, dir);
+    const warm = from === 'src' && compileCache === 'warm';
+    let speaker: SpeakerRun;
+    if (from === 'src') {
+      // `npm run margay -- speaker` starts without a compile cache in its environment, and
+      // src/main.ts enables Node's default one, under the temporary directory, after its own
+      // imports. The speaker gets a temporary directory of this run's own, so the cache is warm
+      // or cold as asked.
+      const saved = process.env.TMPDIR;
+      process.env.TMPDIR = join(dir, 'speaker-tmp');
+      await mkdir(process.env.TMPDIR);
+      try {
+        speaker = await runSpeaker(teardown, main, dir, { runBefore: warm });
+      } finally {
+        if (saved === undefined) delete process.env.TMPDIR;
+        else process.env.TMPDIR = saved;
+      }
+    } else {
+      speaker = await runSpeaker(teardown, main, dir, { runBefore: false });
+    }
+    const modules = await labModules(from);
+    if (from === 'src') {
+      // The lab CLI hands Node's compile cache to its agents (src/main.ts); this run gives it a
+      // directory of its own, and for `warm` fills it with one lab up and down first.
+      process.env.NODE_COMPILE_CACHE = join(dir, 'compile-cache');
+      if (warm) {
+        process.stderr.write('footprint: a first lab up and down, to fill the compile cache…\n');
+        await labUpAndDown(teardown, modules, main, join(dir, 'lab-first'), dir);
+      }
+    }
     process.stderr.write(`footprint: 3-node lab from ${from}…\n`);
-    const lab = await runLab(teardown, await labModules(from), dir);
+    const lab = await runLab(teardown, modules, main, join(dir, 'lab'), dir);
     process.stderr.write(`footprint: idle for ${settleMs / 1000} s…\n`);
     await sleep(settleMs);
     const speakerSettled = await memoryOf(speaker.pid);
@@ -357,6 +432,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     line = {
       bench: 'footprint',
       from,
+      ...(from === 'src' ? { compileCache } : {}),
       settleSeconds: settleMs / 1000,
       speaker: {
         readyMs: speaker.readyMs,
