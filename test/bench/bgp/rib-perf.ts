@@ -1,7 +1,7 @@
 // Micro-benchmark of the RIB ingest path, run by hand (not a test: a timing is not a pass/fail
 // condition on a shared CI machine):
 //
-//   node test/unit/bgp/rib/perf.ts [prefixes] [attrSets] [ingest|quiet|export]
+//   node test/bench/bgp/rib-perf.ts [prefixes] [attrSets] [ingest|quiet|export]
 //
 // `ingest` (default) has a bestPathChanged listener, `quiet` none, `export` also drains the
 // Adj-RIB-Out of a second (eBGP) peer. Each mode runs twice in this process; the second run
@@ -12,9 +12,9 @@
 // bestPathChanged listener attached, then drains the Adj-RIB-Out towards a second peer. The
 // UPDATE objects are built before the clock starts: decode time is the codec's benchmark.
 
-import { Rib } from '../../../../bgp/rib/index.ts';
-import { PrefixList } from '../../../../bgp/wire/prefix-list.ts';
-import type { UpdateMessage } from '../../../../bgp/wire/types.ts';
+import { Rib } from '../../../bgp/rib/index.ts';
+import { PrefixList } from '../../../bgp/wire/prefix-list.ts';
+import type { UpdateMessage } from '../../../bgp/wire/types.ts';
 
 const total = Number(process.argv[2] ?? 1_000_000);
 const attrSets = Number(process.argv[3] ?? 1000);
