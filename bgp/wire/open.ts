@@ -143,9 +143,12 @@ export function validateOpen(remote: OpenMessage, expect: OpenExpectation): void
   // decodeOpen refuses other versions already; this covers an OPEN built in code.
   if (remote.version !== BGP_VERSION) throw unsupportedVersion(remote.version);
   const peerAsn = peerAsnOf(remote);
-  // RFC 7607 §2: AS 0 in an OPEN (My AS or the 4-octet AS capability) is Bad Peer AS.
-  if (peerAsn === 0) {
-    throw openError(OpenSubcode.badPeerAs, `peer AS ${peerAsn} is not a valid AS`);
+  // RFC 7607 §2: AS 0 in an OPEN is Bad Peer AS, in either place: the 4-octet AS capability
+  // (the peer AS when present) or My Autonomous System, even when the capability names
+  // another AS.
+  if (peerAsn === 0 || remote.myAsn === 0) {
+    const where = remote.myAsn === 0 ? 'My Autonomous System' : 'the 4-octet AS capability';
+    throw openError(OpenSubcode.badPeerAs, `AS 0 in ${where} is not a valid peer AS`);
   }
   if (expect.peerAsn !== 'any' && peerAsn !== expect.peerAsn) {
     throw openError(OpenSubcode.badPeerAs, `peer AS ${peerAsn}, expected ${expect.peerAsn}`);

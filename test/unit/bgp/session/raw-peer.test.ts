@@ -1,6 +1,7 @@
 // The session layer against a raw BGP peer the test controls byte by byte: a peer that goes
 // silent (hold timer), sends malformed UPDATEs (RFC 4271 §6 / RFC 7606), too many prefixes
-// (RFC 4486), asks for a route refresh (RFC 2918 / RFC 7313), and restarts (RFC 4724).
+// (RFC 4486), asks for a route refresh (RFC 2918 / RFC 7313), restarts (RFC 4724), and opens
+// with AS 0 (RFC 7607).
 import { afterEach, describe, expect, test } from 'vitest';
 import { DiagnosticChannel } from '../../../../bgp/speaker/diagnostics.ts';
 import type { Speaker } from '../../../../bgp/speaker/speaker.ts';
@@ -11,6 +12,7 @@ import {
   encodeEndOfRib,
   encodeHardReset,
   encodeNotification,
+  encodeOpen,
   encodeRouteRefresh,
   UpdateWriter,
 } from '../../../../bgp/wire/index.ts';
@@ -346,5 +348,33 @@ describe('session against a raw peer', () => {
       'Error: Hard reset (Maximum number of prefixes reached): 2 prefixes, maximum 1',
     );
     await waitFor(() => speaker.routes().length === 0, 'routes flushed');
+  });
+});
+
+describe('OPEN with AS 0 (RFC 7607 §2)', () => {
+  test.each([
+    ['My Autonomous System 0, the capability naming the configured AS', 0, 64513],
+    ['the capability naming AS 0', 64513, 0],
+  ])('%s: NOTIFICATION 2/2 Bad Peer AS', async (_name, myAsn, capabilityAsn) => {
+    const speaker = await startSpeaker({ asn: 64512, routerId: '192.0.2.1' }, [
+      { address: '127.0.0.1', asn: 64513, passive: true },
+    ]);
+    const raw = await RawPeer.connect(portOf(speaker));
+    raws.push(raw);
+    raw.send(
+      encodeOpen({
+        version: 4,
+        myAsn,
+        holdTime: 90,
+        bgpId: '192.0.2.9',
+        capabilities: [
+          { kind: 'multiprotocol', afi: 1, safi: 1 },
+          { kind: 'fourOctetAs', asn: capabilityAsn },
+        ],
+      }),
+    );
+    const notification = await waitFor(() => raw.notifications[0], 'the NOTIFICATION');
+    expect([notification.code, notification.subcode]).toEqual([2, 2]);
+    expect(stateOf(speaker)).not.toBe('Established');
   });
 });

@@ -268,6 +268,19 @@ describe('validateOpen (RFC 4271 §6.2, RFC 6286 §2.2)', () => {
     expectWireError(() => validateOpen({ ...good, myAsn: 0 }, { ...expect1, peerAsn: 'any' }), 2, 2); // RFC 7607
   });
 
+  it('AS 0 as My Autonomous System or in the 4-octet AS capability: subcode 2 (RFC 7607 §2)', () => {
+    // The capability names the configured AS, yet My Autonomous System is 0.
+    const zeroField: OpenMessage = { ...good, myAsn: 0, capabilities: [{ kind: 'fourOctetAs', asn: 65002 }] };
+    expectWireError(() => validateOpen(zeroField, expect1), 2, 2);
+    expectWireError(() => validateOpen(zeroField, { ...expect1, peerAsn: 'any' }), 2, 2);
+    const zeroCap: OpenMessage = { ...good, capabilities: [{ kind: 'fourOctetAs', asn: 0 }] };
+    expectWireError(() => validateOpen(zeroCap, { ...expect1, peerAsn: 'any' }), 2, 2);
+    // The same OPEN with AS_TRANS or the AS itself in the field is fine.
+    for (const myAsn of [23456, 65002]) {
+      expect(() => validateOpen({ ...zeroField, myAsn }, expect1)).not.toThrow();
+    }
+  });
+
   it('bad BGP identifier: 0.0.0.0 always, our own only on iBGP (RFC 6286 §2.2)', () => {
     expectWireError(() => validateOpen({ ...good, bgpId: '0.0.0.0' }, expect1), 2, 3);
     const same = { ...good, bgpId: '192.0.2.1' };
