@@ -45,6 +45,11 @@ function isConfed(t: number): boolean {
   return t === AsPathSegmentType.confedSequence || t === AsPathSegmentType.confedSet;
 }
 
+/** True when the path holds an AS_CONFED_SEQUENCE or AS_CONFED_SET segment (RFC 5065 §3). */
+export function hasConfed(segments: readonly AsPathSegment[]): boolean {
+  return segments.some((s) => isConfed(s.type));
+}
+
 /** Writes segments; with `asnSize` 2, ASNs above 65535 become AS_TRANS (RFC 6793 §4.2.2). */
 export function encodeAsPath(w: ByteWriter, segments: readonly AsPathSegment[], asnSize: 2 | 4): void {
   for (const seg of segments) {

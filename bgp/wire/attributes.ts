@@ -11,7 +11,7 @@
 // here, from `asPath` / `aggregator`, only on 2-octet sessions (RFC 6793 §4.2.2).
 
 import { BgpError, WireError } from '../errors.ts';
-import { decodeAsPath, encodeAsPath, needsAs4Path, withoutConfed } from './as-path.ts';
+import { decodeAsPath, encodeAsPath, hasConfed, needsAs4Path, withoutConfed } from './as-path.ts';
 import { decodeMpReach, decodeMpUnreach, type MpDecodeState } from './mp-attributes.ts';
 import { formatIpv4, parseIp } from './prefix.ts';
 import type { Reader } from './reader.ts';
@@ -164,10 +164,21 @@ const descriptors: AttrDescriptor[] = [
     typeCode: AttrType.asPath,
     name: 'AS_PATH',
     flags: WELL_KNOWN,
-    onError: 'treat-as-withdraw', // RFC 7606 §7.2, RFC 7607 §2 (AS 0)
+    onError: 'treat-as-withdraw', // RFC 7606 §7.2, RFC 7607 §2 (AS 0), RFC 5065 §5 (confederation)
     decode(r, st) {
       const sub = r.sub(r.remaining, 'AS_PATH', NotifyCode.updateMessage, UpdateSubcode.malformedAsPath);
-      st.attrs.asPath = decodeAsPath(sub, st.opts.fourOctetAs ? 4 : 2);
+      const path = decodeAsPath(sub, st.opts.fourOctetAs ? 4 : 2);
+      // RFC 5065 §5: confederation segments from a neighbour outside our confederation make
+      // the AS_PATH malformed. We run no confederation, so every external peer is outside it;
+      // an internal peer shares our AS, and with it any confederation our AS belongs to.
+      if (st.opts.ebgp === true && hasConfed(path)) {
+        throw new WireError(
+          NotifyCode.updateMessage,
+          UpdateSubcode.malformedAsPath,
+          'confederation segment from an external peer (RFC 5065 §5)',
+        );
+      }
+      st.attrs.asPath = path;
     },
     encode(w, a, opts) {
       const path = a.asPath;
@@ -184,9 +195,12 @@ const descriptors: AttrDescriptor[] = [
       exactLength(r, 'NEXT_HOP', 4);
       const first = r.buf[r.pos] as number;
       const nh = readIpv4(r);
-      // RFC 4271 §6.3: it must be a valid IP host address; 0.0.0.0, multicast (224/4) and
-      // class E / broadcast (240/4) are not. Whether it is our own address is the RIB's call.
-      if (nh === '0.0.0.0' || first >= 224) {
+      // RFC 4271 §6.3: it must be a valid IP host address. RFC 1122 §3.2.1.3: "this network"
+      // (0.0.0.0/8), multicast (224/4) and class E with the broadcast address (240/4) are
+      // not. Loopback (127/8) is kept: speakers peering over 127.0.0.1 announce it. Whether
+      // it is our own address is the RIB's call. update.ts ignores a bad NEXT_HOP instead
+      // when the UPDATE has no IPv4 NLRI (RFC 4760 §3).
+      if (first === 0 || first >= 224) {
         throw new WireError(
           NotifyCode.updateMessage,
           UpdateSubcode.invalidNextHopAttribute,

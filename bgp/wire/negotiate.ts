@@ -11,7 +11,8 @@
 // - gracefulNotification (RFC 8538 §2, §4): both sides advertised the N bit; like FRR
 //   (`bgp_has_graceful_restart_notification`: N advertised AND received), one side is not enough.
 // - codec.ebgp: the ASes in the two OPENs differ. The UPDATE decoder needs it for the attributes
-//   an external peer must not send (RFC 7606 §7.5, §7.9, §7.10).
+//   an external peer must not send (RFC 7606 §7.5, §7.9, §7.10) and for confederation segments
+//   in AS_PATH, which only our own AS may send (RFC 5065 §5).
 
 import { familyOf } from './family.ts';
 import { peerAsnOf } from './open.ts';

@@ -276,9 +276,11 @@ export interface CodecOptions {
   readonly extendedNextHopIpv4: boolean;
   /**
    * The peer is external: its AS differs from ours (RFC 4271 §5.1.5). LOCAL_PREF, ORIGINATOR_ID
-   * and CLUSTER_LIST from it are discarded, well-formed or not (RFC 7606 §7.5, §7.9, §7.10).
-   * Absent or false: the peer is internal, and those attributes are kept or, when malformed,
-   * make the UPDATE treat-as-withdraw. `negotiate()` sets it from the two OPENs.
+   * and CLUSTER_LIST from it are discarded, well-formed or not (RFC 7606 §7.5, §7.9, §7.10),
+   * and an AS_PATH with confederation segments is malformed, treat-as-withdraw (RFC 5065 §5,
+   * RFC 7606 §7.2). Absent or false: the peer is internal, those attributes are kept or, when
+   * malformed, make the UPDATE treat-as-withdraw, and confederation segments are kept.
+   * `negotiate()` sets it from the two OPENs.
    */
   readonly ebgp?: boolean;
 }

@@ -11,6 +11,8 @@
 // The per-attribute choice comes from the descriptor table in attributes.ts. LOCAL_PREF,
 // ORIGINATOR_ID and CLUSTER_LIST depend on the session type (`opts.ebgp`): from an external peer
 // they are discarded whatever their content, from an internal one they follow `onError`.
+// Confederation segments make AS_PATH malformed from an external peer only (RFC 5065 §5). A
+// bad NEXT_HOP is ignored when the UPDATE has no IPv4 NLRI in its NLRI field (RFC 4760 §3).
 
 import { WireError } from '../errors.ts';
 import { mergeAs4Path } from './as-path.ts';
@@ -81,6 +83,11 @@ export function decodeUpdateBody(frame: Uint8Array, opts: CodecOptions): UpdateM
     UpdateSubcode.invalidNetworkField,
   );
 
+  // RFC 4760 §3: NEXT_HOP matters only with IPv4 NLRI in the NLRI field. Without them a
+  // malformed or invalid NEXT_HOP is ignored (left out, listed in `discarded`) and withdraws
+  // nothing; with them it is treat-as-withdraw (RFC 7606 §7.3). An NLRI field that does not
+  // parse resets the session below, so "not empty" is "has IPv4 NLRI" here.
+  const hasNlri4 = nlriField.remaining > 0;
   const ipv4AddPath = opts.addPathReceive.has('ipv4-unicast');
   const withdrawn4Ids = ipv4AddPath ? ([] as number[]) : undefined;
   const withdrawn4 = decodeNlri(withdrawnField, Afi.ipv4, withdrawn4Ids);
@@ -202,15 +209,19 @@ export function decodeUpdateBody(frame: Uint8Array, opts: CodecOptions): UpdateM
       continue;
     }
 
+    const ignoredNextHop = typeCode === AttrType.nextHop && !hasNlri4;
+    const onError: AttrErrorAction = ignoredNextHop ? 'attribute-discard' : d.onError;
+    const ignoredWhy = ignoredNextHop ? ', ignored without IPv4 NLRI (RFC 4760 §3)' : '';
+
     // RFC 7606 §3.c: Optional/Transitive bits in conflict with the attribute's definition.
     const flagsOk = (flags & (AttrFlag.optional | AttrFlag.transitive)) === d.flags;
     if (!flagsOk) {
       const action: AttrErrorAction =
-        d.onError === 'attribute-discard' ? 'attribute-discard' : 'treat-as-withdraw';
+        onError === 'attribute-discard' ? 'attribute-discard' : 'treat-as-withdraw';
       const issue: AttributeIssue = {
         typeCode,
         action,
-        reason: `${d.name} has flags 0x${flags.toString(16)}, expected 0x${d.flags.toString(16)} (RFC 7606 §3.c)`,
+        reason: `${d.name} has flags 0x${flags.toString(16)}, expected 0x${d.flags.toString(16)} (RFC 7606 §3.c)${ignoredWhy}`,
       };
       if (action === 'attribute-discard') st.discarded.push(issue);
       else treatAsWithdraw ??= issue;
@@ -222,7 +233,7 @@ export function decodeUpdateBody(frame: Uint8Array, opts: CodecOptions): UpdateM
       d.decode(value, st);
     } catch (err) {
       if (!(err instanceof WireError)) throw err;
-      if (d.onError === 'session-reset') {
+      if (onError === 'session-reset') {
         throw new WireError(
           err.notifyCode,
           err.notifySubcode,
@@ -232,10 +243,10 @@ export function decodeUpdateBody(frame: Uint8Array, opts: CodecOptions): UpdateM
       }
       const issue: AttributeIssue = {
         typeCode,
-        action: d.onError,
-        reason: `${d.name} malformed: ${err.message}`,
+        action: onError,
+        reason: `${d.name} malformed: ${err.message}${ignoredWhy}`,
       };
-      if (d.onError === 'attribute-discard') st.discarded.push(issue);
+      if (onError === 'attribute-discard') st.discarded.push(issue);
       else treatAsWithdraw ??= issue;
     }
   }

@@ -1,6 +1,7 @@
 // RFC rules that hold whatever else a message carries: the OPEN version is checked first (RFC
-// 4271 §6.2), AS 0 anywhere in AS_PATH or AGGREGATOR is malformed (RFC 7607 §2), and an external
-// peer's LOCAL_PREF, ORIGINATOR_ID and CLUSTER_LIST are discarded (RFC 7606 §7.5, §7.9, §7.10).
+// 4271 §6.2), AS 0 anywhere in AS_PATH or AGGREGATOR is malformed (RFC 7607 §2), an external
+// peer's LOCAL_PREF, ORIGINATOR_ID and CLUSTER_LIST are discarded (RFC 7606 §7.5, §7.9, §7.10),
+// and its AS_PATH with a confederation segment is treat-as-withdraw (RFC 5065 §5, RFC 7606 §7.2).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { WireError } from '../../bgp/errors.ts';
@@ -107,8 +108,12 @@ describe('wire conformance properties', () => {
   });
 
   it('from an external peer, exactly LOCAL_PREF, ORIGINATOR_ID and CLUSTER_LIST are dropped', () => {
+    const withoutConfed = update.map((u) => ({
+      ...u,
+      attrs: { ...u.attrs, asPath: u.attrs.asPath?.filter((s) => s.type === 1 || s.type === 2) },
+    }));
     fc.assert(
-      fc.property(update, ({ attrs, nextHop, prefixes }) => {
+      fc.property(withoutConfed, ({ attrs, nextHop, prefixes }) => {
         const frame = encode(attrs, nextHop, prefixes);
         const internal = decodeUpdate(frame, { ...OPTS4, ebgp: false });
         const external = decodeUpdate(frame, { ...OPTS4, ebgp: true });
@@ -125,6 +130,34 @@ describe('wire conformance properties', () => {
         ];
         expect((external.discarded ?? []).map((d) => d.typeCode)).toEqual(expected);
         expect((external.discarded ?? []).every((d) => d.action === 'attribute-discard')).toBe(true);
+      }),
+      RUNS,
+    );
+  });
+
+  it('from an external peer, a confederation segment anywhere in AS_PATH is treat-as-withdraw', () => {
+    const withConfed = update.chain((u) =>
+      fc.record({
+        u: fc.constant(u),
+        at: fc.nat({ max: u.attrs.asPath?.length ?? 0 }),
+        segment: fc.record({
+          type: fc.constantFrom<AsPathSegment['type']>(3, 4),
+          asns: fc.array(fc.integer({ min: 1, max: 0xffffffff }), { minLength: 1, maxLength: 5 }),
+        }),
+      }),
+    );
+    fc.assert(
+      fc.property(withConfed, ({ u, at, segment }) => {
+        const asPath = (u.attrs.asPath ?? []).toSpliced(at, 0, segment);
+        const frame = encode({ ...u.attrs, asPath }, u.nextHop, u.prefixes);
+        const external = decodeUpdate(frame, { ...OPTS4, ebgp: true });
+        expect(external.treatAsWithdraw).toMatchObject({ typeCode: 2, action: 'treat-as-withdraw' });
+        expect(external.attributes.asPath).toBeUndefined();
+        expect(external.reach[0]?.prefixes.toArray()).toEqual(u.prefixes);
+        // From an internal peer the same path is kept as sent.
+        const internal = decodeUpdate(frame, { ...OPTS4, ebgp: false });
+        expect(internal.treatAsWithdraw).toBeUndefined();
+        expect(internal.attributes.asPath).toEqual(asPath);
       }),
       RUNS,
     );

@@ -38,6 +38,10 @@ const ORIGIN_IGP = '40010100';
 const AS_PATH_64513 = '4002060201' + '0000fc01';
 const AS_PATH_64513_0 = '40020a0202' + '0000fc01' + '00000000';
 const NEXT_HOP = '400304' + 'c0000202'; // 192.0.2.2
+/** A NEXT_HOP in "this network", 0.0.0.0/8 (RFC 1122 §3.2.1.3): not a host address. */
+const NEXT_HOP_0_1_2_200 = '400304' + '000102c8';
+/** AS_CONFED_SEQUENCE 65501, then AS_SEQUENCE 64513. */
+const AS_PATH_CONFED_64513 = '40020c0301' + '0000ffdd' + '0201' + '0000fc01';
 /** LOCAL_PREF with a 3-byte value (RFC 7606 §7.5: the length must be 4). */
 const LOCAL_PREF_3 = '400503' + '000001';
 const ORIGINATOR_ID = '800904' + '0a000009'; // 10.0.0.9
@@ -51,6 +55,7 @@ function frame(attrs: string, nlri: string): Uint8Array {
 }
 const NLRI_198_18_1 = '18c61201';
 const NLRI_198_18_0 = '18c61200';
+const NLRI_198_18_2 = '18c61202';
 
 describe('RFC 7606 by session type, and AS 0, through the speaker', () => {
   test('eBGP: a 3-byte LOCAL_PREF is discarded and the route installed without it', async () => {
@@ -137,5 +142,65 @@ describe('RFC 7606 by session type, and AS 0, through the speaker', () => {
     } finally {
       errors.close();
     }
+  });
+
+  test('from eBGP, NEXT_HOP 0.1.2.200 and a confederation segment withdraw their routes, which never reach iBGP', async () => {
+    const errors = collect(DiagnosticChannel.updateError);
+    try {
+      // The speaker (AS 64512) with an external peer at 127.0.0.1 and an internal one at 127.0.0.2.
+      const speaker = await startSpeaker({ asn: 64512, routerId: '192.0.2.1' }, [
+        { address: '127.0.0.1', asn: PEER_AS, passive: true },
+        { address: '127.0.0.2', asn: 64512, passive: true },
+      ]);
+      const external = await RawPeer.connect(portOf(speaker));
+      const internal = await RawPeer.connect(portOf(speaker), '127.0.0.2');
+      raws.push(external, internal);
+      external.sendOpen({ asn: PEER_AS, routerId: '192.0.2.9', holdTime: 90 });
+      internal.sendOpen({ asn: 64512, routerId: '192.0.2.8', holdTime: 90 });
+      await waitFor(() => external.received.some((m) => m.type === 'open'), 'the OPEN to eBGP');
+      await waitFor(() => internal.received.some((m) => m.type === 'open'), 'the OPEN to iBGP');
+      external.sendKeepalive();
+      internal.sendKeepalive();
+      await waitFor(() => stateOf(speaker) === 'Established', 'eBGP Established');
+      await waitFor(() => stateOf(speaker, '127.0.0.2') === 'Established', 'iBGP Established');
+
+      external.send(frame(ORIGIN_IGP + AS_PATH_64513 + NEXT_HOP_0_1_2_200, NLRI_198_18_0));
+      external.send(frame(ORIGIN_IGP + AS_PATH_CONFED_64513 + NEXT_HOP, NLRI_198_18_2));
+      // A good route last: once the internal peer has it, the speaker has handled the two above.
+      external.send(frame(ORIGIN_IGP + AS_PATH_64513 + NEXT_HOP, NLRI_198_18_1));
+      const sent = () =>
+        internal.received.flatMap((m) =>
+          m.type === 'update'
+            ? m.reach.flatMap((b) => b.prefixes.toArray().map((p) => `${p} via ${b.nextHop}`))
+            : [],
+        );
+      await waitFor(() => sent().includes('198.18.1.0/24 via 192.0.2.2'), 'the good route at the iBGP peer');
+      expect(sent()).toEqual(['198.18.1.0/24 via 192.0.2.2']);
+      expect(speaker.routes({ prefix: '198.18.0.0/24' })).toEqual([]);
+      expect(speaker.routes({ prefix: '198.18.2.0/24' })).toEqual([]);
+      expect(errors.messages).toEqual([
+        expect.objectContaining({
+          address: '127.0.0.1',
+          typeCode: 3,
+          action: 'treat-as-withdraw',
+          prefixes: 1,
+        }),
+        expect.objectContaining({
+          address: '127.0.0.1',
+          typeCode: 2,
+          action: 'treat-as-withdraw',
+          prefixes: 1,
+        }),
+      ]);
+    } finally {
+      errors.close();
+    }
+  });
+
+  test('iBGP: a confederation segment is kept (the peer shares our AS, so our confederation)', async () => {
+    const { speaker, raw } = await establish(PEER_AS);
+    raw.send(frame(ORIGIN_IGP + AS_PATH_CONFED_64513 + NEXT_HOP, NLRI_198_18_2));
+    const path = await waitFor(() => speaker.routes({ prefix: '198.18.2.0/24' })[0], '198.18.2.0/24');
+    expect(path.asPath).toBe('(65501) 64513');
   });
 });

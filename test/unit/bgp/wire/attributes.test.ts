@@ -135,6 +135,9 @@ describe('malformed attributes: the RFC 7606 action of each', () => {
     ['NEXT_HOP 0.0.0.0 (RFC 4271 §6.3, §7.3)', attr(0x40, 3, [0, 0, 0, 0]), NO_NEXT_HOP],
     ['NEXT_HOP multicast 224.0.0.5', attr(0x40, 3, [224, 0, 0, 5]), NO_NEXT_HOP],
     ['NEXT_HOP 255.255.255.255', attr(0x40, 3, [255, 255, 255, 255]), NO_NEXT_HOP],
+    ['NEXT_HOP 0.1.2.200, in "this network" 0/8', attr(0x40, 3, [0, 1, 2, 200]), NO_NEXT_HOP],
+    ['NEXT_HOP 0.255.255.255, in "this network" 0/8', attr(0x40, 3, [0, 255, 255, 255]), NO_NEXT_HOP],
+    ['NEXT_HOP class E 240.0.0.1', attr(0x40, 3, [240, 0, 0, 1]), NO_NEXT_HOP],
     ['MED length 3 (§7.4)', attr(0x80, 4, [0, 0, 1])],
     ['LOCAL_PREF length 5 (§7.5)', attr(0x40, 5, [0, 0, 0, 0, 1])],
     ['COMMUNITIES length 0 (§7.8)', attr(0xc0, 8, [])],
@@ -251,6 +254,85 @@ describe('malformed attributes: the RFC 7606 action of each', () => {
     );
     expect(m.attributes.asPath).toEqual([{ type: 2, asns: [65001] }]);
     expect(m.discarded?.map((d) => d.typeCode)).toEqual([17, 18]);
+  });
+});
+
+describe('NEXT_HOP host addresses (RFC 4271 §6.3, RFC 1122 §3.2.1.3)', () => {
+  it.each([
+    ['1.0.0.1', [1, 0, 0, 1]],
+    ['223.255.255.254', [223, 255, 255, 254]],
+    // Loopback is kept: speakers peering over 127.0.0.1 (one host, tests) announce it.
+    ['127.0.0.1', [127, 0, 0, 1]],
+  ])('%s is a host address: kept', (text, bytes) => {
+    const m = withAttr(attr(0x40, 3, bytes), OPTS2, NO_NEXT_HOP);
+    expect(m.treatAsWithdraw).toBeUndefined();
+    expect(m.attributes.nextHop).toBe(text);
+    expect(m.reach).toEqual([expect.objectContaining({ nextHop: text })]);
+  });
+});
+
+describe('confederation segments in AS_PATH (RFC 5065 §5, RFC 7606 §7.2)', () => {
+  const EBGP2 = opts({ ebgp: true });
+  const EBGP4 = opts({ fourOctetAs: true, ebgp: true });
+  const IBGP4 = opts({ fourOctetAs: true, ebgp: false });
+  // Each path carries a confederation segment; 65001 is the external peer's AS.
+  const paths: [string, number[], number[]][] = [
+    [
+      'AS_CONFED_SEQUENCE (65501 65502) then 65001',
+      [3, 2, ...u16(65501), ...u16(65502), 2, 1, ...u16(65001)],
+      [3, 2, ...u32(65501), ...u32(65502), 2, 1, ...u32(65001)],
+    ],
+    [
+      'AS_CONFED_SET [65501 65502] then 65001',
+      [4, 2, ...u16(65501), ...u16(65502), 2, 1, ...u16(65001)],
+      [4, 2, ...u32(65501), ...u32(65502), 2, 1, ...u32(65001)],
+    ],
+    [
+      '65001 then AS_CONFED_SEQUENCE (65501)',
+      [2, 1, ...u16(65001), 3, 1, ...u16(65501)],
+      [2, 1, ...u32(65001), 3, 1, ...u32(65501)],
+    ],
+    ['AS_CONFED_SET [65501] alone', [4, 1, ...u16(65501)], [4, 1, ...u32(65501)]],
+  ];
+
+  it.each(paths)('from an external peer, %s: treat-as-withdraw', (_name, two, four) => {
+    for (const [o, value] of [
+      [EBGP2, two],
+      [EBGP4, four],
+    ] as const) {
+      const m = withAttr(attr(0x40, 2, value), o, NO_AS_PATH);
+      expect(m.treatAsWithdraw, `fourOctetAs ${o.fourOctetAs}`).toMatchObject({
+        typeCode: 2,
+        action: 'treat-as-withdraw',
+      });
+      expect(m.attributes.asPath).toBeUndefined();
+      expect(m.reach[0]?.prefixes.toArray()).toEqual(['10.1.2.0/24']);
+    }
+  });
+
+  it.each(paths)('from an internal peer, %s: kept as sent', (_name, _two, four) => {
+    for (const o of [IBGP4, OPTS4]) {
+      const m = withAttr(attr(0x40, 2, four), o, NO_AS_PATH);
+      expect(m.treatAsWithdraw).toBeUndefined();
+      expect(m.attributes.asPath?.some((s) => s.type === 3 || s.type === 4)).toBe(true);
+    }
+  });
+
+  it('a whole UPDATE from an external peer with AS_PATH (65501 65502) 65001: withdrawn', () => {
+    // ORIGIN IGP, AS_PATH AS_CONFED_SEQUENCE 65501 65502 + AS_SEQUENCE 65001 (4-octet),
+    // NEXT_HOP 198.51.100.2, NLRI 10.64.71.0/24.
+    const frame = hex(
+      'ffffffffffffffffffffffffffffffff0039020000001e' +
+        '40010100' +
+        '400210' +
+        '03020000ffdd0000ffde' +
+        '02010000fde9' +
+        '400304c6336402' +
+        '180a4047',
+    );
+    const m = decodeUpdate(frame, EBGP4);
+    expect(m.treatAsWithdraw).toMatchObject({ typeCode: 2, action: 'treat-as-withdraw' });
+    expect(m.reach[0]?.prefixes.toArray()).toEqual(['10.64.71.0/24']);
   });
 });
 

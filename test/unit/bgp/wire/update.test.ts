@@ -191,6 +191,42 @@ describe('UPDATE decoding (RFC 4271 §4.3)', () => {
       ]);
     });
 
+    it('a bad NEXT_HOP in an UPDATE without IPv4 NLRI is ignored, the MP_REACH_NLRI routes kept (RFC 4760 §3)', () => {
+      const mp = mpReach(2, V6_NH, [32, 0x20, 0x01, 0x0d, 0xb8]);
+      const bad: [string, number[]][] = [
+        ['0.0.0.0', attr(0x40, 3, [0, 0, 0, 0])],
+        ['0.1.2.200', attr(0x40, 3, [0, 1, 2, 200])],
+        ['224.0.0.5', attr(0x40, 3, [224, 0, 0, 5])],
+        ['255.255.255.255', attr(0x40, 3, [255, 255, 255, 255])],
+        ['length 5', attr(0x40, 3, [192, 0, 2, 1, 0])],
+        ['optional flag', attr(0xc0, 3, ip4('192.0.2.1'))],
+      ];
+      for (const [name, nextHop] of bad) {
+        const m = decodeUpdate(update({ attrs: [...ORIGIN_IGP, ...AS_PATH_2, ...nextHop, ...mp] }), OPTS2);
+        expect(m.treatAsWithdraw, name).toBeUndefined();
+        expect(m.discarded, name).toEqual([
+          expect.objectContaining({ typeCode: 3, action: 'attribute-discard' }),
+        ]);
+        expect(m.attributes.nextHop, name).toBeUndefined();
+        expect(m.reach, name).toEqual([
+          { afi: 2, safi: 1, prefixes: list6('2001:db8::/32'), nextHop: '2001:db8::1' },
+        ]);
+      }
+    });
+
+    it('a bad NEXT_HOP with IPv4 NLRI withdraws them and the MP_REACH_NLRI routes alike (RFC 7606 §2)', () => {
+      const mp = mpReach(2, V6_NH, [32, 0x20, 0x01, 0x0d, 0xb8]);
+      const m = decodeUpdate(
+        update({
+          attrs: [...ORIGIN_IGP, ...AS_PATH_2, ...attr(0x40, 3, [0, 1, 2, 200]), ...mp],
+          nlri: [24, 10, 1, 2],
+        }),
+        OPTS2,
+      );
+      expect(m.treatAsWithdraw).toMatchObject({ typeCode: 3, action: 'treat-as-withdraw' });
+      expect(m.reach.map((b) => b.prefixes.toArray())).toEqual([['10.1.2.0/24'], ['2001:db8::/32']]);
+    });
+
     it('missing ORIGIN with only MP_REACH NLRI is treat-as-withdraw too', () => {
       const mp = mpReach(2, V6_NH, [32, 0x20, 0x01, 0x0d, 0xb8]);
       const m = decodeUpdate(update({ attrs: [...mp, ...AS_PATH_2] }), OPTS2);
