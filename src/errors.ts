@@ -10,6 +10,10 @@ export const MargayErrorCode = {
     exitCode: 1,
     text: 'the REST API could not listen on its address, or a non-loopback address has no token',
   },
+  MARGAY_ERR_BGP_LISTEN: {
+    exitCode: 1,
+    text: 'the BGP speaker could not listen on its address and port; no session was started',
+  },
   MARGAY_ERR_API_UNREACHABLE: {
     exitCode: 1,
     text: 'margayctl could not reach the REST API at the given address',

@@ -118,7 +118,7 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     if (err instanceof MargayError) {
-      process.stderr.write(`margay: ${err.message}\n`);
+      process.stderr.write(`margay: ${err.message} (${err.code})\n`);
       process.exitCode = err.exitCode;
     } else {
       log('error', 'fatal', { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });

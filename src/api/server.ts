@@ -9,9 +9,9 @@
 // one would cost each idle daemon more memory than all of these handlers.
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { isIP } from 'node:net';
 import { BgpError } from '../../bgp/errors.ts';
 import type { PathView, PeerStatus, RouteFilter } from '../../bgp/speaker/types.ts';
+import { isLoopbackHost } from '../config/fields.ts';
 import { MargayError } from '../errors.ts';
 import { checkQuerySchema, checkResponseSchema, type JsonSchema, parseQuery, shape } from './json-schema.ts';
 import { type MetricFamily, renderMetrics } from './metrics.ts';
@@ -51,11 +51,6 @@ export interface ApiOptions {
   readonly host: string;
   readonly port: number;
   readonly token?: string;
-}
-
-export function isLoopback(host: string): boolean {
-  if (host === 'localhost' || host === '::1') return true;
-  return isIP(host) === 4 && host.startsWith('127.');
 }
 
 function peerForJson(p: PeerStatus): Record<string, unknown> {
@@ -256,7 +251,7 @@ export interface ApiServer {
 }
 
 export async function startApi(source: StatusSource, opts: ApiOptions): Promise<ApiServer> {
-  if (!isLoopback(opts.host) && !opts.token) {
+  if (!isLoopbackHost(opts.host) && !opts.token) {
     throw new MargayError(
       'MARGAY_ERR_API_LISTEN',
       `api.listen ${opts.host}:${opts.port} is not a loopback address: set api.token (at least 16 characters)`,

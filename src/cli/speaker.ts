@@ -2,11 +2,13 @@
 // YAML, the REST API, no dataplane. SIGTERM/SIGINT send Cease (Administrative Shutdown) to
 // every peer before the process exits.
 import { hostname } from 'node:os';
+import { BgpError } from '../../bgp/errors.ts';
 import { Speaker } from '../../bgp/speaker/speaker.ts';
 import type { PeerStatus } from '../../bgp/speaker/types.ts';
 import { type MetricFamily, ProcessMetrics } from '../api/metrics.ts';
 import { type StatusSource, startApi } from '../api/server.ts';
 import { loadSpeakerConfig } from '../config/speaker.ts';
+import { MargayError } from '../errors.ts';
 import { subscribeBgpLog } from '../log.ts';
 import { VERSION } from '../version.ts';
 
@@ -59,7 +61,6 @@ export async function runSpeaker(configPath: string): Promise<() => Promise<void
   const speaker = new Speaker({ ...config.speaker, hostname: hostname() });
   speaker.setPeers(config.peers);
   speaker.setLocalRoutes(config.announce);
-  await speaker.start();
   const started = Date.now();
 
   const source: StatusSource = {
@@ -82,7 +83,28 @@ export async function runSpeaker(configPath: string): Promise<() => Promise<void
     live: () => ({ ok: true }),
     ready: () => ({ ok: true }),
   };
-  const api = await startApi(source, config.api);
+  // The API first: a speaker that cannot serve its API exits before any session starts, so it
+  // never leaves peers with a session it cannot close cleanly. Then BGP: a listen address it
+  // cannot bind stops the API again and exits before any peer is contacted.
+  let api: Awaited<ReturnType<typeof startApi>>;
+  try {
+    api = await startApi(source, config.api);
+  } catch (err) {
+    processMetrics.close();
+    unsubscribe();
+    throw err;
+  }
+  try {
+    await speaker.start();
+  } catch (err) {
+    await api.close();
+    processMetrics.close();
+    unsubscribe();
+    if (err instanceof BgpError && err.code === 'BGP_ERR_LISTEN') {
+      throw new MargayError('MARGAY_ERR_BGP_LISTEN', `listen: ${err.message}`, { cause: err });
+    }
+    throw err;
+  }
   console.error(
     `margay speaker ${VERSION}: AS ${config.speaker.asn}, router id ${config.speaker.routerId}, ` +
       `${config.peers.length} peer(s), API on ${config.api.host}:${config.api.port}`,

@@ -4,7 +4,7 @@
 // fields are errors so a typo is reported, not ignored.
 import { z } from 'zod';
 import { MargayError } from '../errors.ts';
-import { formatIssues, listenAddress, listenIp } from './fields.ts';
+import { apiSchema, formatIssues, listenIp } from './fields.ts';
 import { readYamlFile } from './yaml-file.ts';
 
 /**
@@ -37,12 +37,7 @@ export const agentConfigSchema = z.strictObject({
   /** This node's name (the Kubernetes Node name). Default: $NODENAME, then the hostname. */
   nodeName: z.string().min(1).max(253).optional(),
   datastore,
-  api: z
-    .strictObject({
-      listen: listenAddress.default({ host: '127.0.0.1', port: 9099 }),
-      token: z.string().min(16).optional(),
-    })
-    .default({ listen: { host: '127.0.0.1', port: 9099 } }),
+  api: apiSchema(9099),
   bgp: z
     .strictObject({
       /** Address the speaker listens on (the port comes from BGPConfiguration.listenPort). */

@@ -93,6 +93,35 @@ export const listenAddress = z.string().transform((s, ctx) => {
   return { host: host === '' ? '0.0.0.0' : host, port: p };
 });
 
+/** Whether a REST API bound to `host` answers only this machine (127.0.0.0/8, ::1). */
+export function isLoopbackHost(host: string): boolean {
+  if (host === 'localhost' || host === '::1') return true;
+  return isIP(host) === 4 && host.startsWith('127.');
+}
+
+/**
+ * A daemon's `api` block. The REST API is read-only but shows the node's peers, routes and
+ * policy, so beyond loopback it needs a bearer token: a listen address that is not loopback
+ * without `token` is a configuration error, found before anything starts.
+ */
+export function apiSchema(defaultPort: number) {
+  return z
+    .strictObject({
+      listen: listenAddress.default({ host: '127.0.0.1', port: defaultPort }),
+      token: z.string().min(16).optional(),
+    })
+    .superRefine((api, ctx) => {
+      if (!isLoopbackHost(api.listen.host) && api.token === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['token'],
+          message: `required when api.listen (${api.listen.host}:${api.listen.port}) is not a loopback address: a bearer token of at least 16 characters`,
+        });
+      }
+    })
+    .default({ listen: { host: '127.0.0.1', port: defaultPort } });
+}
+
 /** Formats zod issues as "path.to[0].field: message" lines. */
 export function formatIssues(error: z.ZodError): string[] {
   return error.issues.map((issue) => {

@@ -16,6 +16,7 @@ import { normalizePrefix } from '../../bgp/wire/prefix.ts';
 import { MargayError } from '../errors.ts';
 import { canonicalAddress, isUnspecified } from './address.ts';
 import {
+  apiSchema,
   asn,
   community,
   extendedCommunity,
@@ -25,7 +26,6 @@ import {
   ipAddress,
   ipv4,
   largeCommunity,
-  listenAddress,
   listenIp,
   port,
   prefix,
@@ -117,12 +117,7 @@ export const speakerConfigSchema = z
       })
       .nullable()
       .default({ address: '::', port: 179 }),
-    api: z
-      .strictObject({
-        listen: listenAddress.default({ host: '127.0.0.1', port: 9179 }),
-        token: z.string().min(16).optional(),
-      })
-      .default({ listen: { host: '127.0.0.1', port: 9179 } }),
+    api: apiSchema(9179),
     maxPaths: z.number().int().min(1).max(64).default(1),
     gracefulRestartTime: z.number().int().min(0).max(4095).default(120),
     peers: z.array(peerSchema).default([]),

@@ -24,6 +24,19 @@ describe('margay agent config', () => {
     );
   });
 
+  it('needs api.token for an API beyond loopback, and only there', () => {
+    expect(errorOf({ datastore, api: { listen: '0.0.0.0:9099' } })).toContain(
+      'api.token: required when api.listen (0.0.0.0:9099) is not a loopback address',
+    );
+    expect(errorOf({ datastore, api: { listen: '[2001:db8::1]:9099' } })).toContain('api.token: required');
+    const token = 'a-token-of-20-chars!';
+    expect(parseAgentConfig({ datastore, api: { listen: '0.0.0.0:9099', token } }).api.token).toBe(token);
+    expect(parseAgentConfig({ datastore, api: { listen: '127.0.0.2:9099' } }).api.listen.host).toBe(
+      '127.0.0.2',
+    );
+    expect(parseAgentConfig({ datastore, api: { listen: '[::1]:9099' } }).api.listen.host).toBe('::1');
+  });
+
   it('rejects a BGP listen address no listener can have, naming the field', () => {
     expect(errorOf({ datastore, bgp: { listenAddress: 'ff02::1' } })).toContain(
       'bgp.listenAddress: ff02::1 is a multicast address',
