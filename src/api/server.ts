@@ -11,6 +11,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { BgpError } from '../../bgp/errors.ts';
 import type { PathView, PeerStatus, RouteFilter } from '../../bgp/speaker/types.ts';
+import { normalizeIp, normalizePrefix } from '../../bgp/wire/prefix.ts';
 import { isLoopbackHost } from '../config/fields.ts';
 import { MargayError } from '../errors.ts';
 import { checkQuerySchema, checkResponseSchema, type JsonSchema, parseQuery, shape } from './json-schema.ts';
@@ -173,7 +174,26 @@ function routesHandler(source: StatusSource): Handler {
   return (params) => {
     const parsed = parseQuery(querySchema, params);
     if (!parsed.ok) return badParameter(parsed.parameter, parsed.problem);
-    const { limit: limitText, ...filter } = parsed.value as RoutesQuery;
+    const { limit: limitText, ...query } = parsed.value as RoutesQuery;
+    // The pattern admits the shape; a prefix must also be one (length within the family, no host
+    // bits set), or the answer would be an empty list for a question that has no answer.
+    const filter = { ...query };
+    for (const name of ['prefix', 'after'] as const) {
+      const text = query[name];
+      if (text === undefined) continue;
+      try {
+        filter[name] = normalizePrefix(text);
+      } catch (err) {
+        return badParameter(name, `is not a prefix: ${(err as Error).message}`);
+      }
+    }
+    if (query.peer !== undefined && query.peer !== 'local') {
+      try {
+        normalizeIp(query.peer);
+      } catch (err) {
+        return badParameter('peer', `is not an address or "local": ${(err as Error).message}`);
+      }
+    }
     const limit = limitText === undefined ? ROUTES_PAGE.default : Number(limitText);
     if (limit < ROUTES_PAGE.min || limit > ROUTES_PAGE.max) {
       return badParameter('limit', `must be ${ROUTES_PAGE.min}..${ROUTES_PAGE.max}`);

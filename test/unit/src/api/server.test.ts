@@ -130,6 +130,22 @@ describe('REST API', () => {
     expect(prefix.json().error.message).toContain('"prefix"');
   });
 
+  it('answers 400 for a prefix or peer that cannot exist, instead of an empty list', async () => {
+    for (const [query, name] of [
+      ['prefix=10.0.0.0/33', 'prefix'],
+      ['prefix=2001:db8::/129', 'prefix'],
+      ['prefix=10.0.0.1/24', 'prefix'],
+      ['prefix=300.0.0.0/8', 'prefix'],
+      ['after=10.0.0.1/24', 'after'],
+      ['peer=1.2.3', 'peer'],
+    ] as const) {
+      const bad = await get(`/v1/bgp/routes?${query}`);
+      expect(bad.status, query).toBe(400);
+      expect(bad.json().error.code, query).toBe('BAD_PARAMETER');
+      expect(bad.json().error.message, query).toContain(`"${name}"`);
+    }
+  });
+
   it('serves health, readiness with the reason, metrics and OpenAPI', async () => {
     expect((await get('/healthz')).status).toBe(200);
     const ready = await get('/readyz');
