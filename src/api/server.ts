@@ -277,7 +277,7 @@ export async function startApi(source: StatusSource, opts: ApiOptions): Promise<
       `api.listen ${opts.host}:${opts.port} is not a loopback address: set api.token (at least 16 characters)`,
     );
   }
-  const expected = opts.token ? Buffer.from(`Bearer ${opts.token}`) : undefined;
+  const expected = opts.token ? Buffer.from(opts.token) : undefined;
   const routes = endpoints(source);
 
   const answer = (req: IncomingMessage): Reply => {
@@ -287,7 +287,9 @@ export async function startApi(source: StatusSource, opts: ApiOptions): Promise<
       return errorReply(404, 'NOT_FOUND', `no such endpoint: ${req.method} ${req.url}`);
     }
     if (expected && url.pathname !== '/healthz' && url.pathname !== '/readyz') {
-      const got = Buffer.from(req.headers.authorization ?? '');
+      // RFC 7235 §2.1: the auth-scheme is case-insensitive ("Bearer", "bearer").
+      const m = /^bearer +(\S+) *$/i.exec(req.headers.authorization ?? '');
+      const got = Buffer.from(m?.[1] ?? '');
       if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
         return errorReply(401, 'UNAUTHORIZED', 'a valid bearer token is required');
       }

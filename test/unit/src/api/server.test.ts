@@ -216,6 +216,13 @@ describe('REST API', () => {
       expect(
         (await fetch(`${url}/v1/bgp/peers`, { headers: { authorization: `Bearer ${token}` } })).status,
       ).toBe(200);
+      // The scheme is case-insensitive (RFC 7235 §2.1); the token is not.
+      for (const header of [`bearer ${token}`, `BEARER ${token}`]) {
+        expect((await fetch(`${url}/v1/bgp/peers`, { headers: { authorization: header } })).status).toBe(200);
+      }
+      for (const header of [`Bearer ${token.toUpperCase()}`, `Basic ${token}`, token, `Bearer ${token} x`]) {
+        expect((await fetch(`${url}/v1/bgp/peers`, { headers: { authorization: header } })).status).toBe(401);
+      }
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
     } finally {
       await guarded.close();
