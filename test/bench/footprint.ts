@@ -499,12 +499,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (err) {
     failure = err;
   }
-  const leftovers = await teardown.run();
-  if (failure) {
-    const msg = failure instanceof Error ? failure.message : String(failure);
-    throw new Error(leftovers.length > 0 ? `${msg}; teardown: ${leftovers.join('; ')}` : msg);
-  }
-  if (leftovers.length > 0) throw new Error(`teardown failed: ${leftovers.join('; ')}`);
+  await teardown.finish(failure);
   process.stdout.write(`${JSON.stringify(line)}\n`);
   process.stderr.write(human);
   return 0;

@@ -701,12 +701,7 @@ export async function runPolicyPath(
   } catch (err) {
     failure = err;
   }
-  const leftovers = await teardown.run();
-  if (failure) {
-    const msg = failure instanceof Error ? failure.message : String(failure);
-    throw new Error(leftovers.length > 0 ? `${msg}; teardown: ${leftovers.join('; ')}` : msg);
-  }
-  if (leftovers.length > 0) throw new Error(`teardown failed: ${leftovers.join('; ')}`);
+  await teardown.finish(failure);
   return result!;
 }
 

@@ -56,4 +56,17 @@ export class Teardown {
     })();
     return this.#running;
   }
+
+  /**
+   * Runs the steps after a benchmark's body, then throws if the body failed (`failure`, with
+   * any teardown failures added to its message) or if a step failed.
+   */
+  async finish(failure: unknown): Promise<void> {
+    const leftovers = await this.run();
+    if (failure) {
+      const msg = failure instanceof Error ? failure.message : String(failure);
+      throw new Error(leftovers.length > 0 ? `${msg}; teardown: ${leftovers.join('; ')}` : msg);
+    }
+    if (leftovers.length > 0) throw new Error(`teardown failed: ${leftovers.join('; ')}`);
+  }
 }
