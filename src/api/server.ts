@@ -31,9 +31,9 @@ export interface StatusSource {
   routes(filter: RouteFilter): readonly PathView[];
   metrics(): readonly MetricFamily[];
   /** Live: the process works (event loop turning, speaker not wedged). */
-  live(): { ok: boolean; reason?: string };
+  live(): ProbeResult;
   /** Ready: configuration applied and sessions started. */
-  ready(): { ok: boolean; reason?: string };
+  ready(): ProbeResult;
   /** Extra, mode-specific GET endpoints (the agent adds /v1/dataplane/*), documented in OpenAPI. */
   readonly extraRoutes?: readonly ExtraRoute[];
 }
@@ -224,7 +224,7 @@ function routesHandler(source: StatusSource): Handler {
 
 function endpoints(source: StatusSource): Map<string, Handler> {
   const probe =
-    (check: () => { ok: boolean; reason?: string }): Handler =>
+    (check: () => ProbeResult): Handler =>
     () => {
       const r = check();
       return { status: r.ok ? 200 : 503, json: r };
@@ -264,10 +264,35 @@ function send(res: ServerResponse, reply: Reply, head: boolean): void {
   res.end(head ? undefined : body);
 }
 
+/**
+ * A probe's answer: `code` is a short, stable reason (DATASTORE_NOT_SYNCED, …) that anyone may
+ * see; `reason` the full text, shown only to loopback clients or holders of the token.
+ */
+export interface ProbeResult {
+  readonly ok: boolean;
+  readonly code?: string;
+  readonly reason?: string;
+}
+
 /** The listening API: the http.Server (for its address) and how to stop it. */
 export interface ApiServer {
   readonly server: Server;
   close(): Promise<void>;
+}
+
+/** Whether the request carries `expected` as its bearer token, compared in constant time. */
+function hasToken(req: IncomingMessage, expected: Buffer): boolean {
+  // RFC 7235 §2.1: the auth-scheme is case-insensitive ("Bearer", "bearer").
+  const m = /^bearer +(\S+) *$/i.exec(req.headers.authorization ?? '');
+  const got = Buffer.from(m?.[1] ?? '');
+  return got.length === expected.length && timingSafeEqual(got, expected);
+}
+
+/** A probe's reply with only its status and short reason code. */
+function withoutDetail(reply: Reply): Reply {
+  if (!('json' in reply) || typeof reply.json !== 'object' || reply.json === null) return reply;
+  const { ok, code } = reply.json as { ok?: unknown; code?: unknown };
+  return { status: reply.status, json: code === undefined ? { ok } : { ok, code } };
 }
 
 export async function startApi(source: StatusSource, opts: ApiOptions): Promise<ApiServer> {
@@ -286,15 +311,14 @@ export async function startApi(source: StatusSource, opts: ApiOptions): Promise<
     if (handler === undefined) {
       return errorReply(404, 'NOT_FOUND', `no such endpoint: ${req.method} ${req.url}`);
     }
-    if (expected && url.pathname !== '/healthz' && url.pathname !== '/readyz') {
-      // RFC 7235 §2.1: the auth-scheme is case-insensitive ("Bearer", "bearer").
-      const m = /^bearer +(\S+) *$/i.exec(req.headers.authorization ?? '');
-      const got = Buffer.from(m?.[1] ?? '');
-      if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
-        return errorReply(401, 'UNAUTHORIZED', 'a valid bearer token is required');
-      }
-    }
-    return handler(url.searchParams);
+    const authorized = expected === undefined || hasToken(req, expected);
+    const isProbe = url.pathname === '/healthz' || url.pathname === '/readyz';
+    if (!authorized && !isProbe) return errorReply(401, 'UNAUTHORIZED', 'a valid bearer token is required');
+    const reply = handler(url.searchParams);
+    // Probes answer without a token, but beyond loopback their reasons (a datastore error with a
+    // file path and an excerpt of it) are for those who hold the token: the rest get the status
+    // and the short reason code.
+    return authorized ? reply : withoutDetail(reply);
   };
 
   const server = createServer((req, res) => {

@@ -351,22 +351,32 @@ export class Agent {
     return (this.#speaker?.peers() ?? []).map((p) => ({ ...p, peerType: this.#peerTypes.get(p.address) }));
   }
 
-  #readiness(): { ok: boolean; reason?: string } {
+  #readiness(): { ok: boolean; code?: string; reason?: string } {
     if (!this.#datastore.ready()) {
       return {
         ok: false,
+        code: 'DATASTORE_NOT_SYNCED',
         reason: `datastore not synced${this.#datastore.lastError ? `: ${this.#datastore.lastError.message}` : ''}`,
       };
     }
     if (this.#datastore.lastError)
-      return { ok: false, reason: `datastore: ${this.#datastore.lastError.message}` };
+      return {
+        ok: false,
+        code: 'DATASTORE_ERROR',
+        reason: `datastore: ${this.#datastore.lastError.message}`,
+      };
     if (!this.#state?.node)
-      return { ok: false, reason: `node ${this.#nodeName} is not in the datastore or has no address` };
-    if (!this.#speaker) return { ok: false, reason: 'BGP speaker not started' };
+      return {
+        ok: false,
+        code: 'NODE_UNKNOWN',
+        reason: `node ${this.#nodeName} is not in the datastore or has no address`,
+      };
+    if (!this.#speaker) return { ok: false, code: 'BGP_NOT_STARTED', reason: 'BGP speaker not started' };
     const dp = this.#dataplane?.status();
     if (dp && !dp.ready) {
       return {
         ok: false,
+        code: 'DATAPLANE_NOT_PROGRAMMED',
         reason: `dataplane not programmed${dp.lastError ? `: ${dp.lastError.message}` : ''}`,
       };
     }

@@ -230,6 +230,33 @@ describe('REST API', () => {
   });
 });
 
+describe('probes beyond loopback', () => {
+  it('answer without a token, with the status and reason code only; the token shows the reason', async () => {
+    const token = 'a-very-secret-token-123';
+    const detail = 'datastore: /etc/margay/cluster.yaml line 3: spec.peerIP: "x" is not an address';
+    const source: StatusSource = {
+      ...sourceFor(speaker),
+      ready: () => ({ ok: false, code: 'DATASTORE_ERROR', reason: detail }),
+    };
+    const api = await startApi(source, { host: '127.0.0.1', port: 0, token });
+    try {
+      const url = `http://127.0.0.1:${(api.server.address() as { port: number }).port}/readyz`;
+      const anonymous = await fetch(url);
+      expect(anonymous.status).toBe(503);
+      expect(await anonymous.json()).toEqual({ ok: false, code: 'DATASTORE_ERROR' });
+      const wrong = await fetch(url, { headers: { authorization: 'Bearer not-the-token-at-all' } });
+      expect(await wrong.json()).toEqual({ ok: false, code: 'DATASTORE_ERROR' });
+      const holder = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+      expect(holder.status).toBe(503);
+      expect(await holder.json()).toEqual({ ok: false, code: 'DATASTORE_ERROR', reason: detail });
+    } finally {
+      await api.close();
+    }
+    // Without a token (loopback), everyone is local: the reason is shown.
+    expect((await get('/readyz')).json()).toEqual({ ok: false, reason: 'not yet' });
+  });
+});
+
 describe('margay speaker process', () => {
   it('exits 2 naming the field when the config is bad', () => {
     const dir = mkdtempSync(join(tmpdir(), 'margay-speaker-'));
