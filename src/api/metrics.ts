@@ -36,6 +36,42 @@ export function renderMetrics(families: readonly MetricFamily[]): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * A counter family whose series appear on their first increment, one per distinct set of label
+ * values. Callers pass the labels in the same order each time; the family renders them in the
+ * order the series first appeared.
+ */
+export class Counter {
+  readonly #series = new Map<string, { labels: Readonly<Record<string, string>>; value: number }>();
+  readonly name: string;
+  readonly help: string;
+
+  constructor(name: string, help: string, initial?: Readonly<Record<string, string>>) {
+    this.name = name;
+    this.help = help;
+    // A counter without labels exists from the start, so a scrape shows 0 rather than nothing.
+    if (initial !== undefined) this.#series.set(JSON.stringify(initial), { labels: initial, value: 0 });
+  }
+
+  inc(labels: Readonly<Record<string, string>> = {}): void {
+    const key = JSON.stringify(labels);
+    const series = this.#series.get(key);
+    if (series === undefined) this.#series.set(key, { labels, value: 1 });
+    else series.value++;
+  }
+
+  family(): MetricFamily {
+    return {
+      name: this.name,
+      help: this.help,
+      type: 'counter',
+      samples: [...this.#series.values()].map(({ labels, value }) =>
+        Object.keys(labels).length === 0 ? { value } : { labels, value },
+      ),
+    };
+  }
+}
+
 /** Process-level metrics every Margay process exports. */
 export class ProcessMetrics {
   readonly #histogram: ELDHistogram;

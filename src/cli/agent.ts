@@ -19,11 +19,11 @@ async function openDatastore(config: AgentConfig): Promise<Datastore> {
 export async function runAgent(configPath: string): Promise<() => Promise<void>> {
   const config = await loadAgentConfig(configPath);
   setLogLevel(config.logLevel);
-  const unsubscribe = subscribeBgpLog();
+  const bgpLog = subscribeBgpLog();
   const processMetrics = new ProcessMetrics();
   const datastore = await openDatastore(config);
   const agent = new Agent({ config, datastore });
-  const source = agent.statusSource(() => processMetrics.families());
+  const source = agent.statusSource(() => [...processMetrics.families(), ...bgpLog.families()]);
   const withSpeakerMetrics = source.metrics;
   source.metrics = () => [...withSpeakerMetrics(), ...speakerMetrics(source.peers())];
   const api = await startApi(source, {
@@ -42,7 +42,7 @@ export async function runAgent(configPath: string): Promise<() => Promise<void>>
     await agent.stop();
     await api.close();
     processMetrics.close();
-    unsubscribe();
+    bgpLog.close();
     log('info', 'agent.stopped', { node: agent.nodeName, kernelState: 'left in place' });
   };
 }

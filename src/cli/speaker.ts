@@ -56,7 +56,7 @@ export function speakerMetrics(peers: readonly PeerStatus[]): MetricFamily[] {
 
 export async function runSpeaker(configPath: string): Promise<() => Promise<void>> {
   const config = await loadSpeakerConfig(configPath);
-  const unsubscribe = subscribeBgpLog();
+  const bgpLog = subscribeBgpLog();
   const processMetrics = new ProcessMetrics();
   const speaker = new Speaker({ ...config.speaker, hostname: hostname() });
   speaker.setPeers(config.peers);
@@ -79,7 +79,7 @@ export async function runSpeaker(configPath: string): Promise<() => Promise<void
     },
     peers: () => speaker.peers(),
     routes: (filter) => speaker.routes(filter),
-    metrics: () => [...processMetrics.families(), ...speakerMetrics(speaker.peers())],
+    metrics: () => [...processMetrics.families(), ...bgpLog.families(), ...speakerMetrics(speaker.peers())],
     live: () => ({ ok: true }),
     ready: () => ({ ok: true }),
   };
@@ -91,7 +91,7 @@ export async function runSpeaker(configPath: string): Promise<() => Promise<void
     api = await startApi(source, config.api);
   } catch (err) {
     processMetrics.close();
-    unsubscribe();
+    bgpLog.close();
     throw err;
   }
   try {
@@ -99,7 +99,7 @@ export async function runSpeaker(configPath: string): Promise<() => Promise<void
   } catch (err) {
     await api.close();
     processMetrics.close();
-    unsubscribe();
+    bgpLog.close();
     if (err instanceof BgpError && err.code === 'BGP_ERR_LISTEN') {
       throw new MargayError('MARGAY_ERR_BGP_LISTEN', `listen: ${err.message}`, { cause: err });
     }
@@ -114,6 +114,6 @@ export async function runSpeaker(configPath: string): Promise<() => Promise<void
     await speaker.stop({ message: 'margay speaker shutting down' });
     await api.close();
     processMetrics.close();
-    unsubscribe();
+    bgpLog.close();
   };
 }
