@@ -105,7 +105,13 @@ function checkObject(o: KubeObject, all: KubeObject[]): string[] {
           Object.values(data).every((v) => typeof v === 'string'),
           'data values are strings',
         );
-        parseAgentConfig(parseYaml(data['agent.json'] as string), 'ConfigMap agent.json');
+        const cfg = parseYaml(data['agent.json'] as string) as { api?: { listen?: string; token?: string } };
+        need(cfg.api?.token === undefined, 'the ConfigMap carries no API token');
+        // Beyond loopback the agent needs a token: an init container adds it from the Secret to
+        // the configuration the agent reads (daemonset.yaml), as this does.
+        const listen = cfg.api?.listen ?? '127.0.0.1:9099';
+        const token = /^(127\.|\[::1\]:)/.test(listen) ? {} : { token: 'x'.repeat(16) };
+        parseAgentConfig({ ...cfg, api: { ...cfg.api, ...token } }, 'ConfigMap agent.json');
       }
       if (o.kind === 'Secret') {
         const data = o.data as Record<string, string>;
