@@ -21,6 +21,10 @@ const BENCHES: Record<string, { readonly what: string; readonly load: () => Prom
     what: 'idle RSS and start-to-ready of margay speaker (one peer, BIRD alongside) and of the agents of a 3-node lab',
     load: async () => (await import('./footprint.ts')).main,
   },
+  soak: {
+    what: 'session churn (establish, N routes, drop) against margay speaker and BIRD for M minutes: RSS over time, event-loop delay',
+    load: async () => (await import('./soak.ts')).main,
+  },
 };
 
 function usage(): string {
