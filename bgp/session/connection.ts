@@ -51,8 +51,8 @@ export const CLOSE_LINGER_MS = 2_000;
 
 /**
  * The longest run of input handling before the event loop gets a turn (see the file header). Small
- * against the event-loop delay the daemon allows itself while ingesting a full table (p99 under
- * 50 ms), large against what applying one 4096-octet UPDATE costs, so the yield itself is noise.
+ * against the event-loop delay a keepalive can tolerate, large against what applying one
+ * 4096-octet UPDATE costs, so the turns given up cost little beside the work between them.
  */
 export const INPUT_SLICE_MS = 5;
 

@@ -1,7 +1,7 @@
 // Prometheus text exposition (version 0.0.4) written by hand: a handful of gauges and counters
 // does not need a client library. Event-loop delay comes from perf_hooks' histogram, sampled
-// every 10 ms, so a stall while ingesting a large table shows up here; the daemon's target is a
-// p99 event-loop delay under 50 ms, well inside any keepalive interval.
+// every 10 ms, so a stall while ingesting a large table shows up here, where an operator can
+// compare it with the keepalive interval of the daemon's sessions.
 import { type ELDHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 
 export interface Sample {

@@ -41,7 +41,7 @@ import type * as UpModule from '../../src/lab/up.ts';
 import { type Probe, startProbe } from './bgp/probe-client.ts';
 import { createNsPair, RUN_PREFIX } from './lib/netns.ts';
 import { GiveUpError, sleep, waitFor } from './lib/poll.ts';
-import { type Spawned, spawnTracked } from './lib/proc.ts';
+import { type Memory, memoryOf, type Spawned, spawnTracked, table } from './lib/proc.ts';
 import { Teardown } from './lib/teardown.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -56,31 +56,6 @@ const TARGETS = { speakerRssMb: 80, agentRssMb: 100 } as const;
 type From = 'dist' | 'src';
 
 const round = (v: number, digits = 1): number => Math.round(v * 10 ** digits) / 10 ** digits;
-
-interface Memory {
-  readonly rssMb: number;
-  readonly anonMb: number;
-  readonly fileMb: number;
-  readonly peakMb: number;
-}
-
-async function memoryOf(pid: number): Promise<Memory> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8');
-  const kb = (text: string, key: string): number => {
-    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text);
-    if (!m) throw new Error(`/proc/${pid}: no ${key}`);
-    return Number(m[1]) / 1024;
-  };
-  const rss = kb(status, 'VmRSS');
-  const anon = kb(rollup, 'Anonymous');
-  return {
-    rssMb: round(rss),
-    anonMb: round(anon),
-    fileMb: round(rss - anon),
-    peakMb: round(kb(status, 'VmHWM')),
-  };
-}
 
 /** Seconds since boot, as /proc/uptime has them (10 ms resolution). */
 async function uptime(): Promise<number> {
@@ -351,11 +326,6 @@ async function labUpAndDown(
   const code = await cli.exited;
   if (code !== 0) throw new Error(`margay lab up failed: ${(await readFile(log, 'utf8')).slice(-800)}`);
   await m.up.labDown(stateDir);
-}
-
-function table(rows: readonly (readonly string[])[]): string {
-  const widths = (rows[0] ?? []).map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return `${rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('  ')).join('\n')}\n`;
 }
 
 export async function main(argv: readonly string[]): Promise<number> {

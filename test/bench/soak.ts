@@ -37,7 +37,7 @@ import { type Probe, startProbe } from './bgp/probe-client.ts';
 import { staleBuildFile } from './footprint.ts';
 import { createNsPair, type NsPair } from './lib/netns.ts';
 import { GiveUpError, sleep, waitFor } from './lib/poll.ts';
-import { spawnTracked } from './lib/proc.ts';
+import { type Memory, memoryOf, spawnTracked, table } from './lib/proc.ts';
 import { Teardown } from './lib/teardown.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -54,31 +54,6 @@ const MAX_FAILED_IN_A_ROW = 5;
 type From = 'dist' | 'src';
 
 const round = (v: number, digits = 1): number => Math.round(v * 10 ** digits) / 10 ** digits;
-
-interface Memory {
-  readonly rssMb: number;
-  readonly hwmMb: number;
-  readonly anonMb: number;
-  readonly fileMb: number;
-}
-
-async function memoryOf(pid: number): Promise<Memory> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8');
-  const kb = (text: string, key: string): number => {
-    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text);
-    if (!m) throw new Error(`/proc/${pid}: no ${key}`);
-    return Number(m[1]) / 1024;
-  };
-  const rss = kb(status, 'VmRSS');
-  const anon = kb(rollup, 'Anonymous');
-  return {
-    rssMb: round(rss),
-    hwmMb: round(kb(status, 'VmHWM')),
-    anonMb: round(anon),
-    fileMb: round(rss - anon),
-  };
-}
 
 /** A sample value from Prometheus text, e.g. `name{quantile="0.99"}`; undefined when absent. */
 export function metricValue(text: string, series: string): number | undefined {
@@ -252,11 +227,6 @@ async function statusOf(probe: Probe, url: string): Promise<number> {
   } catch {
     return 0;
   }
-}
-
-function table(rows: readonly (readonly string[])[]): string {
-  const widths = (rows[0] ?? []).map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return `${rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('  ')).join('\n')}\n`;
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -466,7 +436,7 @@ protocol bgp churn {
       after1MinMb: pick(atMinute).rssMb,
       endMb: pick(last).rssMb,
       peakMb: Math.max(...samples.map((s) => pick(s).rssMb)),
-      hwmMb: pick(last).hwmMb,
+      hwmMb: pick(last).peakMb,
       endAnonMb: pick(last).anonMb,
       endFileMb: pick(last).fileMb,
       slopeLastHalfMbPerMin: slopeOf((s) => pick(s).rssMb),

@@ -210,3 +210,35 @@ export async function settleIdle(
     await sleep(stepMs);
   }
 }
+
+/** A process's memory in MB: resident, peak resident, and the resident split into anon and file. */
+export interface Memory {
+  readonly rssMb: number;
+  readonly peakMb: number;
+  /** The process's own memory (heap, compiled code). */
+  readonly anonMb: number;
+  /** File pages: mostly the executable, shared with other processes running it. */
+  readonly fileMb: number;
+}
+
+const mb1 = (kb: number): number => Math.round((kb / 1024) * 10) / 10;
+
+/** VmRSS and VmHWM from /proc/PID/status, the anonymous part from /proc/PID/smaps_rollup. */
+export async function memoryOf(pid: number): Promise<Memory> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (text: string, key: string): number => {
+    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text);
+    if (!m) throw new Error(`/proc/${pid}: no ${key}`);
+    return Number(m[1]);
+  };
+  const rss = kb(status, 'VmRSS');
+  const anon = kb(rollup, 'Anonymous');
+  return { rssMb: mb1(rss), peakMb: mb1(kb(status, 'VmHWM')), anonMb: mb1(anon), fileMb: mb1(rss - anon) };
+}
+
+/** Rows of cells as aligned columns, for a benchmark's table on stderr. */
+export function table(rows: readonly (readonly string[])[]): string {
+  const widths = (rows[0] ?? []).map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return `${rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('  ')).join('\n')}\n`;
+}
