@@ -1,13 +1,13 @@
 // A configuration path that is not a regular file: a FIFO would block the read until some
 // process writes to it, a directory or a device is never a configuration. Both commands refuse
 // it at once with MARGAY_ERR_CONFIG_READ naming the path.
-import { spawnSync } from 'node:child_process';
-import { closeSync, constants, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadAgentConfig } from '../../../../src/config/agent.ts';
 import { loadSpeakerConfig } from '../../../../src/config/speaker.ts';
+import { makeFifo, releaseFifo } from '../../../support/fifo.ts';
 
 let dir: string;
 let fifo: string;
@@ -15,17 +15,11 @@ let fifo: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'margay-cfg-fifo-'));
   fifo = join(dir, 'config.yaml');
-  const made = spawnSync('mkfifo', [fifo]);
-  expect(made.status, String(made.stderr)).toBe(0);
+  makeFifo(fifo);
 });
 
 afterEach(() => {
-  // A reader still blocked on the FIFO gets end-of-file when a writer opens and closes it.
-  try {
-    closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
-  } catch {
-    // ENXIO: nobody has it open for reading.
-  }
+  releaseFifo(fifo);
   rmSync(dir, { recursive: true, force: true });
 });
 

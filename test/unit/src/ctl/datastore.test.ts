@@ -1,10 +1,10 @@
 // margayctl's --datastore-file: a path that is not a regular file is refused at once, naming it.
-import { spawnSync } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadSnapshot } from '../../../../src/ctl/datastore.ts';
+import { makeFifo, releaseFifo } from '../../../support/fifo.ts';
 
 let dir: string;
 let fifo: string;
@@ -12,17 +12,11 @@ let fifo: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'margay-ctl-fifo-'));
   fifo = join(dir, 'cluster.yaml');
-  const made = spawnSync('mkfifo', [fifo]);
-  expect(made.status, String(made.stderr)).toBe(0);
+  makeFifo(fifo);
 });
 
 afterEach(() => {
-  // A reader still blocked on the FIFO gets end-of-file when a writer opens and closes it.
-  try {
-    closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
-  } catch {
-    // ENXIO: nobody has it open for reading.
-  }
+  releaseFifo(fifo);
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -1,13 +1,5 @@
-// FileDatastore against writers that are still writing: a real file in a temporary directory,
-// written in place (truncated, then filled in pieces), with the datastore's timers on a clock
-// that moves only when the test moves it. Every state the file passes through is read at least
-// once (reload() reads it on the spot, at the clock's current time), and the clock moves less
-// than the settle interval between two writes, so the outcome does not depend on how fast this
-// machine runs: no intermediate state may ever be emitted.
-import { spawnSync } from 'node:child_process';
 import {
   closeSync,
-  constants,
   ftruncateSync,
   mkdtempSync,
   openSync,
@@ -23,6 +15,7 @@ import type { DatastoreTimers } from '../../../../../src/datastore/file/file-dat
 import { FileDatastore } from '../../../../../src/datastore/file/file-datastore.ts';
 import type { SnapshotChanged } from '../../../../../src/datastore/types.ts';
 import type { MargayError } from '../../../../../src/errors.ts';
+import { makeFifo, releaseFifo } from '../../../../support/fifo.ts';
 
 // The intervals this test configures (clock milliseconds); the pause between two writes of a
 // piecewise write is shorter than SETTLE.
@@ -289,8 +282,7 @@ describe('FileDatastore and writes in progress', () => {
 
 describe('FileDatastore and paths that are not regular files', () => {
   it('refuses a FIFO at once, naming the path, instead of blocking start()', async () => {
-    const made = spawnSync('mkfifo', [file]);
-    expect(made.status, String(made.stderr)).toBe(0);
+    makeFifo(file);
     try {
       const d = new FileDatastore({ path: file, clock: clock.clock, timers: clock.timers });
       ds = d;
@@ -299,12 +291,7 @@ describe('FileDatastore and paths that are not regular files', () => {
       expect(d.lastError?.code).toBe('MARGAY_ERR_DATASTORE_READ');
       expect(d.lastError?.message).toBe(`${file}: cannot read: not a regular file (a FIFO)`);
     } finally {
-      // A reader still blocked on the FIFO gets end-of-file when a writer opens and closes it.
-      try {
-        closeSync(openSync(file, constants.O_WRONLY | constants.O_NONBLOCK));
-      } catch {
-        // ENXIO: nobody has it open for reading.
-      }
+      releaseFifo(file);
     }
   });
 });
