@@ -3,10 +3,10 @@
 // has the first refusal, then on a clean stop one line with how many it left out.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort, refusedConnection } from '../../../support/net.ts';
 
 const MAIN = join(import.meta.dirname, '..', '..', '..', '..', 'src/main.ts');
 
@@ -14,30 +14,6 @@ const children: ChildProcess[] = [];
 afterEach(() => {
   for (const c of children.splice(0)) c.kill('SIGKILL');
 });
-
-/** A port on 127.0.0.1 that was free a moment ago. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Connects and resolves when the other side closes the connection; false when nothing listens. */
-function refusedConnection(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('error', () => resolve(false));
-    socket.once('close', (hadError) => {
-      if (!hadError) resolve(true);
-    });
-    socket.resume();
-  });
-}
 
 describe('margay agent log and metrics', () => {
   it('logs the first refused connection and counts all of them', async () => {

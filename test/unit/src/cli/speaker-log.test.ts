@@ -3,10 +3,10 @@
 // count, and its /metrics counts them all.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort, refusedConnection } from '../../../support/net.ts';
 
 const MAIN = join(import.meta.dirname, '..', '..', '..', '..', 'src/main.ts');
 
@@ -14,28 +14,6 @@ const children: ChildProcess[] = [];
 afterEach(() => {
   for (const c of children.splice(0)) c.kill('SIGKILL');
 });
-
-/** A port on 127.0.0.1 that was free a moment ago. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Connects and resolves when the other side closes the connection. */
-function refusedConnection(port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('error', reject);
-    socket.once('close', () => resolve());
-    socket.resume();
-  });
-}
 
 describe('margay speaker log and metrics', () => {
   it('logs the first refused connection and counts all of them', async () => {
@@ -61,7 +39,7 @@ describe('margay speaker log and metrics', () => {
       });
     });
 
-    for (let i = 0; i < 20; i++) await refusedConnection(bgpPort);
+    for (let i = 0; i < 20; i++) expect(await refusedConnection(bgpPort)).toBe(true);
     const metrics = await (await fetch(`http://127.0.0.1:${apiPort}/metrics`)).text();
     expect(metrics).toMatch(/^margay_bgp_connections_refused_total 20$/m);
     expect(metrics).toMatch(/^margay_log_suppressed_total\{event="bgp.connectionRefused"\} 19$/m);
