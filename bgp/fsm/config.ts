@@ -1,8 +1,10 @@
 // FSM configuration defaults and validation. The defaults are the ones Calico/BIRD users
 // expect rather than RFC 4271 §10's suggestions: a 120 s ConnectRetryTimer makes a node
 // that rebooted wait two minutes for its mesh, so we start at 5 s and back off to 120 s.
-// Invalid values throw here, once, so `step` never has to.
+// Invalid values throw here, once, so `step` never has to. The hold time and keepalive time follow
+// the timer rule every configuration schema shares (hold-time.ts).
 import { BgpError } from '../errors.ts';
+import { defaultKeepaliveTime, holdTimeProblem, keepaliveTimeProblem } from './hold-time.ts';
 import type { FsmConfig, FsmState } from './types.ts';
 
 export const FSM_DEFAULTS = {
@@ -38,17 +40,12 @@ function seconds(field: string, value: number, min: number, max = 65535): number
 /** Fills defaults and checks every field; throws BgpError BGP_ERR_INVALID_CONFIG naming the field. */
 export function resolveFsmConfig(input: FsmConfigInput = {}): FsmConfig {
   const holdTime = input.holdTime ?? FSM_DEFAULTS.holdTime;
-  // RFC 4271 §4.2: "MUST be either zero or at least three seconds"; the field is 2 octets.
-  if (!Number.isInteger(holdTime) || holdTime < 0 || holdTime > 65535 || holdTime === 1 || holdTime === 2) {
-    invalid('holdTime', holdTime, 'must be 0 or an integer in [3, 65535] (RFC 4271 §4.2)');
-  }
-  // RFC 4271 §10: KeepaliveTime defaults to a third of the HoldTime.
-  const keepaliveTime = input.keepaliveTime ?? Math.floor(holdTime / 3);
-  if (holdTime === 0) {
-    if (keepaliveTime !== 0) invalid('keepaliveTime', keepaliveTime, 'must be 0 when holdTime is 0');
-  } else {
-    seconds('keepaliveTime', keepaliveTime, 1, holdTime);
-  }
+  const holdProblem = holdTimeProblem(holdTime);
+  if (holdProblem !== undefined) invalid('holdTime', holdTime, holdProblem);
+  const keepaliveTime = input.keepaliveTime ?? defaultKeepaliveTime(holdTime);
+  const keepaliveProblem = keepaliveTimeProblem(keepaliveTime, holdTime);
+  if (keepaliveProblem !== undefined)
+    throw new BgpError('BGP_ERR_INVALID_CONFIG', `fsm.keepaliveTime: ${keepaliveProblem}`);
   const connectRetryTime = seconds(
     'connectRetryTime',
     input.connectRetryTime ?? FSM_DEFAULTS.connectRetryTime,

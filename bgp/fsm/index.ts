@@ -13,7 +13,20 @@ export { FSM_DEFAULTS, initialFsmState, resolveFsmConfig } from './config.ts';
 export { eventFromWireError } from './events.ts';
 export type { FiredTimers } from './fire.ts';
 export { fireDueTimers } from './fire.ts';
-export { isAcceptableHoldTime, negotiateHoldTime, negotiateKeepaliveTime } from './hold-time.ts';
+export {
+  defaultKeepaliveTime,
+  HOLD_TIME_MAX,
+  HOLD_TIME_MIN,
+  HOLD_TIME_RULE,
+  holdTimeProblem,
+  isAcceptableHoldTime,
+  KEEPALIVE_TIME_MAX,
+  keepaliveTimeProblem,
+  maxKeepaliveTime,
+  negotiateHoldTime,
+  negotiateKeepaliveTime,
+  timersProblem,
+} from './hold-time.ts';
 export {
   adminShutdownReason,
   automaticStopReason,

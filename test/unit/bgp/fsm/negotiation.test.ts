@@ -6,11 +6,14 @@ import {
   describeNotification,
   eventFromWireError,
   FSM_DEFAULTS,
+  holdTimeProblem,
   isAcceptableHoldTime,
+  keepaliveTimeProblem,
   negotiateHoldTime,
   negotiateKeepaliveTime,
   resolveFsmConfig,
   step,
+  timersProblem,
 } from '../../../../bgp/fsm/index.ts';
 import { config, env, fmtAll, reach } from './fixtures.ts';
 
@@ -30,6 +33,47 @@ describe('hold time (RFC 4271 §4.2)', () => {
     expect(negotiateKeepaliveTime(30, 0)).toBe(0);
   });
 
+  it('one rule for configured timers: keepalive 0 exactly with hold 0, else 1..⌊hold / 3⌋', () => {
+    const accepted: [number, number][] = [
+      [0, 0],
+      [3, 1],
+      [9, 3],
+      [10, 3],
+      [90, 1],
+      [90, 30],
+      [65535, 21845],
+    ];
+    const refused: [number, number, RegExp][] = [
+      [0, 1, /^1 with holdTime 0: must be 0/],
+      [90, 0, /^0 requires holdTime 0; with holdTime 90 it must be 1\.\.30 seconds/],
+      [3, 0, /^0 requires holdTime 0; with holdTime 3 it must be 1 second /],
+      [3, 2, /^2 is more than holdTime \/ 3; with holdTime 3 it must be 1 second /],
+      [90, 31, /^31 is more than holdTime \/ 3/],
+      [10, 4, /^4 is more than holdTime \/ 3/],
+      [65535, 21846, /^21846 is not a whole number of seconds 0\.\.21845/],
+      [90, 1.5, /^1\.5 is not a whole number/],
+      [90, -1, /^-1 is not a whole number/],
+    ];
+    for (const [hold, keepalive] of accepted) {
+      expect(keepaliveTimeProblem(keepalive, hold)).toBeUndefined();
+      expect(timersProblem(hold, keepalive)).toBeUndefined();
+    }
+    for (const [hold, keepalive, message] of refused) {
+      expect(keepaliveTimeProblem(keepalive, hold)).toMatch(message);
+      expect(timersProblem(hold, keepalive)).toEqual({
+        field: 'keepaliveTime',
+        message: expect.stringMatching(message),
+      });
+    }
+    for (const hold of [1, 2, -3, 4.5, 65536, Number.NaN, '90'])
+      expect(holdTimeProblem(hold)).toBe('must be 0 or 3..65535 seconds (RFC 4271 §4.2)');
+    expect(timersProblem(2, 0)).toEqual({
+      field: 'holdTime',
+      message: expect.stringMatching(/^must be 0 or 3/),
+    });
+    expect(timersProblem(90, undefined)).toBeUndefined();
+  });
+
   for (const holdTime of [1, 2]) {
     it(`an OPEN with hold time ${holdTime} gets OPEN Message Error / Unacceptable Hold Time`, () => {
       const cfg = config();
@@ -47,6 +91,14 @@ describe('resolveFsmConfig', () => {
     expect(c).toMatchObject({ ...FSM_DEFAULTS, keepaliveTime: 30 });
     expect(resolveFsmConfig({ holdTime: 9 }).keepaliveTime).toBe(3);
     expect(resolveFsmConfig({ holdTime: 0 }).keepaliveTime).toBe(0);
+    expect(resolveFsmConfig({ holdTime: 10 }).keepaliveTime).toBe(3);
+    expect(resolveFsmConfig({ holdTime: 90, keepaliveTime: 30 }).keepaliveTime).toBe(30);
+  });
+
+  it('names the value and the rule when a keepalive time breaks it', () => {
+    expect(() => resolveFsmConfig({ holdTime: 90, keepaliveTime: 0 })).toThrow(
+      'fsm.keepaliveTime: 0 requires holdTime 0; with holdTime 90 it must be 1..30 seconds',
+    );
   });
 
   const bad: [string, Parameters<typeof resolveFsmConfig>[0]][] = [
@@ -57,6 +109,8 @@ describe('resolveFsmConfig', () => {
     ['keepaliveTime', { holdTime: 9, keepaliveTime: 10 }],
     ['keepaliveTime', { holdTime: 90, keepaliveTime: 0 }],
     ['keepaliveTime', { holdTime: 0, keepaliveTime: 30 }],
+    ['keepaliveTime', { holdTime: 90, keepaliveTime: 31 }],
+    ['keepaliveTime', { holdTime: 90, keepaliveTime: 2.5 }],
     ['connectRetryTime', { connectRetryTime: 0 }],
     ['connectRetryMaxTime', { connectRetryTime: 30, connectRetryMaxTime: 10 }],
     ['connectRetryJitter', { connectRetryJitter: 1 }],
@@ -74,7 +128,7 @@ describe('resolveFsmConfig', () => {
       }
       expect(caught).toBeInstanceOf(BgpError);
       expect((caught as BgpError).code).toBe('BGP_ERR_INVALID_CONFIG');
-      expect((caught as BgpError).message).toContain(`fsm.${field} `);
+      expect((caught as BgpError).message).toMatch(new RegExp(`^fsm\\.${field}[ :]`));
     });
   }
 });
