@@ -3,7 +3,7 @@
 // as a whole and the last good one stays in force.
 import { isIP } from 'node:net';
 import { BgpError } from '../errors.ts';
-import { type FsmConfig, resolveFsmConfig } from '../fsm/index.ts';
+import { FSM_DEFAULTS, type FsmConfig, resolveFsmConfig, timersProblem } from '../fsm/index.ts';
 import { canonicalAddress } from '../session/address.ts';
 import { FAMILIES, type Family } from '../wire/index.ts';
 import type { PeerConfig } from './types.ts';
@@ -21,48 +21,60 @@ export interface ResolvedPeer {
   readonly fsm: FsmConfig;
 }
 
-function invalid(index: number, field: string, message: string): BgpError {
-  return new BgpError('BGP_ERR_INVALID_CONFIG', `peers[${index}].${field}: ${message}`);
+/** Why the speaker refuses a peer: the PeerConfig field and the reason. */
+export interface PeerProblem {
+  readonly field: string;
+  readonly message: string;
+}
+
+class Refused extends Error {
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super(message);
+    this.field = field;
+  }
 }
 
 function isAsn(n: unknown): n is number {
   return typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 0xffffffff;
 }
 
-export function resolvePeer(config: PeerConfig, index: number): ResolvedPeer {
+function resolve(config: PeerConfig): ResolvedPeer {
+  const refuse = (field: string, message: string): never => {
+    throw new Refused(field, message);
+  };
   if (typeof config.address !== 'string' || isIP(config.address) === 0) {
-    throw invalid(index, 'address', `${String(config.address)} is not an IP address`);
+    refuse('address', `${String(config.address)} is not an IP address`);
   }
   const address = canonicalAddress(config.address);
-  if (!isAsn(config.asn)) throw invalid(index, 'asn', `${String(config.asn)} is not in 1..4294967295`);
+  if (!isAsn(config.asn)) refuse('asn', `${String(config.asn)} is not in 1..4294967295`);
   const port = config.port ?? DEFAULT_BGP_PORT;
-  if (!Number.isInteger(port) || port < 1 || port > 65535)
-    throw invalid(index, 'port', `${port} is not a TCP port`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) refuse('port', `${port} is not a TCP port`);
   if (config.localAddress !== undefined && isIP(config.localAddress) !== isIP(address)) {
-    throw invalid(index, 'localAddress', `${config.localAddress} is not an address of the peer's family`);
+    refuse('localAddress', `${config.localAddress} is not an address of the peer's family`);
   }
   const families = config.families ?? [isIP(address) === 6 ? 'ipv6-unicast' : 'ipv4-unicast'];
-  if (families.length === 0) throw invalid(index, 'families', 'at least one family is required');
+  if (families.length === 0) refuse('families', 'at least one family is required');
   for (const f of families) {
-    if (!FAMILIES.includes(f))
-      throw invalid(index, 'families', `${String(f)} is not one of ${FAMILIES.join(', ')}`);
+    if (!FAMILIES.includes(f)) refuse('families', `${String(f)} is not one of ${FAMILIES.join(', ')}`);
   }
   for (const [field, value] of [
     ['allowAsIn', config.allowAsIn],
     ['maxPrefix', config.maxPrefix],
   ] as const) {
     if (value !== undefined && (!Number.isInteger(value) || value < 0)) {
-      throw invalid(index, field, `${value} is not a non-negative integer`);
+      refuse(field, `${value} is not a non-negative integer`);
     }
   }
   if (config.exportPolicy !== undefined && config.exportPolicy !== 'all' && config.exportPolicy !== 'local') {
-    throw invalid(index, 'exportPolicy', `${String(config.exportPolicy)} is not 'all' or 'local'`);
+    refuse('exportPolicy', `${String(config.exportPolicy)} is not 'all' or 'local'`);
   }
   const nh = config.nextHop;
-  if (nh?.ipv4 !== undefined && isIP(nh.ipv4) !== 4)
-    throw invalid(index, 'nextHop.ipv4', `${nh.ipv4} is not IPv4`);
-  if (nh?.ipv6 !== undefined && isIP(nh.ipv6) !== 6)
-    throw invalid(index, 'nextHop.ipv6', `${nh.ipv6} is not IPv6`);
+  if (nh?.ipv4 !== undefined && isIP(nh.ipv4) !== 4) refuse('nextHop.ipv4', `${nh.ipv4} is not IPv4`);
+  if (nh?.ipv6 !== undefined && isIP(nh.ipv6) !== 6) refuse('nextHop.ipv6', `${nh.ipv6} is not IPv6`);
+  // The timer rule the configuration schemas share (bgp/fsm/hold-time.ts), named by our fields.
+  const timers = timersProblem(config.holdTime ?? FSM_DEFAULTS.holdTime, config.keepalive);
+  if (timers !== undefined) refuse(timers.field === 'holdTime' ? 'holdTime' : 'keepalive', timers.message);
   let fsm: FsmConfig;
   try {
     fsm = resolveFsmConfig({
@@ -72,9 +84,34 @@ export function resolvePeer(config: PeerConfig, index: number): ResolvedPeer {
       passive: config.passive ?? false,
     });
   } catch (err) {
-    throw invalid(index, 'holdTime/keepalive/connectRetry', (err as Error).message);
+    return refuse('connectRetry', (err as Error).message);
   }
   return { config, address, port, families: [...new Set(families)], isIpv6: isIP(address) === 6, fsm };
+}
+
+/** Why `setPeers` would refuse this peer on its own, or undefined when it accepts it. */
+export function peerProblem(config: PeerConfig): PeerProblem | undefined {
+  try {
+    resolve(config);
+    return undefined;
+  } catch (err) {
+    if (err instanceof Refused) return { field: err.field, message: err.message };
+    throw err;
+  }
+}
+
+/** The key the speaker identifies a peer by: its canonical address (IPv4-mapped as IPv4). */
+export function peerKey(address: string): string {
+  return canonicalAddress(address);
+}
+
+export function resolvePeer(config: PeerConfig, index: number): ResolvedPeer {
+  try {
+    return resolve(config);
+  } catch (err) {
+    if (!(err instanceof Refused)) throw err;
+    throw new BgpError('BGP_ERR_INVALID_CONFIG', `peers[${index}].${err.field}: ${err.message}`);
+  }
 }
 
 /** Checks the whole desired set; throws on the first bad peer or a duplicated address. */
@@ -82,7 +119,11 @@ export function resolvePeers(desired: readonly PeerConfig[]): Map<string, Resolv
   const out = new Map<string, ResolvedPeer>();
   desired.forEach((config, i) => {
     const peer = resolvePeer(config, i);
-    if (out.has(peer.address)) throw invalid(i, 'address', `${peer.address} is configured twice`);
+    if (out.has(peer.address))
+      throw new BgpError(
+        'BGP_ERR_INVALID_CONFIG',
+        `peers[${i}].address: ${peer.address} is configured twice`,
+      );
     out.set(peer.address, peer);
   });
   return out;

@@ -59,6 +59,7 @@ import { channels } from './diagnostics.ts';
 import { TypedEmitter } from './emitter.ts';
 import { RibFlusher } from './flusher.ts';
 import { isGracefulEnd, StaleRoutes } from './graceful-restart.ts';
+import { checkLocalRoutes } from './local-routes.ts';
 import { needsReset, type ResolvedPeer, resolvePeers } from './peer-config.ts';
 import { ExportPump } from './pump.ts';
 import type {
@@ -264,8 +265,14 @@ export class Speaker {
     }
   }
 
-  /** The whole desired set of locally originated routes. Throws BGP_ERR_INVALID_CONFIG. */
+  /**
+   * The whole desired set of locally originated routes. Throws BGP_ERR_INVALID_CONFIG (and
+   * changes nothing) when a route is invalid: not a prefix, listed twice, a next hop that is no
+   * address, or an attribute value that does not fit its field (local-routes.ts); the message
+   * names the route and the field.
+   */
   setLocalRoutes(routes: readonly LocalRoute[]): void {
+    checkLocalRoutes(routes);
     this.#rib.setLocalRoutes(routes);
   }
 
