@@ -10,6 +10,12 @@
 // before this function returns.
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import {
+  HOLD_TIME_RULE,
+  holdTimeProblem,
+  KEEPALIVE_TIME_MAX,
+  keepaliveTimeProblem,
+} from '../../bgp/fsm/index.ts';
 import { resolvePeers } from '../../bgp/speaker/peer-config.ts';
 import type { LocalRoute, PeerConfig, SpeakerOptions } from '../../bgp/speaker/types.ts';
 import { normalizePrefix } from '../../bgp/wire/prefix.ts';
@@ -32,10 +38,11 @@ import {
 } from './fields.ts';
 import { readYamlFile } from './yaml-file.ts';
 
+// The timer rule of bgp/fsm/hold-time.ts, the one the speaker and the margay.io resources use.
 const holdTime = z
-  .number()
-  .int()
-  .refine((n) => n === 0 || (n >= 3 && n <= 65535), 'must be 0 or 3..65535 seconds (RFC 4271 §4.2)');
+  .number({ error: 'must be a number of seconds' })
+  .int('must be an integer')
+  .refine((n) => holdTimeProblem(n) === undefined, HOLD_TIME_RULE);
 
 const peerSchema = z
   .strictObject({
@@ -44,7 +51,12 @@ const peerSchema = z
     port: port.optional(),
     passive: z.boolean().default(false),
     holdTime: holdTime.default(90),
-    keepalive: z.number().int().min(0).max(21845).optional(),
+    keepalive: z
+      .number({ error: 'must be a number of seconds' })
+      .int('must be an integer')
+      .min(0, `must be 0..${KEEPALIVE_TIME_MAX} seconds`)
+      .max(KEEPALIVE_TIME_MAX, `must be 0..${KEEPALIVE_TIME_MAX} seconds`)
+      .optional(),
     localAddress: hostAddress.optional(),
     families: z.array(family).min(1, 'must name at least one family').optional(),
     routeReflectorClient: z.boolean().default(false),
@@ -68,17 +80,17 @@ const peerSchema = z
       .optional(),
   })
   .superRefine((p, ctx) => {
-    // RFC 4271 §4.4 and §10: no keepalives exactly when the hold time is 0, otherwise at least one
-    // every holdTime / 3 seconds.
-    const issue = (message: string) => ctx.addIssue({ code: 'custom', path: ['keepalive'], message });
-    if (p.keepalive === undefined) {
-      // the speaker's default: holdTime / 3
-    } else if (p.holdTime === 0) {
-      if (p.keepalive !== 0) issue('must be 0 (or absent) when holdTime is 0');
-    } else if (p.keepalive === 0) {
-      issue('must be 1..holdTime / 3 (0 only with holdTime 0)');
-    } else if (p.keepalive * 3 > p.holdTime) {
-      issue('must be at most holdTime / 3');
+    // The keepalive against the hold time (absent: a third of it), once both fields are valid.
+    const k = p.keepalive;
+    if (
+      k !== undefined &&
+      Number.isInteger(k) &&
+      k >= 0 &&
+      k <= KEEPALIVE_TIME_MAX &&
+      holdTimeProblem(p.holdTime) === undefined
+    ) {
+      const problem = keepaliveTimeProblem(k, p.holdTime);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['keepalive'], message: problem });
     }
     const peer = canonicalAddress(p.address);
     const local = p.localAddress === undefined ? undefined : canonicalAddress(p.localAddress);

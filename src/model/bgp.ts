@@ -12,6 +12,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseCommunity, parseLargeCommunity } from '../../bgp/communities.ts';
+import { holdTimeProblem, KEEPALIVE_TIME_MAX, keepaliveTimeProblem } from '../../bgp/fsm/index.ts';
 import { canonicalAddress, isUnspecified, unusableAddress } from '../config/address.ts';
 import {
   asNumber,
@@ -33,24 +34,28 @@ export const DEFAULT_AS_NUMBER = 64512;
 export const DEFAULT_BGP_CONFIGURATION_NAME = 'default';
 
 /**
- * RFC 4271 §4.4 and §10: no keepalives exactly when the hold time is 0, otherwise at least one
- * every holdTime / 3 seconds. A BGPPeer without holdTime inherits BGPConfiguration's, so its
- * keepaliveTime 0 needs its own holdTime 0.
+ * The timer rule of bgp/fsm/hold-time.ts (RFC 4271 §4.2, §4.4, §10): keepalive time 0 exactly
+ * when the hold time is 0, otherwise 1..holdTime / 3. A BGPPeer without holdTime inherits
+ * BGPConfiguration's, which this object does not know: its keepaliveTime 0 needs its own
+ * holdTime 0, and any other keepaliveTime is checked against the inherited hold time by the
+ * calculation (src/calc/peers.ts), which leaves such a BGPPeer out with a problem.
  */
 function keepaliveWithinHold(
   s: { holdTime?: number | undefined; keepaliveTime?: number | undefined },
   ctx: z.RefinementCtx,
 ): void {
   const { holdTime, keepaliveTime } = s;
-  if (keepaliveTime === undefined) return;
-  const issue = (message: string) => ctx.addIssue({ code: 'custom', path: ['keepaliveTime'], message });
-  if (holdTime === 0) {
-    if (keepaliveTime !== 0) issue('must be 0 (or absent) when holdTime is 0');
-  } else if (keepaliveTime === 0) {
-    issue('must be 1..holdTime / 3 (0 only with holdTime 0)');
-  } else if (holdTime !== undefined && keepaliveTime * 3 > holdTime) {
-    issue('must be at most holdTime / 3');
-  }
+  // A field that breaks its own bounds is reported by that field alone.
+  if (keepaliveTime === undefined || !Number.isInteger(keepaliveTime) || keepaliveTime < 0) return;
+  if (keepaliveTime > KEEPALIVE_TIME_MAX) return;
+  if (holdTime !== undefined && holdTimeProblem(holdTime) !== undefined) return;
+  const problem =
+    holdTime !== undefined
+      ? keepaliveTimeProblem(keepaliveTime, holdTime)
+      : keepaliveTime === 0
+        ? '0 requires holdTime 0, set in this object too (an inherited holdTime may change)'
+        : undefined;
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['keepaliveTime'], message: problem });
 }
 
 const communityName = z
@@ -72,7 +77,10 @@ export const bgpConfigurationSpecSchema = z
       .describe('Hold time in seconds offered to peers (0 or 3..65535); a BGPPeer may override it.'),
     keepaliveTime: keepaliveTime
       .optional()
-      .describe('Keepalive interval in seconds; default one third of the negotiated hold time.'),
+      .describe(
+        'Keepalive interval in seconds: 0 with holdTime 0, else 1..holdTime / 3; default holdTime / 3. ' +
+          'A BGPPeer whose own holdTime it does not fit uses that holdTime / 3 instead.',
+      ),
     logSeverity: z.enum(LOG_SEVERITIES).default('Info').describe('Log level of the BGP speaker.'),
     communities: z
       .array(
@@ -258,7 +266,12 @@ export const bgpPeerSpecSchema = z
         'Source address of the session: UseNodeIP (the node address), None (kernel choice) or an IP.',
       ),
     holdTime: holdTime.optional().describe('Hold time in seconds; default BGPConfiguration holdTime.'),
-    keepaliveTime: keepaliveTime.optional().describe('Keepalive interval in seconds; default holdTime / 3.'),
+    keepaliveTime: keepaliveTime
+      .optional()
+      .describe(
+        'Keepalive interval in seconds: 0 with holdTime 0, else 1..holdTime / 3 (the holdTime in force, ' +
+          "this object's or BGPConfiguration's); default BGPConfiguration keepaliveTime when it fits, else holdTime / 3.",
+      ),
     nextHopMode: z
       .enum(NEXT_HOP_MODES)
       .default('Auto')

@@ -12,6 +12,7 @@
 // A bad annotation is a validation error naming the node and the annotation.
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { canonicalAddress, unusableAddress } from '../config/address.ts';
 import type { BGPConfigurationSpec } from './bgp.ts';
 import { DEFAULT_BGP_CONFIGURATION_SPEC } from './bgp.ts';
 import { cidr, cidrRange, ipv4Address } from './fields.ts';
@@ -108,6 +109,11 @@ function parseInterfaceAddress(text: string, family: 4 | 6): InterfaceAddress | 
   const address = slash < 0 ? text : text.slice(0, slash);
   if (isIP(address) !== family)
     return `must be an IPv${family} address with optional prefix length, e.g. ${family === 4 ? '192.0.2.10/24' : '2001:db8::10/64'}`;
+  // The node's BGP sessions, next hops and VXLAN underlay use this address: it must be one host's.
+  const unusable = unusableAddress(address);
+  if (unusable !== undefined) return `is not a node address: ${unusable}`;
+  if (canonicalAddress(address)?.mapped === true)
+    return `is not a node address: ${address} is an IPv4-mapped IPv6 address, which BGP takes for the IPv4 address it maps`;
   const max = family === 4 ? 32 : 128;
   if (slash < 0) return { address, prefixLength: max };
   const lenText = text.slice(slash + 1);

@@ -98,7 +98,7 @@ describe('margay speaker config', () => {
     [
       'keepalive above hold/3',
       { ...base, peers: [{ address: '192.0.2.2', asn: 1, holdTime: 9, keepalive: 4 }] },
-      'peers[0].keepalive: must be at most holdTime / 3',
+      'peers[0].keepalive: 4 is more than holdTime / 3; with holdTime 9 it must be 1..3 seconds',
     ],
     ['unknown peer field', { ...base, peers: [{ address: '192.0.2.2', asn: 1, holdtime: 9 }] }, 'peers[0]'],
     [
@@ -232,12 +232,12 @@ describe('margay speaker config', () => {
     [
       'keepalive 0 with a hold time',
       { ...base, peers: [{ address: '192.0.2.2', asn: 1, holdTime: 90, keepalive: 0 }] },
-      'peers[0].keepalive: must be 1..holdTime / 3 (0 only with holdTime 0)',
+      'peers[0].keepalive: 0 requires holdTime 0; with holdTime 90 it must be 1..30 seconds',
     ],
     [
       'keepalive with hold time 0',
       { ...base, peers: [{ address: '192.0.2.2', asn: 1, holdTime: 0, keepalive: 30 }] },
-      'peers[0].keepalive: must be 0 (or absent) when holdTime is 0',
+      'peers[0].keepalive: 30 with holdTime 0: must be 0',
     ],
     ['host bits in prefix', { ...base, announce: [{ prefix: '10.244.1.1/24' }] }, 'announce[0].prefix'],
     [

@@ -214,7 +214,7 @@ describe('BGPConfiguration', () => {
         }),
       ),
     ).toEqual([
-      'BGPConfiguration default: spec.keepaliveTime: must be at most holdTime / 3',
+      'BGPConfiguration default: spec.keepaliveTime: 20 is more than holdTime / 3; with holdTime 30 it must be 1..10 seconds (RFC 4271 §4.4, §10)',
       'BGPConfiguration default: spec.communities[1].name: duplicates communities[0]',
       'BGPConfiguration default: spec.prefixAdvertisements[0].communities[0]: "nope" is neither a name in communities nor a community value AA:NN / AA:NN:MM',
     ]);
@@ -336,16 +336,24 @@ describe('BGPPeer', () => {
   });
   it('rejects keepalive and hold time pairs no session accepts', () => {
     expect(problems(peer({ peerIP: '192.0.2.1', asNumber: 1, holdTime: 0, keepaliveTime: 30 }))).toEqual([
-      'BGPPeer tor-1: spec.keepaliveTime: must be 0 (or absent) when holdTime is 0',
+      'BGPPeer tor-1: spec.keepaliveTime: 30 with holdTime 0: must be 0, no KEEPALIVEs without a hold timer (RFC 4271 §4.4)',
     ]);
     expect(problems(peer({ peerIP: '192.0.2.1', asNumber: 1, holdTime: 90, keepaliveTime: 0 }))).toEqual([
-      'BGPPeer tor-1: spec.keepaliveTime: must be 1..holdTime / 3 (0 only with holdTime 0)',
+      'BGPPeer tor-1: spec.keepaliveTime: 0 requires holdTime 0; with holdTime 90 it must be 1..30 seconds (RFC 4271 §4.4)',
     ]);
     expect(problems(peer({ peerIP: '192.0.2.1', asNumber: 1, keepaliveTime: 0 }))).toEqual([
-      'BGPPeer tor-1: spec.keepaliveTime: must be 1..holdTime / 3 (0 only with holdTime 0)',
+      'BGPPeer tor-1: spec.keepaliveTime: 0 requires holdTime 0, set in this object too (an inherited holdTime may change)',
     ]);
     expect(problems(bgpConfig({ keepaliveTime: 0 }))).toEqual([
-      'BGPConfiguration default: spec.keepaliveTime: must be 1..holdTime / 3 (0 only with holdTime 0)',
+      'BGPConfiguration default: spec.keepaliveTime: 0 requires holdTime 0; with holdTime 90 it must be 1..30 seconds (RFC 4271 §4.4)',
+    ]);
+    // Without its own holdTime a BGPPeer's other keepalive times wait for the inherited one.
+    expect(ok(peer({ peerIP: '192.0.2.1', asNumber: 1, keepaliveTime: 40 }))).toMatchObject({
+      spec: { keepaliveTime: 40 },
+    });
+    // A bad hold time is reported alone, not again through the keepalive time.
+    expect(problems(peer({ peerIP: '192.0.2.1', asNumber: 1, holdTime: 2, keepaliveTime: 1 }))).toEqual([
+      'BGPPeer tor-1: spec.holdTime: must be 0 or 3..65535 seconds (RFC 4271 §4.2)',
     ]);
     expect(ok(peer({ peerIP: '192.0.2.1', asNumber: 1, holdTime: 0, keepaliveTime: 0 }))).toMatchObject({
       spec: { holdTime: 0, keepaliveTime: 0 },
@@ -371,7 +379,7 @@ describe('BGPPeer', () => {
       'BGPPeer tor-1: spec.nodeSelector: must be absent when node is set',
     ]);
     expect(problems(peer({ peerIP: '192.0.2.1', asNumber: 1, holdTime: 9, keepaliveTime: 4 }))).toEqual([
-      'BGPPeer tor-1: spec.keepaliveTime: must be at most holdTime / 3',
+      'BGPPeer tor-1: spec.keepaliveTime: 4 is more than holdTime / 3; with holdTime 9 it must be 1..3 seconds (RFC 4271 §4.4, §10)',
     ]);
   });
 });
@@ -473,6 +481,23 @@ describe('Node', () => {
       'Node node-1: metadata.annotations["margay.io/ipv6-address"]: "2001:db8::1/129" prefix length must be 0..128',
     ]);
     expect(problems(node({ annotations: { 'margay.io/as-number': '0' } }))[0]).toMatch(/as-number/);
+  });
+  it('refuses a node address no BGP session or tunnel can use', () => {
+    const address = (key: 'ipv4' | 'ipv6', value: string) =>
+      problems(node({ annotations: { [`margay.io/${key}-address`]: value } }));
+    expect(address('ipv4', '224.0.0.5/24')).toEqual([
+      'Node node-1: metadata.annotations["margay.io/ipv4-address"]: "224.0.0.5/24" is not a node address: 224.0.0.5 is a multicast address, not one host',
+    ]);
+    expect(address('ipv4', '0.0.0.0')).toEqual([
+      'Node node-1: metadata.annotations["margay.io/ipv4-address"]: "0.0.0.0" is not a node address: 0.0.0.0 is the unspecified address, which no host has',
+    ]);
+    expect(address('ipv6', 'ff02::1/64')[0]).toMatch(/ff02::1 is a multicast address/);
+    expect(address('ipv6', '::ffff:192.0.2.11/120')).toEqual([
+      'Node node-1: metadata.annotations["margay.io/ipv6-address"]: "::ffff:192.0.2.11/120" is not a node address: ::ffff:192.0.2.11 is an IPv4-mapped IPv6 address, which BGP takes for the IPv4 address it maps',
+    ]);
+    expect(ok(node({ annotations: { 'margay.io/ipv4-address': '192.0.2.11/24' } }))).toMatchObject({
+      kind: 'Node',
+    });
   });
   it('checks pod CIDRs and addresses', () => {
     expect(problems(node({}, { podCIDR: '10.244.1.0/24', podCIDRs: ['10.244.2.0/24'] }))).toEqual([
