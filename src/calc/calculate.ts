@@ -9,18 +9,43 @@
 //   graceful restart 120 s with the forwarding-preserved bit (the agent leaves kernel routes in
 //   place across a restart, so forwarding goes on; 120 s is Calico/BIRD's default).
 
+import type { IptablesSource } from '../../felix/dataplane/desired.ts';
+import type { PolicyExplain } from '../../felix/index.ts';
+import type { WorkloadEndpoint } from '../../felix/model/endpoints.ts';
+import type { IpSet } from '../../felix/model/ipsets.ts';
 import type { Snapshot } from '../model/snapshot.ts';
+import { compareStrings } from './addr.ts';
 import { announcements } from './announcements.ts';
-import { localDataplane } from './dataplane.ts';
+import type { ClusterDataplane } from './dataplane.ts';
+import { clusterDataplane, mergeIpsets, podDataplane, policySource } from './dataplane.ts';
+import type { ClusterNodes } from './nodes.ts';
 import { resolveClusterNodes, routerIdFor } from './nodes.ts';
 import { desiredPeers } from './peers.ts';
+import type { ActivePool } from './pools.ts';
 import { activePools } from './pools.ts';
 import type { CalculatedNode, CalculatedState, NodeIdentity } from './types.ts';
 
 export const SPEAKER_MAX_PATHS = 16;
 export const GRACEFUL_RESTART_TIME = 120;
 
-export function calculate(snapshot: Snapshot, identity: NodeIdentity): CalculatedState {
+/**
+ * What nodes, IP pools, BGPConfiguration and BGPPeers decide (no pod, namespace or policy is
+ * read): this node, the speaker settings, peers, announcements, blackholes, NAT outgoing and the
+ * tunnel devices, with the resolved nodes and pools that routes are translated with.
+ */
+export interface ClusterPart {
+  readonly node: CalculatedNode | null;
+  readonly speaker: CalculatedState['speaker'];
+  readonly peers: CalculatedState['peers'];
+  readonly announcements: CalculatedState['announcements'];
+  readonly dataplane: ClusterDataplane;
+  readonly nodes: ClusterNodes;
+  readonly pools: readonly ActivePool[];
+  readonly problems: readonly string[];
+}
+
+/** The cluster part of calculate(); `snapshot` is read for its nodes, pools, BGP objects only. */
+export function calculateCluster(snapshot: Snapshot, identity: NodeIdentity): ClusterPart {
   const nodes = resolveClusterNodes(snapshot, identity);
   const { pools, problems: poolProblems } = activePools(snapshot);
   const self = nodes.self;
@@ -43,24 +68,12 @@ export function calculate(snapshot: Snapshot, identity: NodeIdentity): Calculate
 
   const { peers, problems: peerProblems } = desiredPeers(nodes, snapshot);
   const { routes, problems: announceProblems } = announcements(self, config);
-  const dataplane = localDataplane({
-    snapshot,
+  const dataplane = clusterDataplane({
     nodeName: identity.name,
     nodes,
     pools,
     ...(identity.mtu !== undefined ? { mtu: identity.mtu } : {}),
   });
-
-  const problems = [
-    ...new Set([
-      ...nodes.problems,
-      ...poolProblems,
-      ...peerProblems,
-      ...announceProblems,
-      ...dataplane.problems,
-    ]),
-  ].sort();
-
   return {
     node,
     speaker: {
@@ -74,15 +87,73 @@ export function calculate(snapshot: Snapshot, identity: NodeIdentity): Calculate
     },
     peers,
     announcements: routes,
+    dataplane,
+    nodes,
+    pools,
+    problems: [
+      ...nodes.problems,
+      ...poolProblems,
+      ...peerProblems,
+      ...announceProblems,
+      ...dataplane.problems,
+    ],
+  };
+}
+
+/** What pods, namespaces and policies decide: this node's endpoints and the policy dataplane. */
+export interface PodPart {
+  readonly endpoints: readonly WorkloadEndpoint[];
+  /** The "policy" iptables source. */
+  readonly policy: IptablesSource;
+  readonly policyIpsets: readonly IpSet[];
+  readonly policyExplain: PolicyExplain;
+}
+
+/** Every problem once, sorted. */
+export function sortedProblems(...lists: readonly (readonly string[])[]): string[] {
+  return [...new Set(lists.flat())].sort(compareStrings);
+}
+
+/** The CalculatedState of a cluster part and a pod part (the pieces are used as they are). */
+export function assembleState(
+  cluster: ClusterPart,
+  pods: PodPart,
+  iptables: readonly IptablesSource[],
+  ipsets: readonly IpSet[],
+  problems: readonly string[],
+): CalculatedState {
+  return {
+    node: cluster.node,
+    speaker: cluster.speaker,
+    peers: cluster.peers,
+    announcements: cluster.announcements,
     dataplane: {
-      localRoutes: dataplane.localRoutes,
-      endpoints: dataplane.endpoints,
-      iptables: dataplane.iptables,
-      ipsets: dataplane.ipsets,
-      vxlan: dataplane.vxlan,
-      ipip: dataplane.ipip,
-      policyExplain: dataplane.policyExplain,
+      localRoutes: cluster.dataplane.localRoutes,
+      endpoints: pods.endpoints,
+      iptables,
+      ipsets,
+      vxlan: cluster.dataplane.vxlan,
+      ipip: cluster.dataplane.ipip,
+      policyExplain: pods.policyExplain,
     },
     problems,
   };
+}
+
+export function calculate(snapshot: Snapshot, identity: NodeIdentity): CalculatedState {
+  const cluster = calculateCluster(snapshot, identity);
+  const pods = podDataplane(snapshot, identity.name);
+  const part: PodPart = {
+    endpoints: pods.endpoints,
+    policy: policySource(pods.policy.iptables),
+    policyIpsets: pods.policy.ipsets,
+    policyExplain: pods.policy.explain,
+  };
+  return assembleState(
+    cluster,
+    part,
+    [part.policy, cluster.dataplane.nat],
+    mergeIpsets(part.policyIpsets, cluster.dataplane.natIpsets),
+    sortedProblems(cluster.problems, pods.problems),
+  );
 }

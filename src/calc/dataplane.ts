@@ -1,25 +1,28 @@
-// This node's desired local dataplane, from the snapshot:
-// - a blackhole per own pod CIDR (traffic to unassigned addresses stops here);
-// - workload endpoints: pods scheduled here, not hostNetwork, not finished (Succeeded/Failed: their
-//   addresses may already belong to a new pod), with at least one address;
-// - NetworkPolicy: renderPolicy over EVERY pod of the cluster that has an address by the same rule
-//   (selectors match remote pods too; only local pods get endpoint chains, which the renderer
-//   decides from `nodeName`), all namespaces and policies → iptables source "policy";
-// - NAT outgoing over the enabled pools, both families → iptables source "nat-outgoing";
-// - VXLAN / IPIP devices: when an enabled pool selecting this node tunnels (mode Always or
-//   CrossSubnet) and this node has an IPv4 pod CIDR (the tunnel address is its .0) and, for VXLAN,
-//   an IPv4 address (the device's `local`). Remote VTEPs: every other node with an IPv4 address and
-//   an IPv4 pod CIDR (so CrossSubnet can switch to the tunnel for any of them without a device
-//   change). VXLAN pools may be IPv6 too (IPIP pools cannot): IPv6 pod traffic uses the same
-//   device over the IPv4 underlay; when an IPv6 pool selecting this node uses VXLAN, the device
-//   also gets the first address of this node's IPv6 pod CIDR (vtepTunnelAddress) and every remote
-//   VTEP with an IPv6 pod CIDR carries its IPv6 tunnel address (one more neighbour entry; the FDB
-//   entry to its IPv4 address is shared). remoteRoutes takes the tunnel next hops from this list,
-//   so a route through the tunnel always has its neighbour entry.
+// This node's desired local dataplane, in two parts that change for different reasons:
+// - what nodes and IP pools decide (clusterDataplane):
+//   - a blackhole per own pod CIDR (traffic to unassigned addresses stops here);
+//   - NAT outgoing over the enabled pools, both families → iptables source "nat-outgoing";
+//   - VXLAN / IPIP devices: when an enabled pool selecting this node tunnels (mode Always or
+//     CrossSubnet) and this node has an IPv4 pod CIDR (the tunnel address is its .0) and, for
+//     VXLAN, an IPv4 address (the device's `local`). Remote VTEPs: every other node with an IPv4
+//     address and an IPv4 pod CIDR (so CrossSubnet can switch to the tunnel for any of them without
+//     a device change). VXLAN pools may be IPv6 too (IPIP pools cannot): IPv6 pod traffic uses the
+//     same device over the IPv4 underlay; when an IPv6 pool selecting this node uses VXLAN, the
+//     device also gets the first address of this node's IPv6 pod CIDR (vtepTunnelAddress) and every
+//     remote VTEP with an IPv6 pod CIDR carries its IPv6 tunnel address (one more neighbour entry;
+//     the FDB entry to its IPv4 address is shared). remoteRoutes takes the tunnel next hops from
+//     this list, so a route through the tunnel always has its neighbour entry;
+// - what pods, namespaces and policies decide (podDataplane from a snapshot; the calculation
+//   graph, graph.ts, keeps the same up to date from changes with the per-object functions here):
+//   - workload endpoints: pods scheduled here, not hostNetwork, not finished (Succeeded/Failed:
+//     their addresses may already belong to a new pod), with at least one address;
+//   - NetworkPolicy: the policy renderer over every pod of the cluster that has an address by the
+//     same rule (selectors match remote pods too; the renderer decides from `nodeName` what
+//     applies to this node), all namespaces and policies → iptables source "policy".
 import type { IptablesSource } from '../../felix/dataplane/desired.ts';
 import type { RemoteVtep } from '../../felix/dataplane/encap/vxlan.ts';
 import type { IpipDesired, VxlanDesired } from '../../felix/dataplane/links.ts';
-import type { PolicyExplain } from '../../felix/index.ts';
+import type { PolicyExplain, PolicyRender } from '../../felix/index.ts';
 import {
   renderNatOutgoing,
   renderPolicy,
@@ -29,9 +32,13 @@ import {
 } from '../../felix/index.ts';
 import type { WorkloadEndpoint } from '../../felix/model/endpoints.ts';
 import type { IpSet } from '../../felix/model/ipsets.ts';
-import type { PolicyPod } from '../../felix/model/policy.ts';
+import type {
+  NetworkPolicy as FelixNetworkPolicy,
+  PolicyNamespace,
+  PolicyPod,
+} from '../../felix/model/policy.ts';
 import type { RouteSpec } from '../../felix/model/routes.ts';
-import type { Pod } from '../model/kube.ts';
+import type { Namespace, NetworkPolicy, Pod } from '../model/kube.ts';
 import { podContainerPorts, podIPs } from '../model/kube.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import { compareAddresses, compareStrings, familyOf } from './addr.ts';
@@ -39,14 +46,14 @@ import type { ClusterNode, ClusterNodes } from './nodes.ts';
 import { nodePodCIDR } from './nodes.ts';
 import type { ActivePool } from './pools.ts';
 
-export interface LocalDataplane {
+/** The part of the local dataplane that depends on nodes and IP pools only (not on pods). */
+export interface ClusterDataplane {
   readonly localRoutes: RouteSpec[];
-  readonly endpoints: WorkloadEndpoint[];
-  readonly iptables: IptablesSource[];
-  readonly ipsets: IpSet[];
+  /** The iptables source "nat-outgoing". */
+  readonly nat: IptablesSource;
+  readonly natIpsets: IpSet[];
   readonly vxlan: VxlanDesired | null;
   readonly ipip: IpipDesired | null;
-  readonly policyExplain: PolicyExplain;
   readonly problems: string[];
 }
 
@@ -68,88 +75,129 @@ function sortedValues<T>(m: ReadonlyMap<string, T>): T[] {
   return [...m.keys()].sort(compareStrings).map((k) => m.get(k)!);
 }
 
-export function localDataplane(options: {
-  readonly snapshot: Snapshot;
+/** The pod as the policy renderer sees it; undefined when it holds no addresses (isActiveWorkload). */
+export function policyPodOf(pod: Pod): PolicyPod | undefined {
+  if (!isActiveWorkload(pod)) return undefined;
+  const { namespace, name, labels } = pod.metadata;
+  const { ipv4, ipv6 } = splitFamilies(podIPs(pod));
+  return {
+    namespace,
+    name,
+    labels,
+    ipv4,
+    ipv6,
+    ports: podContainerPorts(pod),
+    ...(pod.spec.nodeName !== undefined ? { nodeName: pod.spec.nodeName } : {}),
+  };
+}
+
+/**
+ * The workload endpoint of a pod scheduled on `nodeName` that holds addresses; a problem instead
+ * when its addresses cannot make one; neither for any other pod.
+ */
+export function localEndpointOf(
+  pod: Pod,
+  nodeName: string,
+): { endpoint?: WorkloadEndpoint; problem?: string } {
+  if (pod.spec.nodeName !== nodeName) return {};
+  const p = policyPodOf(pod);
+  if (p === undefined) return {};
+  try {
+    return {
+      endpoint: workloadEndpoint({ namespace: p.namespace, name: p.name, ipv4: p.ipv4, ipv6: p.ipv6 }),
+    };
+  } catch (e) {
+    return {
+      problem: `Pod ${p.namespace}/${p.name}: status.podIPs: ${(e as Error).message} (no endpoint)`,
+    };
+  }
+}
+
+/** The policy renderer's problems as calculation problems ("NetworkPolicy ns/name: …" or "Pod …"). */
+export function policyProblems(explain: PolicyExplain, isPolicy: (id: string) => boolean): string[] {
+  return explain.problems.map(
+    (p) => `${isPolicy(p.object) ? 'NetworkPolicy' : 'Pod'} ${p.object}: ${p.field}: ${p.message}`,
+  );
+}
+
+/** The policy renderer's ipsets and NAT outgoing's, in the order felix is handed them. */
+export function mergeIpsets(policy: readonly IpSet[], nat: readonly IpSet[]): IpSet[] {
+  return [...policy, ...nat].sort(
+    (a, b) => compareStrings(a.family, b.family) || compareStrings(a.name, b.name),
+  );
+}
+
+/** The iptables source "policy" of a render. */
+export function policySource(iptables: PolicyRender['iptables']): IptablesSource {
+  return { source: 'policy', ...iptables };
+}
+
+/** Blackholes, NAT outgoing and tunnel devices: what nodes and pools decide. */
+export function clusterDataplane(options: {
   readonly nodeName: string;
   readonly nodes: ClusterNodes;
   readonly pools: readonly ActivePool[];
   readonly mtu?: number;
-}): LocalDataplane {
-  const { snapshot, nodeName, nodes, pools } = options;
+}): ClusterDataplane {
+  const { nodeName, nodes, pools } = options;
   const problems: string[] = [];
   const self = nodes.self;
-
   const localRoutes: RouteSpec[] = (self?.podCIDRs ?? []).map((cidr) => ({
     dst: cidr,
     type: 'blackhole',
     reason: `pod CIDR of node ${nodeName}`,
   }));
-
-  const policyPods: PolicyPod[] = [];
-  const endpoints: WorkloadEndpoint[] = [];
-  for (const pod of sortedValues(snapshot.pods)) {
-    if (!isActiveWorkload(pod)) continue;
-    const { namespace, name, labels } = pod.metadata;
-    const { ipv4, ipv6 } = splitFamilies(podIPs(pod));
-    policyPods.push({
-      namespace,
-      name,
-      labels,
-      ipv4,
-      ipv6,
-      ports: podContainerPorts(pod),
-      ...(pod.spec.nodeName !== undefined ? { nodeName: pod.spec.nodeName } : {}),
-    });
-    if (pod.spec.nodeName !== nodeName) continue;
-    try {
-      endpoints.push(workloadEndpoint({ namespace, name, ipv4, ipv6 }));
-    } catch (e) {
-      problems.push(`Pod ${namespace}/${name}: status.podIPs: ${(e as Error).message} (no endpoint)`);
-    }
-  }
-
-  const policy = renderPolicy({
-    nodeName,
-    namespaces: sortedValues(snapshot.namespaces).map((n) => ({
-      name: n.metadata.name,
-      labels: n.metadata.labels,
-    })),
-    pods: policyPods,
-    policies: sortedValues(snapshot.networkPolicies).map((p) => ({
-      namespace: p.metadata.namespace,
-      name: p.metadata.name,
-      spec: p.spec,
-    })),
-  });
-  for (const p of policy.explain.problems)
-    problems.push(
-      `${snapshot.networkPolicies.has(p.object) ? 'NetworkPolicy' : 'Pod'} ${p.object}: ${p.field}: ${p.message}`,
-    );
-
   const natPools = pools
     .map((p) => ({ name: p.name, cidr: p.cidr, natOutgoing: p.natOutgoing }))
     .sort((a, b) => compareAddresses(a.cidr, b.cidr));
   const nat4 = renderNatOutgoing(natPools, 'inet');
   const nat6 = renderNatOutgoing(natPools, 'inet6');
-  const iptables: IptablesSource[] = [
-    { source: 'policy', ...policy.iptables },
-    { source: 'nat-outgoing', inet: [nat4.nat], inet6: [nat6.nat] },
-  ];
-  const ipsets = [...policy.ipsets, ...nat4.ipsets, ...nat6.ipsets].sort(
-    (a, b) => compareStrings(a.family, b.family) || compareStrings(a.name, b.name),
-  );
-
   const { vxlan, ipip } = tunnels(self, nodes.others, pools, options.mtu, problems);
   return {
     localRoutes,
-    endpoints,
-    iptables,
-    ipsets,
+    nat: { source: 'nat-outgoing', inet: [nat4.nat], inet6: [nat6.nat] },
+    natIpsets: [...nat4.ipsets, ...nat6.ipsets],
     vxlan,
     ipip,
-    policyExplain: policy.explain,
     problems,
   };
+}
+
+/**
+ * This node's endpoints and the policy dataplane rendered from scratch over the snapshot's pods,
+ * namespaces and policies (calculate(); the calculation graph keeps the same up to date by events).
+ */
+export function podDataplane(
+  snapshot: Snapshot,
+  nodeName: string,
+): { endpoints: WorkloadEndpoint[]; policy: PolicyRender; problems: string[] } {
+  const problems: string[] = [];
+  const policyPods: PolicyPod[] = [];
+  const endpoints: WorkloadEndpoint[] = [];
+  for (const pod of sortedValues(snapshot.pods)) {
+    const p = policyPodOf(pod);
+    if (p === undefined) continue;
+    policyPods.push(p);
+    const local = localEndpointOf(pod, nodeName);
+    if (local.endpoint !== undefined) endpoints.push(local.endpoint);
+    if (local.problem !== undefined) problems.push(local.problem);
+  }
+  const policy = renderPolicy({
+    nodeName,
+    namespaces: sortedValues(snapshot.namespaces).map(policyNamespaceOf),
+    pods: policyPods,
+    policies: sortedValues(snapshot.networkPolicies).map(policyOf),
+  });
+  problems.push(...policyProblems(policy.explain, (id) => snapshot.networkPolicies.has(id)));
+  return { endpoints, policy, problems };
+}
+
+export function policyNamespaceOf(n: Namespace): PolicyNamespace {
+  return { name: n.metadata.name, labels: n.metadata.labels };
+}
+
+export function policyOf(p: NetworkPolicy): FelixNetworkPolicy {
+  return { namespace: p.metadata.namespace, name: p.metadata.name, spec: p.spec };
 }
 
 function tunnels(

@@ -18,7 +18,9 @@
 // Next hops of the other family, or one of our own addresses, are dropped; a prefix left without
 // next hops gets no route. Output is sorted by prefix; each route's `reason` says why it is there,
 // for the REST API.
-import type { BestPathChange } from '../../bgp/speaker/types.ts';
+import type { BestPathChange, LocalRoute } from '../../bgp/speaker/types.ts';
+import type { RemoteVtep } from '../../felix/dataplane/encap/vxlan.ts';
+import type { IpipDesired, VxlanDesired } from '../../felix/dataplane/links.ts';
 import type { NextHop, RouteSpec } from '../../felix/model/routes.ts';
 import {
   EncapMode,
@@ -43,7 +45,7 @@ import type { ClusterNode } from './nodes.ts';
 import { nodeByAddress, resolveClusterNodes } from './nodes.ts';
 import type { ActivePool } from './pools.ts';
 import { activePools } from './pools.ts';
-import type { CalculatedState, NodeIdentity } from './types.ts';
+import type { CalculatedNode, CalculatedState, NodeIdentity } from './types.ts';
 
 /** A best path as the speaker reports it (`bestPathChanged`); `nextHops` is the multipath set. */
 export type BestPath = Pick<BestPathChange, 'prefix' | 'family' | 'nextHops'>;
@@ -80,22 +82,21 @@ function nodeHop(
   hop: string,
   node: ClusterNode,
   pool: ActivePool,
-  localSubnets: readonly string[],
-  state: CalculatedState,
+  ctx: RouteContext,
   family: Family,
 ): { nextHop: NextHop; why: string } {
   const tunnel = poolTunnel(pool);
   if (tunnel === undefined)
     return { nextHop: { gateway: hop }, why: `pool ${pool.cidr}: no encapsulation → direct` };
   const modeText = `pool ${pool.cidr} ${tunnel.encapsulation}Mode ${tunnel.mode}`;
-  const chosen = selectEncapsulation({ nextHop: hop, localSubnets, ...tunnel });
+  const chosen = selectEncapsulation({ nextHop: hop, localSubnets: ctx.localSubnets, ...tunnel });
   let why =
     tunnel.mode === EncapMode.crossSubnet
       ? `${modeText}: ${chosen === Encapsulation.none ? 'same subnet' : 'other subnet'} → ${chosen === Encapsulation.none ? 'direct' : chosen}`
       : `${modeText} → ${chosen === Encapsulation.none ? 'direct' : chosen}`;
   if (chosen === Encapsulation.vxlan) {
-    const vxlan = state.dataplane.vxlan;
-    const vtep = vxlan?.remoteVteps.find((v) => v.nodeName === node.name);
+    const vxlan = ctx.vxlan;
+    const vtep = ctx.vteps.get(node.name);
     const gateway = family === 4 ? vtep?.tunnelAddress : vtep?.tunnelAddressV6;
     if (vxlan === null) why += ', but this node has no VXLAN device → direct';
     else if (vtep === undefined)
@@ -106,11 +107,111 @@ function nodeHop(
     return { nextHop: { gateway: hop }, why };
   }
   if (chosen === Encapsulation.ipip) {
-    if (state.dataplane.ipip === null)
+    if (ctx.ipip === null)
       return { nextHop: { gateway: hop }, why: `${why}, but this node has no IPIP device → direct` };
     return { nextHop: { gateway: hop, dev: IPIP_DEVICE, onlink: true }, why };
   }
   return { nextHop: { gateway: hop }, why };
+}
+
+/**
+ * What translating a best path depends on besides the path itself: this node, the other nodes,
+ * the pools, the tunnel devices and what we announce. Built once per change of any of these; each
+ * best path is then translated on its own (remoteRoute).
+ */
+export interface RouteContext {
+  readonly byAddress: ReadonlyMap<string, ClusterNode>;
+  readonly pools: readonly { readonly pool: ActivePool; readonly parsed: ParsedCidr }[];
+  readonly ownCIDRs: readonly ParsedCidr[];
+  readonly ownAddresses: ReadonlySet<string>;
+  readonly originated: ReadonlySet<string>;
+  readonly localSubnets: readonly string[];
+  readonly vxlan: VxlanDesired | null;
+  readonly vteps: ReadonlyMap<string, RemoteVtep>;
+  readonly ipip: IpipDesired | null;
+  /** Parsed next hops: a full table has few distinct ones, each is parsed once. */
+  readonly hops: Map<string, { address: string; family: Family; key: string } | null>;
+}
+
+export function routeContext(input: {
+  readonly self: CalculatedNode | null;
+  readonly others: readonly ClusterNode[];
+  readonly pools: readonly ActivePool[];
+  readonly announcements: readonly LocalRoute[];
+  readonly vxlan: VxlanDesired | null;
+  readonly ipip: IpipDesired | null;
+}): RouteContext {
+  const self = input.self;
+  return {
+    byAddress: nodeByAddress(input.others),
+    pools: input.pools.map((pool) => ({ pool, parsed: parseCidr(pool.cidr)! })),
+    ownCIDRs: (self?.podCIDRs ?? []).map((c) => parseCidr(c)).filter((c) => c !== undefined),
+    ownAddresses: new Set<string>([self?.ipv4?.address, self?.ipv6?.address].filter((a) => a !== undefined)),
+    originated: new Set(
+      input.announcements.map((a) => canonicalCidr(a.prefix)).filter((p) => p !== undefined),
+    ),
+    localSubnets: [self?.ipv4, self?.ipv6].filter((a) => a !== undefined).map(subnetOf),
+    vxlan: input.vxlan,
+    vteps: new Map((input.vxlan?.remoteVteps ?? []).map((v) => [v.nodeName, v])),
+    ipip: input.ipip,
+    hops: new Map(),
+  };
+}
+
+/** A context outlives many best-path changes: its next-hop cache starts over beyond this size. */
+const MAX_CACHED_HOPS = 4096;
+
+/** The kernel route for one best path (the file comment's rules); undefined for none. */
+export function remoteRoute(
+  ctx: RouteContext,
+  parsed: ParsedCidr,
+  nextHops: readonly string[],
+): RouteSpec | undefined {
+  const prefix = parsed.text;
+  if (ctx.originated.has(prefix) || ctx.ownCIDRs.some((c) => parsedContains(c, parsed))) return undefined;
+  const hops: { address: string; key: string }[] = [];
+  for (const text of nextHops) {
+    let h = ctx.hops.get(text);
+    if (h === undefined) {
+      const ip = canonicalIp(text);
+      h = ip === undefined ? null : { ...ip, key: addressSortKey(ip.address) };
+      if (ctx.hops.size >= MAX_CACHED_HOPS) ctx.hops.clear();
+      ctx.hops.set(text, h);
+    }
+    if (h === null || h.family !== parsed.family || ctx.ownAddresses.has(h.address)) continue;
+    const address = h.address;
+    if (!hops.some((x) => x.address === address)) hops.push(h);
+  }
+  if (hops.length === 0) return undefined;
+  if (hops.length > 1) hops.sort((a, b) => compareStrings(a.key, b.key));
+  const addresses = hops.map((h) => h.address);
+  const from = (hop: string): string => {
+    const n = ctx.byAddress.get(hop);
+    return n !== undefined ? `${hop} (${n.name})` : hop;
+  };
+  const head =
+    addresses.length === 1
+      ? `BGP best path from ${from(addresses[0]!)}`
+      : `BGP best paths (ECMP) from ${addresses.map(from).join(', ')}`;
+  const pool = ctx.pools.find((p) => parsedContains(p.parsed, parsed))?.pool;
+  if (pool !== undefined && addresses.every((h) => ctx.byAddress.has(h))) {
+    const decided = addresses.map((h) => nodeHop(h, ctx.byAddress.get(h)!, pool, ctx, parsed.family));
+    const whys = [...new Set(decided.map((d) => d.why))];
+    return {
+      dst: prefix,
+      nextHops: decided.map((d) => d.nextHop),
+      reason: `${head}, ${whys.join('; ')}`,
+    };
+  }
+  const why =
+    pool !== undefined
+      ? `pool ${pool.cidr}, next hop not a Margay node → direct`
+      : 'not in an IPPool → direct';
+  return {
+    dst: prefix,
+    nextHops: addresses.map((gateway) => ({ gateway })),
+    reason: `${head}, ${why}`,
+  };
 }
 
 export function remoteRoutes(input: RemoteRoutesInput): RouteSpec[] {
@@ -120,70 +221,18 @@ export function remoteRoutes(input: RemoteRoutesInput): RouteSpec[] {
     const parsed = parseCidr(p.prefix);
     if (parsed !== undefined) latest.set(parsed.text, { parsed, nextHops: p.nextHops });
   }
-  const identity = identityOf(state);
-  const nodes = resolveClusterNodes(snapshot, identity);
-  const byAddress = nodeByAddress(nodes.others);
-  const pools = activePools(snapshot).pools.map((pool) => ({ pool, parsed: parseCidr(pool.cidr)! }));
-  const self = state.node;
-  const ownCIDRs = (self?.podCIDRs ?? []).map((c) => parseCidr(c)).filter((c) => c !== undefined);
-  const ownAddresses = new Set([self?.ipv4?.address, self?.ipv6?.address].filter((a) => a !== undefined));
-  const originated = new Set(state.announcements.map((a) => canonicalCidr(a.prefix)));
-  const localSubnets = [self?.ipv4, self?.ipv6].filter((a) => a !== undefined).map(subnetOf);
-  // A full table has few distinct next hops: parse each once.
-  const hopCache = new Map<string, { address: string; family: Family; key: string } | null>();
-  const hopOf = (text: string) => {
-    let h = hopCache.get(text);
-    if (h === undefined) {
-      const ip = canonicalIp(text);
-      h = ip === undefined ? null : { ...ip, key: addressSortKey(ip.address) };
-      hopCache.set(text, h);
-    }
-    return h;
-  };
-  const from = (hop: string): string => {
-    const n = byAddress.get(hop);
-    return n !== undefined ? `${hop} (${n.name})` : hop;
-  };
-
+  const ctx = routeContext({
+    self: state.node,
+    others: resolveClusterNodes(snapshot, identityOf(state)).others,
+    pools: activePools(snapshot).pools,
+    announcements: state.announcements,
+    vxlan: state.dataplane.vxlan,
+    ipip: state.dataplane.ipip,
+  });
   const routes: RouteSpec[] = [];
   for (const { parsed, nextHops } of [...latest.values()].sort((a, b) => compareParsed(a.parsed, b.parsed))) {
-    const prefix = parsed.text;
-    if (originated.has(prefix) || ownCIDRs.some((c) => parsedContains(c, parsed))) continue;
-    const hops: { address: string; key: string }[] = [];
-    for (const text of nextHops) {
-      const h = hopOf(text);
-      if (h === null || h.family !== parsed.family || ownAddresses.has(h.address)) continue;
-      if (!hops.some((x) => x.address === h.address)) hops.push(h);
-    }
-    if (hops.length === 0) continue;
-    if (hops.length > 1) hops.sort((a, b) => compareStrings(a.key, b.key));
-    const addresses = hops.map((h) => h.address);
-    const head =
-      addresses.length === 1
-        ? `BGP best path from ${from(addresses[0]!)}`
-        : `BGP best paths (ECMP) from ${addresses.map(from).join(', ')}`;
-    const pool = pools.find((p) => parsedContains(p.parsed, parsed))?.pool;
-    if (pool !== undefined && addresses.every((h) => byAddress.has(h))) {
-      const decided = addresses.map((h) =>
-        nodeHop(h, byAddress.get(h)!, pool, localSubnets, state, parsed.family),
-      );
-      const whys = [...new Set(decided.map((d) => d.why))];
-      routes.push({
-        dst: prefix,
-        nextHops: decided.map((d) => d.nextHop),
-        reason: `${head}, ${whys.join('; ')}`,
-      });
-      continue;
-    }
-    const why =
-      pool !== undefined
-        ? `pool ${pool.cidr}, next hop not a Margay node → direct`
-        : 'not in an IPPool → direct';
-    routes.push({
-      dst: prefix,
-      nextHops: addresses.map((gateway) => ({ gateway })),
-      reason: `${head}, ${why}`,
-    });
+    const r = remoteRoute(ctx, parsed, nextHops);
+    if (r !== undefined) routes.push(r);
   }
   return routes;
 }

@@ -2,7 +2,8 @@
 // hands to the wiring in src/daemon: the speaker's desired settings, peers and announcements,
 // and the dataplane's desired local state. Routes to other nodes' pod CIDRs are not here: they
 // come from the speaker's best paths and are turned into kernel routes by `remoteRoutes()`
-// (src/calc/routes.ts), so that BGP stays the source of truth for reachability.
+// (src/calc/routes.ts; CalcGraph hands them beside the state), so that BGP stays the source of
+// truth for reachability.
 
 import type { LocalRoute, PeerConfig, SpeakerOptions } from '../../bgp/speaker/types.ts';
 import type { PolicyExplain } from '../../felix/calc/render-policy.ts';
@@ -72,4 +73,29 @@ export interface CalculatedState {
   };
   /** Everything the calculation refused, naming the object and field (shown by /v1/status). */
   readonly problems: readonly string[];
+}
+
+/**
+ * Which parts of the calculation's output moved in one CalcGraph.update() (src/calc/graph.ts);
+ * a part that did not move is the very same object as in the previous output.
+ */
+export interface CalcChanges {
+  /** `node`, `speaker`, the blackholes and the tunnel devices. */
+  readonly cluster: boolean;
+  readonly peers: boolean;
+  readonly announcements: boolean;
+  /** The kernel routes translated from best paths. */
+  readonly routes: boolean;
+  /** iptables or ipsets (policy or NAT outgoing), or the policy explanation. */
+  readonly policy: boolean;
+  readonly endpoints: boolean;
+  readonly problems: boolean;
+}
+
+/** What CalcGraph.update() hands to the wiring. */
+export interface CalcOutput {
+  readonly state: CalculatedState;
+  /** The routes to other nodes' pod CIDRs and to what BGP learned, sorted by prefix (remoteRoutes). */
+  readonly remoteRoutes: readonly RouteSpec[];
+  readonly changed: CalcChanges;
 }
