@@ -8,13 +8,26 @@
 //   other nodes: the annotation, else the first InternalIP of the family in status.addresses (a
 //                bare address, so its prefix length is /32 or /128). Their prefix length is never
 //                used for a decision: CrossSubnet compares their address with OUR subnets.
-// Two nodes claiming one address: the first by name keeps it, the other loses that address (and
-// the problem names both), so peers and route attribution stay deterministic.
+// An address no host can have (unspecified, multicast, broadcast) or an IPv4-mapped IPv6 address
+// in status.addresses is skipped with a problem (the annotations refuse them at validation). Two
+// nodes claiming one address: the first by name keeps it, the other loses that address (and the
+// problem names both), so peers and route attribution stay deterministic.
+//
+// Router IDs (routerIdFor): the node's IPv4 address; an IPv6-only node's is hashed from its name
+// into the IPv4 unicast space without 0/8 and 127/8, since BGP speakers refuse an OPEN whose BGP
+// Identifier is 0.0.0.0, multicast (224/4) or class E (240/4, 255.255.255.255 included) with Bad
+// BGP Identifier (FRR: "bad OPEN, wrong router identifier", as in Calico #5146), and 0/8 and 127/8
+// are no host's either. It is the largest such range, so two hashed IDs are as unlikely to meet as
+// they can be. Margay's Node has no router ID field, so a clash is not resolved but detected: two
+// nodes with one router ID (two hashed, or a hashed one equal to another node's IPv4 address) fail
+// every session between them (the OPEN carries the receiver's own identifier), and reflected
+// routes from one are dropped by the other (ORIGINATOR_ID, RFC 4456 §8); both nodes report it.
 import { createHash } from 'node:crypto';
+import { canonicalAddress, unusableAddress } from '../config/address.ts';
 import type { BGPConfigurationSpec } from '../model/bgp.ts';
 import { DEFAULT_BGP_CONFIGURATION_SPEC } from '../model/bgp.ts';
 import type { Node, NodeBGPSettings } from '../model/node.ts';
-import { nodeAnnotationSettings, nodePodCIDRs, resolveNodeBGP } from '../model/node.ts';
+import { NODE_ANNOTATIONS, nodeAnnotationSettings, nodePodCIDRs, resolveNodeBGP } from '../model/node.ts';
 import type { Labels } from '../model/selector.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import type { Family, HostAddress } from './addr.ts';
@@ -32,6 +45,8 @@ export interface ClusterNode {
   readonly ipv6?: HostAddress;
   /** Canonical pod CIDRs (spec.podCIDRs), IPv4 first. */
   readonly podCIDRs: readonly string[];
+  /** BGP router ID (routerIdFor). */
+  readonly routerId: string;
 }
 
 export interface ClusterNodes {
@@ -67,11 +82,26 @@ function nodeBGP(node: Node, config: BGPConfigurationSpec, problems: string[]): 
   }
 }
 
-function internalIP(node: Node, family: Family): HostAddress | undefined {
-  for (const a of node.status.addresses) {
+/** Why a node address cannot be used, or undefined: it must be one host's, and not IPv4-mapped. */
+function nodeAddressProblem(address: string): string | undefined {
+  const unusable = unusableAddress(address);
+  if (unusable !== undefined) return unusable;
+  if (canonicalAddress(address)?.mapped === true)
+    return `${address} is an IPv4-mapped IPv6 address, which BGP takes for the IPv4 address it maps`;
+  return undefined;
+}
+
+function internalIP(node: Node, family: Family, problems: string[]): HostAddress | undefined {
+  for (const [i, a] of node.status.addresses.entries()) {
     if (a.type !== 'InternalIP') continue;
     const h = parseHostAddress(a.address, family);
-    if (h !== undefined) return h;
+    if (h === undefined) continue;
+    const problem = nodeAddressProblem(a.address);
+    if (problem !== undefined) {
+      problems.push(`Node ${node.metadata.name}: status.addresses[${i}].address: ${problem} (not used)`);
+      continue;
+    }
+    return h;
   }
   return undefined;
 }
@@ -88,6 +118,11 @@ function identityAddress(
     problems.push(
       `Node ${identity.name}: autodetected ipv${family} ${JSON.stringify(text)} is not an IPv${family} address with optional prefix length (ignored)`,
     );
+  const problem = h === undefined ? undefined : nodeAddressProblem(text.split('/')[0] as string);
+  if (problem !== undefined) {
+    problems.push(`Node ${identity.name}: autodetected ipv${family}: ${problem} (ignored)`);
+    return undefined;
+  }
   return h;
 }
 
@@ -122,6 +157,7 @@ function resolveNode(
     ...(addresses.ipv4 !== undefined ? { ipv4: addresses.ipv4 } : {}),
     ...(addresses.ipv6 !== undefined ? { ipv6: addresses.ipv6 } : {}),
     podCIDRs: canonicalPodCIDRs(node, problems),
+    routerId: routerIdFor(node.metadata.name, addresses.ipv4),
   };
 }
 
@@ -130,16 +166,30 @@ export function resolveClusterNodes(snapshot: Snapshot, identity: NodeIdentity):
   const config = bgpConfig(snapshot);
   const problems: string[] = [];
   const names = [...snapshot.nodes.keys()].sort(compareStrings);
-  // First pass: every node's addresses, by the rules in the file comment.
+  // First pass: every node's addresses, by the rules in the file comment, and the field each
+  // came from (for the problems).
   const addrs = new Map<string, { ipv4?: HostAddress; ipv6?: HostAddress }>();
+  const fieldOf = new Map<string, string>();
   for (const name of names) {
     const node = snapshot.nodes.get(name)!;
     const own = nodeAnnotationSettings(node);
     const isSelf = name === identity.name;
     const pick = (family: Family): HostAddress | undefined => {
       const annotated = family === 4 ? own.ipv4Address : own.ipv6Address;
-      if (annotated !== undefined) return parseHostAddress(`${annotated.address}/${annotated.prefixLength}`);
-      return isSelf ? identityAddress(identity, family, problems) : internalIP(node, family);
+      let h: HostAddress | undefined;
+      let field: string;
+      if (annotated !== undefined) {
+        h = parseHostAddress(`${annotated.address}/${annotated.prefixLength}`);
+        field = `metadata.annotations["${family === 4 ? NODE_ANNOTATIONS.ipv4Address : NODE_ANNOTATIONS.ipv6Address}"]`;
+      } else if (isSelf) {
+        h = identityAddress(identity, family, problems);
+        field = `autodetected ipv${family}`;
+      } else {
+        h = internalIP(node, family, problems);
+        field = 'status.addresses';
+      }
+      if (h !== undefined) fieldOf.set(`${name} ${family}`, field);
+      return h;
     };
     const ipv4 = pick(4);
     const ipv6 = pick(6);
@@ -159,7 +209,9 @@ export function resolveClusterNodes(snapshot: Snapshot, identity: NodeIdentity):
       if (h === undefined) continue;
       const prev = owner.get(h.address);
       if (prev !== undefined) {
-        problems.push(`Node ${name}: address ${h.address} is also node ${prev}'s (ignored for ${name})`);
+        problems.push(
+          `Node ${name}: ${fieldOf.get(`${name} ${family}`)}: ${h.address} is also node ${prev}'s address (ignored for ${name})`,
+        );
         continue;
       }
       owner.set(h.address, name);
@@ -183,18 +235,60 @@ export function resolveClusterNodes(snapshot: Snapshot, identity: NodeIdentity):
     else others.push(n);
   }
   if (self === undefined) problems.push(`Node ${identity.name}: this node is not in the datastore`);
+  else routerIdClashes(self, others, fieldOf, problems);
   return { config, self, others, problems };
+}
+
+/** Where a node's router ID comes from, for the problems. */
+function routerIdOrigin(n: ClusterNode, fieldOf: ReadonlyMap<string, string>): string {
+  return n.ipv4 !== undefined
+    ? `its IPv4 address, ${fieldOf.get(`${n.name} 4`) ?? 'the node address'}`
+    : 'hashed from its name: it has no IPv4 address';
+}
+
+/**
+ * Other nodes with this node's router ID: one problem per clash, naming both nodes. Every node
+ * computes every node's ID from the same snapshot, so the other node reports it too.
+ */
+function routerIdClashes(
+  self: ClusterNode,
+  others: readonly ClusterNode[],
+  fieldOf: ReadonlyMap<string, string>,
+  problems: string[],
+): void {
+  if (self.ipv4 === undefined && self.ipv6 === undefined) return;
+  const field = self.ipv4 !== undefined ? (fieldOf.get(`${self.name} 4`) ?? 'address') : 'metadata.name';
+  for (const n of others) {
+    if (n.routerId !== self.routerId || (n.ipv4 === undefined && n.ipv6 === undefined)) continue;
+    problems.push(
+      `Node ${self.name}: ${field}: router ID ${self.routerId} (${routerIdOrigin(self, fieldOf)}) is also ` +
+        `node ${n.name}'s (${routerIdOrigin(n, fieldOf)}): BGP sessions between them fail with Bad BGP ` +
+        'Identifier; give one of them an IPv4 address',
+    );
+  }
 }
 
 /**
  * BGP router ID: the node's IPv4 address; an IPv6-only node gets a stable 32-bit ID hashed from
- * its name (Calico's `routerID: hash`), never 0.0.0.0 (RFC 6286 §2.1: a non-zero identifier).
+ * its name, inside 1.0.0.0–223.255.255.255 without 127/8 (the file comment says why). The ID is
+ * the first 4-byte word of SHA-256("margay-router-id:" + name) that falls in the range, so an ID
+ * that was already in it stays as it was; a digest with no such word (rare) folds its first word
+ * into the range.
  */
 export function routerIdFor(name: string, ipv4: HostAddress | undefined): string {
   if (ipv4 !== undefined) return ipv4.address;
   const h = createHash('sha256').update(`margay-router-id:${name}`).digest();
-  const id = `${h[0]}.${h[1]}.${h[2]}.${h[3]}`;
-  return id === '0.0.0.0' ? '0.0.0.1' : id;
+  for (let i = 0; i + 4 <= h.length; i += 4) {
+    if (isSafeRouterIdOctet(h[i]!)) return `${h[i]}.${h[i + 1]}.${h[i + 2]}.${h[i + 3]}`;
+  }
+  // 222 first octets are safe: 1..126 and 128..223.
+  const k = h[0]! % 222;
+  return `${k < 126 ? k + 1 : k + 2}.${h[1]}.${h[2]}.${h[3]}`;
+}
+
+/** A first octet of the router ID range: not 0/8, 127/8, multicast or class E. */
+function isSafeRouterIdOctet(first: number): boolean {
+  return first >= 1 && first <= 223 && first !== 127;
 }
 
 /** Canonical address of a node address spelled any way (for lookups by BGP next hop). */

@@ -28,14 +28,22 @@
 //   (peerIP) carries its own family, plus the other family when this node has an address of it
 //   and no BGPPeer of that family applies to this node (then IPv6 rides the IPv4 session, with
 //   `nextHop.ipv6` = our IPv6 address, RFC 4760 §3; and vice versa, RFC 8950).
-// - Timers: the BGPPeer's holdTime/keepaliveTime, else BGPConfiguration's; an inherited keepalive
-//   that does not fit a peer's shorter hold time (keepalive ≤ hold / 3) is dropped (default hold/3).
+// - Timers: the BGPPeer's holdTime/keepaliveTime, else BGPConfiguration's, by the timer rule of
+//   bgp/fsm/hold-time.ts (keepalive 0 exactly with hold 0, else 1..hold / 3). An inherited
+//   keepalive that does not fit the BGPPeer's own hold time is dropped (the speaker then uses
+//   hold / 3). A BGPPeer's own keepaliveTime that does not fit the hold time in force (an
+//   inherited one: validation could not check it) leaves that BGPPeer out with a problem.
+// - Every peer goes through the speaker's own check (peerProblem) before it is handed over, so
+//   Speaker.setPeers never refuses the set: a peer it would refuse is left out with a problem
+//   naming its object, and every other peer proceeds.
 // - Export: a router that is not a Margay node (peerIP matching no node address) gets only this
 //   node's own routes (`exportPolicy: 'local'`), as Calico exports only the node's blocks to
 //   external peers: without it every node re-advertises the pod CIDRs it learned from the mesh
 //   and the ToR learns each CIDR from every node. Node peers (mesh, peerSelector, a peerIP that
 //   is a node's address) and a router we reflect to (`routeReflectorClient`) get everything the
 //   BGP rules allow (route reflection unchanged).
+import { holdTimeProblem, keepaliveTimeProblem } from '../../bgp/fsm/index.ts';
+import { peerKey, peerProblem } from '../../bgp/speaker/peer-config.ts';
 import type { Family as BgpFamily } from '../../bgp/wire/types.ts';
 import type { BGPConfigurationSpec, BGPPeerSpec } from '../model/bgp.ts';
 import { parsePeerIP } from '../model/bgp.ts';
@@ -62,6 +70,8 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 interface Candidate {
   readonly peer: Mutable<DesiredPeer>;
+  /** The object it comes from, as problems name it: "BGPPeer tor-1", "Node node-2". */
+  readonly who: string;
   readonly family: Family;
   /** peerIP peers get the other family too (see the file comment). */
   readonly isRouter: boolean;
@@ -77,13 +87,40 @@ interface SessionOptions {
 
 const MESH_OPTIONS: SessionOptions = { sourceAddress: 'UseNodeIP', nextHopMode: 'Auto' };
 
-function timers(o: SessionOptions, config: BGPConfigurationSpec): { holdTime: number; keepalive?: number } {
+/** The session timers, or the problem of the object `who` when they break the timer rule. */
+function timers(
+  o: SessionOptions,
+  config: BGPConfigurationSpec,
+  who: string,
+): { holdTime: number; keepalive?: number } | { problem: string } {
+  const inheritedHold = o.holdTime === undefined;
   const holdTime = o.holdTime ?? config.holdTime;
-  if (o.keepaliveTime !== undefined) return { holdTime, keepalive: o.keepaliveTime };
+  const holdProblem = holdTimeProblem(holdTime);
+  if (holdProblem !== undefined)
+    return {
+      problem: `${inheritedHold ? 'BGPConfiguration default' : who}: spec.holdTime: ${holdProblem} (not peered)`,
+    };
+  if (o.keepaliveTime !== undefined) {
+    const problem = keepaliveTimeProblem(o.keepaliveTime, holdTime);
+    if (problem === undefined) return { holdTime, keepalive: o.keepaliveTime };
+    const from = inheritedHold ? ` (holdTime ${holdTime} is BGPConfiguration default's)` : '';
+    return { problem: `${who}: spec.keepaliveTime: ${problem}${from} (not peered)` };
+  }
   const inherited = config.keepaliveTime;
-  if (inherited === undefined || holdTime === 0 || inherited * 3 > holdTime) return { holdTime };
+  if (inherited === undefined || keepaliveTimeProblem(inherited, holdTime) !== undefined) return { holdTime };
   return { holdTime, keepalive: inherited };
 }
+
+/** The object field a PeerConfig field comes from, for the problem of a peer the speaker refuses. */
+const BGPPEER_FIELD: Readonly<Record<string, string>> = {
+  address: 'spec.peerIP',
+  port: 'spec.peerIP',
+  asn: 'spec.asNumber',
+  holdTime: 'spec.holdTime',
+  keepalive: 'spec.keepaliveTime',
+  localAddress: 'spec.sourceAddress',
+  maxPrefix: 'spec.maxPrefix',
+};
 
 export function desiredPeers(
   nodes: ClusterNodes,
@@ -120,7 +157,12 @@ export function desiredPeers(
       }
       localAddress = src.address;
     }
-    return { ...(localAddress !== undefined ? { localAddress } : {}), ...timers(o, config) };
+    const t = timers(o, config, who);
+    if ('problem' in t) {
+      problems.push(t.problem);
+      return undefined;
+    }
+    return { ...(localAddress !== undefined ? { localAddress } : {}), ...t };
   };
 
   const nodePeer = (
@@ -139,6 +181,7 @@ export function desiredPeers(
     candidates.push({
       family,
       isRouter: false,
+      who: who.startsWith('BGPPeer ') ? who : `Node ${n.name}`,
       peer: {
         address: addr.address,
         asn: n.asn,
@@ -222,6 +265,7 @@ export function desiredPeers(
       candidates.push({
         family: ip.family,
         isRouter: true,
+        who,
         peer: {
           address: ip.address,
           asn: spec.asNumber,
@@ -286,11 +330,13 @@ export function desiredPeers(
     c.peer.families = families.sort().map((f) => BGP_FAMILY[f]);
   }
 
-  // One peer per address: the most specific source wins.
+  // One peer per address (as the speaker keys them): the most specific source the speaker
+  // accepts wins; a source it would refuse is reported and left out.
   const byAddress = new Map<string, Candidate[]>();
   for (const c of candidates) {
-    const list = byAddress.get(c.peer.address);
-    if (list === undefined) byAddress.set(c.peer.address, [c]);
+    const key = peerKey(c.peer.address);
+    const list = byAddress.get(key);
+    if (list === undefined) byAddress.set(key, [c]);
     else list.push(c);
   }
   const peers: DesiredPeer[] = [];
@@ -301,14 +347,24 @@ export function desiredPeers(
         compareStrings(a.peer.source, b.peer.source) ||
         compareStrings(JSON.stringify(a.peer), JSON.stringify(b.peer)),
     );
-    const sources = [...new Set(list.map((c) => c.peer.source))];
-    const winner = list[0]!;
+    const accepted = list.filter((c) => {
+      const { peerType: _t, source: _s, ...config } = c.peer;
+      const refused = peerProblem(config);
+      if (refused === undefined) return true;
+      const field = c.who.startsWith('BGPPeer ')
+        ? (BGPPEER_FIELD[refused.field] ?? refused.field)
+        : refused.field;
+      problems.push(`${c.who}: ${field}: ${refused.message} (not peered)`);
+      return false;
+    });
+    const winner = accepted[0];
+    if (winner === undefined) continue;
     const isExternal =
       winner.isRouter && !nodeAddresses.has(winner.peer.address) && winner.peer.routeReflectorClient !== true;
     peers.push({
       ...winner.peer,
       ...(isExternal ? { exportPolicy: 'local' as const } : {}),
-      source: sources.join('; '),
+      source: [...new Set(accepted.map((c) => c.peer.source))].join('; '),
     });
   }
   peers.sort((a, b) => compareAddresses(a.address, b.address) || (a.port ?? 179) - (b.port ?? 179));

@@ -2,6 +2,7 @@
 // BGPPeer pattern, global and per-rack ToR peers, per-rack AS numbers, annotation overrides,
 // dedupe of one address from several sources, families and session options.
 import { describe, expect, it } from 'vitest';
+import { Speaker } from '../../../../bgp/speaker/speaker.ts';
 import { calculate } from '../../../../src/calc/calculate.ts';
 import type { DesiredPeer } from '../../../../src/calc/types.ts';
 import { bgpConfig, bgpPeer, flatNodes, node, snap, withRaw } from './fixtures.ts';
@@ -466,7 +467,94 @@ describe('dedupe and refusals', () => {
     );
     expect(st.peers.map((p) => p.description)).toEqual(['node node-2']);
     expect(st.problems).toContain(
-      "Node node-3: address 192.0.2.12 is also node node-2's (ignored for node-3)",
+      'Node node-3: metadata.annotations["margay.io/ipv4-address"]: 192.0.2.12 is also node node-2\'s address (ignored for node-3)',
     );
+  });
+});
+
+describe('timers across a BGPPeer and BGPConfiguration', () => {
+  /** The peers as the agent hands them to the speaker; throws if the speaker refuses the set. */
+  const handOver = (peers: readonly DesiredPeer[]): void => {
+    const speaker = new Speaker({ asn: 64512, routerId: '192.0.2.11', listen: null });
+    speaker.setPeers(peers.map(({ peerType: _t, source: _s, ...p }) => p));
+  };
+
+  it('a BGPPeer keepaliveTime that breaks the inherited holdTime leaves only that BGPPeer out', () => {
+    const s = snap(
+      ...flatNodes(2),
+      bgpConfig({ holdTime: 0, keepaliveTime: 0 }),
+      bgpPeer('bad', { peerIP: '192.0.2.1', asNumber: 65000, keepaliveTime: 5 }),
+      bgpPeer('good', { peerIP: '192.0.2.2', asNumber: 65000 }),
+    );
+    const st = calculate(s, { name: 'node-1' });
+    expect(st.peers.map((p) => [p.source, p.holdTime, p.keepalive])).toEqual([
+      ['BGPPeer good', 0, 0],
+      ['node node-2 (mesh)', 0, 0],
+    ]);
+    expect(st.problems).toEqual([
+      "BGPPeer bad: spec.keepaliveTime: 5 with holdTime 0: must be 0, no KEEPALIVEs without a hold timer (RFC 4271 §4.4) (holdTime 0 is BGPConfiguration default's) (not peered)",
+    ]);
+    handOver(st.peers);
+  });
+
+  it('a keepaliveTime above a third of the inherited holdTime, on a peerSelector BGPPeer too', () => {
+    const s = snap(
+      ...flatNodes(3, (i): Record<string, string> => (i === 3 ? { rr: 'true' } : {})),
+      bgpConfig({ holdTime: 90, nodeToNodeMeshEnabled: false }),
+      bgpPeer('to-rr', { peerSelector: 'has(rr)', keepaliveTime: 31 }),
+      bgpPeer('tor', { peerIP: '192.0.2.1', asNumber: 65000, keepaliveTime: 30 }),
+    );
+    const st = calculate(s, { name: 'node-1' });
+    expect(st.peers.map((p) => [p.address, p.keepalive])).toEqual([['192.0.2.1', 30]]);
+    expect(st.problems).toEqual([
+      "BGPPeer to-rr: spec.keepaliveTime: 31 is more than holdTime / 3; with holdTime 90 it must be 1..30 seconds (RFC 4271 §4.4, §10) (holdTime 90 is BGPConfiguration default's) (not peered)",
+    ]);
+    handOver(st.peers);
+  });
+
+  it("an inherited keepaliveTime that does not fit the BGPPeer's own holdTime is dropped, not an error", () => {
+    const s = snap(
+      ...flatNodes(1),
+      bgpConfig({ holdTime: 90, keepaliveTime: 30 }),
+      bgpPeer('zero', { peerIP: '192.0.2.1', asNumber: 65000, holdTime: 0 }),
+      bgpPeer('short', { peerIP: '192.0.2.2', asNumber: 65000, holdTime: 9 }),
+      bgpPeer('long', { peerIP: '192.0.2.3', asNumber: 65000, holdTime: 91 }),
+    );
+    const st = calculate(s, { name: 'node-1' });
+    expect(st.problems).toEqual([]);
+    expect(st.peers.map((p) => [p.source, p.holdTime, p.keepalive])).toEqual([
+      ['BGPPeer zero', 0, undefined],
+      ['BGPPeer short', 9, undefined],
+      ['BGPPeer long', 91, 30],
+    ]);
+    handOver(st.peers);
+  });
+
+  it('a peer the speaker would refuse is left out with its object named; the next source of its address is used', () => {
+    // Validation stops asNumber 0; the calculation still must not hand it to the speaker.
+    const s = withRaw(snap(...flatNodes(2)), 'bgpPeers', 'raw', {
+      apiVersion: 'margay.io/v1',
+      kind: 'BGPPeer',
+      metadata: { name: 'raw', labels: {}, annotations: {} },
+      spec: {
+        peerIP: '192.0.2.12',
+        asNumber: 0,
+        node: 'node-1',
+        sourceAddress: 'UseNodeIP',
+        nextHopMode: 'Auto',
+        routeReflectorClient: false,
+      },
+    });
+    const st = calculate(s, { name: 'node-1' });
+    expect(st.problems).toEqual(['BGPPeer raw: spec.asNumber: 0 is not in 1..4294967295 (not peered)']);
+    expect(st.peers).toEqual([
+      expect.objectContaining({
+        address: '192.0.2.12',
+        asn: 64512,
+        peerType: 'node-to-node mesh',
+        source: 'node node-2 (mesh)',
+      }),
+    ]);
+    handOver(st.peers);
   });
 });
