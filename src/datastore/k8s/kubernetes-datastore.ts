@@ -8,9 +8,10 @@
 // - Changes are batched: the first change arms a `debounceMs` timer that every further change
 //   pushes back, but never beyond `maxDelayMs` after the first, so a burst of pod events is one
 //   'changed' and a steady stream still gets through. The per-object changes are computed for the
-//   touched keys only, in diffSnapshots' order; a relist touches every key of its kind, and the
-//   comparison with the emitted snapshot makes a vanished object one 'deleted' and an unchanged one
-//   nothing.
+//   touched keys only, in diffSnapshots' order, and the next snapshot shares everything else with
+//   the previous one, so a batch costs the keys it touches; a relist touches every key of its kind,
+//   and the comparison with the emitted snapshot makes a vanished object one 'deleted' and an
+//   unchanged one nothing.
 // - An API-server outage (refused connections, 5xx, 401/403) withdraws nothing: the stores keep
 //   their objects, the snapshot stays, `health().connected` turns false, `lastError` names the
 //   failure and 'error' is emitted once per outage (not per retry). When every kind has listed or
@@ -28,7 +29,13 @@ import { HOST_TIMERS, type HostTimers } from '../../../bgp/session/session-types
 import { MargayError } from '../../errors.ts';
 import type { Resource, ResourceKind } from '../../model/resource.ts';
 import type { ResourceChange, Snapshot } from '../../model/snapshot.ts';
-import { emptySnapshot, SNAPSHOT_FIELD, sameResource, snapshotOf } from '../../model/snapshot.ts';
+import {
+  applyChanges,
+  emptySnapshot,
+  SNAPSHOT_FIELD,
+  sameResource,
+  snapshotOf,
+} from '../../model/snapshot.ts';
 import type { Datastore, DatastoreEvents, SnapshotChanged } from '../types.ts';
 import { type KindSource, kindSources } from './kinds.ts';
 import { loadKubeConfig } from './kubeconfig.ts';
@@ -86,7 +93,6 @@ export interface ObjectProblem {
 }
 
 type Listeners = { [E in keyof DatastoreEvents]: Set<DatastoreEvents[E]> };
-type SnapshotMaps = { -readonly [F in keyof Snapshot]: Snapshot[F] };
 
 export class KubernetesDatastore implements Datastore {
   readonly #kubeConfig: KubeConfig;
@@ -279,44 +285,37 @@ export class KubernetesDatastore implements Datastore {
     this.#timer = this.#timers.setTimeout(() => this.#flush(), Math.max(0, due - now));
   }
 
-  /** Applies the touched keys to a copy of the snapshot and emits the real differences. */
+  /**
+   * Emits the real differences at the touched keys and the snapshot they lead to. The untouched
+   * kinds and keys are shared with the previous snapshot (applyChanges), so a batch costs the keys
+   * it touched, not the cluster.
+   */
   #flush(): void {
     this.#timer = undefined;
     this.#firstDirtyAt = undefined;
     if (this.#state !== 'started') return;
     const previous = this.#snapshot;
-    const next: SnapshotMaps = { ...previous };
     const changes: ResourceChange[] = [];
     for (const [kind, field] of Object.entries(SNAPSHOT_FIELD) as [ResourceKind, keyof Snapshot][]) {
       const keys = this.#dirty.get(kind);
       const reflector = this.#reflectors.get(kind);
       if (keys === undefined || keys.size === 0 || reflector === undefined) continue;
       const before = previous[field] as ReadonlyMap<string, Resource>;
-      let after: Map<string, Resource> | undefined;
       const deleted: ResourceChange[] = [];
       for (const key of [...keys].sort()) {
         const was = before.get(key);
         const now = reflector.get(key)?.resource;
         if (now === undefined) {
-          if (was === undefined) continue;
-          after ??= new Map(before);
-          after.delete(key);
-          deleted.push({ type: 'deleted', kind, key, resource: was });
-        } else if (was === undefined) {
-          after ??= new Map(before);
-          after.set(key, now);
-          changes.push({ type: 'added', kind, key, resource: now });
-        } else if (!sameResource(was, now)) {
-          after ??= new Map(before);
-          after.set(key, now);
+          if (was !== undefined) deleted.push({ type: 'deleted', kind, key, resource: was });
+        } else if (was === undefined) changes.push({ type: 'added', kind, key, resource: now });
+        else if (!sameResource(was, now))
           changes.push({ type: 'modified', kind, key, resource: now, previous: was });
-        }
       }
       changes.push(...deleted);
-      if (after !== undefined) (next as Record<keyof Snapshot, unknown>)[field] = after;
     }
     this.#dirty.clear();
     if (changes.length === 0) return;
+    const next = applyChanges(previous, changes);
     this.#snapshot = next;
     const event: SnapshotChanged = { snapshot: next, previous, changes };
     this.#emit('changed', event);

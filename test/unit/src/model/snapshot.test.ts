@@ -6,6 +6,7 @@ import type { Resource } from '../../../../src/model/resource.ts';
 import { validateResource } from '../../../../src/model/resource.ts';
 import type { Snapshot } from '../../../../src/model/snapshot.ts';
 import {
+  applyChanges,
   diffSnapshots,
   emptySnapshot,
   snapshotOf,
@@ -91,6 +92,22 @@ describe('diffSnapshots', () => {
         expect(diffSnapshots(snapshotOf(apply(a, changes)), b)).toEqual([]);
         expect(diffSnapshots(b, b)).toEqual([]);
         expect(diffSnapshots(b, build([...sb].reverse()))).toEqual([]); // input order does not matter
+      }),
+    );
+  });
+
+  it('applyChanges(a, diff(a, b)) is b, sharing the kinds and objects that did not change', () => {
+    fc.assert(
+      fc.property(stateArb, stateArb, (sa, sb) => {
+        const a = build(sa);
+        const changes = diffSnapshots(a, build(sb));
+        const next = applyChanges(a, changes);
+        expect(diffSnapshots(next, build(sb))).toEqual([]);
+        expect(diffSnapshots(a, next)).toEqual(changes);
+        if (!changes.some((c) => c.kind === 'Pod')) expect(next.pods).toBe(a.pods);
+        if (!changes.some((c) => c.kind === 'Node')) expect(next.nodes).toBe(a.nodes);
+        for (const [key, pod] of a.pods)
+          if (!changes.some((c) => c.kind === 'Pod' && c.key === key)) expect(next.pods.get(key)).toBe(pod);
       }),
     );
   });

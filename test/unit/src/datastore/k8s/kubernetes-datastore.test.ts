@@ -9,6 +9,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { HostTimers } from '../../../../../bgp/session/session-types.ts';
 import type { KubernetesDatastore } from '../../../../../src/datastore/k8s/kubernetes-datastore.ts';
 import type { SnapshotChanged } from '../../../../../src/datastore/types.ts';
+import type { PersistentMap } from '../../../../../src/model/persistent-map.ts';
+import type { Resource } from '../../../../../src/model/resource.ts';
 import { diffSnapshots } from '../../../../../src/model/snapshot.ts';
 import { FakeKubeApiServer } from '../../../../fakes/kube-apiserver.ts';
 import { ManualClock } from '../../../../support/manual-clock.ts';
@@ -284,6 +286,38 @@ describe('KubernetesDatastore: changes', () => {
     expect(change).toMatchObject({ type: 'modified', kind: 'Pod', key: 'prod/web-0' });
     expect(change?.resource.metadata.labels).toEqual({ app: 'web', version: 'v2' });
     expect(change?.previous?.metadata.labels).toEqual({ app: 'web' });
+  });
+
+  it('a batch shares with the previous snapshot every kind and object it did not touch', async () => {
+    const b = batchClock();
+    const many = Array.from({ length: 3000 }, (_, i) =>
+      pod(`many-${i}`, 'node-1', `10.244.${8 + (i >> 8)}.${i & 255}`, { app: 'many' }),
+    );
+    const r = await startedWith([...clusterObjects(), ...many], { debounceMs: 100, ...b.options });
+    const before = r.ds.snapshot();
+    await b.takeIn(1, 'the label change', () =>
+      server.apply(pod('many-7', 'node-1', '10.244.8.7', { app: 'other' })),
+    );
+    b.clock.advance(100);
+    const after = r.ds.snapshot();
+    expect(summary(r.changed[0]!)).toEqual(['modified Pod default/many-7']);
+    for (const field of [
+      'nodes',
+      'namespaces',
+      'networkPolicies',
+      'bgpConfigurations',
+      'bgpPeers',
+      'ipPools',
+    ] as const)
+      expect(after[field]).toBe(before[field]);
+    expect(after.pods.size).toBe(before.pods.size);
+    // One pod's shard is new; the other pods are the very objects of the previous snapshot.
+    const pods = before.pods as PersistentMap<Resource>;
+    const unshared = pods.keysNotSharedWith(after.pods as PersistentMap<Resource>);
+    expect(unshared.has('default/many-7')).toBe(true);
+    expect(unshared.size).toBeLessThan(200);
+    for (const [key, p] of before.pods)
+      if (key !== 'default/many-7') expect(after.pods.get(key) === p).toBe(true);
   });
 
   it('lets a steady stream of changes through every maxDelayMs instead of waiting for quiet', async () => {
