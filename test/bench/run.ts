@@ -17,6 +17,10 @@ const BENCHES: Record<string, { readonly what: string; readonly load: () => Prom
     what: 'one cluster change (pod label, policy add, pod add) through the agent: datastore write to the last byte in iptables/ipsets',
     load: async () => (await import('./policy-path.ts')).main,
   },
+  'agent-scale': {
+    what: 'one margay agent at N nodes / P pods / Q policies with a BGP peer, this checkout vs a baseline commit: start, change latency to the kernel, CPU, bytes, RSS, event-loop stalls',
+    load: async () => (await import('./agent-scale.ts')).main,
+  },
   footprint: {
     what: 'idle RSS and start-to-ready of margay speaker (one peer, BIRD alongside) and of the agents of a 3-node lab',
     load: async () => (await import('./footprint.ts')).main,

@@ -1,0 +1,311 @@
+// The agent-scale benchmark's pure parts: percentiles, /proc parsing, ipset membership, the
+// tables, the scenario's choices (every change must have work to do on node-0), and the BGP
+// peer's UPDATEs as the product's own decoder (bgp/wire) reads them.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_CODEC_OPTIONS, decodeUpdate } from '../../bgp/wire/index.ts';
+import {
+  type EventFigures,
+  parseList,
+  parseProcStat,
+  parseProcStatus,
+  percentile,
+  type RunResult,
+  renderTables,
+  Scenario,
+  setsHolding,
+  spread,
+  summariseKind,
+} from './agent-scale.ts';
+import { encodePrefix, encodeUpdates } from './agent-scale-peer.ts';
+import { SENDER_ASN } from './bgp/feed.ts';
+
+describe('percentile and spread', () => {
+  it('takes the nearest rank, so p99 of fewer than 100 samples is the largest', () => {
+    const xs = [5, 1, 4, 2, 3];
+    expect(percentile(xs, 50)).toBe(3);
+    expect(percentile(xs, 99)).toBe(5);
+    expect(percentile(xs, 0)).toBe(1);
+  });
+
+  it('tells p99 from the max once there are enough samples', () => {
+    const xs = Array.from({ length: 200 }, (_, i) => i + 1);
+    expect(percentile(xs, 99)).toBe(198);
+    expect(spread(xs)).toEqual({ n: 200, p50: 100, p99: 198, max: 200 });
+  });
+
+  it('has no spread of nothing', () => {
+    expect(spread([])).toBeNull();
+    expect(() => percentile([], 50)).toThrow(/empty/);
+  });
+});
+
+describe('/proc parsing', () => {
+  it('finds utime..cstime after a command name with spaces and parentheses', () => {
+    // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime …
+    const line = '42 (my (odd) name) S 1 42 42 0 -1 4194560 100 0 0 0 250 50 7 3 20 0 1 0 500 1000 5\n';
+    expect(parseProcStat(line)).toEqual({ self: 300, children: 10 });
+  });
+
+  it('reads this very process', () => {
+    const t = parseProcStat(readFileSync('/proc/self/stat', 'utf8'));
+    expect(Number.isInteger(t.self) && t.self >= 0).toBe(true);
+    const m = parseProcStatus(readFileSync('/proc/self/status', 'utf8'));
+    expect(m.rssKb).toBeGreaterThan(1000);
+    expect(m.hwmKb).toBeGreaterThanOrEqual(m.rssKb);
+  });
+
+  it('reads VmRSS and VmHWM, and says which is missing', () => {
+    const status = 'Name:\tnode\nVmHWM:\t  204800 kB\nVmRSS:\t  102400 kB\n';
+    expect(parseProcStatus(status)).toEqual({ rssKb: 102400, hwmKb: 204800 });
+    expect(() => parseProcStatus('Name:\tnode\nVmRSS:\t1 kB\n')).toThrow(/VmHWM/);
+  });
+});
+
+describe('setsHolding', () => {
+  const save = [
+    'create mgy-sel-a hash:ip family inet hashsize 1024 maxelem 1048576',
+    'add mgy-sel-a 10.1.2.3',
+    'add mgy-sel-a 10.1.2.30',
+    'create mgy-np-b hash:ip,port family inet',
+    'add mgy-np-b 10.1.2.3,tcp:8000',
+    'create mgy-net-c hash:net family inet',
+    'add mgy-net-c 10.1.2.0/24',
+    '',
+  ].join('\n');
+
+  it('finds the address itself and its ip,port members, not a longer address or a network', () => {
+    expect([...setsHolding(save, '10.1.2.3')]).toEqual([
+      ['mgy-sel-a', '10.1.2.3'],
+      ['mgy-np-b', '10.1.2.3,tcp:8000'],
+    ]);
+    expect([...setsHolding(save, '10.1.2.30').keys()]).toEqual(['mgy-sel-a']);
+    expect(setsHolding(save, '10.1.2.4').size).toBe(0);
+  });
+});
+
+describe('parseList', () => {
+  it('keeps the order given and refuses unknown or empty lists', () => {
+    expect(parseList('kinds', 'd, a', ['a', 'b', 'c', 'd', 'e'] as const)).toEqual(['d', 'a']);
+    expect(() => parseList('kinds', 'a,x', ['a', 'b'] as const)).toThrow(/--kinds: unknown "x"/);
+    expect(() => parseList('kinds', ' , ', ['a'] as const)).toThrow(/empty/);
+  });
+});
+
+describe('the scenario at 10 nodes / 300 pods / 10 policies', () => {
+  const size = { nodes: 10, pods: 300, policies: 10 };
+
+  it('puts pods 0..29 on node-0 and finds the policies that select one of them', () => {
+    const s = new Scenario(size);
+    expect(s.localPods.map((p) => p.name)).toEqual(Array.from({ length: 30 }, (_, j) => `pod-${j}`));
+    expect(s.localPods.every((p) => p.node === 'node-0')).toBe(true);
+    // Policy q selects app-q in ns-(q mod 10); pod q is in ns-(q mod 10) with app-q and on node-0.
+    expect(s.renderedPolicies).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it('adds pods at fresh addresses: local ones selected by a rendered policy, remote ones allowed by it', () => {
+    const s = new Scenario(size);
+    const local = [0, 1, 2].map((k) => s.localPod(k));
+    expect(local.map((p) => p.ipv4)).toEqual(['10.1.0.32', '10.1.0.33', '10.1.0.34']);
+    for (const p of local) {
+      expect(p.node).toBe('node-0');
+      const policy = s.policyObject(s.renderedPolicies.find((q) => `ns-${q % 10}` === p.namespace)!);
+      expect(p.labels).toMatchObject(
+        (policy.spec as { podSelector: { matchLabels: object } }).podSelector.matchLabels,
+      );
+    }
+    const remote = s.remotePod(3);
+    expect(remote.node).not.toBe('node-0');
+    expect(remote.namespace).toBe('ns-3');
+    // Policy 3 allows ingress from app-((7*3+3) mod 50) of its namespace.
+    expect(remote.labels.app).toBe('app-24');
+  });
+
+  it('relabels each remote pod once, into the labels a rendered policy allows', () => {
+    const s = new Scenario(size);
+    const seen = new Set<string>();
+    for (let k = 0; k < 20; k++) {
+      const { before, after } = s.relabel(k);
+      expect(before.node).not.toBe('node-0');
+      expect(before.labels.app).not.toBe(after.labels.app);
+      expect(after.labels.tier).toBe(before.labels.tier);
+      expect(after.namespace).toBe(`ns-${k % 10}`);
+      expect(after.labels.app).toBe(`app-${(7 * (k % 10) + 3) % 50}`);
+      expect(seen.has(after.name)).toBe(false);
+      seen.add(after.name);
+    }
+  });
+
+  it('moves a route to another node than the one it points at', () => {
+    const s = new Scenario(size);
+    const hops = new Map(s.peerRoutes().map((r) => [r.prefix, r.nextHop]));
+    expect(hops.size).toBe(9);
+    expect(hops.get('10.1.1.0/24')).toBe('172.16.0.2');
+    for (let k = 0; k < 30; k++) {
+      const m = s.routeMove(k);
+      expect(m.from).toBe(hops.get(m.prefix));
+      expect(m.to).not.toBe(m.from);
+      expect(m.to).not.toBe('172.16.0.1'); // node-0's own address
+      hops.set(m.prefix, m.to);
+    }
+  });
+
+  it('adds policies past the initial ones, each selecting a pod of node-0', () => {
+    const s = new Scenario(size);
+    const names = new Set<string>();
+    for (let k = 0; k < 5; k++) {
+      const p = s.newPolicy(k);
+      expect(p.metadata.name).toBe(`added-policy-${k}`);
+      const app = (p.spec as { podSelector: { matchLabels: { app: string } } }).podSelector.matchLabels.app;
+      expect(
+        s.localPods.some((pod) => pod.namespace === p.metadata.namespace && pod.labels.app === app),
+      ).toBe(true);
+      names.add(`${p.metadata.namespace}/${app}`);
+    }
+    expect(names.size).toBe(5);
+  });
+
+  it('refuses a cluster too small for a route to move between two other nodes', () => {
+    expect(() => new Scenario({ nodes: 2, pods: 20, policies: 2 })).toThrow(/at least 3 nodes/);
+  });
+
+  it('adds the BGPPeer of the peer namespace to the cluster objects', () => {
+    const peers = new Scenario(size).objects().filter((o) => o.kind === 'BGPPeer');
+    expect(peers).toEqual([
+      {
+        apiVersion: 'margay.io/v1',
+        kind: 'BGPPeer',
+        metadata: { name: 'tor' },
+        spec: { peerIP: '172.16.255.254', asNumber: SENDER_ASN },
+      },
+    ]);
+  });
+});
+
+describe('the peer’s UPDATEs, read by bgp/wire', () => {
+  const opts = { ...DEFAULT_CODEC_OPTIONS, fourOctetAs: true, ebgp: true };
+
+  it('encodes prefixes of any length as NLRI', () => {
+    expect([...encodePrefix('10.1.2.0/24')]).toEqual([24, 10, 1, 2]);
+    expect([...encodePrefix('10.1.2.3/32')]).toEqual([32, 10, 1, 2, 3]);
+    expect([...encodePrefix('10.128.0.0/9')]).toEqual([9, 10, 128]);
+    expect(() => encodePrefix('10.1.2.0')).toThrow(/not an IPv4 prefix/);
+  });
+
+  it('announces each prefix with its next hop and the sender’s AS', () => {
+    const routes = [
+      { prefix: '10.1.1.0/24', nextHop: '172.16.0.2' },
+      { prefix: '10.1.2.0/24', nextHop: '172.16.0.3' },
+      { prefix: '10.1.3.0/24', nextHop: '172.16.0.2' },
+    ];
+    const got = new Map<string, string>();
+    for (const frame of encodeUpdates(routes)) {
+      const u = decodeUpdate(frame, opts);
+      expect(u.treatAsWithdraw).toBeUndefined();
+      expect(u.attributes.asPath?.[0]?.asns[0]).toBe(SENDER_ASN);
+      for (const block of u.reach) for (const p of block.prefixes) got.set(p, block.nextHop);
+    }
+    expect(Object.fromEntries(got)).toEqual({
+      '10.1.1.0/24': '172.16.0.2',
+      '10.1.2.0/24': '172.16.0.3',
+      '10.1.3.0/24': '172.16.0.2',
+    });
+  });
+
+  it('splits a large table into messages of at most 4096 bytes and loses none', () => {
+    const routes = Array.from({ length: 2000 }, (_, i) => ({
+      prefix: `10.${1 + (i >> 8)}.${i & 255}.0/24`,
+      nextHop: '172.16.0.9',
+    }));
+    const frames = encodeUpdates(routes);
+    expect(frames.length).toBeGreaterThan(1);
+    let n = 0;
+    for (const f of frames) {
+      expect(f.length).toBeLessThanOrEqual(4096);
+      n += [...decodeUpdate(f, opts).reach.flatMap((b) => [...b.prefixes])].length;
+    }
+    expect(n).toBe(2000);
+  });
+
+  it('withdraws without attributes', () => {
+    const [frame, ...rest] = encodeUpdates([], ['10.1.1.0/24', '10.1.2.0/24']);
+    expect(rest).toEqual([]);
+    const u = decodeUpdate(frame!, opts);
+    expect(u.withdrawn.flatMap((b) => [...b.prefixes])).toEqual(['10.1.1.0/24', '10.1.2.0/24']);
+    expect(u.reach).toEqual([]);
+  });
+});
+
+describe('summaries and tables', () => {
+  const event = (kind: EventFigures['kind'], latencyMs: number, ipsetBytes: number): EventFigures => ({
+    kind,
+    what: 'x',
+    latencyMs,
+    cpuMs: 20,
+    childCpuMs: 10,
+    routeLines: 0,
+    iptablesBytes: 0,
+    ipsetBytes,
+    passes: 1,
+    rssMb: 100,
+  });
+
+  it('summarises a kind: latency spread, mean CPU, median and largest bytes', () => {
+    const k = summariseKind('b', [event('b', 10, 40), event('b', 30, 40), event('b', 20, 90)], null);
+    expect(k.latencyMs).toEqual({ n: 3, p50: 20, p99: 30, max: 30 });
+    expect(k.cpuMsPerEvent).toBe(20);
+    expect(k.ipsetBytes).toEqual({ median: 40, max: 90 });
+    expect(k.iptablesBytes).toEqual({ median: 0, max: 0 });
+  });
+
+  it('renders one row per run and one per run and kind, in columns', () => {
+    const run = (version: 'new' | 'baseline', events: number, p99: number): RunResult =>
+      ({
+        bench: 'agent-scale',
+        version,
+        commit: version === 'new' ? 'aaaa' : 'bbbb',
+        datastore: 'file',
+        nodes: 10,
+        pods: 300,
+        policies: 10,
+        localPods: 30,
+        renderedPolicies: 10,
+        fileBytes: 2 ** 20,
+        start: { programmedS: 3.5, rssMb: 120 },
+        poll: { responseMs: 1, agentCpuMs: 0.5, statusBytes: 1200 },
+        memory: {
+          idleMb: 120,
+          idleSettled: true,
+          afterMb: 130,
+          afterSettled: false,
+          peakMb: 150,
+          slopeMbPer100: 1,
+        },
+        eventLoop: {
+          healthzMs: { n: 9, p50: 1, p99: 40, max: 50 },
+          healthzFailures: 0,
+          metricMs: { p99: 12, max: 60 },
+        },
+        kinds: [
+          summariseKind(
+            'd',
+            Array.from({ length: events }, () => event('d', p99, 0)),
+            null,
+          ),
+        ],
+      }) as unknown as RunResult;
+    const text = renderTables([run('new', 100, 7), run('baseline', 5, 17000)]);
+    const lines = text.split('\n');
+    expect(lines[0]).toBe(
+      'agent-scale 10 nodes / 300 pods / 10 policies (30 local pods, 10 policies select one, 1.0 MiB of objects)',
+    );
+    const newRow = lines.find((l) => l.startsWith('file new aaaa'))!;
+    const baseRow = lines.find((l) => l.startsWith('file baseline bbbb'))!;
+    expect(newRow).toMatch(/130\*/); // not settled
+    expect(baseRow.indexOf('3.5')).toBe(newRow.indexOf('3.5'));
+    const kindRows = lines.filter((l) => l.startsWith('d BGP route change'));
+    expect(kindRows).toHaveLength(2);
+    expect(kindRows[0]).toMatch(/file new aaaa\s+100\s+7\s+7\s+7\s/);
+    expect(kindRows[1]).toMatch(/file baseline bbbb\s+5\s+17000\s+17000\s+17000\s/);
+  });
+});
