@@ -10,6 +10,7 @@ import { calculate } from '../../../../src/calc/calculate.ts';
 import type { CalculatedState } from '../../../../src/calc/types.ts';
 import type { KubernetesDatastore } from '../../../../src/datastore/k8s/kubernetes-datastore.ts';
 import type { MargayError } from '../../../../src/errors.ts';
+import type { JsonObject } from '../../../fakes/kube/resources.ts';
 import { FakeKubeApiServer, type KubeObject } from '../../../fakes/kube-apiserver.ts';
 import { waitUntil } from '../../fakes/wait.ts';
 import { recordedDatastore } from '../datastore/k8s/fixtures.ts';
@@ -40,14 +41,14 @@ const pod = (
   status: { phase: 'Running', podIP: ip, podIPs: [{ ip }] },
 });
 
-const margay = (kind: string, name: string, spec: Record<string, unknown>): KubeObject => ({
+const margay = (kind: string, name: string, spec: JsonObject): KubeObject => ({
   apiVersion: 'margay.io/v1',
   kind,
   metadata: { name },
   spec,
 });
 
-const policy = (name: string, spec: Record<string, unknown>): KubeObject => ({
+const policy = (name: string, spec: JsonObject): KubeObject => ({
   apiVersion: 'networking.k8s.io/v1',
   kind: 'NetworkPolicy',
   metadata: { name, namespace: 'prod' },
