@@ -23,13 +23,17 @@ function communitiesFor(
   const communities: number[] = [];
   const largeCommunities: LargeCommunity[] = [];
   let best: BGPConfigurationSpec['prefixAdvertisements'][number] | undefined;
-  for (const adv of config.prefixAdvertisements) {
+  let bestIndex = -1;
+  for (const [i, adv] of config.prefixAdvertisements.entries()) {
     if (!cidrContains(adv.cidr, prefix)) continue;
-    if (best === undefined || prefixLength(adv.cidr) > prefixLength(best.cidr)) best = adv;
+    if (best === undefined || prefixLength(adv.cidr) > prefixLength(best.cidr)) {
+      best = adv;
+      bestIndex = i;
+    }
   }
   if (best === undefined) return { communities, largeCommunities };
   const named = new Map(config.communities.map((c) => [c.name, c.value]));
-  for (const ref of best.communities) {
+  for (const [j, ref] of best.communities.entries()) {
     const text = named.get(ref) ?? ref;
     const standard = parseCommunity(text);
     if (standard !== undefined) {
@@ -50,7 +54,7 @@ function communitiesFor(
       continue;
     }
     problems.push(
-      `BGPConfiguration default: spec.prefixAdvertisements (${best.cidr}): "${ref}" is neither a community name nor a value (skipped)`,
+      `BGPConfiguration default: spec.prefixAdvertisements[${bestIndex}].communities[${j}]: "${ref}" is neither a community name nor a value (skipped for ${prefix})`,
     );
   }
   return { communities, largeCommunities };

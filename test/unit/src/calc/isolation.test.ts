@@ -10,10 +10,12 @@ import { calculate } from '../../../../src/calc/calculate.ts';
 import type { CalculatedState } from '../../../../src/calc/types.ts';
 import type { KubernetesDatastore } from '../../../../src/datastore/k8s/kubernetes-datastore.ts';
 import type { MargayError } from '../../../../src/errors.ts';
+import { DEFAULT_BGP_CONFIGURATION_SPEC } from '../../../../src/model/bgp.ts';
 import type { JsonObject } from '../../../fakes/kube/resources.ts';
 import { FakeKubeApiServer, type KubeObject } from '../../../fakes/kube-apiserver.ts';
 import { waitUntil } from '../../fakes/wait.ts';
 import { recordedDatastore } from '../datastore/k8s/fixtures.ts';
+import { flatNodes, snap, withRaw } from './fixtures.ts';
 
 const SELF = 'node-1';
 
@@ -214,5 +216,28 @@ describe('one invalid object of a kind leaves the others of that kind in force',
     const sets = JSON.stringify(state.dataplane.ipsets);
     expect(`${nat}${sets}`).toContain('10.244.0.0/16');
     expect(`${nat}${sets}`).not.toContain('10.244.128.0/17');
+  });
+});
+
+describe('BGPConfiguration values the calculation cannot use (validation normally stops them)', () => {
+  it('an unknown community reference is skipped for its prefix; the other communities are attached', () => {
+    const config = {
+      apiVersion: 'margay.io/v1',
+      kind: 'BGPConfiguration',
+      metadata: { name: 'default', labels: {}, annotations: {} },
+      spec: {
+        ...DEFAULT_BGP_CONFIGURATION_SPEC,
+        communities: [{ name: 'rack', value: '65001:10' }],
+        prefixAdvertisements: [{ cidr: '10.244.0.0/16', communities: ['rack', 'nope', '65001:20'] }],
+      },
+    };
+    const s = withRaw(snap(...flatNodes(1)), 'bgpConfigurations', 'default', config);
+    const st = calculate(s, { name: 'node-1' });
+    expect(st.problems).toEqual([
+      'BGPConfiguration default: spec.prefixAdvertisements[0].communities[1]: "nope" is neither a community name nor a value (skipped for 10.244.1.0/24)',
+    ]);
+    expect(st.announcements).toEqual([
+      { prefix: '10.244.1.0/24', nextHop: 'self', communities: [65001 * 65536 + 10, 65001 * 65536 + 20] },
+    ]);
   });
 });
