@@ -3,17 +3,17 @@
 // a device or a socket is never a configuration. The path is opened without blocking and the
 // opened file itself is checked, so a path swapped for a FIFO after a check cannot block either.
 // Symbolic links are followed (a Kubernetes ConfigMap volume is made of them).
-import type { Stats } from 'node:fs';
+import type { BigIntStats, Stats } from 'node:fs';
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 
-export interface RegularFile {
-  readonly text: string;
-  /** The file's status when it was opened (size, mtime, inode). */
-  readonly stat: Stats;
+export interface RegularFileBytes {
+  readonly data: Buffer;
+  /** The file's status when it was opened (size, inode, times to the nanosecond). */
+  readonly stat: BigIntStats;
 }
 
-function kindOf(s: Stats): string {
+function kindOf(s: Stats | BigIntStats): string {
   if (s.isFIFO()) return 'a FIFO';
   if (s.isDirectory()) return 'a directory';
   if (s.isCharacterDevice()) return 'a character device';
@@ -23,20 +23,21 @@ function kindOf(s: Stats): string {
 }
 
 /**
- * Reads the whole file as UTF-8. Throws the file system's error, or an Error "not a regular file
+ * Reads the whole file's bytes. Throws the file system's error, or an Error "not a regular file
  * (a FIFO)" for anything but a regular file; the caller adds the path and its error code.
  */
-export async function readRegularFileStat(path: string): Promise<RegularFile> {
+export async function readRegularFileBytes(path: string): Promise<RegularFileBytes> {
   const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
-    const stat = await handle.stat();
+    const stat = await handle.stat({ bigint: true });
     if (!stat.isFile()) throw new Error(`not a regular file (${kindOf(stat)})`);
-    return { text: await handle.readFile('utf8'), stat };
+    return { data: await handle.readFile(), stat };
   } finally {
     await handle.close();
   }
 }
 
+/** Reads the whole file as UTF-8; throws as readRegularFileBytes does. */
 export async function readRegularFile(path: string): Promise<string> {
-  return (await readRegularFileStat(path)).text;
+  return (await readRegularFileBytes(path)).data.toString('utf8');
 }

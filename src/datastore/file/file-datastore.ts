@@ -10,26 +10,52 @@
 // Writes in progress: editors and configuration tools also write in place — truncate, then write
 // in pieces — so a read can see an empty or cut-short file. A new text is used only once it is
 // stable: two reads at least `settleMs` apart saw the same size, mtime, inode and text, and
-// neither read overlapped a write (the file's status before and after the read agree). A stable
-// text that parses is applied, unless it is a sudden loss (sudden-loss.ts: a whole kind gone,
-// most objects gone, or the text in force cut short): that must stay unchanged for `confirmMs`
-// before it applies, and a file that goes back to the text in force in the meantime emits nothing.
-// The first load waits for a stable file as well.
+// neither read overlapped a write (the file's status before and after the read agree).
+//
+// Replacements: a file renamed into place (an editor's or a tool's write to a temporary file and
+// rename, `mv`) is complete the moment it appears, and is used at once, without the settle, when
+// its inode differs from the one the last read saw AND its data was last modified before its
+// inode last changed (mtime < ctime, to the nanosecond). Every write of data sets mtime and ctime
+// to the same time, and a rename sets ctime alone, so mtime < ctime says no write came after the
+// rename or other change of the inode; the new inode says the file is another one than the one
+// being watched, not the one an in-place writer is filling. A write in place never qualifies (the
+// same inode, and mtime == ctime after it), nor does a file created and written under its own
+// name. A rename in the same clock tick as the last write leaves mtime == ctime, and that file
+// waits for the settle as any other. The rule trusts a writer to finish the file before it
+// renames it, which is what renaming into place is for. The first read has nothing to compare
+// with and waits for the settle. A directory event whose file already passes this test (one
+// stat) is checked at once instead of after the debounce: the rename of the file into place is
+// the last event of such a save.
+//
+// Stable texts: a stable text that parses is applied, unless it is a sudden loss
+// (sudden-loss.ts: a whole kind gone, most objects gone, or the text in force cut short): that
+// must stay unchanged for `confirmMs` before it applies, replaced or not, and a file that goes
+// back to the text in force in the meantime emits nothing. The first load waits for a stable file
+// as well.
+//
+// Cost: a new text is compared with the text in force piece by piece (documents.ts): unchanged
+// documents keep their parse and their Resource objects, only new ones are parsed, and the
+// changes and the next snapshot come from the documents that went and came. The work on a large
+// text (comparing, splitting, parsing, checking) runs in steps, and the check gives the event
+// loop a turn whenever a step has run for SLICE_MS, so a big file delays BGP keepalives and the
+// API by a slice at a time, not by the whole read.
 //
 // Failure: an invalid or unreadable file is rejected as a whole; the last good snapshot stays in
 // force, `lastError` says why and 'error' is emitted. A missing file is an error too, never an
 // empty cluster: a rename window or a typo in the path must not withdraw every route. A path that
 // is not a regular file (a FIFO would block every read) is refused the same way.
-import type { FSWatcher } from 'node:fs';
+import type { BigIntStats, FSWatcher } from 'node:fs';
 import { watch } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
-import { readRegularFileStat } from '../../config/regular-file.ts';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { readRegularFileBytes } from '../../config/regular-file.ts';
 import { MargayError } from '../../errors.ts';
-import type { Snapshot } from '../../model/snapshot.ts';
-import { diffSnapshots, emptySnapshot, snapshotOf } from '../../model/snapshot.ts';
+import type { ResourceChange, Snapshot } from '../../model/snapshot.ts';
+import { applyChanges, diffSnapshots, emptySnapshot, snapshotOf } from '../../model/snapshot.ts';
 import type { Datastore, DatastoreEvents } from '../types.ts';
-import { parseResourceFile } from './parse.ts';
+import { changesOf, type FileDocuments, NO_DOCUMENTS, reread } from './documents.ts';
+import { assemble, DatastoreFileError, type Piece, parsePiece } from './parse.ts';
 import { suddenLoss } from './sudden-loss.ts';
 
 /** Quiet time after the last file-system event before the file is checked. */
@@ -51,6 +77,13 @@ export const SETTLE_MS = 200;
  * time a router already allows for a peer that goes quiet.
  */
 export const CONFIRM_MS = 5000;
+
+/**
+ * The longest a check works on a text (comparing, splitting, parsing, checking) before it lets
+ * the event loop run: well inside what BGP timers and the API can wait, and long enough that the
+ * turns themselves cost little.
+ */
+export const SLICE_MS = 5;
 
 /** The timers the datastore waits on; a test passes its own to move time by hand. */
 export interface DatastoreTimers {
@@ -74,22 +107,39 @@ export interface FileDatastoreOptions {
   /** Milliseconds on the clock `timers` run on; default performance.now. */
   readonly clock?: () => number;
   readonly timers?: DatastoreTimers;
+  /** Parses one piece of the file; default parse.ts parsePiece (tests count the calls). */
+  readonly parsePiece?: (text: string) => Piece;
 }
 
 type Listeners = { [E in keyof DatastoreEvents]: Set<DatastoreEvents[E]> };
 
-/** One read of the file: its text and its status. */
+/** One read of the file: its bytes and its status. */
 interface Observation {
-  readonly text: string;
-  readonly size: number;
-  readonly mtimeMs: number;
-  readonly ino: number;
+  readonly data: Buffer;
+  readonly size: bigint;
+  readonly mtimeNs: bigint;
+  readonly ino: bigint;
   /** Clock time of the first read that saw exactly this. */
   readonly since: number;
 }
 
 const sameFile = (a: Observation, b: Omit<Observation, 'since'>): boolean =>
-  a.text === b.text && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino;
+  a.size === b.size && a.mtimeNs === b.mtimeNs && a.ino === b.ino && a.data.equals(b.data);
+
+/** The file's data was last modified before its inode last changed: no write since a rename. */
+const untouchedSinceChange = (s: BigIntStats): boolean => s.mtimeNs < s.ctimeNs;
+
+/** What a stable text comes to against the state in force. */
+type Outcome =
+  | { readonly type: 'rejected'; readonly documents: FileDocuments; readonly error: MargayError }
+  /** The first good state: the whole snapshot. */
+  | { readonly type: 'loaded'; readonly documents: FileDocuments; readonly snapshot: Snapshot }
+  | {
+      readonly type: 'changed';
+      readonly documents: FileDocuments;
+      readonly next: Snapshot;
+      readonly changes: readonly ResourceChange[];
+    };
 
 export class FileDatastore implements Datastore {
   readonly path: string;
@@ -100,18 +150,32 @@ export class FileDatastore implements Datastore {
   readonly #confirmMs: number;
   readonly #now: () => number;
   readonly #timers: DatastoreTimers;
+  readonly #parsePiece: (text: string) => Piece;
   readonly #listeners: Listeners = { ready: new Set(), changed: new Set(), error: new Set() };
   #snapshot: Snapshot = emptySnapshot();
   #ready = false;
   #lastError: MargayError | undefined;
   /** The text last decided on (applied, rejected, or unchanged in content); re-reading it is free. */
-  #lastText: string | undefined;
-  /** The text of the snapshot in force. */
-  #appliedText = '';
+  #lastData: Buffer | undefined;
+  /** The text of the snapshot in force, and its pieces. */
+  #applied: FileDocuments = NO_DOCUMENTS;
+  /** Before the first good state: the pieces of the last text rejected, for the next to reuse. */
+  #attempt: FileDocuments = NO_DOCUMENTS;
   /** The last read, and since when the file has looked exactly so. */
   #seen: Observation | undefined;
-  /** A sudden loss waiting for confirmMs: its text and when it was first found stable. */
-  #held: { readonly text: string; readonly since: number; readonly reason: string } | undefined;
+  /** The inode the last read saw (a file that has another was replaced). */
+  #lastIno: bigint | undefined;
+  /** The inode of a replacement a directory event has already started a check for. */
+  #peekedIno: bigint | undefined;
+  /** A sudden loss waiting for confirmMs: its text, when it was first found stable, and what it comes to. */
+  #held:
+    | {
+        readonly data: Buffer;
+        readonly since: number;
+        readonly reason: string;
+        readonly outcome: Outcome & { type: 'changed' };
+      }
+    | undefined;
   #watcher: FSWatcher | undefined;
   #timer: unknown;
   /** Clock time the armed timer fires at. */
@@ -119,7 +183,7 @@ export class FileDatastore implements Datastore {
   #loading: Promise<void> = Promise.resolve();
   #state: 'new' | 'started' | 'stopped' = 'new';
   #firstAttempt: { resolve: () => void; reject: (err: unknown) => void } | undefined;
-  /** How many times a stable text was parsed (tests check debouncing with it). */
+  /** How many times a stable text was decided on (tests check debouncing with it). */
   loads = 0;
   /** How many times the file was read. */
   reads = 0;
@@ -133,6 +197,7 @@ export class FileDatastore implements Datastore {
     this.#confirmMs = options.confirmMs ?? CONFIRM_MS;
     this.#now = options.clock ?? (() => performance.now());
     this.#timers = options.timers ?? HOST_TIMERS;
+    this.#parsePiece = options.parsePiece ?? parsePiece;
   }
 
   get lastError(): MargayError | undefined {
@@ -175,8 +240,10 @@ export class FileDatastore implements Datastore {
     });
     try {
       // Watch before the first read, so a save during the initial load is not lost.
-      this.#watcher = watch(this.#dir, (_event, filename) => {
-        if (filename === null || filename === this.#base || filename.startsWith('..')) this.#schedule();
+      this.#watcher = watch(this.#dir, (event, filename) => {
+        if (filename !== null && filename !== this.#base && !filename.startsWith('..')) return;
+        if (event === 'rename') void this.#peek();
+        else this.#schedule();
       });
       this.#watcher.on('error', (err) =>
         this.#reject(
@@ -256,6 +323,26 @@ export class FileDatastore implements Datastore {
   }
 
   /**
+   * A rename in the directory: debounced as any event, unless the file at the path is already a
+   * complete replacement (see the header); then it is checked at once.
+   */
+  async #peek(): Promise<void> {
+    this.#schedule();
+    let s: BigIntStats;
+    try {
+      s = await stat(this.path, { bigint: true });
+    } catch {
+      return; // gone, or not there yet: the debounced check says so
+    }
+    if (this.#state !== 'started' || !s.isFile()) return;
+    if (this.#lastIno === undefined || s.ino === this.#lastIno || s.ino === this.#peekedIno) return;
+    if (!untouchedSinceChange(s)) return;
+    this.#peekedIno = s.ino;
+    this.#disarm();
+    this.#run();
+  }
+
+  /**
    * A check wants another one `ms` from now. A timer due sooner stays: it was armed by an event
    * that arrived while this check was reading, and that write must not wait longer.
    */
@@ -287,18 +374,18 @@ export class FileDatastore implements Datastore {
 
   async #check(): Promise<void> {
     if (this.#state !== 'started') return;
-    let text: string;
-    let before: { size: number; mtimeMs: number; ino: number };
-    let after: { size: number; mtimeMs: number; ino: number };
+    let data: Buffer;
+    let before: BigIntStats;
+    let after: BigIntStats;
     try {
       this.reads++;
-      const file = await readRegularFileStat(this.path);
-      text = file.text;
+      const file = await readRegularFileBytes(this.path);
+      data = file.data;
       before = file.stat;
-      after = await stat(this.path);
+      after = await stat(this.path, { bigint: true });
     } catch (err) {
       if (this.#state !== 'started') return;
-      this.#lastText = undefined;
+      this.#lastData = undefined;
       this.#seen = undefined;
       this.#held = undefined;
       this.#reject(
@@ -311,14 +398,17 @@ export class FileDatastore implements Datastore {
     }
     if (this.#state !== 'started') return;
     const now = this.#now();
-    const read = { text, size: before.size, mtimeMs: before.mtimeMs, ino: before.ino };
-    if (after.size !== read.size || after.mtimeMs !== read.mtimeMs || after.ino !== read.ino) {
+    const read = { data, size: before.size, mtimeNs: before.mtimeNs, ino: before.ino };
+    if (after.size !== read.size || after.mtimeNs !== read.mtimeNs || after.ino !== read.ino) {
       // Written while being read: the text may be torn. Look again once it has settled.
       this.#seen = undefined;
       this.#recheck(this.#settleMs);
       return;
     }
-    if (text === this.#lastText) {
+    const replaced =
+      this.#lastIno !== undefined && read.ino !== this.#lastIno && untouchedSinceChange(before);
+    this.#lastIno = read.ino;
+    if (this.#lastData !== undefined && data.equals(this.#lastData)) {
       // Nothing new (an event without a change, or the text in force written again): whatever
       // was held or seen in between is dropped unused.
       this.#seen = { ...read, since: now };
@@ -326,66 +416,121 @@ export class FileDatastore implements Datastore {
       return;
     }
     const seen = this.#seen;
-    if (seen === undefined || !sameFile(seen, read)) {
+    if (replaced) {
+      this.#seen = { ...read, since: now };
+    } else if (seen === undefined || !sameFile(seen, read)) {
       this.#seen = { ...read, since: now };
       this.#recheck(this.#settleMs);
       return;
-    }
-    if (now - seen.since < this.#settleMs) {
+    } else if (now - seen.since < this.#settleMs) {
       this.#recheck(seen.since + this.#settleMs - now);
       return;
     }
-    this.#decide(text, now);
+    await this.#decide(data, now);
   }
 
   /** A stable text: parse it and apply it, hold it as a sudden loss, or reject it. */
-  #decide(text: string, now: number): void {
+  async #decide(data: Buffer, now: number): Promise<void> {
     this.loads++;
-    let next: Snapshot;
-    try {
-      next = snapshotOf(parseResourceFile(text, this.path));
-    } catch (err) {
-      this.#lastText = text;
+    let outcome: Outcome;
+    const held = this.#held;
+    if (held?.data.equals(data)) outcome = held.outcome;
+    else {
+      try {
+        const result = await this.#steps(this.#outcome(data));
+        if (result === undefined) return; // stopped meanwhile
+        outcome = result;
+      } catch (err) {
+        outcome = {
+          type: 'rejected',
+          documents: NO_DOCUMENTS,
+          error:
+            err instanceof MargayError
+              ? err
+              : new MargayError('MARGAY_ERR_DATASTORE_INVALID', `${this.path}: ${(err as Error).message}`, {
+                  cause: err,
+                }),
+        };
+      }
+    }
+    if (outcome.type === 'rejected') {
+      this.#lastData = data;
       this.#held = undefined;
-      this.#reject(
-        err instanceof MargayError
-          ? err
-          : new MargayError('MARGAY_ERR_DATASTORE_INVALID', `${this.path}: ${(err as Error).message}`, {
-              cause: err,
-            }),
-      );
+      if (!this.#ready) this.#attempt = outcome.documents;
+      this.#reject(outcome.error);
+      this.#attempted();
+      return;
+    }
+    if (outcome.type === 'loaded') {
+      this.#apply(data, outcome.documents, outcome.snapshot);
+      this.#ready = true;
+      for (const l of this.#listeners.ready) l(outcome.snapshot);
       this.#attempted();
       return;
     }
     const previous = this.#snapshot;
-    if (!this.#ready) {
-      this.#apply(text, next);
-      this.#ready = true;
-      for (const l of this.#listeners.ready) l(next);
-      this.#attempted();
-      return;
-    }
-    const changes = diffSnapshots(previous, next);
+    const { next, changes } = outcome;
     if (changes.length > 0) {
-      const reason = suddenLoss(previous, next, this.#appliedText, text);
+      const reason = suddenLoss(previous, next, changes, this.#applied.data, data);
       if (reason !== undefined) {
-        const held = this.#held?.text === text ? this.#held : { text, since: now, reason };
-        this.#held = held;
-        if (now - held.since < this.#confirmMs) {
-          this.#recheck(held.since + this.#confirmMs - now);
+        const hold = held?.data.equals(data) ? held : { data, since: now, reason, outcome };
+        this.#held = hold;
+        if (now - hold.since < this.#confirmMs) {
+          this.#recheck(hold.since + this.#confirmMs - now);
           return;
         }
       }
     }
-    this.#apply(text, changes.length > 0 ? next : previous);
+    this.#apply(data, outcome.documents, changes.length > 0 ? next : previous);
     if (changes.length === 0) return;
     for (const l of this.#listeners.changed) l({ snapshot: next, previous, changes });
   }
 
-  #apply(text: string, snapshot: Snapshot): void {
+  /**
+   * What `data` comes to: its pieces against those in force (or, before the first good state,
+   * those of the last text tried), then the changes from the pieces that went and came, or the
+   * whole file assembled when there is no state in force yet or a problem to name.
+   */
+  *#outcome(data: Buffer): Generator<void, Outcome> {
+    const ready = this.#ready;
+    const { documents, added, removed } = yield* reread(
+      ready ? this.#applied : this.#attempt,
+      data,
+      this.#parsePiece,
+    );
+    const previous = this.#snapshot;
+    if (ready && documents.troubled === 0) {
+      const changes = changesOf(previous, added, removed);
+      if (changes !== undefined)
+        return { type: 'changed', documents, next: applyChanges(previous, changes), changes };
+    }
+    const whole = yield* assemble(documents.pieces, this.path);
+    if (whole.problems !== undefined)
+      return { type: 'rejected', documents, error: new DatastoreFileError(this.path, whole.problems) };
+    const snapshot = snapshotOf(whole.resources);
+    if (!ready) return { type: 'loaded', documents, snapshot };
+    // The pieces said a duplicate and the whole file says none: trust the whole file.
+    return { type: 'changed', documents, next: snapshot, changes: diffSnapshots(previous, snapshot) };
+  }
+
+  /** Runs `work` to its end, letting the event loop run every SLICE_MS; undefined if stopped meanwhile. */
+  async #steps<T>(work: Generator<void, T>): Promise<T | undefined> {
+    let since = performance.now();
+    for (;;) {
+      const step = work.next();
+      if (step.done) return step.value;
+      if (performance.now() - since < SLICE_MS) continue;
+      await nextTurn();
+      if (this.#state !== 'started') return undefined;
+      since = performance.now();
+    }
+  }
+
+  #apply(data: Buffer, documents: FileDocuments, snapshot: Snapshot): void {
     this.#snapshot = snapshot;
-    this.#lastText = text;
-    this.#appliedText = text;
+    this.#lastData = data;
+    this.#applied = documents;
+    this.#attempt = NO_DOCUMENTS;
     this.#held = undefined;
     this.#lastError = undefined;
   }

@@ -1,0 +1,202 @@
+// Reading a new text of the datastore file against the text before it, so that a change costs
+// what changed: the pieces (parse.ts) whose text is unchanged keep their parse, and with it their
+// very Resource objects; only new pieces are parsed; the per-object changes come from the pieces
+// that went and came.
+//
+// Finding the unchanged pieces: most saves change a few documents in place, add some at the end
+// or drop some. The bytes both texts begin with and end with are compared natively; the pieces
+// of the old text inside that common beginning (with the marker line after them) or common end
+// (with the line break before them) are unchanged and stay where they are (shifted by the
+// difference in length at the end). What lies between is split into pieces again, and a piece
+// whose text equals one of the old pieces between (a moved document) takes its parse; the rest
+// are parsed.
+import type { Resource, ResourceKind } from '../../model/resource.ts';
+import { resourceKey } from '../../model/resource.ts';
+import type { ResourceChange, Snapshot } from '../../model/snapshot.ts';
+import { SNAPSHOT_FIELD, sameResource } from '../../model/snapshot.ts';
+import { hasDirectives, type Piece, pieceStarts } from './parse.ts';
+
+/** A text of the file and its pieces. */
+export interface FileDocuments {
+  readonly data: Buffer;
+  /** Where each piece starts; a piece ends where the next starts, the last at the end of `data`. */
+  readonly starts: readonly number[];
+  readonly pieces: readonly Piece[];
+  /** How many of `pieces` are troubled (a syntax problem or an invalid object). */
+  readonly troubled: number;
+}
+
+export const NO_DOCUMENTS: FileDocuments = { data: Buffer.alloc(0), starts: [], pieces: [], troubled: 0 };
+
+export interface Reread {
+  readonly documents: FileDocuments;
+  /** Pieces of the new text that are not in the old one. */
+  readonly added: readonly Piece[];
+  /** Pieces of the old text that are not in the new one. */
+  readonly removed: readonly Piece[];
+}
+
+/** Compared in blocks this long, each one native comparison. */
+const BLOCK = 1 << 16;
+
+/** How many bytes `a` and `b` begin with in common. */
+export function commonPrefix(a: Buffer, b: Buffer): number {
+  const n = Math.min(a.length, b.length);
+  let at = 0;
+  while (at < n) {
+    const end = Math.min(n, at + BLOCK);
+    if (a.compare(b, at, end, at, end) !== 0) break;
+    at = end;
+  }
+  while (at < n && a[at] === b[at]) at++;
+  return at;
+}
+
+/** How many bytes `a` and `b` end with in common, at most `limit`. */
+export function commonSuffix(a: Buffer, b: Buffer, limit: number): number {
+  const n = Math.min(a.length, b.length, limit);
+  let common = 0;
+  while (common < n) {
+    const next = Math.min(n, common + BLOCK);
+    if (a.compare(b, b.length - next, b.length - common, a.length - next, a.length - common) !== 0) break;
+    common = next;
+  }
+  while (common < n && a[a.length - 1 - common] === b[b.length - 1 - common]) common++;
+  return common;
+}
+
+/**
+ * The pieces of `data`, reusing those of `base` (see the header); `parse` parses a new piece.
+ * Yields between pieces.
+ */
+export function* reread(
+  base: FileDocuments,
+  data: Buffer,
+  parse: (text: string) => Piece,
+): Generator<void, Reread> {
+  const old = base.data;
+  const n = base.starts.length;
+  // Pieces of the old text kept at their place: [0, keepHead) and [keepTail, n).
+  let keepHead = 0;
+  let keepTail = n;
+  const whole = hasDirectives(data);
+  if (!whole && n > 0) {
+    const prefix = commonPrefix(old, data);
+    const suffix = commonSuffix(old, data, Math.min(old.length, data.length) - prefix);
+    // Piece i is unchanged when it and the marker that ends it ("---" and the byte after) are common.
+    while (keepHead < n - 1 && base.starts[keepHead + 1]! + 4 <= prefix) keepHead++;
+    // Piece j is unchanged when it and the line break before its marker are common.
+    const tail = old.length - suffix;
+    while (keepTail - 1 > keepHead && keepTail - 1 >= 1 && base.starts[keepTail - 1]! - 1 >= tail) keepTail--;
+  }
+  yield;
+  const shift = data.length - old.length;
+  const from = keepHead < n ? base.starts[keepHead]! : 0;
+  const to = keepTail < n ? base.starts[keepTail]! + shift : data.length;
+  const middle: number[] = [];
+  if (whole) {
+    if (data.length > 0) middle.push(0);
+  } else yield* pieceStarts(data, from, to, middle);
+  // The old pieces in between, by text, for a piece that only moved.
+  const oldByText = new Map<string, number[]>();
+  if (middle.length > 0) {
+    for (let i = keepHead; i < keepTail; i++) {
+      const text = old.toString('utf8', base.starts[i]!, base.starts[i + 1] ?? old.length);
+      const list = oldByText.get(text);
+      if (list === undefined) oldByText.set(text, [i]);
+      else list.push(i);
+      yield;
+    }
+  }
+  const taken = new Set<number>();
+  const added: Piece[] = [];
+  const middlePieces: Piece[] = [];
+  for (let i = 0; i < middle.length; i++) {
+    const text = data.toString('utf8', middle[i]!, middle[i + 1] ?? to);
+    const same = oldByText.get(text)?.shift();
+    let piece: Piece;
+    if (same !== undefined) {
+      taken.add(same);
+      piece = base.pieces[same]!;
+    } else {
+      piece = parse(text);
+      added.push(piece);
+    }
+    middlePieces.push(piece);
+    yield;
+  }
+  const removed: Piece[] = [];
+  for (let i = keepHead; i < keepTail; i++) if (!taken.has(i)) removed.push(base.pieces[i]!);
+  const troubled =
+    base.troubled - removed.filter((p) => p.troubled).length + added.filter((p) => p.troubled).length;
+  const starts = [
+    ...base.starts.slice(0, keepHead),
+    ...middle,
+    ...(shift === 0 ? base.starts.slice(keepTail) : base.starts.slice(keepTail).map((s) => s + shift)),
+  ];
+  const pieces = [...base.pieces.slice(0, keepHead), ...middlePieces, ...base.pieces.slice(keepTail)];
+  return { documents: { data, starts, pieces, troubled }, added, removed };
+}
+
+/**
+ * The per-object changes from `previous` (the snapshot of the old text) when the pieces `removed`
+ * went and `added` came, every piece untroubled; in diffSnapshots' order. An object in an added
+ * piece equal to the one in force is no change, and the snapshot keeps the object in force.
+ * Undefined when the new text defines an object twice (the caller then says where).
+ */
+export function changesOf(
+  previous: Snapshot,
+  added: readonly Piece[],
+  removed: readonly Piece[],
+): ResourceChange[] | undefined {
+  const id = (r: Resource) => `${r.kind}\u0000${resourceKey(r)}`;
+  const went = new Map<string, Resource>();
+  for (const piece of removed)
+    for (const o of piece.objects) if (o.resource) went.set(id(o.resource), o.resource);
+  const came = new Map<string, Resource>();
+  for (const piece of added) {
+    for (const o of piece.objects) {
+      const r = o.resource;
+      if (r === undefined) continue;
+      const key = id(r);
+      if (came.has(key)) return undefined;
+      // Still in force and not in a removed piece: it is in a piece that stays.
+      if (
+        !went.has(key) &&
+        (previous[SNAPSHOT_FIELD[r.kind]] as ReadonlyMap<string, Resource>).has(resourceKey(r))
+      )
+        return undefined;
+      came.set(key, r);
+    }
+  }
+  const byKind = new Map<ResourceKind, { upserts: ResourceChange[]; deletes: ResourceChange[] }>();
+  const of = (kind: ResourceKind) => {
+    let entry = byKind.get(kind);
+    if (entry === undefined) {
+      entry = { upserts: [], deletes: [] };
+      byKind.set(kind, entry);
+    }
+    return entry;
+  };
+  for (const r of came.values()) {
+    const key = resourceKey(r);
+    const before = (previous[SNAPSHOT_FIELD[r.kind]] as ReadonlyMap<string, Resource>).get(key);
+    if (before === undefined) of(r.kind).upserts.push({ type: 'added', kind: r.kind, key, resource: r });
+    else if (!sameResource(before, r))
+      of(r.kind).upserts.push({ type: 'modified', kind: r.kind, key, resource: r, previous: before });
+  }
+  for (const [k, r] of went) {
+    if (came.has(k)) continue;
+    const key = resourceKey(r);
+    const before = (previous[SNAPSHOT_FIELD[r.kind]] as ReadonlyMap<string, Resource>).get(key) ?? r;
+    of(r.kind).deletes.push({ type: 'deleted', kind: r.kind, key, resource: before });
+  }
+  const byKey = (a: ResourceChange, b: ResourceChange) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+  const changes: ResourceChange[] = [];
+  for (const kind of Object.keys(SNAPSHOT_FIELD) as ResourceKind[]) {
+    const entry = byKind.get(kind);
+    if (entry === undefined) continue;
+    changes.push(...entry.upserts.sort(byKey), ...entry.deletes.sort(byKey));
+  }
+  return changes;
+}
