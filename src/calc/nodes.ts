@@ -263,7 +263,7 @@ function routerIdClashes(
     problems.push(
       `Node ${self.name}: ${field}: router ID ${self.routerId} (${routerIdOrigin(self, fieldOf)}) is also ` +
         `node ${n.name}'s (${routerIdOrigin(n, fieldOf)}): BGP sessions between them fail with Bad BGP ` +
-        'Identifier; give one of them an IPv4 address',
+        'Identifier; another name or an IPv4 address for one of them resolves it',
     );
   }
 }

@@ -68,7 +68,7 @@ describe('two nodes with one router ID', () => {
     const onA = calculate(s, { name: a }).problems;
     const onB = calculate(s, { name: b }).problems;
     expect(onA).toEqual([
-      `Node ${a}: metadata.name: router ID ${id} (hashed from its name: it has no IPv4 address) is also node ${b}'s (hashed from its name: it has no IPv4 address): BGP sessions between them fail with Bad BGP Identifier; give one of them an IPv4 address`,
+      `Node ${a}: metadata.name: router ID ${id} (hashed from its name: it has no IPv4 address) is also node ${b}'s (hashed from its name: it has no IPv4 address): BGP sessions between them fail with Bad BGP Identifier; another name or an IPv4 address for one of them resolves it`,
     ]);
     expect(onB).toHaveLength(1);
     expect(onB[0]).toMatch(new RegExp(`^Node ${b}: metadata.name: router ID ${id} .* is also node ${a}'s`));
@@ -81,10 +81,10 @@ describe('two nodes with one router ID', () => {
     const id = routerIdFor('v6only', undefined);
     const s = snap(node('v6only', { ipv6: '2001:db8::1/64' }), node('v4', { internalIPs: [id] }));
     expect(calculate(s, { name: 'v6only' }).problems).toEqual([
-      `Node v6only: metadata.name: router ID ${id} (hashed from its name: it has no IPv4 address) is also node v4's (its IPv4 address, status.addresses): BGP sessions between them fail with Bad BGP Identifier; give one of them an IPv4 address`,
+      `Node v6only: metadata.name: router ID ${id} (hashed from its name: it has no IPv4 address) is also node v4's (its IPv4 address, status.addresses): BGP sessions between them fail with Bad BGP Identifier; another name or an IPv4 address for one of them resolves it`,
     ]);
     expect(calculate(s, { name: 'v4', ipv4: `${id}/24` }).problems).toEqual([
-      `Node v4: autodetected ipv4: router ID ${id} (its IPv4 address, autodetected ipv4) is also node v6only's (hashed from its name: it has no IPv4 address): BGP sessions between them fail with Bad BGP Identifier; give one of them an IPv4 address`,
+      `Node v4: autodetected ipv4: router ID ${id} (its IPv4 address, autodetected ipv4) is also node v6only's (hashed from its name: it has no IPv4 address): BGP sessions between them fail with Bad BGP Identifier; another name or an IPv4 address for one of them resolves it`,
     ]);
   });
 
