@@ -37,7 +37,7 @@ import { FelixError } from '../errors.ts';
 import { workloadRoutes } from '../model/endpoints.ts';
 import type { IpSet } from '../model/ipsets.ts';
 import type { IpFamily } from '../model/iptables.ts';
-import { MARGAY_RT_PROTO, type NextHop, type RouteType } from '../model/routes.ts';
+import { MARGAY_RT_PROTO, type NextHop, type RouteType, RT_TABLE_MAIN, routeKey } from '../model/routes.ts';
 import { type ApplyError, type ApplyPart, applyAll, createApplyStatus, type RetryPolicy } from './apply.ts';
 import {
   checkIpsetReferences,
@@ -45,6 +45,7 @@ import {
   countDesired,
   type DataplaneDesired,
   type DesiredCounts,
+  type IptablesMerge,
   type MergedIptables,
   mergeIptables,
 } from './desired.ts';
@@ -273,6 +274,8 @@ export class Dataplane {
   #iptables: IptablesWriter[] = [];
   readonly #status = createApplyStatus();
   #staged: Compiled | undefined;
+  /** The last accepted desired state and what was compiled from it (reused by identity). */
+  #compiled: { input: DataplaneDesired; output: Compiled; iptablesMerge: IptablesMerge } | undefined;
   #current: Compiled | undefined;
   #pending = false;
   #resyncPending = false;
@@ -324,20 +327,36 @@ export class Dataplane {
    */
   setDesired(desired: DataplaneDesired): void {
     if (this.#stopped) throw new FelixError('FELIX_ERR_STOPPED', 'setDesired on a stopped Dataplane');
-    const iptables = mergeIptables(desired.iptables);
+    const last = this.#compiled;
+    const iptablesMerge = mergeIptables(desired.iptables, last?.iptablesMerge);
+    const iptables = iptablesMerge.merged;
     for (const f of [4, 6] as const) {
       if (!this.families.includes(f) && iptables[FAMILY_NAMES[f]].length > 0) {
         throw new FelixError('FELIX_ERR_INVALID_DESIRED', `iptables for IPv${f}, which is not managed here`);
       }
     }
-    const ipsets = compileIpsets(desired.ipsets);
-    checkIpsetReferences(iptables, ipsets);
-    const links = this.#links.compile(desired.endpoints, desired.vxlan, desired.ipip);
-    const routes = this.#routes.compile([
-      ...desired.endpoints.flatMap((ep) => workloadRoutes(ep)),
-      ...desired.routes,
-    ]);
-    this.#staged = { routes, iptables, ipsets, links, counts: countDesired(iptables, ipsets) };
+    // What is the same object as in the last accepted state was validated then: it is reused.
+    const ipsets = last?.input.ipsets === desired.ipsets ? last.output.ipsets : compileIpsets(desired.ipsets);
+    if (iptables !== last?.output.iptables || ipsets !== last.output.ipsets)
+      checkIpsetReferences(iptables, ipsets);
+    const links =
+      last !== undefined &&
+      last.input.endpoints === desired.endpoints &&
+      last.input.vxlan === desired.vxlan &&
+      last.input.ipip === desired.ipip
+        ? last.output.links
+        : this.#links.compile(desired.endpoints, desired.vxlan, desired.ipip);
+    const routes =
+      last !== undefined && last.input.routes === desired.routes && last.input.endpoints === desired.endpoints
+        ? last.output.routes
+        : this.#routes.compile([...desired.endpoints.flatMap((ep) => workloadRoutes(ep)), ...desired.routes]);
+    const counts =
+      last !== undefined && iptables === last.output.iptables && ipsets === last.output.ipsets
+        ? last.output.counts
+        : countDesired(iptables, ipsets);
+    const compiled: Compiled = { routes, iptables, ipsets, links, counts };
+    this.#compiled = { input: desired, output: compiled, iptablesMerge };
+    this.#staged = compiled;
     if (this.#resyncTimer === undefined && this.#resyncIntervalMs > 0) this.#scheduleResync();
     this.#kick(false);
   }
@@ -453,6 +472,15 @@ export class Dataplane {
       ...(message !== undefined ? { message } : {}),
       ...(graceRemainingMs !== undefined ? { graceRemainingMs } : {}),
     }));
+  }
+
+  /**
+   * The state listRoutes() gives one desired route, found by its canonical destination and table
+   * (main by default) without listing the others; undefined when no route is desired there.
+   */
+  routeState(dst: string, table = RT_TABLE_MAIN): Pick<DataplaneRoute, 'type' | 'state'> | undefined {
+    const r = this.#routes.stateOf(routeKey({ table, dst }));
+    return r === undefined ? undefined : { type: r.route.type, state: r.state };
   }
 
   /** Every rule we program (jumps included) with its origin, and every ipset with its origin. */

@@ -7,10 +7,17 @@
 // be identical in both (it is then written once); two different chains with one name are rejected
 // naming both sources, and so is a rule matching a `mgy…` ipset that is not in the desired ipsets
 // (the kernel would refuse the whole restore batch, and nothing would say which source was wrong).
+//
+// Validated once: the records are immutable once handed over (a caller builds a new object to
+// change one and hands the old object again when nothing changed), so what was checked and
+// normalized is remembered by object. A set given again is not canonicalized again, a chain's
+// ipset references are not scanned again, and a family whose every source hands the same table
+// list as in the previous merge keeps that merge. Whatever is remembered, a state is accepted or
+// refused exactly as a first look would.
 import { FelixError } from '../errors.ts';
 import type { WorkloadEndpoint } from '../model/endpoints.ts';
 import type { IpSet } from '../model/ipsets.ts';
-import { IPSET_OWNED_PREFIX, normalizeIpSets } from '../model/ipsets.ts';
+import { IPSET_OWNED_PREFIX, normalizeIpSet } from '../model/ipsets.ts';
 import type { Chain, IpFamily, IptablesDesired, TableState } from '../model/iptables.ts';
 import { canonicalJson, IP_FAMILIES, normalizeTables } from '../model/iptables.ts';
 import type { RouteSpec } from '../model/routes.ts';
@@ -41,13 +48,42 @@ function invalid(message: string): never {
   throw new FelixError('FELIX_ERR_INVALID_DESIRED', message);
 }
 
-/** Merge the iptables sources per family and table; see the file comment for the rules. */
-export function mergeIptables(input: IptablesDesired | readonly IptablesSource[]): MergedIptables {
-  const sources: readonly IptablesSource[] = Array.isArray(input)
+/** A merge and the table lists it was made from, per family (what mergeIptables may reuse). */
+export interface IptablesMerge {
+  readonly merged: MergedIptables;
+  readonly from: Readonly<Record<IpFamily, readonly (readonly TableState[])[]>>;
+  readonly names: readonly string[];
+}
+
+function sourcesOf(input: IptablesDesired | readonly IptablesSource[]): readonly IptablesSource[] {
+  return Array.isArray(input)
     ? (input as readonly IptablesSource[])
     : [{ source: 'iptables', ...(input as IptablesDesired) }];
-  const out = {} as Record<IpFamily, TableState[]>;
+}
+
+/**
+ * Merge the iptables sources per family and table; see the file comment for the rules. A family
+ * whose sources (same names, same order) hand the very table lists of `previous` keeps its merge.
+ */
+export function mergeIptables(
+  input: IptablesDesired | readonly IptablesSource[],
+  previous?: IptablesMerge,
+): IptablesMerge {
+  const sources = sourcesOf(input);
+  const names = sources.map((s) => s.source);
+  const sameNames =
+    previous !== undefined &&
+    previous.names.length === names.length &&
+    previous.names.every((n, i) => n === names[i]);
+  const merged = {} as Record<IpFamily, readonly TableState[]>;
+  const from = {} as Record<IpFamily, readonly (readonly TableState[])[]>;
   for (const family of IP_FAMILIES) {
+    const lists = sources.map((s) => s[family]);
+    from[family] = lists;
+    if (sameNames && lists.every((l, i) => l === previous.from[family][i])) {
+      merged[family] = previous.merged[family];
+      continue;
+    }
     const owner = new Map<string, { source: string; chain: Chain }>();
     const states: TableState[] = [];
     for (const src of sources) {
@@ -66,9 +102,28 @@ export function mergeIptables(input: IptablesDesired | readonly IptablesSource[]
         }
       }
     }
-    out[family] = normalizeTables(states);
+    merged[family] = normalizeTables(states);
   }
-  return out;
+  return { merged, from, names };
+}
+
+/** Per chain: the `mgy…` sets its rules match, with the rule's position (by chain object). */
+const chainSetRefs = new WeakMap<Chain, readonly (readonly [number, string])[]>();
+
+function setRefsOf(chain: Chain): readonly (readonly [number, string])[] {
+  let refs = chainSetRefs.get(chain);
+  if (refs === undefined) {
+    const out: [number, string][] = [];
+    chain.rules.forEach((r, i) => {
+      const m = r.match;
+      for (let k = 0; k < m.length - 1; k++) {
+        if (m[k] === '--match-set' && m[k + 1]!.startsWith(IPSET_OWNED_PREFIX)) out.push([i, m[k + 1]!]);
+      }
+    });
+    refs = out;
+    chainSetRefs.set(chain, refs);
+  }
+  return refs;
 }
 
 /** Every `--match-set NAME` of ours in the rules must be a desired set of the same family. */
@@ -77,26 +132,48 @@ export function checkIpsetReferences(tables: MergedIptables, ipsets: readonly Ip
   for (const family of IP_FAMILIES) {
     for (const t of tables[family]) {
       for (const c of t.chains) {
-        c.rules.forEach((r, i) => {
-          const m = r.match;
-          for (let k = 0; k < m.length - 1; k++) {
-            if (m[k] !== '--match-set') continue;
-            const name = m[k + 1]!;
-            if (name.startsWith(IPSET_OWNED_PREFIX) && !have.has(`${family} ${name}`)) {
-              invalid(
-                `${family} ${t.table}/${c.name} rule ${i}: ipset ${name} is not a desired ${family} set`,
-              );
-            }
+        for (const [i, name] of setRefsOf(c)) {
+          if (!have.has(`${family} ${name}`)) {
+            invalid(`${family} ${t.table}/${c.name} rule ${i}: ipset ${name} is not a desired ${family} set`);
           }
-        });
+        }
       }
     }
   }
 }
 
-/** Normalized ipsets (duplicates must be identical: normalizeIpSets). */
+/** Given set → its normalized form (a normalized set maps to itself): each set is checked once. */
+const normalizedSets = new WeakMap<IpSet, IpSet>();
+
+/**
+ * Normalized ipsets sorted by name (normalizeIpSet per set, remembered by object); a name given
+ * twice must describe the same set (type, family and members after canonicalization).
+ */
 export function compileIpsets(ipsets: readonly IpSet[]): IpSet[] {
-  return normalizeIpSets(ipsets);
+  const byName = new Map<string, IpSet>();
+  for (const raw of ipsets) {
+    let s = normalizedSets.get(raw);
+    if (s === undefined) {
+      s = normalizeIpSet(raw);
+      normalizedSets.set(raw, s);
+      normalizedSets.set(s, s);
+    }
+    const prev = byName.get(s.name);
+    if (prev === undefined) {
+      byName.set(s.name, s);
+      continue;
+    }
+    if (
+      prev !== s &&
+      (prev.type !== s.type ||
+        prev.family !== s.family ||
+        prev.members.length !== s.members.length ||
+        prev.members.some((m, i) => m !== s.members[i]))
+    ) {
+      invalid(`two different ipsets named ${s.name}`);
+    }
+  }
+  return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 export interface DesiredCounts {

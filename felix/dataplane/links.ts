@@ -58,7 +58,13 @@ export interface IpipDesired {
 export interface CompiledLinks {
   readonly endpoints: ReadonlyMap<string, WorkloadEndpoint>;
   readonly vxlan:
-    | { readonly key: string; readonly manager: VxlanManager; readonly vteps: readonly RemoteVtep[] }
+    | {
+        readonly key: string;
+        readonly manager: VxlanManager;
+        readonly vteps: readonly RemoteVtep[];
+        /** What it was compiled from (the same object again needs no compile). */
+        readonly from: VxlanDesired;
+      }
     | null
     | undefined;
   readonly ipip: { readonly key: string; readonly manager: IpipManager } | null | undefined;
@@ -138,14 +144,22 @@ export class LinksReconciler {
       byIface.set(ep.ifaceName, ep);
     }
     let vx: CompiledLinks['vxlan'] = vxlan === undefined ? undefined : null;
-    if (vxlan) {
+    const current = this.#desired.vxlan;
+    if (vxlan && current?.from === vxlan) {
+      // The same (immutable) object as the state in force: validated then, nothing to build.
+      vx = current;
+    } else if (vxlan) {
       const { remoteVteps, ...device } = vxlan;
       const key = JSON.stringify(Object.entries(device).sort());
-      const current = this.#desired.vxlan;
       // A new manager validates the device parameters; the VTEPs are validated on it too.
       const candidate = new VxlanManager({ netlink: this.#nl, ...device });
       candidate.setRemoteVteps(remoteVteps);
-      vx = { key, manager: current?.key === key ? current.manager : candidate, vteps: remoteVteps };
+      vx = {
+        key,
+        manager: current?.key === key ? current.manager : candidate,
+        vteps: remoteVteps,
+        from: vxlan,
+      };
     }
     let ip: CompiledLinks['ipip'] = ipip === undefined ? undefined : null;
     if (ipip) {
@@ -161,7 +175,7 @@ export class LinksReconciler {
 
   /** Install a compiled state (between applies only). */
   setCompiled(next: CompiledLinks): void {
-    if (next.vxlan) next.vxlan.manager.setRemoteVteps(next.vxlan.vteps);
+    if (next.vxlan && next.vxlan !== this.#desired.vxlan) next.vxlan.manager.setRemoteVteps(next.vxlan.vteps);
     if (next.vxlan !== null) this.#vxlanAbsent = false;
     this.#desired = next;
   }

@@ -7,12 +7,17 @@
 // apply and every `requestResync()` re-read `ipset save`, so a member added by hand is removed and
 // a set destroyed by hand is created again. `stats` counts bytes and commands, so a pod label
 // change can be shown to write only the affected entries.
+//
+// A desired set is a record that is never changed once handed over, so the writer remembers which
+// desired set object each cached kernel set was last made equal to: a set handed again as the same
+// object, against the same cache entry, is not compared member by member again. A re-read of the
+// kernel makes new cache entries, so a resync compares everything.
 import { FelixError } from '../../errors.ts';
 import type { IpSet } from '../../model/ipsets.ts';
-import { normalizeIpSets } from '../../model/ipsets.ts';
+import { compileIpsets } from '../desired.ts';
 import type { CommandRunner } from '../exec.ts';
 import { run as defaultRun } from '../exec.ts';
-import type { ActualIpSets, SwapPolicy } from './restore.ts';
+import type { ActualIpSet, ActualIpSets, SwapPolicy } from './restore.ts';
 import { applyPlanToCache, parseIpsetSave, planUpdates, unwantedSets } from './restore.ts';
 
 export interface IpsetWriterOptions {
@@ -62,6 +67,8 @@ export class IpsetWriter {
   #swap: SwapPolicy;
   #desired: IpSet[] = [];
   #actual: ActualIpSets | undefined;
+  /** Cache entry → the desired set object it was last found or made equal to. */
+  #inSync = new WeakMap<ActualIpSet, IpSet>();
 
   constructor(opts: IpsetWriterOptions = {}) {
     this.#netns = opts.netns;
@@ -71,7 +78,7 @@ export class IpsetWriter {
 
   /** Replaces the whole desired collection (validated; throws FELIX_ERR_INVALID_DESIRED, state unchanged). */
   setDesired(sets: readonly IpSet[]): void {
-    this.#desired = normalizeIpSets(sets);
+    this.#desired = compileIpsets(sets);
   }
 
   get desired(): readonly IpSet[] {
@@ -84,7 +91,16 @@ export class IpsetWriter {
 
   /** The restore input `applyUpdates()` would write against the current cache. */
   pendingUpdates(): string {
-    return linesToInput(planUpdates(this.#desired, this.#actual ?? new Map(), this.#swap).lines);
+    const actual = this.#actual ?? new Map();
+    return linesToInput(planUpdates(this.#changed(actual), actual, this.#swap).lines);
+  }
+
+  /** The desired sets not known to equal their cache entry. */
+  #changed(actual: ActualIpSets): IpSet[] {
+    return this.#desired.filter((s) => {
+      const have = actual.get(s.name);
+      return have === undefined || this.#inSync.get(have) !== s;
+    });
   }
 
   async applyUpdates(): Promise<IpsetApplyReport> {
@@ -92,11 +108,16 @@ export class IpsetWriter {
     const readKernel = this.#actual === undefined;
     const actual = this.#actual ?? (await this.#read());
     this.#actual = actual;
-    const plan = planUpdates(this.#desired, actual, this.#swap);
+    const changed = this.#changed(actual);
+    const plan = planUpdates(changed, actual, this.#swap);
     const input = linesToInput(plan.lines);
     if (input !== '') await this.#restore(input);
     for (const name of plan.destroyed) actual.delete(name);
-    applyPlanToCache(this.#desired, actual, plan);
+    applyPlanToCache(changed, actual, plan);
+    for (const set of changed) {
+      const have = actual.get(set.name);
+      if (have !== undefined) this.#inSync.set(have, set);
+    }
     this.stats.entriesAdded += plan.entriesAdded;
     this.stats.entriesDeleted += plan.entriesDeleted;
     this.stats.setsCreated += plan.created.length;

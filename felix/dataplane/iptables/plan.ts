@@ -15,7 +15,7 @@
 import type { IptablesTable } from '../../model/iptables.ts';
 import { BUILTIN_CHAINS, isOwnedChain } from '../../model/iptables.ts';
 import type { ActualChain, ActualRule, ActualTable } from './parse.ts';
-import type { RenderedTable } from './render.ts';
+import type { RenderedChain, RenderedTable } from './render.ts';
 
 export interface TablePlan {
   readonly table: IptablesTable;
@@ -28,6 +28,13 @@ export interface TablePlan {
   /** The table as the kernel will have it once the lines are applied. */
   readonly next: Map<string, ActualChain>;
 }
+
+/**
+ * Kernel chain (as cached) → the rendered chain it was last found or made equal to: a chain handed
+ * again as the same object against the same cached chain is not compared rule by rule again. Both
+ * are immutable records; a re-read of the kernel makes new cached chains.
+ */
+const chainInSync = new WeakMap<ActualChain, RenderedChain>();
 
 function sameHashes(actual: readonly ActualRule[], desired: readonly { hash: string }[]): boolean {
   if (actual.length !== desired.length) return false;
@@ -56,15 +63,20 @@ export function planTable(
   for (const chain of desired?.chains ?? []) {
     wanted.add(chain.name);
     const have = actual?.get(chain.name);
-    if (have !== undefined && sameHashes(have.rules, chain.rules)) continue;
+    if (have !== undefined && (chainInSync.get(have) === chain || sameHashes(have.rules, chain.rules))) {
+      chainInSync.set(have, chain);
+      continue;
+    }
     declare.push(`:${chain.name} - [0:0]`);
     for (const r of chain.rules) rules.push(`-A ${chain.name} ${r.args}`);
     chainsWritten.push(chain.name);
-    next.set(chain.name, {
+    const written: ActualChain = {
       name: chain.name,
       policy: '-',
       rules: chain.rules.map((r) => ({ hash: r.hash, line: undefined })),
-    });
+    };
+    chainInSync.set(written, chain);
+    next.set(chain.name, written);
   }
 
   for (const [name] of actual ?? []) {

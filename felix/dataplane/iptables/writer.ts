@@ -83,6 +83,7 @@ export class IptablesWriter {
   #netns: string | undefined;
   #run: CommandRunner;
   #desired = new Map<IptablesTable, RenderedTable>();
+  #desiredFrom: readonly TableState[] | undefined;
   #actual: Tables | undefined;
   #lastReport: IptablesApplyReport | undefined;
 
@@ -95,9 +96,11 @@ export class IptablesWriter {
 
   /** Replaces the whole desired state (validated; throws FELIX_ERR_INVALID_DESIRED, state unchanged). */
   setDesired(tables: readonly TableState[]): void {
+    if (tables === this.#desiredFrom) return; // the same (immutable) list: validated and rendered already
     const next = new Map<IptablesTable, RenderedTable>();
     for (const t of normalizeTables(tables)) next.set(t.table, renderTable(t));
     this.#desired = next;
+    this.#desiredFrom = tables;
   }
 
   /** The next apply reads the kernel first instead of trusting the cache. */

@@ -64,7 +64,7 @@ import { type CanonicalRoute, MARGAY_RT_PROTO, type RouteSpec } from '../../mode
 import { BatchError, type Family, type Netlink } from '../netlink/netlink.ts';
 import { type KernelRoute, parseKernelRoutes } from '../netlink/routes-json.ts';
 import { isViewUpToDate, routeDeltaSteps } from './delta.ts';
-import { compileDesired, DesiredRoutes } from './desired.ts';
+import { compileDesired, type DesiredEntry, DesiredRoutes } from './desired.ts';
 import { SPLIT_LINES } from './family-streams.ts';
 import { RouteBatch, type RouteConflict } from './route-batch.ts';
 import { defaultRoute, isKernelEntries, RouteView, type ViewEntry, viewRoute } from './view.ts';
@@ -242,20 +242,7 @@ export class RouteTable {
   list(): ListedRoute[] {
     const out: ListedRoute[] = [];
     const view = this.#view;
-    for (let i = 0; i < this.#desired.size; i++) {
-      const e = this.#desired.entry(i);
-      const key = e.key;
-      const have = view === undefined ? undefined : defaultRoute(view.get(key));
-      if (have !== undefined && isViewUpToDate(e, have)) {
-        out.push({ route: e.route, state: 'programmed' });
-        continue;
-      }
-      const conflict = this.#conflicts.get(key);
-      const failed = conflict === undefined ? this.#failed.get(key) : undefined;
-      if (conflict !== undefined) out.push({ route: e.route, state: 'conflict', message: conflict.message });
-      else if (failed !== undefined) out.push({ route: e.route, state: 'failed', message: failed.message });
-      else out.push({ route: e.route, state: 'pending' });
-    }
+    for (let i = 0; i < this.#desired.size; i++) out.push(this.#listed(this.#desired.entry(i)));
     const now = this.#now();
     for (const [key, since] of this.#graceSince) {
       const have = this.#desired.has(key) ? undefined : viewRoute(view?.get(key));
@@ -277,6 +264,24 @@ export class RouteTable {
       });
     }
     return out;
+  }
+
+  /** The desired route at `key` (routeKey) as list() shows it; undefined when none is desired there. */
+  stateOf(key: string): ListedRoute | undefined {
+    const e = this.#desired.get(key);
+    return e === undefined ? undefined : this.#listed(e);
+  }
+
+  #listed(e: DesiredEntry): ListedRoute {
+    const key = e.key;
+    const view = this.#view;
+    const have = view === undefined ? undefined : defaultRoute(view.get(key));
+    if (have !== undefined && isViewUpToDate(e, have)) return { route: e.route, state: 'programmed' };
+    const conflict = this.#conflicts.get(key);
+    if (conflict !== undefined) return { route: e.route, state: 'conflict', message: conflict.message };
+    const failed = this.#failed.get(key);
+    if (failed !== undefined) return { route: e.route, state: 'failed', message: failed.message };
+    return { route: e.route, state: 'pending' };
   }
 
   /**

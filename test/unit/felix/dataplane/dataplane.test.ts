@@ -20,6 +20,8 @@ interface Fake {
   gate: { re: RegExp; waiting: (() => void)[] } | undefined;
   /** When set, route reads and route batches go to this fake routing table. */
   kernel: FakeRouteKernel | undefined;
+  /** What a command (by its text) prints instead of nothing. */
+  readonly answers: Map<string, string>;
 }
 
 function fake(): Fake {
@@ -28,9 +30,12 @@ function fake(): Fake {
     failing: undefined,
     gate: undefined,
     kernel: undefined,
+    answers: new Map(),
     runner: async (c) => {
       const text = c.argv.join(' ');
       f.calls.push(text);
+      const answer = f.answers.get(text);
+      if (answer !== undefined) return { stdout: answer, stderr: '', code: 0 };
       const routed = f.kernel?.handle(c);
       if (routed !== undefined) return routed;
       if (f.gate?.re.test(text)) await new Promise<void>((r) => f.gate!.waiting.push(r));
@@ -184,10 +189,85 @@ describe('Dataplane', () => {
       { source: 'a', inet: [filter([chain])], inet6: [] },
       { source: 'b', inet: [filter([{ ...chain }]), { table: 'nat', chains: [], jumps: [] }], inet6: [] },
     ]);
-    expect(m.inet.map((t) => [t.table, t.chains.map((c) => c.name)])).toEqual([
+    expect(m.merged.inet.map((t) => [t.table, t.chains.map((c) => c.name)])).toEqual([
       ['nat', []],
       ['filter', ['mgy-same']],
     ]);
+  });
+
+  it('a state handed again part by part: reused parts are trusted, every new part is checked', async () => {
+    const f = fake();
+    const d = dataplane(f);
+    const first = desired();
+    d.setDesired(first);
+    await d.idle();
+    const writes = () => count(f, /restore/);
+    const before = writes();
+    // Every part the same object: nothing to write.
+    d.setDesired({ ...first });
+    await d.idle();
+    expect(writes()).toBe(before);
+    // The same ipsets with new chains that name a set nobody desires: refused.
+    const orphan = filter([
+      {
+        name: 'mgy-FORWARD',
+        rules: [{ match: ['-m', 'set', '--match-set', 'mgy-s-none', 'src'], action: { type: 'accept' } }],
+      },
+    ]);
+    expect(() => d.setDesired({ ...first, iptables: { inet: [orphan], inet6: [] } })).toThrow(
+      /ipset mgy-s-none is not a desired inet set/,
+    );
+    // The same chains with new ipsets that lack the one they name: refused.
+    expect(() => d.setDesired({ ...first, ipsets: [] })).toThrow(/ipset mgy-s-web is not a desired inet set/);
+    // A new set with a bad member among sets handed before: refused, whatever was remembered.
+    const bad = {
+      name: 'mgy-s-bad',
+      type: 'hash:ip' as const,
+      family: 'inet' as const,
+      members: ['10.0.0.256'],
+    };
+    expect(() => d.setDesired({ ...first, ipsets: [...first.ipsets, bad] })).toThrow(FelixError);
+    await d.idle();
+    expect(writes()).toBe(before);
+    // One set changes: only its delta is written.
+    const more = { ...first.ipsets[0]!, members: ['10.244.1.10', '10.244.1.11'] };
+    const mark = f.calls.length;
+    d.setDesired({ ...first, ipsets: [more] });
+    await d.idle();
+    expect(f.calls.slice(mark).filter((c) => /restore/.test(c))).toEqual(['ipset restore -exist']);
+  });
+
+  it('mergeIptables keeps the merge of a family whose table lists are the very same', () => {
+    const chain = { name: 'mgy-a', rules: [{ match: ['-i', 'eth0'], action: { type: 'accept' as const } }] };
+    const inet = [filter([chain])];
+    const first = mergeIptables([{ source: 'p', inet, inet6: [] }]);
+    const same = mergeIptables([{ source: 'p', inet, inet6: [] }], first);
+    expect(same.merged.inet).toBe(first.merged.inet);
+    const copy = mergeIptables([{ source: 'p', inet: [filter([{ ...chain }])], inet6: [] }], first);
+    expect(copy.merged.inet).not.toBe(first.merged.inet);
+    expect(copy.merged.inet).toEqual(first.merged.inet);
+    // Another source name is another merge, even with the same lists.
+    expect(mergeIptables([{ source: 'q', inet, inet6: [] }], first).merged.inet).not.toBe(first.merged.inet);
+  });
+
+  it('a resync finds drift in sets and chains handed again as the same objects', async () => {
+    const f = fake();
+    const d = dataplane(f);
+    const first = desired();
+    d.setDesired(first);
+    await d.idle();
+    // The kernel now says our set has a member nobody wants and our chain is empty.
+    f.answers.set(
+      'ipset save',
+      'create mgy-s-web hash:ip family inet hashsize 1024 maxelem 1048576\nadd mgy-s-web 10.244.1.10\nadd mgy-s-web 10.9.9.9\n',
+    );
+    f.answers.set('iptables-nft-save', '*filter\n:FORWARD ACCEPT [0:0]\n:mgy-FORWARD - [0:0]\nCOMMIT\n');
+    const mark = f.calls.length;
+    d.setDesired({ ...first });
+    await d.resync();
+    const calls = f.calls.slice(mark);
+    expect(calls).toContain('ipset restore -exist');
+    expect(calls).toContain('iptables-nft-restore --noflush');
   });
 
   it('coalesces: changes during a pass give exactly one more pass', async () => {
