@@ -16,10 +16,10 @@
 // Router IDs (routerIdFor): the node's IPv4 address; an IPv6-only node's is hashed from its name
 // into the IPv4 unicast space without 0/8 and 127/8, since BGP speakers refuse an OPEN whose BGP
 // Identifier is 0.0.0.0, multicast (224/4) or class E (240/4, 255.255.255.255 included) with Bad
-// BGP Identifier (FRR: "bad OPEN, wrong router identifier", as in Calico #5146), and 0/8 and 127/8
-// are no host's either. It is the largest such range, so two hashed IDs are as unlikely to meet as
-// they can be. Margay's Node has no router ID field, so a clash is not resolved but detected: two
-// nodes with one router ID (two hashed, or a hashed one equal to another node's IPv4 address) fail
+// BGP Identifier (FRR logs "bad OPEN, wrong router identifier"), and 0/8 and 127/8 are no host's
+// either. It is the largest such range, so two hashed IDs are as unlikely to meet as they can be.
+// Margay's Node has no router ID field, so a clash is not resolved but detected: two nodes with
+// one router ID (two hashed, or a hashed one equal to another node's IPv4 address) fail
 // every session between them (the OPEN carries the receiver's own identifier), and reflected
 // routes from one are dropped by the other (ORIGINATOR_ID, RFC 4456 §8); both nodes report it.
 import { createHash } from 'node:crypto';

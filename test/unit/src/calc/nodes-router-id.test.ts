@@ -1,6 +1,6 @@
 // Router IDs: an IPv6-only node's is hashed from its name into a range BGP speakers accept (never
-// 0/8, 127/8, multicast or class E: Calico #5146's `node-3` → 250.252.217.85 is refused by FRR
-// with Bad BGP Identifier), stable for a name; two nodes with one router ID are reported on both.
+// 0/8, 127/8, multicast or class E, which FRR refuses with Bad BGP Identifier), stable for a
+// name; two nodes with one router ID are reported on both.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Speaker } from '../../../../bgp/speaker/speaker.ts';
