@@ -1,6 +1,7 @@
 // Checking and normalising the peers handed to `Speaker.setPeers`, and telling which changes need a
 // session reset. Everything is checked before anything changes, so a bad configuration is refused
-// as a whole and the last good one stays in force.
+// as a whole and the last good one stays in force; `peerProblem` runs the same check on one peer
+// without throwing, so a caller can leave out the peer that would be refused and keep the rest.
 import { isIP } from 'node:net';
 import { BgpError } from '../errors.ts';
 import { FSM_DEFAULTS, type FsmConfig, resolveFsmConfig, timersProblem } from '../fsm/index.ts';
