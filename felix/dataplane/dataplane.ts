@@ -9,7 +9,9 @@
 //
 // How it works:
 // - `setDesired` validates the whole state synchronously (FELIX_ERR_INVALID_*: nothing changes, the
-//   previous state stays in force) and stages it. A pass hands the newest staged state to every
+//   previous state stays in force) and stages it. The records are immutable once handed over, so
+//   a part that is the same object as in the last accepted state is not validated again
+//   (desired.ts), and the writers skip by identity what they know to be in place. A pass hands the newest staged state to every
 //   reconciler at its very start, so one pass always writes one consistent state (ipsets created for
 //   the very rules it writes), never a mix of an old and a new one.
 // - One apply loop: at most one pass in flight; changes arriving meanwhile trigger exactly one more

@@ -1,8 +1,20 @@
 // The node daemon's wiring, the only place that connects the two libraries: datastore →
 // calculation → Speaker and Dataplane, and the best paths the speaker learns → kernel routes.
 //
+// The calculation is a CalcGraph (src/calc/graph.ts) fed by changes: the first snapshot as added
+// objects, then the datastore's per-object changes and the speaker's best-path changes. A pass
+// hands the Speaker and the Dataplane only the parts that are new objects since what they were
+// last handed, so a best-path change touches routes only (no policy work, no iptables or ipset
+// write), a pod change does not touch peers, and so on.
+//
 // Rules this file keeps:
 // - One owner: every reconcile runs in one loop; a change during a pass causes exactly one more.
+// - The event loop stays free: feeding the graph and the periodic check of its inputs work in
+//   slices of at most SLICE_MS and yield between them (BGP keepalives and the API go on).
+// - An invalid object is isolated: the calculation reports it (logged once when it appears,
+//   listed by /v1/status, counted by kind in margay_calc_problems) and everything else proceeds.
+// - A full comparison of the graph's inputs with the datastore's snapshot runs every dataplane
+//   resync interval, as a safety net: what it finds is fed as changes and logged.
 // - A pod CIDR is announced over BGP only after its blackhole route is programmed in the kernel
 //   (otherwise peers would send us traffic we would route back out by the default route).
 // - Nothing is withdrawn because the datastore is unhealthy: an API-server outage or an invalid
@@ -20,9 +32,10 @@
 //   that makes every peer flush the stale routes to our pod CIDR: pods on the restarting node would
 //   lose traffic (test/interop/lab-e2e-restart.test.ts checks that none do).
 import { hostname } from 'node:os';
+import { setImmediate as yieldLoop } from 'node:timers/promises';
 import { Speaker } from '../../bgp/speaker/speaker.ts';
-import type { PeerConfig, PeerStatus, SpeakerOptions } from '../../bgp/speaker/types.ts';
-import { Dataplane } from '../../felix/dataplane/dataplane.ts';
+import type { LocalRoute, PeerConfig, PeerStatus, SpeakerOptions } from '../../bgp/speaker/types.ts';
+import { Dataplane, type DataplaneDesired } from '../../felix/dataplane/dataplane.ts';
 import type { CommandRunner } from '../../felix/dataplane/exec.ts';
 import { Netlink } from '../../felix/dataplane/netlink/netlink.ts';
 import { parseKernelRoutes } from '../../felix/dataplane/netlink/routes-json.ts';
@@ -30,11 +43,13 @@ import { MARGAY_RT_PROTO, type RouteSpec } from '../../felix/model/routes.ts';
 import type { MetricFamily } from '../api/metrics.ts';
 import { dataplanePolicySchema, dataplaneRoutesSchema } from '../api/schemas.ts';
 import type { StatusSource } from '../api/server.ts';
-import { calculate, chooseAddress, remoteRoutes } from '../calc/index.ts';
-import type { CalculatedState, NodeIdentity, PeerType } from '../calc/types.ts';
+import { CalcGraph, chooseAddress, snapshotChanges } from '../calc/index.ts';
+import type { CalcOutput, CalculatedState, DesiredPeer, NodeIdentity, PeerType } from '../calc/types.ts';
 import type { AgentConfig } from '../config/agent.ts';
-import type { Datastore } from '../datastore/types.ts';
+import type { Datastore, ResourceChange, Snapshot } from '../datastore/types.ts';
 import { log } from '../log.ts';
+import type { Resource, ResourceKind } from '../model/resource.ts';
+import { SNAPSHOT_FIELD, sameResource } from '../model/snapshot.ts';
 import { VERSION } from '../version.ts';
 import { listInterfaces, sourceAddressTowards } from './interfaces.ts';
 
@@ -57,10 +72,38 @@ export interface AgentOptions {
  */
 export const SELECTION_DEFERRAL_MS = 60_000;
 const SYNC_POLL_MS = 200;
+/** The longest stretch of calculation work between two yields of the event loop. */
+export const SLICE_MS = 10;
+/** Changes applied between two looks at the clock. */
+const SLICE_CHANGES = 64;
+/** The kinds margay_calc_problems always has a sample for (a problem names its kind first). */
+const PROBLEM_KINDS: readonly ResourceKind[] = [
+  'Node',
+  'Pod',
+  'Namespace',
+  'NetworkPolicy',
+  'BGPConfiguration',
+  'BGPPeer',
+  'IPPool',
+];
 
-interface BestPath {
-  readonly family: 'ipv4-unicast' | 'ipv6-unicast';
-  readonly nextHops: readonly string[];
+/** Yields the event loop whenever SLICE_MS of work has run since the last yield. */
+class Slicer {
+  #since = performance.now();
+
+  async tick(): Promise<void> {
+    if (performance.now() - this.#since < SLICE_MS) return;
+    await yieldLoop();
+    this.#since = performance.now();
+  }
+}
+
+/** The routes handed to the Dataplane and the pieces they were made of. */
+interface DesiredRoutes {
+  readonly local: readonly RouteSpec[];
+  readonly remote: readonly RouteSpec[];
+  readonly carried: RouteSpec[] | null | undefined;
+  readonly routes: readonly RouteSpec[];
 }
 
 export class Agent {
@@ -68,8 +111,21 @@ export class Agent {
   readonly #datastore: Datastore;
   readonly #nodeName: string;
   readonly #dataplane: Dataplane | null;
-  readonly #bestPaths = new Map<string, BestPath>();
   readonly #netns: string | undefined;
+  /** The calculation; null until the first snapshot has been fed. */
+  #graph: CalcGraph | null = null;
+  /** Datastore changes not yet fed to the graph, in order. */
+  #pending: ResourceChange[] = [];
+  #inputsCheckTimer: NodeJS.Timeout | null = null;
+  #inputsCheckDue = false;
+  /** What the Dataplane and the Speaker were last handed (identity tells what is new). */
+  #handed: DataplaneDesired | undefined;
+  #desiredRoutes: DesiredRoutes | undefined;
+  #handedPeers: readonly DesiredPeer[] | undefined;
+  #handedAnnouncements: readonly LocalRoute[] | undefined;
+  /** Problems already logged (a problem is logged when it appears). */
+  #loggedProblems: ReadonlySet<string> = new Set();
+  #problemsByKind = new Map<string, number>();
   /**
    * Routes via other nodes found in the kernel at start, kept until BGP has resynchronised:
    * undefined = not read yet, null = nothing kept (any more).
@@ -119,7 +175,10 @@ export class Agent {
 
   async start(): Promise<void> {
     this.#datastore.on('ready', () => this.#schedule());
-    this.#datastore.on('changed', () => this.#schedule());
+    this.#datastore.on('changed', (e) => {
+      for (const c of e.changes) this.#pending.push(c);
+      this.#schedule();
+    });
     this.#datastore.on('error', (err) =>
       log('warn', 'datastore.error', { code: err.code, error: err.message }),
     );
@@ -131,6 +190,8 @@ export class Agent {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#endCarryOver();
+    if (this.#inputsCheckTimer !== null) clearInterval(this.#inputsCheckTimer);
+    this.#inputsCheckTimer = null;
     await this.#loop;
     await this.#datastore.stop();
     await this.#speaker?.stop({ message: `margay agent on ${this.#nodeName} shutting down` });
@@ -183,66 +244,196 @@ export class Agent {
 
   async #reconcile(): Promise<void> {
     if (!this.#datastore.ready()) return;
-    const snapshot = this.#datastore.snapshot();
     this.#identity ??= await this.#detectIdentity();
-    const state = calculate(snapshot, this.#identity);
-    this.#state = state;
-    for (const p of state.problems) log('warn', 'calc.problem', { problem: p });
-    if (!state.node) return; // not in the datastore (yet): keep whatever is programmed
+    const graph = await this.#feedGraph(this.#identity);
+    if (graph === null) return;
+    let out = graph.update();
+    this.#state = out.state;
+    this.#reportProblems(out.state.problems);
+    if (!out.state.node) return; // not in the datastore (yet): keep whatever is programmed
 
     // Before the speaker exists: whether we kept forwarding state decides the R bit (RFC 4724 §4.1).
     if (this.#dataplane && this.#carried === undefined) await this.#readCarried();
-    await this.#ensureSpeaker(state);
+    if (await this.#ensureSpeaker(out.state)) out = graph.update(); // a new speaker: no best paths yet
     const speaker = this.#speaker as Speaker;
-    this.#peerTypes = new Map(state.peers.map((p) => [p.address, p.peerType]));
+    const state = out.state;
     try {
-      await this.#program(state, speaker);
+      await this.#program(out, speaker);
     } finally {
       // After the announcements: a session that comes up now sends our pod CIDRs, then End-of-RIB.
-      speaker.setPeers(state.peers.map(({ peerType: _t, source: _s, ...peer }): PeerConfig => peer));
+      if (state.peers !== this.#handedPeers) {
+        this.#peerTypes = new Map(state.peers.map((p) => [p.address, p.peerType]));
+        speaker.setPeers(state.peers.map(({ peerType: _t, source: _s, ...peer }): PeerConfig => peer));
+        this.#handedPeers = state.peers;
+      }
     }
   }
 
-  async #program(state: CalculatedState, speaker: Speaker): Promise<void> {
+  /**
+   * Feed the graph what the datastore has that it has not seen: on the first pass the whole
+   * snapshot as added objects (the changes queued until then are in it), then the queued changes;
+   * when the periodic check is due, the differences between its inputs and the snapshot. In slices
+   * (SLICE_MS); null when the agent stopped meanwhile.
+   */
+  async #feedGraph(identity: NodeIdentity): Promise<CalcGraph | null> {
+    let graph = this.#graph;
+    if (graph === null) {
+      graph = new CalcGraph(identity);
+      const changes = snapshotChanges(this.#datastore.snapshot());
+      this.#pending = [];
+      if (!(await this.#applySliced(graph, changes))) return null;
+      this.#graph = graph;
+      this.#inputsCheckTimer = setInterval(() => {
+        this.#inputsCheckDue = true;
+        this.#schedule();
+      }, this.#config.dataplane.resyncIntervalSeconds * 1000);
+      this.#inputsCheckTimer.unref();
+    }
+    while (this.#pending.length > 0) {
+      const changes = this.#pending;
+      this.#pending = [];
+      if (!(await this.#applySliced(graph, changes))) return null;
+    }
+    if (this.#inputsCheckDue) {
+      this.#inputsCheckDue = false;
+      const drift = await this.#inputDrift(graph, this.#datastore.snapshot());
+      if (drift === null) return null;
+      if (drift.length > 0) {
+        log('warn', 'calc.resync', {
+          changes: drift.length,
+          objects: drift.slice(0, 10).map((c) => `${c.type} ${c.kind} ${c.key}`),
+        });
+        if (!(await this.#applySliced(graph, drift))) return null;
+      }
+    }
+    return graph;
+  }
+
+  /** Feed changes in slices; false when the agent stopped meanwhile. */
+  async #applySliced(graph: CalcGraph, changes: readonly ResourceChange[]): Promise<boolean> {
+    const slicer = new Slicer();
+    for (let i = 0; i < changes.length; i += SLICE_CHANGES) {
+      graph.applyChanges(changes.slice(i, i + SLICE_CHANGES));
+      await slicer.tick();
+      if (this.#stopped) return false;
+    }
+    return true;
+  }
+
+  /**
+   * The changes that bring the graph's inputs to `snapshot` (identity first, then content; objects
+   * the graph isolated are left out), in slices; null when the agent stopped meanwhile.
+   */
+  async #inputDrift(graph: CalcGraph, snapshot: Snapshot): Promise<ResourceChange[] | null> {
+    const slicer = new Slicer();
+    const inputs = graph.inputs();
+    const drift: ResourceChange[] = [];
+    for (const [kind, field] of Object.entries(SNAPSHOT_FIELD) as [ResourceKind, keyof Snapshot][]) {
+      const have = inputs[field] as ReadonlyMap<string, Resource>;
+      const want = snapshot[field] as ReadonlyMap<string, Resource>;
+      let n = 0;
+      for (const [key, resource] of want) {
+        const had = have.get(key);
+        if (had === undefined) {
+          if (!graph.isIsolated(kind, key)) drift.push({ type: 'added', kind, key, resource });
+        } else if (had !== resource && !sameResource(had, resource))
+          drift.push({ type: 'modified', kind, key, resource, previous: had });
+        if (++n % SLICE_CHANGES === 0) {
+          await slicer.tick();
+          if (this.#stopped) return null;
+        }
+      }
+      for (const [key, resource] of have)
+        if (!want.has(key)) drift.push({ type: 'deleted', kind, key, resource });
+    }
+    return drift;
+  }
+
+  /** Log each problem once when it appears; count the current ones by kind (their first word). */
+  #reportProblems(problems: readonly string[]): void {
+    const seen = new Set(problems);
+    for (const p of problems) if (!this.#loggedProblems.has(p)) log('warn', 'calc.problem', { problem: p });
+    for (const p of this.#loggedProblems)
+      if (!seen.has(p)) log('info', 'calc.problem-resolved', { problem: p });
+    this.#loggedProblems = seen;
+    const byKind = new Map<string, number>();
+    for (const p of problems) {
+      const kind = p.slice(0, Math.max(0, p.indexOf(' '))) || p;
+      byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
+    }
+    this.#problemsByKind = byKind;
+  }
+
+  async #program(out: CalcOutput, speaker: Speaker): Promise<void> {
+    const state = out.state;
     if (!this.#dataplane) {
-      speaker.setLocalRoutes(state.announcements);
-      this.#announced = state.announcements.map((a) => a.prefix);
+      if (state.announcements !== this.#handedAnnouncements) {
+        speaker.setLocalRoutes(state.announcements);
+        this.#handedAnnouncements = state.announcements;
+        this.#announced = state.announcements.map((a) => a.prefix);
+      }
       return;
     }
     if (this.#carried === undefined) await this.#readCarried();
     else if (this.#carried !== null && this.#isBgpSynced()) this.#endCarryOver();
-    this.#dataplane.setDesired({
-      routes: [...state.dataplane.localRoutes, ...this.#remoteRoutes(state)],
-      endpoints: state.dataplane.endpoints,
-      iptables: state.dataplane.iptables,
-      ipsets: state.dataplane.ipsets,
-      vxlan: state.dataplane.vxlan,
-      ipip: state.dataplane.ipip ?? undefined,
-    });
+    const d = state.dataplane;
+    const desired: DataplaneDesired = {
+      routes: this.#routesFor(d.localRoutes, out.remoteRoutes),
+      endpoints: d.endpoints,
+      iptables: d.iptables,
+      ipsets: d.ipsets,
+      vxlan: d.vxlan,
+      ipip: d.ipip ?? undefined,
+    };
+    const last = this.#handed;
+    if (
+      last === undefined ||
+      last.routes !== desired.routes ||
+      last.endpoints !== desired.endpoints ||
+      last.iptables !== desired.iptables ||
+      last.ipsets !== desired.ipsets ||
+      last.vxlan !== desired.vxlan ||
+      last.ipip !== desired.ipip
+    ) {
+      this.#dataplane.setDesired(desired);
+      this.#handed = desired;
+    }
     await this.#dataplane.idle();
     // Announce only the pod CIDRs whose blackhole the kernel now has.
-    const programmed = new Set(
-      this.#dataplane
-        .listRoutes()
-        .filter((r) => r.type === 'blackhole' && r.state === 'programmed')
-        .map((r) => r.dst),
-    );
-    const ready = state.announcements.filter((a) => programmed.has(a.prefix));
-    speaker.setLocalRoutes(ready);
-    this.#announced = ready.map((a) => a.prefix);
+    const dp = this.#dataplane;
+    const ready = state.announcements.filter((a) => {
+      const r = dp.routeState(a.prefix);
+      return r?.type === 'blackhole' && r.state === 'programmed';
+    });
+    const announced = this.#announced;
+    if (
+      state.announcements !== this.#handedAnnouncements ||
+      ready.length !== announced.length ||
+      ready.some((a, i) => a.prefix !== announced[i])
+    ) {
+      speaker.setLocalRoutes(ready);
+      this.#handedAnnouncements = state.announcements;
+      this.#announced = ready.map((a) => a.prefix);
+    }
   }
 
-  #remoteRoutes(state: CalculatedState): RouteSpec[] {
-    const bestPaths = [...this.#bestPaths].map(([prefix, p]) => ({
-      prefix,
-      family: p.family,
-      nextHops: p.nextHops,
-    }));
-    const routes = remoteRoutes({ bestPaths, state, snapshot: this.#datastore.snapshot() });
-    if (!this.#carried || this.#carried.length === 0) return routes;
-    const key = (r: RouteSpec) => `${r.table ?? 254}|${r.dst}`;
-    const have = new Set([...routes, ...state.dataplane.localRoutes].map(key));
-    return [...routes, ...this.#carried.filter((r) => !have.has(key(r)))];
+  /**
+   * The routes for the Dataplane: the blackholes, the remote routes, and while BGP resynchronises
+   * the carried-over routes at keys neither has. The same array as last time when none moved.
+   */
+  #routesFor(local: readonly RouteSpec[], remote: readonly RouteSpec[]): readonly RouteSpec[] {
+    const last = this.#desiredRoutes;
+    const carried = this.#carried;
+    if (last !== undefined && last.local === local && last.remote === remote && last.carried === carried)
+      return last.routes;
+    let routes: readonly RouteSpec[] = [...local, ...remote];
+    if (carried && carried.length > 0) {
+      const key = (r: RouteSpec) => `${r.table ?? 254}|${r.dst}`;
+      const have = new Set(routes.map(key));
+      routes = [...routes, ...carried.filter((r) => !have.has(key(r)))];
+    }
+    this.#desiredRoutes = { local, remote, carried, routes };
+    return routes;
   }
 
   /**
@@ -318,15 +509,19 @@ export class Agent {
     this.#carried = null;
   }
 
-  async #ensureSpeaker(state: CalculatedState): Promise<void> {
+  /** Start the speaker, or a new one when its identity changed; true when one was started. */
+  async #ensureSpeaker(state: CalculatedState): Promise<boolean> {
     const s = state.speaker;
     const key = JSON.stringify([s.asn, s.routerId, s.clusterId, s.listenPort]);
-    if (this.#speaker && key === this.#speakerKey) return;
+    if (this.#speaker && key === this.#speakerKey) return false;
     if (this.#speaker) {
       log('info', 'agent.speaker-restart', { reason: 'AS number, router id, cluster id or port changed' });
       // Another AS or router id is another speaker: peers must not keep our routes (RFC 8538 §3).
       await this.#speaker.stop({ message: 'BGP identity changed', hardReset: true });
-      this.#bestPaths.clear();
+      this.#graph?.clearBestPaths();
+      this.#handedPeers = undefined;
+      this.#handedAnnouncements = undefined;
+      this.#announced = [];
     }
     const { listenPort, ...options } = s;
     const speakerOptions: SpeakerOptions = {
@@ -338,13 +533,13 @@ export class Agent {
     };
     const speaker = new Speaker(speakerOptions);
     speaker.on('bestPathChanged', (e) => {
-      if (e.nextHops.length === 0) this.#bestPaths.delete(e.prefix);
-      else this.#bestPaths.set(e.prefix, { family: e.family, nextHops: e.nextHops });
+      this.#graph?.setBestPath(e.prefix, e.family, e.nextHops);
       this.#schedule();
     });
     await speaker.start();
     this.#speaker = speaker;
     this.#speakerKey = key;
+    return true;
   }
 
   #peers(): (PeerStatus & { peerType?: PeerType })[] {
@@ -391,6 +586,18 @@ export class Agent {
         help: '1 when the datastore has synced and its last update was accepted.',
         type: 'gauge',
         samples: [{ value: this.#datastore.ready() && !this.#datastore.lastError ? 1 : 0 }],
+      },
+      {
+        name: 'margay_calc_problems',
+        help: 'Problems the calculation reports now (objects it refused or skipped), by object kind.',
+        type: 'gauge',
+        samples: [
+          ...PROBLEM_KINDS.map((kind) => ({ labels: { kind }, value: this.#problemsByKind.get(kind) ?? 0 })),
+          ...[...this.#problemsByKind]
+            .filter(([kind]) => !(PROBLEM_KINDS as readonly string[]).includes(kind))
+            .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+            .map(([kind, value]) => ({ labels: { kind }, value })),
+        ],
       },
       {
         name: 'margay_bgp_announced_prefixes',
