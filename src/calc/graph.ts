@@ -172,6 +172,11 @@ export class CalcGraph {
     return this.#view;
   }
 
+  /** Whether the object of `kind` at `key` was taken out because the calculation threw on it. */
+  isIsolated(kind: ResourceKind, key: string): boolean {
+    return this.#inputProblems.has(`${kind} ${key}`);
+  }
+
   /** Best paths held (prefixes). */
   get bestPaths(): number {
     return this.#paths.size;
