@@ -4,6 +4,7 @@
 import { enableCompileCache } from 'node:module';
 import { parseArgs } from './cli/args.ts';
 import { MargayError } from './errors.ts';
+import { applyHeapRule } from './heap.ts';
 import { log } from './log.ts';
 import { VERSION } from './version.ts';
 
@@ -42,6 +43,8 @@ async function main(argv: readonly string[]): Promise<number> {
       const path = args.flags.config;
       if (typeof path !== 'string')
         throw new MargayError('MARGAY_ERR_USAGE', 'margay speaker: --config FILE is required');
+      // Heap limits from the container's memory limit (src/heap.ts): may replace this process.
+      applyHeapRule();
       const { runSpeaker } = await import('./cli/speaker.ts');
       const stop = await runSpeaker(path);
       await waitForSignal();
@@ -53,6 +56,8 @@ async function main(argv: readonly string[]): Promise<number> {
       const path = args.flags.config;
       if (typeof path !== 'string')
         throw new MargayError('MARGAY_ERR_USAGE', 'margay agent: --config FILE is required');
+      // Heap limits from the container's memory limit (src/heap.ts): may replace this process.
+      applyHeapRule();
       const { runAgent } = await import('./cli/agent.ts');
       const stop = await runAgent(path);
       await waitForSignal();

@@ -3,6 +3,7 @@
 // every 10 ms, so a stall while ingesting a large table shows up here, where an operator can
 // compare it with the keepalive interval of the daemon's sessions.
 import { type ELDHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
 
 export interface Sample {
   readonly labels?: Readonly<Record<string, string | number>>;
@@ -111,6 +112,13 @@ export class ProcessMetrics {
         help: 'V8 heap in use.',
         type: 'gauge',
         samples: [{ value: mem.heapUsed }],
+      },
+      {
+        // Set when the process starts (src/heap.ts derives it from the container's memory limit).
+        name: 'margay_process_heap_limit_bytes',
+        help: 'V8 heap size limit: old space plus the young generation.',
+        type: 'gauge',
+        samples: [{ value: getHeapStatistics().heap_size_limit }],
       },
     ];
   }
