@@ -5,6 +5,12 @@
 // host bits of a network masked, /32 and /128 written as plain addresses, ports as `proto:port`.
 // A desired set is normalized (members sorted and deduplicated), so the restore text depends only
 // on the set's content, never on the order its members were discovered in.
+//
+// Canonicalization runs once per member: a set made by `normalizeIpSet` or by
+// `ipSetOfCanonicalMembers` (members the caller built from canonical parts) is remembered, and
+// `normalizeIpSet` hands such a set back as it is. The records are immutable once made, so the
+// policy calculation canonicalizes pod addresses when a pod arrives and the Dataplane, given the
+// same set object again, neither parses nor copies its members.
 import { FelixError } from '../errors.ts';
 import { formatV6, parseV4, parseV6 } from './addr.ts';
 import type { IpFamily } from './iptables.ts';
@@ -109,8 +115,10 @@ function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Validates and canonicalizes one set: members canonical, sorted, deduplicated. */
-export function normalizeIpSet(set: IpSet): IpSet {
+// Sets known to be normalized: made here, never changed afterwards.
+const normalized = new WeakSet<IpSet>();
+
+function checkHeader(set: IpSet): void {
   if (!set.name.startsWith(IPSET_PREFIX) || set.name.length > MAX_IPSET_NAME) {
     bad(
       `ipset name must start with ${IPSET_PREFIX} and be at most ${MAX_IPSET_NAME} characters: ${set.name}`,
@@ -118,11 +126,41 @@ export function normalizeIpSet(set: IpSet): IpSet {
   }
   if (!/^[A-Za-z0-9_.:-]+$/.test(set.name)) bad(`bad characters in ipset name ${set.name}`);
   if (!IPSET_TYPES.includes(set.type)) bad(`unsupported ipset type ${set.type}`);
+}
+
+function made(set: IpSet, members: readonly string[]): IpSet {
+  const out: IpSet = { name: set.name, type: set.type, family: set.family, members };
+  const done = set.origin === undefined ? out : { ...out, origin: set.origin };
+  normalized.add(done);
+  return done;
+}
+
+/** Validates and canonicalizes one set: members canonical, sorted, deduplicated. */
+export function normalizeIpSet(set: IpSet): IpSet {
+  if (normalized.has(set)) return set;
+  checkHeader(set);
   const members = [...new Set(set.members.map((m) => canonicalMember(set.type, set.family, m)))].sort(
     compare,
   );
-  const out: IpSet = { name: set.name, type: set.type, family: set.family, members };
-  return set.origin === undefined ? out : { ...out, origin: set.origin };
+  return made(set, members);
+}
+
+/**
+ * A normalized set from members that are canonical already (each one as `canonicalMember` returns
+ * it, or assembled from such parts, e.g. `${canonical address},tcp:80`): the name and type are
+ * checked and the members sorted and deduplicated, but never parsed again. The members array is
+ * kept as it is when it is sorted without duplicates already; a caller that keeps its members that
+ * way itself says `sorted: true` and the check is skipped.
+ */
+export function ipSetOfCanonicalMembers(set: IpSet, opts: { readonly sorted?: boolean } = {}): IpSet {
+  checkHeader(set);
+  const m = set.members;
+  let sorted = opts.sorted === true;
+  if (!sorted) {
+    sorted = true;
+    for (let i = 1; i < m.length && sorted; i++) sorted = m[i - 1]! < m[i]!;
+  }
+  return made(set, sorted ? m : [...new Set(m)].sort(compare));
 }
 
 /**
