@@ -25,13 +25,28 @@ function kindOf(s: Stats | BigIntStats): string {
 /**
  * Reads the whole file's bytes. Throws the file system's error, or an Error "not a regular file
  * (a FIFO)" for anything but a regular file; the caller adds the path and its error code.
+ * `into`, if given, supplies a buffer of at least the file's size to read into (a caller that
+ * reads a big file again and again reuses its buffers); the data is then a view of it, as many
+ * bytes as the size the file had when opened, or fewer if it was cut short meanwhile.
  */
-export async function readRegularFileBytes(path: string): Promise<RegularFileBytes> {
+export async function readRegularFileBytes(
+  path: string,
+  into?: (size: number) => Buffer,
+): Promise<RegularFileBytes> {
   const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const stat = await handle.stat({ bigint: true });
     if (!stat.isFile()) throw new Error(`not a regular file (${kindOf(stat)})`);
-    return { data: await handle.readFile(), stat };
+    const size = Number(stat.size);
+    if (into === undefined || size === 0) return { data: await handle.readFile(), stat };
+    const buffer = into(size);
+    let length = 0;
+    while (length < size) {
+      const { bytesRead } = await handle.read(buffer, length, size - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    return { data: buffer.subarray(0, length), stat };
   } finally {
     await handle.close();
   }

@@ -3,16 +3,15 @@
 // the same resources and the same problem lines. The reference here is that whole-text parse:
 // `parseAllDocuments` over the file, every document validated in order, duplicates checked.
 //
-// Files are made of fragments chosen to sit on piece boundaries badly: block scalars, quoted and
-// flow scalars left open before a "---", "..." document ends, comments only, "---" with content
-// or a tab after it, "----" and "---x" that are not markers, CRLF and lone CR line ends, List
-// documents, duplicates, invalid objects, directives. Seed: FC_SEED=<n> replays a failure.
+// Files are made of fragments chosen to sit on piece boundaries badly (file-fragments.ts).
+// Seed: FC_SEED=<n> replays a failure.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LineCounter, parseAllDocuments } from 'yaml';
 import { DatastoreFileError, parseResourceFile } from '../../src/datastore/file/parse.ts';
 import type { Resource } from '../../src/model/resource.ts';
 import { describeObject, resourceKey, validateResource } from '../../src/model/resource.ts';
+import { fileArb, node } from './file-fragments.ts';
 
 const seed = process.env.FC_SEED !== undefined ? Number(process.env.FC_SEED) : undefined;
 
@@ -86,72 +85,6 @@ function pieceByPiece(text: string, source: string): { resources?: Resource[]; p
     return { problems: [...err.problems] };
   }
 }
-
-const node = (name: string) => `apiVersion: v1\nkind: Node\nmetadata: {name: ${name}}\n`;
-const ns = (name: string) =>
-  `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${name}\n  labels: {env: prod}\n`;
-
-/** Fragments a file accepts (unless two define the same object). */
-const GOOD = [
-  node('a'),
-  node('b'),
-  ns('shop'),
-  ns('shop'), // a duplicate when both are chosen
-  'apiVersion: v1\nkind: Node\nmetadata:\n  name: c\n  annotations:\n    note: |\n      text\n      ---\n      more\n',
-  'apiVersion: v1\nkind: Node\nmetadata:\n  name: d\n  annotations:\n    note: >-\n      folded\n',
-  'apiVersion: v1\nkind: List\nitems:\n  - {apiVersion: v1, kind: Namespace, metadata: {name: l1}}\n',
-  '# only a comment\n',
-  '',
-  'apiVersion: v1\nkind: Node\nmetadata: {name: e}\n...\n',
-  'apiVersion: v1\nkind: Node\nmetadata: {name: f}\n...\n# after the end\n',
-  'apiVersion: v1\r\nkind: Node\r\nmetadata: {name: j}\r\n',
-  'apiVersion: v1\nkind: Node\nmetadata: {name: m, labels: &l {x: y}}\nspec: {podCIDR: 10.0.0.0/24}\n',
-  'apiVersion: v1\nkind: Node\nmetadata: {name: o}\nspec: {podCIDR: !!str 10.1.0.0/24}\n',
-];
-/** Fragments that break a file, or a document next to them. */
-const BROKEN = [
-  'apiVersion: v1\nkind: List\nitems:\n  - {apiVersion: v1, kind: Namespace, metadata: {name: l2}}\n  - {apiVersion: v1, kind: Namespace}\n',
-  'apiVersion: v1\nkind: List\nitems: 3\n',
-  'apiVersion: v1\nkind: Node\nmetadata: {name: "g\n', // an unclosed double quote
-  "apiVersion: v1\nkind: Node\nmetadata: {name: 'h\n", // an unclosed single quote
-  'apiVersion: v1\nkind: Node\nmetadata: {name: i\n', // an unclosed flow mapping
-  'kind: [unclosed\n',
-  'apiVersion: v1\nkind: Service\nmetadata: {name: web}\n',
-  'apiVersion: margay.io/v1\nkind: BGPPeer\nmetadata: {name: tor}\nspec: {peerIP: 192.0.2.1, asNumber: 0}\n',
-  'a: 1\na: 2\n',
-  '- a\n- b\n',
-  'apiVersion: v1\rkind: Node\rmetadata: {name: k}\r',
-  'apiVersion: v1\nkind: Node\nmetadata: {name: n, labels: *l}\n', // an alias from another document
-  '----\n',
-  '---x: 1\n',
-  '\tapiVersion: v1\n',
-  '%YAML 1.2\n',
-  '%TAG !m! tag:margay.io,2024:\n',
-];
-const SEPARATORS = [
-  '---\n',
-  '---\n',
-  '---\n',
-  '--- \n',
-  '---\t\n',
-  '---\r\n',
-  '--- # c\n',
-  '...\n---\n',
-  '',
-  '\n',
-];
-
-const fragmentArb = fc.oneof(
-  { weight: 6, arbitrary: fc.constantFrom(...GOOD) },
-  { weight: 1, arbitrary: fc.constantFrom(...BROKEN) },
-);
-const fileArb = fc
-  .tuple(
-    fc.constantFrom('', '# header\n', '---\n', '\uFEFF'),
-    fc.array(fc.tuple(fc.constantFrom(...SEPARATORS), fragmentArb), { maxLength: 8 }),
-    fc.constantFrom('', '---\n', '\n', '---'),
-  )
-  .map(([head, parts, tail]) => head + parts.map(([s, f]) => s + f).join('') + tail);
 
 describe('the file parsed piece by piece', () => {
   it('accepts exactly what one parse of the whole text accepts, with the same resources and problems', () => {

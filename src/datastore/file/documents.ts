@@ -24,9 +24,17 @@ export interface FileDocuments {
   readonly pieces: readonly Piece[];
   /** How many of `pieces` are troubled (a syntax problem or an invalid object). */
   readonly troubled: number;
+  /** The text has a line that starts with "%" and is one piece (parse.ts). */
+  readonly directives: boolean;
 }
 
-export const NO_DOCUMENTS: FileDocuments = { data: Buffer.alloc(0), starts: [], pieces: [], troubled: 0 };
+export const NO_DOCUMENTS: FileDocuments = {
+  data: Buffer.alloc(0),
+  starts: [],
+  pieces: [],
+  troubled: 0,
+  directives: false,
+};
 
 export interface Reread {
   readonly documents: FileDocuments;
@@ -79,8 +87,7 @@ export function* reread(
   // Pieces of the old text kept at their place: [0, keepHead) and [keepTail, n).
   let keepHead = 0;
   let keepTail = n;
-  const whole = hasDirectives(data);
-  if (!whole && n > 0) {
+  if (!base.directives && n > 0) {
     const prefix = commonPrefix(old, data);
     const suffix = commonSuffix(old, data, Math.min(old.length, data.length) - prefix);
     // Piece i is unchanged when it and the marker that ends it ("---" and the byte after) are common.
@@ -91,8 +98,16 @@ export function* reread(
   }
   yield;
   const shift = data.length - old.length;
-  const from = keepHead < n ? base.starts[keepHead]! : 0;
-  const to = keepTail < n ? base.starts[keepTail]! + shift : data.length;
+  let from = keepHead < n ? base.starts[keepHead]! : 0;
+  let to = keepTail < n ? base.starts[keepTail]! + shift : data.length;
+  // The kept pieces have no directive (the old text would be one piece); the rest is looked at.
+  const whole = hasDirectives(data, from, to);
+  if (whole) {
+    keepHead = 0;
+    keepTail = n;
+    from = 0;
+    to = data.length;
+  }
   const middle: number[] = [];
   if (whole) {
     if (data.length > 0) middle.push(0);
@@ -135,7 +150,7 @@ export function* reread(
     ...(shift === 0 ? base.starts.slice(keepTail) : base.starts.slice(keepTail).map((s) => s + shift)),
   ];
   const pieces = [...base.pieces.slice(0, keepHead), ...middlePieces, ...base.pieces.slice(keepTail)];
-  return { documents: { data, starts, pieces, troubled }, added, removed };
+  return { documents: { data, starts, pieces, troubled, directives: whole }, added, removed };
 }
 
 /**

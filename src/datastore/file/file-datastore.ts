@@ -176,6 +176,14 @@ export class FileDatastore implements Datastore {
         readonly outcome: Outcome & { type: 'changed' };
       }
     | undefined;
+  /**
+   * A buffer of an earlier read that nothing refers to any more, for the next read: reading a big
+   * file again allocates nothing, and buffers the size of the file do not pile up between
+   * garbage collections.
+   */
+  #spare: Buffer | undefined;
+  /** The buffers #bufferFor made: only those are ever reused (a small read may share Node's pool). */
+  readonly #ours = new WeakSet<ArrayBufferLike>();
   #watcher: FSWatcher | undefined;
   #timer: unknown;
   /** Clock time the armed timer fires at. */
@@ -372,15 +380,60 @@ export class FileDatastore implements Datastore {
     this.#firstAttempt = undefined;
   }
 
+  /** A buffer of at least `size` bytes for a read: the spare one if it is big enough. */
+  #bufferFor(size: number): Buffer {
+    const spare = this.#spare;
+    if (spare !== undefined && spare.length >= size) {
+      this.#spare = undefined;
+      return spare;
+    }
+    // A little room to grow, so that a file that gains a few objects still fits.
+    const buffer = Buffer.allocUnsafeSlow(size + (size >> 4));
+    this.#ours.add(buffer.buffer);
+    return buffer;
+  }
+
+  /** Keeps as the spare the biggest of `buffers` that no text kept by the datastore is a view of. */
+  #recycle(buffers: readonly (Buffer | undefined)[]): void {
+    const kept = new Set<ArrayBufferLike>(
+      [this.#seen?.data, this.#lastData, this.#applied.data, this.#held?.data, this.#attempt.data]
+        .filter((b) => b !== undefined)
+        .map((b) => b.buffer),
+    );
+    for (const b of buffers) {
+      if (
+        b === undefined ||
+        !this.#ours.has(b.buffer) ||
+        kept.has(b.buffer) ||
+        b.buffer === this.#spare?.buffer
+      )
+        continue;
+      const whole = Buffer.from(b.buffer);
+      if (this.#spare === undefined || whole.length > this.#spare.length) this.#spare = whole;
+    }
+  }
+
+  /** One check, and then the buffers it let go of are recycled. */
   async #check(): Promise<void> {
+    const held = [this.#seen?.data, this.#lastData, this.#applied.data, this.#held?.data, this.#attempt.data];
+    const read: { data?: Buffer } = {};
+    try {
+      await this.#checkOnce(read);
+    } finally {
+      this.#recycle([...held, read.data]);
+    }
+  }
+
+  async #checkOnce(out: { data?: Buffer }): Promise<void> {
     if (this.#state !== 'started') return;
     let data: Buffer;
     let before: BigIntStats;
     let after: BigIntStats;
     try {
       this.reads++;
-      const file = await readRegularFileBytes(this.path);
+      const file = await readRegularFileBytes(this.path, (size) => this.#bufferFor(size));
       data = file.data;
+      out.data = data;
       before = file.stat;
       after = await stat(this.path, { bigint: true });
     } catch (err) {

@@ -75,13 +75,17 @@ const MARKER = Buffer.from('\n---');
 
 const BOM_PERCENT = Buffer.from('\uFEFF%');
 
-/** Whether a line of `data` starts with "%" (a YAML directive, or what could be one). */
-export function hasDirectives(data: Buffer): boolean {
+/**
+ * Whether a line of data[from, to) starts with "%" (a YAML directive, or what could be one);
+ * `from` is the start of the file or of a line.
+ */
+export function hasDirectives(data: Buffer, from = 0, to = data.length): boolean {
+  const region = data.subarray(from, to);
   return (
-    data[0] === 0x25 ||
-    data.subarray(0, BOM_PERCENT.length).equals(BOM_PERCENT) ||
-    data.indexOf('\n%') >= 0 ||
-    data.indexOf('\r%') >= 0
+    region[0] === 0x25 ||
+    (from === 0 && region.subarray(0, BOM_PERCENT.length).equals(BOM_PERCENT)) ||
+    region.indexOf('\n%') >= 0 ||
+    region.indexOf('\r%') >= 0
   );
 }
 
