@@ -10,7 +10,7 @@
 // Two families of "IpFamily" exist: routes use 4 | 6 (RouteFamily here), iptables and ipsets use
 // 'inet' | 'inet6' (IpFamily), as iptables-save and ipset do.
 
-export type { PolicyEvent } from './calc/policy-store.ts';
+export type { PolicyEvent, PolicyStoreOptions, PolicyStoreRender } from './calc/policy-store.ts';
 export { PolicyStore } from './calc/policy-store.ts';
 export type {
   EndpointExplain,

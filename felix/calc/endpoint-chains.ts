@@ -31,6 +31,14 @@
 // Conntrack first: return traffic of any connection a policy allowed flows whatever the policies
 // of the other direction say; INVALID packets never reach a policy.
 //
+// Address families: a family is in use on this node when a local endpoint has an address of it.
+// Only a family in use gets endpoint chains (for every local endpoint, so a pod without an address
+// of the family has its from-workload chain drop all but return traffic, as the anti-spoofing rule
+// says). A family no local endpoint has an address of dispatches no endpoint: both dispatch chains
+// drop every workload packet of it (IPv6 neighbour discovery to the host still passes in INPUT).
+// Such a packet can only come from a pod without an address of the family, and no route of that
+// family leads to a pod, so nothing that policy could allow is lost.
+//
 // Host → local pod (kubelet probes) is allowed by design: such packets never traverse FORWARD, and
 // mgy-OUTPUT accepts them before any host rule can drop them; their replies come back through
 // INPUT and the pod's from-workload chain, as ESTABLISHED. Traffic from other nodes' hosts is
@@ -155,13 +163,22 @@ export function renderEndpointChains(
   ];
 }
 
-/** The fixed chains, dispatch by interface, and the jumps from the builtin chains. */
+/**
+ * The fixed chains, dispatch by interface, and the jumps from the builtin chains. `endpoints` are
+ * dispatched when `familyInUse`; otherwise the family has no endpoint chains and the dispatch
+ * chains drop (see the file comment).
+ */
 export function renderStaticChains(
   endpoints: readonly WorkloadEndpoint[],
   family: IpFamily,
+  familyInUse: boolean,
 ): { chains: Chain[]; jumps: Jump[] } {
   const wl = WORKLOAD_IFACE_MATCH;
-  const sorted = [...endpoints].sort((a, b) =>
+  const version = family === 'inet' ? 'IPv4' : 'IPv6';
+  const unknown = familyInUse
+    ? 'an unknown workload interface'
+    : `a workload: no local workload has an ${version} address`;
+  const sorted = [...(familyInUse ? endpoints : [])].sort((a, b) =>
     a.ifaceName < b.ifaceName ? -1 : a.ifaceName > b.ifaceName ? 1 : 0,
   );
   const fromDispatch: Rule[] = sorted.map((ep) => ({
@@ -169,13 +186,13 @@ export function renderStaticChains(
     action: { type: 'goto', chain: endpointChainName(ep.id, 'egress') },
     comment: `from endpoint ${ep.id}`,
   }));
-  fromDispatch.push({ match: [], action: { type: 'drop' }, comment: 'from an unknown workload interface' });
+  fromDispatch.push({ match: [], action: { type: 'drop' }, comment: `from ${unknown}` });
   const toDispatch: Rule[] = sorted.map((ep) => ({
     match: ['-o', ep.ifaceName],
     action: { type: 'goto', chain: endpointChainName(ep.id, 'ingress') },
     comment: `to endpoint ${ep.id}`,
   }));
-  toDispatch.push({ match: [], action: { type: 'drop' }, comment: 'to an unknown workload interface' });
+  toDispatch.push({ match: [], action: { type: 'drop' }, comment: `to ${unknown}` });
   const input: Rule[] =
     family === 'inet6'
       ? NDP_TYPES.map((t) => ({

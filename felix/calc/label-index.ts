@@ -30,8 +30,6 @@ function removeFrom<K, V>(m: Map<K, Set<V>>, k: K, v: V): void {
   if (s.size === 0) m.delete(k);
 }
 
-const EMPTY: ReadonlySet<string> = new Set();
-
 export class LabelIndex {
   readonly #pods = new Map<string, IndexedPod>();
   readonly #byKeyValue = new Map<string, Set<string>>();
@@ -46,15 +44,19 @@ export class LabelIndex {
     return this.#pods.get(id);
   }
 
-  /** Adds or replaces a pod. */
+  /** The namespaces that hold at least one pod. */
+  namespaces(): IterableIterator<string> {
+    return this.#byNamespace.keys();
+  }
+
+  /** Adds or replaces a pod. Its labels object is kept as given: the caller never changes it. */
   set(pod: IndexedPod): void {
     this.delete(pod.id);
-    const copy: IndexedPod = { id: pod.id, namespace: pod.namespace, labels: { ...pod.labels } };
-    this.#pods.set(pod.id, copy);
-    addTo(this.#byNamespace, copy.namespace, copy.id);
-    for (const [k, v] of Object.entries(copy.labels)) {
-      addTo(this.#byKey, k, copy.id);
-      addTo(this.#byKeyValue, `${k}\0${v}`, copy.id);
+    this.#pods.set(pod.id, pod);
+    addTo(this.#byNamespace, pod.namespace, pod.id);
+    for (const [k, v] of Object.entries(pod.labels)) {
+      addTo(this.#byKey, k, pod.id);
+      addTo(this.#byKeyValue, `${k}\0${v}`, pod.id);
     }
   }
 
@@ -74,20 +76,8 @@ export class LabelIndex {
    * sorted.
    */
   select(sel: CanonicalSelector, namespaces?: ReadonlySet<string>): string[] {
-    const candidates: ReadonlySet<string>[] = [];
-    if (namespaces !== undefined)
-      candidates.push(this.#union([...namespaces].map((n) => this.#byNamespace.get(n))));
-    for (const r of sel.requirements) {
-      if (r.operator === 'In') {
-        candidates.push(this.#union(r.values.map((v) => this.#byKeyValue.get(`${r.key}\0${v}`))));
-      } else if (r.operator === 'Exists') {
-        candidates.push(this.#byKey.get(r.key) ?? EMPTY);
-      }
-    }
-    let start: Iterable<string> = this.#pods.keys();
-    if (candidates.length > 0) start = candidates.reduce((a, b) => (b.size < a.size ? b : a));
     const out: string[] = [];
-    for (const id of start) {
+    for (const id of this.candidates(sel, namespaces)) {
       const pod = this.#pods.get(id)!;
       if (namespaces !== undefined && !namespaces.has(pod.namespace)) continue;
       if (selectorMatches(sel, pod.labels)) out.push(id);
@@ -95,12 +85,24 @@ export class LabelIndex {
     return out.sort();
   }
 
-  #union(sets: readonly (Set<string> | undefined)[]): ReadonlySet<string> {
-    const present = sets.filter((s): s is Set<string> => s !== undefined);
-    if (present.length === 0) return EMPTY;
-    if (present.length === 1) return present[0]!;
-    const out = new Set<string>();
-    for (const s of present) for (const id of s) out.add(id);
-    return out;
+  /**
+   * Ids of the pods that may match `sel` in `namespaces`, lazily: those of the smallest candidate
+   * sets. Each candidate is a list of disjoint sets (a pod has one namespace and one value per
+   * key), so the smallest is found by adding sizes and walked set by set, never merged into a copy.
+   * The index may change while a caller takes its time: a pod removed meanwhile is not yielded,
+   * one added or relabelled meanwhile may or may not be, so the caller checks each id against the
+   * pod as it is then and learns of later pods otherwise.
+   */
+  *candidates(sel: CanonicalSelector, namespaces?: ReadonlySet<string>): Generator<string> {
+    const candidates: (readonly (Set<string> | undefined)[])[] = [];
+    if (namespaces !== undefined) candidates.push([...namespaces].map((n) => this.#byNamespace.get(n)));
+    for (const r of sel.requirements) {
+      if (r.operator === 'In') candidates.push(r.values.map((v) => this.#byKeyValue.get(`${r.key}\0${v}`)));
+      else if (r.operator === 'Exists') candidates.push([this.#byKey.get(r.key)]);
+    }
+    const size = (c: readonly (Set<string> | undefined)[]) => c.reduce((n, x) => n + (x?.size ?? 0), 0);
+    let start: Iterable<Iterable<string> | undefined> = [this.#pods.keys()];
+    if (candidates.length > 0) start = candidates.reduce((a, b) => (size(b) < size(a) ? b : a));
+    for (const ids of start) if (ids !== undefined) yield* ids;
   }
 }

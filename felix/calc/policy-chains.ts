@@ -24,7 +24,7 @@ import type { Chain, IpFamily, Rule } from '../model/iptables.ts';
 import { chainName } from '../model/iptables.ts';
 import type { NormPeer, NormPolicy, NormPort, NormRule, PodSetSpec } from './policy-normalize.ts';
 import { podSetKey } from './policy-normalize.ts';
-import type { SetRegistry } from './policy-sets.ts';
+import type { SetNamer } from './policy-sets.ts';
 import { SELECT_ALL } from './selector.ts';
 
 export type Direction = 'ingress' | 'egress';
@@ -49,7 +49,8 @@ export function policyChainName(policyId: string, direction: Direction): string 
 }
 
 interface PeerAlt {
-  readonly match: readonly string[];
+  /** The peer's match; named (and its set made) only when a rule uses it. */
+  match(): readonly string[];
   readonly label: string;
   readonly podSet: PodSetSpec | undefined;
 }
@@ -58,16 +59,17 @@ function peerAlts(
   peers: readonly NormPeer[] | undefined,
   direction: Direction,
   family: IpFamily,
-  sets: SetRegistry,
+  sets: SetNamer,
 ): PeerAlt[] {
   const side = direction === 'ingress' ? 'src' : 'dst';
   const field = direction === 'ingress' ? 'from' : 'to';
-  if (peers === undefined) return [{ match: [], label: `${field} any`, podSet: undefined }];
+  if (peers === undefined) return [{ match: () => [], label: `${field} any`, podSet: undefined }];
   const out: PeerAlt[] = [];
   for (const p of peers) {
     if (p.kind === 'pods') {
+      // An egress rule on a named port matches the peer's named-port set instead of its own.
       out.push({
-        match: ['-m', 'set', '--match-set', sets.podIps(p.set, 'cluster', family), side],
+        match: () => ['-m', 'set', '--match-set', sets.podIps(p.set, 'cluster', family), side],
         label: p.label,
         podSet: p.set,
       });
@@ -78,7 +80,7 @@ function peerAlts(
     if (p.family !== family) continue;
     const match: string[] = p.isAll ? [] : [direction === 'ingress' ? '-s' : '-d', p.cidr];
     if (p.except.length > 0) match.push('-m', 'set', '!', '--match-set', sets.nets(p.except, family), side);
-    out.push({ match, label: p.label, podSet: undefined });
+    out.push({ match: () => match, label: p.label, podSet: undefined });
   }
   return out;
 }
@@ -96,7 +98,7 @@ function ruleMatches(
   rule: NormRule,
   direction: Direction,
   family: IpFamily,
-  sets: SetRegistry,
+  sets: SetNamer,
 ): { match: string[]; label: string }[] {
   const peers = peerAlts(rule.peers, direction, family, sets);
   const ports: readonly (NormPort | undefined)[] = rule.ports ?? [undefined];
@@ -105,13 +107,13 @@ function ruleMatches(
     for (const port of ports) {
       const label = `${peer.label} ${port?.label ?? 'ports any'}`;
       if (port === undefined) {
-        out.push({ match: [...peer.match], label });
+        out.push({ match: [...peer.match()], label });
       } else if (port.kind !== 'named') {
-        out.push({ match: [...peer.match, ...protoArgs(port)], label });
+        out.push({ match: [...peer.match(), ...protoArgs(port)], label });
       } else if (direction === 'ingress') {
         const np = sets.namedPort(policy.target, 'local', port.name, port.protocol, family);
         out.push({
-          match: [...peer.match, ...protoArgs(port), '-m', 'set', '--match-set', np, 'dst,dst'],
+          match: [...peer.match(), ...protoArgs(port), '-m', 'set', '--match-set', np, 'dst,dst'],
           label,
         });
       } else if (peer.podSet !== undefined) {
@@ -120,7 +122,7 @@ function ruleMatches(
       } else {
         const np = sets.namedPort(ALL_PODS, 'cluster', port.name, port.protocol, family);
         out.push({
-          match: [...peer.match, ...protoArgs(port), '-m', 'set', '--match-set', np, 'dst,dst'],
+          match: [...peer.match(), ...protoArgs(port), '-m', 'set', '--match-set', np, 'dst,dst'],
           label,
         });
       }
@@ -134,7 +136,7 @@ export function renderPolicyChain(
   policy: NormPolicy,
   direction: Direction,
   family: IpFamily,
-  sets: SetRegistry,
+  sets: SetNamer,
 ): Chain {
   const rules: Rule[] = [];
   for (const rule of direction === 'ingress' ? policy.ingress : policy.egress) {
@@ -166,7 +168,7 @@ export function renderNamespaceChain(
   policies: readonly NormPolicy[],
   direction: Direction,
   family: IpFamily,
-  sets: SetRegistry,
+  sets: SetNamer,
 ): Chain {
   const side = direction === 'ingress' ? 'dst' : 'src';
   const rules: Rule[] = [];

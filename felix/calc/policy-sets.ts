@@ -1,6 +1,9 @@
 // Selector memberships as ipsets (Felix felix/calc ipset calculation): the world a render sees
-// (pods resolved, namespaces with labels, a label index), and a registry that hands out the name
-// of each set a rule needs and computes its members once.
+// (pods resolved, namespaces with labels, a label index), what each set is (its identity: name,
+// type, family, origin) and what a pod gives it (its members), and the pure renderer's registry
+// that hands out the name of each set a rule needs and computes its members once. Members are
+// built from canonical parts (resolved pod addresses, normalized except lists), so the sets come
+// out normalized without being parsed again (ipSetOfCanonicalMembers).
 //
 // A set's NAME is a function of what it means (kind, canonical selector, port name, protocol,
 // family), never of who is in it; its MEMBERS are the only thing pods and labels change. That is
@@ -14,7 +17,7 @@
 //   net  hash:net      an ipBlock's except list
 import type { WorkloadEndpoint } from '../model/endpoints.ts';
 import type { IpSet, IpSetType } from '../model/ipsets.ts';
-import { ipsetName } from '../model/ipsets.ts';
+import { ipSetOfCanonicalMembers, ipsetName } from '../model/ipsets.ts';
 import type { IpFamily } from '../model/iptables.ts';
 import { NAMESPACE_NAME_LABEL } from '../model/policy.ts';
 import type { LabelIndex } from './label-index.ts';
@@ -51,8 +54,80 @@ export interface PolicyWorld {
 
 export type SetScope = 'cluster' | 'local';
 
-function addrs(pod: ResolvedPod, family: IpFamily): readonly string[] {
+/** What a set is: its name (a function of what it means), type, family and origin text. */
+export interface SetIdentity {
+  readonly name: string;
+  readonly type: IpSetType;
+  readonly family: IpFamily;
+  readonly origin: string;
+}
+
+function identity(kind: string, key: string, type: IpSetType, family: IpFamily, origin: string): SetIdentity {
+  return { name: ipsetName(kind, key, type, family), type, family, origin };
+}
+
+/** hash:ip of a pod set's addresses (`sel` cluster-wide, `tgt` this node's pods). */
+export function podIpsSet(set: PodSetSpec, scope: SetScope, family: IpFamily): SetIdentity {
+  const origin = `${scope === 'cluster' ? 'pods' : 'local pods'} ${set.key}`;
+  return identity(scope === 'cluster' ? 'sel' : 'tgt', set.key, 'hash:ip', family, origin);
+}
+
+/** hash:ip,port of (address, protocol:port) of a pod set's container ports named `name`. */
+export function namedPortSet(
+  set: PodSetSpec,
+  scope: SetScope,
+  name: string,
+  protocol: IptProtocol,
+  family: IpFamily,
+): SetIdentity {
+  const origin = `named port ${name}/${protocol} of ${scope === 'cluster' ? 'pods' : 'local pods'} ${set.key}`;
+  return identity('np', `${scope}|${set.key}|${name}|${protocol}`, 'hash:ip,port', family, origin);
+}
+
+/** hash:net of fixed networks (an ipBlock's except list). */
+export function netsSet(members: readonly string[], family: IpFamily): SetIdentity {
+  return identity('net', members.join(' '), 'hash:net', family, `ipBlock except ${members.join(' ')}`);
+}
+
+/** hash:ip of the local pods of a namespace that a policy of one direction selects (isolation). */
+export function isolationSet(
+  namespace: string,
+  direction: 'ingress' | 'egress',
+  family: IpFamily,
+): SetIdentity {
+  const key = `namespace ${namespace} ${direction} policies`;
+  return identity('iso', key, 'hash:ip', family, `local pods selected by ${key}`);
+}
+
+/** Members a pod gives a hash:ip set of its pod set: its addresses of the family. */
+export function podAddresses(pod: ResolvedPod, family: IpFamily): readonly string[] {
   return family === 'inet' ? pod.ipv4 : pod.ipv6;
+}
+
+/** Members a pod gives a named-port set: (address, protocol:port) per matching container port. */
+export function namedPortMembers(
+  pod: ResolvedPod,
+  name: string,
+  protocol: IptProtocol,
+  family: IpFamily,
+): string[] {
+  const out: string[] = [];
+  for (const p of pod.ports) {
+    if (p.name !== name || p.protocol !== protocol) continue;
+    for (const a of podAddresses(pod, family)) out.push(`${a},${protocol}:${p.port}`);
+  }
+  return out;
+}
+
+/**
+ * What a chain renderer asks for: the name of each set a rule matches. The pure renderer's
+ * SetRegistry computes the members on the spot; PolicyStore records the request and keeps the
+ * set's members up to date for as long as a rendered chain refers to it.
+ */
+export interface SetNamer {
+  podIps(set: PodSetSpec, scope: SetScope, family: IpFamily): string;
+  namedPort(set: PodSetSpec, scope: SetScope, name: string, protocol: IptProtocol, family: IpFamily): string;
+  nets(members: readonly string[], family: IpFamily): string;
 }
 
 /** Namespace labels with the API server's name label (see NAMESPACE_NAME_LABEL). */
@@ -63,7 +138,8 @@ export function namespaceLabels(
   return { ...(labels ?? {}), [NAMESPACE_NAME_LABEL]: name };
 }
 
-export class SetRegistry {
+/** The pure renderer's sets: members computed from the world the first time a set is named. */
+export class SetRegistry implements SetNamer {
   readonly #world: PolicyWorld;
   readonly #sets = new Map<string, IpSet>();
   readonly #podSets = new Map<string, readonly string[]>();
@@ -91,21 +167,23 @@ export class SetRegistry {
     return ids;
   }
 
-  /** hash:ip of the addresses of a pod set (`sel` cluster-wide, `tgt` this node's pods). */
   podIps(set: PodSetSpec, scope: SetScope, family: IpFamily): string {
-    const origin = `${scope === 'cluster' ? 'pods' : 'local pods'} ${set.key}`;
-    return this.#register(scope === 'cluster' ? 'sel' : 'tgt', set.key, 'hash:ip', family, origin, () =>
-      this.podsOf(set, scope).flatMap((id) => addrs(this.#world.pods.get(id)!, family)),
+    return this.#register(podIpsSet(set, scope, family), () =>
+      this.podsOf(set, scope).flatMap((id) => podAddresses(this.#world.pods.get(id)!, family)),
     );
   }
 
-  /** hash:ip union of several local pod sets (a namespace's isolation set for one direction). */
-  union(key: string, sets: readonly PodSetSpec[], family: IpFamily): string {
-    const origin = `local pods selected by ${key}`;
-    return this.#register('iso', key, 'hash:ip', family, origin, () => {
+  /** The isolation set of a namespace and direction: the union of its policies' local targets. */
+  isolation(
+    namespace: string,
+    direction: 'ingress' | 'egress',
+    targets: readonly PodSetSpec[],
+    family: IpFamily,
+  ): string {
+    return this.#register(isolationSet(namespace, direction, family), () => {
       const ids = new Set<string>();
-      for (const s of sets) for (const id of this.podsOf(s, 'local')) ids.add(id);
-      return [...ids].flatMap((id) => addrs(this.#world.pods.get(id)!, family));
+      for (const s of targets) for (const id of this.podsOf(s, 'local')) ids.add(id);
+      return [...ids].flatMap((id) => podAddresses(this.#world.pods.get(id)!, family));
     });
   }
 
@@ -114,48 +192,25 @@ export class SetRegistry {
    * named `name` with protocol `protocol` — the port number is each pod's own.
    */
   namedPort(set: PodSetSpec, scope: SetScope, name: string, protocol: IptProtocol, family: IpFamily): string {
-    const origin = `named port ${name}/${protocol} of ${scope === 'cluster' ? 'pods' : 'local pods'} ${set.key}`;
-    return this.#register(
-      'np',
-      `${scope}|${set.key}|${name}|${protocol}`,
-      'hash:ip,port',
-      family,
-      origin,
-      () => {
-        const out: string[] = [];
-        for (const id of this.podsOf(set, scope)) {
-          const pod = this.#world.pods.get(id)!;
-          for (const p of pod.ports) {
-            if (p.name !== name || p.protocol !== protocol) continue;
-            for (const a of addrs(pod, family)) out.push(`${a},${protocol}:${p.port}`);
-          }
-        }
-        return out;
-      },
+    return this.#register(namedPortSet(set, scope, name, protocol, family), () =>
+      this.podsOf(set, scope).flatMap((id) =>
+        namedPortMembers(this.#world.pods.get(id)!, name, protocol, family),
+      ),
     );
   }
 
-  /** hash:net of fixed networks (an ipBlock's except list). */
   nets(members: readonly string[], family: IpFamily): string {
-    const origin = `ipBlock except ${members.join(' ')}`;
-    return this.#register('net', members.join(' '), 'hash:net', family, origin, () => members);
+    return this.#register(netsSet(members, family), () => members);
   }
 
-  /** Every set handed out so far (a set's origin says what it means, never who asked first). */
+  /** Every set handed out so far, normalized, by name. */
   sets(): IpSet[] {
-    return [...this.#sets.values()];
+    return [...this.#sets.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
-  #register(
-    kind: string,
-    key: string,
-    type: IpSetType,
-    family: IpFamily,
-    origin: string,
-    members: () => readonly string[],
-  ): string {
-    const name = ipsetName(kind, key, type, family);
-    if (!this.#sets.has(name)) this.#sets.set(name, { name, type, family, members: members(), origin });
-    return name;
+  #register(id: SetIdentity, members: () => readonly string[]): string {
+    if (!this.#sets.has(id.name))
+      this.#sets.set(id.name, ipSetOfCanonicalMembers({ ...id, members: members() }));
+    return id.name;
   }
 }

@@ -1,14 +1,22 @@
 // The NetworkPolicy dataplane of one node as a pure function of the cluster's pods, namespaces and
 // policies: `renderPolicy(input) → { iptables, ipsets, explain }` (Felix felix/calc + felix/rules).
 //
-// Output layout (see endpoint-chains.ts and policy-chains.ts for the chains themselves):
-// - per policy and direction one chain (mgy-pi-/mgy-po-), rendered on every node;
-// - per namespace and direction a dispatch chain (mgy-nsi-/mgy-nse-) over its policies;
+// Only what applies to this node is rendered (Felix programs only active policies): a policy is
+// ACTIVE when its podSelector selects at least one local pod (a pod whose nodeName is this node),
+// and a family is IN USE when a local pod has an address of it. In each family in use:
+// - per active policy and direction one chain (mgy-pi-/mgy-po-);
+// - per namespace with active policies and direction a dispatch chain (mgy-nsi-/mgy-nse-) over
+//   them;
 // - per local pod a to-workload and a from-workload chain (mgy-tw-/mgy-fw-), dispatched by
 //   interface from mgy-FORWARD / mgy-INPUT;
-// - ipsets for every selector, target, isolation set, named port and except list the rules use.
-// The set of chains depends on the policies and on which pods are local, never on labels; labels
-// (of pods and namespaces) and container ports only decide set members.
+// - the ipsets those rules name: peers, targets, isolation sets, named ports, except lists. Peers
+//   stay cluster-wide: the set of an active policy's peer holds the matching pods of every node.
+// A family not in use gets the fixed chains only (endpoint-chains.ts). Which chains exist depends
+// on the policies and on which local pods they select; any other label change (of a remote pod, of
+// a namespace, of a local pod that keeps its policies) and container ports only decide set members.
+//
+// This is the renderer from scratch, the reference: PolicyStore (policy-store.ts) renders the same
+// incrementally, event by event.
 //
 // The result depends only on the content of the input: everything is sorted, duplicates that are
 // identical collapse, and of two different records with one identity the one with the greater
@@ -20,7 +28,7 @@
 import type { WorkloadEndpoint } from '../model/endpoints.ts';
 import { workloadIfaceName } from '../model/endpoints.ts';
 import type { IpSet } from '../model/ipsets.ts';
-import { canonicalMember, normalizeIpSets } from '../model/ipsets.ts';
+import { canonicalMember } from '../model/ipsets.ts';
 import type { Chain, IpFamily, IptablesDesired, TableState } from '../model/iptables.ts';
 import { canonicalJson, IP_FAMILIES, normalizeTables } from '../model/iptables.ts';
 import type { NetworkPolicy, PolicyInput, PolicyNamespace, PolicyPod, PolicyType } from '../model/policy.ts';
@@ -58,6 +66,7 @@ export interface EndpointExplain {
 export interface PolicyExplainEntry {
   readonly policy: string;
   readonly policyTypes: readonly PolicyType[];
+  /** Its chains (in every family of PolicyExplain.families); none when it selects no local pod. */
   readonly chains: { readonly ingress?: string; readonly egress?: string };
   /** Local endpoints the policy selects. */
   readonly selects: readonly string[];
@@ -65,6 +74,11 @@ export interface PolicyExplainEntry {
 
 export interface PolicyExplain {
   readonly nodeName: string;
+  /**
+   * The families in use (a local endpoint has an address of it): endpoint, namespace and policy
+   * chains exist in these only; in any other family every workload packet is dropped at dispatch.
+   */
+  readonly families: readonly IpFamily[];
   readonly endpoints: readonly EndpointExplain[];
   readonly policies: readonly PolicyExplainEntry[];
   readonly problems: readonly PolicyProblem[];
@@ -88,6 +102,14 @@ export interface ResolvedState {
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/** A namespace without a policy of either direction: its endpoints are open. */
+export const OPEN_NAMESPACE: NamespacePolicyState = {
+  hasIngress: false,
+  hasEgress: false,
+  isoIngress: undefined,
+  isoEgress: undefined,
+};
 
 function problemOf(object: string, field: string, message: string): PolicyProblem {
   return { code: 'FELIX_ERR_INVALID_POLICY', object, field, message };
@@ -219,62 +241,119 @@ export function resolveInput(input: PolicyInput): ResolvedState {
   return { world: { nodeName: input.nodeName, pods, namespaces, index }, policies, problems };
 }
 
-function hasType(p: NormPolicy, d: Direction): boolean {
+export function hasType(p: NormPolicy, d: Direction): boolean {
   return p.policyTypes.includes(d === 'ingress' ? 'Ingress' : 'Egress');
 }
 
-/** Renders a resolved state (PolicyStore keeps one up to date incrementally). */
+export const DIRECTIONS: readonly Direction[] = ['ingress', 'egress'];
+
+/** The families some local endpoint has an address of (see endpoint-chains.ts). */
+export function familiesInUse(endpoints: Iterable<WorkloadEndpoint>): IpFamily[] {
+  let v4 = false;
+  let v6 = false;
+  for (const ep of endpoints) {
+    v4 ||= ep.ipv4.length > 0;
+    v6 ||= ep.ipv6.length > 0;
+  }
+  return IP_FAMILIES.filter((f) => (f === 'inet' ? v4 : v6));
+}
+
+/** A policy's explanation entry: its chains exist when it selects a local pod, in every family in use. */
+export function policyExplainEntry(
+  p: NormPolicy,
+  selects: readonly string[],
+  families: readonly IpFamily[],
+): PolicyExplainEntry {
+  const programmed = selects.length > 0 && families.length > 0;
+  return {
+    policy: p.id,
+    policyTypes: p.policyTypes,
+    chains: {
+      ...(programmed && hasType(p, 'ingress') ? { ingress: policyChainName(p.id, 'ingress') } : {}),
+      ...(programmed && hasType(p, 'egress') ? { egress: policyChainName(p.id, 'egress') } : {}),
+    },
+    selects,
+  };
+}
+
+/** A local endpoint's explanation entry, given the policies selecting it per direction (sorted). */
+export function endpointExplainEntry(
+  ep: WorkloadEndpoint,
+  ingress: readonly string[],
+  egress: readonly string[],
+): EndpointExplain {
+  return {
+    endpoint: ep.id,
+    ifaceName: ep.ifaceName,
+    ipv4: ep.ipv4,
+    ipv6: ep.ipv6,
+    ingress: { isolated: ingress.length > 0, policies: ingress },
+    egress: { isolated: egress.length > 0, policies: egress },
+    chains: {
+      toWorkload: endpointChainName(ep.id, 'ingress'),
+      fromWorkload: endpointChainName(ep.id, 'egress'),
+    },
+  };
+}
+
+export function sortProblems(problems: readonly PolicyProblem[]): PolicyProblem[] {
+  return [...problems].sort(
+    (a, b) => cmp(a.object, b.object) || cmp(a.field, b.field) || cmp(a.message, b.message),
+  );
+}
+
+/** Renders a resolved state from scratch: the reference PolicyStore's incremental render equals. */
 export function renderResolved(state: ResolvedState): PolicyRender {
   const { world } = state;
   const sets = new SetRegistry(world);
   const policies = [...state.policies].sort((a, b) => cmp(a.id, b.id));
-  const byNamespace = new Map<string, NormPolicy[]>();
-  for (const p of policies) {
-    const list = byNamespace.get(p.namespace) ?? [];
-    list.push(p);
-    byNamespace.set(p.namespace, list);
-  }
   const endpoints = [...world.pods.values()]
     .map((p) => p.endpoint)
     .filter((e): e is WorkloadEndpoint => e !== undefined)
     .sort((a, b) => cmp(a.id, b.id));
+  const families = familiesInUse(endpoints);
+  // Active policies: those that select at least one local pod. No other policy gets a chain.
+  const active = policies.filter((p) => sets.podsOf(p.target, 'local').length > 0);
+  const byNamespace = new Map<string, NormPolicy[]>();
+  for (const p of active) {
+    const list = byNamespace.get(p.namespace) ?? [];
+    list.push(p);
+    byNamespace.set(p.namespace, list);
+  }
 
   const tables = {} as Record<IpFamily, TableState[]>;
   for (const family of IP_FAMILIES) {
+    const inUse = families.includes(family);
     const chains: Chain[] = [];
-    for (const p of policies) {
-      for (const d of ['ingress', 'egress'] as const)
-        if (hasType(p, d)) chains.push(renderPolicyChain(p, d, family, sets));
-    }
-    const nsState = new Map<string, NamespacePolicyState>();
-    for (const [ns, list] of byNamespace) {
-      const iso: Partial<Record<Direction, string>> = {};
-      for (const d of ['ingress', 'egress'] as const) {
-        const of = list.filter((p) => hasType(p, d));
-        if (of.length === 0) continue;
-        chains.push(renderNamespaceChain(ns, of, d, family, sets));
-        iso[d] = sets.union(
-          `namespace ${ns} ${d} policies`,
-          of.map((p) => p.target),
-          family,
-        );
+    if (inUse) {
+      for (const p of active) {
+        for (const d of DIRECTIONS) if (hasType(p, d)) chains.push(renderPolicyChain(p, d, family, sets));
       }
-      nsState.set(ns, {
-        hasIngress: iso.ingress !== undefined,
-        hasEgress: iso.egress !== undefined,
-        isoIngress: iso.ingress,
-        isoEgress: iso.egress,
-      });
+      const nsState = new Map<string, NamespacePolicyState>();
+      for (const [ns, list] of byNamespace) {
+        const iso: Partial<Record<Direction, string>> = {};
+        for (const d of DIRECTIONS) {
+          const of = list.filter((p) => hasType(p, d));
+          if (of.length === 0) continue;
+          chains.push(renderNamespaceChain(ns, of, d, family, sets));
+          iso[d] = sets.isolation(
+            ns,
+            d,
+            of.map((p) => p.target),
+            family,
+          );
+        }
+        nsState.set(ns, {
+          hasIngress: iso.ingress !== undefined,
+          hasEgress: iso.egress !== undefined,
+          isoIngress: iso.ingress,
+          isoEgress: iso.egress,
+        });
+      }
+      for (const ep of endpoints)
+        chains.push(...renderEndpointChains(ep, family, nsState.get(ep.namespace) ?? OPEN_NAMESPACE));
     }
-    const open: NamespacePolicyState = {
-      hasIngress: false,
-      hasEgress: false,
-      isoIngress: undefined,
-      isoEgress: undefined,
-    };
-    for (const ep of endpoints)
-      chains.push(...renderEndpointChains(ep, family, nsState.get(ep.namespace) ?? open));
-    const fixed = renderStaticChains(endpoints, family);
+    const fixed = renderStaticChains(endpoints, family, inUse);
     chains.push(...fixed.chains);
     tables[family] = normalizeTables([{ table: 'filter', chains, jumps: fixed.jumps }]);
   }
@@ -290,43 +369,21 @@ export function renderResolved(state: ResolvedState): PolicyRender {
         e = { ingress: [], egress: [] };
         selectedBy.set(id, e);
       }
-      for (const d of ['ingress', 'egress'] as const) if (hasType(p, d)) e[d].push(p.id);
+      for (const d of DIRECTIONS) if (hasType(p, d)) e[d].push(p.id);
     }
   }
-  const explainEndpoints: EndpointExplain[] = endpoints.map((ep) => {
-    const of = (d: Direction): EndpointPolicies => {
-      const list = selectedBy.get(ep.id)?.[d] ?? [];
-      return { isolated: list.length > 0, policies: list };
-    };
-    return {
-      endpoint: ep.id,
-      ifaceName: ep.ifaceName,
-      ipv4: ep.ipv4,
-      ipv6: ep.ipv6,
-      ingress: of('ingress'),
-      egress: of('egress'),
-      chains: {
-        toWorkload: endpointChainName(ep.id, 'ingress'),
-        fromWorkload: endpointChainName(ep.id, 'egress'),
-      },
-    };
-  });
-  const explainPolicies: PolicyExplainEntry[] = policies.map((p) => ({
-    policy: p.id,
-    policyTypes: p.policyTypes,
-    chains: {
-      ...(hasType(p, 'ingress') ? { ingress: policyChainName(p.id, 'ingress') } : {}),
-      ...(hasType(p, 'egress') ? { egress: policyChainName(p.id, 'egress') } : {}),
-    },
-    selects: selects.get(p.id)!,
-  }));
-  const problems = [...state.problems].sort(
-    (a, b) => cmp(a.object, b.object) || cmp(a.field, b.field) || cmp(a.message, b.message),
-  );
   return {
     iptables: { inet: tables.inet, inet6: tables.inet6 },
-    ipsets: normalizeIpSets(sets.sets()),
-    explain: { nodeName: world.nodeName, endpoints: explainEndpoints, policies: explainPolicies, problems },
+    ipsets: sets.sets(),
+    explain: {
+      nodeName: world.nodeName,
+      families,
+      endpoints: endpoints.map((ep) =>
+        endpointExplainEntry(ep, selectedBy.get(ep.id)?.ingress ?? [], selectedBy.get(ep.id)?.egress ?? []),
+      ),
+      policies: policies.map((p) => policyExplainEntry(p, selects.get(p.id)!, families)),
+      problems: sortProblems(state.problems),
+    },
   };
 }
 

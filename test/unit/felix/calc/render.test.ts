@@ -8,6 +8,7 @@ import { normalizePolicy } from '../../../../felix/calc/policy-normalize.ts';
 import { PolicyStore } from '../../../../felix/calc/policy-store.ts';
 import type { PolicyRender } from '../../../../felix/calc/render-policy.ts';
 import { renderPolicy } from '../../../../felix/calc/render-policy.ts';
+import { normalizeIpSet } from '../../../../felix/model/ipsets.ts';
 import type { Chain, IpFamily } from '../../../../felix/model/iptables.ts';
 import { canonicalJson } from '../../../../felix/model/iptables.ts';
 import type { NetworkPolicy, PolicyInput, PolicyPod } from '../../../../felix/model/policy.ts';
@@ -224,8 +225,8 @@ describe('set membership', () => {
   it('egress named port: one entry per destination pod of the peer, cluster-wide', () => {
     const r = renderPolicy(
       input([
-        pol('dev', 'p', {
-          podSelector: {},
+        pol('prod', 'p', {
+          podSelector: { matchLabels: { app: 'db' } },
           policyTypes: ['Egress'],
           egress: [
             {
@@ -236,10 +237,12 @@ describe('set membership', () => {
         }),
       ]),
     );
-    expect(membersOf(r, 'inet', policyChainName('dev/p', 'egress'), 'dst,dst')).toEqual([
+    expect(membersOf(r, 'inet', policyChainName('prod/p', 'egress'), 'dst,dst')).toEqual([
       '10.244.1.10,tcp:80',
       '10.244.2.10,tcp:8080',
     ]);
+    // The named-port set stands for the peer: no set of the peer's addresses is made.
+    expect(r.ipsets.map((s) => s.origin).filter((o) => o?.startsWith('pods '))).toEqual([]);
   });
 });
 
@@ -331,7 +334,84 @@ describe('chains', () => {
   });
 });
 
+describe('node-local rendering', () => {
+  const remoteOnly = pol('dev', 'tools', {
+    podSelector: { matchLabels: { app: 'tool' } },
+    ingress: [{ from: [{ podSelector: { matchLabels: { app: 'web' } } }], ports: [{ port: 'http' }] }],
+  });
+  const dbOnly = pol('prod', 'db', {
+    podSelector: { matchLabels: { app: 'db' } },
+    ingress: [{ from: [{ namespaceSelector: { matchLabels: { env: 'dev' } } }] }],
+  });
+
+  it('a policy that selects no local pod has no chain and no set, and says so', () => {
+    const r = renderPolicy(input([remoteOnly, dbOnly]));
+    const names = r.iptables.inet[0]!.chains.map((c) => c.name);
+    expect(names).not.toContain(policyChainName('dev/tools', 'ingress'));
+    expect(names).toContain(policyChainName('prod/db', 'ingress'));
+    // Only the chain of prod/db and the dispatch chain of prod; dev has no local pod.
+    expect(names.filter((n) => /^mgy-(p[io]|ns[ie])-/.test(n))).toHaveLength(2);
+    expect(r.ipsets.map((s) => s.origin).filter((o) => o?.includes('tool') || o?.includes('ns=dev'))).toEqual(
+      [],
+    );
+    expect(r.explain.policies.find((p) => p.policy === 'dev/tools')).toEqual({
+      policy: 'dev/tools',
+      policyTypes: ['Ingress'],
+      chains: {},
+      selects: [],
+    });
+    // The peer set of prod/db holds the remote dev pod: peers stay cluster-wide.
+    expect(membersOf(r, 'inet', policyChainName('prod/db', 'ingress'), 'src')).toEqual(['10.244.2.20']);
+  });
+
+  it('a policy becomes active when a pod it selects comes to this node', () => {
+    const here = PODS.map((p) => (p.name === 'tool-1' ? { ...p, nodeName: 'n1' } : p));
+    const r = renderPolicy(input([remoteOnly], here));
+    expect(chain(r, 'inet', policyChainName('dev/tools', 'ingress')).rules).toHaveLength(2);
+    expect(r.explain.policies[0]?.selects).toEqual(['dev/tool-1']);
+  });
+
+  it('a family no local pod has an address of: fixed chains only, every workload packet dropped', () => {
+    const v4only = PODS.map((p) => ({ ...p, ipv6: [] }));
+    const r = renderPolicy(input([dbOnly], v4only));
+    expect(r.explain.families).toEqual(['inet']);
+    expect(r.iptables.inet6[0]!.chains.map((c) => c.name)).toEqual([
+      'mgy-FORWARD',
+      'mgy-INPUT',
+      'mgy-OUTPUT',
+      'mgy-from-wl-dispatch',
+      'mgy-to-wl-dispatch',
+    ]);
+    expect(chain(r, 'inet6', 'mgy-from-wl-dispatch').rules).toEqual([
+      {
+        match: [],
+        action: { type: 'drop' },
+        comment: 'from a workload: no local workload has an IPv6 address',
+      },
+    ]);
+    expect(chain(r, 'inet6', 'mgy-to-wl-dispatch').rules.map((x) => x.action.type)).toEqual(['drop']);
+    expect(r.ipsets.filter((s) => s.family === 'inet6')).toEqual([]);
+    // One dual-stack local pod puts IPv6 in use for all of them (a v4-only pod's IPv6 is dropped
+    // by its own chain, after return traffic).
+    const r2 = renderPolicy(input([dbOnly]));
+    expect(r2.explain.families).toEqual(['inet', 'inet6']);
+    expect(chain(r2, 'inet6', policyChainName('prod/db', 'ingress')).rules.length).toBeGreaterThan(0);
+  });
+
+  it('sets come out normalized: normalizing them again returns the same objects', () => {
+    const r = renderPolicy(input([dbOnly, remoteOnly]));
+    expect(r.ipsets.length).toBeGreaterThan(0);
+    for (const s of r.ipsets) expect(normalizeIpSet(s)).toBe(s);
+  });
+});
+
 describe('PolicyStore', () => {
+  const content = (r: PolicyRender): PolicyRender => ({
+    iptables: r.iptables,
+    ipsets: r.ipsets,
+    explain: r.explain,
+  });
+
   it('renders what renderPolicy renders for its objects', () => {
     const store = new PolicyStore({ nodeName: 'n1' });
     const policy = pol('prod', 'p', {
@@ -343,9 +423,87 @@ describe('PolicyStore', () => {
     store.apply({ type: 'namespaceUpdated', namespace: { name: 'dev', labels: { env: 'dev' } } });
     store.apply({ type: 'policyUpdated', policy });
     store.apply({ type: 'podDeleted', namespace: 'dev', name: 'tool-1' });
-    expect(canonicalJson(store.render())).toBe(
+    expect(canonicalJson(content(store.render()))).toBe(
       canonicalJson(renderPolicy(input([policy], PODS.slice(0, 3)))),
     );
     expect(store.input().pods).toHaveLength(3);
+  });
+
+  it('a remote pod joining a peer set changes set members only; the chains stay the same objects', () => {
+    const store = new PolicyStore({ nodeName: 'n1' });
+    for (const p of PODS) store.apply({ type: 'podUpdated', pod: p });
+    store.apply({
+      type: 'policyUpdated',
+      policy: pol('prod', 'db', {
+        podSelector: { matchLabels: { app: 'db' } },
+        ingress: [{ from: [{ podSelector: { matchLabels: { app: 'web' } } }] }],
+      }),
+    });
+    const before = store.render();
+    store.apply({
+      type: 'podUpdated',
+      pod: {
+        namespace: 'prod',
+        name: 'web-3',
+        nodeName: 'n2',
+        labels: { app: 'web' },
+        ipv4: ['10.244.2.30'],
+      },
+    });
+    const after = store.render();
+    expect(after.changed).toEqual({ iptables: false, ipsets: true, explain: false });
+    expect(after.iptables).toBe(before.iptables);
+    const changedSets = after.ipsets.filter((s) => !before.ipsets.includes(s));
+    expect(changedSets.map((s) => s.members)).toEqual([['10.244.1.10', '10.244.2.10', '10.244.2.30']]);
+  });
+
+  it('a set no rule names any more is kept up to date, and is current when a policy names it again', () => {
+    const store = new PolicyStore({ nodeName: 'n1' });
+    const local: PolicyPod = {
+      namespace: 'a',
+      name: 'l',
+      nodeName: 'n1',
+      labels: { app: 'x' },
+      ipv4: ['10.244.1.1'],
+    };
+    const remote = (name: string, ip: string): PolicyPod => ({
+      namespace: 'a',
+      name,
+      nodeName: 'n2',
+      labels: { app: 'y' },
+      ipv4: [ip],
+    });
+    const policy = pol('a', 'p', {
+      podSelector: { matchLabels: { app: 'x' } },
+      ingress: [{ from: [{ podSelector: { matchLabels: { app: 'y' } } }] }],
+    });
+    const check = () => {
+      const r = store.render();
+      expect(canonicalJson(content(r))).toBe(canonicalJson(renderPolicy(store.input())));
+      return r;
+    };
+    store.apply({ type: 'podUpdated', pod: local });
+    store.apply({ type: 'podUpdated', pod: remote('r1', '10.244.2.1') });
+    store.apply({ type: 'policyUpdated', policy });
+    expect(check().ipsets.map((s) => s.members)).toContainEqual(['10.244.2.1']);
+    store.apply({ type: 'podUpdated', pod: { ...local, labels: { app: 'z' } } });
+    expect(check().ipsets).toEqual([]);
+    store.apply({ type: 'podUpdated', pod: remote('r2', '10.244.2.2') });
+    store.apply({ type: 'podDeleted', namespace: 'a', name: 'r1' });
+    check();
+    store.apply({ type: 'podUpdated', pod: local });
+    expect(check().ipsets.map((s) => s.members)).toContainEqual(['10.244.2.2']);
+  });
+
+  it('applies an initial load in chunks; one render at the end equals renderPolicy', () => {
+    const store = new PolicyStore({ nodeName: 'n1' });
+    const events = [
+      ...PODS.map((pod) => ({ type: 'podUpdated' as const, pod })),
+      { type: 'policyUpdated' as const, policy: pol('prod', 'all', { podSelector: {} }) },
+    ];
+    for (let i = 0; i < events.length; i += 2) for (const e of events.slice(i, i + 2)) store.apply(e);
+    expect(canonicalJson(content(store.render()))).toBe(
+      canonicalJson(renderPolicy({ ...input([pol('prod', 'all', { podSelector: {} })]), namespaces: [] })),
+    );
   });
 });
