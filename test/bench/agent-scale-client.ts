@@ -61,7 +61,27 @@ function agentFor(channel: string): http.Agent {
   return a;
 }
 
-function request(
+/**
+ * One request on the channel's kept-alive connection. A server closes an idle kept-alive
+ * connection after its keep-alive timeout; a request sent on it at that moment is reset before
+ * the server read it, so it is sent once more on a new connection (what Node's documentation
+ * advises for `reusedSocket`): the request cannot have been processed.
+ */
+async function request(
+  req: Omit<ClientRequest, 'id'>,
+): Promise<{ status: number; body: string; sentAt: number; doneAt: number }> {
+  try {
+    return await requestOnce(req);
+  } catch (err) {
+    if ((err as ResetError).reusedSocket && (err as NodeJS.ErrnoException).code === 'ECONNRESET')
+      return requestOnce(req);
+    throw err;
+  }
+}
+
+type ResetError = Error & { reusedSocket?: boolean };
+
+function requestOnce(
   req: Omit<ClientRequest, 'id'>,
 ): Promise<{ status: number; body: string; sentAt: number; doneAt: number }> {
   return new Promise((resolve, reject) => {
@@ -93,7 +113,10 @@ function request(
         res.on('error', reject);
       },
     );
-    r.on('error', reject);
+    r.on('error', (err: ResetError) => {
+      err.reusedSocket = r.reusedSocket;
+      reject(err);
+    });
     if (req.timeoutMs !== undefined)
       r.setTimeout(req.timeoutMs, () => r.destroy(new Error(`no answer within ${req.timeoutMs} ms`)));
     const sentAt = Date.now();

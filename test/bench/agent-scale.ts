@@ -67,7 +67,8 @@
 // Output: one JSON line per run on stdout, the tables on stderr at the end of each size.
 // Flags: --sizes 100/3000/100,1000/30000/1000  --events 100  --kinds a,b,c,d,e
 //        --datastores file,k8s  --code DIR  --baseline REF|none (default 307eba5)
-//        --baseline-events N (default --events)  --poll-ms 25  --gap-ms 100  --timeout-s 300
+//        --baseline-events N (default --events)  --versions new,baseline  --poll-ms 25  --gap-ms 100
+//        --timeout-s 300
 // Everything a run creates (namespaces, processes by PID, files, the worktree) is removed at its
 // end, on failure and on SIGINT too.
 
@@ -106,6 +107,9 @@ export const KIND_NAMES: Readonly<Record<Kind, string>> = {
   e: 'policy added',
 };
 export const DATASTORES = ['file', 'k8s'] as const;
+/** This checkout's code (`--code`) and the baseline commit's (`--baseline`). */
+export const VERSIONS = ['new', 'baseline'] as const;
+export type Version = (typeof VERSIONS)[number];
 export type DatastoreKind = (typeof DATASTORES)[number];
 
 const DEFAULT_BASELINE = '307eba5';
@@ -415,7 +419,7 @@ export interface KindResult {
 
 export interface RunResult {
   readonly bench: 'agent-scale';
-  readonly version: 'new' | 'baseline';
+  readonly version: Version;
   readonly commit: string;
   readonly datastore: DatastoreKind;
   readonly nodes: number;
@@ -795,7 +799,7 @@ async function protoRoutes(ns: string): Promise<{ via: number; dev: number }> {
 // One run
 
 interface RunOptions {
-  readonly version: 'new' | 'baseline';
+  readonly version: Version;
   readonly code: CodeVersion;
   readonly datastore: DatastoreKind;
   readonly events: number;
@@ -857,6 +861,8 @@ export async function runAgentScale(size: ClusterSize, opts: RunOptions): Promis
   const teardown = new Teardown();
   let failure: unknown;
   let result: RunResult | undefined;
+  /** The agent's log, read into the failure message when the run fails (the directory goes). */
+  let agentLog: string | undefined;
   try {
     const scenario = new Scenario(size);
     const dir = await mkdtemp(join(tmpdir(), `${RUN_PREFIX}agent-scale-`));
@@ -957,20 +963,21 @@ export async function runAgentScale(size: ClusterSize, opts: RunOptions): Promis
     const client = new Client(teardown, ns, join(dir, 'client.log'));
 
     // The agent, as the product runs it.
-    const agentLog = join(dir, 'agent.log');
+    agentLog = join(dir, 'agent.log');
+    const logPath = agentLog;
     const node = join(opts.code.dir, 'node_modules', '.bin', 'node');
     const spawnedAt = Date.now();
     const agent = spawnTracked(
       teardown,
       'margay agent',
       [node, join(opts.code.dir, 'src', 'main.ts'), 'agent', '--config', configPath],
-      { netns: ns, logFile: agentLog, cwd: opts.code.dir },
+      { netns: ns, logFile: logPath, cwd: opts.code.dir },
     );
     const pid = agent.pid;
     const cpuStart = await cpuTicks(pid);
     const giveUpIfExited = async () => {
       if (agent.hasExited())
-        throw new GiveUpError(`the agent exited: ${(await readFile(agentLog, 'utf8')).slice(-2000)}`);
+        throw new GiveUpError(`the agent exited: ${(await readFile(logPath, 'utf8')).slice(-2000)}`);
     };
     say(`agent started (pid ${pid}), waiting for it to program everything`);
 
@@ -1282,6 +1289,13 @@ export async function runAgentScale(size: ClusterSize, opts: RunOptions): Promis
     };
   } catch (err) {
     failure = err;
+    if (agentLog !== undefined) {
+      const tail = await readFile(agentLog, 'utf8').then(
+        (t) => t.slice(-1500),
+        () => '(no log)',
+      );
+      failure = new Error(`${(err as Error).message}\nthe agent's log ends:\n${tail}`, { cause: err });
+    }
   }
   await teardown.finish(failure);
   return result!;
@@ -1298,6 +1312,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       code: { type: 'string', default: ROOT },
       baseline: { type: 'string', default: DEFAULT_BASELINE },
       'baseline-events': { type: 'string' },
+      versions: { type: 'string', default: VERSIONS.join(',') },
       'poll-ms': { type: 'string', default: '25' },
       'gap-ms': { type: 'string', default: '100' },
       'timeout-s': { type: 'string', default: '300' },
@@ -1314,6 +1329,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const baselineEvents = positive('baseline-events', values['baseline-events'] ?? values.events);
   const kinds = parseList('kinds', values.kinds, KINDS);
   const datastores = parseList('datastores', values.datastores, DATASTORES);
+  const which = parseList('versions', values.versions, VERSIONS);
   const common = {
     kinds,
     pollMs: positive('poll-ms', values['poll-ms']),
@@ -1324,10 +1340,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   const teardown = new Teardown();
   let failure: unknown;
   try {
-    const versions: { version: 'new' | 'baseline'; code: CodeVersion; events: number }[] = [
-      { version: 'new', code: await describeCheckout(values.code), events },
-    ];
-    if (values.baseline !== 'none') {
+    const versions: { version: Version; code: CodeVersion; events: number }[] = [];
+    if (which.includes('new'))
+      versions.push({ version: 'new', code: await describeCheckout(values.code), events });
+    if (which.includes('baseline') && values.baseline !== 'none') {
       versions.push({
         version: 'baseline',
         code: await addWorktree(teardown, ROOT, values.baseline),
