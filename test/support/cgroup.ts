@@ -34,7 +34,7 @@ export interface LimitedCgroup {
   readonly version: 1 | 2;
   readonly limitBytes: number;
   /** `argv` preceded by what moves it into the cgroup before it starts (it keeps its PID). */
-  wrap(argv: readonly string[]): string[];
+  wrap(argv: readonly string[]): ['sh', ...string[]];
   memory(): CgroupMemory;
   /** Removes the cgroup once its processes have exited (waits up to 5 s for them). */
   remove(): Promise<void>;

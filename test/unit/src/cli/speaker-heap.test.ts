@@ -53,7 +53,7 @@ async function startSpeaker(
       'peers:\n  - { address: 192.0.2.2, asn: 64513, passive: true }\n',
   );
   const [cmd, ...args] = cg.wrap([process.execPath, MAIN, 'speaker', '--config', path]);
-  const child = spawn(cmd!, args, {
+  const child = spawn(cmd, args, {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, NODE_OPTIONS: undefined, ...env },
   });
@@ -90,7 +90,7 @@ describe.skipIf(unavailable !== undefined)(
       const cg = limited(300 * MiB);
       const script = `import(${JSON.stringify(pathToFileURL(join(ROOT, 'src/heap.ts')).href)}).then((h) => console.log(h.cgroupMemoryLimit()))`;
       const [cmd, ...args] = cg.wrap([process.execPath, '-e', script]);
-      const r = spawnSync(cmd!, args, { encoding: 'utf8', timeout: 20_000 });
+      const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 20_000 });
       expect(r.status, r.stderr).toBe(0);
       expect(Number(r.stdout.trim())).toBe(300 * MiB);
     });
