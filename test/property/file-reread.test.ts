@@ -24,14 +24,14 @@ describe('rereading the file against the text before', () => {
       fc.property(fileSpecArb, fc.array(editArb, { minLength: 1, maxLength: 3 }), (spec, edits) => {
         const oldData = Buffer.from(render(spec));
         const newData = Buffer.from(render(edits.reduce(edit, spec)));
-        const before = finish(reread(NO_DOCUMENTS, oldData, parsePiece)).documents;
+        const before = finish(reread(NO_DOCUMENTS, oldData)).documents;
         const parsed: string[] = [];
         const counting = (text: string): Piece => {
           parsed.push(text);
           return parsePiece(text);
         };
-        const { documents, added, removed } = finish(reread(before, newData, counting));
-        const fresh = finish(reread(NO_DOCUMENTS, newData, parsePiece)).documents;
+        const { documents, added, removed } = finish(reread(before, newData), counting);
+        const fresh = finish(reread(NO_DOCUMENTS, newData)).documents;
 
         expect(documents.starts).toEqual(splitPieces(newData));
         expect(documents.pieces).toEqual(fresh.pieces);

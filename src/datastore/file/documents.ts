@@ -14,7 +14,7 @@ import type { Resource, ResourceKind } from '../../model/resource.ts';
 import { resourceKey } from '../../model/resource.ts';
 import type { ResourceChange, Snapshot } from '../../model/snapshot.ts';
 import { SNAPSHOT_FIELD, sameResource } from '../../model/snapshot.ts';
-import { hasDirectives, type Piece, pieceStarts } from './parse.ts';
+import { hasDirectives, type Piece, pieceStarts, type Step } from './parse.ts';
 
 /** A text of the file and its pieces. */
 export interface FileDocuments {
@@ -38,7 +38,7 @@ export const NO_DOCUMENTS: FileDocuments = {
 
 export interface Reread {
   readonly documents: FileDocuments;
-  /** Pieces of the new text that are not in the old one. */
+  /** Pieces of the new text that are not in the old one (parsed for it). */
   readonly added: readonly Piece[];
   /** Pieces of the old text that are not in the new one. */
   readonly removed: readonly Piece[];
@@ -74,14 +74,13 @@ export function commonSuffix(a: Buffer, b: Buffer, limit: number): number {
 }
 
 /**
- * The pieces of `data`, reusing those of `base` (see the header); `parse` parses a new piece.
- * Yields between pieces.
+ * The pieces of `data`, reusing those of `base` (see the header). Yields between pieces, and
+ * once with the texts of the new pieces to parse (parse.ts Step).
  */
 export function* reread(
   base: FileDocuments,
   data: Buffer,
-  parse: (text: string) => Piece,
-): Generator<void, Reread> {
+): Generator<Step, Reread, readonly Piece[] | undefined> {
   const old = base.data;
   const n = base.starts.length;
   // Pieces of the old text kept at their place: [0, keepHead) and [keepTail, n).
@@ -124,22 +123,28 @@ export function* reread(
     }
   }
   const taken = new Set<number>();
-  const added: Piece[] = [];
-  const middlePieces: Piece[] = [];
+  const middlePieces: (Piece | undefined)[] = [];
+  const fresh: number[] = [];
+  const texts: string[] = [];
   for (let i = 0; i < middle.length; i++) {
     const text = data.toString('utf8', middle[i]!, middle[i + 1] ?? to);
     const same = oldByText.get(text)?.shift();
-    let piece: Piece;
     if (same !== undefined) {
       taken.add(same);
-      piece = base.pieces[same]!;
+      middlePieces.push(base.pieces[same]!);
     } else {
-      piece = parse(text);
-      added.push(piece);
+      middlePieces.push(undefined);
+      fresh.push(i);
+      texts.push(text);
     }
-    middlePieces.push(piece);
     yield;
   }
+  const added = texts.length === 0 ? [] : yield { parse: texts };
+  if (added === undefined || added.length !== texts.length)
+    throw new Error(`reread: ${texts.length} pieces to parse, ${added?.length ?? 'no'} parsed`);
+  fresh.forEach((at, k) => {
+    middlePieces[at] = added[k];
+  });
   const removed: Piece[] = [];
   for (let i = keepHead; i < keepTail; i++) if (!taken.has(i)) removed.push(base.pieces[i]!);
   const troubled =
@@ -149,7 +154,11 @@ export function* reread(
     ...middle,
     ...(shift === 0 ? base.starts.slice(keepTail) : base.starts.slice(keepTail).map((s) => s + shift)),
   ];
-  const pieces = [...base.pieces.slice(0, keepHead), ...middlePieces, ...base.pieces.slice(keepTail)];
+  const pieces = [
+    ...base.pieces.slice(0, keepHead),
+    ...(middlePieces as Piece[]),
+    ...base.pieces.slice(keepTail),
+  ];
   return { documents: { data, starts, pieces, troubled, directives: whole }, added, removed };
 }
 

@@ -51,11 +51,13 @@ import { basename, dirname, resolve } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { readRegularFileBytes } from '../../config/regular-file.ts';
 import { MargayError } from '../../errors.ts';
+import { log } from '../../log.ts';
 import type { ResourceChange, Snapshot } from '../../model/snapshot.ts';
 import { applyChanges, diffSnapshots, emptySnapshot, snapshotOf } from '../../model/snapshot.ts';
 import type { Datastore, DatastoreEvents } from '../types.ts';
 import { changesOf, type FileDocuments, NO_DOCUMENTS, reread } from './documents.ts';
-import { assemble, DatastoreFileError, type Piece, parsePiece } from './parse.ts';
+import { assemble, DatastoreFileError, type Piece, parsePiece, type Step } from './parse.ts';
+import { defaultWorkers, parseInWorkers } from './parse-pool.ts';
 import { suddenLoss } from './sudden-loss.ts';
 
 /** Quiet time after the last file-system event before the file is checked. */
@@ -85,6 +87,13 @@ export const CONFIRM_MS = 5000;
  */
 export const SLICE_MS = 5;
 
+/**
+ * From how many pieces to parse at once on the parse goes to worker threads (parse-pool.ts): a
+ * first load or a rewrite of a big file, not an ordinary save, whose few pieces parse here sooner
+ * than a worker starts.
+ */
+export const POOL_MIN_PIECES = 256;
+
 /** The timers the datastore waits on; a test passes its own to move time by hand. */
 export interface DatastoreTimers {
   readonly setTimeout: (callback: () => void, ms: number) => unknown;
@@ -107,8 +116,16 @@ export interface FileDatastoreOptions {
   /** Milliseconds on the clock `timers` run on; default performance.now. */
   readonly clock?: () => number;
   readonly timers?: DatastoreTimers;
-  /** Parses one piece of the file; default parse.ts parsePiece (tests count the calls). */
+  /**
+   * Parses one piece of the file on the main thread; default parse.ts parsePiece (tests count the
+   * calls). Pieces parsed in worker threads do not go through it.
+   */
   readonly parsePiece?: (text: string) => Piece;
+  /**
+   * Worker threads for a parse of POOL_MIN_PIECES pieces or more; 0 parses everything on the main
+   * thread. Default parse-pool.ts defaultWorkers (one per core, at most four).
+   */
+  readonly workers?: number;
 }
 
 type Listeners = { [E in keyof DatastoreEvents]: Set<DatastoreEvents[E]> };
@@ -151,6 +168,9 @@ export class FileDatastore implements Datastore {
   readonly #now: () => number;
   readonly #timers: DatastoreTimers;
   readonly #parsePiece: (text: string) => Piece;
+  readonly #workers: number;
+  /** Ends the worker threads of a parse under way (stop()). */
+  #parsing: AbortController | undefined;
   readonly #listeners: Listeners = { ready: new Set(), changed: new Set(), error: new Set() };
   #snapshot: Snapshot = emptySnapshot();
   #ready = false;
@@ -206,6 +226,7 @@ export class FileDatastore implements Datastore {
     this.#now = options.clock ?? (() => performance.now());
     this.#timers = options.timers ?? HOST_TIMERS;
     this.#parsePiece = options.parsePiece ?? parsePiece;
+    this.#workers = options.workers ?? defaultWorkers();
   }
 
   get lastError(): MargayError | undefined {
@@ -281,6 +302,7 @@ export class FileDatastore implements Datastore {
 
   async stop(): Promise<void> {
     this.#state = 'stopped';
+    this.#parsing?.abort();
     this.#disarm();
     this.#watcher?.close();
     this.#watcher = undefined;
@@ -544,13 +566,9 @@ export class FileDatastore implements Datastore {
    * those of the last text tried), then the changes from the pieces that went and came, or the
    * whole file assembled when there is no state in force yet or a problem to name.
    */
-  *#outcome(data: Buffer): Generator<void, Outcome> {
+  *#outcome(data: Buffer): Generator<Step, Outcome, readonly Piece[] | undefined> {
     const ready = this.#ready;
-    const { documents, added, removed } = yield* reread(
-      ready ? this.#applied : this.#attempt,
-      data,
-      this.#parsePiece,
-    );
+    const { documents, added, removed } = yield* reread(ready ? this.#applied : this.#attempt, data);
     const previous = this.#snapshot;
     if (ready && documents.troubled === 0) {
       const changes = changesOf(previous, added, removed);
@@ -566,17 +584,58 @@ export class FileDatastore implements Datastore {
     return { type: 'changed', documents, next: snapshot, changes: diffSnapshots(previous, snapshot) };
   }
 
-  /** Runs `work` to its end, letting the event loop run every SLICE_MS; undefined if stopped meanwhile. */
-  async #steps<T>(work: Generator<void, T>): Promise<T | undefined> {
+  /**
+   * Runs `work` to its end, letting the event loop run every SLICE_MS and parsing what it asks
+   * for (#parse); undefined if the datastore was stopped meanwhile.
+   */
+  async #steps<T>(work: Generator<Step, T, readonly Piece[] | undefined>): Promise<T | undefined> {
     let since = performance.now();
+    let answer: readonly Piece[] | undefined;
     for (;;) {
-      const step = work.next();
+      const step = work.next(answer);
+      answer = undefined;
       if (step.done) return step.value;
+      if (step.value !== undefined) {
+        answer = await this.#parse(step.value.parse);
+        if (answer === undefined) return undefined;
+      } else if (performance.now() - since < SLICE_MS) continue;
+      else await nextTurn();
+      if (this.#state !== 'started') return undefined;
+      since = performance.now();
+    }
+  }
+
+  /**
+   * Parses pieces: many at once in worker threads, else (or if the workers fail) here, letting
+   * the event loop run every SLICE_MS; undefined if the datastore was stopped meanwhile.
+   */
+  async #parse(texts: readonly string[]): Promise<readonly Piece[] | undefined> {
+    if (texts.length >= POOL_MIN_PIECES && this.#workers > 0) {
+      const parsing = new AbortController();
+      this.#parsing = parsing;
+      try {
+        return await parseInWorkers(texts, this.#workers, parsing.signal);
+      } catch (err) {
+        if (this.#state !== 'started') return undefined;
+        log('warn', 'datastore_parse_workers_failed', {
+          path: this.path,
+          pieces: texts.length,
+          error: (err as Error).message,
+        });
+      } finally {
+        this.#parsing = undefined;
+      }
+    }
+    const pieces: Piece[] = [];
+    let since = performance.now();
+    for (const text of texts) {
+      pieces.push(this.#parsePiece(text));
       if (performance.now() - since < SLICE_MS) continue;
       await nextTurn();
       if (this.#state !== 'started') return undefined;
       since = performance.now();
     }
+    return pieces;
   }
 
   #apply(data: Buffer, documents: FileDocuments, snapshot: Snapshot): void {

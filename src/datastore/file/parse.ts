@@ -99,7 +99,7 @@ export function* pieceStarts(
   from: number,
   to: number,
   starts: number[],
-): Generator<void, void> {
+): Generator<undefined, void> {
   if (from >= to) return;
   starts.push(from);
   for (let at = from; ; ) {
@@ -195,7 +195,7 @@ export type Assembled =
  * objects' and duplicates in file order), with document numbers and lines counted across the file.
  * Yields after each piece.
  */
-export function* assemble(pieces: readonly Piece[], source: string): Generator<void, Assembled> {
+export function* assemble(pieces: readonly Piece[], source: string): Generator<undefined, Assembled> {
   const problems: string[] = [];
   let lines = 0;
   let documents = 0;
@@ -246,11 +246,25 @@ export function* assemble(pieces: readonly Piece[], source: string): Generator<v
   return problems.length > 0 ? { problems } : { resources };
 }
 
-/** Runs work that yields to completion at once (what the datastore spreads over turns of the event loop). */
-export function finish<T>(work: Generator<void, T>): T {
+/**
+ * A step of work on a file: nothing (a point where the work may pause), or pieces' texts to
+ * parse, answered with their pieces in the same order (the datastore may parse them elsewhere).
+ */
+export type Step = undefined | { readonly parse: readonly string[] };
+
+/**
+ * Runs work to its end at once, parsing here what it asks to parse (the datastore spreads the
+ * same work over turns of the event loop).
+ */
+export function finish<T>(
+  work: Generator<Step, T, readonly Piece[] | undefined>,
+  parse: (text: string) => Piece = parsePiece,
+): T {
+  let answer: readonly Piece[] | undefined;
   for (;;) {
-    const step = work.next();
+    const step = work.next(answer);
     if (step.done) return step.value;
+    answer = step.value === undefined ? undefined : step.value.parse.map(parse);
   }
 }
 
