@@ -1,8 +1,10 @@
-// The soak benchmark's arithmetic: the p99 read from the speaker's own /metrics rendering, and the
-// RSS slope that tells a leak from a plateau.
+// The soak benchmark's arithmetic: the p99 read from the speaker's own /metrics rendering, the
+// worst p99 of the churn without the start-up's, the RSS slope that tells a leak from a plateau,
+// and the memory limit it takes from the chart.
 import { describe, expect, it } from 'vitest';
 import { renderMetrics } from '../../src/api/metrics.ts';
-import { metricValue, slope } from './soak.ts';
+import { quantityBytes } from '../support/cgroup.ts';
+import { chartMemoryLimit, metricValue, slope, worstChurnP99 } from './soak.ts';
 
 describe('metricValue', () => {
   const text = renderMetrics([
@@ -46,5 +48,36 @@ describe('slope', () => {
         { x: 1, y: 6 },
       ]),
     ).toBeNaN();
+  });
+});
+
+describe('worstChurnP99', () => {
+  it("leaves out the first sample, taken as the churn starts, whose p99 is the start-up's", () => {
+    expect(worstChurnP99([19.1, 12.8, 15.1, 14.2])).toBe(15.1);
+  });
+
+  it('skips samples without a p99, and is undefined when no sample of the churn has one', () => {
+    expect(worstChurnP99([19.1, undefined, 13.5, undefined])).toBe(13.5);
+    expect(worstChurnP99([19.1, undefined])).toBeUndefined();
+    expect(worstChurnP99([19.1])).toBeUndefined();
+  });
+});
+
+describe('chartMemoryLimit', () => {
+  it('reads resources.limits.memory as Kubernetes does, binary and decimal units', () => {
+    expect(chartMemoryLimit('resources:\n  limits:\n    memory: 320Mi\n')).toBe(320 * 1024 * 1024);
+    expect(chartMemoryLimit('resources:\n  limits: { memory: 1Gi, cpu: "1" }\n')).toBe(1024 ** 3);
+    expect(chartMemoryLimit('resources:\n  limits: { memory: 500M }\n')).toBe(500_000_000);
+    expect(chartMemoryLimit('resources:\n  limits: { memory: 268435456 }\n')).toBe(268_435_456);
+  });
+
+  it('is undefined when the chart sets no memory limit', () => {
+    expect(chartMemoryLimit('resources:\n  limits: {}\n')).toBeUndefined();
+    expect(chartMemoryLimit('image: {}\n')).toBeUndefined();
+  });
+
+  it('refuses what is not a memory quantity', () => {
+    expect(() => quantityBytes('256MB')).toThrow(/not a memory quantity/);
+    expect(() => quantityBytes('-1Mi')).toThrow(/not a memory quantity/);
   });
 });

@@ -1,5 +1,6 @@
-// `npm run bench -- soak [--minutes 10] [--routes 1000] [--from dist|src]`: what session churn does
-// to the memory of `margay speaker`, over minutes, with BIRD through the same churn as the reference.
+// `npm run bench -- soak [--minutes 10] [--routes 1000] [--from dist|src] [--memory-limit 256Mi|none]
+// [--node-options "--max-semi-space-size=4"]`: what session churn does to the memory of `margay
+// speaker`, over minutes, with BIRD through the same churn as the reference.
 //
 // Two pairs of namespaces this run creates. In one, `margay speaker` listens on 192.0.2.2 with one
 // passive peer, 192.0.2.1; in the other, BIRD does the same. In the other namespace of each pair a
@@ -10,13 +11,24 @@
 // has seen the session go down; repeat. Both churns run at the same time, each as fast as its
 // receiver goes.
 //
+// The speaker runs as the chart runs it: in a memory cgroup of its own (a child of this process's)
+// limited to the chart's `resources.limits.memory` (charts/margay/values.yaml), unless
+// `--memory-limit` names another limit or `none`. It then sets its heap limits from that limit
+// itself (src/heap.ts). `--node-options` are Node options for the speaker only, e.g. a
+// semi-space size to compare with the one the speaker would choose (an option given wins over
+// the speaker's own, as a user's NODE_OPTIONS would).
+//
 // Every 5 s: the speaker's resident set (VmRSS), its peak (VmHWM), its split into anonymous memory
-// and file pages, the p99 event-loop delay from its /metrics (over the process's life, so the
-// worst sample is the last one that grew), whether /healthz answers 200, and BIRD's resident set.
-// Reported: cycles per receiver, the speaker's RSS at the start of the churn, after 1 min, at the
-// end and its peak, the slope of RSS over the last half of the run (MB per minute: a leak keeps a
-// slope, a plateau has none), the worst p99 event-loop delay, and whether the speaker was alive
-// and /healthz answered at the end.
+// and file pages, the V8 heap in use (/metrics), the cgroup's working set (usage less inactive
+// file pages: what the kubelet compares with the requests and the limit), the p99 event-loop delay
+// from its /metrics (over the process's life, so the worst sample is the last one that grew),
+// whether /healthz answers 200, and BIRD's resident set. Reported: cycles per receiver, the
+// speaker's RSS at the start of the churn, after 1 min, at the end and its peak, the slope of RSS
+// over the last half of the run (MB per minute: a leak keeps a slope, a plateau has none), the
+// same for the working set with the cgroup's peak usage and OOM kills, the heap limit the speaker
+// reports and the peak of the heap in use, the worst p99 event-loop delay of the samples taken
+// during the churn (the first, taken as the churn starts, carries the start-up's), and whether
+// the speaker was alive and /healthz answered at the end.
 //
 // `--from dist` (the default) runs the build, `node dist/src/main.js`, as the container image
 // does, and refuses a build older than the sources (run `npm run build`); `--from src` runs the
@@ -25,11 +37,14 @@
 // Output: one JSON line on stdout, a table on stderr. Everything this run creates (namespaces,
 // processes by PID, temporary files) is removed at the end, on failure and on SIGINT too.
 
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { type CgroupMemory, createLimitedCgroup, quantityBytes } from '../support/cgroup.ts';
 import { BirdControl, parseBgpState, parseImported } from './bgp/birdc.ts';
 import type { ChurnCommand, ChurnEvent } from './bgp/churn.ts';
 import { SENDER_ASN } from './bgp/feed.ts';
@@ -54,6 +69,7 @@ const MAX_FAILED_IN_A_ROW = 5;
 type From = 'dist' | 'src';
 
 const round = (v: number, digits = 1): number => Math.round(v * 10 ** digits) / 10 ** digits;
+const mb = (bytes: number): number => round(bytes / 2 ** 20, 1);
 
 /** A sample value from Prometheus text, e.g. `name{quantile="0.99"}`; undefined when absent. */
 export function metricValue(text: string, series: string): number | undefined {
@@ -69,6 +85,22 @@ export function metricValue(text: string, series: string): number | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * The worst p99 event-loop delay of the samples taken during the churn. The first sample is taken
+ * as the churn starts, a second after the speaker started, and its p99 is the start-up's.
+ */
+export function worstChurnP99(p99s: readonly (number | undefined)[]): number | undefined {
+  const during = p99s.slice(1).filter((v): v is number => v !== undefined);
+  return during.length > 0 ? Math.max(...during) : undefined;
+}
+
+/** The chart's `resources.limits.memory` in bytes; undefined when the chart sets none. */
+export function chartMemoryLimit(valuesYaml: string): number | undefined {
+  const values = parseYaml(valuesYaml) as { resources?: { limits?: { memory?: string | number } } };
+  const limit = values.resources?.limits?.memory;
+  return limit === undefined ? undefined : quantityBytes(limit);
 }
 
 /** Least-squares slope of y over x. */
@@ -216,6 +248,9 @@ interface Sample {
   readonly speaker: Memory;
   readonly bird: Memory;
   readonly p99Ms: number | undefined;
+  /** V8 heap in use (margay_process_heap_used_bytes), MB. */
+  readonly heapUsedMb: number | undefined;
+  readonly cgroup: CgroupMemory | undefined;
   readonly healthz: number;
   readonly cycles: number;
   readonly birdCycles: number;
@@ -236,8 +271,19 @@ export async function main(argv: readonly string[]): Promise<number> {
       minutes: { type: 'string', default: '10' },
       routes: { type: 'string', default: '1000' },
       from: { type: 'string', default: 'dist' },
+      'node-options': { type: 'string', default: '' },
+      'memory-limit': { type: 'string' },
     },
   });
+  const memoryLimit =
+    values['memory-limit'] === 'none'
+      ? undefined
+      : values['memory-limit'] !== undefined
+        ? quantityBytes(values['memory-limit'])
+        : chartMemoryLimit(readFileSync(join(ROOT, 'charts/margay/values.yaml'), 'utf8'));
+  const nodeOptions = values['node-options'].split(/\s+/).filter((o) => o !== '');
+  if (nodeOptions.some((o) => !o.startsWith('--')))
+    throw new Error('--node-options takes Node options, e.g. "--max-semi-space-size=8"');
   const from = values.from as From;
   if (from !== 'dist' && from !== 'src') throw new Error('--from must be dist or src');
   const minutes = Number(values.minutes);
@@ -275,12 +321,21 @@ peers:
 `,
     );
     const speakerLog = join(dir, 'speaker.log');
-    const speaker = spawnTracked(
-      teardown,
-      'margay speaker',
-      [process.execPath, main, 'speaker', '--config', conf],
-      { netns: sp.receiver, logFile: speakerLog },
-    );
+    const cgroup = memoryLimit === undefined ? undefined : createLimitedCgroup('margay-soak', memoryLimit);
+    if (cgroup) teardown.add(`cgroup ${cgroup.dir}`, () => cgroup.remove());
+    const speakerArgv = [process.execPath, ...nodeOptions, main, 'speaker', '--config', conf];
+    // In its cgroup, the speaker enters its namespace with nsenter rather than `ip netns exec`,
+    // which mounts a sysfs of its own over /sys and so hides /sys/fs/cgroup: neither the speaker
+    // nor Node would see the memory limit. nsenter and sh exec in place, so the PID stays the
+    // speaker's.
+    const speaker = cgroup
+      ? spawnTracked(
+          teardown,
+          'margay speaker',
+          ['nsenter', `--net=/run/netns/${sp.receiver}`, '--', ...cgroup.wrap(speakerArgv)],
+          { logFile: speakerLog },
+        )
+      : spawnTracked(teardown, 'margay speaker', speakerArgv, { netns: sp.receiver, logFile: speakerLog });
     const probe = startProbe(teardown, sp.receiver, join(dir, 'probe.log'));
     await waitFor(
       'margay speaker /readyz',
@@ -381,17 +436,24 @@ protocol bgp churn {
       },
     });
     const samples: Sample[] = [];
+    let heapLimitBytes: number | undefined;
     const sample = async (): Promise<void> => {
       const metrics = await probe.http(`${API}/metrics`, 2000).catch(() => undefined);
       const p99 =
         metrics?.status === 200
           ? metricValue(metrics.body, 'margay_event_loop_delay_seconds{quantile="0.99"}')
           : undefined;
+      if (metrics?.status === 200)
+        heapLimitBytes = metricValue(metrics.body, 'margay_process_heap_limit_bytes');
+      const heapUsed =
+        metrics?.status === 200 ? metricValue(metrics.body, 'margay_process_heap_used_bytes') : undefined;
       samples.push({
         t: round((performance.now() - t0) / 1000, 1),
         speaker: await memoryOf(speaker.pid),
         bird: await memoryOf(bird.pid),
         p99Ms: p99 === undefined ? undefined : round(p99 * 1000, 2),
+        heapUsedMb: heapUsed === undefined ? undefined : mb(heapUsed),
+        cgroup: cgroup?.memory(),
         healthz: await statusOf(probe, `${API}/healthz`),
         cycles: counters.speaker,
         birdCycles: counters.bird,
@@ -405,7 +467,9 @@ protocol bgp churn {
         await sample();
         const s = samples[samples.length - 1]!;
         process.stderr.write(
-          `  ${String(Math.round(s.t)).padStart(4)} s  speaker ${s.speaker.rssMb} MB (anon ${s.speaker.anonMb})  p99 ${s.p99Ms} ms  cycles ${s.cycles}  |  bird ${s.bird.rssMb} MB  cycles ${s.birdCycles}\n`,
+          `  ${String(Math.round(s.t)).padStart(4)} s  speaker ${s.speaker.rssMb} MB (anon ${s.speaker.anonMb}${
+            s.cgroup ? `, working set ${mb(s.cgroup.workingSetBytes)}` : ''
+          })  p99 ${s.p99Ms} ms  cycles ${s.cycles}  |  bird ${s.bird.rssMb} MB  cycles ${s.birdCycles}\n`,
         );
       }
     })();
@@ -430,7 +494,7 @@ protocol bgp churn {
     const lastHalf = samples.filter((s) => s.t >= (elapsedMin * 60) / 2);
     const slopeOf = (pick: (s: Sample) => number): number =>
       round(slope(lastHalf.map((s) => ({ x: s.t / 60, y: pick(s) }))), 2);
-    const p99s = samples.map((s) => s.p99Ms).filter((v): v is number => v !== undefined);
+    const worstP99 = worstChurnP99(samples.map((s) => s.p99Ms));
     const summary = (pick: (s: Sample) => Memory) => ({
       startMb: pick(first).rssMb,
       after1MinMb: pick(atMinute).rssMb,
@@ -444,6 +508,9 @@ protocol bgp churn {
     line = {
       bench: 'soak',
       from,
+      nodeOptions,
+      memoryLimitMb: memoryLimit === undefined ? null : mb(memoryLimit),
+      heapLimitMb: heapLimitBytes === undefined ? null : mb(heapLimitBytes),
       minutes: round(elapsedMin, 2),
       routes,
       sampleS: SAMPLE_MS / 1000,
@@ -453,18 +520,38 @@ protocol bgp churn {
         failedCycles: speakerResult?.failed,
         ...summary((s) => s.speaker),
         anonSlopeLastHalfMbPerMin: slopeOf((s) => s.speaker.anonMb),
-        worstP99EventLoopDelayMs: p99s.length > 0 ? Math.max(...p99s) : undefined,
+        worstP99EventLoopDelayMs: worstP99,
+        heapUsedPeakMb: Math.max(...samples.map((s) => s.heapUsedMb ?? 0)),
         alive,
         healthzAtEnd: healthz,
         healthzFailedSamples: samples.filter((s) => s.healthz !== 200).length,
       },
+      cgroup: cgroup
+        ? {
+            workingSetStartMb: mb(first.cgroup!.workingSetBytes),
+            workingSetAfter1MinMb: mb(atMinute.cgroup!.workingSetBytes),
+            workingSetEndMb: mb(last.cgroup!.workingSetBytes),
+            workingSetPeakMb: Math.max(...samples.map((s) => mb(s.cgroup!.workingSetBytes))),
+            workingSetSlopeLastHalfMbPerMin: slopeOf((s) => mb(s.cgroup!.workingSetBytes)),
+            peakUsageMb: last.cgroup!.peakBytes === undefined ? null : mb(last.cgroup!.peakBytes),
+            oomKills: cgroup.memory().oomKills,
+          }
+        : null,
       bird: {
         cycles: counters.bird,
         failedCycles: birdResult?.failed,
         alive: !bird.hasExited(),
         ...summary((s) => s.bird),
       },
-      samples: samples.map((s) => [s.t, s.speaker.rssMb, s.speaker.anonMb, s.p99Ms ?? null, s.bird.rssMb]),
+      samples: samples.map((s) => [
+        s.t,
+        s.speaker.rssMb,
+        s.speaker.anonMb,
+        s.cgroup ? mb(s.cgroup.workingSetBytes) : null,
+        s.heapUsedMb ?? null,
+        s.p99Ms ?? null,
+        s.bird.rssMb,
+      ]),
     };
     if (failedChurn?.status === 'rejected') {
       line.error =
@@ -484,7 +571,12 @@ protocol bgp churn {
       String(m.slopeLastHalfMbPerMin),
       p99,
     ];
-    const worst = (line.speaker as { worstP99EventLoopDelayMs?: number }).worstP99EventLoopDelayMs;
+    const cg = line.cgroup as {
+      workingSetEndMb: number;
+      workingSetPeakMb: number;
+      peakUsageMb: number | null;
+      oomKills: number;
+    } | null;
     human =
       `soak (${from}; ${round(elapsedMin, 1)} min; ${routes} routes per cycle; RSS in MB, slope over the last half in MB/min)\n` +
       table([
@@ -500,15 +592,26 @@ protocol bgp churn {
           'slope',
           'p99 loop ms',
         ],
-        row(`margay speaker (${from})`, sp1, String(worst ?? '-')),
+        row(`margay speaker (${from})`, sp1, String(worstP99 ?? '-')),
         row('bird', bd, '-'),
       ]) +
+      `speaker memory limit ${memoryLimit === undefined ? 'none' : `${mb(memoryLimit)} MB`}, heap limit ${
+        heapLimitBytes === undefined ? '-' : `${mb(heapLimitBytes)} MB`
+      }, heap used peak ${Math.max(...samples.map((s) => s.heapUsedMb ?? 0))} MB${
+        cg
+          ? `; cgroup working set end ${cg.workingSetEndMb} MB, peak ${cg.workingSetPeakMb} MB, peak usage ${cg.peakUsageMb ?? '-'} MB, OOM kills ${cg.oomKills}`
+          : ''
+      }\n` +
       `speaker alive: ${alive}, /healthz at end: ${healthz}, /healthz failed samples: ${
         samples.filter((s) => s.healthz !== 200).length
       }, failed cycles: speaker ${speakerResult?.failed ?? '-'}, bird ${birdResult?.failed ?? '-'}\n` +
       (line.error ? `error: ${String(line.error)}\n` : '');
     if (!alive)
-      failure = new Error(`margay speaker exited: ${(await readFile(speakerLog, 'utf8')).slice(-500)}`);
+      failure = new Error(
+        `margay speaker exited${cg && cg.oomKills > 0 ? ' (killed by the OOM killer of its cgroup)' : ''}: ${(
+          await readFile(speakerLog, 'utf8')
+        ).slice(-500)}`,
+      );
   } catch (err) {
     failure = err;
   }
