@@ -340,8 +340,9 @@ export class PolicyStore {
   /** Per namespace, the namespace-selector pod sets that pick it (filled on demand). */
   readonly #selectorPodSetsOf = new Map<string, Set<PodSet>>();
 
-  // This node's pods.
+  // This node's pods (and their endpoints by id, undefined after one came, went or changed).
   readonly #local = new Set<string>();
+  #localSorted: readonly WorkloadEndpoint[] | undefined;
   readonly #localByNs = new Map<string, Set<string>>();
   readonly #familyCount: Record<IpFamily, number> = { inet: 0, inet6: 0 };
 
@@ -395,6 +396,9 @@ export class PolicyStore {
   #ipsets: readonly IpSet[] | undefined;
   #explain: PolicyExplain | undefined;
   #problems: readonly PolicyProblem[] = [];
+  /** Explanation entries of local endpoints, and the endpoints whose entry must be made again. */
+  readonly #endpointExplain = new Map<string, EndpointExplain>();
+  readonly #dirtyEndpointExplain = new Set<string>();
   readonly #podProblems = new Map<string, readonly PolicyProblem[]>();
 
   readonly #retain: { readonly sets: number; readonly members: number };
@@ -684,6 +688,7 @@ export class PolicyStore {
     this.#dirtyPolicies.add(rec.id);
     this.#dirtyNamespaces.add(rec.namespace);
     this.#dirtyIsolation.add(rec.namespace);
+    for (const id of this.#localByNs.get(rec.namespace) ?? []) this.#dirtyEndpointExplain.add(id);
     this.#explainDirty = true;
     if (rec.problems.length > 0) this.#problemsDirty = true;
   }
@@ -722,7 +727,7 @@ export class PolicyStore {
     t.members.add(id);
     // A joining pod is in no set's todo: those hold members only.
     for (const d of t.derived) for (const m of d.contribution(pod)) d.set.add(m);
-    if (t.scope === 'local') this.#targetChanged(t, t.members.size === 1);
+    if (t.scope === 'local') this.#targetChanged(t, id, t.members.size === 1);
   }
 
   #leave(t: PodSet, id: string, pod: ResolvedPod): void {
@@ -731,16 +736,19 @@ export class PolicyStore {
       if (d.todo?.delete(id)) continue; // never added
       for (const m of d.contribution(pod)) d.set.remove(m);
     }
-    if (t.scope === 'local') this.#targetChanged(t, t.members.size === 0);
+    if (t.scope === 'local') this.#targetChanged(t, id, t.members.size === 0);
   }
 
-  /** A local pod set gained or lost a pod; `flipped` when it became empty or stopped being. */
-  #targetChanged(t: PodSet, flipped: boolean): void {
+  /** A local pod set gained or lost pod `id`; `flipped` when it became empty or stopped being. */
+  #targetChanged(t: PodSet, id: string, flipped: boolean): void {
     if (t.spec.namespaces.kind === 'name') this.#dirtyIsolation.add(t.spec.namespaces.name);
     else for (const ns of this.#policiesByNs.keys()) this.#dirtyIsolation.add(ns);
+    if (t.targetOf.size > 0) {
+      this.#dirtyEndpointExplain.add(id);
+      this.#explainDirty = true;
+    }
     for (const p of t.targetOf) {
       p.explain = undefined;
-      this.#explainDirty = true;
       if (flipped) {
         this.#dirtyPolicies.add(p.id);
         this.#dirtyNamespaces.add(p.namespace);
@@ -757,6 +765,8 @@ export class PolicyStore {
     this.#dirtyIsolation.add(namespace);
     if (sameEndpoint(before, after)) return;
     this.#explainDirty = true;
+    this.#dirtyEndpointExplain.add(id);
+    this.#localSorted = undefined;
     this.#dirtyEndpoints.add(id);
     this.#fixedDirty = true;
     for (const [ep, n] of [
@@ -1046,8 +1056,9 @@ export class PolicyStore {
     state.changed = true;
   }
 
-  #localEndpoints(): WorkloadEndpoint[] {
-    return [...this.#local].sort(cmp).map((id) => this.#pods.get(id)!.pod.endpoint!);
+  #localEndpoints(): readonly WorkloadEndpoint[] {
+    this.#localSorted ??= [...this.#local].sort(cmp).map((id) => this.#pods.get(id)!.pod.endpoint!);
+    return this.#localSorted;
   }
 
   // ---- output ----
@@ -1102,16 +1113,22 @@ export class PolicyStore {
       .filter((p) => p.policy !== undefined)
       .map((p) => p.id)
       .sort(cmp);
-    const before = new Map(prev?.endpoints.map((e) => [e.endpoint, e]));
-    const endpoints: EndpointExplain[] = this.#localEndpoints().map((ep) => {
+    for (const id of this.#dirtyEndpointExplain) {
+      const ep = this.#pods.get(id)?.pod.endpoint;
+      if (ep === undefined) {
+        this.#endpointExplain.delete(id);
+        continue;
+      }
       const selecting = [...(this.#policiesByNs.get(ep.namespace) ?? [])]
         .filter((p) => p.target!.members.has(ep.id))
         .sort((a, b) => cmp(a.id, b.id));
       const of = (d: Direction) => selecting.filter((p) => hasType(p.policy!, d)).map((p) => p.id);
       const entry = endpointExplainEntry(ep, of('ingress'), of('egress'));
-      const old = before.get(ep.id);
-      return old !== undefined && sameEndpointExplain(old, entry) ? old : entry;
-    });
+      const old = this.#endpointExplain.get(id);
+      this.#endpointExplain.set(id, old !== undefined && sameEndpointExplain(old, entry) ? old : entry);
+    }
+    this.#dirtyEndpointExplain.clear();
+    const endpoints = this.#localEndpoints().map((ep) => this.#endpointExplain.get(ep.id)!);
     let rendered: Map<string, PolicyExplainEntry> | undefined;
     const policies = this.#sortedPolicies.map((id) => {
       const p = this.#policies.get(id)!;
