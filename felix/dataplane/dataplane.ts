@@ -5,6 +5,7 @@
 //   await dp.idle()                                                      // optional: wait for it
 //   dp.status() / dp.listRoutes() / dp.describeRules()                   // health, metrics, REST
 //   await dp.stop()        // timers off, kernel state LEFT IN PLACE: a restart keeps traffic flowing
+//   await dp.adoptCarried() / dp.releaseCarried()   // a restart: keep the remote routes found in the kernel
 //   await dp.cleanup()     // everything Margay owns removed, nothing else
 //
 // How it works:
@@ -29,6 +30,11 @@
 // - Periodic resync every `resyncIntervalMs` (default 90 s, Felix's route refresh): every reconciler
 //   re-reads the kernel and repairs drift (routes of our protocol, our chains and jumps in both
 //   families, our ipsets, the VXLAN device with its FDB/neighbours, workload veth sysctls).
+// - Routes carried over a restart (routes/carried.ts): `adoptCarried()` reads the remote routes of
+//   our protocol a previous instance left in the kernel and keeps them desired beside what
+//   setDesired says (setDesired wins at the same key) until `releaseCarried()`; the pass after the
+//   release deletes those that are not desired. The caller decides when (a BGP graceful restart
+//   ends when every peer has sent End-of-RIB).
 // - Nothing is applied before the first setDesired: an agent that has not heard from its datastore
 //   yet must not "converge" the node to an empty state. The first pass of a new instance reads the
 //   kernel and adopts what is already right (no route, chain or ipset is rewritten), so a second
@@ -39,7 +45,14 @@ import { FelixError } from '../errors.ts';
 import { workloadRoutes } from '../model/endpoints.ts';
 import type { IpSet } from '../model/ipsets.ts';
 import type { IpFamily } from '../model/iptables.ts';
-import { MARGAY_RT_PROTO, type NextHop, type RouteType, RT_TABLE_MAIN, routeKey } from '../model/routes.ts';
+import {
+  MARGAY_RT_PROTO,
+  type NextHop,
+  type RouteSpec,
+  type RouteType,
+  RT_TABLE_MAIN,
+  routeKey,
+} from '../model/routes.ts';
 import { type ApplyError, type ApplyPart, applyAll, createApplyStatus, type RetryPolicy } from './apply.ts';
 import {
   checkIpsetReferences,
@@ -58,6 +71,7 @@ import { cleanupAll } from './iptables/cleanup.ts';
 import { type DescribedRule, IptablesWriter } from './iptables/writer.ts';
 import { type CompiledLinks, LinksReconciler, type LinksStats } from './links.ts';
 import { Netlink } from './netlink/netlink.ts';
+import { carriedBeside, readCarried } from './routes/carried.ts';
 import { type CompiledRoutes, RouteTable } from './routes/route-table.ts';
 
 export type { DataplaneDesired, IptablesSource } from './desired.ts';
@@ -277,7 +291,17 @@ export class Dataplane {
   readonly #status = createApplyStatus();
   #staged: Compiled | undefined;
   /** The last accepted desired state and what was compiled from it (reused by identity). */
-  #compiled: { input: DataplaneDesired; output: Compiled; iptablesMerge: IptablesMerge } | undefined;
+  #compiled:
+    | {
+        input: DataplaneDesired;
+        output: Compiled;
+        iptablesMerge: IptablesMerge;
+        /** The adopted routes the routes were compiled with. */
+        carried: readonly RouteSpec[] | undefined;
+      }
+    | undefined;
+  /** Routes adopted by adoptCarried() until releaseCarried(); undefined when none are. */
+  #carried: readonly RouteSpec[] | undefined;
   #current: Compiled | undefined;
   #pending = false;
   #resyncPending = false;
@@ -348,19 +372,71 @@ export class Dataplane {
       last.input.ipip === desired.ipip
         ? last.output.links
         : this.#links.compile(desired.endpoints, desired.vxlan, desired.ipip);
+    const carried = this.#carried;
     const routes =
-      last !== undefined && last.input.routes === desired.routes && last.input.endpoints === desired.endpoints
+      last !== undefined &&
+      last.input.routes === desired.routes &&
+      last.input.endpoints === desired.endpoints &&
+      last.carried === carried
         ? last.output.routes
-        : this.#routes.compile([...desired.endpoints.flatMap((ep) => workloadRoutes(ep)), ...desired.routes]);
+        : this.#compileRoutes(desired, carried);
     const counts =
       last !== undefined && iptables === last.output.iptables && ipsets === last.output.ipsets
         ? last.output.counts
         : countDesired(iptables, ipsets);
     const compiled: Compiled = { routes, iptables, ipsets, links, counts };
-    this.#compiled = { input: desired, output: compiled, iptablesMerge };
+    this.#compiled = { input: desired, output: compiled, iptablesMerge, carried };
     this.#staged = compiled;
     if (this.#resyncTimer === undefined && this.#resyncIntervalMs > 0) this.#scheduleResync();
     this.#kick(false);
+  }
+
+  /**
+   * Read the remote routes of ours a previous instance left in the kernel (routes/carried.ts) and
+   * keep them desired beside what setDesired says until releaseCarried(). Call it before the first
+   * setDesired so that the first pass does not delete them. Resolves with how many were adopted
+   * (0: nothing to carry over); throws FELIX_ERR_COMMAND_FAILED when the kernel cannot be read.
+   */
+  async adoptCarried(): Promise<number> {
+    if (this.#stopped) throw new FelixError('FELIX_ERR_STOPPED', 'adoptCarried on a stopped Dataplane');
+    const carried = await readCarried(this.#nl, this.families, this.#routes.protocol);
+    this.#setCarried(carried.length > 0 ? carried : undefined);
+    return carried.length;
+  }
+
+  /** Routes adopted by adoptCarried() and not released yet. */
+  get carriedCount(): number {
+    return this.#carried?.length ?? 0;
+  }
+
+  /**
+   * Stop keeping the adopted routes: the next pass deletes those setDesired does not want.
+   * Resolves with how many were released.
+   */
+  releaseCarried(): number {
+    const n = this.carriedCount;
+    if (n > 0) this.#setCarried(undefined);
+    return n;
+  }
+
+  /** Install another adopted set: the routes are compiled again and a pass follows. */
+  #setCarried(carried: readonly RouteSpec[] | undefined): void {
+    this.#carried = carried;
+    const last = this.#compiled;
+    if (last === undefined || this.#stopped) return;
+    const output: Compiled = { ...last.output, routes: this.#compileRoutes(last.input, carried) };
+    this.#compiled = { ...last, output, carried };
+    this.#staged = output;
+    this.#kick(false);
+  }
+
+  /** The routes of `desired` (its local workloads' included) and the adopted ones beside them. */
+  #compileRoutes(desired: DataplaneDesired, carried: readonly RouteSpec[] | undefined): CompiledRoutes {
+    const specs = [...desired.endpoints.flatMap((ep) => workloadRoutes(ep)), ...desired.routes];
+    const compiled = this.#routes.compile(specs);
+    if (carried === undefined) return compiled;
+    const beside = carriedBeside(carried, (key) => compiled.entries.has(key));
+    return beside.length === 0 ? compiled : this.#routes.compile([...specs, ...beside]);
   }
 
   /** Resolves once no pass is running or pending (after a failure: with the failure in status). */

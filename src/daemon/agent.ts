@@ -23,14 +23,12 @@
 //   exchanged the N bit keep our routes as stale until we are back) and leaves the kernel as it
 //   is (routes, rules, ipsets), so traffic keeps flowing across a restart; the next agent adopts
 //   that state without a flap and sets the R bit in its OPENs when it found routes to carry over.
-// - A restart (also after SIGKILL) is a BGP graceful restart (RFC 4724 §4.1, restarting speaker):
-//   the routes to other nodes found in the kernel are kept until the speaker has received End-of-RIB
-//   from every peer (or SELECTION_DEFERRAL_MS passed), and the peers are configured only after the
-//   first announcement pass, so the first UPDATE carries our pod CIDRs before our End-of-RIB.
-//   Otherwise the first pass would program the dataplane with no BGP routes yet and delete the remote
-//   routes it adopted, and sessions that came up before the announcements would send an End-of-RIB
-//   that makes every peer flush the stale routes to our pod CIDR: pods on the restarting node would
-//   lose traffic (test/interop/lab-e2e-restart.test.ts checks that none do).
+// - A restart (also after SIGKILL) is a BGP graceful restart (carry-over.ts): the routes to other
+//   nodes found in the kernel are adopted before the first pass and kept until BGP has
+//   resynchronised, and the peers are configured only after the first announcement pass, so the
+//   first UPDATE carries our pod CIDRs before our End-of-RIB (otherwise sessions that came up
+//   before the announcements would send an End-of-RIB that makes every peer flush the stale routes
+//   to our pod CIDR).
 import { hostname } from 'node:os';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
 import { Speaker } from '../../bgp/speaker/speaker.ts';
@@ -38,8 +36,7 @@ import type { LocalRoute, PeerConfig, PeerStatus, SpeakerOptions } from '../../b
 import { Dataplane, type DataplaneDesired } from '../../felix/dataplane/dataplane.ts';
 import type { CommandRunner } from '../../felix/dataplane/exec.ts';
 import { Netlink } from '../../felix/dataplane/netlink/netlink.ts';
-import { parseKernelRoutes } from '../../felix/dataplane/netlink/routes-json.ts';
-import { MARGAY_RT_PROTO, type RouteSpec } from '../../felix/model/routes.ts';
+import type { RouteSpec } from '../../felix/model/routes.ts';
 import type { MetricFamily } from '../api/metrics.ts';
 import { dataplanePolicySchema, dataplaneRoutesSchema } from '../api/schemas.ts';
 import type { StatusSource } from '../api/server.ts';
@@ -51,6 +48,7 @@ import { log } from '../log.ts';
 import type { Resource, ResourceKind } from '../model/resource.ts';
 import { SNAPSHOT_FIELD, sameResource } from '../model/snapshot.ts';
 import { VERSION } from '../version.ts';
+import { CarryOver } from './carry-over.ts';
 import { listInterfaces, sourceAddressTowards } from './interfaces.ts';
 
 export interface AgentOptions {
@@ -66,12 +64,6 @@ export interface AgentOptions {
   readonly runner?: CommandRunner;
 }
 
-/**
- * RFC 4724 §4.1 Selection_Deferral_Timer: the longest a restarted agent keeps the routes it found
- * in the kernel while waiting for End-of-RIB from its peers (a peer that never comes back).
- */
-export const SELECTION_DEFERRAL_MS = 60_000;
-const SYNC_POLL_MS = 200;
 /** The longest stretch of calculation work between two yields of the event loop. */
 export const SLICE_MS = 10;
 /** Changes applied between two looks at the clock. */
@@ -102,7 +94,6 @@ class Slicer {
 interface DesiredRoutes {
   readonly local: readonly RouteSpec[];
   readonly remote: readonly RouteSpec[];
-  readonly carried: RouteSpec[] | null | undefined;
   readonly routes: readonly RouteSpec[];
 }
 
@@ -111,7 +102,6 @@ export class Agent {
   readonly #datastore: Datastore;
   readonly #nodeName: string;
   readonly #dataplane: Dataplane | null;
-  readonly #netns: string | undefined;
   /** The calculation; null until the first snapshot has been fed. */
   #graph: CalcGraph | null = null;
   /** Datastore changes not yet fed to the graph, in order. */
@@ -126,13 +116,8 @@ export class Agent {
   /** Problems already logged (a problem is logged when it appears). */
   #loggedProblems: ReadonlySet<string> = new Set();
   #problemsByKind = new Map<string, number>();
-  /**
-   * Routes via other nodes found in the kernel at start, kept until BGP has resynchronised:
-   * undefined = not read yet, null = nothing kept (any more).
-   */
-  #carried: RouteSpec[] | null | undefined;
-  #carriedSince = 0;
-  #syncTimer: NodeJS.Timeout | null = null;
+  /** The graceful restart: routes found in the kernel kept until BGP has resynchronised. */
+  readonly #carryOver: CarryOver | null;
   readonly #started = Date.now();
   #speaker: Speaker | null = null;
   #speakerKey = '';
@@ -149,7 +134,6 @@ export class Agent {
     this.#config = opts.config;
     this.#datastore = opts.datastore;
     this.#nodeName = opts.config.nodeName ?? process.env.NODENAME ?? hostname();
-    this.#netns = opts.netns;
     this.#dataplane = opts.config.dataplane.enabled
       ? new Dataplane({
           netns: opts.netns,
@@ -165,6 +149,14 @@ export class Agent {
             opts.config.dataplane.iptablesBackend === 'auto'
               ? undefined
               : opts.config.dataplane.iptablesBackend,
+        })
+      : null;
+    this.#carryOver = this.#dataplane
+      ? new CarryOver({
+          dataplane: this.#dataplane,
+          peers: () => this.#speaker?.peers(),
+          wantedPeers: () => this.#state?.peers.length ?? 0,
+          onSynced: () => this.#schedule(),
         })
       : null;
   }
@@ -189,7 +181,7 @@ export class Agent {
   /** Cease to every peer; the kernel state stays, so traffic keeps flowing across a restart. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    this.#endCarryOver();
+    this.#carryOver?.stop();
     if (this.#inputsCheckTimer !== null) clearInterval(this.#inputsCheckTimer);
     this.#inputsCheckTimer = null;
     await this.#loop;
@@ -253,7 +245,7 @@ export class Agent {
     if (!out.state.node) return; // not in the datastore (yet): keep whatever is programmed
 
     // Before the speaker exists: whether we kept forwarding state decides the R bit (RFC 4724 §4.1).
-    if (this.#dataplane && this.#carried === undefined) await this.#readCarried();
+    await this.#carryOver?.check();
     if (await this.#ensureSpeaker(out.state)) out = graph.update(); // a new speaker: no best paths yet
     const speaker = this.#speaker as Speaker;
     const state = out.state;
@@ -374,8 +366,7 @@ export class Agent {
       }
       return;
     }
-    if (this.#carried === undefined) await this.#readCarried();
-    else if (this.#carried !== null && this.#isBgpSynced()) this.#endCarryOver();
+    await this.#carryOver?.check();
     const d = state.dataplane;
     const desired: DataplaneDesired = {
       routes: this.#routesFor(d.localRoutes, out.remoteRoutes),
@@ -417,96 +408,13 @@ export class Agent {
     }
   }
 
-  /**
-   * The routes for the Dataplane: the blackholes, the remote routes, and while BGP resynchronises
-   * the carried-over routes at keys neither has. The same array as last time when none moved.
-   */
+  /** The routes for the Dataplane: the blackholes and the remote routes; the same array when neither moved. */
   #routesFor(local: readonly RouteSpec[], remote: readonly RouteSpec[]): readonly RouteSpec[] {
     const last = this.#desiredRoutes;
-    const carried = this.#carried;
-    if (last !== undefined && last.local === local && last.remote === remote && last.carried === carried)
-      return last.routes;
-    let routes: readonly RouteSpec[] = [...local, ...remote];
-    if (carried && carried.length > 0) {
-      const key = (r: RouteSpec) => `${r.table ?? 254}|${r.dst}`;
-      const have = new Set(routes.map(key));
-      routes = [...routes, ...carried.filter((r) => !have.has(key(r)))];
-    }
-    this.#desiredRoutes = { local, remote, carried, routes };
+    if (last !== undefined && last.local === local && last.remote === remote) return last.routes;
+    const routes = [...local, ...remote];
+    this.#desiredRoutes = { local, remote, routes };
     return routes;
-  }
-
-  /**
-   * Before the first dataplane pass: the routes via other nodes that a previous agent left in the
-   * kernel (our protocol, unicast, through a gateway). They stay programmed until BGP has
-   * resynchronised (RFC 4724 §4.1: the forwarding state is kept across the restart).
-   */
-  async #readCarried(): Promise<void> {
-    const protocol = this.#config.dataplane.routeProtocol ?? MARGAY_RT_PROTO;
-    const netlink = new Netlink(this.#netns !== undefined ? { netns: this.#netns } : {});
-    const carried: RouteSpec[] = [];
-    try {
-      for (const family of [4, 6] as const) {
-        const json = await netlink.read(
-          'ip',
-          ['-N', '-d', 'route', 'show', 'table', 'all', 'proto', String(protocol)],
-          family,
-        );
-        for (const r of parseKernelRoutes(json, family, protocol)) {
-          const c = r.canonical;
-          if (c === undefined || c.type !== 'unicast' || !c.nextHops.some((h) => h.gateway !== undefined))
-            continue;
-          carried.push({
-            dst: c.dst,
-            table: c.table,
-            type: c.type,
-            nextHops: c.nextHops,
-            ...(c.src !== undefined ? { src: c.src } : {}),
-            ...(c.mtu !== undefined ? { mtu: c.mtu } : {}),
-            reason: 'kept from before the agent restarted until BGP has resynchronised (graceful restart)',
-          });
-        }
-      }
-    } catch (err) {
-      log('warn', 'agent.carry-over', { error: (err as Error).message });
-      this.#carried = null;
-      return;
-    }
-    if (carried.length === 0) {
-      this.#carried = null;
-      return;
-    }
-    this.#carried = carried;
-    this.#carriedSince = Date.now();
-    log('info', 'agent.carry-over', { routes: carried.length, until: 'End-of-RIB from every peer' });
-    this.#syncTimer = setInterval(() => {
-      if (this.#isBgpSynced()) this.#schedule();
-    }, SYNC_POLL_MS);
-    this.#syncTimer.unref();
-  }
-
-  /** Every peer Established and its End-of-RIB received in every family, or the deferral is over. */
-  #isBgpSynced(): boolean {
-    if (Date.now() - this.#carriedSince >= SELECTION_DEFERRAL_MS) return true;
-    const peers = this.#speaker?.peers();
-    if (peers === undefined) return false;
-    // The first pass programs the dataplane before the peers are handed to the speaker (so their
-    // first UPDATE carries our pod CIDRs): an empty peer list then means "not yet", not "synced".
-    if (peers.length < (this.#state?.peers.length ?? 0)) return false;
-    return peers.every(
-      (p) => p.state === 'Established' && p.families.every((f) => p.endOfRibReceived?.includes(f) ?? false),
-    );
-  }
-
-  #endCarryOver(): void {
-    if (this.#syncTimer !== null) clearInterval(this.#syncTimer);
-    this.#syncTimer = null;
-    if (this.#carried)
-      log('info', 'agent.carry-over-done', {
-        routes: this.#carried.length,
-        afterMs: Date.now() - this.#carriedSince,
-      });
-    this.#carried = null;
   }
 
   /** Start the speaker, or a new one when its identity changed; true when one was started. */
@@ -529,7 +437,7 @@ export class Agent {
       hostname: this.#nodeName,
       listen: this.#config.bgp.enabled ? { address: this.#config.bgp.listenAddress, port: listenPort } : null,
       // RFC 4724 §4.1 R bit: we came up after a restart and found our routes in the kernel.
-      gracefulRestartRestarting: (this.#carried?.length ?? 0) > 0,
+      gracefulRestartRestarting: this.#carryOver?.restarting ?? false,
     };
     const speaker = new Speaker(speakerOptions);
     speaker.on('bestPathChanged', (e) => {
