@@ -68,13 +68,13 @@
 // Flags: --sizes 100/3000/100,1000/30000/1000  --events 100  --kinds a,b,c,d,e
 //        --datastores file,k8s  --code DIR  --baseline REF|none (default 307eba5)
 //        --baseline-events N (default --events)  --versions new,baseline  --poll-ms 25  --gap-ms 100
-//        --timeout-s 300
+//        --timeout-s 300  --cpu-prof DIR (the agent writes a V8 CPU profile there as it exits)
 // Everything a run creates (namespaces, processes by PID, files, the worktree) is removed at its
 // end, on failure and on SIGINT too.
 
 import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
@@ -807,6 +807,8 @@ interface RunOptions {
   readonly pollMs: number;
   readonly gapMs: number;
   readonly timeoutMs: number;
+  /** Where the agent writes a V8 CPU profile when it exits (`--cpu-prof DIR`); none by default. */
+  readonly cpuProfDir: string | undefined;
 }
 
 /** The datastore file, one YAML document per object, so a change renders one object. */
@@ -970,7 +972,20 @@ export async function runAgentScale(size: ClusterSize, opts: RunOptions): Promis
     const agent = spawnTracked(
       teardown,
       'margay agent',
-      [node, join(opts.code.dir, 'src', 'main.ts'), 'agent', '--config', configPath],
+      [
+        node,
+        ...(opts.cpuProfDir === undefined
+          ? []
+          : [
+              '--cpu-prof',
+              `--cpu-prof-dir=${opts.cpuProfDir}`,
+              `--cpu-prof-name=agent-${opts.datastore}-${opts.version}.cpuprofile`,
+            ]),
+        join(opts.code.dir, 'src', 'main.ts'),
+        'agent',
+        '--config',
+        configPath,
+      ],
       { netns: ns, logFile: logPath, cwd: opts.code.dir },
     );
     const pid = agent.pid;
@@ -1316,6 +1331,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       'poll-ms': { type: 'string', default: '25' },
       'gap-ms': { type: 'string', default: '100' },
       'timeout-s': { type: 'string', default: '300' },
+      'cpu-prof': { type: 'string' },
     },
   });
   if (process.getuid?.() !== 0) throw new Error('agent-scale needs root (network namespaces)');
@@ -1335,6 +1351,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     pollMs: positive('poll-ms', values['poll-ms']),
     gapMs: positive('gap-ms', values['gap-ms'], 0),
     timeoutMs: positive('timeout-s', values['timeout-s']) * 1000,
+    cpuProfDir: values['cpu-prof'] === undefined ? undefined : resolve(values['cpu-prof']),
   };
 
   const teardown = new Teardown();
