@@ -154,9 +154,9 @@ function list(ctx: RestContext, r: RestRequest): RestResult {
   const limit = limitParam === null || limitParam === '' ? 0 : Number(limitParam);
   if (!Number.isInteger(limit) || limit < 0) throw badRequest(`limit: Invalid value: "${limitParam}"`);
   const current = ctx.store.revision;
-  let items: KubeObject[] | undefined;
   let listRv: number;
   let start = '';
+  let at: number | undefined; // undefined: the current state
   if (continueParam !== '') {
     if (rvParam !== '' && rvParam !== '0') {
       throw badRequest('specifying resource version is not allowed when using continue');
@@ -164,44 +164,44 @@ function list(ctx: RestContext, r: RestRequest): RestResult {
     const token = decodeContinue(continueParam);
     start = token.start;
     listRv = token.rv === -1 ? current : token.rv;
-    items =
-      token.rv === -1
-        ? ctx.store.list(def, filter.namespace)
-        : ctx.store.stateAt(def, token.rv, filter.namespace);
-    if (items === undefined) {
-      const status = expired(
-        'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.',
-      );
-      return { code: 410, body: { ...status, metadata: { continue: encodeContinue({ rv: -1, start }) } } };
-    }
+    at = token.rv === -1 ? undefined : token.rv;
   } else if (r.query.get('resourceVersionMatch') === 'Exact') {
     listRv = parseResourceVersion(rvParam);
     if (listRv > current) throw tooLargeResourceVersion(listRv, current);
-    items = ctx.store.stateAt(def, listRv, filter.namespace);
-    if (items === undefined) {
-      return { code: 410, body: expired(`The resourceVersion for the provided list is too old.`) };
-    }
+    at = listRv;
   } else {
     if (rvParam !== '' && rvParam !== '0') {
       const wanted = parseResourceVersion(rvParam);
       if (wanted > current) throw tooLargeResourceVersion(wanted, current);
     }
     listRv = current;
-    items = ctx.store.list(def, filter.namespace);
   }
-  const matching = items.filter(
-    (o) => objectKey(o.metadata.namespace, o.metadata.name as string) > start && passes(def, filter, o),
-  );
-  const page = limit > 0 ? matching.slice(0, limit) : matching;
+  const result = ctx.store.page(def, {
+    rv: at,
+    namespace: filter.namespace,
+    after: start,
+    limit,
+    pass: (o) => passes(def, filter, o),
+  });
+  if (result === undefined) {
+    if (continueParam !== '') {
+      const status = expired(
+        'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.',
+      );
+      return { code: 410, body: { ...status, metadata: { continue: encodeContinue({ rv: -1, start }) } } };
+    }
+    return { code: 410, body: expired(`The resourceVersion for the provided list is too old.`) };
+  }
+  const page = result.items;
   const metadata: JsonObject = { resourceVersion: String(listRv) };
-  if (page.length < matching.length) {
+  if (result.remaining > 0) {
     const last = page[page.length - 1] as KubeObject;
     metadata.continue = encodeContinue({
       rv: listRv,
       start: `${objectKey(last.metadata.namespace, last.metadata.name as string)}\u0000`,
     });
     if (filter.labels.length === 0 && filter.fields.length === 0) {
-      metadata.remainingItemCount = matching.length - page.length;
+      metadata.remainingItemCount = result.remaining;
     }
   }
   return {

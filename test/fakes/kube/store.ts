@@ -134,8 +134,46 @@ export class ObjectStore {
     return sortedObjects(this.#bucket(def), def, namespace);
   }
 
+  /**
+   * One page of a list, as the API server serves it from its cache: the objects (current, or at
+   * revision `rv`) whose key comes after `after` and that `pass`, in key order, at most `limit`
+   * (0: all), and how many more there are. Only the page's objects are copied. Undefined when
+   * revision `rv` has been compacted.
+   */
+  page(
+    def: ResourceDef,
+    query: {
+      readonly rv?: number;
+      readonly namespace?: string;
+      readonly after: string;
+      readonly limit: number;
+      readonly pass: (o: KubeObject) => boolean;
+    },
+  ): { readonly items: KubeObject[]; readonly remaining: number } | undefined {
+    const state = query.rv === undefined ? this.#bucket(def) : this.#stateMap(def, query.rv);
+    if (state === undefined) return undefined;
+    const items: KubeObject[] = [];
+    let remaining = 0;
+    for (const k of [...state.keys()].sort(byKey)) {
+      if (k <= query.after) continue;
+      const obj = state.get(k) as KubeObject;
+      if (def.namespaced && query.namespace !== undefined && obj.metadata.namespace !== query.namespace)
+        continue;
+      if (!query.pass(obj)) continue;
+      if (query.limit === 0 || items.length < query.limit) items.push(structuredClone(obj));
+      else remaining++;
+    }
+    return { items, remaining };
+  }
+
   /** The objects as they were at revision `rv`, or undefined when that revision has been compacted. */
   stateAt(def: ResourceDef, rv: number, namespace?: string): KubeObject[] | undefined {
+    const state = this.#stateMap(def, rv);
+    return state === undefined ? undefined : sortedObjects(state, def, namespace);
+  }
+
+  /** The objects by key as they were at revision `rv` (not copied); undefined when compacted. */
+  #stateMap(def: ResourceDef, rv: number): Map<string, KubeObject> | undefined {
     if (rv < this.#compacted) return undefined;
     const state = new Map(this.#bucket(def));
     const key = resourceKey(def);
@@ -147,7 +185,7 @@ export class ObjectStore {
       if (e.type === 'ADDED') state.delete(k);
       else state.set(k, e.prev as KubeObject);
     }
-    return sortedObjects(state, def, namespace);
+    return state;
   }
 
   /** Events of one resource after `rv`, or undefined when some of them have been compacted. */
@@ -345,12 +383,14 @@ export class ObjectStore {
   }
 }
 
+const byKey = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 function sortedObjects(
   bucket: ReadonlyMap<string, KubeObject>,
   def: ResourceDef,
   namespace?: string,
 ): KubeObject[] {
-  const keys = [...bucket.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const keys = [...bucket.keys()].sort(byKey);
   const out: KubeObject[] = [];
   for (const k of keys) {
     const obj = bucket.get(k) as KubeObject;
