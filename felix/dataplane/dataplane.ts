@@ -410,8 +410,9 @@ export class Dataplane {
   }
 
   /**
-   * Stop keeping the adopted routes: the next pass deletes those setDesired does not want.
-   * Resolves with how many were released.
+   * Stop keeping the adopted routes: the next pass deletes those setDesired does not want. Hand
+   * over the desired state that replaces them first (a pass between the two would delete routes
+   * that the next state brings back). Returns how many were released.
    */
   releaseCarried(): number {
     const n = this.carriedCount;

@@ -1,5 +1,6 @@
 // `margay agent --config FILE`: the node daemon. SIGTERM/SIGINT: Cease to peers, kernel state left
 // in place (a restart keeps traffic flowing). Bad config: exit 2 naming the field.
+import { agentStatusSource } from '../api/agent-status.ts';
 import { ProcessMetrics } from '../api/metrics.ts';
 import { startApi } from '../api/server.ts';
 import { type AgentConfig, loadAgentConfig } from '../config/agent.ts';
@@ -23,7 +24,7 @@ export async function runAgent(configPath: string): Promise<() => Promise<void>>
   const processMetrics = new ProcessMetrics();
   const datastore = await openDatastore(config);
   const agent = new Agent({ config, datastore });
-  const source = agent.statusSource(() => [...processMetrics.families(), ...bgpLog.families()]);
+  const source = agentStatusSource(agent.view(), () => [...processMetrics.families(), ...bgpLog.families()]);
   const withSpeakerMetrics = source.metrics;
   source.metrics = () => [...withSpeakerMetrics(), ...speakerMetrics(source.peers())];
   const api = await startApi(source, {

@@ -1,8 +1,13 @@
 // The I/O half of node address autodetection: what interfaces and addresses this host has, and
-// which source address the kernel would use towards an IP. The choice itself is pure
-// (src/calc/autodetect.ts).
+// which source address the kernel would use towards an IP; `detectIdentity` applies the configured
+// methods to them. The choice itself is pure (src/calc/autodetect.ts).
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { chooseAddress } from '../calc/index.ts';
+import type { NodeIdentity } from '../calc/types.ts';
+import type { AgentConfig } from '../config/agent.ts';
+import { log } from '../log.ts';
+import type { Node } from '../model/node.ts';
 
 const run = promisify(execFile);
 
@@ -35,4 +40,30 @@ export async function sourceAddressTowards(ip: string): Promise<string | undefin
   } catch {
     return undefined;
   }
+}
+
+/**
+ * This node's identity: its name, the IPv4 (and IPv6, when configured) address chosen by the
+ * autodetection methods of `config` (a method that finds nothing is logged and leaves the family
+ * out), and the MTU.
+ */
+export async function detectIdentity(
+  config: AgentConfig,
+  nodeName: string,
+  node: Node | undefined,
+): Promise<NodeIdentity> {
+  const interfaces = await listInterfaces();
+  const pick = async (method: string, family: 4 | 6): Promise<string | undefined> => {
+    const reach = method.startsWith('can-reach=') ? method.slice('can-reach='.length) : undefined;
+    const source = reach ? await sourceAddressTowards(reach) : undefined;
+    const result = chooseAddress(method, { family, interfaces, node, canReachSource: source });
+    if (!result.ok) log('warn', 'agent.autodetect', { family, method, error: result.error });
+    return result.ok ? result.cidr : undefined;
+  };
+  return {
+    name: nodeName,
+    ipv4: await pick(config.ipv4Autodetection, 4),
+    ipv6: config.ipv6Autodetection ? await pick(config.ipv6Autodetection, 6) : undefined,
+    mtu: config.dataplane.mtu,
+  };
 }

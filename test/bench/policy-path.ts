@@ -64,6 +64,7 @@ import { type Command, type CommandRunner, run } from '../../felix/dataplane/exe
 import { iptablesCommands } from '../../felix/dataplane/iptables/backend.ts';
 import { workloadIfaceName } from '../../felix/model/endpoints.ts';
 import type { NetworkPolicy as PolicyModel } from '../../felix/model/policy.ts';
+import { agentStatusSource } from '../../src/api/agent-status.ts';
 import { calculate, chooseAddress } from '../../src/calc/index.ts';
 import type { CalculatedState, NodeIdentity } from '../../src/calc/types.ts';
 import { parseAgentConfig } from '../../src/config/agent.ts';
@@ -532,9 +533,9 @@ export async function runPolicyPath(
     });
     const datastore = new FileDatastore({ path: file.path });
     const agent = new Agent({ config, datastore, netns: ns, runner: recordingRunner(records) });
-    const status = agent.statusSource(() => []);
+    const status = agentStatusSource(agent.view(), () => []);
     const dataplane = () => {
-      // The status API carries the Dataplane's own status() as it is (src/daemon/agent.ts).
+      // The status API carries the Dataplane's own status() as it is (src/api/agent-status.ts).
       const s = status.status().dataplane as DataplaneStatus | null;
       if (s === null) throw new Error('the agent has no dataplane');
       return s;

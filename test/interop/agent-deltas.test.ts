@@ -20,6 +20,7 @@ import { Speaker } from '../../bgp/speaker/speaker.ts';
 import type { DataplaneStatus } from '../../felix/dataplane/dataplane.ts';
 import { run } from '../../felix/dataplane/exec.ts';
 import { workloadIfaceName } from '../../felix/model/endpoints.ts';
+import { agentStatusSource } from '../../src/api/agent-status.ts';
 import { parseAgentConfig } from '../../src/config/agent.ts';
 import { Agent } from '../../src/daemon/agent.ts';
 import { FileDatastore } from '../../src/datastore/file/file-datastore.ts';
@@ -154,7 +155,7 @@ spec: { cidr: 10.244.0.0/16 }
       logLevel: 'error',
     });
     agent = new Agent({ config, datastore: new FileDatastore({ path: datastorePath }), netns: ns });
-    const api = agent.statusSource(() => []);
+    const api = agentStatusSource(agent.view(), () => []);
     status = () => api.status().dataplane as DataplaneStatus;
     await agent.start();
     await until(async () => (await routeVia('10.244.2.0/24')) === '192.0.2.12', 'the route from the ToR');

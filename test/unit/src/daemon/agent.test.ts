@@ -7,6 +7,7 @@ import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agentStatusSource } from '../../../../src/api/agent-status.ts';
 import { type ApiServer, startApi } from '../../../../src/api/server.ts';
 import { parseAgentConfig } from '../../../../src/config/agent.ts';
 import { Agent } from '../../../../src/daemon/agent.ts';
@@ -45,7 +46,7 @@ beforeAll(async () => {
   });
   agent = new Agent({ config, datastore: new FileDatastore({ path: datastorePath }) });
   api = await startApi(
-    agent.statusSource(() => []),
+    agentStatusSource(agent.view(), () => []),
     { host: '127.0.0.1', port: 0 },
   );
   base = `http://127.0.0.1:${(api.server.address() as { port: number }).port}`;
