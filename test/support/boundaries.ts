@@ -1,7 +1,8 @@
 // The import rules between the layers, as data (ALLOWED below): inside bgp/ and felix/ imports
 // point one way, from session and speaker down to the pure codec, FSM and RIB, and from calc and
 // dataplane to the model (dataplane never imports calc); pure layers touch no sockets, timers,
-// processes or files; felix/ never imports bgp/; only src/ connects the two libraries.
+// processes or files; felix/ never imports bgp/; only src/ connects the two libraries; the daemon
+// (src/daemon) never imports the API (src/api): the API reads the agent through its view.
 // `findViolations` is pure so the rules themselves can be tested on synthetic trees.
 import { posix } from 'node:path';
 
@@ -59,6 +60,13 @@ export function findViolations(files: readonly SourceFile[]): Violation[] {
   for (const file of files) {
     const area = areaOf(file.path);
     const top = area.split('/')[0];
+    if (file.path.startsWith('src/daemon/')) {
+      for (const spec of importsOf(file.source)) {
+        const target = posix.normalize(posix.join(posix.dirname(file.path), spec));
+        if (spec.startsWith('.') && target.startsWith('src/api/'))
+          violations.push({ file: file.path, specifier: spec, rule: 'src/daemon never imports src/api' });
+      }
+    }
     if (top !== 'bgp' && top !== 'felix') continue; // src/ and test/ may import anything
     for (const spec of importsOf(file.source)) {
       const bad = (rule: string) => violations.push({ file: file.path, specifier: spec, rule });

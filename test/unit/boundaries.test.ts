@@ -48,6 +48,7 @@ describe('module boundaries: imports point one way, only src/ connects bgp/ and 
       'felix/dataplane may not import felix/calc',
     ],
     ['bgp/rib/x.ts', "import { s } from '../session/s.ts';", 'bgp/rib may not import bgp/session'],
+    ['src/daemon/x.ts', "import type { M } from '../api/metrics.ts';", 'src/daemon never imports src/api'],
   ];
   for (const [path, source, rule] of cases) {
     it(`flags ${path}: ${source}`, () => {
@@ -66,6 +67,7 @@ describe('module boundaries: imports point one way, only src/ connects bgp/ and 
       },
       { path: 'felix/dataplane/d.ts', source: "import { m } from '../model/m.ts';" },
       { path: 'src/main.ts', source: "import { s } from '../bgp/speaker/s.ts'; import y from 'yaml';" },
+      { path: 'src/api/a.ts', source: "import type { V } from '../daemon/view.ts';" },
     ];
     expect(findViolations(ok)).toEqual([]);
   });
