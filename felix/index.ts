@@ -6,6 +6,8 @@
 //   dataplane: Dataplane (setDesired / idle / resync / status / listRoutes / describeRules / stop /
 //     cleanup), wirePod + enableForwarding (CNI and lab plumbing), detectBackend
 //   errors: FelixError with the stable codes of FelixErrorCode
+//   addresses: parseIp / parseCidr / canonicalIp / canonicalCidr / cidrContains …, the one parser,
+//     validator and canonical formatter of address and CIDR text for felix and src (on ipaddr.js)
 //
 // Two families of "IpFamily" exist: routes use 4 | 6 (RouteFamily here), iptables and ipsets use
 // 'inet' | 'inet6' (IpFamily), as iptables-save and ipset do.
@@ -47,6 +49,23 @@ export type { WiredPod, WirePodOptions } from './dataplane/workload/veth.ts';
 export { enableForwarding, podGatewayAnchorRoute, wirePod } from './dataplane/workload/veth.ts';
 export type { FelixErrorCodeName } from './errors.ts';
 export { FelixError, FelixErrorCode } from './errors.ts';
+export type { CidrOptions, IpAddress, IpCidr, ScannedV4 } from './model/addr.ts';
+export {
+  canonicalCidr,
+  canonicalIp,
+  cidrContains,
+  cidrFamily,
+  cidrProblem,
+  cidrsOverlap,
+  contains,
+  formatCidr,
+  formatIp,
+  ipFamily,
+  parseCidr,
+  parseIp,
+  parseIpOf,
+  scanCanonicalV4,
+} from './model/addr.ts';
 export type { EndpointInput, WorkloadEndpoint } from './model/endpoints.ts';
 export { workloadEndpoint, workloadIfaceName, workloadRoutes } from './model/endpoints.ts';
 export type { IpSet, IpSetType } from './model/ipsets.ts';

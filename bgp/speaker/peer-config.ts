@@ -2,7 +2,7 @@
 // session reset. Everything is checked before anything changes, so a bad configuration is refused
 // as a whole and the last good one stays in force; `peerProblem` runs the same check on one peer
 // without throwing, so a caller can leave out the peer that would be refused and keep the rest.
-import { isIP } from 'node:net';
+import { ipFamily } from '../addr.ts';
 import { BgpError } from '../errors.ts';
 import { FSM_DEFAULTS, type FsmConfig, resolveFsmConfig, timersProblem } from '../fsm/index.ts';
 import { canonicalAddress } from '../session/address.ts';
@@ -44,17 +44,17 @@ function resolve(config: PeerConfig): ResolvedPeer {
   const refuse = (field: string, message: string): never => {
     throw new Refused(field, message);
   };
-  if (typeof config.address !== 'string' || isIP(config.address) === 0) {
+  if (typeof config.address !== 'string' || ipFamily(config.address) === undefined) {
     refuse('address', `${String(config.address)} is not an IP address`);
   }
   const address = canonicalAddress(config.address);
   if (!isAsn(config.asn)) refuse('asn', `${String(config.asn)} is not in 1..4294967295`);
   const port = config.port ?? DEFAULT_BGP_PORT;
   if (!Number.isInteger(port) || port < 1 || port > 65535) refuse('port', `${port} is not a TCP port`);
-  if (config.localAddress !== undefined && isIP(config.localAddress) !== isIP(address)) {
+  if (config.localAddress !== undefined && ipFamily(config.localAddress) !== ipFamily(address)) {
     refuse('localAddress', `${config.localAddress} is not an address of the peer's family`);
   }
-  const families = config.families ?? [isIP(address) === 6 ? 'ipv6-unicast' : 'ipv4-unicast'];
+  const families = config.families ?? [ipFamily(address) === 6 ? 'ipv6-unicast' : 'ipv4-unicast'];
   if (families.length === 0) refuse('families', 'at least one family is required');
   for (const f of families) {
     if (!FAMILIES.includes(f)) refuse('families', `${String(f)} is not one of ${FAMILIES.join(', ')}`);
@@ -71,8 +71,8 @@ function resolve(config: PeerConfig): ResolvedPeer {
     refuse('exportPolicy', `${String(config.exportPolicy)} is not 'all' or 'local'`);
   }
   const nh = config.nextHop;
-  if (nh?.ipv4 !== undefined && isIP(nh.ipv4) !== 4) refuse('nextHop.ipv4', `${nh.ipv4} is not IPv4`);
-  if (nh?.ipv6 !== undefined && isIP(nh.ipv6) !== 6) refuse('nextHop.ipv6', `${nh.ipv6} is not IPv6`);
+  if (nh?.ipv4 !== undefined && ipFamily(nh.ipv4) !== 4) refuse('nextHop.ipv4', `${nh.ipv4} is not IPv4`);
+  if (nh?.ipv6 !== undefined && ipFamily(nh.ipv6) !== 6) refuse('nextHop.ipv6', `${nh.ipv6} is not IPv6`);
   // The timer rule the configuration schemas share (bgp/fsm/hold-time.ts), named by our fields.
   const timers = timersProblem(config.holdTime ?? FSM_DEFAULTS.holdTime, config.keepalive);
   if (timers !== undefined) refuse(timers.field === 'holdTime' ? 'holdTime' : 'keepalive', timers.message);
@@ -87,7 +87,7 @@ function resolve(config: PeerConfig): ResolvedPeer {
   } catch (err) {
     return refuse('connectRetry', (err as Error).message);
   }
-  return { config, address, port, families: [...new Set(families)], isIpv6: isIP(address) === 6, fsm };
+  return { config, address, port, families: [...new Set(families)], isIpv6: ipFamily(address) === 6, fsm };
 }
 
 /** Why `setPeers` would refuse this peer on its own, or undefined when it accepts it. */

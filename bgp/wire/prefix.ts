@@ -1,12 +1,16 @@
-// Addresses and prefixes as text: the canonical strings every consumer keys on (types.ts).
+// Addresses and prefixes as bytes for the codec: UpdateWriter parses every prefix it packs, and
+// NLRI decode formats every prefix it receives (see nlri.ts), so both keep their own hand-rolled
+// code here. Every other parse, check and canonical form of address text is bgp/addr.ts (on
+// ipaddr.js); test/property/addr-ipaddr.test.ts holds the two to the same answers.
 //
-// Intent: parsing is strict (config and API input; a typo must be an error that names the
-// text), formatting is fast (NLRI decode formats every received prefix; see nlri.ts).
-// IPv6 text follows RFC 5952 §4 (lowercase, no leading zeros, the longest run of two or more
-// zero groups compressed, the first on a tie) and §5 (IPv4-mapped addresses in mixed notation).
-// IPv4 accepts only dotted decimal with no leading zeros ("010.1.1.1" is rejected: inet_aton
-// would read it as octal, inet_pton rejects it).
+// Parsing is strict (config and API input; a typo must be an error that names the text), with the
+// spelling rules of bgp/addr.ts: IPv4 only dotted decimal with no leading zeros ("010.1.1.1" is
+// rejected: inet_aton would read it as octal, inet_pton rejects it), IPv6 without a zone.
+// Formatting is the canonical text of bgp/addr.ts: RFC 5952 §4 (lowercase, no leading zeros, the
+// longest run of two or more zero groups compressed, the first on a tie) with a dotted tail for
+// IPv4-mapped and IPv4-compatible addresses, as glibc's inet_ntop writes them.
 
+import { canonicalIp, cidrProblem, formatCidr, parseCidr } from '../addr.ts';
 import { BgpError } from '../errors.ts';
 import { Afi, type AfiCode } from './types.ts';
 
@@ -125,17 +129,21 @@ function hasHostBits(bytes: Uint8Array, length: number): boolean {
   return false;
 }
 
-/** The canonical text of a prefix ("2001:DB8:0::/32" → "2001:db8::/32"). Throws like parsePrefix. */
+/**
+ * The canonical text of a prefix ("2001:DB8:0::/32" → "2001:db8::/32"). Throws
+ * BGP_ERR_INVALID_CONFIG for what parsePrefix refuses (host bits set included).
+ */
 export function normalizePrefix(text: string): string {
-  const p = parsePrefix(text);
-  const addr = p.afi === Afi.ipv4 ? formatIpv4(p.bytes, 0) : formatIpv6(p.bytes, 0);
-  return `${addr}/${p.length}`;
+  const p = parseCidr(text, { hostBits: 'reject' });
+  if (p === undefined) throw invalid(text, cidrProblem(text, { hostBits: 'reject' }) ?? 'not a prefix');
+  return formatCidr(p);
 }
 
-/** The canonical text of an address ("::FFFF:192.0.2.1" → "::ffff:192.0.2.1"). */
+/** The canonical text of an address ("::FFFF:192.0.2.1" → "::ffff:192.0.2.1"). Throws like parseIp. */
 export function normalizeIp(text: string): string {
-  const b = parseIp(text);
-  return b.length === 4 ? formatIpv4(b, 0) : formatIpv6(b, 0);
+  const a = canonicalIp(text);
+  if (a === undefined) throw invalid(text, 'not an IPv4 or IPv6 address');
+  return a;
 }
 
 export function formatIpv4(bytes: Uint8Array, off: number): string {
@@ -161,9 +169,13 @@ export function formatIpv6(bytes: Uint8Array, off: number): string {
       runStart = -1;
     }
   }
-  // RFC 5952 §5: IPv4-mapped addresses (::ffff:0:0/96) in mixed notation.
-  if (bestStart === 0 && bestLen === 5 && bytes[off + 10] === 0xff && bytes[off + 11] === 0xff) {
-    return `::ffff:${formatIpv4(bytes, off + 12)}`;
+  // A dotted tail where inet_ntop writes one: IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible
+  // (::a.b.c.d, exactly six leading zero groups) addresses.
+  if (
+    bestStart === 0 &&
+    (bestLen === 6 || (bestLen === 5 && bytes[off + 10] === 0xff && bytes[off + 11] === 0xff))
+  ) {
+    return `::${bestLen === 5 ? 'ffff:' : ''}${formatIpv4(bytes, off + 12)}`;
   }
   let s = '';
   for (let g = 0; g < 8; g++) {

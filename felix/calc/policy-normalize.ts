@@ -13,6 +13,7 @@
 // every port entry was dropped would read as "all ports"; an unknown policyTypes entry is ignored.
 // Each problem names the field (`spec.ingress[0].ports[1].endPort`).
 import type { FelixErrorCodeName } from '../errors.ts';
+import { cidrContains, cidrProblem, formatCidr, parseCidr } from '../model/addr.ts';
 import { canonicalMember } from '../model/ipsets.ts';
 import type { IpFamily } from '../model/iptables.ts';
 import type {
@@ -113,24 +114,17 @@ function podSet(namespaces: PodSetSpec['namespaces'], pods: CanonicalSelector): 
   return { namespaces, pods, key: podSetKey({ namespaces, pods }) };
 }
 
+/** The ipset family of a CIDR by its spelling (IPv6 is the one that has a ':'). */
 export function familyOfCidr(cidr: string): IpFamily {
   return cidr.includes(':') ? 'inet6' : 'inet';
 }
 
 function canonicalCidr(cidr: string, family: IpFamily): { text: string; len: number; isAll: boolean } {
-  const slash = cidr.indexOf('/');
-  if (slash < 0) throw new Error(`${JSON.stringify(cidr)} has no prefix length`);
-  const lenText = cidr.slice(slash + 1);
-  const len = Number(lenText);
-  if (!/^[0-9]{1,3}$/.test(lenText) || len > (family === 'inet' ? 32 : 128)) {
-    throw new Error(`${JSON.stringify(cidr)}: bad prefix length`);
-  }
-  if (len === 0) {
-    canonicalMember('hash:ip', family, cidr.slice(0, slash)); // validates the address
-    return { text: family === 'inet' ? '0.0.0.0/0' : '::/0', len, isAll: true };
-  }
-  const text = canonicalMember('hash:net', family, cidr);
-  return { text: text.includes('/') ? text : `${text}/${len}`, len, isAll: false };
+  const p = parseCidr(cidr);
+  if (p === undefined) throw new Error(`${JSON.stringify(cidr)}: ${cidrProblem(cidr) ?? 'not a CIDR'}`);
+  if (p.family !== (family === 'inet' ? 4 : 6))
+    throw new Error(`${JSON.stringify(cidr)} is not of family ${family}`);
+  return { text: formatCidr(p), len: p.length, isAll: p.length === 0 };
 }
 
 function normIpBlock(b: IPBlock, at: string, label: string): NormPeer {
@@ -154,10 +148,7 @@ function normIpBlock(b: IPBlock, at: string, label: string): NormPeer {
     } catch (err) {
       throw new Error(`${where}: ${err instanceof Error ? err.message : String(err)}`);
     }
-    const inside =
-      ex.len > cidr.len &&
-      (cidr.isAll ||
-        canonicalCidr(`${ex.text.slice(0, ex.text.indexOf('/'))}/${cidr.len}`, family).text === cidr.text);
+    const inside = ex.len > cidr.len && cidrContains(cidr.text, ex.text);
     if (!inside) throw new Error(`${where}: ${e} is not strictly inside ${b.cidr}`);
     except.push(canonicalMember('hash:net', family, ex.text));
   });

@@ -1,93 +1,205 @@
-// IPv4/IPv6 address text <-> bytes for felix/model (pure: no node:net). One parser and one
-// formatter for routes and ipsets: what we compare against is what `ip` and `ipset save` print,
-// and both print with glibc's inet_ntop (RFC 5952, dotted tail for IPv4-mapped/compatible).
+// Addresses and CIDRs for felix and the node daemon (src/ reaches them through felix/index.ts):
+// the one parser, validator and canonical formatter, built on ipaddr.js. bgp/addr.ts is its twin
+// for the BGP library, which imports nothing from felix; test/property/addr-ipaddr.test.ts holds
+// both to the same answers.
+//
+// Parsing is strict where ipaddr.js is lenient: IPv4 is four dotted decimal octets without leading
+// zeros ("010.1.1.1" is octal to inet_aton and refused by inet_pton, so it is refused here; so are
+// "10.1", "0x0a.0.0.1" and other classful forms), IPv6 takes no zone ("fe80::1%eth0" has no place
+// in a route or a ruleset) and its dotted tail ("::ffff:192.0.2.1") follows the IPv4 rule, and a
+// prefix length is decimal without leading zeros. ipaddr.js reads "::192.0.2.1" as the
+// IPv4-mapped ::ffff:192.0.2.1; it is the IPv4-compatible address ::c000:201, so the dotted tail
+// is turned into two hex groups before ipaddr.js sees the text.
+//
+// Canonical text is what glibc's inet_ntop writes, because `ip` and `ipset save` print it and
+// "desired == actual" is a string comparison: IPv4 dotted decimal; IPv6 per RFC 5952 (lowercase,
+// no leading zeros, the first longest run of two or more zero groups as "::"), with a dotted tail
+// for IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible (::a.b.c.d) addresses.
+//
+// `scanCanonicalV4` is the allocation-free check of the route reconciler's hot path (100k
+// destinations per apply); it accepts exactly the IPv4 texts that are already canonical, which the
+// property test checks against ipaddr.js.
+import ipaddr from 'ipaddr.js';
 
-export function parseV4(s: string): number[] | undefined {
-  const parts = s.split('.');
-  if (parts.length !== 4) return undefined;
-  const out: number[] = [];
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return undefined;
-    const n = Number(p);
-    if (n > 255 || (p.length > 1 && p[0] === '0')) return undefined;
-    out.push(n);
-  }
-  return out;
+/** An address family: 4 or 6. Edges that speak another vocabulary convert there. */
+export type IpFamily = 4 | 6;
+
+export interface IpAddress {
+  readonly family: IpFamily;
+  /** 4 or 16 bytes, network order. */
+  readonly bytes: readonly number[];
 }
 
-/** 16 bytes of an IPv6 address, or undefined. Accepts `::` compression and an embedded IPv4 tail. */
-export function parseV6(input: string): number[] | undefined {
-  let s = input.toLowerCase();
-  const pct = s.indexOf('%');
-  if (pct >= 0) return undefined; // zone ids have no place in routes
-  let tail: number[] = [];
-  const lastColon = s.lastIndexOf(':');
-  if (s.includes('.', lastColon)) {
-    const v4 = parseV4(s.slice(lastColon + 1));
-    if (!v4) return undefined;
-    tail = [(v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!];
-    s = `${s.slice(0, lastColon + 1)}0:0`;
-  }
-  const halves = s.split('::');
-  if (halves.length > 2) return undefined;
-  const groups = (h: string): number[] | undefined => {
-    if (h === '') return [];
-    const out: number[] = [];
-    for (const g of h.split(':')) {
-      if (!/^[0-9a-f]{1,4}$/.test(g)) return undefined;
-      out.push(Number.parseInt(g, 16));
-    }
-    return out;
-  };
-  const head = groups(halves[0]!);
-  const rest = halves.length === 2 ? groups(halves[1]!) : [];
-  if (!head || !rest) return undefined;
-  let words: number[];
-  if (halves.length === 2) {
-    const fill = 8 - head.length - rest.length;
-    if (fill < 1) return undefined;
-    words = [...head, ...new Array<number>(fill).fill(0), ...rest];
-  } else {
-    words = head;
-  }
-  if (words.length !== 8) return undefined;
-  if (tail.length === 2) {
-    words[6] = tail[0]!;
-    words[7] = tail[1]!;
-  }
-  const bytes: number[] = [];
-  for (const w of words) bytes.push(w >> 8, w & 0xff);
-  return bytes;
+export interface IpCidr {
+  readonly family: IpFamily;
+  /** The network address, host bits zero: 4 or 16 bytes. */
+  readonly bytes: readonly number[];
+  readonly length: number;
 }
 
-/** RFC 5952 text of 16 bytes, as glibc inet_ntop writes it. */
-export function formatV6(bytes: readonly number[]): string {
-  const g: number[] = [];
-  for (let i = 0; i < 16; i += 2) g.push((bytes[i]! << 8) | bytes[i + 1]!);
-  // RFC 5952 §4.2: compress the first longest run of two or more zero groups.
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
+const V4_TEXT = /^(?:0|[1-9][0-9]{0,2})(?:\.(?:0|[1-9][0-9]{0,2})){3}$/;
+const V6_TEXT = /^[0-9A-Fa-f:]*$/;
+const LENGTH_TEXT = /^(?:0|[1-9][0-9]{0,2})$/;
+
+function parseV4Bytes(text: string): number[] | undefined {
+  if (!V4_TEXT.test(text)) return undefined;
+  try {
+    return ipaddr.IPv4.parse(text).toByteArray();
+  } catch {
+    return undefined; // an octet above 255
   }
-  const hex = (xs: number[]) => xs.map((x) => x.toString(16)).join(':');
-  // glibc inet_ntop writes IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible (::a.b.c.d) addresses
-  // with a dotted tail; ipset prints what inet_ntop gives.
-  if (best === 0 && (bestLen === 6 || (bestLen === 5 && g[5] === 0xffff))) {
-    return `::${bestLen === 5 ? 'ffff:' : ''}${bytes.slice(12).join('.')}`;
+}
+
+function parseV6Bytes(text: string): number[] | undefined {
+  let hex = text;
+  const lastColon = text.lastIndexOf(':');
+  if (lastColon < 0) return undefined;
+  if (text.indexOf('.', lastColon) >= 0) {
+    const tail = parseV4Bytes(text.slice(lastColon + 1));
+    if (tail === undefined) return undefined;
+    hex = `${text.slice(0, lastColon + 1)}${((tail[0]! << 8) | tail[1]!).toString(16)}:${((tail[2]! << 8) | tail[3]!).toString(16)}`;
   }
-  if (best < 0) return hex(g);
-  return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
+  if (!V6_TEXT.test(hex)) return undefined;
+  try {
+    return ipaddr.IPv6.parse(hex).toByteArray();
+  } catch {
+    return undefined;
+  }
+}
+
+/** An IPv4 or IPv6 address in the strict spelling above, or undefined. */
+export function parseIp(text: string): IpAddress | undefined {
+  if (text.includes(':')) {
+    const bytes = parseV6Bytes(text);
+    return bytes === undefined ? undefined : { family: 6, bytes };
+  }
+  const bytes = parseV4Bytes(text);
+  return bytes === undefined ? undefined : { family: 4, bytes };
+}
+
+/** The address of `family` or undefined (an address of the other family is undefined too). */
+export function parseIpOf(text: string, family: IpFamily): IpAddress | undefined {
+  const a = parseIp(text);
+  return a?.family === family ? a : undefined;
+}
+
+/** The canonical text of 4 or 16 bytes (see the header). */
+export function formatIp(bytes: readonly number[]): string {
+  if (bytes.length === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
+  const a = new ipaddr.IPv6([...bytes]);
+  const p = a.parts;
+  if (p[0] === 0 && p[1] === 0 && p[2] === 0 && p[3] === 0 && p[4] === 0) {
+    // inet_ntop's dotted tail: ::ffff:a.b.c.d, and ::a.b.c.d when the zero run is exactly six
+    // groups long (::a.b.c.d with a.b ≠ 0; "::1" and "::" stay hex).
+    const v4 = `${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`;
+    if (p[5] === 0xffff) return `::ffff:${v4}`;
+    if (p[5] === 0 && p[6] !== 0) return `::${v4}`;
+  }
+  return a.toRFC5952String();
+}
+
+/** The canonical text of an address, or undefined when the text is not one. */
+export function canonicalIp(text: string): string | undefined {
+  if (scanCanonicalV4(text, 0, text.length, false, undefined)) return text;
+  const a = parseIp(text);
+  return a === undefined ? undefined : formatIp(a.bytes);
+}
+
+/** The family of an address (not a CIDR), or undefined when the text is not one. */
+export function ipFamily(text: string): IpFamily | undefined {
+  return parseIp(text)?.family;
+}
+
+function maskBytes(bytes: readonly number[], length: number): number[] {
+  return bytes.map((b, i) => b & ((0xff << (8 - Math.max(0, Math.min(8, length - i * 8)))) & 0xff));
+}
+
+export interface CidrOptions {
+  /** A bare address is a host prefix (/32, /128) instead of an error. Default false. */
+  readonly bare?: boolean;
+  /** 'clear' (default): "10.0.0.1/24" means 10.0.0.0/24; 'reject': it is an error. */
+  readonly hostBits?: 'clear' | 'reject';
+}
+
+const scanned: ScannedV4 = { v4Address: 0, v4Length: 0 };
+
+/** "addr/len" (or, with `bare`, an address), or undefined. */
+export function parseCidr(text: string, options: CidrOptions = {}): IpCidr | undefined {
+  if (scanCanonicalV4(text, 0, text.length, true, scanned)) {
+    const v = scanned.v4Address;
+    return {
+      family: 4,
+      bytes: [v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff],
+      length: scanned.v4Length,
+    };
+  }
+  const slash = text.indexOf('/');
+  if (slash < 0 && options.bare !== true) return undefined;
+  const a = parseIp(slash < 0 ? text : text.slice(0, slash));
+  if (a === undefined) return undefined;
+  const max = a.family === 4 ? 32 : 128;
+  let length = max;
+  if (slash >= 0) {
+    const lenText = text.slice(slash + 1);
+    if (!LENGTH_TEXT.test(lenText)) return undefined;
+    length = Number(lenText);
+    if (length > max) return undefined;
+  }
+  const bytes = maskBytes(a.bytes, length);
+  if (options.hostBits === 'reject' && bytes.some((b, i) => b !== a.bytes[i])) return undefined;
+  return { family: a.family, bytes, length };
+}
+
+/** Why `text` is not a CIDR (for messages), or undefined when it is one. */
+export function cidrProblem(text: string, options: CidrOptions = {}): string | undefined {
+  if (parseCidr(text, options) !== undefined) return undefined;
+  const slash = text.indexOf('/');
+  if (slash < 0 && options.bare !== true) return 'missing the prefix length ("/length")';
+  const a = parseIp(slash < 0 ? text : text.slice(0, slash));
+  if (a === undefined) return 'not an IPv4 or IPv6 address';
+  const lenText = text.slice(slash + 1);
+  const max = a.family === 4 ? 32 : 128;
+  if (!LENGTH_TEXT.test(lenText)) return `prefix length "${lenText}" is not a number`;
+  if (Number(lenText) > max) return `prefix length ${lenText} exceeds ${max}`;
+  return `host bits are set beyond /${lenText}`;
+}
+
+export function formatCidr(c: IpCidr): string {
+  return `${formatIp(c.bytes)}/${c.length}`;
+}
+
+/** The canonical "network/len" of a CIDR (host bits cleared unless `hostBits: 'reject'`), or undefined. */
+export function canonicalCidr(text: string, options: CidrOptions = {}): string | undefined {
+  if (scanCanonicalV4(text, 0, text.length, true, undefined)) return text;
+  const c = parseCidr(text, options);
+  return c === undefined ? undefined : formatCidr(c);
+}
+
+/** The family of a CIDR, or undefined when the text is not one. */
+export function cidrFamily(text: string): IpFamily | undefined {
+  return parseCidr(text)?.family;
+}
+
+/** Whether `inner` (a CIDR or an address) lies inside `outer` (same family, same leading bits). */
+export function contains(outer: IpCidr, inner: IpCidr | IpAddress): boolean {
+  if (outer.family !== inner.family) return false;
+  const innerLength = 'length' in inner ? inner.length : inner.bytes.length * 8;
+  if (innerLength < outer.length) return false;
+  const o = ipaddr.fromByteArray([...outer.bytes]);
+  const i = ipaddr.fromByteArray([...inner.bytes]);
+  return i.match(o, outer.length);
+}
+
+/** Whether `inner` (a CIDR or a bare address) lies inside CIDR `outer`; false when either is invalid. */
+export function cidrContains(outer: string, inner: string): boolean {
+  const o = parseCidr(outer);
+  const i = parseCidr(inner, { bare: true });
+  return o !== undefined && i !== undefined && contains(o, i);
+}
+
+/** Whether two CIDRs share at least one address. */
+export function cidrsOverlap(a: string, b: string): boolean {
+  return cidrContains(a, b) || cidrContains(b, a);
 }
 
 /** Where scanCanonicalV4 leaves the numbers of what it accepted. */

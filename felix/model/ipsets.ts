@@ -12,7 +12,7 @@
 // policy calculation canonicalizes pod addresses when a pod arrives and the Dataplane, given the
 // same set object again, neither parses nor copies its members.
 import { FelixError } from '../errors.ts';
-import { formatV6, parseV4, parseV6 } from './addr.ts';
+import { formatIp, parseIpOf } from './addr.ts';
 import type { IpFamily } from './iptables.ts';
 import { stableHash } from './iptables.ts';
 
@@ -60,14 +60,14 @@ function bad(message: string): never {
   throw new FelixError('FELIX_ERR_INVALID_DESIRED', message);
 }
 
-function parseAddress(s: string, family: IpFamily): number[] {
-  const bytes = family === 'inet' ? parseV4(s) : parseV6(s);
+function parseAddress(s: string, family: IpFamily): readonly number[] {
+  const bytes = parseIpOf(s, family === 'inet' ? 4 : 6)?.bytes;
   if (bytes === undefined) bad(`not an ${family === 'inet' ? 'IPv4' : 'IPv6'} address: ${s}`);
   return bytes;
 }
 
-function formatAddress(bytes: readonly number[], family: IpFamily): string {
-  return family === 'inet' ? bytes.join('.') : formatV6(bytes);
+function formatAddress(bytes: readonly number[], _family: IpFamily): string {
+  return formatIp(bytes);
 }
 
 function canonicalNet(s: string, family: IpFamily): string {

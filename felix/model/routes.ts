@@ -11,7 +11,7 @@
 // right on every resync (a flap per route per resync).
 import { createHash } from 'node:crypto';
 import { FelixError } from '../errors.ts';
-import { formatV6, parseV4, parseV6, scanCanonicalV4 } from './addr.ts';
+import { contains, formatIp, type IpFamily, parseCidr, parseIp, scanCanonicalV4 } from './addr.ts';
 
 /** The kernel's main table (`ip route` without `table`). */
 export const RT_TABLE_MAIN = 254;
@@ -28,7 +28,7 @@ export const POD_GATEWAY_V6 = 'fe80::1';
 export const RouteType = { unicast: 'unicast', blackhole: 'blackhole', unreachable: 'unreachable' } as const;
 export type RouteType = (typeof RouteType)[keyof typeof RouteType];
 
-export type IpFamily = 4 | 6;
+export type { IpFamily } from './addr.ts';
 
 export interface NextHop {
   readonly gateway?: string;
@@ -79,14 +79,11 @@ export interface ParsedAddress {
 }
 
 export function parseAddress(s: string): ParsedAddress | undefined {
-  const v4 = parseV4(s);
-  if (v4) return { family: 4, bytes: v4 };
-  const v6 = s.includes(':') ? parseV6(s) : undefined;
-  return v6 ? { family: 6, bytes: v6 } : undefined;
+  return parseIp(s);
 }
 
 export function formatAddress(a: ParsedAddress): string {
-  return a.family === 4 ? a.bytes.join('.') : formatV6(a.bytes);
+  return formatIp(a.bytes);
 }
 
 /** Canonical text of an address; throws FELIX_ERR_INVALID_ROUTE when it is not one. */
@@ -131,23 +128,8 @@ export function parsePrefix(s: string, family?: IpFamily): ParsedPrefix | undefi
     if (family === undefined) return undefined;
     return { family, bytes: new Array<number>(family === 4 ? 4 : 16).fill(0), length: 0 };
   }
-  const slash = s.indexOf('/');
-  const addr = parseAddress(slash < 0 ? s : s.slice(0, slash));
-  if (!addr) return undefined;
-  if (family !== undefined && addr.family !== family) return undefined;
-  const max = addr.family === 4 ? 32 : 128;
-  let length = max;
-  if (slash >= 0) {
-    const lenText = s.slice(slash + 1);
-    if (!/^\d{1,3}$/.test(lenText)) return undefined;
-    length = Number(lenText);
-    if (length > max) return undefined;
-  }
-  const bytes = addr.bytes.map((b, i) => {
-    const bitsHere = Math.min(8, Math.max(0, length - i * 8));
-    return b & ((0xff << (8 - bitsHere)) & 0xff);
-  });
-  return { family: addr.family, bytes, length };
+  const p = parseCidr(s, { bare: true });
+  return p === undefined || (family !== undefined && p.family !== family) ? undefined : p;
 }
 
 export function formatPrefix(p: ParsedPrefix): string {
@@ -167,13 +149,7 @@ export function canonicalPrefix(s: string, family?: IpFamily): string {
 
 /** Whether address `a` lies inside prefix `p` (same family). */
 export function prefixContains(p: ParsedPrefix, a: ParsedAddress): boolean {
-  if (p.family !== a.family) return false;
-  for (let i = 0; i < p.bytes.length; i++) {
-    const bitsHere = Math.min(8, Math.max(0, p.length - i * 8));
-    const mask = (0xff << (8 - bitsHere)) & 0xff;
-    if ((a.bytes[i]! & mask) !== p.bytes[i]) return false;
-  }
-  return true;
+  return contains(p, a);
 }
 
 // ---------------------------------------------------------------------------------------------

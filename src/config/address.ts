@@ -1,11 +1,11 @@
 // Addresses in configuration files and resources: the one canonical text every spelling of an
 // address shares, and the addresses that can never be a BGP peer, a local address or a next hop.
 //
-// Canonical text is RFC 5952 (lower case, the longest run of zero groups as "::"), with an
-// IPv4-mapped IPv6 address (::ffff:192.0.2.2, in any spelling) written as the IPv4 address it
-// maps: a dual-stack socket reports an IPv4 peer that way, and the kernel connects to it over
+// Canonical text is felix's (felix/model/addr.ts, on ipaddr.js: RFC 5952 as inet_ntop writes it),
+// with an IPv4-mapped IPv6 address (::ffff:192.0.2.2, in any spelling) written as the IPv4 address
+// it maps: a dual-stack socket reports an IPv4 peer that way, and the kernel connects to it over
 // IPv4. So "2001:DB8::2", "2001:db8:0:0::2" and "::ffff:192.0.2.2" vs "192.0.2.2" compare equal.
-import { formatIpv4, formatIpv6, parseIp } from '../../bgp/wire/prefix.ts';
+import { formatIp, parseIp } from '../../felix/index.ts';
 
 export interface CanonicalAddress {
   readonly address: string;
@@ -14,15 +14,11 @@ export interface CanonicalAddress {
   readonly mapped: boolean;
 }
 
-function bytesOf(text: string): Uint8Array | undefined {
-  try {
-    return parseIp(text);
-  } catch {
-    return undefined;
-  }
+function bytesOf(text: string): readonly number[] | undefined {
+  return parseIp(text)?.bytes;
 }
 
-function isMapped(b: Uint8Array): boolean {
+function isMapped(b: readonly number[]): boolean {
   if (b.length !== 16 || b[10] !== 0xff || b[11] !== 0xff) return false;
   for (let i = 0; i < 10; i++) if (b[i] !== 0) return false;
   return true;
@@ -32,9 +28,9 @@ function isMapped(b: Uint8Array): boolean {
 export function canonicalAddress(text: string): CanonicalAddress | undefined {
   const b = bytesOf(text);
   if (b === undefined) return undefined;
-  if (b.length === 4) return { address: formatIpv4(b, 0), family: 4, mapped: false };
-  if (isMapped(b)) return { address: formatIpv4(b, 12), family: 4, mapped: true };
-  return { address: formatIpv6(b, 0), family: 6, mapped: false };
+  if (b.length === 4) return { address: formatIp(b), family: 4, mapped: false };
+  if (isMapped(b)) return { address: formatIp(b.slice(12)), family: 4, mapped: true };
+  return { address: formatIp(b), family: 6, mapped: false };
 }
 
 /**
@@ -46,7 +42,7 @@ export function canonicalAddress(text: string): CanonicalAddress | undefined {
 export function unusableAddress(text: string): string | undefined {
   const a = canonicalAddress(text);
   if (a === undefined) return undefined;
-  const b = bytesOf(a.address) as Uint8Array;
+  const b = bytesOf(a.address) as readonly number[];
   if (b.every((x) => x === 0)) return `${a.address} is the unspecified address, which no host has`;
   if (a.family === 4 ? (b[0] as number) >> 4 === 0xe : b[0] === 0xff)
     return `${a.address} is a multicast address, not one host`;

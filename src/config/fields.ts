@@ -1,10 +1,9 @@
 // Field schemas shared by every configuration file Margay reads (speaker, agent, lab).
 // Each schema's error message names what is expected, and `formatIssues` prefixes it with the
 // field's path ("peers[1].asn: …") so an operator can find the line.
-import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseCommunity, parseExtendedCommunity, parseLargeCommunity } from '../../bgp/communities.ts';
-import { parsePrefix } from '../../bgp/wire/prefix.ts';
+import { cidrProblem, ipFamily } from '../../felix/index.ts';
 import { unusableAddress, unusableListenAddress } from './address.ts';
 
 export const asn = z
@@ -13,8 +12,10 @@ export const asn = z
   .min(1, 'must be 1..4294967295')
   .max(4294967295, 'must be 1..4294967295');
 
-export const ipv4 = z.string().refine((s) => isIP(s) === 4, 'must be an IPv4 address like 192.0.2.1');
-export const ipAddress = z.string().refine((s) => isIP(s) !== 0, 'must be an IPv4 or IPv6 address');
+export const ipv4 = z.string().refine((s) => ipFamily(s) === 4, 'must be an IPv4 address like 192.0.2.1');
+export const ipAddress = z
+  .string()
+  .refine((s) => ipFamily(s) !== undefined, 'must be an IPv4 or IPv6 address');
 
 /** An address a TCP session can have at either end: not unspecified, multicast or broadcast. */
 export const hostAddress = ipAddress.superRefine((s, ctx) => {
@@ -36,10 +37,9 @@ export const family = z.enum(['ipv4-unicast', 'ipv6-unicast'], {
 
 /** A CIDR prefix with no host bits set, e.g. 10.244.1.0/24 or 2001:db8::/48. */
 export const prefix = z.string().transform((s, ctx) => {
-  try {
-    parsePrefix(s);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  const why = cidrProblem(s, { hostBits: 'reject' });
+  if (why !== undefined) {
+    ctx.addIssue({ code: 'custom', message: `invalid address or prefix ${JSON.stringify(s)}: ${why}` });
     return z.NEVER;
   }
   return s;
@@ -83,7 +83,7 @@ export const listenAddress = z.string().transform((s, ctx) => {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(s);
   const host = m ? (m[1] ?? m[2] ?? '') : '';
   const p = m ? Number(m[3]) : 0;
-  if (!m || p < 1 || p > 65535 || (host !== '' && isIP(host) === 0)) {
+  if (!m || p < 1 || p > 65535 || (host !== '' && ipFamily(host) === undefined)) {
     ctx.addIssue({
       code: 'custom',
       message: `"${s}" must be ADDRESS:PORT, e.g. 127.0.0.1:9179 or [::1]:9179`,
@@ -96,7 +96,7 @@ export const listenAddress = z.string().transform((s, ctx) => {
 /** Whether a REST API bound to `host` answers only this machine (127.0.0.0/8, ::1). */
 export function isLoopbackHost(host: string): boolean {
   if (host === 'localhost' || host === '::1') return true;
-  return isIP(host) === 4 && host.startsWith('127.');
+  return ipFamily(host) === 4 && host.startsWith('127.');
 }
 
 /**

@@ -8,7 +8,6 @@
 // are errors here, naming the field, instead of a failure when the speaker starts. The peers
 // handed on carry canonical addresses (address.ts), and they pass the speaker's own peer checks
 // before this function returns.
-import { isIP } from 'node:net';
 import { z } from 'zod';
 import {
   HOLD_TIME_RULE,
@@ -18,7 +17,7 @@ import {
 } from '../../bgp/fsm/index.ts';
 import { resolvePeers } from '../../bgp/speaker/peer-config.ts';
 import type { LocalRoute, PeerConfig, SpeakerOptions } from '../../bgp/speaker/types.ts';
-import { normalizePrefix } from '../../bgp/wire/prefix.ts';
+import { canonicalCidr, ipFamily } from '../../felix/index.ts';
 import { MargayError } from '../errors.ts';
 import { canonicalAddress, isUnspecified } from './address.ts';
 import {
@@ -73,7 +72,7 @@ const peerSchema = z
       .strictObject({
         ipv4: ipv4.pipe(hostAddress).optional(),
         ipv6: ipAddress
-          .refine((s) => isIP(s) === 6, 'must be an IPv6 address')
+          .refine((s) => ipFamily(s) === 6, 'must be an IPv6 address')
           .pipe(hostAddress)
           .optional(),
       })
@@ -177,7 +176,7 @@ export const speakerConfigSchema = z
     // One announcement per prefix, in any spelling.
     const prefixes = new Map<string, number>();
     cfg.announce.forEach((r, i) => {
-      const key = normalizePrefix(r.prefix);
+      const key = canonicalCidr(r.prefix) ?? r.prefix;
       const prev = prefixes.get(key);
       if (prev === undefined) prefixes.set(key, i);
       else

@@ -9,10 +9,10 @@
 //   means every node (a "global" peer).
 // - Times are integer seconds (not Go durations). TCP MD5 passwords and route filters are not
 //   supported, so there are no fields for them.
-import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseCommunity, parseLargeCommunity } from '../../bgp/communities.ts';
 import { holdTimeProblem, KEEPALIVE_TIME_MAX, keepaliveTimeProblem } from '../../bgp/fsm/index.ts';
+import { ipFamily } from '../../felix/index.ts';
 import { canonicalAddress, isUnspecified, unusableAddress } from '../config/address.ts';
 import {
   asNumber,
@@ -199,12 +199,17 @@ function deepFreeze<T>(v: T): T {
 
 /** peerIP: an address, optionally with a port: 192.0.2.1, 192.0.2.1:1179, [2001:db8::1]:1179. */
 export function parsePeerIP(text: string): { address: string; port?: number } | undefined {
-  if (isIP(text) !== 0) return { address: text };
+  if (ipFamily(text) !== undefined) return { address: text };
   const m = /^(?:\[([^\]]+)\]|([0-9.]+)):([0-9]{1,5})$/.exec(text);
   if (m === null) return undefined;
   const address = m[1] ?? m[2] ?? '';
   const p = Number(m[3]);
-  if (isIP(address) === 0 || (m[1] !== undefined && isIP(address) !== 6) || p < 1 || p > 65535)
+  if (
+    ipFamily(address) === undefined ||
+    (m[1] !== undefined && ipFamily(address) !== 6) ||
+    p < 1 ||
+    p > 65535
+  )
     return undefined;
   return { address, port: p };
 }
@@ -234,11 +239,11 @@ const peerIP = z
 const sourceAddress = z
   .string()
   .refine(
-    (s) => s === 'UseNodeIP' || s === 'None' || isIP(s) !== 0,
+    (s) => s === 'UseNodeIP' || s === 'None' || ipFamily(s) !== undefined,
     'must be UseNodeIP, None or an IP address',
   )
   .superRefine((s, ctx) => {
-    if (isIP(s) === 0) return;
+    if (ipFamily(s) === undefined) return;
     const problem = unusableAddress(s);
     if (problem !== undefined)
       ctx.addIssue({

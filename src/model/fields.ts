@@ -3,12 +3,11 @@
 // `pattern`/`minimum`/`maximum`/`enum` where the check can be expressed that way, and a zod
 // refinement for the rest (prefix host bits, label-key rules, selector syntax), which only the
 // daemon enforces. Messages name what is expected; formatProblems (resource.ts) adds the path.
-import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseCommunity, parseLargeCommunity } from '../../bgp/communities.ts';
 import { HOLD_TIME_MAX, HOLD_TIME_RULE, holdTimeProblem, KEEPALIVE_TIME_MAX } from '../../bgp/fsm/index.ts';
-import { parseIp, parsePrefix } from '../../bgp/wire/prefix.ts';
 import { labelKeyProblem, labelValueProblem } from '../../felix/calc/selector.ts';
+import { cidrContains, cidrProblem, ipFamily, parseCidr } from '../../felix/index.ts';
 import { SELECTOR_OPERATORS } from '../../felix/model/policy.ts';
 import { parseSelector, SelectorParseError, selectorKeys } from './selector.ts';
 
@@ -68,20 +67,16 @@ const CIDR_PATTERN = '^([0-9]{1,3}(\\.[0-9]{1,3}){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.
 export const ipAddress = z
   .string({ error: 'must be an IP address string' })
   .regex(new RegExp(IP_PATTERN), 'must be an IPv4 or IPv6 address')
-  .refine((s) => isIP(s) !== 0, 'must be an IPv4 or IPv6 address');
+  .refine((s) => ipFamily(s) !== undefined, 'must be an IPv4 or IPv6 address');
 
 export const ipv4Address = z
   .string({ error: 'must be an IPv4 address string' })
   .regex(/^[0-9]{1,3}(\.[0-9]{1,3}){3}$/, 'must be an IPv4 address like 192.0.2.1')
-  .refine((s) => isIP(s) === 4, 'must be an IPv4 address like 192.0.2.1');
+  .refine((s) => ipFamily(s) === 4, 'must be an IPv4 address like 192.0.2.1');
 
 function prefixProblem(s: string): string | undefined {
-  try {
-    parsePrefix(s);
-    return undefined;
-  } catch (err) {
-    return (err as Error).message;
-  }
+  const why = cidrProblem(s, { hostBits: 'reject' });
+  return why === undefined ? undefined : `invalid address or prefix ${JSON.stringify(s)}: ${why}`;
 }
 
 /** A network prefix with no host bits set (10.244.0.0/16, 2001:db8::/64). */
@@ -99,35 +94,14 @@ export const looseCidr = z
   .regex(new RegExp(CIDR_PATTERN), 'must be a CIDR like 192.0.2.0/24')
   .refine((s) => cidrRange(s) !== undefined, 'must be a CIDR like 192.0.2.0/24 (address/length)');
 
-/** [family bits, network as bigint, length] of "addr/len" (host bits cleared), or undefined. */
-export function cidrRange(s: string): { bits: number; network: bigint; length: number } | undefined {
-  const slash = s.indexOf('/');
-  if (slash < 0) return undefined;
-  let bytes: Uint8Array;
-  try {
-    bytes = parseIp(s.slice(0, slash));
-  } catch {
-    return undefined;
-  }
-  const lenText = s.slice(slash + 1);
-  if (!/^(0|[1-9][0-9]{0,2})$/.test(lenText)) return undefined;
-  const length = Number(lenText);
-  const bits = bytes.length * 8;
-  if (length > bits) return undefined;
-  let value = 0n;
-  for (const b of bytes) value = (value << 8n) | BigInt(b);
-  const hostBits = BigInt(bits - length);
-  return { bits, network: (value >> hostBits) << hostBits, length };
+/** The family's address bits (32, 128) and the length of "addr/len", or undefined. */
+export function cidrRange(s: string): { bits: number; length: number } | undefined {
+  const c = parseCidr(s);
+  return c === undefined ? undefined : { bits: c.bytes.length * 8, length: c.length };
 }
 
 /** True when `inner` is inside `outer` (same family, longer or equal prefix). */
-export function cidrContains(outer: string, inner: string): boolean {
-  const o = cidrRange(outer);
-  const i = cidrRange(inner);
-  if (o === undefined || i === undefined || o.bits !== i.bits || i.length < o.length) return false;
-  const hostBits = BigInt(o.bits - o.length);
-  return i.network >> hostBits === o.network >> hostBits;
-}
+export { cidrContains };
 
 /** A standard (ASN:VALUE) or large (GLOBAL:LOCAL1:LOCAL2) community, as Calico writes them. */
 export const communityValue = z

@@ -10,8 +10,8 @@
 // (Calico keeps the same settings on its own Node resource and in projectcalico.org/* annotations.)
 // The prefix length tells CrossSubnet which nodes share a subnet; a bare address means /32 (/128).
 // A bad annotation is a validation error naming the node and the annotation.
-import { isIP } from 'node:net';
 import { z } from 'zod';
+import { ipFamily } from '../../felix/index.ts';
 import { canonicalAddress, unusableAddress } from '../config/address.ts';
 import type { BGPConfigurationSpec } from './bgp.ts';
 import { DEFAULT_BGP_CONFIGURATION_SPEC } from './bgp.ts';
@@ -54,7 +54,7 @@ const nodeAddress = z
     address: z.string().min(1, 'must not be empty'),
   })
   .superRefine((a, ctx) => {
-    if ((a.type === 'InternalIP' || a.type === 'ExternalIP') && isIP(a.address) === 0)
+    if ((a.type === 'InternalIP' || a.type === 'ExternalIP') && ipFamily(a.address) === undefined)
       ctx.addIssue({ code: 'custom', path: ['address'], message: `must be an IP address for ${a.type}` });
   });
 
@@ -107,7 +107,7 @@ export interface NodeAnnotationSettings {
 function parseInterfaceAddress(text: string, family: 4 | 6): InterfaceAddress | string {
   const slash = text.indexOf('/');
   const address = slash < 0 ? text : text.slice(0, slash);
-  if (isIP(address) !== family)
+  if (ipFamily(address) !== family)
     return `must be an IPv${family} address with optional prefix length, e.g. ${family === 4 ? '192.0.2.10/24' : '2001:db8::10/64'}`;
   // The node's BGP sessions, next hops and VXLAN underlay use this address: it must be one host's.
   const unusable = unusableAddress(address);

@@ -41,6 +41,7 @@ describe('module boundaries: imports point one way, only src/ connects bgp/ and 
     ['bgp/wire/x.ts', "import net from 'node:net';", 'pure'],
     ['bgp/fsm/x.ts', "import { setTimeout } from 'node:timers';", 'pure'],
     ['bgp/speaker/x.ts', "import k8s from '@kubernetes/client-node';", 'not the package'],
+    ['felix/calc/x.ts', "import ipaddr from 'ipaddr.js';", 'only bgp/addr.ts and felix/model/addr.ts'],
     ['bgp/rib/x.ts', "import { s } from '../../src/config.ts';", 'only src/ connects'],
     [
       'felix/dataplane/x.ts',
@@ -66,6 +67,8 @@ describe('module boundaries: imports point one way, only src/ connects bgp/ and 
         source: "import { r } from '../rib/r.ts'; import { e } from '../errors.ts';",
       },
       { path: 'felix/dataplane/d.ts', source: "import { m } from '../model/m.ts';" },
+      { path: 'felix/model/addr.ts', source: "import ipaddr from 'ipaddr.js';" },
+      { path: 'bgp/addr.ts', source: "import ipaddr from 'ipaddr.js';" },
       { path: 'src/main.ts', source: "import { s } from '../bgp/speaker/s.ts'; import y from 'yaml';" },
       { path: 'src/api/a.ts', source: "import type { V } from '../daemon/view.ts';" },
     ];
