@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Netlink } from '../../felix/dataplane/netlink/netlink.ts';
 import { podGatewayAnchorRoute, wirePod } from '../../felix/dataplane/workload/veth.ts';
+import { canonicalCidr } from '../../felix/index.ts';
 import { workloadIfaceName } from '../../felix/model/endpoints.ts';
 import { birdc, startBird } from './bird.ts';
 import { agentConfigYaml, type ClusterRouter, torConfig } from './cluster.ts';
@@ -126,10 +127,9 @@ export async function addNode(lab: Lab, state: LabState, n: PlannedNode): Promis
 
 /** "192.0.2.1/24" → "192.0.2.0/24"; "2001:db8:0:2::1/64" → "2001:db8:0:2::/64" (lab plan only). */
 function networkOf(cidr: string): string {
-  if (cidr.includes(':')) return `${cidr.slice(0, cidr.indexOf('::'))}::/64`;
-  const [a, len] = cidr.split('/');
-  const parts = (a as string).split('.');
-  return `${parts.slice(0, 3).join('.')}.0/${len}`;
+  const network = canonicalCidr(cidr);
+  if (network === undefined) throw new Error(`lab plan: ${cidr} is not an address/length`);
+  return network;
 }
 
 /** Start `margay agent --config …` in the node's namespace. */

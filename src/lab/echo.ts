@@ -10,7 +10,8 @@
 // (anything else: a wrong answer, a bad address).
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { createConnection, createServer, isIP, type Server } from 'node:net';
+import { createConnection, createServer, type Server } from 'node:net';
+import { ipFamily } from '../../felix/index.ts';
 
 export const ECHO_TAG = 'margay-echo';
 
@@ -45,7 +46,7 @@ const BLOCKED_CODES = new Set([
 ]);
 
 export function formatTarget(t: ProbeTarget): string {
-  const host = isIP(t.address) === 6 ? `[${t.address}]` : t.address;
+  const host = ipFamily(t.address) === 6 ? `[${t.address}]` : t.address;
   return `${host}:${t.port}/${t.protocol}`;
 }
 
@@ -54,7 +55,7 @@ export function parseTarget(text: string): ProbeTarget {
   const m = /^(?:\[([^\]]+)\]|([^:/[\]]+)):(\d{1,5})\/(tcp|udp)(?:=(.+))?$/i.exec(text);
   const address = m?.[1] ?? m?.[2];
   const port = Number(m?.[3]);
-  if (!m || address === undefined || isIP(address) === 0 || port < 1 || port > 65535)
+  if (!m || address === undefined || ipFamily(address) === undefined || port < 1 || port > 65535)
     throw new Error(`bad probe target "${text}" (want ADDRESS:PORT/tcp|udp[=ns/name])`);
   return {
     address,
@@ -146,7 +147,7 @@ export function probe(t: ProbeTarget, timeoutMs: number): Promise<ProbeResult> {
         }),
       );
     } else {
-      const sock: UdpSocket = createSocket(isIP(t.address) === 6 ? 'udp6' : 'udp4');
+      const sock: UdpSocket = createSocket(ipFamily(t.address) === 6 ? 'udp6' : 'udp4');
       cleanup = () => {
         try {
           sock.close();

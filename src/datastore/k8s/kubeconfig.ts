@@ -3,8 +3,8 @@
 // (KUBERNETES_SERVICE_HOST/PORT and the mounted token and CA), then $KUBECONFIG. A configuration that
 // cannot work is an error naming what is missing, not a client that fails on its first request.
 import { existsSync } from 'node:fs';
-import { isIPv6 } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
+import { ipFamily } from '../../../felix/index.ts';
 import { MargayError } from '../../errors.ts';
 
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -60,7 +60,7 @@ function inCluster(host: string, port: string | undefined, dir: string): KubeCon
       'in-cluster configuration: KUBERNETES_SERVICE_HOST is set but KUBERNETES_SERVICE_PORT is not',
     );
   const scheme = port === '80' || port === '8080' || port === '8001' ? 'http' : 'https';
-  const server = `${scheme}://${isIPv6(host) ? `[${host}]` : host}:${port}`;
+  const server = `${scheme}://${ipFamily(host) === 6 ? `[${host}]` : host}:${port}`;
   const kc = new KubeConfig();
   kc.loadFromOptions({
     clusters: [{ name: 'in-cluster', server, caFile: `${dir}/ca.crt`, skipTLSVerify: false }],
