@@ -6,6 +6,8 @@
 //   dataplane: Dataplane (setDesired / idle / resync / status / listRoutes / describeRules / stop /
 //     cleanup), wirePod + enableForwarding (CNI and lab plumbing), detectBackend
 //   errors: FelixError with the stable codes of FelixErrorCode
+//   selectors: parseSelector / compileSelector / evaluateSelector, the one label-selector engine
+//     (Calico selector text and Kubernetes label selectors compile to one SelectorExpr)
 //   addresses: parseIp / parseCidr / canonicalIp / canonicalCidr / cidrContains …, the one parser,
 //     validator and canonical formatter of address and CIDR text for felix and src (on ipaddr.js)
 //
@@ -22,6 +24,17 @@ export type {
   PolicyRender,
 } from './calc/render-policy.ts';
 export { renderPolicy } from './calc/render-policy.ts';
+export type { Labels, RequirementLike, Selector, SelectorExpr } from './calc/selector-expr.ts';
+export {
+  compileSelector,
+  evaluateSelector,
+  labelSelectorToExpr,
+  parseSelector,
+  printSelector,
+  requirementExpr,
+  SelectorParseError,
+  selectorKeys,
+} from './calc/selector-expr.ts';
 export type { ApplyError, ApplyStep, RetryPolicy } from './dataplane/apply.ts';
 export type {
   DataplaneCleanupReport,

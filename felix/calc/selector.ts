@@ -9,9 +9,12 @@
 //
 // The canonical form (requirements sorted by key, operator, values; values sorted and deduplicated)
 // names the ipset of a selector, so two policies that spell one selector differently share one set,
-// and its text (`app in (web),!legacy`) is what the status API shows.
+// and its text (`app in (web),!legacy`) is what the status API shows. Matching is the one selector
+// engine's (selector-expr.ts): the requirements compile into its expression tree, the tree Calico
+// selector text parses into, and `evaluateSelector` decides.
 import type { LabelSelector, SelectorOperator } from '../model/policy.ts';
 import { SELECTOR_OPERATORS } from '../model/policy.ts';
+import { andAll, evaluateSelector, requirementExpr, type SelectorExpr } from './selector-expr.ts';
 
 export interface Requirement {
   readonly key: string;
@@ -25,6 +28,8 @@ export interface CanonicalSelector {
   readonly requirements: readonly Requirement[];
   /** `all()` for the empty selector; else e.g. `app in (web),tier notin (a,b),team,!legacy`. */
   readonly text: string;
+  /** The requirements ANDed, as the selector engine's tree. */
+  readonly expr: SelectorExpr;
 }
 
 // Label keys: optional DNS-subdomain prefix and "/", then a name of ≤ 63 characters
@@ -149,28 +154,12 @@ export function canonicalSelector(
       return true;
     });
   const text = requirements.length === 0 ? 'all()' : requirements.map(requirementText).join(',');
-  return { selector: { requirements, text } };
-}
-
-/** True when `labels` satisfies one requirement (NotIn and DoesNotExist match an absent key). */
-export function requirementMatches(r: Requirement, labels: Readonly<Record<string, string>>): boolean {
-  const has = Object.hasOwn(labels, r.key);
-  switch (r.operator) {
-    case 'In':
-      return has && r.values.includes(labels[r.key]!);
-    case 'NotIn':
-      return !has || !r.values.includes(labels[r.key]!);
-    case 'Exists':
-      return has;
-    case 'DoesNotExist':
-      return !has;
-  }
+  return { selector: { requirements, text, expr: andAll(requirements.map(requirementExpr)) } };
 }
 
 export function selectorMatches(sel: CanonicalSelector, labels: Readonly<Record<string, string>>): boolean {
-  for (const r of sel.requirements) if (!requirementMatches(r, labels)) return false;
-  return true;
+  return evaluateSelector(sel.expr, labels);
 }
 
 /** The selector that matches everything (`{}`). */
-export const SELECT_ALL: CanonicalSelector = { requirements: [], text: 'all()' };
+export const SELECT_ALL: CanonicalSelector = { requirements: [], text: 'all()', expr: { op: 'all' } };
