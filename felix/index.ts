@@ -40,6 +40,7 @@ export type {
   DataplaneCleanupReport,
   DataplaneCounts,
   DataplaneDesired,
+  DataplaneEndpointProblem,
   DataplaneIo,
   DataplaneIpset,
   DataplaneOptions,

@@ -30,6 +30,14 @@
 // - Periodic resync every `resyncIntervalMs` (default 90 s, Felix's route refresh): every reconciler
 //   re-reads the kernel and repairs drift (routes of our protocol, our chains and jumps in both
 //   families, our ipsets, the VXLAN device with its FDB/neighbours, workload veth sysctls).
+// - A local endpoint whose host interface does not exist (the CNI plugin has not made it, or it was
+//   deleted) is not programmed: its routes are held back (not written, so the kernel does not
+//   refuse them with "Cannot find device" and nothing is retried every `retryIntervalMs`), listed
+//   as `pending` by listRoutes() and in status().endpointsNotProgrammed with the reason, and
+//   `onWorkloadInterface` hears when it goes missing and when it appears. While any is missing an
+//   `ip monitor link` runs, and a link event naming one of them starts a pass, which finds the
+//   interface and programs the routes; the periodic resync looks again as well (a watch that could
+//   not start or ended, an event before the watch began).
 // - Routes carried over a restart (routes/carried.ts): `adoptCarried()` reads the remote routes of
 //   our protocol a previous instance left in the kernel and keeps them desired beside what
 //   setDesired says (setDesired wins at the same key) until `releaseCarried()`; the pass after the
@@ -42,7 +50,7 @@
 //
 // The caller renders policy (felix/calc) and passes the result: this file never imports calc.
 import { FelixError } from '../errors.ts';
-import { workloadRoutes } from '../model/endpoints.ts';
+import { type WorkloadEndpoint, workloadRoutes } from '../model/endpoints.ts';
 import type { IpSet } from '../model/ipsets.ts';
 import type { IpFamily } from '../model/iptables.ts';
 import {
@@ -70,7 +78,7 @@ import { detectBackend, type IptablesBackend } from './iptables/backend.ts';
 import { cleanupAll } from './iptables/cleanup.ts';
 import { type DescribedRule, IptablesWriter } from './iptables/writer.ts';
 import { type CompiledLinks, LinksReconciler, type LinksStats } from './links.ts';
-import { Netlink } from './netlink/netlink.ts';
+import { Netlink, type NetlinkMonitor } from './netlink/netlink.ts';
 import { carriedBeside, readCarried } from './routes/carried.ts';
 import { type CompiledRoutes, RouteTable } from './routes/route-table.ts';
 
@@ -112,6 +120,26 @@ export interface DataplaneOptions {
    * host's timers.
    */
   readonly timers?: DataplaneTimers;
+  /**
+   * Told when a local endpoint's host interface is found missing (`present: false`, its routes are
+   * then held back) and when it appears again (`present: true`, its routes are then programmed).
+   */
+  readonly onWorkloadInterface?: (e: {
+    readonly present: boolean;
+    readonly endpoint: WorkloadEndpoint;
+  }) => void;
+}
+
+/** A local endpoint that is not programmed, and why. */
+export interface DataplaneEndpointProblem {
+  /** "namespace/name". */
+  readonly id: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly interface: string;
+  readonly reason: string;
+  /** When it was found so (ms since epoch, the dataplane's clock). */
+  readonly since: number;
 }
 
 /** Timers on the dataplane's clock (`now`): the host's, or a test's. */
@@ -137,6 +165,8 @@ export interface DataplaneCounts extends DesiredCounts {
   readonly endpoints: number;
   /** Endpoints whose host interface exists and is configured. */
   readonly endpointsWired: number;
+  /** Endpoints whose host interface does not exist: their routes wait for it. */
+  readonly endpointsMissingInterface: number;
   readonly remoteVteps: number;
 }
 
@@ -187,6 +217,11 @@ export interface DataplaneStatus {
   readonly io: DataplaneIo;
   /** Endpoints whose host veth did not exist at the last pass (CNI not done yet). */
   readonly endpointsNotWired: readonly string[];
+  /**
+   * Endpoints not programmed, with the reason: their host interface does not exist, so their routes
+   * are held back until it appears (a link event starts the pass that programs them).
+   */
+  readonly endpointsNotProgrammed: readonly DataplaneEndpointProblem[];
   /**
    * Desired routes not in the kernel because of it: a foreign route at the key (`conflict`) or
    * the kernel refused the route (`failed`), with the kernel's message. They do not fail a pass
@@ -298,10 +333,19 @@ export class Dataplane {
         iptablesMerge: IptablesMerge;
         /** The adopted routes the routes were compiled with. */
         carried: readonly RouteSpec[] | undefined;
+        /** The interfaces whose endpoints' routes were left out. */
+        held: ReadonlySet<string>;
       }
     | undefined;
   /** Routes adopted by adoptCarried() until releaseCarried(); undefined when none are. */
   #carried: readonly RouteSpec[] | undefined;
+  /** Local endpoints whose interface is missing, by interface, and since when: routes held back. */
+  #held = new Map<string, { readonly endpoint: WorkloadEndpoint; readonly since: number }>();
+  /** The interfaces of #held, as the routes are compiled without them (a new set when it changes). */
+  #heldSet: ReadonlySet<string> = new Set();
+  /** The `ip monitor link` that runs while an endpoint's interface is missing. */
+  #monitor: NetlinkMonitor | undefined;
+  readonly #onWorkloadInterface: DataplaneOptions['onWorkloadInterface'];
   #current: Compiled | undefined;
   #pending = false;
   #resyncPending = false;
@@ -345,6 +389,7 @@ export class Dataplane {
     this.#resyncIntervalMs = opts.resyncIntervalMs ?? 90_000;
     this.#retryIntervalMs = opts.retryIntervalMs ?? 10_000;
     this.#retry = opts.retry ?? {};
+    this.#onWorkloadInterface = opts.onWorkloadInterface;
   }
 
   /**
@@ -377,15 +422,16 @@ export class Dataplane {
       last !== undefined &&
       last.input.routes === desired.routes &&
       last.input.endpoints === desired.endpoints &&
-      last.carried === carried
+      last.carried === carried &&
+      last.held === this.#heldSet
         ? last.output.routes
-        : this.#compileRoutes(desired, carried);
+        : this.#compileRoutes(desired, carried, this.#heldSet);
     const counts =
       last !== undefined && iptables === last.output.iptables && ipsets === last.output.ipsets
         ? last.output.counts
         : countDesired(iptables, ipsets);
     const compiled: Compiled = { routes, iptables, ipsets, links, counts };
-    this.#compiled = { input: desired, output: compiled, iptablesMerge, carried };
+    this.#compiled = { input: desired, output: compiled, iptablesMerge, carried, held: this.#heldSet };
     this.#staged = compiled;
     if (this.#resyncTimer === undefined && this.#resyncIntervalMs > 0) this.#scheduleResync();
     this.#kick(false);
@@ -425,15 +471,24 @@ export class Dataplane {
     this.#carried = carried;
     const last = this.#compiled;
     if (last === undefined || this.#stopped) return;
-    const output: Compiled = { ...last.output, routes: this.#compileRoutes(last.input, carried) };
+    const output: Compiled = { ...last.output, routes: this.#compileRoutes(last.input, carried, last.held) };
     this.#compiled = { ...last, output, carried };
     this.#staged = output;
     this.#kick(false);
   }
 
-  /** The routes of `desired` (its local workloads' included) and the adopted ones beside them. */
-  #compileRoutes(desired: DataplaneDesired, carried: readonly RouteSpec[] | undefined): CompiledRoutes {
-    const specs = [...desired.endpoints.flatMap((ep) => workloadRoutes(ep)), ...desired.routes];
+  /**
+   * The routes of `desired` (its local workloads' included, except those on the `held` interfaces)
+   * and the adopted ones beside them.
+   */
+  #compileRoutes(
+    desired: DataplaneDesired,
+    carried: readonly RouteSpec[] | undefined,
+    held: ReadonlySet<string>,
+  ): CompiledRoutes {
+    const endpoints =
+      held.size === 0 ? desired.endpoints : desired.endpoints.filter((ep) => !held.has(ep.ifaceName));
+    const specs = [...endpoints.flatMap((ep) => workloadRoutes(ep)), ...desired.routes];
     const compiled = this.#routes.compile(specs);
     if (carried === undefined) return compiled;
     const beside = carriedBeside(carried, (key) => compiled.entries.has(key));
@@ -505,6 +560,7 @@ export class Dataplane {
         routesInGrace: routesInGrace.length,
         endpoints,
         endpointsWired: endpoints - notWired.length,
+        endpointsMissingInterface: this.#held.size,
         remoteVteps: cur?.links.vxlan ? cur.links.vxlan.vteps.length : 0,
       },
       repairs: {
@@ -531,6 +587,14 @@ export class Dataplane {
           this.#links.stats.neighDeleted,
       },
       endpointsNotWired: notWired,
+      endpointsNotProgrammed: [...this.#held.values()].map(({ endpoint: ep, since }) => ({
+        id: ep.id,
+        namespace: ep.namespace,
+        name: ep.name,
+        interface: ep.ifaceName,
+        reason: `interface ${ep.ifaceName} does not exist: its routes are programmed when it appears`,
+        since,
+      })),
       routeProblems,
       routesInGrace,
     };
@@ -538,19 +602,35 @@ export class Dataplane {
 
   /** Every desired route with the reason it is there and whether the kernel has it. */
   listRoutes(): DataplaneRoute[] {
-    return this.#routes.list().map(({ route: r, state, message, graceRemainingMs }) => ({
-      family: r.family,
-      table: r.table,
-      dst: r.dst,
-      type: r.type,
-      nextHops: r.nextHops,
-      ...(r.src !== undefined ? { src: r.src } : {}),
-      ...(r.mtu !== undefined ? { mtu: r.mtu } : {}),
-      reason: r.reason ?? '',
-      state,
-      ...(message !== undefined ? { message } : {}),
-      ...(graceRemainingMs !== undefined ? { graceRemainingMs } : {}),
-    }));
+    const listed: DataplaneRoute[] = this.#routes
+      .list()
+      .map(({ route: r, state, message, graceRemainingMs }) => ({
+        family: r.family,
+        table: r.table,
+        dst: r.dst,
+        type: r.type,
+        nextHops: r.nextHops,
+        ...(r.src !== undefined ? { src: r.src } : {}),
+        ...(r.mtu !== undefined ? { mtu: r.mtu } : {}),
+        reason: r.reason ?? '',
+        state,
+        ...(message !== undefined ? { message } : {}),
+        ...(graceRemainingMs !== undefined ? { graceRemainingMs } : {}),
+      }));
+    // The held-back routes of endpoints whose interface is missing: wanted, not written.
+    for (const { endpoint } of this.#held.values())
+      for (const r of workloadRoutes(endpoint))
+        listed.push({
+          family: r.dst.includes(':') ? 6 : 4,
+          table: RT_TABLE_MAIN,
+          dst: r.dst,
+          type: 'unicast',
+          nextHops: [{ dev: endpoint.ifaceName }],
+          reason: r.reason ?? '',
+          state: 'pending',
+          message: `interface ${endpoint.ifaceName} does not exist: programmed when it appears`,
+        });
+    return listed;
   }
 
   /**
@@ -593,6 +673,8 @@ export class Dataplane {
       s.reject(new FelixError('FELIX_ERR_STOPPED', 'the dataplane was stopped during a retry wait'));
     }
     this.#sleepers.clear();
+    this.#monitor?.stop();
+    this.#monitor = undefined;
     await this.idle();
   }
 
@@ -660,6 +742,7 @@ export class Dataplane {
             links: { apply: () => this.#links.apply(), requestResync: () => this.#links.requestResync() },
             routes: {
               apply: () => {
+                this.#holdMissing();
                 if (!this.#routesResync) return this.#routes.apply();
                 this.#routesResync = false;
                 return this.#routes.resync();
@@ -716,6 +799,74 @@ export class Dataplane {
     this.#links.setCompiled(next.links);
     this.#routes.setCompiled(next.routes);
     this.#current = next;
+  }
+
+  /**
+   * Before the routes step of a pass: hold back the routes of the endpoints whose interface the
+   * links step did not find, and let go of those whose interface it found (the routes are compiled
+   * again when that changed), tell `onWorkloadInterface`, and run the link watch while any is held.
+   */
+  #holdMissing(): void {
+    const now = this.#now();
+    const before = this.#held;
+    const held = new Map<string, { readonly endpoint: WorkloadEndpoint; readonly since: number }>();
+    for (const endpoint of this.#links.missingEndpoints)
+      held.set(endpoint.ifaceName, before.get(endpoint.ifaceName) ?? { endpoint, since: now });
+    this.#held = held;
+    let moved = held.size !== before.size;
+    for (const [iface, h] of held)
+      if (!before.has(iface)) {
+        moved = true;
+        this.#onWorkloadInterface?.({ present: false, endpoint: h.endpoint });
+      }
+    for (const [iface, h] of before)
+      if (!held.has(iface) && this.#links.desired.endpoints.has(iface))
+        this.#onWorkloadInterface?.({ present: true, endpoint: h.endpoint });
+    if (moved) {
+      this.#heldSet = new Set(held.keys());
+      const last = this.#compiled;
+      if (last !== undefined) {
+        const output: Compiled = {
+          ...last.output,
+          routes: this.#compileRoutes(last.input, last.carried, this.#heldSet),
+        };
+        this.#compiled = { ...last, output, held: this.#heldSet };
+        // The state in force is the last accepted one unless a newer one waits for the next pass:
+        // then that one gets the new routes, and this pass keeps the routes it has.
+        if (this.#staged !== undefined) this.#staged = output;
+        else {
+          this.#current = output;
+          this.#routes.setCompiled(output.routes);
+        }
+      }
+    }
+    this.#watchLinks();
+  }
+
+  /** `ip monitor link` while an endpoint's interface is missing: an event naming one starts a pass. */
+  #watchLinks(): void {
+    if (this.#held.size === 0 || this.#stopped) {
+      this.#monitor?.stop();
+      this.#monitor = undefined;
+      return;
+    }
+    if (this.#monitor !== undefined) return;
+    const monitor = this.#nl.monitor('ip', ['link'], {
+      onLine: (line) => {
+        for (const iface of this.#held.keys())
+          if (line.includes(iface)) {
+            this.#kick(false);
+            return;
+          }
+      },
+      // An interface made between the links step's read and the start of the watch.
+      onStart: () => this.#kick(false),
+      // Ended by itself: the next pass that still misses an interface starts another.
+      onEnd: () => {
+        if (this.#monitor === monitor) this.#monitor = undefined;
+      },
+    });
+    this.#monitor = monitor;
   }
 
   /** The iptables writers as apply parts; before the first pass they do not exist yet. */

@@ -13,8 +13,9 @@
 //   the ipip module, shared with anything else using ipip, and Margay never deletes it.
 // - Workload veths (routed, with a link-local gateway answered by proxy ARP): the sysctls of
 //   `hostVethSysctls` and, for IPv6 endpoints, the fe80::1 gateway address. The veth itself is
-//   created by the CNI plugin, so an endpoint whose interface does not exist yet is skipped (and
-//   reported as not wired) and looked at again on every apply until it appears. Settings are read
+//   created by the CNI plugin, so an endpoint whose interface does not exist is skipped (and
+//   reported as not wired: `missingEndpoints`) and looked at again on every apply until it
+//   appears; the Dataplane holds back its routes meanwhile and watches for the interface. Settings are read
 //   before they are written (`sysctl -n`), so adoption after a restart and a drift-free resync write
 //   nothing.
 //
@@ -108,7 +109,7 @@ export class LinksReconciler {
   /** Interfaces whose settings are known to be in place (cleared by requestResync). */
   #configured = new Set<string>();
   /** Endpoints whose interface did not exist at the last look. */
-  #missing: string[] = [];
+  #missing: WorkloadEndpoint[] = [];
   #vxlanResync = false;
   #ipipResync = false;
   /** Whether the absence of our VXLAN device was confirmed since the last resync. */
@@ -186,6 +187,11 @@ export class LinksReconciler {
 
   /** Endpoints (ids) whose host interface did not exist at the last apply. */
   get missing(): readonly string[] {
+    return this.#missing.map((ep) => ep.id);
+  }
+
+  /** Endpoints whose host interface did not exist at the last apply. */
+  get missingEndpoints(): readonly WorkloadEndpoint[] {
     return this.#missing;
   }
 
@@ -252,7 +258,7 @@ export class LinksReconciler {
       links.set(l.ifname, addrs);
     }
     const present = todo.filter((ep) => links.has(ep.ifaceName));
-    this.#missing = todo.filter((ep) => !links.has(ep.ifaceName)).map((ep) => ep.id);
+    this.#missing = todo.filter((ep) => !links.has(ep.ifaceName));
     if (present.length === 0) return;
     const wanted: [string, string][] = [];
     for (const ep of present) {

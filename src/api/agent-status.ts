@@ -116,6 +116,12 @@ export function agentMetrics(view: AgentView): MetricFamily[] {
         ],
       },
       {
+        name: 'margay_dataplane_endpoints_not_programmed',
+        help: 'Local pods not programmed, by reason (interface_missing: their host veth does not exist).',
+        type: 'gauge',
+        samples: [{ labels: { reason: 'interface_missing' }, value: dp.counts.endpointsMissingInterface }],
+      },
+      {
         name: 'margay_dataplane_last_apply_seconds',
         help: 'Duration of the last dataplane pass.',
         type: 'gauge',

@@ -72,6 +72,13 @@ export class Agent {
           routeProtocol: dp.routeProtocol,
           resyncIntervalMs: dp.resyncIntervalSeconds * 1000,
           backend: dp.iptablesBackend === 'auto' ? undefined : dp.iptablesBackend,
+          // Once when a local pod's interface goes missing (its routes wait), once when it appears.
+          onWorkloadInterface: ({ present, endpoint: ep }) =>
+            log(present ? 'info' : 'warn', `dataplane.workload-interface-${present ? 'found' : 'missing'}`, {
+              pod: ep.name,
+              namespace: ep.namespace,
+              interface: ep.ifaceName,
+            }),
         })
       : null;
     this.#carryOver = this.#dataplane

@@ -12,6 +12,8 @@
 // names the line. Any other end of the process (another exit code — ip exits at once with 255 on
 // an argument it cannot parse, with 2 on a refused `neigh` line —, a signal, a timeout) is an
 // error of the whole batch (batch-writer.ts).
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { FelixError } from '../../errors.ts';
 import { type CommandResult, type CommandRunner, run as defaultRunner, formatArgv } from '../exec.ts';
 import {
@@ -185,6 +187,53 @@ export class Netlink {
   }
 
   /**
+   * Run `tool [-n NS] -o monitor OBJECTS…` for as long as the caller needs it and hand every line it
+   * prints (one kernel event per line) to `onLine`. `onStart` runs once the process has started;
+   * `onEnd` when it ends by itself (it was killed, or could not start) with what went wrong.
+   * Undefined with an injected runner (unit tests): there is no kernel to watch.
+   */
+  monitor(
+    tool: NetlinkTool,
+    objects: readonly string[],
+    handlers: {
+      readonly onLine: (line: string) => void;
+      readonly onStart?: () => void;
+      readonly onEnd?: (error: Error) => void;
+    },
+  ): NetlinkMonitor | undefined {
+    if (!this.#isRealRunner) return undefined;
+    const argv = this.argv(tool, ['-o', 'monitor', ...objects]);
+    this.stats.commands++;
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'] });
+    let stopped = false;
+    const end = (error: Error) => {
+      if (stopped) return;
+      stopped = true;
+      handlers.onEnd?.(error);
+    };
+    child.once('spawn', () => {
+      if (!stopped) handlers.onStart?.();
+    });
+    child.once('error', (e) =>
+      end(new FelixError('FELIX_ERR_COMMAND_FAILED', `${formatArgv(argv)}: ${e.message}`)),
+    );
+    child.once('exit', (code, signal) =>
+      end(
+        new FelixError('FELIX_ERR_COMMAND_FAILED', `${formatArgv(argv)} ended (${signal ?? `exit ${code}`})`),
+      ),
+    );
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      if (!stopped) handlers.onLine(line);
+    });
+    return {
+      stop: () => {
+        stopped = true;
+        child.kill();
+      },
+    };
+  }
+
+  /**
    * Set sysctls (paths with slashes, e.g. "net/ipv4/conf/mgy0/proxy_arp", so interface names
    * with dots work) in this namespace, one `sysctl` process for all of them.
    */
@@ -198,6 +247,12 @@ export class Netlink {
       ...(this.netns !== undefined ? { netns: this.netns } : {}),
     });
   }
+}
+
+/** A running `ip monitor` (Netlink.monitor). */
+export interface NetlinkMonitor {
+  /** End the process (by its own handle); no line is delivered after this. */
+  stop(): void;
 }
 
 /** Parse `-json` output (a JSON array) or throw FELIX_ERR_NETLINK_PARSE naming the command. */

@@ -234,8 +234,22 @@ describe('Dataplane: workload route grace period', () => {
   it('adopts with no write when the endpoint arrives within the period', async () => {
     const k = new FakeRouteKernel();
     cniRoutes(k);
-    const runner = async (c: Command): Promise<CommandResult> =>
-      k.handle(c) ?? { stdout: c.argv.join(' ').includes('-json') ? '[]' : '', stderr: '', code: 0 };
+    // The pod route is there, so its interface is too (a pod whose interface is missing is held back).
+    const runner = async (c: Command): Promise<CommandResult> => {
+      const text = c.argv.join(' ');
+      if (text.includes('addr show'))
+        return { stdout: JSON.stringify([{ ifname: POD_IFACE, addr_info: [] }]), stderr: '', code: 0 };
+      if (c.argv[0] === 'sysctl' && c.argv[1] === '-n')
+        return {
+          stdout: c.argv
+            .slice(2)
+            .map(() => '0\n')
+            .join(''),
+          stderr: '',
+          code: 0,
+        };
+      return k.handle(c) ?? { stdout: text.includes('-json') ? '[]' : '', stderr: '', code: 0 };
+    };
     const d = new Dataplane({ runner, backend: 'nft', resyncIntervalMs: 0, now: () => 0 });
     try {
       const base = { routes: [OWN_CIDR], iptables: { inet: [], inet6: [] }, ipsets: [] };
