@@ -20,6 +20,7 @@ import { LineCounter, parseAllDocuments } from 'yaml';
 import { MargayError } from '../../errors.ts';
 import type { Resource } from '../../model/resource.ts';
 import { describeObject, resourceKey, validateResource } from '../../model/resource.ts';
+import { parsePlain } from './plain-yaml.ts';
 
 export class DatastoreFileError extends MargayError {
   /** One line per problem: "FILE:LINE: document N: Kind name: field: message". */
@@ -118,6 +119,41 @@ export function* pieceStarts(
 
 /** Parses and validates one piece on its own; positions are relative to the piece. */
 export function parsePiece(text: string): Piece {
+  return plainPiece(text) ?? parsePieceFully(text);
+}
+
+/**
+ * The piece by plain-yaml.ts when its text is plain and every object in it is valid; undefined
+ * otherwise (parsePieceFully then says where each problem is).
+ */
+function plainPiece(text: string): Piece | undefined {
+  const plain = parsePlain(text);
+  if (plain === undefined) return undefined;
+  const objects: PieceObject[] = [];
+  const add = (obj: unknown, item: number | undefined): boolean => {
+    const result = validateResource(obj);
+    if (!result.ok) return false;
+    objects.push({ document: 1, item, line: plain.line, resource: result.resource, problems: undefined });
+    return true;
+  };
+  const v = plain.value as { kind?: unknown; items?: unknown } | null;
+  if (v !== null && v !== undefined) {
+    if (typeof v === 'object' && v.kind === 'List') {
+      if (!Array.isArray(v.items)) return undefined;
+      for (let j = 0; j < v.items.length; j++) if (!add(v.items[j], j)) return undefined;
+    } else if (!add(v, undefined)) return undefined;
+  }
+  return { documents: plain.documents, lines: lineFeeds(text), syntax: [], objects, troubled: false };
+}
+
+function lineFeeds(text: string): number {
+  let lines = 0;
+  for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) lines++;
+  return lines;
+}
+
+/** Parses and validates one piece with `yaml`, which keeps every position. */
+export function parsePieceFully(text: string): Piece {
   const lineCounter = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter, prettyErrors: true });
   const syntax: PieceProblem[] = [];
@@ -175,11 +211,9 @@ export function parsePiece(text: string): Piece {
     }
     add(value, document, undefined, line);
   });
-  let lines = 0;
-  for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) lines++;
   return {
     documents: list.length,
-    lines,
+    lines: lineFeeds(text),
     syntax,
     objects,
     troubled: syntax.length > 0 || objects.some((o) => o.resource === undefined),

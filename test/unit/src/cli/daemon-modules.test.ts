@@ -42,17 +42,17 @@ console.log(JSON.stringify({
 }
 
 describe('the modules a daemon holds', () => {
-  it('margay speaker: its own code, zod and yaml for the configuration, and no HTTP client', () => {
+  it('margay speaker: its own code, zod and yaml for the configuration, ipaddr.js, and no HTTP client', () => {
     const r = load('src/cli/speaker.ts');
     expect(r.ours).toBeGreaterThan(20);
-    expect(r.packages).toEqual(['yaml', 'zod']);
+    expect(r.packages).toEqual(['ipaddr.js', 'yaml', 'zod']);
     expect(r.undici).toBe(false);
   });
 
-  it('margay agent: the same, without the Kubernetes client unless that datastore is configured', () => {
+  it('margay agent: the same and js-yaml (plain datastore documents), without the Kubernetes client unless that datastore is configured', () => {
     const r = load('src/cli/agent.ts');
     expect(r.ours).toBeGreaterThan(50);
-    expect(r.packages).toEqual(['yaml', 'zod']);
+    expect(r.packages).toEqual(['ipaddr.js', 'js-yaml', 'yaml', 'zod']);
     expect(r.undici).toBe(false);
   });
 });
