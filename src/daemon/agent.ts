@@ -18,12 +18,13 @@
 //   before our End-of-RIB (sessions that came up earlier would send an End-of-RIB that makes every
 //   peer flush the stale routes to our pod CIDR).
 import { hostname } from 'node:os';
-import { type CommandRunner, Dataplane, Netlink } from '../../felix/index.ts';
+import type { CommandRunner, Dataplane } from '../../felix/index.ts';
 import type { CalculatedState, NodeIdentity } from '../calc/types.ts';
 import type { AgentConfig } from '../config/agent.ts';
 import type { Datastore } from '../datastore/types.ts';
 import { log } from '../log.ts';
 import { CarryOver } from './carry-over.ts';
+import { agentDataplane } from './dataplane.ts';
 import { DesiredDataplane } from './desired.ts';
 import { GraphFeeder } from './feed.ts';
 import { detectIdentity } from './interfaces.ts';
@@ -59,28 +60,12 @@ export class Agent {
   #lastReconcileError: string | undefined;
 
   constructor(opts: AgentOptions) {
-    const { config, netns } = opts;
+    const { config } = opts;
     this.#config = config;
     this.#datastore = opts.datastore;
     this.#nodeName = config.nodeName ?? process.env.NODENAME ?? hostname();
-    const ns = netns !== undefined ? { netns } : {};
     const dp = config.dataplane;
-    this.#dataplane = dp.enabled
-      ? new Dataplane({
-          ...ns,
-          ...(opts.runner !== undefined ? { runner: opts.runner, netlink: new Netlink(ns) } : {}),
-          routeProtocol: dp.routeProtocol,
-          resyncIntervalMs: dp.resyncIntervalSeconds * 1000,
-          backend: dp.iptablesBackend === 'auto' ? undefined : dp.iptablesBackend,
-          // Once when a local pod's interface goes missing (its routes wait), once when it appears.
-          onWorkloadInterface: ({ present, endpoint: ep }) =>
-            log(present ? 'info' : 'warn', `dataplane.workload-interface-${present ? 'found' : 'missing'}`, {
-              pod: ep.name,
-              namespace: ep.namespace,
-              interface: ep.ifaceName,
-            }),
-        })
-      : null;
+    this.#dataplane = dp.enabled ? agentDataplane(dp, opts) : null;
     this.#carryOver = this.#dataplane
       ? new CarryOver({
           dataplane: this.#dataplane,
