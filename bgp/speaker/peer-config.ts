@@ -73,19 +73,19 @@ function resolve(config: PeerConfig): ResolvedPeer {
   const nh = config.nextHop;
   if (nh?.ipv4 !== undefined && ipFamily(nh.ipv4) !== 4) refuse('nextHop.ipv4', `${nh.ipv4} is not IPv4`);
   if (nh?.ipv6 !== undefined && ipFamily(nh.ipv6) !== 6) refuse('nextHop.ipv6', `${nh.ipv6} is not IPv6`);
-  // The timer rule the configuration schemas share (bgp/fsm/hold-time.ts), named by our fields.
-  const timers = timersProblem(config.holdTime ?? FSM_DEFAULTS.holdTime, config.keepalive);
-  if (timers !== undefined) refuse(timers.field === 'holdTime' ? 'holdTime' : 'keepalive', timers.message);
+  // The timer rule the configuration schemas share (bgp/fsm/hold-time.ts); its field names are ours.
+  const timers = timersProblem(config.holdTime ?? FSM_DEFAULTS.holdTime, config.keepaliveTime);
+  if (timers !== undefined) refuse(timers.field, timers.message);
   let fsm: FsmConfig;
   try {
     fsm = resolveFsmConfig({
       ...(config.holdTime !== undefined && { holdTime: config.holdTime }),
-      ...(config.keepalive !== undefined && { keepaliveTime: config.keepalive }),
-      ...(config.connectRetry !== undefined && { connectRetryTime: config.connectRetry }),
+      ...(config.keepaliveTime !== undefined && { keepaliveTime: config.keepaliveTime }),
+      ...(config.connectRetryTime !== undefined && { connectRetryTime: config.connectRetryTime }),
       passive: config.passive ?? false,
     });
   } catch (err) {
-    return refuse('connectRetry', (err as Error).message);
+    return refuse('connectRetryTime', (err as Error).message);
   }
   return { config, address, port, families: [...new Set(families)], isIpv6: ipFamily(address) === 6, fsm };
 }

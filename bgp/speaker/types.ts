@@ -77,7 +77,7 @@ export interface PeerConfig {
   /** Seconds; 0 or ≥ 3. Default 90. */
   readonly holdTime?: number;
   /** Seconds; default holdTime / 3. */
-  readonly keepalive?: number;
+  readonly keepaliveTime?: number;
   /** Source address of the outgoing connection and our next hop on this session. */
   readonly localAddress?: string;
   readonly families?: readonly Family[];
@@ -89,7 +89,7 @@ export interface PeerConfig {
   /** Cease/Maximum Number of Prefixes Reached (RFC 4486) when exceeded. */
   readonly maxPrefix?: number;
   /** ConnectRetry base in seconds (default 5, grows with backoff). */
-  readonly connectRetry?: number;
+  readonly connectRetryTime?: number;
   /**
    * Our next hop per family on this session when it is not the session's local address, e.g.
    * an IPv6 address for IPv6 routes over an IPv4 session. Default: the session's local address.

@@ -92,7 +92,7 @@ function timers(
   o: SessionOptions,
   config: BGPConfigurationSpec,
   who: string,
-): { holdTime: number; keepalive?: number } | { problem: string } {
+): { holdTime: number; keepaliveTime?: number } | { problem: string } {
   const inheritedHold = o.holdTime === undefined;
   const holdTime = o.holdTime ?? config.holdTime;
   const holdProblem = holdTimeProblem(holdTime);
@@ -102,13 +102,13 @@ function timers(
     };
   if (o.keepaliveTime !== undefined) {
     const problem = keepaliveTimeProblem(o.keepaliveTime, holdTime);
-    if (problem === undefined) return { holdTime, keepalive: o.keepaliveTime };
+    if (problem === undefined) return { holdTime, keepaliveTime: o.keepaliveTime };
     const from = inheritedHold ? ` (holdTime ${holdTime} is BGPConfiguration default's)` : '';
     return { problem: `${who}: spec.keepaliveTime: ${problem}${from} (not peered)` };
   }
   const inherited = config.keepaliveTime;
   if (inherited === undefined || keepaliveTimeProblem(inherited, holdTime) !== undefined) return { holdTime };
-  return { holdTime, keepalive: inherited };
+  return { holdTime, keepaliveTime: inherited };
 }
 
 /** The object field a PeerConfig field comes from, for the problem of a peer the speaker refuses. */
@@ -117,7 +117,7 @@ const BGPPEER_FIELD: Readonly<Record<string, string>> = {
   port: 'spec.peerIP',
   asn: 'spec.asNumber',
   holdTime: 'spec.holdTime',
-  keepalive: 'spec.keepaliveTime',
+  keepaliveTime: 'spec.keepaliveTime',
   localAddress: 'spec.sourceAddress',
   maxPrefix: 'spec.maxPrefix',
 };
@@ -142,7 +142,7 @@ export function desiredPeers(
     family: Family,
     o: SessionOptions,
     who: string,
-  ): { localAddress?: string; holdTime: number; keepalive?: number } | undefined => {
+  ): { localAddress?: string; holdTime: number; keepaliveTime?: number } | undefined => {
     const mine = nodeAddress(self, family);
     if (mine === undefined) return undefined;
     let localAddress: string | undefined;

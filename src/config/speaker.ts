@@ -50,7 +50,7 @@ const peerSchema = z
     port: port.optional(),
     passive: z.boolean().default(false),
     holdTime: holdTime.default(90),
-    keepalive: z
+    keepaliveTime: z
       .number({ error: 'must be a number of seconds' })
       .int('must be an integer')
       .min(0, `must be 0..${KEEPALIVE_TIME_MAX} seconds`)
@@ -63,7 +63,7 @@ const peerSchema = z
     description: z.string().max(200).optional(),
     allowAsIn: z.number().int().min(0).max(10).optional(),
     maxPrefix: z.number().int().min(1).optional(),
-    connectRetry: z.number().int().min(1).max(65535).optional(),
+    connectRetryTime: z.number().int().min(1).max(65535).optional(),
     // 'local': only the routes this speaker announces go to the peer (PeerConfig.exportPolicy).
     exportPolicy: z.enum(['all', 'local']).optional(),
     // Our next hop per family when it is not the session's local address, e.g. an IPv6 address
@@ -80,7 +80,7 @@ const peerSchema = z
   })
   .superRefine((p, ctx) => {
     // The keepalive against the hold time (absent: a third of it), once both fields are valid.
-    const k = p.keepalive;
+    const k = p.keepaliveTime;
     if (
       k !== undefined &&
       Number.isInteger(k) &&
@@ -89,7 +89,7 @@ const peerSchema = z
       holdTimeProblem(p.holdTime) === undefined
     ) {
       const problem = keepaliveTimeProblem(k, p.holdTime);
-      if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['keepalive'], message: problem });
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['keepaliveTime'], message: problem });
     }
     const peer = canonicalAddress(p.address);
     const local = p.localAddress === undefined ? undefined : canonicalAddress(p.localAddress);

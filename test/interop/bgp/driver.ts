@@ -70,7 +70,7 @@ export async function startDriver(
   const arg = JSON.stringify({
     socket,
     options: config.options,
-    peers: config.peers.map((p) => ({ connectRetry: 1, ...p })),
+    peers: config.peers.map((p) => ({ connectRetryTime: 1, ...p })),
     routes: encodeRoutes(config.routes),
   });
   const proc = lab.spawn(ns, [process.execPath, join(import.meta.dirname, 'driver-child.ts'), arg], {

@@ -22,13 +22,13 @@ export interface MargayPeerYaml {
   readonly port?: number;
   readonly passive?: boolean;
   readonly holdTime?: number;
-  readonly keepalive?: number;
+  readonly keepaliveTime?: number;
   readonly localAddress?: string;
   readonly families?: readonly ('ipv4-unicast' | 'ipv6-unicast')[];
   readonly routeReflectorClient?: boolean;
   readonly nextHopSelf?: boolean;
   readonly description?: string;
-  readonly connectRetry?: number;
+  readonly connectRetryTime?: number;
   readonly nextHop?: { readonly ipv4?: string; readonly ipv6?: string };
   readonly exportPolicy?: 'all' | 'local';
 }
@@ -81,7 +81,7 @@ export async function startMargay(lab: Lab, ns: string, config: MargayYaml): Pro
     api: { listen: `127.0.0.1:${API_PORT}` },
     ...config,
     // The test's short timers: reconnect within a second, small hold times are set per peer.
-    peers: config.peers.map((p) => ({ connectRetry: 1, ...p })),
+    peers: config.peers.map((p) => ({ connectRetryTime: 1, ...p })),
   };
   writeFileSync(file, JSON.stringify(doc, null, 2));
   const proc = lab.spawn(ns, [process.execPath, join(REPO, 'src', 'main.ts'), 'speaker', '--config', file], {

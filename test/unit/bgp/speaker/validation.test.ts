@@ -92,13 +92,17 @@ describe('setPeers: the timer rule', () => {
   const base: PeerConfig = { address: '192.0.2.9', asn: 64513 };
   const cases: [Partial<PeerConfig>, string, string][] = [
     [
-      { holdTime: 90, keepalive: 0 },
-      'keepalive',
+      { holdTime: 90, keepaliveTime: 0 },
+      'keepaliveTime',
       '0 requires holdTime 0; with holdTime 90 it must be 1..30 seconds',
     ],
-    [{ keepalive: 0 }, 'keepalive', '0 requires holdTime 0; with holdTime 90 it must be 1..30 seconds'],
-    [{ holdTime: 90, keepalive: 31 }, 'keepalive', '31 is more than holdTime / 3'],
-    [{ holdTime: 0, keepalive: 10 }, 'keepalive', '10 with holdTime 0: must be 0'],
+    [
+      { keepaliveTime: 0 },
+      'keepaliveTime',
+      '0 requires holdTime 0; with holdTime 90 it must be 1..30 seconds',
+    ],
+    [{ holdTime: 90, keepaliveTime: 31 }, 'keepaliveTime', '31 is more than holdTime / 3'],
+    [{ holdTime: 0, keepaliveTime: 10 }, 'keepaliveTime', '10 with holdTime 0: must be 0'],
     [{ holdTime: 2 }, 'holdTime', 'must be 0 or 3..65535 seconds (RFC 4271 §4.2)'],
   ];
   for (const [fields, field, message] of cases) {
@@ -123,9 +127,9 @@ describe('setPeers: the timer rule', () => {
 
   test('what peerProblem accepts, setPeers accepts; peerKey is the address it keys peers by', () => {
     const ok: PeerConfig[] = [
-      { ...base, holdTime: 0, keepalive: 0 },
-      { address: '2001:DB8::9', asn: 64513, holdTime: 3, keepalive: 1 },
-      { address: '192.0.2.10', asn: 64513, holdTime: 90, keepalive: 30 },
+      { ...base, holdTime: 0, keepaliveTime: 0 },
+      { address: '2001:DB8::9', asn: 64513, holdTime: 3, keepaliveTime: 1 },
+      { address: '192.0.2.10', asn: 64513, holdTime: 90, keepaliveTime: 30 },
     ];
     for (const p of ok) expect(peerProblem(p)).toBeUndefined();
     const speaker = new Speaker({ asn: 64512, routerId: '192.0.2.1', listen: null });

@@ -74,7 +74,7 @@ describe('node-to-node mesh', () => {
       snap(...flatNodes(2), bgpConfig({ listenPort: 1179, holdTime: 30, keepaliveTime: 10 })),
       { name: 'node-1' },
     );
-    expect(st.peers[0]).toMatchObject({ port: 1179, holdTime: 30, keepalive: 10 });
+    expect(st.peers[0]).toMatchObject({ port: 1179, holdTime: 30, keepaliveTime: 10 });
     expect(st.speaker.listenPort).toBe(1179);
   });
 });
@@ -237,8 +237,8 @@ describe('top-of-rack peers', () => {
       source: 'BGPPeer a',
     });
     expect(a).not.toHaveProperty('keepalive'); // 30 * 3 > 60: the inherited keepalive does not fit
-    expect(b).toMatchObject({ holdTime: 9, keepalive: 3, localAddress: '192.0.2.11' });
-    expect(c).toMatchObject({ holdTime: 120, keepalive: 30 });
+    expect(b).toMatchObject({ holdTime: 9, keepaliveTime: 3, localAddress: '192.0.2.11' });
+    expect(c).toMatchObject({ holdTime: 120, keepaliveTime: 30 });
   });
 
   it("sends a router that is not a node only this node's routes; node peers and reflected routers get all", () => {
@@ -487,7 +487,7 @@ describe('timers across a BGPPeer and BGPConfiguration', () => {
       bgpPeer('good', { peerIP: '192.0.2.2', asNumber: 65000 }),
     );
     const st = calculate(s, { name: 'node-1' });
-    expect(st.peers.map((p) => [p.source, p.holdTime, p.keepalive])).toEqual([
+    expect(st.peers.map((p) => [p.source, p.holdTime, p.keepaliveTime])).toEqual([
       ['BGPPeer good', 0, 0],
       ['node node-2 (mesh)', 0, 0],
     ]);
@@ -505,7 +505,7 @@ describe('timers across a BGPPeer and BGPConfiguration', () => {
       bgpPeer('tor', { peerIP: '192.0.2.1', asNumber: 65000, keepaliveTime: 30 }),
     );
     const st = calculate(s, { name: 'node-1' });
-    expect(st.peers.map((p) => [p.address, p.keepalive])).toEqual([['192.0.2.1', 30]]);
+    expect(st.peers.map((p) => [p.address, p.keepaliveTime])).toEqual([['192.0.2.1', 30]]);
     expect(st.problems).toEqual([
       "BGPPeer to-rr: spec.keepaliveTime: 31 is more than holdTime / 3; with holdTime 90 it must be 1..30 seconds (RFC 4271 §4.4, §10) (holdTime 90 is BGPConfiguration default's) (not peered)",
     ]);
@@ -522,7 +522,7 @@ describe('timers across a BGPPeer and BGPConfiguration', () => {
     );
     const st = calculate(s, { name: 'node-1' });
     expect(st.problems).toEqual([]);
-    expect(st.peers.map((p) => [p.source, p.holdTime, p.keepalive])).toEqual([
+    expect(st.peers.map((p) => [p.source, p.holdTime, p.keepaliveTime])).toEqual([
       ['BGPPeer zero', 0, undefined],
       ['BGPPeer short', 9, undefined],
       ['BGPPeer long', 91, 30],

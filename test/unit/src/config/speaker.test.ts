@@ -20,7 +20,7 @@ peers:
     asn: 64513
     passive: false
     holdTime: 90
-    keepalive: 30
+    keepaliveTime: 30
     localAddress: 192.0.2.1
     families: [ipv4-unicast, ipv6-unicast]
     routeReflectorClient: false
@@ -61,7 +61,7 @@ describe('margay speaker config', () => {
       address: '192.0.2.2',
       asn: 64513,
       holdTime: 90,
-      keepalive: 30,
+      keepaliveTime: 30,
       families: ['ipv4-unicast', 'ipv6-unicast'],
       description: 'tor-1',
     });
@@ -97,8 +97,8 @@ describe('margay speaker config', () => {
     ],
     [
       'keepalive above hold/3',
-      { ...base, peers: [{ address: '192.0.2.2', asn: 1, holdTime: 9, keepalive: 4 }] },
-      'peers[0].keepalive: 4 is more than holdTime / 3; with holdTime 9 it must be 1..3 seconds',
+      { ...base, peers: [{ address: '192.0.2.2', asn: 1, holdTime: 9, keepaliveTime: 4 }] },
+      'peers[0].keepaliveTime: 4 is more than holdTime / 3; with holdTime 9 it must be 1..3 seconds',
     ],
     ['unknown peer field', { ...base, peers: [{ address: '192.0.2.2', asn: 1, holdtime: 9 }] }, 'peers[0]'],
     [
@@ -231,13 +231,13 @@ describe('margay speaker config', () => {
     ],
     [
       'keepalive 0 with a hold time',
-      { ...base, peers: [{ address: '192.0.2.2', asn: 1, holdTime: 90, keepalive: 0 }] },
-      'peers[0].keepalive: 0 requires holdTime 0; with holdTime 90 it must be 1..30 seconds',
+      { ...base, peers: [{ address: '192.0.2.2', asn: 1, holdTime: 90, keepaliveTime: 0 }] },
+      'peers[0].keepaliveTime: 0 requires holdTime 0; with holdTime 90 it must be 1..30 seconds',
     ],
     [
       'keepalive with hold time 0',
-      { ...base, peers: [{ address: '192.0.2.2', asn: 1, holdTime: 0, keepalive: 30 }] },
-      'peers[0].keepalive: 30 with holdTime 0: must be 0',
+      { ...base, peers: [{ address: '192.0.2.2', asn: 1, holdTime: 0, keepaliveTime: 30 }] },
+      'peers[0].keepaliveTime: 30 with holdTime 0: must be 0',
     ],
     ['host bits in prefix', { ...base, announce: [{ prefix: '10.244.1.1/24' }] }, 'announce[0].prefix'],
     [
@@ -262,7 +262,7 @@ describe('margay speaker config', () => {
       [{ address: '::ffff:192.0.2.2', asn: 1, localAddress: '192.0.2.1' }],
       [
         { address: '127.0.0.1', asn: 1, port: 1179 },
-        { address: '192.0.2.2', asn: 1, holdTime: 0, keepalive: 0 },
+        { address: '192.0.2.2', asn: 1, holdTime: 0, keepaliveTime: 0 },
         { address: '192.0.2.3', asn: 1, holdTime: 0 },
       ],
     ]) {

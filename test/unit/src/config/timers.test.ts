@@ -10,13 +10,18 @@ import { validateResource } from '../../../../src/model/resource.ts';
 const HOLDS = [0, 1, 2, 3, 4, 5, 6, 9, 10, 30, 89, 90, 91, 65534, 65535, 65536, -1, 7.5];
 const KEEPALIVES = [undefined, 0, 1, 2, 3, 4, 9, 10, 29, 30, 31, 21844, 21845, 21846, -1, 1.5];
 
-function yamlAccepts(holdTime: number, keepalive: number | undefined): boolean {
+function yamlAccepts(holdTime: number, keepaliveTime: number | undefined): boolean {
   try {
     parseSpeakerConfig({
       asn: 64512,
       routerId: '192.0.2.1',
       peers: [
-        { address: '192.0.2.2', asn: 64513, holdTime, ...(keepalive !== undefined ? { keepalive } : {}) },
+        {
+          address: '192.0.2.2',
+          asn: 64513,
+          holdTime,
+          ...(keepaliveTime !== undefined ? { keepaliveTime } : {}),
+        },
       ],
     });
     return true;
@@ -84,10 +89,10 @@ describe('the BGP timer rule', () => {
       parseSpeakerConfig({
         asn: 64512,
         routerId: '192.0.2.1',
-        peers: [{ address: '192.0.2.2', asn: 64513, holdTime: 90, keepalive: 31 }],
+        peers: [{ address: '192.0.2.2', asn: 64513, holdTime: 90, keepaliveTime: 31 }],
       }),
     ).toThrow(
-      'peers[0].keepalive: 31 is more than holdTime / 3; with holdTime 90 it must be 1..30 seconds (RFC 4271 §4.4, §10)',
+      'peers[0].keepaliveTime: 31 is more than holdTime / 3; with holdTime 90 it must be 1..30 seconds (RFC 4271 §4.4, §10)',
     );
   });
 });
