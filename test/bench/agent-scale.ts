@@ -69,6 +69,9 @@
 //        --datastores file,k8s  --code DIR  --baseline REF|none (default 307eba5)
 //        --baseline-events N (default --events)  --versions new,baseline  --poll-ms 25  --gap-ms 100
 //        --timeout-s 300  --cpu-prof DIR (the agent writes a V8 CPU profile there as it exits)
+//        --memory-limit 512Mi (the agent runs in a memory cgroup with that limit, as in a pod with
+//        resources.limits.memory, and sets its heap from it; reported: the heap limit, the cgroup's
+//        peak and OOM kills)
 // Everything a run creates (namespaces, processes by PID, files, the worktree) is removed at its
 // end, on failure and on SIGINT too.
 
@@ -81,6 +84,7 @@ import { stringify } from 'yaml';
 import { workloadIfaceName } from '../../felix/model/endpoints.ts';
 import type { ClusterPod, RawObject } from '../../src/lab/cluster.ts';
 import { podObject } from '../../src/lab/cluster.ts';
+import { createLimitedCgroup, quantityBytes } from '../support/cgroup.ts';
 import type { ClientReply, ClientRequest, ProbeSample } from './agent-scale-client.ts';
 import type { PeerCommand, PeerEvent, PeerRoute } from './agent-scale-peer.ts';
 import { SENDER_ASN } from './bgp/feed.ts';
@@ -461,6 +465,13 @@ export interface RunResult {
     readonly peakMb: number;
     /** Least-squares slope of RSS over the changes, MB per 100 changes. */
     readonly slopeMbPer100: number | null;
+    /** The memory limit of the agent's cgroup (`--memory-limit`), MB; null without one. */
+    readonly limitMb: number | null;
+    /** The V8 heap limit the agent reports (margay_process_heap_limit_bytes), MB. */
+    readonly heapLimitMb: number | null;
+    /** Of the cgroup: peak working set seen at the end, and processes the OOM killer ended. */
+    readonly cgroupPeakMb: number | null;
+    readonly oomKills: number | null;
   };
   readonly eventLoop: {
     readonly healthzMs: Spread | null;
@@ -809,6 +820,8 @@ interface RunOptions {
   readonly timeoutMs: number;
   /** Where the agent writes a V8 CPU profile when it exits (`--cpu-prof DIR`); none by default. */
   readonly cpuProfDir: string | undefined;
+  /** The agent runs in a memory cgroup with this limit (`--memory-limit`), as under a pod limit. */
+  readonly memoryLimitBytes: number | undefined;
 }
 
 /** The datastore file, one YAML document per object, so a change renders one object. */
@@ -969,25 +982,39 @@ export async function runAgentScale(size: ClusterSize, opts: RunOptions): Promis
     const logPath = agentLog;
     const node = join(opts.code.dir, 'node_modules', '.bin', 'node');
     const spawnedAt = Date.now();
-    const agent = spawnTracked(
-      teardown,
-      'margay agent',
-      [
-        node,
-        ...(opts.cpuProfDir === undefined
-          ? []
-          : [
-              '--cpu-prof',
-              `--cpu-prof-dir=${opts.cpuProfDir}`,
-              `--cpu-prof-name=agent-${opts.datastore}-${opts.version}.cpuprofile`,
-            ]),
-        join(opts.code.dir, 'src', 'main.ts'),
-        'agent',
-        '--config',
-        configPath,
-      ],
-      { netns: ns, logFile: logPath, cwd: opts.code.dir },
-    );
+    const cgroup =
+      opts.memoryLimitBytes === undefined
+        ? undefined
+        : createLimitedCgroup('margay-agent-scale', opts.memoryLimitBytes);
+    if (cgroup) teardown.add(`cgroup ${cgroup.dir}`, () => cgroup.remove());
+    const agentArgv = [
+      node,
+      ...(opts.cpuProfDir === undefined
+        ? []
+        : [
+            '--cpu-prof',
+            `--cpu-prof-dir=${opts.cpuProfDir}`,
+            `--cpu-prof-name=agent-${opts.datastore}-${opts.version}.cpuprofile`,
+          ]),
+      join(opts.code.dir, 'src', 'main.ts'),
+      'agent',
+      '--config',
+      configPath,
+    ];
+    // In a cgroup, the agent enters its namespace with nsenter rather than `ip netns exec`, whose
+    // own sysfs over /sys would hide /sys/fs/cgroup and so the limit (as in soak.ts).
+    const agent = cgroup
+      ? spawnTracked(
+          teardown,
+          'margay agent',
+          ['nsenter', `--net=/run/netns/${ns}`, '--', ...cgroup.wrap(agentArgv)],
+          { logFile: logPath, cwd: opts.code.dir },
+        )
+      : spawnTracked(teardown, 'margay agent', agentArgv, {
+          netns: ns,
+          logFile: logPath,
+          cwd: opts.code.dir,
+        });
     const pid = agent.pid;
     const cpuStart = await cpuTicks(pid);
     const giveUpIfExited = async () => {
@@ -1292,6 +1319,14 @@ export async function runAgentScale(size: ClusterSize, opts: RunOptions): Promis
         afterSettled: after.settled,
         peakMb: afterMem.hwmMb,
         slopeMbPer100: Number.isNaN(rssSlope) ? null : round1(rssSlope * 100),
+        limitMb: opts.memoryLimitBytes === undefined ? null : round1(opts.memoryLimitBytes / 2 ** 20),
+        heapLimitMb: (() => {
+          const v = metricValue(metrics, 'margay_process_heap_limit_bytes');
+          return v === undefined ? null : round1(v / 2 ** 20);
+        })(),
+        cgroupPeakMb:
+          cgroup?.memory().peakBytes === undefined ? null : round1(cgroup.memory().peakBytes! / 2 ** 20),
+        oomKills: cgroup === undefined ? null : cgroup.memory().oomKills,
       },
       eventLoop: {
         healthzMs: spread(answered.filter((p) => p.status === 200).map((p) => p.ms)),
@@ -1332,6 +1367,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       'gap-ms': { type: 'string', default: '100' },
       'timeout-s': { type: 'string', default: '300' },
       'cpu-prof': { type: 'string' },
+      'memory-limit': { type: 'string' },
     },
   });
   if (process.getuid?.() !== 0) throw new Error('agent-scale needs root (network namespaces)');
@@ -1352,6 +1388,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     gapMs: positive('gap-ms', values['gap-ms'], 0),
     timeoutMs: positive('timeout-s', values['timeout-s']) * 1000,
     cpuProfDir: values['cpu-prof'] === undefined ? undefined : resolve(values['cpu-prof']),
+    memoryLimitBytes:
+      values['memory-limit'] === undefined ? undefined : quantityBytes(values['memory-limit']),
   };
 
   const teardown = new Teardown();
