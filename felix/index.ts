@@ -11,8 +11,9 @@
 //   addresses: parseIp / parseCidr / canonicalIp / canonicalCidr / cidrContains …, the one parser,
 //     validator and canonical formatter of address and CIDR text for felix and src (on ipaddr.js)
 //
-// Two families of "IpFamily" exist: routes use 4 | 6 (RouteFamily here), iptables and ipsets use
-// 'inet' | 'inet6' (IpFamily), as iptables-save and ipset do.
+// One address-family type: IpFamily, 4 | 6 (model/addr.ts), for addresses, CIDRs and routes. The
+// iptables and ipset models keep the tools' own names, InetFamily 'inet' | 'inet6' (as
+// iptables-save and ipset print them), and cross with inetFamily / ipFamilyOfInet.
 
 export type { PolicyEvent, PolicyStoreOptions, PolicyStoreRender } from './calc/policy-store.ts';
 export { PolicyStore } from './calc/policy-store.ts';
@@ -63,7 +64,7 @@ export type { WiredPod, WirePodOptions } from './dataplane/workload/veth.ts';
 export { enableForwarding, podGatewayAnchorRoute, wirePod } from './dataplane/workload/veth.ts';
 export type { FelixErrorCodeName } from './errors.ts';
 export { FelixError, FelixErrorCode } from './errors.ts';
-export type { CidrOptions, IpAddress, IpCidr, ScannedV4 } from './model/addr.ts';
+export type { CidrOptions, IpAddress, IpCidr, IpFamily, ScannedV4 } from './model/addr.ts';
 export {
   canonicalCidr,
   canonicalIp,
@@ -86,13 +87,14 @@ export type { IpSet, IpSetType } from './model/ipsets.ts';
 export type {
   Action,
   Chain,
-  IpFamily,
+  InetFamily,
   IptablesDesired,
   IptablesTable,
   Jump,
   Rule,
   TableState,
 } from './model/iptables.ts';
+export { inetFamily, ipFamilyOfInet } from './model/iptables.ts';
 export type { NatOutgoing, NatPool } from './model/nat-outgoing.ts';
 export { renderNatOutgoing } from './model/nat-outgoing.ts';
 export type {
@@ -108,7 +110,6 @@ export type {
 } from './model/policy.ts';
 export type {
   EncapDecisionInput,
-  IpFamily as RouteFamily,
   NextHop,
   RemoteNodeRoute,
   RouteSpec,

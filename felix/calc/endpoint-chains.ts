@@ -44,7 +44,7 @@
 // INPUT and the pod's from-workload chain, as ESTABLISHED. Traffic from other nodes' hosts is
 // ordinary ingress (Calico's default, too).
 import type { WorkloadEndpoint } from '../model/endpoints.ts';
-import type { Chain, IpFamily, Jump, Rule } from '../model/iptables.ts';
+import type { Chain, InetFamily, Jump, Rule } from '../model/iptables.ts';
 import { chainName } from '../model/iptables.ts';
 import type { Direction } from './policy-chains.ts';
 import { MARK_MATCH, namespaceChainName, POLICY_ACCEPT_MARK } from './policy-chains.ts';
@@ -120,7 +120,7 @@ function policyRules(ep: WorkloadEndpoint, direction: Direction, ns: NamespacePo
   ];
 }
 
-function antiSpoofRules(ep: WorkloadEndpoint, family: IpFamily): Rule[] {
+function antiSpoofRules(ep: WorkloadEndpoint, family: InetFamily): Rule[] {
   const addrs = family === 'inet' ? ep.ipv4 : ep.ipv6;
   const who = `endpoint ${ep.id}`;
   if (addrs.length === 0) {
@@ -147,7 +147,7 @@ function antiSpoofRules(ep: WorkloadEndpoint, family: IpFamily): Rule[] {
 
 export function renderEndpointChains(
   ep: WorkloadEndpoint,
-  family: IpFamily,
+  family: InetFamily,
   ns: NamespacePolicyState,
 ): Chain[] {
   const who = `endpoint ${ep.id}`;
@@ -170,7 +170,7 @@ export function renderEndpointChains(
  */
 export function renderStaticChains(
   endpoints: readonly WorkloadEndpoint[],
-  family: IpFamily,
+  family: InetFamily,
   familyInUse: boolean,
 ): { chains: Chain[]; jumps: Jump[] } {
   const wl = WORKLOAD_IFACE_MATCH;

@@ -20,7 +20,7 @@
 //   replaces the peer's own set (it holds only peer pods). With no peers, or an ipBlock peer, the
 //   set covers every pod of the cluster that declares the name: a named port only ever matches a
 //   pod, never an address outside the cluster.
-import type { Chain, IpFamily, Rule } from '../model/iptables.ts';
+import type { Chain, InetFamily, Rule } from '../model/iptables.ts';
 import { chainName } from '../model/iptables.ts';
 import type { NormPeer, NormPolicy, NormPort, NormRule, PodSetSpec } from './policy-normalize.ts';
 import { podSetKey } from './policy-normalize.ts';
@@ -58,7 +58,7 @@ interface PeerAlt {
 function peerAlts(
   peers: readonly NormPeer[] | undefined,
   direction: Direction,
-  family: IpFamily,
+  family: InetFamily,
   sets: SetNamer,
 ): PeerAlt[] {
   const side = direction === 'ingress' ? 'src' : 'dst';
@@ -97,7 +97,7 @@ function ruleMatches(
   policy: NormPolicy,
   rule: NormRule,
   direction: Direction,
-  family: IpFamily,
+  family: InetFamily,
   sets: SetNamer,
 ): { match: string[]; label: string }[] {
   const peers = peerAlts(rule.peers, direction, family, sets);
@@ -135,7 +135,7 @@ function ruleMatches(
 export function renderPolicyChain(
   policy: NormPolicy,
   direction: Direction,
-  family: IpFamily,
+  family: InetFamily,
   sets: SetNamer,
 ): Chain {
   const rules: Rule[] = [];
@@ -167,7 +167,7 @@ export function renderNamespaceChain(
   namespace: string,
   policies: readonly NormPolicy[],
   direction: Direction,
-  family: IpFamily,
+  family: InetFamily,
   sets: SetNamer,
 ): Chain {
   const side = direction === 'ingress' ? 'dst' : 'src';

@@ -15,7 +15,7 @@
 import type { FelixErrorCodeName } from '../errors.ts';
 import { cidrContains, cidrProblem, formatCidr, parseCidr } from '../model/addr.ts';
 import { canonicalMember } from '../model/ipsets.ts';
-import type { IpFamily } from '../model/iptables.ts';
+import { type InetFamily, inetFamily, inetFamilyOfText } from '../model/iptables.ts';
 import type {
   IPBlock,
   NetworkPolicy,
@@ -42,7 +42,7 @@ export type NormPeer =
   | { readonly kind: 'pods'; readonly set: PodSetSpec; readonly label: string }
   | {
       readonly kind: 'ipBlock';
-      readonly family: IpFamily;
+      readonly family: InetFamily;
       /** Canonical; a /0 is kept as written (`0.0.0.0/0`, `::/0`) and matches any address. */
       readonly cidr: string;
       readonly isAll: boolean;
@@ -115,15 +115,14 @@ function podSet(namespaces: PodSetSpec['namespaces'], pods: CanonicalSelector): 
 }
 
 /** The ipset family of a CIDR by its spelling (IPv6 is the one that has a ':'). */
-export function familyOfCidr(cidr: string): IpFamily {
-  return cidr.includes(':') ? 'inet6' : 'inet';
+export function familyOfCidr(cidr: string): InetFamily {
+  return inetFamilyOfText(cidr);
 }
 
-function canonicalCidr(cidr: string, family: IpFamily): { text: string; len: number; isAll: boolean } {
+function canonicalCidr(cidr: string, family: InetFamily): { text: string; len: number; isAll: boolean } {
   const p = parseCidr(cidr);
   if (p === undefined) throw new Error(`${JSON.stringify(cidr)}: ${cidrProblem(cidr) ?? 'not a CIDR'}`);
-  if (p.family !== (family === 'inet' ? 4 : 6))
-    throw new Error(`${JSON.stringify(cidr)} is not of family ${family}`);
+  if (inetFamily(p.family) !== family) throw new Error(`${JSON.stringify(cidr)} is not of family ${family}`);
   return { text: formatCidr(p), len: p.length, isAll: p.length === 0 };
 }
 

@@ -18,7 +18,7 @@
 import type { WorkloadEndpoint } from '../model/endpoints.ts';
 import type { IpSet, IpSetType } from '../model/ipsets.ts';
 import { ipSetOfCanonicalMembers, ipsetName } from '../model/ipsets.ts';
-import type { IpFamily } from '../model/iptables.ts';
+import type { InetFamily } from '../model/iptables.ts';
 import { NAMESPACE_NAME_LABEL } from '../model/policy.ts';
 import type { LabelIndex } from './label-index.ts';
 import type { IptProtocol, PodSetSpec } from './policy-normalize.ts';
@@ -58,16 +58,22 @@ export type SetScope = 'cluster' | 'local';
 export interface SetIdentity {
   readonly name: string;
   readonly type: IpSetType;
-  readonly family: IpFamily;
+  readonly family: InetFamily;
   readonly origin: string;
 }
 
-function identity(kind: string, key: string, type: IpSetType, family: IpFamily, origin: string): SetIdentity {
+function identity(
+  kind: string,
+  key: string,
+  type: IpSetType,
+  family: InetFamily,
+  origin: string,
+): SetIdentity {
   return { name: ipsetName(kind, key, type, family), type, family, origin };
 }
 
 /** hash:ip of a pod set's addresses (`sel` cluster-wide, `tgt` this node's pods). */
-export function podIpsSet(set: PodSetSpec, scope: SetScope, family: IpFamily): SetIdentity {
+export function podIpsSet(set: PodSetSpec, scope: SetScope, family: InetFamily): SetIdentity {
   const origin = `${scope === 'cluster' ? 'pods' : 'local pods'} ${set.key}`;
   return identity(scope === 'cluster' ? 'sel' : 'tgt', set.key, 'hash:ip', family, origin);
 }
@@ -78,14 +84,14 @@ export function namedPortSet(
   scope: SetScope,
   name: string,
   protocol: IptProtocol,
-  family: IpFamily,
+  family: InetFamily,
 ): SetIdentity {
   const origin = `named port ${name}/${protocol} of ${scope === 'cluster' ? 'pods' : 'local pods'} ${set.key}`;
   return identity('np', `${scope}|${set.key}|${name}|${protocol}`, 'hash:ip,port', family, origin);
 }
 
 /** hash:net of fixed networks (an ipBlock's except list). */
-export function netsSet(members: readonly string[], family: IpFamily): SetIdentity {
+export function netsSet(members: readonly string[], family: InetFamily): SetIdentity {
   return identity('net', members.join(' '), 'hash:net', family, `ipBlock except ${members.join(' ')}`);
 }
 
@@ -93,14 +99,14 @@ export function netsSet(members: readonly string[], family: IpFamily): SetIdenti
 export function isolationSet(
   namespace: string,
   direction: 'ingress' | 'egress',
-  family: IpFamily,
+  family: InetFamily,
 ): SetIdentity {
   const key = `namespace ${namespace} ${direction} policies`;
   return identity('iso', key, 'hash:ip', family, `local pods selected by ${key}`);
 }
 
 /** Members a pod gives a hash:ip set of its pod set: its addresses of the family. */
-export function podAddresses(pod: ResolvedPod, family: IpFamily): readonly string[] {
+export function podAddresses(pod: ResolvedPod, family: InetFamily): readonly string[] {
   return family === 'inet' ? pod.ipv4 : pod.ipv6;
 }
 
@@ -109,7 +115,7 @@ export function namedPortMembers(
   pod: ResolvedPod,
   name: string,
   protocol: IptProtocol,
-  family: IpFamily,
+  family: InetFamily,
 ): string[] {
   const out: string[] = [];
   for (const p of pod.ports) {
@@ -125,9 +131,15 @@ export function namedPortMembers(
  * set's members up to date for as long as a rendered chain refers to it.
  */
 export interface SetNamer {
-  podIps(set: PodSetSpec, scope: SetScope, family: IpFamily): string;
-  namedPort(set: PodSetSpec, scope: SetScope, name: string, protocol: IptProtocol, family: IpFamily): string;
-  nets(members: readonly string[], family: IpFamily): string;
+  podIps(set: PodSetSpec, scope: SetScope, family: InetFamily): string;
+  namedPort(
+    set: PodSetSpec,
+    scope: SetScope,
+    name: string,
+    protocol: IptProtocol,
+    family: InetFamily,
+  ): string;
+  nets(members: readonly string[], family: InetFamily): string;
 }
 
 /** Namespace labels with the API server's name label (see NAMESPACE_NAME_LABEL). */
@@ -167,7 +179,7 @@ export class SetRegistry implements SetNamer {
     return ids;
   }
 
-  podIps(set: PodSetSpec, scope: SetScope, family: IpFamily): string {
+  podIps(set: PodSetSpec, scope: SetScope, family: InetFamily): string {
     return this.#register(podIpsSet(set, scope, family), () =>
       this.podsOf(set, scope).flatMap((id) => podAddresses(this.#world.pods.get(id)!, family)),
     );
@@ -178,7 +190,7 @@ export class SetRegistry implements SetNamer {
     namespace: string,
     direction: 'ingress' | 'egress',
     targets: readonly PodSetSpec[],
-    family: IpFamily,
+    family: InetFamily,
   ): string {
     return this.#register(isolationSet(namespace, direction, family), () => {
       const ids = new Set<string>();
@@ -191,7 +203,13 @@ export class SetRegistry implements SetNamer {
    * hash:ip,port of (address, protocol:port) for every pod of `set` that has a container port
    * named `name` with protocol `protocol` — the port number is each pod's own.
    */
-  namedPort(set: PodSetSpec, scope: SetScope, name: string, protocol: IptProtocol, family: IpFamily): string {
+  namedPort(
+    set: PodSetSpec,
+    scope: SetScope,
+    name: string,
+    protocol: IptProtocol,
+    family: InetFamily,
+  ): string {
     return this.#register(namedPortSet(set, scope, name, protocol, family), () =>
       this.podsOf(set, scope).flatMap((id) =>
         namedPortMembers(this.#world.pods.get(id)!, name, protocol, family),
@@ -199,7 +217,7 @@ export class SetRegistry implements SetNamer {
     );
   }
 
-  nets(members: readonly string[], family: IpFamily): string {
+  nets(members: readonly string[], family: InetFamily): string {
     return this.#register(netsSet(members, family), () => members);
   }
 

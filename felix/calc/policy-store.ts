@@ -37,8 +37,8 @@
 // meanwhile.
 import type { WorkloadEndpoint } from '../model/endpoints.ts';
 import type { IpSet } from '../model/ipsets.ts';
-import type { Action, Chain, IpFamily, Jump, TableState } from '../model/iptables.ts';
-import { canonicalJson, IP_FAMILIES } from '../model/iptables.ts';
+import type { Action, Chain, InetFamily, Jump, TableState } from '../model/iptables.ts';
+import { canonicalJson, INET_FAMILIES } from '../model/iptables.ts';
 import type { NetworkPolicy, PolicyInput, PolicyNamespace, PolicyPod } from '../model/policy.ts';
 import { renderEndpointChains, renderStaticChains } from './endpoint-chains.ts';
 import { LabelIndex } from './label-index.ts';
@@ -180,7 +180,7 @@ interface FamilyState {
 class RecordingNamer implements SetNamer {
   readonly requests: SetRequest[] = [];
 
-  podIps(spec: PodSetSpec, scope: SetScope, family: IpFamily): string {
+  podIps(spec: PodSetSpec, scope: SetScope, family: InetFamily): string {
     const id = podIpsSet(spec, scope, family);
     this.requests.push({ kind: 'pods', id, spec, scope, contribution: (p) => podAddresses(p, family) });
     return id.name;
@@ -191,7 +191,7 @@ class RecordingNamer implements SetNamer {
     scope: SetScope,
     name: string,
     protocol: IptProtocol,
-    family: IpFamily,
+    family: InetFamily,
   ): string {
     const id = namedPortSet(spec, scope, name, protocol, family);
     this.requests.push({
@@ -204,13 +204,13 @@ class RecordingNamer implements SetNamer {
     return id.name;
   }
 
-  nets(members: readonly string[], family: IpFamily): string {
+  nets(members: readonly string[], family: InetFamily): string {
     const id = netsSet(members, family);
     this.requests.push({ kind: 'nets', id, members });
     return id.name;
   }
 
-  isolation(namespace: string, direction: Direction, family: IpFamily): string {
+  isolation(namespace: string, direction: Direction, family: InetFamily): string {
     const id = isolationSet(namespace, direction, family);
     this.requests.push({ kind: 'iso', id, namespace, direction });
     return id.name;
@@ -344,7 +344,7 @@ export class PolicyStore {
   readonly #local = new Set<string>();
   #localSorted: readonly WorkloadEndpoint[] | undefined;
   readonly #localByNs = new Map<string, Set<string>>();
-  readonly #familyCount: Record<IpFamily, number> = { inet: 0, inet6: 0 };
+  readonly #familyCount: Record<InetFamily, number> = { inet: 0, inet6: 0 };
 
   readonly #sets = new Map<string, StoredSet>();
   readonly #touchedSets = new Set<MemberSet>();
@@ -358,7 +358,7 @@ export class PolicyStore {
   #setListChanged = true;
   #setsChanged = false;
 
-  readonly #family: Record<IpFamily, FamilyState> = {
+  readonly #family: Record<InetFamily, FamilyState> = {
     inet: {
       policies: new Map(),
       namespaces: new Map(),
@@ -378,7 +378,7 @@ export class PolicyStore {
       table: [],
     },
   };
-  #families: readonly IpFamily[] = [];
+  #families: readonly InetFamily[] = [];
 
   // What the next render must redo.
   readonly #dirtyPolicies = new Set<string>();
@@ -447,7 +447,7 @@ export class PolicyStore {
 
   render(): PolicyStoreRender {
     this.#work(Number.POSITIVE_INFINITY);
-    for (const f of IP_FAMILIES) this.#family[f].replaced.clear();
+    for (const f of INET_FAMILIES) this.#family[f].replaced.clear();
     this.#destroyedSets.clear();
     const prev = { iptables: this.#iptables, ipsets: this.#ipsets, explain: this.#explain };
     const iptables = this.#renderIptables();
@@ -476,7 +476,7 @@ export class PolicyStore {
   }
 
   #work(deadline: number): boolean {
-    const families = IP_FAMILIES.filter((f) => this.#familyCount[f] > 0);
+    const families = INET_FAMILIES.filter((f) => this.#familyCount[f] > 0);
     if (!sameStrings(families, this.#families)) {
       this.#families = families;
       for (const id of this.#policies.keys()) this.#dirtyPolicies.add(id);
@@ -489,21 +489,21 @@ export class PolicyStore {
     const more = () => performance.now() < deadline;
     for (const id of this.#dirtyPolicies) {
       this.#dirtyPolicies.delete(id);
-      for (const f of IP_FAMILIES) this.#renderPolicy(id, f);
+      for (const f of INET_FAMILIES) this.#renderPolicy(id, f);
       if (!more()) return false;
     }
     for (const ns of this.#dirtyNamespaces) {
       this.#dirtyNamespaces.delete(ns);
-      for (const f of IP_FAMILIES) this.#renderNamespace(ns, f);
+      for (const f of INET_FAMILIES) this.#renderNamespace(ns, f);
       for (const id of this.#localByNs.get(ns) ?? []) this.#dirtyEndpoints.add(id);
       if (!more()) return false;
     }
     for (const id of this.#dirtyEndpoints) {
       this.#dirtyEndpoints.delete(id);
-      for (const f of IP_FAMILIES) this.#renderEndpoint(id, f);
+      for (const f of INET_FAMILIES) this.#renderEndpoint(id, f);
       if (!more()) return false;
     }
-    if (this.#fixedDirty) for (const f of IP_FAMILIES) this.#renderFixed(f);
+    if (this.#fixedDirty) for (const f of INET_FAMILIES) this.#renderFixed(f);
     this.#fixedDirty = false;
     // A set filled from the cluster: a piece of at most `slice` pods at a time.
     for (const t of this.#filling) {
@@ -543,7 +543,7 @@ export class PolicyStore {
     for (const ns of this.#dirtyIsolation) {
       this.#dirtyIsolation.delete(ns);
       for (const d of DIRECTIONS)
-        for (const f of IP_FAMILIES) {
+        for (const f of INET_FAMILIES) {
           const s = this.#sets.get(isolationSet(ns, d, f).name);
           if (s !== undefined) s.members.reset(this.#isolationMembers(ns, d, f));
         }
@@ -940,7 +940,7 @@ export class PolicyStore {
   }
 
   /** Addresses of the local pods of `namespace` that an active policy of `direction` selects. */
-  #isolationMembers(namespace: string, direction: Direction, family: IpFamily): string[] {
+  #isolationMembers(namespace: string, direction: Direction, family: InetFamily): string[] {
     const ids = new Set<string>();
     for (const p of this.#policiesByNs.get(namespace) ?? []) {
       if (!hasType(p.policy!, direction)) continue;
@@ -952,7 +952,7 @@ export class PolicyStore {
   // ---- chains ----
 
   #setChain(
-    family: IpFamily,
+    family: InetFamily,
     map: Map<string, ChainRec>,
     key: string,
     next: { chain: Chain; namer: RecordingNamer } | undefined,
@@ -978,7 +978,7 @@ export class PolicyStore {
     return rec?.policy !== undefined && rec.target !== undefined && rec.target.members.size > 0;
   }
 
-  #renderPolicy(id: string, family: IpFamily): void {
+  #renderPolicy(id: string, family: InetFamily): void {
     const rec = this.#policies.get(id);
     const want = this.#isActive(rec) && this.#families.includes(family);
     for (const d of DIRECTIONS) {
@@ -998,7 +998,7 @@ export class PolicyStore {
     return out.sort((a, b) => cmp(a.id, b.id));
   }
 
-  #renderNamespace(namespace: string, family: IpFamily): void {
+  #renderNamespace(namespace: string, family: InetFamily): void {
     const active = this.#families.includes(family) ? this.#activeIn(namespace) : [];
     for (const d of DIRECTIONS) {
       const of = active.filter((p) => hasType(p, d));
@@ -1011,7 +1011,7 @@ export class PolicyStore {
     }
   }
 
-  #renderEndpoint(id: string, family: IpFamily): void {
+  #renderEndpoint(id: string, family: InetFamily): void {
     const ep = this.#pods.get(id)?.pod.endpoint;
     const state = this.#family[family];
     if (ep === undefined || !this.#families.includes(family)) {
@@ -1036,7 +1036,7 @@ export class PolicyStore {
     });
   }
 
-  #renderFixed(family: IpFamily): void {
+  #renderFixed(family: InetFamily): void {
     const state = this.#family[family];
     const fixed = renderStaticChains(this.#localEndpoints(), family, this.#families.includes(family));
     const prev = state.fixed;
@@ -1065,7 +1065,7 @@ export class PolicyStore {
 
   #renderIptables(): PolicyRender['iptables'] {
     let changed = this.#iptables === undefined;
-    for (const f of IP_FAMILIES) {
+    for (const f of INET_FAMILIES) {
       const state = this.#family[f];
       if (!state.changed) continue;
       const chains: Chain[] = [];

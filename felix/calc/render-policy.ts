@@ -29,8 +29,8 @@ import type { WorkloadEndpoint } from '../model/endpoints.ts';
 import { workloadIfaceName } from '../model/endpoints.ts';
 import type { IpSet } from '../model/ipsets.ts';
 import { canonicalMember } from '../model/ipsets.ts';
-import type { Chain, IpFamily, IptablesDesired, TableState } from '../model/iptables.ts';
-import { canonicalJson, IP_FAMILIES, normalizeTables } from '../model/iptables.ts';
+import type { Chain, InetFamily, IptablesDesired, TableState } from '../model/iptables.ts';
+import { canonicalJson, INET_FAMILIES, normalizeTables } from '../model/iptables.ts';
 import type { NetworkPolicy, PolicyInput, PolicyNamespace, PolicyPod, PolicyType } from '../model/policy.ts';
 import {
   endpointChainName,
@@ -78,7 +78,7 @@ export interface PolicyExplain {
    * The families in use (a local endpoint has an address of it): endpoint, namespace and policy
    * chains exist in these only; in any other family every workload packet is dropped at dispatch.
    */
-  readonly families: readonly IpFamily[];
+  readonly families: readonly InetFamily[];
   readonly endpoints: readonly EndpointExplain[];
   readonly policies: readonly PolicyExplainEntry[];
   readonly problems: readonly PolicyProblem[];
@@ -122,7 +122,7 @@ export function resolvePod(
 ): { pod: ResolvedPod; problems: PolicyProblem[] } {
   const id = `${pod.namespace}/${pod.name}`;
   const problems: PolicyProblem[] = [];
-  const addresses = (list: readonly string[] | undefined, family: IpFamily, field: string): string[] => {
+  const addresses = (list: readonly string[] | undefined, family: InetFamily, field: string): string[] => {
     const out: string[] = [];
     (list ?? []).forEach((a, i) => {
       try {
@@ -248,21 +248,21 @@ export function hasType(p: NormPolicy, d: Direction): boolean {
 export const DIRECTIONS: readonly Direction[] = ['ingress', 'egress'];
 
 /** The families some local endpoint has an address of (see endpoint-chains.ts). */
-export function familiesInUse(endpoints: Iterable<WorkloadEndpoint>): IpFamily[] {
+export function familiesInUse(endpoints: Iterable<WorkloadEndpoint>): InetFamily[] {
   let v4 = false;
   let v6 = false;
   for (const ep of endpoints) {
     v4 ||= ep.ipv4.length > 0;
     v6 ||= ep.ipv6.length > 0;
   }
-  return IP_FAMILIES.filter((f) => (f === 'inet' ? v4 : v6));
+  return INET_FAMILIES.filter((f) => (f === 'inet' ? v4 : v6));
 }
 
 /** A policy's explanation entry: its chains exist when it selects a local pod, in every family in use. */
 export function policyExplainEntry(
   p: NormPolicy,
   selects: readonly string[],
-  families: readonly IpFamily[],
+  families: readonly InetFamily[],
 ): PolicyExplainEntry {
   const programmed = selects.length > 0 && families.length > 0;
   return {
@@ -321,8 +321,8 @@ export function renderResolved(state: ResolvedState): PolicyRender {
     byNamespace.set(p.namespace, list);
   }
 
-  const tables = {} as Record<IpFamily, TableState[]>;
-  for (const family of IP_FAMILIES) {
+  const tables = {} as Record<InetFamily, TableState[]>;
+  for (const family of INET_FAMILIES) {
     const inUse = families.includes(family);
     const chains: Chain[] = [];
     if (inUse) {

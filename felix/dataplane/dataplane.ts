@@ -52,7 +52,7 @@
 import { FelixError } from '../errors.ts';
 import { type WorkloadEndpoint, workloadRoutes } from '../model/endpoints.ts';
 import type { IpSet } from '../model/ipsets.ts';
-import type { IpFamily } from '../model/iptables.ts';
+import type { InetFamily as IpFamily } from '../model/iptables.ts';
 import {
   MARGAY_RT_PROTO,
   type NextHop,

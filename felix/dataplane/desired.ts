@@ -18,8 +18,8 @@ import { FelixError } from '../errors.ts';
 import type { WorkloadEndpoint } from '../model/endpoints.ts';
 import type { IpSet } from '../model/ipsets.ts';
 import { IPSET_OWNED_PREFIX, normalizeIpSet } from '../model/ipsets.ts';
-import type { Chain, IpFamily, IptablesDesired, TableState } from '../model/iptables.ts';
-import { canonicalJson, IP_FAMILIES, normalizeTables } from '../model/iptables.ts';
+import type { Chain, InetFamily, IptablesDesired, TableState } from '../model/iptables.ts';
+import { canonicalJson, INET_FAMILIES, normalizeTables } from '../model/iptables.ts';
 import type { RouteSpec } from '../model/routes.ts';
 import type { IpipDesired, VxlanDesired } from './links.ts';
 
@@ -42,7 +42,7 @@ export interface DataplaneDesired {
   readonly ipip?: IpipDesired | null;
 }
 
-export type MergedIptables = Readonly<Record<IpFamily, readonly TableState[]>>;
+export type MergedIptables = Readonly<Record<InetFamily, readonly TableState[]>>;
 
 function invalid(message: string): never {
   throw new FelixError('FELIX_ERR_INVALID_DESIRED', message);
@@ -51,7 +51,7 @@ function invalid(message: string): never {
 /** A merge and the table lists it was made from, per family (what mergeIptables may reuse). */
 export interface IptablesMerge {
   readonly merged: MergedIptables;
-  readonly from: Readonly<Record<IpFamily, readonly (readonly TableState[])[]>>;
+  readonly from: Readonly<Record<InetFamily, readonly (readonly TableState[])[]>>;
   readonly names: readonly string[];
 }
 
@@ -75,9 +75,9 @@ export function mergeIptables(
     previous !== undefined &&
     previous.names.length === names.length &&
     previous.names.every((n, i) => n === names[i]);
-  const merged = {} as Record<IpFamily, readonly TableState[]>;
-  const from = {} as Record<IpFamily, readonly (readonly TableState[])[]>;
-  for (const family of IP_FAMILIES) {
+  const merged = {} as Record<InetFamily, readonly TableState[]>;
+  const from = {} as Record<InetFamily, readonly (readonly TableState[])[]>;
+  for (const family of INET_FAMILIES) {
     const lists = sources.map((s) => s[family]);
     from[family] = lists;
     if (sameNames && lists.every((l, i) => l === previous.from[family][i])) {
@@ -129,7 +129,7 @@ function setRefsOf(chain: Chain): readonly (readonly [number, string])[] {
 /** Every `--match-set NAME` of ours in the rules must be a desired set of the same family. */
 export function checkIpsetReferences(tables: MergedIptables, ipsets: readonly IpSet[]): void {
   const have = new Set(ipsets.map((s) => `${s.family} ${s.name}`));
-  for (const family of IP_FAMILIES) {
+  for (const family of INET_FAMILIES) {
     for (const t of tables[family]) {
       for (const c of t.chains) {
         for (const [i, name] of setRefsOf(c)) {
@@ -186,7 +186,7 @@ export interface DesiredCounts {
 export function countDesired(tables: MergedIptables, ipsets: readonly IpSet[]): DesiredCounts {
   let chains = 0;
   let rules = 0;
-  for (const family of IP_FAMILIES) {
+  for (const family of INET_FAMILIES) {
     for (const t of tables[family]) {
       chains += t.chains.length;
       rules += t.jumps.length;

@@ -13,8 +13,8 @@
 // same set object again, neither parses nor copies its members.
 import { FelixError } from '../errors.ts';
 import { formatIp, parseIpOf } from './addr.ts';
-import type { IpFamily } from './iptables.ts';
-import { stableHash } from './iptables.ts';
+import type { InetFamily } from './iptables.ts';
+import { ipFamilyOfInet, stableHash } from './iptables.ts';
 
 export const IPSET_TYPES = ['hash:ip', 'hash:net', 'hash:ip,port', 'hash:net,port'] as const;
 export type IpSetType = (typeof IPSET_TYPES)[number];
@@ -23,7 +23,7 @@ export interface IpSet {
   /** ≤ 31 characters, starts with IPSET_PREFIX. */
   readonly name: string;
   readonly type: IpSetType;
-  readonly family: IpFamily;
+  readonly family: InetFamily;
   readonly members: readonly string[];
   /** Why the set exists, e.g. "selector app == 'web'"; for the status API, never written. */
   readonly origin?: string;
@@ -41,7 +41,7 @@ export const MAX_IPSET_NAME = 31;
  * and family are part of the hash, so a set's type never changes under one name (ipset cannot
  * swap sets of different types).
  */
-export function ipsetName(kind: string, key: string, type: IpSetType, family: IpFamily): string {
+export function ipsetName(kind: string, key: string, type: IpSetType, family: InetFamily): string {
   if (!/^[a-z0-9]{1,8}$/.test(kind)) {
     throw new FelixError(
       'FELIX_ERR_INVALID_DESIRED',
@@ -60,17 +60,17 @@ function bad(message: string): never {
   throw new FelixError('FELIX_ERR_INVALID_DESIRED', message);
 }
 
-function parseAddress(s: string, family: IpFamily): readonly number[] {
-  const bytes = parseIpOf(s, family === 'inet' ? 4 : 6)?.bytes;
+function parseAddress(s: string, family: InetFamily): readonly number[] {
+  const bytes = parseIpOf(s, ipFamilyOfInet(family))?.bytes;
   if (bytes === undefined) bad(`not an ${family === 'inet' ? 'IPv4' : 'IPv6'} address: ${s}`);
   return bytes;
 }
 
-function formatAddress(bytes: readonly number[], _family: IpFamily): string {
+function formatAddress(bytes: readonly number[], _family: InetFamily): string {
   return formatIp(bytes);
 }
 
-function canonicalNet(s: string, family: IpFamily): string {
+function canonicalNet(s: string, family: InetFamily): string {
   const slash = s.indexOf('/');
   const bits = family === 'inet' ? 32 : 128;
   const bytes = parseAddress(slash < 0 ? s : s.slice(0, slash), family);
@@ -99,7 +99,7 @@ function canonicalPort(s: string): string {
 }
 
 /** The member as `ipset save` prints it; throws FELIX_ERR_INVALID_DESIRED for a bad member. */
-export function canonicalMember(type: IpSetType, family: IpFamily, member: string): string {
+export function canonicalMember(type: IpSetType, family: InetFamily, member: string): string {
   const comma = member.indexOf(',');
   const withPort = type === 'hash:ip,port' || type === 'hash:net,port';
   if (withPort !== comma >= 0) bad(`member ${member} does not fit type ${type}`);

@@ -15,12 +15,31 @@
 // so a caller builds a new Chain to change one (and reuses the old object when nothing changed).
 import { createHash } from 'node:crypto';
 import { FelixError } from '../errors.ts';
+import type { IpFamily } from './addr.ts';
 
 export const IPTABLES_TABLES = ['raw', 'mangle', 'nat', 'filter'] as const;
 export type IptablesTable = (typeof IPTABLES_TABLES)[number];
 
-export const IP_FAMILIES = ['inet', 'inet6'] as const;
-export type IpFamily = (typeof IP_FAMILIES)[number];
+/**
+ * An address family as iptables-save, ip6tables and ipset name it. Everywhere else felix and src
+ * say IpFamily (4 | 6, model/addr.ts); the iptables and ipset models keep the tools' names, and
+ * these two functions are the crossing.
+ */
+export const INET_FAMILIES = ['inet', 'inet6'] as const;
+export type InetFamily = (typeof INET_FAMILIES)[number];
+
+export function inetFamily(family: IpFamily): InetFamily {
+  return family === 4 ? 'inet' : 'inet6';
+}
+
+export function ipFamilyOfInet(family: InetFamily): IpFamily {
+  return family === 'inet' ? 4 : 6;
+}
+
+/** The family of address or CIDR text by its spelling: IPv6 text is the one with a ':'. */
+export function inetFamilyOfText(text: string): InetFamily {
+  return text.includes(':') ? 'inet6' : 'inet';
+}
 
 /** Builtin chains per table (the jump sources we may use). */
 export const BUILTIN_CHAINS: Readonly<Record<IptablesTable, readonly string[]>> = {

@@ -6,7 +6,7 @@
 // Ours is the same with `mgy-` names, one set pair per family.
 
 import type { IpSet } from './ipsets.ts';
-import type { IpFamily, TableState } from './iptables.ts';
+import { type InetFamily, inetFamilyOfText, type TableState } from './iptables.ts';
 
 export interface NatPool {
   readonly name: string;
@@ -17,7 +17,7 @@ export interface NatPool {
 
 export const NAT_OUTGOING_CHAIN = 'mgy-nat-outgoing';
 
-export function natSetNames(family: IpFamily): { masq: string; all: string } {
+export function natSetNames(family: InetFamily): { masq: string; all: string } {
   const suffix = family === 'inet' ? '' : '6';
   return { masq: `mgy-masq-ipam-pools${suffix}`, all: `mgy-all-ipam-pools${suffix}` };
 }
@@ -28,11 +28,11 @@ export interface NatOutgoing {
   readonly nat: TableState;
 }
 
-function familyOf(cidr: string): IpFamily {
-  return cidr.includes(':') ? 'inet6' : 'inet';
+function familyOf(cidr: string): InetFamily {
+  return inetFamilyOfText(cidr);
 }
 
-export function renderNatOutgoing(pools: readonly NatPool[], family: IpFamily): NatOutgoing {
+export function renderNatOutgoing(pools: readonly NatPool[], family: InetFamily): NatOutgoing {
   const mine = pools.filter((p) => familyOf(p.cidr) === family);
   const masqPools = mine.filter((p) => p.natOutgoing);
   const names = natSetNames(family);

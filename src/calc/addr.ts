@@ -13,16 +13,15 @@ import {
   cidrContains,
   cidrsOverlap,
   formatCidr,
+  type IpFamily,
   parseIp,
   parseCidr as parseIpCidr,
-  type RouteFamily,
   type ScannedV4,
   scanCanonicalV4,
 } from '../../felix/index.ts';
 
+export type { IpFamily };
 export { cidrContains, cidrsOverlap };
-
-export type Family = RouteFamily;
 
 export interface HostAddress {
   /** Canonical address text, no prefix length. */
@@ -37,24 +36,24 @@ export interface HostAddress {
  */
 export interface ParsedCidr {
   readonly text: string;
-  readonly family: Family;
+  readonly family: IpFamily;
   readonly words: readonly number[];
   readonly length: number;
 }
 
 /** Canonical text and family of an address, or undefined when it is not one. */
-export function canonicalIp(text: string): { address: string; family: Family } | undefined {
+export function canonicalIp(text: string): { address: string; family: IpFamily } | undefined {
   const address = canonicalIpText(text);
   // Canonical IPv6 text always has a ':' (a mapped address too: ::ffff:a.b.c.d), IPv4 never.
   return address === undefined ? undefined : { address, family: address.includes(':') ? 6 : 4 };
 }
 
-export function familyOf(address: string): Family | undefined {
+export function familyOf(address: string): IpFamily | undefined {
   return canonicalIp(address)?.family;
 }
 
 /** "192.0.2.11/24" or a bare address (= /32, /128) of `family`; undefined when it is not one. */
-export function parseHostAddress(text: string, family?: Family): HostAddress | undefined {
+export function parseHostAddress(text: string, family?: IpFamily): HostAddress | undefined {
   const slash = text.indexOf('/');
   const ip = canonicalIp(slash < 0 ? text : text.slice(0, slash));
   if (ip === undefined || (family !== undefined && ip.family !== family)) return undefined;
@@ -117,7 +116,7 @@ export function canonicalCidr(cidr: string): string | undefined {
   return parseCidr(cidr)?.text;
 }
 
-export function cidrFamily(cidr: string): Family | undefined {
+export function cidrFamily(cidr: string): IpFamily | undefined {
   return parseCidr(cidr)?.family;
 }
 

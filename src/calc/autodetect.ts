@@ -16,7 +16,7 @@
 // length comes from the interface that holds the address (CrossSubnet needs it); an address found
 // on no interface (can-reach through a /32 tunnel, an InternalIP NATed away) gets /32 (/128).
 // A failure is a value naming the method, never an exception: the wiring decides what to do.
-import type { Family } from './addr.ts';
+import type { IpFamily } from './addr.ts';
 import { canonicalIp, cidrContains, cidrFamily } from './addr.ts';
 
 /** Calico's DEFAULT_INTERFACES_TO_EXCLUDE (calico/node autodetection), with `cali` → `mgy`. */
@@ -49,12 +49,12 @@ export interface InterfaceInfo {
   readonly addresses: readonly {
     readonly address: string;
     readonly prefixLength: number;
-    readonly family: Family;
+    readonly family: IpFamily;
   }[];
 }
 
 export interface AutodetectInput {
-  readonly family: Family;
+  readonly family: IpFamily;
   /** The host's interfaces in kernel order (`ip -json addr show`). */
   readonly interfaces: readonly InterfaceInfo[];
   /**
@@ -83,7 +83,7 @@ export type AutodetectResult =
     }
   | { readonly ok: false; readonly error: string };
 
-function isUsable(address: string, family: Family): boolean {
+function isUsable(address: string, family: IpFamily): boolean {
   const ip = canonicalIp(address);
   if (ip === undefined || ip.family !== family) return false;
   if (family === 4)

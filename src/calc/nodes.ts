@@ -30,7 +30,7 @@ import type { Node, NodeBGPSettings } from '../model/node.ts';
 import { NODE_ANNOTATIONS, nodeAnnotationSettings, nodePodCIDRs, resolveNodeBGP } from '../model/node.ts';
 import type { Labels } from '../model/selector.ts';
 import type { Snapshot } from '../model/snapshot.ts';
-import type { Family, HostAddress } from './addr.ts';
+import type { HostAddress, IpFamily } from './addr.ts';
 import { canonicalCidr, canonicalIp, cidrFamily, compareStrings, parseHostAddress } from './addr.ts';
 import type { NodeIdentity } from './types.ts';
 
@@ -58,11 +58,11 @@ export interface ClusterNodes {
   readonly problems: readonly string[];
 }
 
-export function nodeAddress(n: ClusterNode, family: Family): HostAddress | undefined {
+export function nodeAddress(n: ClusterNode, family: IpFamily): HostAddress | undefined {
   return family === 4 ? n.ipv4 : n.ipv6;
 }
 
-export function nodePodCIDR(n: ClusterNode, family: Family): string | undefined {
+export function nodePodCIDR(n: ClusterNode, family: IpFamily): string | undefined {
   return n.podCIDRs.find((c) => cidrFamily(c) === family);
 }
 
@@ -91,7 +91,7 @@ function nodeAddressProblem(address: string): string | undefined {
   return undefined;
 }
 
-function internalIP(node: Node, family: Family, problems: string[]): HostAddress | undefined {
+function internalIP(node: Node, family: IpFamily, problems: string[]): HostAddress | undefined {
   for (const [i, a] of node.status.addresses.entries()) {
     if (a.type !== 'InternalIP') continue;
     const h = parseHostAddress(a.address, family);
@@ -108,7 +108,7 @@ function internalIP(node: Node, family: Family, problems: string[]): HostAddress
 
 function identityAddress(
   identity: NodeIdentity,
-  family: Family,
+  family: IpFamily,
   problems: string[],
 ): HostAddress | undefined {
   const text = family === 4 ? identity.ipv4 : identity.ipv6;
@@ -174,7 +174,7 @@ export function resolveClusterNodes(snapshot: Snapshot, identity: NodeIdentity):
     const node = snapshot.nodes.get(name)!;
     const own = nodeAnnotationSettings(node);
     const isSelf = name === identity.name;
-    const pick = (family: Family): HostAddress | undefined => {
+    const pick = (family: IpFamily): HostAddress | undefined => {
       const annotated = family === 4 ? own.ipv4Address : own.ipv6Address;
       let h: HostAddress | undefined;
       let field: string;

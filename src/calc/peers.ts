@@ -50,7 +50,7 @@ import { parsePeerIP } from '../model/bgp.ts';
 import type { Selector } from '../model/selector.ts';
 import { compileSelector } from '../model/selector.ts';
 import type { Snapshot } from '../model/snapshot.ts';
-import type { Family } from './addr.ts';
+import type { IpFamily } from './addr.ts';
 import { canonicalIp, compareAddresses, compareStrings } from './addr.ts';
 import type { ClusterNode, ClusterNodes } from './nodes.ts';
 import { nodeAddress } from './nodes.ts';
@@ -64,7 +64,7 @@ const RANK: Readonly<Record<PeerType, number>> = {
   'node-to-node mesh': 1,
 };
 
-const BGP_FAMILY: Readonly<Record<Family, BgpFamily>> = { 4: 'ipv4-unicast', 6: 'ipv6-unicast' };
+const BGP_FAMILY: Readonly<Record<IpFamily, BgpFamily>> = { 4: 'ipv4-unicast', 6: 'ipv6-unicast' };
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -72,7 +72,7 @@ interface Candidate {
   readonly peer: Mutable<DesiredPeer>;
   /** The object it comes from, as problems name it: "BGPPeer tor-1", "Node node-2". */
   readonly who: string;
-  readonly family: Family;
+  readonly family: IpFamily;
   /** peerIP peers get the other family too (see the file comment). */
   readonly isRouter: boolean;
 }
@@ -139,7 +139,7 @@ export function desiredPeers(
 
   /** Session settings shared by all kinds; undefined (with a problem) when it cannot be set up. */
   const session = (
-    family: Family,
+    family: IpFamily,
     o: SessionOptions,
     who: string,
   ): { localAddress?: string; holdTime: number; keepaliveTime?: number } | undefined => {
@@ -167,7 +167,7 @@ export function desiredPeers(
 
   const nodePeer = (
     n: ClusterNode,
-    family: Family,
+    family: IpFamily,
     peerType: PeerType,
     source: string,
     o: SessionOptions,
@@ -320,8 +320,8 @@ export function desiredPeers(
   // Families: the session's own, and for routers the other one (see the file comment).
   const routerFamilies = new Set(candidates.filter((c) => c.isRouter).map((c) => c.family));
   for (const c of candidates) {
-    const families: Family[] = [c.family];
-    const other: Family = c.family === 4 ? 6 : 4;
+    const families: IpFamily[] = [c.family];
+    const other: IpFamily = c.family === 4 ? 6 : 4;
     const otherAddress = nodeAddress(self, other);
     if (c.isRouter && otherAddress !== undefined && !routerFamilies.has(other)) {
       families.push(other);

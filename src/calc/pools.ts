@@ -6,14 +6,14 @@ import type { EncapsulationMode } from '../model/ippool.ts';
 import type { Selector } from '../model/selector.ts';
 import { compileSelector } from '../model/selector.ts';
 import type { Snapshot } from '../model/snapshot.ts';
-import type { Family } from './addr.ts';
+import type { IpFamily } from './addr.ts';
 import { canonicalCidr, cidrFamily, cidrsOverlap, compareStrings } from './addr.ts';
 
 export interface ActivePool {
   readonly name: string;
   /** Canonical CIDR. */
   readonly cidr: string;
-  readonly family: Family;
+  readonly family: IpFamily;
   readonly vxlanMode: EncapsulationMode;
   readonly ipipMode: EncapsulationMode;
   readonly natOutgoing: boolean;

@@ -30,7 +30,7 @@ import {
   VXLAN_DEVICE,
 } from '../../felix/model/routes.ts';
 import type { Snapshot } from '../model/snapshot.ts';
-import type { Family, ParsedCidr } from './addr.ts';
+import type { IpFamily, ParsedCidr } from './addr.ts';
 import {
   addressSortKey,
   canonicalCidr,
@@ -83,7 +83,7 @@ function nodeHop(
   node: ClusterNode,
   pool: ActivePool,
   ctx: RouteContext,
-  family: Family,
+  family: IpFamily,
 ): { nextHop: NextHop; why: string } {
   const tunnel = poolTunnel(pool);
   if (tunnel === undefined)
@@ -130,7 +130,7 @@ export interface RouteContext {
   readonly vteps: ReadonlyMap<string, RemoteVtep>;
   readonly ipip: IpipDesired | null;
   /** Parsed next hops: a full table has few distinct ones, each is parsed once. */
-  readonly hops: Map<string, { address: string; family: Family; key: string } | null>;
+  readonly hops: Map<string, { address: string; family: IpFamily; key: string } | null>;
 }
 
 export function routeContext(input: {

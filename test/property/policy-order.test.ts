@@ -23,7 +23,7 @@ import { PolicyStore } from '../../felix/calc/policy-store.ts';
 import type { PolicyRender } from '../../felix/calc/render-policy.ts';
 import { renderPolicy } from '../../felix/calc/render-policy.ts';
 import { normalizeIpSet } from '../../felix/model/ipsets.ts';
-import type { Chain, IpFamily } from '../../felix/model/iptables.ts';
+import type { Chain, InetFamily } from '../../felix/model/iptables.ts';
 import { canonicalJson } from '../../felix/model/iptables.ts';
 import type {
   LabelSelector,
@@ -102,12 +102,12 @@ function localSelections(c: Cluster): Set<string> {
 
 const FIXED_CHAINS = ['mgy-FORWARD', 'mgy-INPUT', 'mgy-OUTPUT', 'mgy-from-wl-dispatch', 'mgy-to-wl-dispatch'];
 
-function chainsOf(r: PolicyRender, family: IpFamily): Chain[] {
+function chainsOf(r: PolicyRender, family: InetFamily): Chain[] {
   return r.iptables[family].flatMap((t) => t.chains);
 }
 
 /** Set names a family's rules match on. */
-function matchedSets(r: PolicyRender, family: IpFamily): Set<string> {
+function matchedSets(r: PolicyRender, family: InetFamily): Set<string> {
   const out = new Set<string>();
   for (const c of chainsOf(r, family))
     for (const rule of c.rules)

@@ -9,7 +9,7 @@
 import { FelixError } from '../../errors.ts';
 import type { IpSet, IpSetType } from '../../model/ipsets.ts';
 import { IPSET_OWNED_PREFIX, tempIpsetName } from '../../model/ipsets.ts';
-import type { IpFamily } from '../../model/iptables.ts';
+import type { InetFamily } from '../../model/iptables.ts';
 
 export interface ActualIpSet {
   readonly name: string;
@@ -67,7 +67,7 @@ export interface SwapPolicy {
   readonly minDelta?: number;
 }
 
-function createLine(name: string, type: IpSetType, family: IpFamily): string {
+function createLine(name: string, type: IpSetType, family: InetFamily): string {
   return `create ${name} ${type} family ${family} maxelem ${IPSET_MAXELEM}`;
 }
 

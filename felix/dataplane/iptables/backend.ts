@@ -5,7 +5,7 @@
 // Detection follows Felix (felix/iptables/feature_detect.go): kubelet's hint chain
 // KUBE-IPTABLES-HINT (or KUBE-KUBELET-CANARY) names the backend outright; otherwise the backend
 // holding more rules wins; when both are empty (a fresh Debian 12 node) it is nft, Debian's default.
-import type { IpFamily } from '../../model/iptables.ts';
+import type { InetFamily } from '../../model/iptables.ts';
 import type { CommandRunner } from '../exec.ts';
 import { run as defaultRun } from '../exec.ts';
 
@@ -19,7 +19,7 @@ export interface IptablesCommands {
   readonly restoreArgs: readonly string[];
 }
 
-export function iptablesCommands(backend: IptablesBackend, family: IpFamily): IptablesCommands {
+export function iptablesCommands(backend: IptablesBackend, family: InetFamily): IptablesCommands {
   const base = family === 'inet' ? 'iptables' : 'ip6tables';
   return {
     save: `${base}-${backend}-save`,

@@ -4,7 +4,7 @@
 // desired state after a fresh read, so it deletes exactly what a normal apply would consider
 // stale, in the normal order (iptables first, then the ipsets they referenced). By default both
 // backends are cleaned: an agent that ran with the other backend before leaves rules there too.
-import { IP_FAMILIES } from '../../model/iptables.ts';
+import { INET_FAMILIES } from '../../model/iptables.ts';
 import type { CommandRunner } from '../exec.ts';
 import { run as defaultRun } from '../exec.ts';
 import { IpsetWriter } from '../ipsets/writer.ts';
@@ -31,7 +31,7 @@ export async function cleanupAll(opts: CleanupOptions = {}): Promise<CleanupRepo
   const chainsDeleted: string[] = [];
   const jumpsRemoved: string[] = [];
   for (const backend of opts.backend === undefined ? IPTABLES_BACKENDS : [opts.backend]) {
-    for (const family of IP_FAMILIES) {
+    for (const family of INET_FAMILIES) {
       if (opts.backend === undefined) {
         const probe = await exec({
           argv: [iptablesCommands(backend, family).save],

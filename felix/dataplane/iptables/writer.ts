@@ -14,7 +14,7 @@
 // A failed restore must not leave the cache believing the write happened: on any failure the cache
 // is dropped and the next apply re-reads the kernel.
 import { FelixError } from '../../errors.ts';
-import type { IpFamily, IptablesTable, TableState } from '../../model/iptables.ts';
+import type { InetFamily, IptablesTable, TableState } from '../../model/iptables.ts';
 import { normalizeTables } from '../../model/iptables.ts';
 import type { CommandRunner } from '../exec.ts';
 import { run as defaultRun } from '../exec.ts';
@@ -28,7 +28,7 @@ import type { RenderedRule, RenderedTable } from './render.ts';
 import { renderTable } from './render.ts';
 
 export interface IptablesWriterOptions {
-  readonly family: IpFamily;
+  readonly family: InetFamily;
   readonly backend: IptablesBackend;
   readonly netns?: string;
   readonly run?: CommandRunner;
@@ -36,7 +36,7 @@ export interface IptablesWriterOptions {
 
 /** What one apply did. */
 export interface IptablesApplyReport {
-  readonly family: IpFamily;
+  readonly family: InetFamily;
   readonly commandsRun: number;
   readonly bytesWritten: number;
   readonly chainsWritten: readonly string[];
@@ -69,7 +69,7 @@ export interface DescribedRule {
 type Tables = Map<IptablesTable, Map<string, ActualChain>>;
 
 export class IptablesWriter {
-  readonly family: IpFamily;
+  readonly family: InetFamily;
   readonly backend: IptablesBackend;
   readonly stats: IptablesStats = {
     applies: 0,

@@ -9,7 +9,7 @@ import { PolicyStore } from '../../../../felix/calc/policy-store.ts';
 import type { PolicyRender } from '../../../../felix/calc/render-policy.ts';
 import { renderPolicy } from '../../../../felix/calc/render-policy.ts';
 import { normalizeIpSet } from '../../../../felix/model/ipsets.ts';
-import type { Chain, IpFamily } from '../../../../felix/model/iptables.ts';
+import type { Chain, InetFamily } from '../../../../felix/model/iptables.ts';
 import { canonicalJson } from '../../../../felix/model/iptables.ts';
 import type { NetworkPolicy, PolicyInput, PolicyPod } from '../../../../felix/model/policy.ts';
 
@@ -54,7 +54,7 @@ function input(policies: NetworkPolicy[], pods: PolicyPod[] = PODS): PolicyInput
   };
 }
 
-function chain(r: PolicyRender, family: IpFamily, name: string): Chain {
+function chain(r: PolicyRender, family: InetFamily, name: string): Chain {
   const c = r.iptables[family].flatMap((t) => t.chains).find((x) => x.name === name);
   if (c === undefined) throw new Error(`no chain ${name}`);
   return c;
@@ -63,7 +63,7 @@ function chain(r: PolicyRender, family: IpFamily, name: string): Chain {
 /** Members of the set a rule of `chainName` refers to with `--match-set … <side>`. */
 function membersOf(
   r: PolicyRender,
-  family: IpFamily,
+  family: InetFamily,
   chainName: string,
   side: string,
   ruleIndex = 0,
