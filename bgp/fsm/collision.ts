@@ -8,6 +8,7 @@
 // are compared as unsigned 32-bit integers — comparing dotted quads as strings ("10.0.0.9" >
 // "10.0.0.10") or as signed int32 (128.0.0.0 < 1.0.0.0) picks different winners on each side
 // and kills both connections.
+import { ipv4ToNumber } from '../addr.ts';
 import { CeaseSubcode, NotifyCode } from '../wire/types.ts';
 import type { FsmStateName } from './types.ts';
 
@@ -55,16 +56,8 @@ export type CollisionDecision =
 /** A BGP Identifier as an unsigned 32-bit number; NaN when it is not a valid dotted quad. */
 export function bgpIdToNumber(id: string | number): number {
   if (typeof id === 'number') return Number.isInteger(id) && id >= 0 && id <= 0xffffffff ? id : Number.NaN;
-  const parts = id.split('.');
-  if (parts.length !== 4) return Number.NaN;
-  let n = 0;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return Number.NaN;
-    const octet = Number(p);
-    if (octet > 255) return Number.NaN;
-    n = n * 256 + octet; // arithmetic, not <<: stays unsigned above 127.x.x.x
-  }
-  return n;
+  const n = ipv4ToNumber(id);
+  return n < 0 ? Number.NaN : n;
 }
 
 function close(

@@ -12,7 +12,7 @@
 // policy calculation canonicalizes pod addresses when a pod arrives and the Dataplane, given the
 // same set object again, neither parses nor copies its members.
 import { FelixError } from '../errors.ts';
-import { formatIp, parseIpOf } from './addr.ts';
+import { formatIp, parseCidr, parseIpOf, scanCanonicalV4 } from './addr.ts';
 import type { InetFamily } from './iptables.ts';
 import { ipFamilyOfInet, stableHash } from './iptables.ts';
 
@@ -72,19 +72,13 @@ function formatAddress(bytes: readonly number[], _family: InetFamily): string {
 
 function canonicalNet(s: string, family: InetFamily): string {
   const slash = s.indexOf('/');
-  const bits = family === 'inet' ? 32 : 128;
-  const bytes = parseAddress(slash < 0 ? s : s.slice(0, slash), family);
-  const lenText = slash < 0 ? String(bits) : s.slice(slash + 1);
-  if (!/^[0-9]{1,3}$/.test(lenText) || Number(lenText) > bits) bad(`bad prefix length in ${s}`);
-  const len = Number(lenText);
+  parseAddress(slash < 0 ? s : s.slice(0, slash), family); // a wrong family is named as such
+  const c = parseCidr(s, { bare: true });
+  if (c === undefined) return bad(`bad prefix length in ${s}`);
   // hash:net cannot hold /0 (the kernel refuses it); callers split 0.0.0.0/0 into two /1s.
-  if (len === 0) bad(`hash:net cannot hold a /0 network: ${s}`);
-  const masked = bytes.map((b, i) => {
-    const keep = Math.max(0, Math.min(8, len - i * 8));
-    return b & ((0xff << (8 - keep)) & 0xff);
-  });
-  const addr = formatAddress(masked, family);
-  return len === bits ? addr : `${addr}/${len}`;
+  if (c.length === 0) bad(`hash:net cannot hold a /0 network: ${s}`);
+  const addr = formatIp(c.bytes);
+  return c.length === c.bytes.length * 8 ? addr : `${addr}/${c.length}`;
 }
 
 const PROTOS = new Set(['tcp', 'udp', 'sctp', 'udplite']);
@@ -106,7 +100,9 @@ export function canonicalMember(type: IpSetType, family: InetFamily, member: str
   const addrPart = withPort ? member.slice(0, comma) : member;
   const addr =
     type === 'hash:ip' || type === 'hash:ip,port'
-      ? formatAddress(parseAddress(addrPart, family), family)
+      ? family === 'inet' && scanCanonicalV4(addrPart, 0, addrPart.length, false, undefined)
+        ? addrPart // already as ipset prints it: no parse, no new string
+        : formatAddress(parseAddress(addrPart, family), family)
       : canonicalNet(addrPart, family);
   return withPort ? `${addr},${canonicalPort(member.slice(comma + 1))}` : addr;
 }

@@ -11,7 +11,7 @@
 // The prefix length tells CrossSubnet which nodes share a subnet; a bare address means /32 (/128).
 // A bad annotation is a validation error naming the node and the annotation.
 import { z } from 'zod';
-import { ipFamily } from '../../felix/index.ts';
+import { ipFamily, parseCidr } from '../../felix/index.ts';
 import { canonicalAddress, unusableAddress } from '../config/address.ts';
 import type { BGPConfigurationSpec } from './bgp.ts';
 import { DEFAULT_BGP_CONFIGURATION_SPEC } from './bgp.ts';
@@ -116,10 +116,9 @@ function parseInterfaceAddress(text: string, family: 4 | 6): InterfaceAddress | 
     return `is not a node address: ${address} is an IPv4-mapped IPv6 address, which BGP takes for the IPv4 address it maps`;
   const max = family === 4 ? 32 : 128;
   if (slash < 0) return { address, prefixLength: max };
-  const lenText = text.slice(slash + 1);
-  const len = Number(lenText);
-  if (!/^[0-9]{1,3}$/.test(lenText) || len > max) return `prefix length must be 0..${max}`;
-  return { address, prefixLength: len };
+  const c = parseCidr(text);
+  if (c === undefined) return `prefix length must be 0..${max}`;
+  return { address, prefixLength: c.length };
 }
 
 function parseAnnotations(annotations: Readonly<Record<string, string>>): {
