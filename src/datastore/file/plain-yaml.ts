@@ -65,7 +65,7 @@ const SCHEMA = FAILSAFE_SCHEMA.extend({
 
 /** Characters and lines after which a text goes to `yaml` (see the header). */
 const UNSAFE_CHARACTERS = /[!&*%\t\uFEFF]|\r(?!\n)/;
-const UNSAFE_LINE = /^(?:\.\.\.|---\s*[^\s#]|\s*\?(?:\s|$)|\s*<<\s*:)/m;
+const UNSAFE_LINE = /^(?:\.\.\.|---[ \t]*[^\s#]|[ \t]*\?(?:\s|$)|[ \t]*<<[ \t]*:)/m;
 /** A plain key that is not a string: null, a boolean or a number, in block or flow style. */
 const NON_STRING_KEY =
   /(?:^[\s-]*|[{,]\s*)(?:~|[Nn]ull|NULL|[Tt]rue|TRUE|[Ff]alse|FALSE|[-+]?[0-9][0-9a-fA-FoOxX.eE+-]*|[-+]?\.[0-9][0-9eE+-]*|[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)?\s*:(?:\s|$)/m;
