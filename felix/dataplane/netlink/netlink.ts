@@ -15,6 +15,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { FelixError } from '../../errors.ts';
+import type { IpFamily } from '../../model/addr.ts';
 import { type CommandResult, type CommandRunner, run as defaultRunner, formatArgv } from '../exec.ts';
 import {
   type BatchFailure,
@@ -26,7 +27,8 @@ import {
 } from './batch-writer.ts';
 
 export type NetlinkTool = 'ip' | 'bridge';
-export type Family = 4 | 6;
+/** `ip -4` / `ip -6`: felix's one address-family type under the name the callers use here. */
+export type Family = IpFamily;
 
 export interface NetlinkOptions {
   /** Network namespace name (`ip netns`); undefined = the caller's namespace. */
