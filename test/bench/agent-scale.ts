@@ -68,7 +68,8 @@
 // Flags: --sizes 100/3000/100,1000/30000/1000  --events 100  --kinds a,b,c,d,e
 //        --datastores file,k8s  --code DIR  --baseline REF|none (default 307eba5)
 //        --baseline-events N (default --events)  --versions new,baseline  --poll-ms 25  --gap-ms 100
-//        --timeout-s 300  --cpu-prof DIR (the agent writes a V8 CPU profile there as it exits)
+//        --timeout-s 300  --cpu-prof DIR (the agent writes V8 CPU profiles there as it exits, one
+//        per thread, named as Node names them: CPU.<date>.<time>.<pid>.<thread>.<n>.cpuprofile)
 //        --memory-limit 512Mi (the agent runs in a memory cgroup with that limit, as in a pod with
 //        resources.limits.memory, and sets its heap from it; reported: the heap limit, the cgroup's
 //        peak and OOM kills)
@@ -989,13 +990,7 @@ export async function runAgentScale(size: ClusterSize, opts: RunOptions): Promis
     if (cgroup) teardown.add(`cgroup ${cgroup.dir}`, () => cgroup.remove());
     const agentArgv = [
       node,
-      ...(opts.cpuProfDir === undefined
-        ? []
-        : [
-            '--cpu-prof',
-            `--cpu-prof-dir=${opts.cpuProfDir}`,
-            `--cpu-prof-name=agent-${opts.datastore}-${opts.version}.cpuprofile`,
-          ]),
+      ...(opts.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`]),
       join(opts.code.dir, 'src', 'main.ts'),
       'agent',
       '--config',
