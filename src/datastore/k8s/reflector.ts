@@ -23,11 +23,15 @@
 // resourceVersion and uid are the server's bookkeeping, not state the calculation reads: they are
 // stripped before validation, so a write that changes nothing Margay reads (a node heartbeat) is
 // no change, and an object read from Kubernetes equals the same object read from a file.
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { type KubeConfig, Watch } from '@kubernetes/client-node';
 import { MargayError } from '../../errors.ts';
 import type { Resource, ResourceKind } from '../../model/resource.ts';
 import { KINDS, resourceKey, validateAs } from '../../model/resource.ts';
 import type { KindSource } from './kinds.ts';
+
+/** Checking a relist's objects gives the event loop a turn after this many milliseconds of work. */
+const SLICE_MS = 5;
 
 export interface ObjectEntry {
   /** What the snapshot holds: the object, or while it is invalid its last good version (if any). */
@@ -190,7 +194,7 @@ export class Reflector {
           continue;
         }
         if (this.#isStopped) return;
-        this.#replace(listed.items);
+        if (!(await this.#replace(listed.items))) return;
         this.#resourceVersion = listed.resourceVersion;
         this.#isMissing = false;
         this.#backoff.reset();
@@ -333,11 +337,25 @@ export class Reflector {
     this.#markSynced();
   }
 
-  /** A relist: the listed objects replace the store. */
-  #replace(items: readonly unknown[]): void {
+  /**
+   * A relist: the listed objects replace the store, all at once when every one is checked. The
+   * checking gives the event loop a turn every SLICE_MS (a list of tens of thousands of pods takes
+   * about a second to check), and the store stays the previous one until the end, so a snapshot
+   * taken meanwhile never sees half a list. False when the reflector was stopped meanwhile.
+   */
+  async #replace(items: readonly unknown[]): Promise<boolean> {
     const previous = this.#store;
-    this.#store = new Map();
-    for (const item of items) this.#upsert(item, previous);
+    const next = new Map<string, ObjectEntry>();
+    let since = performance.now();
+    for (const item of items) {
+      const checked = this.#check(item, previous);
+      if (checked !== undefined) next.set(checked[0], checked[1]);
+      if (performance.now() - since < SLICE_MS) continue;
+      await nextTurn();
+      if (this.#isStopped) return false;
+      since = performance.now();
+    }
+    this.#store = next;
     const keys = new Set(previous.keys());
     for (const key of this.#store.keys()) keys.add(key);
     for (const key of previous.keys()) {
@@ -345,12 +363,24 @@ export class Reflector {
         this.#hooks.problem(this.kind, key, undefined, false);
     }
     if (keys.size > 0) this.#hooks.changed(this.kind, keys);
+    return true;
   }
 
-  #upsert(raw: unknown, previousStore: ReadonlyMap<string, ObjectEntry> = this.#store): void {
+  #upsert(raw: unknown): void {
+    const checked = this.#check(raw, this.#store);
+    if (checked === undefined) return;
+    this.#store.set(checked[0], checked[1]);
+    this.#hooks.changed(this.kind, [checked[0]]);
+  }
+
+  /**
+   * The store entry of a raw object: the validated object, or its problems with the last good
+   * version from `previousStore` kept; reports a problem that appears, changes or goes.
+   */
+  #check(raw: unknown, previousStore: ReadonlyMap<string, ObjectEntry>): [string, ObjectEntry] | undefined {
     // The API server never sends an object without a name; there is nothing to key it by.
     const key = this.#keyOf(raw);
-    if (key === undefined) return;
+    if (key === undefined) return undefined;
     const previous = previousStore.get(key);
     const result = validateAs(this.kind, stripServerFields(raw));
     let entry: ObjectEntry;
@@ -362,8 +392,7 @@ export class Reflector {
       if (previous?.problems === undefined || previous.problems.join('\n') !== result.problems.join('\n'))
         this.#hooks.problem(this.kind, key, result.problems, entry.resource !== undefined);
     }
-    this.#store.set(key, entry);
-    if (previousStore === this.#store) this.#hooks.changed(this.kind, [key]);
+    return [key, entry];
   }
 
   #delete(raw: unknown): void {
