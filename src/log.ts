@@ -8,8 +8,7 @@
 // ends one line carries the last of them with `suppressed: N`. Every event still counts in the
 // Prometheus counters this module exports, so nothing is lost from /metrics.
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { HOST_TIMERS, type HostTimers } from '../bgp/session/session-types.ts';
-import { DiagnosticChannel } from '../bgp/speaker/diagnostics.ts';
+import { DiagnosticChannel, HOST_TIMERS, type HostTimers } from '../bgp/index.ts';
 import { Counter, type MetricFamily } from './api/metrics.ts';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';

@@ -9,9 +9,8 @@
 // one would cost each idle daemon more memory than all of these handlers.
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { BgpError } from '../../bgp/errors.ts';
-import type { PathView, PeerStatus, RouteFilter } from '../../bgp/speaker/types.ts';
-import { normalizeIp, normalizePrefix } from '../../bgp/wire/prefix.ts';
+import type { PathView, PeerStatus, RouteFilter } from '../../bgp/index.ts';
+import { BgpError, normalizeIp, normalizePrefix } from '../../bgp/index.ts';
 import { isLoopbackHost } from '../config/fields.ts';
 import { MargayError } from '../errors.ts';
 import { checkQuerySchema, checkResponseSchema, type JsonSchema, parseQuery, shape } from './json-schema.ts';

@@ -4,9 +4,8 @@
 // `prefixAdvertisements`, the entry with the longest CIDR containing the prefix (Calico's rule);
 // its names resolve through `communities`, anything else is a literal AA:NN (RFC 1997) or
 // AA:NN:MM (RFC 8092 large community). Nothing is announced by a node without an address.
-import { parseCommunity, parseLargeCommunity } from '../../bgp/communities.ts';
-import type { LocalRoute } from '../../bgp/speaker/types.ts';
-import type { LargeCommunity } from '../../bgp/wire/types.ts';
+import type { LargeCommunity, LocalRoute } from '../../bgp/index.ts';
+import { parseCommunity, parseLargeCommunity } from '../../bgp/index.ts';
 import type { BGPConfigurationSpec } from '../model/bgp.ts';
 import { canonicalCidr, cidrContains, compareAddresses } from './addr.ts';
 import type { ClusterNode } from './nodes.ts';

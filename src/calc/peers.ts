@@ -42,9 +42,8 @@
 //   and the ToR learns each CIDR from every node. Node peers (mesh, peerSelector, a peerIP that
 //   is a node's address) and a router we reflect to (`routeReflectorClient`) get everything the
 //   BGP rules allow (route reflection unchanged).
-import { holdTimeProblem, keepaliveTimeProblem } from '../../bgp/fsm/index.ts';
-import { peerKey, peerProblem } from '../../bgp/speaker/peer-config.ts';
-import type { Family as BgpFamily } from '../../bgp/wire/types.ts';
+import type { Family as BgpFamily } from '../../bgp/index.ts';
+import { holdTimeProblem, keepaliveTimeProblem, peerKey, peerProblem } from '../../bgp/index.ts';
 import type { BGPConfigurationSpec, BGPPeerSpec } from '../model/bgp.ts';
 import { parsePeerIP } from '../model/bgp.ts';
 import type { Selector } from '../model/selector.ts';

@@ -18,7 +18,7 @@
 // Next hops of the other family, or one of our own addresses, are dropped; a prefix left without
 // next hops gets no route. Output is sorted by prefix; each route's `reason` says why it is there,
 // for the REST API.
-import type { BestPathChange, LocalRoute } from '../../bgp/speaker/types.ts';
+import type { BestPathChange, LocalRoute } from '../../bgp/index.ts';
 import type { RemoteVtep } from '../../felix/dataplane/encap/vxlan.ts';
 import type { IpipDesired, VxlanDesired } from '../../felix/dataplane/links.ts';
 import type { NextHop, RouteSpec } from '../../felix/model/routes.ts';

@@ -5,7 +5,7 @@
 // (src/calc/routes.ts; CalcGraph hands them beside the state), so that BGP stays the source of
 // truth for reachability.
 
-import type { LocalRoute, PeerConfig, SpeakerOptions } from '../../bgp/speaker/types.ts';
+import type { LocalRoute, PeerConfig, SpeakerOptions } from '../../bgp/index.ts';
 import type { PolicyExplain } from '../../felix/calc/render-policy.ts';
 import type { IptablesSource } from '../../felix/dataplane/desired.ts';
 import type { IpipDesired, VxlanDesired } from '../../felix/dataplane/links.ts';

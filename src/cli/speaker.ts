@@ -2,9 +2,8 @@
 // YAML, the REST API, no dataplane. SIGTERM/SIGINT send Cease (Administrative Shutdown) to
 // every peer before the process exits.
 import { hostname } from 'node:os';
-import { BgpError } from '../../bgp/errors.ts';
-import { Speaker } from '../../bgp/speaker/speaker.ts';
-import type { PeerStatus } from '../../bgp/speaker/types.ts';
+import type { PeerStatus } from '../../bgp/index.ts';
+import { BgpError, Speaker } from '../../bgp/index.ts';
 import { type MetricFamily, ProcessMetrics } from '../api/metrics.ts';
 import { type StatusSource, startApi } from '../api/server.ts';
 import { loadSpeakerConfig } from '../config/speaker.ts';

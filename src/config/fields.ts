@@ -2,7 +2,7 @@
 // Each schema's error message names what is expected, and `formatIssues` prefixes it with the
 // field's path ("peers[1].asn: …") so an operator can find the line.
 import { z } from 'zod';
-import { parseCommunity, parseExtendedCommunity, parseLargeCommunity } from '../../bgp/communities.ts';
+import { parseCommunity, parseExtendedCommunity, parseLargeCommunity } from '../../bgp/index.ts';
 import { cidrProblem, ipFamily } from '../../felix/index.ts';
 import { unusableAddress, unusableListenAddress } from './address.ts';
 

@@ -9,14 +9,14 @@
 // handed on carry canonical addresses (address.ts), and they pass the speaker's own peer checks
 // before this function returns.
 import { z } from 'zod';
+import type { LocalRoute, PeerConfig, SpeakerOptions } from '../../bgp/index.ts';
 import {
   HOLD_TIME_RULE,
   holdTimeProblem,
   KEEPALIVE_TIME_MAX,
   keepaliveTimeProblem,
-} from '../../bgp/fsm/index.ts';
-import { resolvePeers } from '../../bgp/speaker/peer-config.ts';
-import type { LocalRoute, PeerConfig, SpeakerOptions } from '../../bgp/speaker/types.ts';
+  resolvePeers,
+} from '../../bgp/index.ts';
 import { canonicalCidr, ipFamily } from '../../felix/index.ts';
 import { MargayError } from '../errors.ts';
 import { canonicalAddress, isUnspecified } from './address.ts';

@@ -2,7 +2,7 @@
 // `margayctl`: queries a node's REST API. Exit 0 ok, 1 the API could not be reached or
 // answered an error (one line naming the address), 2 bad usage.
 import { stringify as toYaml } from 'yaml';
-import type { PathView } from '../../bgp/speaker/types.ts';
+import type { PathView } from '../../bgp/index.ts';
 import { ROUTES_PAGE } from '../api/schemas.ts';
 import { parseArgs } from '../cli/args.ts';
 import { renderTable } from '../cli/table.ts';

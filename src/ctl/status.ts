@@ -1,6 +1,6 @@
 // `margayctl node status`: the calicoctl report. STATE is BIRD's word as calicoctl shows it
 // (up / start / down), INFO the RFC 4271 state and, when the session is not up, why.
-import type { PeerStatus } from '../../bgp/speaker/types.ts';
+import type { PeerStatus } from '../../bgp/index.ts';
 import { renderTable } from '../cli/table.ts';
 
 export type PeerJson = Omit<PeerStatus, 'since'> & { since: string; peerType?: string };

@@ -10,7 +10,7 @@
 // resynchronised. Without it the first pass would program the dataplane with no BGP routes yet and
 // delete the remote routes, and pods on the restarting node would lose traffic to other nodes
 // (test/interop/lab-e2e-restart.test.ts checks that none do).
-import type { PeerStatus } from '../../bgp/speaker/types.ts';
+import type { PeerStatus } from '../../bgp/index.ts';
 import { log } from '../log.ts';
 
 /**

@@ -5,7 +5,7 @@
 //
 // A pod CIDR is announced only once its blackhole route is programmed in the kernel: before that,
 // peers would send us traffic for it that we would route back out by the default route.
-import type { LocalRoute } from '../../bgp/speaker/types.ts';
+import type { LocalRoute } from '../../bgp/index.ts';
 import type { DataplaneDesired, RouteSpec } from '../../felix/index.ts';
 import type { CalcOutput } from '../calc/types.ts';
 

@@ -1,8 +1,8 @@
 // The BGP speaker as the agent drives it: started from the calculated identity (AS number, router
 // id, cluster id, port) and started anew when that identity changes; handed the announcements and
 // the peers when they moved; its peers shown with the kind of peer the calculation made them.
-import { Speaker } from '../../bgp/speaker/speaker.ts';
-import type { BestPathChange, LocalRoute, PeerConfig, PeerStatus } from '../../bgp/speaker/types.ts';
+import type { BestPathChange, LocalRoute, PeerConfig, PeerStatus } from '../../bgp/index.ts';
+import { Speaker } from '../../bgp/index.ts';
 import type { CalculatedState, DesiredPeer, PeerType } from '../calc/types.ts';
 import { log } from '../log.ts';
 import { Announcements } from './desired.ts';

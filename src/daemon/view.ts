@@ -2,7 +2,7 @@
 // (src/api/agent-status.ts). The daemon knows nothing about HTTP, schemas or metric names; the API
 // knows nothing about how the agent works. Every member reads the agent's state at the time of the
 // call.
-import type { PathView, PeerStatus, RouteFilter } from '../../bgp/speaker/types.ts';
+import type { PathView, PeerStatus, RouteFilter } from '../../bgp/index.ts';
 import type { DataplaneIpset, DataplaneRoute, DataplaneRule, DataplaneStatus } from '../../felix/index.ts';
 import type { CalculatedState, PeerType } from '../calc/types.ts';
 

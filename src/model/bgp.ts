@@ -10,8 +10,13 @@
 // - Times are integer seconds (not Go durations). TCP MD5 passwords and route filters are not
 //   supported, so there are no fields for them.
 import { z } from 'zod';
-import { parseCommunity, parseLargeCommunity } from '../../bgp/communities.ts';
-import { holdTimeProblem, KEEPALIVE_TIME_MAX, keepaliveTimeProblem } from '../../bgp/fsm/index.ts';
+import {
+  holdTimeProblem,
+  KEEPALIVE_TIME_MAX,
+  keepaliveTimeProblem,
+  parseCommunity,
+  parseLargeCommunity,
+} from '../../bgp/index.ts';
 import { ipFamily } from '../../felix/index.ts';
 import { canonicalAddress, isUnspecified, unusableAddress } from '../config/address.ts';
 import {

@@ -4,8 +4,14 @@
 // refinement for the rest (prefix host bits, label-key rules, selector syntax), which only the
 // daemon enforces. Messages name what is expected; formatProblems (resource.ts) adds the path.
 import { z } from 'zod';
-import { parseCommunity, parseLargeCommunity } from '../../bgp/communities.ts';
-import { HOLD_TIME_MAX, HOLD_TIME_RULE, holdTimeProblem, KEEPALIVE_TIME_MAX } from '../../bgp/fsm/index.ts';
+import {
+  HOLD_TIME_MAX,
+  HOLD_TIME_RULE,
+  holdTimeProblem,
+  KEEPALIVE_TIME_MAX,
+  parseCommunity,
+  parseLargeCommunity,
+} from '../../bgp/index.ts';
 import { labelKeyProblem, labelValueProblem } from '../../felix/calc/selector.ts';
 import { cidrContains, cidrProblem, ipFamily, parseCidr } from '../../felix/index.ts';
 import { SELECTOR_OPERATORS } from '../../felix/model/policy.ts';

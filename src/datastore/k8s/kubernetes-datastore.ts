@@ -25,7 +25,7 @@
 //   still invalid, else undefined. A missing CRD does not hold it: the kind is legitimately empty.
 // - Least privilege: only LIST and WATCH requests are made.
 import type { KubeConfig } from '@kubernetes/client-node';
-import { HOST_TIMERS, type HostTimers } from '../../../bgp/session/session-types.ts';
+import { HOST_TIMERS, type HostTimers } from '../../../bgp/index.ts';
 import { MargayError } from '../../errors.ts';
 import type { Resource, ResourceKind } from '../../model/resource.ts';
 import type { ResourceChange, Snapshot } from '../../model/snapshot.ts';
