@@ -82,8 +82,7 @@ import { Netlink, type NetlinkMonitor } from './netlink/netlink.ts';
 import { carriedBeside, readCarried } from './routes/carried.ts';
 import { type CompiledRoutes, RouteTable } from './routes/route-table.ts';
 
-export type { DataplaneDesired, IptablesSource } from './desired.ts';
-export type { IpipDesired, VxlanDesired } from './links.ts';
+export type { DataplaneDesired } from './desired.ts';
 
 export interface DataplaneOptions {
   /** Network namespace to program (`ip netns` name); undefined = the agent's own. */

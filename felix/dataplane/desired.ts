@@ -18,15 +18,10 @@ import { FelixError } from '../errors.ts';
 import type { WorkloadEndpoint } from '../model/endpoints.ts';
 import type { IpSet } from '../model/ipsets.ts';
 import { IPSET_OWNED_PREFIX, normalizeIpSet } from '../model/ipsets.ts';
-import type { Chain, InetFamily, IptablesDesired, TableState } from '../model/iptables.ts';
+import type { Chain, InetFamily, IptablesDesired, IptablesSource, TableState } from '../model/iptables.ts';
 import { canonicalJson, INET_FAMILIES, normalizeTables } from '../model/iptables.ts';
 import type { RouteSpec } from '../model/routes.ts';
-import type { IpipDesired, VxlanDesired } from './links.ts';
-
-/** One named piece of the iptables state (the name appears in conflict errors). */
-export interface IptablesSource extends IptablesDesired {
-  readonly source: string;
-}
+import type { IpipDesired, VxlanDesired } from '../model/tunnels.ts';
 
 export interface DataplaneDesired {
   /** Routes besides the local workloads' (remote pod CIDRs, own blackhole, anchors…). */

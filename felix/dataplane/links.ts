@@ -24,36 +24,12 @@
 import { FelixError } from '../errors.ts';
 import type { WorkloadEndpoint } from '../model/endpoints.ts';
 import { POD_GATEWAY_V6, VXLAN_DEVICE } from '../model/routes.ts';
+import type { IpipDesired, RemoteVtep, VxlanDesired } from '../model/tunnels.ts';
 import { IpipManager } from './encap/ipip.ts';
-import { type RemoteVtep, VxlanManager } from './encap/vxlan.ts';
+import { VxlanManager } from './encap/vxlan.ts';
 import type { CommandRunner } from './exec.ts';
 import type { Netlink } from './netlink/netlink.ts';
 import { hostVethSysctls } from './workload/veth.ts';
-
-export interface VxlanDesired {
-  readonly nodeName: string;
-  /** This node's underlay IPv4 address (the device's `local`). */
-  readonly underlayAddress: string;
-  readonly underlayDevice?: string;
-  /** Default 1500; the device gets 50 less. */
-  readonly underlayMtu?: number;
-  /** This node's tunnel address: vtepTunnelAddress(its IPv4 pod CIDR). */
-  readonly tunnelAddress: string;
-  /**
-   * This node's IPv6 tunnel address, vtepTunnelAddress(its IPv6 pod CIDR), when IPv6 pods use
-   * VXLAN (over the same IPv4 underlay); remotes then carry theirs in `tunnelAddressV6`.
-   */
-  readonly tunnelAddressV6?: string;
-  readonly vni?: number;
-  readonly port?: number;
-  /** Every other node reached through VXLAN. */
-  readonly remoteVteps: readonly RemoteVtep[];
-}
-
-export interface IpipDesired {
-  readonly tunnelAddress: string;
-  readonly underlayMtu?: number;
-}
 
 /** A validated links state (see LinksReconciler.compile). */
 export interface CompiledLinks {

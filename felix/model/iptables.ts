@@ -100,6 +100,11 @@ export interface IptablesDesired {
   readonly inet6: readonly TableState[];
 }
 
+/** One named piece of the iptables state (the name appears in conflict errors). */
+export interface IptablesSource extends IptablesDesired {
+  readonly source: string;
+}
+
 /** A stable, name-safe hash: base64url of sha256, cut to `length` characters. */
 export function stableHash(key: string, length = 16): string {
   return createHash('sha256').update(key).digest('base64url').slice(0, length);

@@ -9,10 +9,7 @@
 //   graceful restart 120 s with the forwarding-preserved bit (the agent leaves kernel routes in
 //   place across a restart, so forwarding goes on; 120 s is Calico/BIRD's default).
 
-import type { IptablesSource } from '../../felix/dataplane/desired.ts';
-import type { PolicyExplain } from '../../felix/index.ts';
-import type { WorkloadEndpoint } from '../../felix/model/endpoints.ts';
-import type { IpSet } from '../../felix/model/ipsets.ts';
+import type { IpSet, IptablesSource, PolicyExplain, WorkloadEndpoint } from '../../felix/index.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import { compareStrings } from './addr.ts';
 import { announcements } from './announcements.ts';

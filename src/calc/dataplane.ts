@@ -19,10 +19,20 @@
 //   - NetworkPolicy: the policy renderer over every pod of the cluster that has an address by the
 //     same rule (selectors match remote pods too; the renderer decides from `nodeName` what
 //     applies to this node), all namespaces and policies → iptables source "policy".
-import type { IptablesSource } from '../../felix/dataplane/desired.ts';
-import type { RemoteVtep } from '../../felix/dataplane/encap/vxlan.ts';
-import type { IpipDesired, VxlanDesired } from '../../felix/dataplane/links.ts';
-import type { PolicyExplain, PolicyRender } from '../../felix/index.ts';
+import type {
+  NetworkPolicy as FelixNetworkPolicy,
+  IpipDesired,
+  IpSet,
+  IptablesSource,
+  PolicyExplain,
+  PolicyNamespace,
+  PolicyPod,
+  PolicyRender,
+  RemoteVtep,
+  RouteSpec,
+  VxlanDesired,
+  WorkloadEndpoint,
+} from '../../felix/index.ts';
 import {
   renderNatOutgoing,
   renderPolicy,
@@ -30,14 +40,6 @@ import {
   vtepTunnelAddress,
   workloadEndpoint,
 } from '../../felix/index.ts';
-import type { WorkloadEndpoint } from '../../felix/model/endpoints.ts';
-import type { IpSet } from '../../felix/model/ipsets.ts';
-import type {
-  NetworkPolicy as FelixNetworkPolicy,
-  PolicyNamespace,
-  PolicyPod,
-} from '../../felix/model/policy.ts';
-import type { RouteSpec } from '../../felix/model/routes.ts';
 import type { Namespace, NetworkPolicy, Pod } from '../model/kube.ts';
 import { podContainerPorts, podIPs } from '../model/kube.ts';
 import type { Snapshot } from '../model/snapshot.ts';

@@ -30,12 +30,15 @@
 // Contract (test/unit/src/calc/graph.property.test.ts): after any sequence of changes and best
 // paths, however split into batches and updates, the output equals calculate() of the final
 // snapshot and remoteRoutes() of the final best paths.
-import type { IptablesSource } from '../../felix/dataplane/desired.ts';
-import type { PolicyEvent, PolicyRender } from '../../felix/index.ts';
+import type {
+  IpSet,
+  IptablesSource,
+  PolicyEvent,
+  PolicyRender,
+  RouteSpec,
+  WorkloadEndpoint,
+} from '../../felix/index.ts';
 import { PolicyStore } from '../../felix/index.ts';
-import type { WorkloadEndpoint } from '../../felix/model/endpoints.ts';
-import type { IpSet } from '../../felix/model/ipsets.ts';
-import type { RouteSpec } from '../../felix/model/routes.ts';
 import type { Namespace, NetworkPolicy, Pod } from '../model/kube.ts';
 import type { Resource, ResourceKind } from '../model/resource.ts';
 import type { ResourceChange, Snapshot } from '../model/snapshot.ts';

@@ -19,16 +19,14 @@
 // next hops gets no route. Output is sorted by prefix; each route's `reason` says why it is there,
 // for the REST API.
 import type { BestPathChange, LocalRoute } from '../../bgp/index.ts';
-import type { RemoteVtep } from '../../felix/dataplane/encap/vxlan.ts';
-import type { IpipDesired, VxlanDesired } from '../../felix/dataplane/links.ts';
-import type { NextHop, RouteSpec } from '../../felix/model/routes.ts';
+import type { IpipDesired, NextHop, RemoteVtep, RouteSpec, VxlanDesired } from '../../felix/index.ts';
 import {
   EncapMode,
   Encapsulation,
   IPIP_DEVICE,
   selectEncapsulation,
   VXLAN_DEVICE,
-} from '../../felix/model/routes.ts';
+} from '../../felix/index.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import type { IpFamily, ParsedCidr } from './addr.ts';
 import {

@@ -6,12 +6,15 @@
 // truth for reachability.
 
 import type { LocalRoute, PeerConfig, SpeakerOptions } from '../../bgp/index.ts';
-import type { PolicyExplain } from '../../felix/calc/render-policy.ts';
-import type { IptablesSource } from '../../felix/dataplane/desired.ts';
-import type { IpipDesired, VxlanDesired } from '../../felix/dataplane/links.ts';
-import type { WorkloadEndpoint } from '../../felix/model/endpoints.ts';
-import type { IpSet } from '../../felix/model/ipsets.ts';
-import type { RouteSpec } from '../../felix/model/routes.ts';
+import type {
+  IpipDesired,
+  IpSet,
+  IptablesSource,
+  PolicyExplain,
+  RouteSpec,
+  VxlanDesired,
+  WorkloadEndpoint,
+} from '../../felix/index.ts';
 
 /** `margayctl node status` PEER TYPE column (Calico's words). */
 export type PeerType =

@@ -9,7 +9,7 @@
 // them there stops the speaker with `hardReset: true` (Cease / Hard Reset: peers flush at once);
 // the speaker decides per peer (Hard Reset only where N was exchanged). Other nodes send a
 // Hard Reset themselves when this node leaves the datastore (Peer De-configured, RFC 8538 §5.1).
-import { Dataplane } from '../../felix/dataplane/dataplane.ts';
+import { Dataplane } from '../../felix/index.ts';
 
 export async function runCleanup(): Promise<number> {
   const report = await new Dataplane({ resyncIntervalMs: 0 }).cleanup();

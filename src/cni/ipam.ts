@@ -34,7 +34,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { formatAddress, parseAddress, parsePrefix } from '../../felix/model/routes.ts';
+import { formatIp, parseCidr, parseIp } from '../../felix/index.ts';
 import { CniError } from './spec.ts';
 
 export interface AddressRange {
@@ -65,16 +65,16 @@ export function bigIntToAddress(family: 4 | 6, n: bigint): string {
     bytes[i] = Number(n & 0xffn);
     n >>= 8n;
   }
-  return formatAddress({ family, bytes });
+  return formatIp(bytes);
 }
 
 /** Validate a range; throws a plain Error naming the problem (the config parser adds the field). */
 export function parseRange(r: RangeInput): AddressRange {
-  const p = parsePrefix(r.subnet);
+  const p = parseCidr(r.subnet, { bare: true });
   if (p === undefined || !r.subnet.includes('/'))
     throw new Error(`subnet ${JSON.stringify(r.subnet)} is not a CIDR`);
   const bits = p.family === 4 ? 32 : 128;
-  const subnet = `${formatAddress(p)}/${p.length}`;
+  const subnet = `${formatIp(p.bytes)}/${p.length}`;
   const net = addressToBigInt(p.bytes);
   const size = 1n << BigInt(bits - p.length);
   // Skip the network address; for IPv4 also the broadcast address.
@@ -82,7 +82,7 @@ export function parseRange(r: RangeInput): AddressRange {
   let last = p.family === 4 ? net + size - 2n : net + size - 1n;
   if (first > last) throw new Error(`subnet ${subnet} has no address to hand out (too long a prefix)`);
   const bound = (s: string, what: string): bigint => {
-    const a = parseAddress(s);
+    const a = parseIp(s);
     if (a === undefined || a.family !== p.family)
       throw new Error(`${what} ${JSON.stringify(s)} is not an IPv${p.family} address`);
     const n = addressToBigInt(a.bytes);
@@ -150,7 +150,7 @@ export class IpamStore {
     }
     const out: AllocationRecord[] = [];
     for (const name of names) {
-      if (name.startsWith('.') || name.startsWith(HINT_PREFIX) || parseAddress(name) === undefined) continue;
+      if (name.startsWith('.') || name.startsWith(HINT_PREFIX) || parseIp(name) === undefined) continue;
       let text: string;
       try {
         text = readFileSync(join(this.dir, name), 'utf8');
@@ -265,7 +265,7 @@ export class IpamStore {
 
   #readHint(index: number): { family: 4 | 6; n: bigint } | undefined {
     try {
-      const a = parseAddress(readFileSync(join(this.dir, `${HINT_PREFIX}${index}`), 'utf8').trim());
+      const a = parseIp(readFileSync(join(this.dir, `${HINT_PREFIX}${index}`), 'utf8').trim());
       return a === undefined ? undefined : { family: a.family, n: addressToBigInt(a.bytes) };
     } catch {
       return undefined; // no hint yet (or unreadable): start at the range's beginning
@@ -306,7 +306,7 @@ export class IpamStore {
 }
 
 function inRange(r: AddressRange, address: string): boolean {
-  const a = parseAddress(address);
+  const a = parseIp(address);
   if (a === undefined || a.family !== r.family) return false;
   const n = addressToBigInt(a.bytes);
   return n >= r.first && n <= r.last;

@@ -7,8 +7,7 @@
 //   `-n` only takes names.
 // `ip link add … netns PATH` takes either form (iproute2 opens a value containing '/' as a path).
 import { accessSync, constants } from 'node:fs';
-import { type CommandRunner, run } from '../../felix/dataplane/exec.ts';
-import { Netlink } from '../../felix/dataplane/netlink/netlink.ts';
+import { type CommandRunner, Netlink, run } from '../../felix/index.ts';
 
 const NAMED = /^\/(?:var\/)?run\/netns\/([^/]+)$/;
 

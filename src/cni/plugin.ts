@@ -17,10 +17,7 @@
 // `workloadIfaceName(CNI_CONTAINERID, CNI_IFNAME)`, unique per attachment.
 import { accessSync, appendFileSync, constants, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { type CommandRunner, run } from '../../felix/dataplane/exec.ts';
-import { Netlink } from '../../felix/dataplane/netlink/netlink.ts';
-import { workloadIfaceName } from '../../felix/model/endpoints.ts';
-import { parseAddress } from '../../felix/model/routes.ts';
+import { type CommandRunner, Netlink, parseIp, run, workloadIfaceName } from '../../felix/index.ts';
 import { type NetConf, parseNetConf, peekVersion, resolveRanges } from './config.ts';
 import { type CniEnv, parseCommand, parseEnv } from './env.ts';
 import { IpamStore, type Owner } from './ipam.ts';
@@ -249,8 +246,8 @@ class Context {
         containerId: env.containerId,
         hostIface,
         podIface: env.ifName,
-        ipv4: addresses.find((a) => parseAddress(a)?.family === 4),
-        ipv6: addresses.find((a) => parseAddress(a)?.family === 6),
+        ipv4: addresses.find((a) => parseIp(a)?.family === 4),
+        ipv6: addresses.find((a) => parseIp(a)?.family === 6),
         mtu: this.#conf.mtu,
         routeProtocol: this.#conf.routeProtocol,
         expectedMacs: macs,

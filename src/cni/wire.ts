@@ -19,10 +19,8 @@
 // Which sandbox a host veth belongs to: its alias (IFLA_IFALIAS) is `margay:<containerID>`. A new
 // sandbox of the same pod (same namespace/name, so the same veth name) replaces a leftover veth;
 // a late DEL of the old sandbox then sees another container's alias and leaves the veth alone.
-import type { CommandRunner } from '../../felix/dataplane/exec.ts';
-import type { Netlink } from '../../felix/dataplane/netlink/netlink.ts';
-import { wirePod } from '../../felix/dataplane/workload/veth.ts';
-import { POD_GATEWAY_V4, POD_GATEWAY_V6 } from '../../felix/model/routes.ts';
+import type { CommandRunner, Netlink } from '../../felix/index.ts';
+import { POD_GATEWAY_V4, POD_GATEWAY_V6, wirePod } from '../../felix/index.ts';
 import type { CniInterface, CniIp, CniResult, CniRoute } from './spec.ts';
 import { CniError } from './spec.ts';
 

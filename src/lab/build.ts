@@ -9,10 +9,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Netlink } from '../../felix/dataplane/netlink/netlink.ts';
-import { podGatewayAnchorRoute, wirePod } from '../../felix/dataplane/workload/veth.ts';
-import { canonicalCidr } from '../../felix/index.ts';
-import { workloadIfaceName } from '../../felix/model/endpoints.ts';
+import {
+  canonicalCidr,
+  Netlink,
+  podGatewayAnchorRoute,
+  wirePod,
+  workloadIfaceName,
+} from '../../felix/index.ts';
 import { birdc, startBird } from './bird.ts';
 import { agentConfigYaml, type ClusterRouter, torConfig } from './cluster.ts';
 import { startFrr } from './frr.ts';

@@ -12,9 +12,15 @@ import {
   parseCommunity,
   parseLargeCommunity,
 } from '../../bgp/index.ts';
-import { labelKeyProblem, labelValueProblem } from '../../felix/calc/selector.ts';
-import { cidrContains, cidrProblem, ipFamily, parseCidr } from '../../felix/index.ts';
-import { SELECTOR_OPERATORS } from '../../felix/model/policy.ts';
+import {
+  cidrContains,
+  cidrProblem,
+  ipFamily,
+  labelKeyProblem,
+  labelValueProblem,
+  parseCidr,
+  SELECTOR_OPERATORS,
+} from '../../felix/index.ts';
 import { parseSelector, SelectorParseError, selectorKeys } from './selector.ts';
 
 export const asNumber = z

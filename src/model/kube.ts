@@ -4,8 +4,8 @@
 // changes who may talk to whom, so its unknown fields are errors. The output types are assignable
 // to felix/model/policy.ts (NetworkPolicySpec, ContainerPort), which the calculation feeds.
 import { z } from 'zod';
-import type { ContainerPort, NetworkPolicySpec } from '../../felix/model/policy.ts';
-import { POLICY_PROTOCOLS, POLICY_TYPES } from '../../felix/model/policy.ts';
+import type { ContainerPort, NetworkPolicySpec } from '../../felix/index.ts';
+import { POLICY_PROTOCOLS, POLICY_TYPES } from '../../felix/index.ts';
 import { cidrContains, ipAddress, labelSelector, looseCidr, port } from './fields.ts';
 import { clusterMeta, namespacedMeta } from './meta.ts';
 

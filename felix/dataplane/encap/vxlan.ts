@@ -30,22 +30,11 @@
 // is touched.
 import { FelixError } from '../../errors.ts';
 import { canonicalAddress, parseAddress, VXLAN_DEVICE, vtepMac } from '../../model/routes.ts';
+import type { RemoteVtep } from '../../model/tunnels.ts';
 import { BatchError, type Netlink } from '../netlink/netlink.ts';
 
 /** VXLAN over IPv4: 20 (IP) + 8 (UDP) + 8 (VXLAN) + 14 (inner Ethernet). */
 export const VXLAN_OVERHEAD = 50;
-
-export interface RemoteVtep {
-  readonly nodeName: string;
-  /** Underlay address of the remote node (FDB `dst`). */
-  readonly nodeIp: string;
-  /** Its tunnel address (`vtepTunnelAddress(its IPv4 pod CIDR)`). */
-  readonly tunnelAddress: string;
-  /** Its IPv6 tunnel address (`vtepTunnelAddress(its IPv6 pod CIDR)`), when IPv6 pods use VXLAN. */
-  readonly tunnelAddressV6?: string;
-  /** Default vtepMac(nodeName). */
-  readonly mac?: string;
-}
 
 export interface VxlanOptions {
   readonly netlink: Netlink;

@@ -6,7 +6,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { mergeIptables } from '../../../../felix/dataplane/desired.ts';
 import type { Command, CommandResult } from '../../../../felix/dataplane/exec.ts';
-import { Dataplane, type DataplaneDesired, FelixError, workloadEndpoint } from '../../../../felix/index.ts';
+import { FelixError } from '../../../../felix/errors.ts';
+import { Dataplane, type DataplaneDesired, workloadEndpoint } from '../../../../felix/index.ts';
 import type { TableState } from '../../../../felix/model/iptables.ts';
 import { ManualClock } from '../../../support/manual-clock.ts';
 import { FakeRouteKernel } from '../routes/fake-kernel.ts';
