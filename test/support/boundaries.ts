@@ -1,8 +1,11 @@
 // The import rules between the layers, as data (ALLOWED below): inside bgp/ and felix/ imports
 // point one way, from session and speaker down to the pure codec, FSM and RIB, and from calc and
 // dataplane to the model (dataplane never imports calc); pure layers touch no sockets, timers,
-// processes or files; felix/ never imports bgp/; only src/ connects the two libraries; the daemon
-// (src/daemon) never imports the API (src/api): the API reads the agent through its view.
+// processes or files; felix/ never imports bgp/; only src/ connects the two libraries, and only
+// through their faces: from bgp/ it imports bgp/index.ts alone, from felix/ felix/index.ts alone;
+// the calculation (src/calc) never names a felix/dataplane path, not even for a type; the daemon
+// (src/daemon) never imports the API (src/api): the API reads the agent through its view. Tests
+// (test/) may import anything: they test the internals.
 // `findViolations` is pure so the rules themselves can be tested on synthetic trees.
 import { posix } from 'node:path';
 
@@ -68,19 +71,34 @@ const PACKAGE_IMPORTERS: Record<string, readonly string[]> = {
   'ipaddr.js': ['bgp/addr.ts', 'felix/model/addr.ts'],
 };
 
+const LIBRARIES = ['bgp', 'felix'] as const;
+
+/** The rules for an import of src/: the libraries' faces, the calculation, the daemon. */
+function srcImportProblem(file: string, target: string): string | undefined {
+  if (file.startsWith('src/calc/') && target.startsWith('felix/dataplane/'))
+    return 'src/calc never imports felix/dataplane: the calculation hands felix desired state';
+  for (const lib of LIBRARIES) {
+    if (target.startsWith(`${lib}/`) && target !== `${lib}/index.ts`)
+      return `src/ imports from ${lib}/ only ${lib}/index.ts, its public face`;
+  }
+  if (file.startsWith('src/daemon/') && target.startsWith('src/api/'))
+    return 'src/daemon never imports src/api';
+  return undefined;
+}
+
 export function findViolations(files: readonly SourceFile[]): Violation[] {
   const violations: Violation[] = [];
   for (const file of files) {
     const area = areaOf(file.path);
     const top = area.split('/')[0];
-    if (file.path.startsWith('src/daemon/')) {
+    if (top === 'src') {
       for (const spec of importsOf(file.source)) {
-        const target = posix.normalize(posix.join(posix.dirname(file.path), spec));
-        if (spec.startsWith('.') && target.startsWith('src/api/'))
-          violations.push({ file: file.path, specifier: spec, rule: 'src/daemon never imports src/api' });
+        if (!spec.startsWith('.')) continue;
+        const rule = srcImportProblem(file.path, posix.normalize(posix.join(posix.dirname(file.path), spec)));
+        if (rule !== undefined) violations.push({ file: file.path, specifier: spec, rule });
       }
     }
-    if (top !== 'bgp' && top !== 'felix') continue; // src/ and test/ may import anything
+    if (top !== 'bgp' && top !== 'felix') continue; // src/'s rules are above; test/ may import anything
     for (const spec of importsOf(file.source)) {
       const bad = (rule: string) => violations.push({ file: file.path, specifier: spec, rule });
       if (spec.startsWith('node:')) {
