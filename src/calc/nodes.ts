@@ -23,12 +23,12 @@
 // every session between them (the OPEN carries the receiver's own identifier), and reflected
 // routes from one are dropped by the other (ORIGINATOR_ID, RFC 4456 §8); both nodes report it.
 import { createHash } from 'node:crypto';
+import type { Labels } from '../../felix/index.ts';
 import { canonicalAddress, unusableAddress } from '../config/address.ts';
 import type { BGPConfigurationSpec } from '../model/bgp.ts';
 import { DEFAULT_BGP_CONFIGURATION_SPEC } from '../model/bgp.ts';
 import type { Node, NodeBGPSettings } from '../model/node.ts';
 import { NODE_ANNOTATIONS, nodeAnnotationSettings, nodePodCIDRs, resolveNodeBGP } from '../model/node.ts';
-import type { Labels } from '../model/selector.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import type { HostAddress, IpFamily } from './addr.ts';
 import { canonicalCidr, canonicalIp, cidrFamily, compareStrings, parseHostAddress } from './addr.ts';

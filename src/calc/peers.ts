@@ -44,10 +44,10 @@
 //   BGP rules allow (route reflection unchanged).
 import type { Family as BgpFamily } from '../../bgp/index.ts';
 import { holdTimeProblem, keepaliveTimeProblem, peerKey, peerProblem } from '../../bgp/index.ts';
+import type { Selector } from '../../felix/index.ts';
+import { compileSelector } from '../../felix/index.ts';
 import type { BGPConfigurationSpec, BGPPeerSpec } from '../model/bgp.ts';
 import { parsePeerIP } from '../model/bgp.ts';
-import type { Selector } from '../model/selector.ts';
-import { compileSelector } from '../model/selector.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import type { IpFamily } from './addr.ts';
 import { canonicalIp, compareAddresses, compareStrings } from './addr.ts';

@@ -2,9 +2,10 @@
 // encapsulation and NAT outgoing decisions), each with its compiled node selector. Pools must not
 // overlap (Calico refuses such a pool when it is created; a datastore cannot): of two overlapping
 // pools the first by name is used and the other is refused with a problem naming both.
+
+import type { Selector } from '../../felix/index.ts';
+import { compileSelector } from '../../felix/index.ts';
 import type { EncapsulationMode } from '../model/ippool.ts';
-import type { Selector } from '../model/selector.ts';
-import { compileSelector } from '../model/selector.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import type { IpFamily } from './addr.ts';
 import { canonicalCidr, cidrFamily, cidrsOverlap, compareStrings } from './addr.ts';

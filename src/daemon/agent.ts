@@ -167,8 +167,8 @@ export class Agent {
       if (dp) {
         const desired = this.#desired.next(out);
         if (desired !== undefined) dp.setDesired(desired);
-        // Released once BGP is back, after the routes it brought were handed over (never before:
-        // a pass without both would delete routes that are about to come back).
+        // Carried routes are released only once BGP is back and its routes are in the desired
+        // state just handed over: a pass with neither would delete routes that come back at once.
         await this.#carryOver?.check();
         await dp.idle();
       }

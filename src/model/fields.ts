@@ -19,9 +19,11 @@ import {
   labelKeyProblem,
   labelValueProblem,
   parseCidr,
+  parseSelector,
   SELECTOR_OPERATORS,
+  SelectorParseError,
+  selectorKeys,
 } from '../../felix/index.ts';
-import { parseSelector, SelectorParseError, selectorKeys } from './selector.ts';
 
 export const asNumber = z
   .number({ error: 'must be an AS number 1..4294967295' })

@@ -11,13 +11,12 @@
 // The prefix length tells CrossSubnet which nodes share a subnet; a bare address means /32 (/128).
 // A bad annotation is a validation error naming the node and the annotation.
 import { z } from 'zod';
-import { ipFamily, parseCidr } from '../../felix/index.ts';
+import { compileSelector, ipFamily, parseCidr } from '../../felix/index.ts';
 import { canonicalAddress, unusableAddress } from '../config/address.ts';
 import type { BGPConfigurationSpec } from './bgp.ts';
 import { DEFAULT_BGP_CONFIGURATION_SPEC } from './bgp.ts';
 import { cidr, cidrRange, ipv4Address } from './fields.ts';
 import { clusterMeta } from './meta.ts';
-import { compileSelector } from './selector.ts';
 
 export const NODE_ANNOTATIONS = {
   asNumber: 'margay.io/as-number',

@@ -27,7 +27,11 @@ import { FileDatastore } from '../../src/datastore/file/file-datastore.ts';
 import { setLogLevel } from '../../src/log.ts';
 import { freePort } from '../support/net.ts';
 import { requirePrograms } from '../support/programs.ts';
+import { until as untilWithin } from '../support/until.ts';
 import { Lab } from './lib/lab.ts';
+
+/** Waits up to 15 s: the changes here go through the file datastore's settle time and a pass. */
+const until = <T>(probe: () => Promise<T> | T, what: string) => untilWithin(probe, what, 15_000);
 
 const isRoot = process.getuid?.() === 0;
 
@@ -49,20 +53,6 @@ spec:
   podSelector: { matchLabels: { app: db } }
   ingress: [{ from: [{ podSelector: { matchLabels: { app: web } } }] }]
 `;
-
-async function until<T>(
-  probe: () => Promise<T> | T,
-  what: string,
-  timeoutMs = 15_000,
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe.skipIf(!isRoot)('agent: each change reaches the kernel, and only it', () => {
   const lab = isRoot ? new Lab({ prefix: `mgyd-${process.pid}-` }) : undefined;

@@ -20,6 +20,7 @@ import { Agent } from '../../src/daemon/agent.ts';
 import { FileDatastore } from '../../src/datastore/file/file-datastore.ts';
 import { setLogLevel } from '../../src/log.ts';
 import { requirePrograms } from '../support/programs.ts';
+import { until } from '../support/until.ts';
 import { Lab } from './lib/lab.ts';
 
 const isRoot = process.getuid?.() === 0;
@@ -44,20 +45,6 @@ status: { phase: Running, podIP: 10.244.1.7, podIPs: [{ ip: 10.244.1.7 }] }
 `,
 ];
 const IFACE = workloadIfaceName('shop', 'web-1');
-
-async function until<T>(
-  probe: () => Promise<T> | T,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe.skipIf(!isRoot)('agent: a local pod whose interface is missing', () => {
   const lab = isRoot ? new Lab({ prefix: `mgym-${process.pid}-` }) : undefined;

@@ -30,27 +30,15 @@
 // is touched.
 import { FelixError } from '../../errors.ts';
 import { canonicalAddress, parseAddress, VXLAN_DEVICE, vtepMac } from '../../model/routes.ts';
-import type { RemoteVtep } from '../../model/tunnels.ts';
+import type { RemoteVtep, VxlanDesired } from '../../model/tunnels.ts';
 import { BatchError, type Netlink } from '../netlink/netlink.ts';
 
 /** VXLAN over IPv4: 20 (IP) + 8 (UDP) + 8 (VXLAN) + 14 (inner Ethernet). */
 export const VXLAN_OVERHEAD = 50;
 
-export interface VxlanOptions {
+/** The device's part of VxlanDesired (the remote VTEPs come with each apply), and how to reach it. */
+export interface VxlanOptions extends Omit<VxlanDesired, 'remoteVteps'> {
   readonly netlink: Netlink;
-  readonly nodeName: string;
-  /** This node's underlay IPv4 address (`local`). */
-  readonly underlayAddress: string;
-  /** Underlay device (`dev`), optional: the kernel then picks by route. */
-  readonly underlayDevice?: string;
-  /** Default 1500. */
-  readonly underlayMtu?: number;
-  /** This node's tunnel address (vtepTunnelAddress(IPv4 pod CIDR)). */
-  readonly tunnelAddress: string;
-  /** This node's IPv6 tunnel address (vtepTunnelAddress(IPv6 pod CIDR)); none = no IPv6 on VXLAN. */
-  readonly tunnelAddressV6?: string;
-  readonly vni?: number;
-  readonly port?: number;
   readonly deviceName?: string;
 }
 

@@ -5,8 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalSelector, selectorMatches } from '../../../../felix/calc/selector.ts';
-import type { LabelSelector } from '../../../../felix/model/policy.ts';
-import type { SelectorExpr } from '../../../../src/model/selector.ts';
+import type { SelectorExpr } from '../../../../felix/index.ts';
 import {
   compileSelector,
   evaluateSelector,
@@ -14,7 +13,8 @@ import {
   parseSelector,
   printSelector,
   SelectorParseError,
-} from '../../../../src/model/selector.ts';
+} from '../../../../felix/index.ts';
+import type { LabelSelector } from '../../../../felix/model/policy.ts';
 
 const r1 = { rack: 'r1', role: 'worker', zone: 'eu-1a' };
 const r2 = { rack: 'r2', 'margay.io/rr': '' };
