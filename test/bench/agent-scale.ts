@@ -12,8 +12,9 @@
 // evenly, namespaces labelled env/team, the policies of dataplane-policy.ts with pod, namespace
 // and ipBlock peers and named ports), plus a BGPPeer for the peer namespace's address (node-to-node
 // mesh off). This node (node-0) has PODS/NODES pods; the host side of each one's veth exists, as
-// the CNI plugin leaves it. The agent is `DIR/node_modules/.bin/node DIR/src/main.ts agent
-// --config FILE` inside the node namespace (`ip netns exec`), with BGP on, the node address from
+// the CNI plugin leaves it. The agent is `DIR/node_modules/.bin/node DIR/dist/src/main.js agent
+// --config FILE` (the build, as `margay` runs installed and in the image; `--from src` runs
+// DIR/src/main.ts) inside the node namespace (`ip netns exec`), with BGP on, the node address from
 // the Node object, the periodic resync set to an hour (so it cannot fall into a measured change)
 // and everything else at its default. The datastore is the file (written whole to a temporary
 // name and renamed over it, as a save is) or the fake API server (test/fakes/kube-apiserver-main.ts)
@@ -70,6 +71,9 @@
 //        --baseline-events N (default --events)  --versions new,baseline  --poll-ms 25  --gap-ms 100
 //        --timeout-s 300  --cpu-prof DIR (the agent writes V8 CPU profiles there as it exits, one
 //        per thread, named as Node names them: CPU.<date>.<time>.<pid>.<thread>.<n>.cpuprofile)
+//        --from dist|src (default dist: the agent runs the build, dist/src/main.js, as `margay` does
+//        when installed and in the image; this checkout's dist/ must be fresh (`npm run build`),
+//        and the baseline's worktree is compiled with tsc first; src runs the .ts sources)
 //        --memory-limit 512Mi (the agent runs in a memory cgroup with that limit, as in a pod with
 //        resources.limits.memory, and sets its heap from it; reported: the heap limit, the cgroup's
 //        peak and OOM kills)
@@ -89,6 +93,7 @@ import { createLimitedCgroup, quantityBytes } from '../support/cgroup.ts';
 import type { ClientReply, ClientRequest, ProbeSample } from './agent-scale-client.ts';
 import type { PeerCommand, PeerEvent, PeerRoute } from './agent-scale-peer.ts';
 import { SENDER_ASN } from './bgp/feed.ts';
+import { buildCheckout, requireFreshBuild } from './lib/build.ts';
 import { RUN_PREFIX } from './lib/netns.ts';
 import { GiveUpError, sleep, waitFor } from './lib/poll.ts';
 import { procStats, run, type Spawned, settleIdle, spawnTracked, table } from './lib/proc.ts';
@@ -810,6 +815,8 @@ async function protoRoutes(ns: string): Promise<{ via: number; dev: number }> {
 // ---------------------------------------------------------------------------------------------
 // One run
 
+type From = 'dist' | 'src';
+
 interface RunOptions {
   readonly version: Version;
   readonly code: CodeVersion;
@@ -823,6 +830,8 @@ interface RunOptions {
   readonly cpuProfDir: string | undefined;
   /** The agent runs in a memory cgroup with this limit (`--memory-limit`), as under a pod limit. */
   readonly memoryLimitBytes: number | undefined;
+  /** The build (dist/src/main.js, as installed and in the image) or the .ts sources (`--from`). */
+  readonly from: From;
 }
 
 /** The datastore file, one YAML document per object, so a change renders one object. */
@@ -991,7 +1000,9 @@ export async function runAgentScale(size: ClusterSize, opts: RunOptions): Promis
     const agentArgv = [
       node,
       ...(opts.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`]),
-      join(opts.code.dir, 'src', 'main.ts'),
+      opts.from === 'dist'
+        ? join(opts.code.dir, 'dist', 'src', 'main.js')
+        : join(opts.code.dir, 'src', 'main.ts'),
       'agent',
       '--config',
       configPath,
@@ -1363,8 +1374,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       'timeout-s': { type: 'string', default: '300' },
       'cpu-prof': { type: 'string' },
       'memory-limit': { type: 'string' },
+      from: { type: 'string', default: 'dist' },
     },
   });
+  const from = values.from as From;
+  if (from !== 'dist' && from !== 'src') throw new Error('--from must be dist or src');
   if (process.getuid?.() !== 0) throw new Error('agent-scale needs root (network namespaces)');
   const positive = (flag: string, text: string, min = 1): number => {
     const v = Number(text);
@@ -1385,20 +1399,24 @@ export async function main(argv: readonly string[]): Promise<number> {
     cpuProfDir: values['cpu-prof'] === undefined ? undefined : resolve(values['cpu-prof']),
     memoryLimitBytes:
       values['memory-limit'] === undefined ? undefined : quantityBytes(values['memory-limit']),
+    from,
   };
 
   const teardown = new Teardown();
   let failure: unknown;
   try {
     const versions: { version: Version; code: CodeVersion; events: number }[] = [];
-    if (which.includes('new'))
+    if (which.includes('new')) {
+      if (from === 'dist') requireFreshBuild(values.code);
       versions.push({ version: 'new', code: await describeCheckout(values.code), events });
+    }
     if (which.includes('baseline') && values.baseline !== 'none') {
-      versions.push({
-        version: 'baseline',
-        code: await addWorktree(teardown, ROOT, values.baseline),
-        events: baselineEvents,
-      });
+      const code = await addWorktree(teardown, ROOT, values.baseline);
+      if (from === 'dist') {
+        process.stderr.write(`agent-scale: building ${code.commit} (tsc) for the baseline\n`);
+        await buildCheckout(code.dir);
+      }
+      versions.push({ version: 'baseline', code, events: baselineEvents });
     }
     for (const size of sizes) {
       const runs: RunResult[] = [];

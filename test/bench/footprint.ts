@@ -29,16 +29,16 @@
 // Output: one JSON line on stdout, a table on stderr. Everything this run creates (namespaces,
 // processes by PID, the lab, temporary files) is removed at the end, on failure and on SIGINT too.
 
-import { readdirSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type * as LabModule from '../../src/lab/lab.ts';
 import type * as StateModule from '../../src/lab/state.ts';
 import type * as UpModule from '../../src/lab/up.ts';
 import { type Probe, startProbe } from './bgp/probe-client.ts';
+import { staleBuildFile } from './lib/build.ts';
 import { createNsPair, RUN_PREFIX } from './lib/netns.ts';
 import { GiveUpError, sleep, waitFor } from './lib/poll.ts';
 import { type Memory, memoryOf, type Spawned, spawnTracked, table } from './lib/proc.ts';
@@ -67,34 +67,6 @@ async function startedAt(pid: number): Promise<number> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return Number(fields[19]) / 100;
-}
-
-/** The first .ts source under bgp/, felix/ or src/ whose dist/ output is missing or older. */
-export function staleBuildFile(root: string): string | undefined {
-  const walk = (dir: string): string | undefined => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) {
-        const found = walk(path);
-        if (found) return found;
-      } else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) {
-        const out = join(root, 'dist', relative(root, path)).replace(/\.ts$/, '.js');
-        let built: number;
-        try {
-          built = statSync(out).mtimeMs;
-        } catch {
-          return relative(root, path);
-        }
-        if (built < statSync(path).mtimeMs) return relative(root, path);
-      }
-    }
-    return undefined;
-  };
-  for (const top of ['bgp', 'felix', 'src']) {
-    const found = walk(join(root, top));
-    if (found) return found;
-  }
-  return undefined;
 }
 
 /** GET over the in-namespace probe: the status, or 0 when nothing answers yet. */

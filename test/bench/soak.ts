@@ -49,7 +49,7 @@ import { BirdControl, parseBgpState, parseImported } from './bgp/birdc.ts';
 import type { ChurnCommand, ChurnEvent } from './bgp/churn.ts';
 import { SENDER_ASN } from './bgp/feed.ts';
 import { type Probe, startProbe } from './bgp/probe-client.ts';
-import { staleBuildFile } from './footprint.ts';
+import { staleBuildFile } from './lib/build.ts';
 import { createNsPair, type NsPair } from './lib/netns.ts';
 import { GiveUpError, sleep, waitFor } from './lib/poll.ts';
 import { type Memory, memoryOf, spawnTracked, table } from './lib/proc.ts';
