@@ -13,19 +13,30 @@
 // neither read overlapped a write (the file's status before and after the read agree).
 //
 // Replacements: a file renamed into place (an editor's or a tool's write to a temporary file and
-// rename, `mv`) is complete the moment it appears, and is used at once, without the settle, when
-// its inode differs from the one the last read saw AND its data was last modified before its
-// inode last changed (mtime < ctime, to the nanosecond). Every write of data sets mtime and ctime
-// to the same time, and a rename sets ctime alone, so mtime < ctime says no write came after the
-// rename or other change of the inode; the new inode says the file is another one than the one
-// being watched, not the one an in-place writer is filling. A write in place never qualifies (the
-// same inode, and mtime == ctime after it), nor does a file created and written under its own
-// name. A rename in the same clock tick as the last write leaves mtime == ctime, and that file
-// waits for the settle as any other. The rule trusts a writer to finish the file before it
-// renames it, which is what renaming into place is for. The first read has nothing to compare
-// with and waits for the settle. A directory event whose file already passes this test (one
-// stat) is checked at once instead of after the debounce: the rename of the file into place is
-// the last event of such a save.
+// rename, `mv`, a ConfigMap's `..data` swap) is complete the moment it appears, and is used at
+// once, without the settle. Two signs say a read saw such a file; either suffices.
+//  - The directory's events. fs.watch reports a file created or renamed into the directory as a
+//    'rename' for its name, and a write to a file in it (data, size or attributes) as a 'change'
+//    for its name. A move into place is a 'rename' for the file's name (or `..data`) straight
+//    after a 'rename' for another name (the temporary name leaving); a file written under its
+//    own name is followed by 'change' events for that name. A read is trusted when such a move
+//    arrived before it began, no 'change' for the file's names (nor a 'rename' of the name that
+//    is not a move: a removal, a create) arrived after that move until the read has ended and
+//    the loop has delivered the events waiting with its completion, the text is not empty (a
+//    file created under its name and read before its first write), and no earlier read was
+//    trusted on the same move. An in-place writer never makes a move, so a torn write in place
+//    is never trusted; a file created under its own name and written in pieces reads empty
+//    first, then has a 'change' for each piece, so it waits for the settle.
+//  - The timestamps, for a rename from another directory (no 'rename' of another name before it
+//    here): the inode differs from the one the last read saw AND the data was last modified
+//    before the inode last changed (mtime < ctime, to the nanosecond). Every write of data sets
+//    mtime and ctime to the same time, and a rename sets ctime alone, so mtime < ctime says no
+//    write came after the rename. A rename in the same clock tick as the last write leaves
+//    mtime == ctime; that file is recognised by the events or waits for the settle.
+// Both rules trust a writer to finish the file before it renames it, which is what renaming into
+// place is for. The first read has neither sign and waits for the settle. A move event starts a
+// check at once instead of after the debounce, and so does a 'rename' whose file already passes
+// the timestamp test (one stat): the rename of the file into place is the last event of a save.
 //
 // Stable texts: a stable text that parses is applied, unless it is a sudden loss
 // (sudden-loss.ts: a whole kind gone, most objects gone, or the text in force cut short): that
@@ -187,6 +198,16 @@ export class FileDatastore implements Datastore {
   #lastIno: bigint | undefined;
   /** The inode of a replacement a directory event has already started a check for. */
   #peekedIno: bigint | undefined;
+  /** Directory events for the file's names, numbered as they arrive. */
+  #events = 0;
+  /** The number of the last move into place (see the header); 0 for none. */
+  #moved = 0;
+  /** The number of the last event that may have written the file or changed what the path names. */
+  #touched = 0;
+  /** The move the last trusted read relied on: each move lets one read skip the settle. */
+  #usedMove = 0;
+  /** The directory's previous event, whatever its name. */
+  #previousEvent: { readonly event: string; readonly filename: string | null } | undefined;
   /** A sudden loss waiting for confirmMs: its text, when it was first found stable, and what it comes to. */
   #held:
     | {
@@ -269,11 +290,7 @@ export class FileDatastore implements Datastore {
     });
     try {
       // Watch before the first read, so a save during the initial load is not lost.
-      this.#watcher = watch(this.#dir, (event, filename) => {
-        if (filename !== null && filename !== this.#base && !filename.startsWith('..')) return;
-        if (event === 'rename') void this.#peek();
-        else this.#schedule();
-      });
+      this.#watcher = watch(this.#dir, (event, filename) => this.#event(event, filename));
       this.#watcher.on('error', (err) =>
         this.#reject(
           new MargayError(
@@ -345,6 +362,38 @@ export class FileDatastore implements Datastore {
       if (first === undefined) throw err;
       first.reject(err);
     });
+  }
+
+  /**
+   * An event in the directory: a move into place is checked at once, a 'rename' of the file's
+   * names is peeked at, any other event of them is debounced; other names are only remembered,
+   * for the next event to tell a move (see the header).
+   */
+  #event(event: string, filename: string | null): void {
+    const previous = this.#previousEvent;
+    this.#previousEvent = { event, filename };
+    if (filename !== null && filename !== this.#base && !filename.startsWith('..')) return;
+    const n = ++this.#events;
+    const names = filename === null || filename === this.#base || filename === '..data';
+    if (event !== 'rename') {
+      this.#touched = n;
+      this.#schedule();
+      return;
+    }
+    if (
+      names &&
+      filename !== null &&
+      previous?.event === 'rename' &&
+      previous.filename !== null &&
+      previous.filename !== filename
+    ) {
+      this.#moved = n;
+      this.#disarm();
+      this.#run();
+      return;
+    }
+    if (names) this.#touched = n;
+    void this.#peek();
   }
 
   /** A file-system event: check once the events have been quiet for the debounce interval. */
@@ -451,6 +500,8 @@ export class FileDatastore implements Datastore {
     let data: Buffer;
     let before: BigIntStats;
     let after: BigIntStats;
+    // The last move into place before this read began (see the header).
+    const move = this.#moved;
     try {
       this.reads++;
       const file = await readRegularFileBytes(this.path, (size) => this.#bufferFor(size));
@@ -458,6 +509,9 @@ export class FileDatastore implements Datastore {
       out.data = data;
       before = file.stat;
       after = await stat(this.path, { bigint: true });
+      // The read's completion and directory events may come in the same turn of the loop, in
+      // either order: let the rest of that turn's events arrive before deciding on them.
+      await nextTurn();
     } catch (err) {
       if (this.#state !== 'started') return;
       this.#lastData = undefined;
@@ -480,8 +534,10 @@ export class FileDatastore implements Datastore {
       this.#recheck(this.#settleMs);
       return;
     }
+    const movedIn = move > this.#usedMove && this.#touched < move && data.length > 0;
+    if (movedIn) this.#usedMove = move;
     const replaced =
-      this.#lastIno !== undefined && read.ino !== this.#lastIno && untouchedSinceChange(before);
+      movedIn || (this.#lastIno !== undefined && read.ino !== this.#lastIno && untouchedSinceChange(before));
     this.#lastIno = read.ino;
     if (this.#lastData !== undefined && data.equals(this.#lastData)) {
       // Nothing new (an event without a change, or the text in force written again): whatever

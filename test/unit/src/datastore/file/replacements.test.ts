@@ -7,11 +7,13 @@ import {
   closeSync,
   existsSync,
   ftruncateSync,
+  mkdirSync,
   mkdtempSync,
   openSync,
   renameSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
@@ -204,6 +206,115 @@ describe('FileDatastore and files replaced by a rename', () => {
     expect(changed).toEqual([]);
     clock.advance(SETTLE);
     await d.idle();
+    expect(racks(changed[0])).toEqual(['modified node-1 r9']);
+  });
+});
+
+/** Waits, in real time, until the datastore has read the file more than `reads` times and is idle. */
+async function readSince(d: FileDatastore, reads: number): Promise<void> {
+  for (let i = 0; i < 500 && d.reads <= reads; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  expect(d.reads).toBeGreaterThan(reads);
+  await d.idle();
+}
+
+/** Waits, in real time, for the watcher to bring `changed` to `n` events; the clock stays. */
+async function changedTo(d: FileDatastore, changed: readonly SnapshotChanged[], n: number): Promise<void> {
+  for (let i = 0; i < 500 && changed.length < n; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await d.idle();
+  }
+}
+
+describe('FileDatastore and the directory events of a save', () => {
+  it('uses a file renamed into place in the same clock tick as its last write at once', async () => {
+    const clock = new ManualClock();
+    const file = join(scratch(), 'cluster.yaml');
+    const { d, changed } = await started(file, clock);
+    // Written and renamed at once, as tools save: the timestamps alone cannot tell this file
+    // from one written in place, and only the directory's events can. Saved until one rename
+    // fell in the tick of its write (nearly every one does on a coarse clock).
+    let sameTick = 0;
+    for (let i = 1; i <= 20 && sameTick === 0; i++) {
+      writeFileSync(`${file}.tmp`, doc(node('node-1', `r${i + 1}`), node('node-2'), node('node-3')));
+      renameSync(`${file}.tmp`, file);
+      const s = times(file);
+      if (s.mtimeNs === s.ctimeNs) sameTick++;
+      await changedTo(d, changed, i);
+      expect(racks(changed[i - 1])).toEqual([`modified node-1 r${i + 1}`]);
+    }
+    expect(sameTick).toBe(1);
+    expect(clock.pendingCount).toBe(0);
+  });
+
+  it('a file created under its own name and written in pieces waits for the settle', async () => {
+    const clock = new ManualClock();
+    const file = join(scratch(), 'cluster.yaml');
+    const { d, changed } = await started(file, clock);
+    const errors: unknown[] = [];
+    d.on('error', (e) => errors.push(e));
+    // The old file moved aside, then the name created anew: the create's 'rename' comes straight
+    // after the 'rename' of the backup's name, as a move into place would.
+    renameSync(file, `${file}~`);
+    let reads = d.reads;
+    const fd = openSync(file, 'w');
+    try {
+      // Read while empty: no change yet, and not an empty cluster either.
+      await readSince(d, reads);
+      const pieces = [doc(node('node-1', 'r9'), node('node-2')), `---\n${node('node-3')}`];
+      let offset = 0;
+      for (const piece of pieces) {
+        reads = d.reads;
+        offset += writeSync(fd, piece, offset);
+        // Each piece parses, as a file that lacks its end: nothing may use it before the settle.
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        await d.reload();
+        expect(d.reads).toBeGreaterThan(reads);
+        expect(changed).toEqual([]);
+        expect(d.held).toBeUndefined();
+      }
+    } finally {
+      closeSync(fd);
+    }
+    clock.advance(SETTLE);
+    await d.idle();
+    expect(changed.map(racks)).toEqual([['modified node-1 r9']]);
+    expect(errors).toEqual([]);
+  });
+
+  it('uses a ConfigMap volume swapped by its ..data link at once', async () => {
+    const clock = new ManualClock();
+    const dir = scratch();
+    const file = join(dir, 'cluster.yaml');
+    mkdirSync(join(dir, '..2026_a'));
+    writeFileSync(join(dir, '..2026_a', 'cluster.yaml'), CLUSTER);
+    symlinkSync('..2026_a', join(dir, '..data'));
+    symlinkSync(join('..data', 'cluster.yaml'), file);
+    const d = new FileDatastore({
+      path: file,
+      debounceMs: 10,
+      settleMs: SETTLE,
+      clock: clock.now,
+      timers: clock.timers,
+    });
+    ds = d;
+    const starting = d.start();
+    await d.idle();
+    clock.advance(SETTLE);
+    await starting;
+    expect(d.ready()).toBe(true);
+    const changed: SnapshotChanged[] = [];
+    d.on('changed', (e) => changed.push(e));
+    // As the kubelet swaps a volume: a new directory written whole, a link to it renamed over ..data.
+    mkdirSync(join(dir, '..2026_b'));
+    writeFileSync(
+      join(dir, '..2026_b', 'cluster.yaml'),
+      doc(node('node-1', 'r9'), node('node-2'), node('node-3')),
+    );
+    symlinkSync('..2026_b', join(dir, '..data_tmp'));
+    renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
+    rmSync(join(dir, '..2026_a'), { recursive: true });
+    // The clock has not moved: no settle was waited for.
+    await changedTo(d, changed, 1);
     expect(racks(changed[0])).toEqual(['modified node-1 r9']);
   });
 });
