@@ -5,13 +5,18 @@
 //
 // - Ready once the initial LIST of every kind has completed (a missing CRD counts as an empty
 //   list); 'ready' is emitted once, with the first snapshot.
-// - Changes are batched: the first change arms a `debounceMs` timer that every further change
-//   pushes back, but never beyond `maxDelayMs` after the first, so a burst of pod events is one
-//   'changed' and a steady stream still gets through. The per-object changes are computed for the
-//   touched keys only, in diffSnapshots' order, and the next snapshot shares everything else with
-//   the previous one, so a batch costs the keys it touches; a relist touches every key of its kind,
-//   and the comparison with the emitted snapshot makes a vanished object one 'deleted' and an
-//   unchanged one nothing.
+// - Changes are batched, leading edge first: a change that comes after a quiet time (no 'changed'
+//   in the last `debounceMs`) goes out on the next turn of the event loop, together with whatever
+//   else that turn read (the rest of its watch chunk, the other kinds' streams), so a lone change
+//   is not held back. A change within `debounceMs` of a 'changed' starts a trailing batch: it arms a
+//   `debounceMs` timer that every further change pushes back, but never beyond `maxDelayMs` after
+//   its first change, so a burst of pod events is a few 'changed' and a steady stream still gets
+//   through. A batch that changes nothing (a node heartbeat) emits nothing, so it does not end a
+//   quiet time.
+// - The per-object changes are computed for the touched keys only, in diffSnapshots' order, and
+//   the next snapshot shares everything else with the previous one, so a batch costs the keys it
+//   touches; a relist touches every key of its kind, and the comparison with the emitted snapshot
+//   makes a vanished object one 'deleted' and an unchanged one nothing.
 // - An API-server outage (refused connections, 5xx, 401/403) withdraws nothing: the stores keep
 //   their objects, the snapshot stays, `health().connected` turns false, `lastError` names the
 //   failure and 'error' is emitted once per outage (not per retry). When every kind has listed or
@@ -44,9 +49,17 @@ import { type BackoffOptions, Reflector, type ReflectorHooks } from './reflector
 export interface KubernetesDatastoreOptions {
   /** A KubeConfig, a kubeconfig file path, or undefined: in-cluster service account, then $KUBECONFIG. */
   readonly kubeConfig?: KubeConfig | string;
-  /** Quiet time after the last change before 'changed' is emitted; default 50 ms. */
+  /**
+   * The quiet time, default 50 ms. A change that comes `debounceMs` or more after the last
+   * 'changed' (or before the first) is emitted on the next turn of the event loop. A change that
+   * comes sooner waits until no change has come for `debounceMs` (bounded by `maxDelayMs`).
+   */
   readonly debounceMs?: number;
-  /** Longest time from the first change of a batch to its 'changed'; default 500 ms. */
+  /**
+   * Longest time from the first change of a waiting batch (one that began within `debounceMs` of
+   * a 'changed') to its 'changed', however steady the stream; default 500 ms, and never less than
+   * `debounceMs`.
+   */
   readonly maxDelayMs?: number;
   /**
    * Monotonic clock in ms that `debounceMs` and `maxDelayMs` run on (tests inject one); default
@@ -54,9 +67,9 @@ export interface KubernetesDatastoreOptions {
    */
   readonly clock?: () => number;
   /**
-   * The timer that emits a batch; it must run on `clock`. Default the host's setTimeout and
-   * clearTimeout. A test that injects a clock injects timers on it, so that moving its clock
-   * emits the batch.
+   * The timer that emits a batch; it must run on `clock`, and a 0 ms timeout is the next turn of
+   * the event loop. Default the host's setTimeout and clearTimeout, with setImmediate for 0 ms. A
+   * test that injects a clock injects timers on it, so that moving its clock emits the batch.
    */
   readonly timers?: HostTimers;
   /** Retry delays after a failed or cut request; default 250 ms doubling to 30 s, with jitter. */
@@ -94,6 +107,28 @@ export interface ObjectProblem {
 
 type Listeners = { [E in keyof DatastoreEvents]: Set<DatastoreEvents[E]> };
 
+/** A 0 ms timeout of NEXT_TURN_TIMERS: a setImmediate, which clearTimeout cannot cancel. */
+class NextTurn {
+  readonly immediate: NodeJS.Immediate;
+  constructor(immediate: NodeJS.Immediate) {
+    this.immediate = immediate;
+  }
+}
+
+/**
+ * The host's timers, with a 0 ms timeout on setImmediate: it runs once the I/O callbacks of this
+ * turn of the event loop are done, where the host's setTimeout waits for the next timers phase and
+ * at least 1 ms.
+ */
+const NEXT_TURN_TIMERS: HostTimers = {
+  setTimeout: (callback, ms) =>
+    ms > 0 ? HOST_TIMERS.setTimeout(callback, ms) : new NextTurn(setImmediate(callback)),
+  clearTimeout: (handle) => {
+    if (handle instanceof NextTurn) clearImmediate(handle.immediate);
+    else HOST_TIMERS.clearTimeout(handle);
+  },
+};
+
 export class KubernetesDatastore implements Datastore {
   readonly #kubeConfig: KubeConfig;
   readonly #debounceMs: number;
@@ -113,7 +148,12 @@ export class KubernetesDatastore implements Datastore {
   #since = new Date();
   #outageError: MargayError | undefined;
   #timer: unknown;
-  #firstDirtyAt: number | undefined;
+  /** The pending batch: out on the next turn (leading edge), or waiting for the quiet time. */
+  #pending: 'next-turn' | 'quiet' | undefined;
+  /** When the first change of a batch that waits for the quiet time came. */
+  #firstDirtyAt = 0;
+  /** When the last 'changed' was emitted. */
+  #emittedAt: number | undefined;
   #state: 'new' | 'started' | 'stopped' = 'new';
   #firstAttempts: (() => void) | undefined;
 
@@ -122,7 +162,7 @@ export class KubernetesDatastore implements Datastore {
     this.#debounceMs = options.debounceMs ?? 50;
     this.#maxDelayMs = Math.max(options.maxDelayMs ?? 500, this.#debounceMs);
     this.#clock = options.clock ?? (() => performance.now());
-    this.#timers = options.timers ?? HOST_TIMERS;
+    this.#timers = options.timers ?? NEXT_TURN_TIMERS;
     const hooks = this.#hooks();
     for (const source of options.sources ?? kindSources(this.#kubeConfig)) {
       this.#reflectors.set(
@@ -202,6 +242,7 @@ export class KubernetesDatastore implements Datastore {
     this.#state = 'stopped';
     if (this.#timer !== undefined) this.#timers.clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#pending = undefined;
     this.#firstAttempts?.();
     await Promise.all([...this.#reflectors.values()].map((r) => r.stop()));
   }
@@ -276,10 +317,26 @@ export class KubernetesDatastore implements Datastore {
     this.#emit('ready', this.#snapshot);
   }
 
+  /**
+   * Takes a change into the pending batch, or starts one (see the header): after a quiet time a
+   * batch that goes out on the next turn, which the changes of this turn join; within `debounceMs`
+   * of the last 'changed' a batch that each change pushes back by `debounceMs`, up to `maxDelayMs`
+   * after its first. The clock is read once per change taken in, whichever batch it joins (the
+   * tests count the reads to know what has been taken in).
+   */
   #schedule(): void {
     if (this.#state !== 'started') return;
     const now = this.#clock();
-    this.#firstDirtyAt ??= now;
+    if (this.#pending === 'next-turn') return;
+    if (this.#pending === undefined) {
+      if (this.#emittedAt === undefined || now - this.#emittedAt >= this.#debounceMs) {
+        this.#pending = 'next-turn';
+        this.#timer = this.#timers.setTimeout(() => this.#flush(), 0);
+        return;
+      }
+      this.#pending = 'quiet';
+      this.#firstDirtyAt = now;
+    }
     const due = Math.min(now + this.#debounceMs, this.#firstDirtyAt + this.#maxDelayMs);
     if (this.#timer !== undefined) this.#timers.clearTimeout(this.#timer);
     this.#timer = this.#timers.setTimeout(() => this.#flush(), Math.max(0, due - now));
@@ -292,7 +349,7 @@ export class KubernetesDatastore implements Datastore {
    */
   #flush(): void {
     this.#timer = undefined;
-    this.#firstDirtyAt = undefined;
+    this.#pending = undefined;
     if (this.#state !== 'started') return;
     const previous = this.#snapshot;
     const changes: ResourceChange[] = [];
@@ -318,6 +375,7 @@ export class KubernetesDatastore implements Datastore {
     const next = applyChanges(previous, changes);
     this.#snapshot = next;
     const event: SnapshotChanged = { snapshot: next, previous, changes };
+    this.#emittedAt = this.#clock();
     this.#emit('changed', event);
   }
 

@@ -2,9 +2,10 @@
 // initial sync, add/modify/delete of every kind batched into one 'changed', watch cuts, 410 relists
 // with each delete reported once, API-server outages that withdraw nothing, invalid objects, missing
 // CRDs, and a clean stop. Every wait is for a condition with a deadline; "nothing else happened" is
-// checked with a sentinel change that must arrive alone. What a batch holds is checked with the
-// batching on a ManualClock (batchClock): no batch is emitted until the test moves the clock, so
-// which writes share a batch does not depend on how fast they arrive.
+// checked with a sentinel change that must arrive alone. What a batch holds and when it goes out is
+// checked with the batching on a ManualClock (batchClock): no batch is emitted until the test moves
+// the clock (advancing it by 0 ms is the next turn of the event loop), so which writes share a batch
+// does not depend on how fast they arrive.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { HostTimers } from '../../../../../bgp/session/session-types.ts';
 import type { KubernetesDatastore } from '../../../../../src/datastore/k8s/kubernetes-datastore.ts';
@@ -68,38 +69,42 @@ interface BatchClock {
   readonly options: { readonly clock: () => number; readonly timers: HostTimers };
   /**
    * Runs `write` (writes to the API server that each make one change) and waits until the datastore
-   * has taken in `changes` changes: it sets its batch deadline once per change it takes in (the first
-   * arms it, every further one pushes it back), and the timers it sets them on are these.
+   * has taken in `changes` changes: it reads its clock once per change it takes in, and otherwise
+   * only when it emits a batch, which happens only inside `clock.advance`.
    */
   readonly takeIn: (changes: number, what: string, write: () => void) => Promise<void>;
+  /** The next turn of the event loop: fires the timers due now, without moving the clock. */
+  readonly nextTurn: () => void;
 }
 
 function batchClock(): BatchClock {
   const clock = new ManualClock();
-  let set = 0;
-  const timers: HostTimers = {
-    setTimeout: (callback, ms) => {
-      set++;
-      return clock.timers.setTimeout(callback, ms);
-    },
-    clearTimeout: clock.timers.clearTimeout,
+  let reads = 0;
+  const now = () => {
+    reads++;
+    return clock.now();
   };
   return {
     clock,
-    options: { clock: clock.now, timers },
+    options: { clock: now, timers: clock.timers },
     takeIn: async (changes, what, write) => {
-      const before = set;
+      const before = reads;
       write();
-      await waitUntil(() => set >= before + changes, what);
+      await waitUntil(() => reads >= before + changes, what);
     },
+    nextTurn: () => clock.advance(0),
   };
 }
 
-/** expectOnlySentinel with the batching on `b`'s clock, `debounceMs` being the datastore's. */
+/**
+ * expectOnlySentinel with the batching on `b`'s clock, `debounceMs` being the datastore's: lets any
+ * pending batch go out and the quiet time pass, then the sentinel must go out alone on the next turn.
+ */
 async function expectOnlySentinelOn(b: BatchClock, debounceMs: number, r: Recorded, name: string) {
   const before = r.changed.length;
-  await b.takeIn(1, `the sentinel namespace ${name}`, () => server.apply(namespace(name)));
   b.clock.advance(debounceMs);
+  await b.takeIn(1, `the sentinel namespace ${name}`, () => server.apply(namespace(name)));
+  b.nextTurn();
   expect(r.changed.slice(before).map(summary)).toEqual([[`added Namespace ${name}`]]);
 }
 
@@ -172,18 +177,21 @@ describe('KubernetesDatastore: initial sync', () => {
 });
 
 describe('KubernetesDatastore: changes', () => {
-  it('adds, modifies and deletes one object of every kind, each step one batched change', async () => {
+  it('adds, modifies and deletes one object of every kind, each step one change on the next turn', async () => {
     const b = batchClock();
     const r = await startedWith([], { debounceMs: 100, ...b.options });
     const ready = r.ds.snapshot();
-    /** Takes in a step's seven changes: nothing is emitted until the quiet time has passed, then one. */
+    /**
+     * A step after a quiet time: its seven changes, taken in within one turn of the event loop, go
+     * out together on the next turn, without waiting for the quiet time.
+     */
     const step = async (what: string, write: () => void) => {
+      b.clock.advance(100);
       const before = r.changed.length;
       await b.takeIn(7, what, write);
-      b.clock.advance(99);
-      expect(r.changed, `${what}: within the quiet time`).toHaveLength(before);
-      b.clock.advance(1);
-      expect(r.changed, `${what}: once the quiet time has passed`).toHaveLength(before + 1);
+      expect(r.changed, `${what}: within the turn that read them`).toHaveLength(before);
+      b.nextTurn();
+      expect(r.changed, `${what}: on the next turn`).toHaveLength(before + 1);
     };
     const objects = [
       node('node-9', 9),
@@ -260,26 +268,37 @@ describe('KubernetesDatastore: changes', () => {
     expect(r.errors).toEqual([]);
   });
 
-  it('batches a burst of pod events into one change and reports a pod label change as modified', async () => {
+  it('sends the first pod of a burst at once and batches the rest, each read in its own turn', async () => {
     const b = batchClock();
     const r = await startedWith(clusterObjects(), { debounceMs: 100, maxDelayMs: 500, ...b.options });
-    await b.takeIn(40, 'the burst', () => {
-      for (let i = 0; i < 40; i++)
-        server.apply(pod(`burst-${i}`, 'node-1', `10.244.1.${100 + i}`, { app: 'burst' }));
-    });
-    b.clock.advance(99);
-    expect(r.changed).toEqual([]);
+    const burst = (i: number) => pod(`burst-${i}`, 'node-1', `10.244.1.${100 + i}`, { app: 'burst' });
+    const podsOf = (e: SnapshotChanged) => e.changes.map((c) => `${c.type} ${c.kind} ${c.key}`);
+    const added = (from: number, to: number) =>
+      Array.from({ length: to - from }, (_, i) => `added Pod default/burst-${from + i}`).sort();
+    // The first pod comes after a quiet time: it goes out on the next turn, alone.
+    await b.takeIn(1, 'burst-0', () => server.apply(burst(0)));
+    b.nextTurn();
+    expect(r.changed.map(podsOf)).toEqual([added(0, 1)]);
+    // The others follow 2 ms apart, each read in a turn of its own, all within the quiet time of the
+    // 'changed' before: they wait, and go out together once no pod has come for debounceMs.
+    for (let i = 1; i < 40; i++) {
+      await b.takeIn(1, `burst-${i}`, () => server.apply(burst(i)));
+      b.clock.advance(2);
+    }
+    expect(r.changed, 'during the burst').toHaveLength(1);
+    b.clock.advance(97);
+    expect(r.changed, 'within the quiet time after the last pod').toHaveLength(1);
     b.clock.advance(1);
-    expect(r.changed).toHaveLength(1);
-    expect(r.changed[0]!.changes).toHaveLength(40);
-    expect(r.changed[0]!.changes.every((c) => c.type === 'added' && c.kind === 'Pod')).toBe(true);
+    expect(r.changed.map(podsOf)).toEqual([added(0, 1), added(1, 40)]);
     await expectOnlySentinelOn(b, 100, r, 'after-burst');
 
+    // A quiet time has passed since the sentinel: the label change goes out on the next turn.
+    b.clock.advance(100);
     const n = r.changed.length;
     await b.takeIn(1, 'the label change', () =>
       server.apply(pod('web-0', 'node-1', '10.244.1.5', { app: 'web', version: 'v2' }, 'prod')),
     );
-    b.clock.advance(100);
+    b.nextTurn();
     expect(r.changed).toHaveLength(n + 1);
     const [change] = r.changed[n]!.changes;
     expect(r.changed[n]!.changes).toHaveLength(1);
@@ -298,7 +317,7 @@ describe('KubernetesDatastore: changes', () => {
     await b.takeIn(1, 'the label change', () =>
       server.apply(pod('many-7', 'node-1', '10.244.8.7', { app: 'other' })),
     );
-    b.clock.advance(100);
+    b.nextTurn();
     const after = r.ds.snapshot();
     expect(summary(r.changed[0]!)).toEqual(['modified Pod default/many-7']);
     for (const field of [
@@ -321,8 +340,9 @@ describe('KubernetesDatastore: changes', () => {
   });
 
   it('lets a steady stream of changes through every maxDelayMs instead of waiting for quiet', async () => {
-    // A pod every 20 ms, always within debounceMs (100) of the one before: the quiet time never
-    // comes, and each batch goes out maxDelayMs (200) after its first change.
+    // A pod every 20 ms, always within debounceMs (100) of the one before: the first goes out at
+    // once, after that the quiet time never comes, and each batch goes out maxDelayMs (200) after
+    // its first change.
     const b = batchClock();
     const r = await startedWith(clusterObjects(), { debounceMs: 100, maxDelayMs: 200, ...b.options });
     const start = b.clock.now();
@@ -334,35 +354,87 @@ describe('KubernetesDatastore: changes', () => {
       await b.takeIn(1, name, () => server.apply(pod(name, 'node-1', `10.244.1.${100 + streamed.length}`)));
     };
     const added = (e: SnapshotChanged) => e.changes.map((c) => `${c.type} ${c.key}`);
-    const names = (from: number, to: number) => streamed.slice(from, to).map((p) => `added default/${p}`);
+    const names = (from: number, to: number) =>
+      streamed
+        .slice(from, to)
+        .map((p) => `added default/${p}`)
+        .sort();
 
-    for (let t = 0; t < 200; t += 20) {
+    await stream();
+    b.nextTurn();
+    expect(r.changed.map(added)).toEqual([names(0, 1)]);
+
+    // The next batch starts 20 ms later, within the quiet time of that 'changed', and is let
+    // through 200 ms after its first change.
+    for (let t = 20; t <= 200; t += 20) {
       at(t);
       await stream();
     }
-    at(199);
-    expect(r.changed).toEqual([]);
-    at(200); // 200 ms after the first change, 20 ms after the last
-    expect(r.changed.map(added)).toEqual([names(0, 10)]);
-
-    // The stream goes on: the next batch starts with the next change, and is let through 200 ms
-    // after that one in turn.
-    for (let t = 200; t < 400; t += 20) {
-      at(t);
-      await stream();
-    }
-    at(399);
+    at(219);
     expect(r.changed).toHaveLength(1);
-    at(400);
-    expect(r.changed.map(added)).toEqual([names(0, 10), names(10, 20)]);
+    at(220); // 200 ms after the batch's first change, 20 ms after its last
+    expect(r.changed.map(added)).toEqual([names(0, 1), names(1, 11)]);
+
+    // The stream goes on within the quiet time of that 'changed': the next batch starts with the
+    // next change, and is let through 200 ms after that one in turn.
+    for (let t = 240; t <= 420; t += 20) {
+      at(t);
+      await stream();
+    }
+    at(439);
+    expect(r.changed).toHaveLength(2);
+    at(440);
+    expect(r.changed.map(added)).toEqual([names(0, 1), names(1, 11), names(11, 21)]);
 
     // The stream stops after one more change: its batch waits for the quiet time, not maxDelayMs.
+    at(460);
     await stream();
-    at(499);
-    expect(r.changed).toHaveLength(2);
-    at(500);
-    expect(r.changed.map(added)).toEqual([names(0, 10), names(10, 20), names(20, 21)]);
+    at(559);
+    expect(r.changed).toHaveLength(3);
+    at(560);
+    expect(r.changed.map(added)).toEqual([names(0, 1), names(1, 11), names(11, 21), names(21, 22)]);
     expect(r.ds.snapshot().pods.size).toBe(2 + streamed.length);
+  });
+
+  it('counts the quiet time from the last change it emitted, and not from a batch that changed nothing', async () => {
+    const b = batchClock();
+    const r = await startedWith(clusterObjects(), { debounceMs: 100, maxDelayMs: 500, ...b.options });
+    const start = b.clock.now();
+    const at = (ms: number) => b.clock.advance(start + ms - b.clock.now());
+    const names = () => r.changed.map((e) => e.changes.map((c) => c.key));
+    await b.takeIn(1, 'a', () => server.apply(namespace('a')));
+    b.nextTurn();
+    expect(names()).toEqual([['a']]);
+
+    // 99 ms after that 'changed' the quiet time has not passed: b waits for it.
+    at(99);
+    await b.takeIn(1, 'b', () => server.apply(namespace('b')));
+    b.nextTurn();
+    expect(names()).toEqual([['a']]);
+    at(198);
+    expect(names()).toEqual([['a']]);
+    at(199);
+    expect(names()).toEqual([['a'], ['b']]);
+
+    // 100 ms after that one it has: c goes out on the next turn.
+    at(299);
+    await b.takeIn(1, 'c', () => server.apply(namespace('c')));
+    b.nextTurn();
+    expect(names()).toEqual([['a'], ['b'], ['c']]);
+
+    // A node heartbeat after a quiet time is a batch of its own that changes nothing and emits
+    // nothing; d, right after it, still comes after a quiet time and goes out on the next turn.
+    at(400);
+    const heartbeat = node('node-1', 1, { rack: 'r1' });
+    (heartbeat.status as Record<string, unknown>).conditions = [
+      { type: 'Ready', status: 'True', lastHeartbeatTime: '2025-01-01T00:00:10Z' },
+    ];
+    await b.takeIn(1, 'the heartbeat', () => server.apply(heartbeat));
+    b.nextTurn();
+    expect(names()).toEqual([['a'], ['b'], ['c']]);
+    await b.takeIn(1, 'd', () => server.apply(namespace('d')));
+    b.nextTurn();
+    expect(names()).toEqual([['a'], ['b'], ['c'], ['d']]);
   });
 
   it('ignores writes that change nothing Margay reads (node heartbeats, pod conditions)', async () => {
