@@ -383,7 +383,7 @@ export class Dataplane {
         : {}),
     });
     this.#ipsets = new IpsetWriter({ run: this.#run, ...ns });
-    this.#links = new LinksReconciler({ netlink: this.#nl, runner: this.#run, ...ns });
+    this.#links = new LinksReconciler({ netlink: this.#nl });
     this.#backend = opts.backend;
     this.#resyncIntervalMs = opts.resyncIntervalMs ?? 90_000;
     this.#retryIntervalMs = opts.retryIntervalMs ?? 10_000;

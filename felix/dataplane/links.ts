@@ -16,8 +16,11 @@
 //   created by the CNI plugin, so an endpoint whose interface does not exist is skipped (and
 //   reported as not wired: `missingEndpoints`) and looked at again on every apply until it
 //   appears; the Dataplane holds back its routes meanwhile and watches for the interface. Settings are read
-//   before they are written (`sysctl -n`), so adoption after a restart and a drift-free resync write
-//   nothing.
+//   before they are written, so adoption after a restart and a drift-free resync write nothing.
+//   Only the endpoints not configured yet are looked at (a pod added reads its own interface, not
+//   every link of the node). In the namespace the process runs in, Netlink reads and writes these
+//   through /proc (netlink/procfs.ts), with no child process; in another namespace through `ip`
+//   and `sysctl` run there.
 //
 // Like the other reconcilers it caches what it knows: a normal apply only looks at endpoints it
 // has not configured yet; `requestResync()` (the periodic resync, or after a failure) re-reads all.
@@ -27,7 +30,6 @@ import { POD_GATEWAY_V6, VXLAN_DEVICE } from '../model/routes.ts';
 import type { IpipDesired, RemoteVtep, VxlanDesired } from '../model/tunnels.ts';
 import { IpipManager } from './encap/ipip.ts';
 import { VxlanManager } from './encap/vxlan.ts';
-import type { CommandRunner } from './exec.ts';
 import type { Netlink } from './netlink/netlink.ts';
 import { hostVethSysctls } from './workload/veth.ts';
 
@@ -60,13 +62,9 @@ export interface LinksStats {
 
 export interface LinksOptions {
   readonly netlink: Netlink;
-  readonly runner: CommandRunner;
-  readonly netns?: string;
 }
 
 const IFACE_RE = /^[^\s/]{1,15}$/;
-
-type Json = Record<string, unknown>;
 
 export class LinksReconciler {
   readonly stats: LinksStats = {
@@ -79,8 +77,6 @@ export class LinksReconciler {
     vxlanDeleted: 0,
   };
   readonly #nl: Netlink;
-  readonly #run: CommandRunner;
-  readonly #netns: string | undefined;
   #desired: CompiledLinks = { endpoints: new Map(), vxlan: undefined, ipip: undefined };
   /** Interfaces whose settings are known to be in place (cleared by requestResync). */
   #configured = new Set<string>();
@@ -93,8 +89,6 @@ export class LinksReconciler {
 
   constructor(opts: LinksOptions) {
     this.#nl = opts.netlink;
-    this.#run = opts.runner;
-    this.#netns = opts.netns;
   }
 
   /** Validate (FELIX_ERR_INVALID_ROUTE) without changing anything. */
@@ -224,15 +218,12 @@ export class LinksReconciler {
       this.#missing = [];
       return;
     }
-    // One read for every interface and its addresses.
-    const links = new Map<string, string[]>();
-    for (const l of (await this.#nl.read('ip', ['addr', 'show'])) as Json[]) {
-      if (typeof l.ifname !== 'string') continue;
-      const addrs = Array.isArray(l.addr_info)
-        ? (l.addr_info as Json[]).map((a) => `${String(a.local)}/${String(a.prefixlen)}`)
-        : [];
-      links.set(l.ifname, addrs);
-    }
+    // Only the interfaces not configured yet, and their IPv6 addresses only when one of them has
+    // the IPv6 gateway to check.
+    const links = await this.#nl.interfaces(
+      todo.map((ep) => ep.ifaceName),
+      { ipv6Addresses: todo.some((ep) => ep.ipv6.length > 0) },
+    );
     const present = todo.filter((ep) => links.has(ep.ifaceName));
     this.#missing = todo.filter((ep) => !links.has(ep.ifaceName));
     if (present.length === 0) return;
@@ -242,7 +233,7 @@ export class LinksReconciler {
         ...hostVethSysctls({ ifaceName: ep.ifaceName, ipv4: ep.ipv4.length > 0, ipv6: ep.ipv6.length > 0 }),
       );
     }
-    const current = await this.#readSysctls(wanted.map(([k]) => k));
+    const current = await this.#nl.readSysctls(wanted.map(([k]) => k));
     const differ = wanted.filter(([, v], i) => current[i] !== v);
     if (differ.length > 0) await this.#nl.sysctl(differ);
     this.stats.vethSettingsWritten += differ.length;
@@ -254,20 +245,5 @@ export class LinksReconciler {
       }
       this.#configured.add(ep.ifaceName);
     }
-  }
-
-  async #readSysctls(keys: readonly string[]): Promise<string[]> {
-    const r = await this.#run({
-      argv: ['sysctl', '-n', ...keys],
-      ...(this.#netns !== undefined ? { netns: this.#netns } : {}),
-    });
-    const values = r.stdout.split('\n').slice(0, keys.length);
-    if (values.length !== keys.length) {
-      throw new FelixError(
-        'FELIX_ERR_COMMAND_FAILED',
-        `sysctl -n printed ${values.length} values for ${keys.length} keys`,
-      );
-    }
-    return values.map((v) => v.trim());
   }
 }

@@ -25,6 +25,7 @@ import {
   batchOutcome,
   StreamingBatch,
 } from './batch-writer.ts';
+import { interfaceExists, ipv6Addresses, readSysctlFiles, writeSysctlFiles } from './procfs.ts';
 
 export type NetlinkTool = 'ip' | 'bridge';
 /** `ip -4` / `ip -6`: felix's one address-family type under the name the callers use here. */
@@ -236,11 +237,23 @@ export class Netlink {
   }
 
   /**
+   * Whether this object reads and writes the workload interfaces' state through this process's
+   * own /proc (procfs.ts): it programs the namespace the process runs in (no `netns`) and runs
+   * real commands. Otherwise that state goes through `sysctl` and `ip` processes in `netns`, and
+   * an injected runner (unit tests) sees them.
+   */
+  get local(): boolean {
+    return this.netns === undefined && this.#isRealRunner;
+  }
+
+  /**
    * Set sysctls (paths with slashes, e.g. "net/ipv4/conf/mgy0/proxy_arp", so interface names
-   * with dots work) in this namespace, one `sysctl` process for all of them.
+   * with dots work) in this namespace: written to /proc/sys when `local`, otherwise one `sysctl`
+   * process for all of them.
    */
   async sysctl(settings: readonly (readonly [string, string])[]): Promise<void> {
     if (settings.length === 0) return;
+    if (this.local) return writeSysctlFiles(settings);
     this.stats.commands++;
     const argv = ['sysctl', '-q', '-w', ...settings.map(([k, v]) => `${k}=${v}`)];
     await this.#runner({
@@ -248,6 +261,62 @@ export class Netlink {
       timeoutMs: this.#timeoutMs,
       ...(this.netns !== undefined ? { netns: this.netns } : {}),
     });
+  }
+
+  /**
+   * The values of sysctls (keys as for `sysctl`), in order: read from /proc/sys when `local`,
+   * otherwise with one `sysctl -n` process. A key that does not exist is an error.
+   */
+  async readSysctls(keys: readonly string[]): Promise<string[]> {
+    if (keys.length === 0) return [];
+    if (this.local) return readSysctlFiles(keys);
+    this.stats.commands++;
+    const r = await this.#runner({
+      argv: ['sysctl', '-n', ...keys],
+      timeoutMs: this.#timeoutMs,
+      ...(this.netns !== undefined ? { netns: this.netns } : {}),
+    });
+    const values = r.stdout.split('\n').slice(0, keys.length);
+    if (values.length !== keys.length) {
+      throw new FelixError(
+        'FELIX_ERR_COMMAND_FAILED',
+        `sysctl -n printed ${values.length} values for ${keys.length} keys`,
+      );
+    }
+    return values.map((v) => v.trim());
+  }
+
+  /**
+   * Which of the interfaces `names` exist, each with its IPv6 addresses (`address/prefixlen`)
+   * when `ipv6Addresses` is set (otherwise an empty list). When `local`, each name is looked up
+   * on its own in /proc (procfs.ts) and the addresses come from /proc/self/net/if_inet6; otherwise
+   * one `ip -json addr show` lists every interface.
+   */
+  async interfaces(
+    names: readonly string[],
+    opts: { readonly ipv6Addresses: boolean },
+  ): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    if (names.length === 0) return out;
+    if (this.local) {
+      const present = await Promise.all(names.map((n) => interfaceExists(n)));
+      const found = new Set(names.filter((_, i) => present[i]));
+      const addrs = opts.ipv6Addresses && found.size > 0 ? await ipv6Addresses(found) : new Map();
+      for (const n of found) out.set(n, addrs.get(n) ?? []);
+      return out;
+    }
+    const wanted = new Set(names);
+    for (const l of (await this.read('ip', ['addr', 'show'])) as Record<string, unknown>[]) {
+      if (typeof l.ifname !== 'string' || !wanted.has(l.ifname)) continue;
+      const addrs =
+        opts.ipv6Addresses && Array.isArray(l.addr_info)
+          ? (l.addr_info as Record<string, unknown>[])
+              .filter((a) => a.family === 'inet6')
+              .map((a) => `${String(a.local)}/${String(a.prefixlen)}`)
+          : [];
+      out.set(l.ifname, addrs);
+    }
+    return out;
   }
 }
 
