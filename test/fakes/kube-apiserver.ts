@@ -1,6 +1,6 @@
-// A fake kube-apiserver that speaks the real wire protocol, so the Kubernetes datastore is tested
-// with `@kubernetes/client-node` unmodified (no real API server can run here). HTTP or HTTPS on
-// 127.0.0.1.
+// A fake kube-apiserver that speaks the real wire protocol, so the Kubernetes datastore's client is
+// tested against the protocol (no real API server can run here), and the fake itself is checked
+// against `@kubernetes/client-node` unmodified. HTTP or HTTPS on 127.0.0.1.
 //
 // What it serves: discovery (/api, /apis, /version), LIST with resourceVersion, label and field
 // selectors and limit/continue paging, WATCH streams with ADDED/MODIFIED/DELETED/BOOKMARK and the
@@ -10,13 +10,16 @@
 //
 // What tests control (TypeScript, not HTTP): the store (`apply`, `remove`, `get`, `list`), history
 // compaction, dropping watch streams, an outage (503s or refused connections), per-path failure
-// injection, the request log, and the bearer token.
+// injection, the request log, and the bearer token (which a test may change, as a rotation does).
+// With `tls.clientCa`, a request presenting a client certificate signed by that CA is authenticated
+// by it, as the real server does, without a token.
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { TLSSocket } from 'node:tls';
 import { stringify as toYaml } from 'yaml';
+import type { KubeConfig } from '../../src/datastore/k8s/kubeconfig.ts';
 import { discovery, Registry } from './kube/discovery.ts';
 import type { KubeObject, ResourceDef } from './kube/resources.ts';
 import { DEFAULT_RESOURCES } from './kube/resources.ts';
@@ -29,9 +32,20 @@ import { WatchStream } from './kube/watch.ts';
 export type { KubeObject, ResourceDef } from './kube/resources.ts';
 export { coreV1, customResource } from './kube/resources.ts';
 
+export interface FakeTlsOptions {
+  /** The server's key and certificate (PEM). */
+  readonly key: string;
+  readonly cert: string;
+  /** The CA (PEM) whose client certificates authenticate a request without a token. */
+  readonly clientCa?: string;
+}
+
 export interface FakeKubeApiServerOptions {
-  /** Serve HTTPS with a self-signed certificate (needs the openssl CLI). Default false. */
-  readonly tls?: boolean;
+  /**
+   * Serve HTTPS: `true` with a self-signed certificate (needs the openssl CLI), or with the given
+   * key and certificate. Default false.
+   */
+  readonly tls?: boolean | FakeTlsOptions;
   /** When set, every request needs `Authorization: Bearer <token>`; 401 otherwise. */
   readonly token?: string;
   /** Events kept for watch resumption and consistent paging (the watch window). Default 1000. */
@@ -83,10 +97,12 @@ export class FakeKubeApiServer {
   #server: Server | undefined;
   #port = 0;
   #caData: string | undefined;
+  #token: string | undefined;
   #unavailable: false | '503' | 'refuse' = false;
 
   constructor(options: FakeKubeApiServerOptions = {}) {
     this.#options = options;
+    this.#token = options.token;
     this.#store = new ObjectStore({ historyLimit: options.historyLimit ?? 1000, startRevision: 1 });
     for (const def of [...DEFAULT_RESOURCES, ...(options.resources ?? [])]) this.register(def);
     for (const ns of options.namespaces ?? ['default', 'kube-system']) {
@@ -103,7 +119,19 @@ export class FakeKubeApiServer {
   async start(): Promise<void> {
     if (this.#server !== undefined) throw new Error('fake kube-apiserver: already started');
     const handler = (req: IncomingMessage, res: ServerResponse): void => this.#onRequest(req, res);
-    if (this.#options.tls) {
+    const tls = this.#options.tls;
+    if (typeof tls === 'object') {
+      this.#server = createHttpsServer(
+        {
+          key: tls.key,
+          cert: tls.cert,
+          ...(tls.clientCa !== undefined
+            ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: false }
+            : {}),
+        },
+        handler,
+      );
+    } else if (tls === true) {
       const pair = await selfSignedCertificate();
       this.#caData = Buffer.from(pair.cert).toString('base64');
       this.#server = createHttpsServer({ key: pair.key, cert: pair.cert }, handler);
@@ -140,16 +168,24 @@ export class FakeKubeApiServer {
   }
 
   /**
-   * A KubeConfig for client-node: the fake's URL, its CA when serving TLS (`skipTLSVerify` over plain
-   * HTTP, which client-node requires for an http: server), and a bearer token.
+   * Margay's client configuration for this server: its URL, its self-signed certificate as the CA
+   * when serving TLS with one, and the bearer token.
    */
   kubeconfig(): KubeConfig {
-    const kc = new KubeConfig();
-    kc.loadFromString(this.kubeconfigYaml());
-    return kc;
+    return {
+      server: this.url,
+      token: this.#token ?? 'margay-fake-token',
+      ...(this.#caData !== undefined
+        ? { certificateAuthority: Buffer.from(this.#caData, 'base64').toString('utf8') }
+        : {}),
+    };
   }
 
-  /** The same configuration as a kubeconfig file's YAML, for a process given `--kubeconfig FILE`. */
+  /**
+   * The same configuration as a kubeconfig file's YAML, for a process given `--kubeconfig FILE` (and
+   * for client-node: `insecure-skip-tls-verify` over plain HTTP, which it requires for an http:
+   * server).
+   */
   kubeconfigYaml(): string {
     const cluster: Record<string, unknown> = { server: this.url };
     if (this.#caData !== undefined) cluster['certificate-authority-data'] = this.#caData;
@@ -158,7 +194,7 @@ export class FakeKubeApiServer {
       apiVersion: 'v1',
       kind: 'Config',
       clusters: [{ name: 'margay-fake', cluster }],
-      users: [{ name: 'margay-fake', user: { token: this.#options.token ?? 'margay-fake-token' } }],
+      users: [{ name: 'margay-fake', user: { token: this.#token ?? 'margay-fake-token' } }],
       contexts: [{ name: 'margay-fake', context: { cluster: 'margay-fake', user: 'margay-fake' } }],
       'current-context': 'margay-fake',
     });
@@ -248,6 +284,11 @@ export class FakeKubeApiServer {
     }
   }
 
+  /** From now on every request needs this bearer token (undefined: none), as after a rotation. */
+  setToken(token: string | undefined): void {
+    this.#token = token;
+  }
+
   /** Every request received, in order. */
   get requests(): readonly RequestRecord[] {
     return this.#requests;
@@ -316,8 +357,12 @@ export class FakeKubeApiServer {
         failure(injected.status, injected.message ?? `injected failure (HTTP ${injected.status})`),
       );
     }
-    const token = this.#options.token;
-    if (token !== undefined && req.headers.authorization !== `Bearer ${token}`) {
+    const token = this.#token;
+    const byCertificate =
+      typeof this.#options.tls === 'object' &&
+      this.#options.tls.clientCa !== undefined &&
+      (req.socket as TLSSocket).authorized === true;
+    if (token !== undefined && !byCertificate && req.headers.authorization !== `Bearer ${token}`) {
       throw new ApiError(failure(401, 'Unauthorized', 'Unauthorized'));
     }
     const path = url.pathname;

@@ -29,7 +29,6 @@
 // - `lastError`: the outage error while disconnected, else the newest error of an object that is
 //   still invalid, else undefined. A missing CRD does not hold it: the kind is legitimately empty.
 // - Least privilege: only LIST and WATCH requests are made.
-import type { KubeConfig } from '@kubernetes/client-node';
 import { HOST_TIMERS, type HostTimers } from '../../../bgp/index.ts';
 import { MargayError } from '../../errors.ts';
 import type { Resource, ResourceKind } from '../../model/resource.ts';
@@ -43,7 +42,7 @@ import {
 } from '../../model/snapshot.ts';
 import type { Datastore, DatastoreEvents, SnapshotChanged } from '../types.ts';
 import { type KindSource, kindSources } from './kinds.ts';
-import { loadKubeConfig } from './kubeconfig.ts';
+import { type KubeConfig, loadKubeConfig } from './kubeconfig.ts';
 import { type BackoffOptions, Reflector, type ReflectorHooks } from './reflector.ts';
 
 export interface KubernetesDatastoreOptions {

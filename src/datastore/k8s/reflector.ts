@@ -12,10 +12,8 @@
 // - a margay.io CRD that is not installed (404 on its LIST) → the kind is empty, reported once,
 //   and the LIST is retried every `crdRetryMs`, so installing the CRDs later just works.
 //
-// Why not client-node's informer: in client-node 1.4 it (ListWatch) emits `error` and stops for
-// good when a watch stream is cut, and never asks for bookmarks; its LIST hands back typed objects
-// while its watch hands back JSON. So the loop is ours, on client-node's `Watch` and list APIs, and
-// every object goes through kinds.ts `toWire` and the model's validation.
+// LIST and WATCH go through client.ts, which hands back the JSON the server sent; every object goes
+// through the model's validation.
 //
 // Every object is validated (model `validateAs`). An invalid object never blocks the others: a new
 // one is left out, an update that breaks a valid one keeps its last good version in the store (the
@@ -24,11 +22,12 @@
 // stripped before validation, so a write that changes nothing Margay reads (a node heartbeat) is
 // no change, and an object read from Kubernetes equals the same object read from a file.
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { type KubeConfig, Watch } from '@kubernetes/client-node';
 import { MargayError } from '../../errors.ts';
 import type { Resource, ResourceKind } from '../../model/resource.ts';
 import { KINDS, resourceKey, validateAs } from '../../model/resource.ts';
+import { clientFor, type KubeClient } from './client.ts';
 import type { KindSource } from './kinds.ts';
+import type { KubeConfig } from './kubeconfig.ts';
 
 /** Checking a relist's objects gives the event loop a turn after this many milliseconds of work. */
 const SLICE_MS = 5;
@@ -118,7 +117,7 @@ export class Reflector {
   readonly kind: ResourceKind;
   readonly #source: KindSource;
   readonly #hooks: ReflectorHooks;
-  readonly #watch: Watch;
+  readonly #client: KubeClient;
   readonly #backoff: Backoff;
   readonly #random: () => number;
   readonly #crdRetryMs: number;
@@ -129,7 +128,7 @@ export class Reflector {
   #isMissing = false;
   #isStopped = false;
   #running: Promise<void> | undefined;
-  #abort: AbortController | undefined;
+  #abort: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
   #wake: (() => void) | undefined;
 
@@ -137,7 +136,7 @@ export class Reflector {
     this.kind = options.source.kind;
     this.#source = options.source;
     this.#hooks = options.hooks;
-    this.#watch = new Watch(options.kubeConfig);
+    this.#client = clientFor(options.kubeConfig);
     this.#random = options.random ?? Math.random;
     this.#backoff = new Backoff(options.backoff, this.#random);
     this.#crdRetryMs = options.crdRetryMs ?? 30_000;
@@ -171,7 +170,7 @@ export class Reflector {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#wake?.();
-    this.#abort?.abort();
+    this.#abort?.();
     await this.#running;
   }
 
@@ -240,56 +239,53 @@ export class Reflector {
     }
   }
 
-  #watchOnce(): Promise<WatchOutcome> {
-    return new Promise((resolve) => {
-      let isDone = false;
-      let isExpired = false;
-      let streamError: unknown;
-      let openedAt: number | undefined;
-      const done = (err: unknown): void => {
-        if (isDone) return;
-        isDone = true;
-        this.#abort = undefined;
-        if (isExpired || statusOf(err) === 410) resolve({ type: 'expired' });
-        else if (err !== null && err !== undefined)
-          resolve({ type: 'error', error: err, opened: openedAt !== undefined });
-        else if (streamError !== undefined) resolve({ type: 'error', error: streamError, opened: true });
-        else resolve({ type: 'ended', livedMs: Date.now() - (openedAt ?? Date.now()) });
-      };
-      const onEvent = (type: string, obj: unknown): void => {
-        if (isDone || this.#isStopped) return;
-        if (type === 'ERROR') {
-          if (statusOf(obj) === 410) isExpired = true;
-          else streamError = watchStatusError(obj);
-          return;
-        }
-        if (type === 'ADDED' || type === 'MODIFIED') this.#upsert(obj);
-        else if (type === 'DELETED') this.#delete(obj);
-        const rv = (obj as { metadata?: { resourceVersion?: unknown } } | null)?.metadata?.resourceVersion;
-        if (typeof rv === 'string' && rv !== '') this.#resourceVersion = rv;
-      };
-      const query = {
+  async #watchOnce(): Promise<WatchOutcome> {
+    let isExpired = false;
+    let streamError: unknown;
+    const onEvent = (type: string, obj: unknown): void => {
+      if (this.#isStopped || isExpired || streamError !== undefined) return;
+      if (type === 'ERROR') {
+        if (statusOf(obj) === 410) isExpired = true;
+        else streamError = watchStatusError(obj);
+        stream.abort();
+        return;
+      }
+      if (type === 'ADDED' || type === 'MODIFIED') this.#upsert(obj);
+      else if (type === 'DELETED') this.#delete(obj);
+      const rv = (obj as { metadata?: { resourceVersion?: unknown } } | null)?.metadata?.resourceVersion;
+      if (typeof rv === 'string' && rv !== '') this.#resourceVersion = rv;
+    };
+    const stream = this.#client.watch(
+      this.#source.watchPath,
+      {
         resourceVersion: this.#resourceVersion,
         allowWatchBookmarks: true,
         // Like client-go: the server ends the stream after 5–10 minutes and we resume, so a
         // connection that died without a FIN or RST is noticed.
         timeoutSeconds: 300 + Math.floor(this.#random() * 300),
-      };
-      this.#watch.watch(this.#source.watchPath, query, onEvent, done).then(
-        (controller) => {
-          if (isDone) return;
-          if (this.#isStopped) {
-            controller.abort();
-            return;
-          }
-          openedAt = Date.now();
-          this.#abort = controller;
-          this.#backoff.reset();
-          this.#hooks.connected(this.kind);
-        },
-        (err: unknown) => done(err),
-      );
-    });
+      },
+      onEvent,
+    );
+    this.#abort = () => stream.abort();
+    try {
+      try {
+        await stream.opened;
+      } catch (err) {
+        return statusOf(err) === 410 ? { type: 'expired' } : { type: 'error', error: err, opened: false };
+      }
+      const openedAt = Date.now();
+      if (!this.#isStopped) {
+        this.#backoff.reset();
+        this.#hooks.connected(this.kind);
+      }
+      const cut = await stream.ended;
+      if (isExpired) return { type: 'expired' };
+      if (streamError !== undefined) return { type: 'error', error: streamError, opened: true };
+      if (cut !== undefined) return { type: 'error', error: cut, opened: true };
+      return { type: 'ended', livedMs: Date.now() - openedAt };
+    } finally {
+      this.#abort = undefined;
+    }
   }
 
   #sleep(ms: number): Promise<void> {
@@ -425,7 +421,7 @@ function stripServerFields(raw: unknown): unknown {
   return { ...obj, metadata };
 }
 
-/** The HTTP status of a failed list (ApiException.code), watch (statusCode) or a Status object. */
+/** The HTTP status of a failed request (KubeApiError.statusCode) or of a Status object (code). */
 export function statusOf(err: unknown): number | undefined {
   if (err === null || typeof err !== 'object') return undefined;
   const e = err as { code?: unknown; statusCode?: unknown };
@@ -446,20 +442,7 @@ function watchStatusError(status: unknown): Error & { statusCode?: number } {
 /** "Pod watch failed: HTTP 503: the server is currently unable to handle the request". */
 export function requestError(kind: ResourceKind, verb: 'list' | 'watch', err: unknown): MargayError {
   const status = statusOf(err);
-  let detail = err instanceof Error ? err.message : String(err);
-  const body = (err as { body?: unknown } | null)?.body;
-  if (body !== undefined) {
-    let parsed: unknown = body;
-    if (typeof body === 'string') {
-      try {
-        parsed = JSON.parse(body);
-      } catch {
-        parsed = body;
-      }
-    }
-    const message = (parsed as { message?: unknown } | null)?.message;
-    detail = typeof message === 'string' ? message : typeof parsed === 'string' ? parsed : detail;
-  }
+  const detail = err instanceof Error ? err.message : String(err);
   const prefix = status !== undefined ? `HTTP ${status}: ` : '';
   return new MargayError(
     'MARGAY_ERR_DATASTORE_UNAVAILABLE',

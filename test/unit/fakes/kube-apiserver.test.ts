@@ -6,7 +6,7 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   type Informer,
-  type KubeConfig,
+  KubeConfig,
   ListWatch,
   makeInformer,
   type ObjectCache,
@@ -77,6 +77,13 @@ function recordingInformer(informer: Informer<V1Pod> & ObjectCache<V1Pod>): {
   };
 }
 
+/** A client-node KubeConfig from the fake's kubeconfig YAML. */
+function clientNodeConfig(yaml: string): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromString(yaml);
+  return kc;
+}
+
 function names(objs: readonly { metadata?: { name?: string } }[]): string[] {
   return objs.map((o) => o.metadata?.name ?? '').sort();
 }
@@ -92,7 +99,7 @@ describe.each([
   beforeEach(async () => {
     server = new FakeKubeApiServer({ tls, token: 's3cret' });
     await server.start();
-    kc = server.kubeconfig();
+    kc = clientNodeConfig(server.kubeconfigYaml());
     core = kc.makeApiClient(CoreV1Api);
   });
 
@@ -407,9 +414,7 @@ describe.each([
   });
 
   it('refuses a wrong bearer token with 401', async () => {
-    const other = server.kubeconfig();
-    const yaml = server.kubeconfigYaml().replace('s3cret', 'wrong');
-    other.loadFromString(yaml);
+    const other = clientNodeConfig(server.kubeconfigYaml().replace('s3cret', 'wrong'));
     const denied = await apiError(other.makeApiClient(CoreV1Api).listNamespace());
     expect(denied.code).toBe(401); // client-node does not decode 401 bodies; the wire test checks it
     expect(server.requests.at(-1)).toMatchObject({ path: '/api/v1/namespaces', status: 401 });
@@ -424,7 +429,7 @@ describe('fake kube-apiserver outages and injected failures', () => {
   beforeEach(async () => {
     server = new FakeKubeApiServer({ bookmarkIntervalMs: 40 });
     await server.start();
-    kc = server.kubeconfig();
+    kc = clientNodeConfig(server.kubeconfigYaml());
     core = kc.makeApiClient(CoreV1Api);
   });
 

@@ -1,12 +1,11 @@
-// The Kubernetes datastore's parts: backoff delays, typed client-node objects back to wire JSON,
-// where the client configuration comes from, and a whole sync over TLS with a bearer token.
+// The Kubernetes datastore's parts: backoff delays and a whole sync over TLS with a bearer token,
+// from a KubeConfig object and from the in-cluster configuration. The configuration loader and the
+// client have their own tests (kubeconfig.test.ts, client.test.ts).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { V1ObjectMeta, V1Pod, V1PodSpec, V1PodStatus } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { toWire } from '../../../../../src/datastore/k8s/kinds.ts';
 import { loadKubeConfig } from '../../../../../src/datastore/k8s/kubeconfig.ts';
 import { Backoff } from '../../../../../src/datastore/k8s/reflector.ts';
 import { FakeKubeApiServer } from '../../../../fakes/kube-apiserver.ts';
@@ -28,84 +27,6 @@ describe('Backoff', () => {
     const delays = Array.from({ length: 12 }, () => b.next());
     expect(delays[0]).toBe(250);
     expect(Math.max(...delays)).toBe(30_000);
-  });
-});
-
-describe('toWire', () => {
-  it('turns typed client-node objects back into the JSON the server sent', () => {
-    const p = new V1Pod();
-    p.metadata = Object.assign(new V1ObjectMeta(), {
-      name: 'web',
-      namespace: 'prod',
-      creationTimestamp: new Date('2025-01-01T00:00:00Z'),
-    });
-    p.spec = Object.assign(new V1PodSpec(), { containers: [], nodeName: 'node-1', hostNetwork: undefined });
-    p.status = Object.assign(new V1PodStatus(), { podIP: '10.244.1.5' });
-    expect(toWire(p)).toEqual({
-      metadata: { name: 'web', namespace: 'prod', creationTimestamp: '2025-01-01T00:00:00Z' },
-      spec: { containers: [], nodeName: 'node-1' },
-      status: { podIP: '10.244.1.5' },
-    });
-    expect(toWire({ plain: { a: [1, undefined, 'x'] }, gone: undefined })).toEqual({
-      plain: { a: [1, undefined, 'x'] },
-    });
-  });
-});
-
-describe('loadKubeConfig', () => {
-  let dir: string | undefined;
-  afterEach(() => {
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-    dir = undefined;
-  });
-
-  it('names what is missing when there is no configuration at all', () => {
-    expect(() => loadKubeConfig(undefined, { env: {} })).toThrow(
-      expect.objectContaining({
-        code: 'MARGAY_ERR_KUBECONFIG',
-        message: expect.stringMatching(/KUBERNETES_SERVICE_HOST/),
-      }),
-    );
-  });
-
-  it('refuses in-cluster configuration without a service account token', () => {
-    dir = mkdtempSync(join(tmpdir(), 'margay-sa-'));
-    expect(() =>
-      loadKubeConfig(undefined, {
-        env: { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' },
-        serviceAccountDir: dir,
-      }),
-    ).toThrow(/token does not exist/);
-  });
-
-  it('loads the service account in a pod', () => {
-    dir = mkdtempSync(join(tmpdir(), 'margay-sa-'));
-    writeFileSync(join(dir, 'token'), 'abc');
-    const kc = loadKubeConfig(undefined, {
-      env: { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' },
-      serviceAccountDir: dir,
-    });
-    expect(kc.getCurrentCluster()?.server).toBe('https://10.96.0.1:443');
-  });
-
-  it('reads a kubeconfig file, from a path or $KUBECONFIG, and names a missing one', async () => {
-    const server = new FakeKubeApiServer();
-    await server.start();
-    try {
-      const kcDir = mkdtempSync(join(tmpdir(), 'margay-kc-'));
-      dir = kcDir;
-      const path = join(kcDir, 'config');
-      writeFileSync(path, server.kubeconfigYaml());
-      expect(loadKubeConfig(path).getCurrentCluster()?.server).toBe(server.url);
-      expect(loadKubeConfig(undefined, { env: { KUBECONFIG: path } }).getCurrentCluster()?.server).toBe(
-        server.url,
-      );
-      expect(() => loadKubeConfig(join(kcDir, 'nope'))).toThrow(
-        expect.objectContaining({ code: 'MARGAY_ERR_KUBECONFIG', message: expect.stringContaining('nope') }),
-      );
-    } finally {
-      await server.stop();
-    }
   });
 });
 
