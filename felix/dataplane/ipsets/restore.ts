@@ -54,6 +54,8 @@ export function parseIpsetSave(text: string): ActualIpSets {
 
 export interface IpsetPlan {
   readonly lines: readonly string[];
+  /** The members added and deleted of every set updated in place (applyPlanToCache uses them). */
+  readonly deltas: ReadonlyMap<string, MemberDelta>;
   readonly created: readonly string[];
   readonly swapped: readonly string[];
   readonly updatedInPlace: readonly string[];
@@ -67,15 +69,55 @@ export interface SwapPolicy {
   readonly minDelta?: number;
 }
 
+/** What an in-place update adds to and deletes from a set, each sorted. */
+export interface MemberDelta {
+  readonly adds: readonly string[];
+  readonly dels: readonly string[];
+}
+
+/**
+ * The delta from one sorted, duplicate-free member list to another (both as `normalizeIpSet`
+ * keeps them), by walking the two side by side: no set of either is built.
+ */
+export function sortedDelta(from: readonly string[], to: readonly string[]): MemberDelta {
+  const adds: string[] = [];
+  const dels: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < from.length && j < to.length) {
+    const a = from[i]!;
+    const b = to[j]!;
+    if (a === b) {
+      i++;
+      j++;
+    } else if (a < b) {
+      dels.push(a);
+      i++;
+    } else {
+      adds.push(b);
+      j++;
+    }
+  }
+  for (; i < from.length; i++) dels.push(from[i]!);
+  for (; j < to.length; j++) adds.push(to[j]!);
+  return { adds, dels };
+}
+
 function createLine(name: string, type: IpSetType, family: InetFamily): string {
   return `create ${name} ${type} family ${family} maxelem ${IPSET_MAXELEM}`;
 }
 
-/** Lines that make every desired set exist with exactly its members (deletions are separate). */
+/**
+ * Lines that make every desired set exist with exactly its members (deletions are separate).
+ * `knownDelta` may give the delta from a cached set to its desired one without comparing every
+ * member against the cache (the writer knows the earlier desired set the cache equals); undefined
+ * means compare.
+ */
 export function planUpdates(
   desired: readonly IpSet[],
   actual: ActualIpSets,
   policy: SwapPolicy = {},
+  knownDelta?: (set: IpSet, have: ActualIpSet) => MemberDelta | undefined,
 ): IpsetPlan {
   const minDelta = policy.minDelta ?? SWAP_MIN_DELTA;
   const lines: string[] = [];
@@ -83,14 +125,13 @@ export function planUpdates(
   const swapped: string[] = [];
   const updatedInPlace: string[] = [];
   const destroyed: string[] = [];
+  const deltas = new Map<string, MemberDelta>();
   let entriesAdded = 0;
   let entriesDeleted = 0;
   for (const set of desired) {
     const have = actual.get(set.name);
     if (have !== undefined && have.type === set.type && have.family === set.family) {
-      const adds = set.members.filter((m) => !have.members.has(m));
-      const want = new Set(set.members);
-      const dels = [...have.members].filter((m) => !want.has(m)).sort();
+      const { adds, dels } = knownDelta?.(set, have) ?? compareMembers(set, have);
       const delta = adds.length + dels.length;
       if (delta === 0) continue;
       if (delta >= minDelta || delta > set.members.length) {
@@ -107,6 +148,7 @@ export function planUpdates(
         entriesAdded += adds.length;
         entriesDeleted += dels.length;
         updatedInPlace.push(set.name);
+        deltas.set(set.name, { adds, dels });
       }
       continue;
     }
@@ -121,7 +163,15 @@ export function planUpdates(
     entriesAdded += set.members.length;
     created.push(set.name);
   }
-  return { lines, created, swapped, updatedInPlace, destroyed, entriesAdded, entriesDeleted };
+  return { lines, deltas, created, swapped, updatedInPlace, destroyed, entriesAdded, entriesDeleted };
+}
+
+/** The delta from a cached set (as `ipset save` or our writes left it) to a desired one. */
+function compareMembers(set: IpSet, have: ActualIpSet): MemberDelta {
+  const adds = set.members.filter((m) => !have.members.has(m));
+  const want = new Set(set.members);
+  const dels = [...have.members].filter((m) => !want.has(m)).sort();
+  return { adds, dels };
 }
 
 /** Sets we own that are not desired (stale swap temporaries included). */
@@ -130,11 +180,21 @@ export function unwantedSets(desired: readonly IpSet[], actual: ActualIpSets): s
   return [...actual.keys()].filter((n) => !want.has(n)).sort();
 }
 
-/** The expected kernel state after a successful update plan. */
+/**
+ * The expected kernel state after a successful update plan: a set updated in place gets its delta
+ * applied to its cached members; a created or swapped set gets a cache entry of its members.
+ */
 export function applyPlanToCache(desired: readonly IpSet[], actual: ActualIpSets, plan: IpsetPlan): void {
   const touched = new Set([...plan.created, ...plan.swapped, ...plan.updatedInPlace]);
   for (const set of desired) {
     if (!touched.has(set.name)) continue;
+    const delta = plan.deltas.get(set.name);
+    const have = actual.get(set.name);
+    if (delta !== undefined && have !== undefined) {
+      for (const m of delta.dels) have.members.delete(m);
+      for (const m of delta.adds) have.members.add(m);
+      continue;
+    }
     actual.set(set.name, {
       name: set.name,
       type: set.type,

@@ -18,7 +18,7 @@ import { compileIpsets } from '../desired.ts';
 import type { CommandRunner } from '../exec.ts';
 import { run as defaultRun } from '../exec.ts';
 import type { ActualIpSet, ActualIpSets, SwapPolicy } from './restore.ts';
-import { applyPlanToCache, parseIpsetSave, planUpdates, unwantedSets } from './restore.ts';
+import { applyPlanToCache, parseIpsetSave, planUpdates, sortedDelta, unwantedSets } from './restore.ts';
 
 export interface IpsetWriterOptions {
   readonly netns?: string;
@@ -109,7 +109,12 @@ export class IpsetWriter {
     const actual = this.#actual ?? (await this.#read());
     this.#actual = actual;
     const changed = this.#changed(actual);
-    const plan = planUpdates(changed, actual, this.#swap);
+    // A cached set last made equal to an earlier desired set of the same name holds exactly that
+    // set's members: the delta is the two sorted member lists walked side by side.
+    const plan = planUpdates(changed, actual, this.#swap, (set, have) => {
+      const earlier = this.#inSync.get(have);
+      return earlier === undefined ? undefined : sortedDelta(earlier.members, set.members);
+    });
     const input = linesToInput(plan.lines);
     if (input !== '') await this.#restore(input);
     for (const name of plan.destroyed) actual.delete(name);

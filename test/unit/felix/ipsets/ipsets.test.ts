@@ -4,7 +4,12 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseIpsetSave, planUpdates, unwantedSets } from '../../../../felix/dataplane/ipsets/restore.ts';
+import {
+  parseIpsetSave,
+  planUpdates,
+  sortedDelta,
+  unwantedSets,
+} from '../../../../felix/dataplane/ipsets/restore.ts';
 import { IpsetWriter } from '../../../../felix/dataplane/ipsets/writer.ts';
 import { FelixError } from '../../../../felix/errors.ts';
 import type { IpSet } from '../../../../felix/model/ipsets.ts';
@@ -115,6 +120,38 @@ describe('planUpdates: in place or swap', () => {
   });
 });
 
+describe('sortedDelta', () => {
+  // A small deterministic generator: lists drawn from a pool of 40 members, so that two lists
+  // share some members and not others, sometimes none, sometimes all.
+  let seed = 7;
+  const rand = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  const pool = Array.from({ length: 40 }, (_, i) => `10.244.${i % 3}.${i}`);
+  const draw = (p: number) =>
+    normalizeIpSets([
+      { name: 'mgy-s-x', type: 'hash:ip', family: 'inet', members: pool.filter(() => rand() < p) },
+    ])[0]!.members;
+  it('gives what set arithmetic gives, sorted', () => {
+    for (let round = 0; round < 200; round++) {
+      const from = draw(rand());
+      const to = draw(rand());
+      const d = sortedDelta(from, to);
+      const adds = to.filter((m) => !from.includes(m));
+      const dels = from.filter((m) => !to.includes(m));
+      expect(d.adds).toEqual([...adds].sort());
+      expect(d.dels).toEqual([...dels].sort());
+    }
+  });
+  it('of a list to itself, to nothing and from nothing', () => {
+    const l = set('mgy-s-a', 5).members;
+    expect(sortedDelta(l, l)).toEqual({ adds: [], dels: [] });
+    expect(sortedDelta(l, [])).toEqual({ adds: [], dels: [...l] });
+    expect(sortedDelta([], l)).toEqual({ adds: [...l], dels: [] });
+  });
+});
+
 describe('IpsetWriter', () => {
   it('adopts the captured kernel state with one read and no write', async () => {
     const fake = new FakeRunner();
@@ -143,6 +180,38 @@ describe('IpsetWriter', () => {
     expect(fake.writes.at(-1)!.input).toBe(`del mgy-s-a ${moved}\nadd mgy-s-b ${moved}\n`);
     expect([r.commandsRun, r.entriesAdded, r.entriesDeleted]).toEqual([1, 1, 1]);
     expect(fake.writes.at(-1)!.argv).toEqual(['ipset', 'restore', '-exist']);
+  });
+
+  it('changes one after another: each writes its delta, and the cache follows the kernel', async () => {
+    const fake = new FakeRunner();
+    const w = new IpsetWriter({ run: fake.run });
+    const base = set('mgy-s-a', 50);
+    const withMembers = (members: readonly string[]): IpSet => ({ ...base, members });
+    w.setDesired([base]);
+    await w.applyUpdates();
+    const steps: [string[], string][] = [
+      [[...base.members, '10.244.9.1'], 'add mgy-s-a 10.244.9.1\n'],
+      [
+        [...base.members.slice(1), '10.244.9.1', '10.244.9.2'],
+        `del mgy-s-a ${base.members[0]}\nadd mgy-s-a 10.244.9.2\n`,
+      ],
+      [[...base.members.slice(1), '10.244.9.2'], 'del mgy-s-a 10.244.9.1\n'],
+    ];
+    let members: string[] = [...base.members];
+    for (const [next, input] of steps) {
+      w.setDesired([withMembers(next)]);
+      await w.applyUpdates();
+      expect(fake.writes.at(-1)!.input).toBe(input);
+      members = next;
+    }
+    // pendingUpdates compares the desired members with the cached ones member by member: the
+    // cache holds what the kernel was given, so the set the kernel has needs nothing, and one
+    // member more needs exactly that member.
+    w.setDesired([withMembers([...members])]);
+    expect(w.pendingUpdates()).toBe('');
+    w.setDesired([withMembers([...members, '10.244.9.3'])]);
+    expect(w.pendingUpdates()).toBe('add mgy-s-a 10.244.9.3\n');
+    expect(fake.commands.filter((c) => c.input === undefined)).toHaveLength(1);
   });
 
   it('deletions destroy only our unwanted sets, after a failed batch one by one', async () => {
