@@ -98,6 +98,7 @@ export class FakeKubeApiServer {
   #port = 0;
   #caData: string | undefined;
   #token: string | undefined;
+  #connections = 0;
   #unavailable: false | '503' | 'refuse' = false;
 
   constructor(options: FakeKubeApiServerOptions = {}) {
@@ -139,6 +140,7 @@ export class FakeKubeApiServer {
       this.#server = createHttpServer(handler);
     }
     this.#server.on('connection', (socket: Socket) => {
+      this.#connections++;
       this.#sockets.add(socket);
       socket.on('close', () => this.#sockets.delete(socket));
     });
@@ -287,6 +289,11 @@ export class FakeKubeApiServer {
   /** From now on every request needs this bearer token (undefined: none), as after a rotation. */
   setToken(token: string | undefined): void {
     this.#token = token;
+  }
+
+  /** How many TCP connections clients opened since start. */
+  get connectionCount(): number {
+    return this.#connections;
   }
 
   /** Every request received, in order. */
