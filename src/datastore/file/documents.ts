@@ -149,16 +149,12 @@ export function* reread(
   for (let i = keepHead; i < keepTail; i++) if (!taken.has(i)) removed.push(base.pieces[i]!);
   const troubled =
     base.troubled - removed.filter((p) => p.troubled).length + added.filter((p) => p.troubled).length;
-  const starts = [
-    ...base.starts.slice(0, keepHead),
-    ...middle,
-    ...(shift === 0 ? base.starts.slice(keepTail) : base.starts.slice(keepTail).map((s) => s + shift)),
-  ];
-  const pieces = [
-    ...base.pieces.slice(0, keepHead),
-    ...(middlePieces as Piece[]),
-    ...base.pieces.slice(keepTail),
-  ];
+  // The kept pieces are copied by native slices; only the starts after the change move.
+  const starts = base.starts.slice(0, keepHead + middle.length + n - keepTail);
+  for (let i = 0; i < middle.length; i++) starts[keepHead + i] = middle[i]!;
+  for (let i = keepTail, at = keepHead + middle.length; i < n; i++, at++)
+    starts[at] = base.starts[i]! + shift;
+  const pieces = base.pieces.slice(0, keepHead).concat(middlePieces as Piece[], base.pieces.slice(keepTail));
   return { documents: { data, starts, pieces, troubled, directives: whole }, added, removed };
 }
 
