@@ -180,6 +180,8 @@ export class FileDatastore implements Datastore {
   readonly #timers: DatastoreTimers;
   readonly #parsePiece: (text: string) => Piece;
   readonly #workers: number;
+  /** The kinds of objects this thread has parsed a piece of to warm up (#warm). */
+  readonly #warmKinds = new Set<string>();
   /** Ends the worker threads of a parse under way (stop()). */
   #parsing: AbortController | undefined;
   readonly #listeners: Listeners = { ready: new Set(), changed: new Set(), error: new Set() };
@@ -670,7 +672,9 @@ export class FileDatastore implements Datastore {
       const parsing = new AbortController();
       this.#parsing = parsing;
       try {
-        return await parseInWorkers(texts, this.#workers, parsing.signal);
+        const pieces = await parseInWorkers(texts, this.#workers, parsing.signal);
+        void this.#warm(texts, pieces);
+        return pieces;
       } catch (err) {
         if (this.#state !== 'started') return undefined;
         log('warn', 'datastore_parse_workers_failed', {
@@ -692,6 +696,28 @@ export class FileDatastore implements Datastore {
       since = performance.now();
     }
     return pieces;
+  }
+
+  /**
+   * After a parse in worker threads: parses here, one a turn, a piece with an object of each kind
+   * this thread has not parsed yet. The parser and the validators compile their code on first
+   * use, per thread, so without this the first save of each kind after a load by the workers
+   * pays that compilation here, on the way of the change.
+   */
+  async #warm(texts: readonly string[], pieces: readonly Piece[]): Promise<void> {
+    const first = new Map<string, string>();
+    pieces.forEach((piece, i) => {
+      for (const o of piece.objects) {
+        const kind = o.resource?.kind;
+        if (kind !== undefined && !this.#warmKinds.has(kind) && !first.has(kind)) first.set(kind, texts[i]!);
+      }
+    });
+    for (const [kind, text] of first) {
+      await nextTurn();
+      if (this.#state !== 'started') return;
+      this.#warmKinds.add(kind);
+      parsePiece(text);
+    }
   }
 
   #apply(data: Buffer, documents: FileDocuments, snapshot: Snapshot): void {
