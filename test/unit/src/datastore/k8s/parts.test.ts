@@ -1,11 +1,10 @@
 // The Kubernetes datastore's parts: backoff delays and a whole sync over TLS with a bearer token,
-// from a KubeConfig object and from the in-cluster configuration. The configuration loader and the
+// from a KubeConfig object, a kubeconfig file and the in-cluster configuration. The configuration loader and the
 // client have their own tests (kubeconfig.test.ts, client.test.ts).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import { loadKubeConfig } from '../../../../../src/datastore/k8s/kubeconfig.ts';
 import { Backoff } from '../../../../../src/datastore/k8s/reflector.ts';
 import { FakeKubeApiServer } from '../../../../fakes/kube-apiserver.ts';
@@ -53,15 +52,32 @@ describe('KubernetesDatastore over TLS with a bearer token', () => {
     expect(server.requests.every((q) => q.status !== 401)).toBe(true);
   });
 
+  it('syncs through a kubeconfig file (the path the agent and margayctl are given)', async () => {
+    server = new FakeKubeApiServer({ tls: true, token: 'file-token' });
+    await server.start();
+    for (const o of clusterObjects()) server.apply(o);
+    const dir = mkdtempSync(join(tmpdir(), 'margay-kc-'));
+    try {
+      const path = join(dir, 'config');
+      writeFileSync(path, server.kubeconfigYaml());
+      rec = recordedDatastore(server, { kubeConfig: path });
+      await rec.ds.start();
+      await waitUntil(() => rec?.ds.ready() === true, 'ready');
+      expect(rec.ds.snapshot().pods.size).toBe(2);
+      expect(rec.errors).toEqual([]);
+      expect(server.requests.every((q) => q.status !== 401)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('syncs through the in-cluster configuration (service account token and CA files)', async () => {
     server = new FakeKubeApiServer({ tls: true, token: 'sa-token' });
     await server.start();
     server.apply(clusterObjects()[0]!);
     const dir = mkdtempSync(join(tmpdir(), 'margay-sa-'));
     try {
-      const caData = (parse(server.kubeconfigYaml()) as { clusters: { cluster: Record<string, string> }[] })
-        .clusters[0]!.cluster['certificate-authority-data']!;
-      writeFileSync(join(dir, 'ca.crt'), Buffer.from(caData, 'base64'));
+      writeFileSync(join(dir, 'ca.crt'), server.kubeconfig().certificateAuthority as string);
       writeFileSync(join(dir, 'token'), 'sa-token');
       const url = new URL(server.url);
       const kc = loadKubeConfig(undefined, {
