@@ -26,7 +26,12 @@
 //    file created under its name and read before its first write), and no earlier read was
 //    trusted on the same move. An in-place writer never makes a move, so a torn write in place
 //    is never trusted; a file created under its own name and written in pieces reads empty
-//    first, then has a 'change' for each piece, so it waits for the settle.
+//    first, then has a 'change' for each piece, so it waits for the settle. The kernel queues a
+//    write's event as the write call returns, after its data can be read: a read that falls
+//    inside the first write call of such a file, when its creation came straight after another
+//    name's 'rename', can be trusted. The next piece's 'change' starts a check as any write
+//    does, and a text that lacks most objects or is the one in force cut short is held as a
+//    sudden loss (below) either way.
 //  - The timestamps, for a rename from another directory (no 'rename' of another name before it
 //    here): the inode differs from the one the last read saw AND the data was last modified
 //    before the inode last changed (mtime < ctime, to the nanosecond). Every write of data sets
@@ -34,9 +39,10 @@
 //    write came after the rename. A rename in the same clock tick as the last write leaves
 //    mtime == ctime; that file is recognised by the events or waits for the settle.
 // Both rules trust a writer to finish the file before it renames it, which is what renaming into
-// place is for. The first read has neither sign and waits for the settle. A move event starts a
-// check at once instead of after the debounce, and so does a 'rename' whose file already passes
-// the timestamp test (one stat): the rename of the file into place is the last event of a save.
+// place is for. The first read begins with the watch, so it has neither sign and waits for the
+// settle. A move event starts a check at once instead of after the debounce, and so does a
+// 'rename' whose file already passes the timestamp test (one stat): the rename of the file into
+// place is the last event of a save.
 //
 // Stable texts: a stable text that parses is applied, unless it is a sudden loss
 // (sudden-loss.ts: a whole kind gone, most objects gone, or the text in force cut short): that
