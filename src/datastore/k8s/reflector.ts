@@ -26,7 +26,7 @@ import { MargayError } from '../../errors.ts';
 import type { Resource, ResourceKind } from '../../model/resource.ts';
 import { KINDS, resourceKey, validateAs } from '../../model/resource.ts';
 import { clientFor, type KubeClient } from './client.ts';
-import type { KindSource } from './kinds.ts';
+import type { KindSource, ListPage } from './kinds.ts';
 import type { KubeConfig } from './kubeconfig.ts';
 
 /** Checking a relist's objects gives the event loop a turn after this many milliseconds of work. */
@@ -100,6 +100,16 @@ export interface ReflectorOptions {
   readonly crdRetryMs?: number;
   /** LIST page size (limit/continue); default 500. */
   readonly pageSize?: number;
+}
+
+/** A validation problem that appeared, changed or went (`problems` undefined); see ReflectorHooks.problem. */
+type ProblemReport = (key: string, problems: readonly string[] | undefined, keptLastGood: boolean) => void;
+
+/** A LIST being read: the entries checked so far and the problem reports to make when it replaces the store. */
+interface Relist {
+  readonly next: Map<string, ObjectEntry>;
+  readonly reports: [string, readonly string[] | undefined, boolean][];
+  resourceVersion: string;
 }
 
 type WatchOutcome =
@@ -178,9 +188,9 @@ export class Reflector {
     let mustList = true;
     while (!this.#isStopped) {
       if (mustList) {
-        let listed: { items: unknown[]; resourceVersion: string };
+        let listed: Relist | undefined;
         try {
-          listed = await this.#listAll();
+          listed = await this.#list();
         } catch (err) {
           if (this.#isStopped) return;
           if (this.#source.isCustom && statusOf(err) === 404) {
@@ -192,8 +202,8 @@ export class Reflector {
           }
           continue;
         }
-        if (this.#isStopped) return;
-        if (!(await this.#replace(listed.items))) return;
+        if (listed === undefined || this.#isStopped) return;
+        this.#replace(listed);
         this.#resourceVersion = listed.resourceVersion;
         this.#isMissing = false;
         this.#backoff.reset();
@@ -216,27 +226,58 @@ export class Reflector {
     }
   }
 
-  async #listAll(): Promise<{ items: unknown[]; resourceVersion: string }> {
+  /**
+   * LISTs the kind page by page, checking each page's objects as it comes (the next page is
+   * already asked for meanwhile), so at most two pages of raw objects are held at a time.
+   * Undefined when the reflector was stopped meanwhile.
+   */
+  async #list(): Promise<Relist | undefined> {
+    const page = (continueToken: string | undefined): Promise<ListPage> => {
+      const request = this.#source.list({
+        limit: this.#pageSize,
+        ...(continueToken !== undefined ? { continueToken } : {}),
+      });
+      request.catch(() => {}); // awaited below, unless the reflector stops first
+      return request;
+    };
     for (let restarts = 0; ; restarts++) {
-      const items: unknown[] = [];
+      const relist: Relist = { next: new Map(), reports: [], resourceVersion: '' };
+      /** The continue token of the page being read; undefined while reading the first. */
       let continueToken: string | undefined;
-      let resourceVersion = '';
       try {
-        do {
-          const page = await this.#source.list({
-            limit: this.#pageSize,
-            ...(continueToken !== undefined ? { continueToken } : {}),
-          });
-          items.push(...page.items);
-          resourceVersion = page.resourceVersion;
-          continueToken = page.continueToken;
-        } while (continueToken !== undefined && !this.#isStopped);
-        return { items, resourceVersion };
+        let pending: Promise<ListPage> | undefined = page(undefined);
+        while (pending !== undefined) {
+          const current: ListPage = await pending;
+          continueToken = current.continueToken;
+          pending = continueToken !== undefined && !this.#isStopped ? page(continueToken) : undefined;
+          if (this.#isStopped || !(await this.#checkPage(current.items, relist))) return undefined;
+          relist.resourceVersion = current.resourceVersion;
+        }
+        return relist;
       } catch (err) {
         // A continue token expires with the watch window (410): start the LIST over.
         if (continueToken === undefined || statusOf(err) !== 410 || restarts >= MAX_LIST_RESTARTS) throw err;
       }
     }
+  }
+
+  /**
+   * Checks a page's objects into the relist, giving the event loop a turn every SLICE_MS (a list of
+   * tens of thousands of pods takes about a second to check). False when stopped meanwhile.
+   */
+  async #checkPage(items: readonly unknown[], relist: Relist): Promise<boolean> {
+    const report: ProblemReport = (key, problems, keptLastGood) =>
+      relist.reports.push([key, problems, keptLastGood]);
+    let since = performance.now();
+    for (const item of items) {
+      const checked = this.#check(item, this.#store, report);
+      if (checked !== undefined) relist.next.set(checked[0], checked[1]);
+      if (performance.now() - since < SLICE_MS) continue;
+      await nextTurn();
+      if (this.#isStopped) return false;
+      since = performance.now();
+    }
+    return true;
   }
 
   async #watchOnce(): Promise<WatchOutcome> {
@@ -334,24 +375,14 @@ export class Reflector {
   }
 
   /**
-   * A relist: the listed objects replace the store, all at once when every one is checked. The
-   * checking gives the event loop a turn every SLICE_MS (a list of tens of thousands of pods takes
-   * about a second to check), and the store stays the previous one until the end, so a snapshot
-   * taken meanwhile never sees half a list. False when the reflector was stopped meanwhile.
+   * A relist: the checked objects replace the store all at once, so a snapshot taken while the
+   * LIST was read never sees half a list; then the problems found while checking are reported.
    */
-  async #replace(items: readonly unknown[]): Promise<boolean> {
+  #replace(relist: Relist): void {
     const previous = this.#store;
-    const next = new Map<string, ObjectEntry>();
-    let since = performance.now();
-    for (const item of items) {
-      const checked = this.#check(item, previous);
-      if (checked !== undefined) next.set(checked[0], checked[1]);
-      if (performance.now() - since < SLICE_MS) continue;
-      await nextTurn();
-      if (this.#isStopped) return false;
-      since = performance.now();
-    }
-    this.#store = next;
+    this.#store = relist.next;
+    for (const [key, problems, keptLastGood] of relist.reports)
+      this.#hooks.problem(this.kind, key, problems, keptLastGood);
     const keys = new Set(previous.keys());
     for (const key of this.#store.keys()) keys.add(key);
     for (const key of previous.keys()) {
@@ -359,11 +390,12 @@ export class Reflector {
         this.#hooks.problem(this.kind, key, undefined, false);
     }
     if (keys.size > 0) this.#hooks.changed(this.kind, keys);
-    return true;
   }
 
   #upsert(raw: unknown): void {
-    const checked = this.#check(raw, this.#store);
+    const checked = this.#check(raw, this.#store, (key, problems, keptLastGood) =>
+      this.#hooks.problem(this.kind, key, problems, keptLastGood),
+    );
     if (checked === undefined) return;
     this.#store.set(checked[0], checked[1]);
     this.#hooks.changed(this.kind, [checked[0]]);
@@ -371,9 +403,13 @@ export class Reflector {
 
   /**
    * The store entry of a raw object: the validated object, or its problems with the last good
-   * version from `previousStore` kept; reports a problem that appears, changes or goes.
+   * version from `previousStore` kept; `report`s a problem that appears, changes or goes.
    */
-  #check(raw: unknown, previousStore: ReadonlyMap<string, ObjectEntry>): [string, ObjectEntry] | undefined {
+  #check(
+    raw: unknown,
+    previousStore: ReadonlyMap<string, ObjectEntry>,
+    report: ProblemReport,
+  ): [string, ObjectEntry] | undefined {
     // The API server never sends an object without a name; there is nothing to key it by.
     const key = this.#keyOf(raw);
     if (key === undefined) return undefined;
@@ -382,11 +418,11 @@ export class Reflector {
     let entry: ObjectEntry;
     if (result.ok) {
       entry = { resource: result.resource, problems: undefined };
-      if (previous?.problems !== undefined) this.#hooks.problem(this.kind, key, undefined, false);
+      if (previous?.problems !== undefined) report(key, undefined, false);
     } else {
       entry = { resource: previous?.resource, problems: result.problems };
       if (previous?.problems === undefined || previous.problems.join('\n') !== result.problems.join('\n'))
-        this.#hooks.problem(this.kind, key, result.problems, entry.resource !== undefined);
+        report(key, result.problems, entry.resource !== undefined);
     }
     return [key, entry];
   }
