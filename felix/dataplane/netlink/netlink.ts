@@ -2,6 +2,9 @@
 // for writes, every command optionally inside a network namespace (`ip -n NS`, `bridge -n NS`,
 // which switch namespaces themselves — no `ip netns exec` fork per command). The agent on a node
 // uses no namespace; the lab and the tests pass one, so the same code programs a "node" namespace.
+// Without a namespace, the workload interfaces' sysctls, existence and IPv6 addresses are read
+// and written through this process's /proc (procfs.ts) rather than by a child process: every
+// child is a fork of the whole agent.
 //
 // `-force` semantics: without it `ip -batch` stops at the first failing line and the rest of the
 // batch is silently not applied; with it every line the kernel refuses is reported on stderr as
