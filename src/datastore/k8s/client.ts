@@ -165,6 +165,10 @@ export class KubeClient {
       finish(error);
     };
     const opened = this.#send(path, params, 0, controller.signal).then((res) => {
+      if (isOver) {
+        res.destroy(); // aborted just as the answer came
+        return;
+      }
       if (query.timeoutSeconds !== undefined)
         deadline = setTimeout(
           () => {
