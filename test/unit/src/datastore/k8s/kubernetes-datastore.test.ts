@@ -1,4 +1,4 @@
-// KubernetesDatastore against the fake kube-apiserver (real wire protocol, unmodified client-node):
+// KubernetesDatastore against the fake kube-apiserver (real wire protocol, Margay's own client):
 // initial sync, add/modify/delete of every kind batched into one 'changed', watch cuts, 410 relists
 // with each delete reported once, API-server outages that withdraw nothing, invalid objects, missing
 // CRDs, and a clean stop. Every wait is for a condition with a deadline; "nothing else happened" is
