@@ -61,9 +61,9 @@
 // Memory: RSS at the end of the start, once idle after it (settled: <1% CPU and RSS steady for
 // 0.5 s), once idle after all changes, the peak (VmHWM), and the slope of RSS over the changes.
 //
-// A note on the file datastore: it uses a new text only once the file has stayed the same for
-// its settle time (src/datastore/file/file-datastore.ts), so every file change carries that wait;
-// the Kubernetes datastore batches events over a short debounce instead.
+// A note on the file datastore: a file renamed into place is used as soon as the directory's
+// events show the move (src/datastore/file/file-datastore.ts), so a save here waits for no settle
+// time; its latency includes writing the whole file, which is the writer's cost of a save.
 //
 // Output: one JSON line per run on stdout, the tables on stderr at the end of each size.
 // Flags: --sizes 100/3000/100,1000/30000/1000  --events 100  --kinds a,b,c,d,e
