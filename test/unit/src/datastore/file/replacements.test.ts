@@ -84,6 +84,14 @@ async function started(
   clock: ManualClock,
 ): Promise<{ d: FileDatastore; changed: SnapshotChanged[] }> {
   writeFileSync(file, CLUSTER);
+  return startedOn(file, clock);
+}
+
+/** A datastore started on `file` as it is, through its first settle. */
+async function startedOn(
+  file: string,
+  clock: ManualClock,
+): Promise<{ d: FileDatastore; changed: SnapshotChanged[] }> {
   const d = new FileDatastore({
     path: file,
     debounceMs: 10,
@@ -290,21 +298,7 @@ describe('FileDatastore and the directory events of a save', () => {
     writeFileSync(join(dir, '..2026_a', 'cluster.yaml'), CLUSTER);
     symlinkSync('..2026_a', join(dir, '..data'));
     symlinkSync(join('..data', 'cluster.yaml'), file);
-    const d = new FileDatastore({
-      path: file,
-      debounceMs: 10,
-      settleMs: SETTLE,
-      clock: clock.now,
-      timers: clock.timers,
-    });
-    ds = d;
-    const starting = d.start();
-    await d.idle();
-    clock.advance(SETTLE);
-    await starting;
-    expect(d.ready()).toBe(true);
-    const changed: SnapshotChanged[] = [];
-    d.on('changed', (e) => changed.push(e));
+    const { d, changed } = await startedOn(file, clock);
     // As the kubelet swaps a volume: a new directory written whole, a link to it renamed over ..data.
     mkdirSync(join(dir, '..2026_b'));
     writeFileSync(
