@@ -9,6 +9,10 @@
 //                -i mgy+ -j mgy-from-wl-dispatch                                   pod → this host: egress policy
 //   OUTPUT  ─► mgy-OUTPUT   -o mgy+ -j ACCEPT                                      host → local pod: always
 //
+// Above DISPATCH_SPLIT_AT local endpoints each dispatch chain goes by the interface name's first
+// character after `mgy` to a chain per such character (`mgy-from-wl-dispatch-3`), so adding or
+// removing a pod rewrites a small chain rather than one listing every pod (dispatchChains).
+//
 // An endpoint chain drops what policy denies and RETURNs what it allows, so pod → pod on one node
 // passes both the source's egress and the destination's ingress; pod → remote pod is checked for
 // egress here and for ingress on the other node (Kubernetes: both ends must allow).
@@ -181,18 +185,10 @@ export function renderStaticChains(
   const sorted = [...(familyInUse ? endpoints : [])].sort((a, b) =>
     a.ifaceName < b.ifaceName ? -1 : a.ifaceName > b.ifaceName ? 1 : 0,
   );
-  const fromDispatch: Rule[] = sorted.map((ep) => ({
-    match: ['-i', ep.ifaceName],
-    action: { type: 'goto', chain: endpointChainName(ep.id, 'egress') },
-    comment: `from endpoint ${ep.id}`,
-  }));
-  fromDispatch.push({ match: [], action: { type: 'drop' }, comment: `from ${unknown}` });
-  const toDispatch: Rule[] = sorted.map((ep) => ({
-    match: ['-o', ep.ifaceName],
-    action: { type: 'goto', chain: endpointChainName(ep.id, 'ingress') },
-    comment: `to endpoint ${ep.id}`,
-  }));
-  toDispatch.push({ match: [], action: { type: 'drop' }, comment: `to ${unknown}` });
+  const dispatch = [
+    ...dispatchChains(FROM_WL_DISPATCH, sorted, 'egress', `from ${unknown}`),
+    ...dispatchChains(TO_WL_DISPATCH, sorted, 'ingress', `to ${unknown}`),
+  ];
   const input: Rule[] =
     family === 'inet6'
       ? NDP_TYPES.map((t) => ({
@@ -244,8 +240,7 @@ export function renderStaticChains(
           },
         ],
       },
-      { name: FROM_WL_DISPATCH, rules: fromDispatch },
-      { name: TO_WL_DISPATCH, rules: toDispatch },
+      ...dispatch,
     ],
     jumps: [
       { from: 'FORWARD', to: FORWARD_CHAIN, comment: 'margay policy: forwarded traffic' },
@@ -253,4 +248,66 @@ export function renderStaticChains(
       { from: 'OUTPUT', to: OUTPUT_CHAIN, comment: 'margay policy: traffic from this host' },
     ],
   };
+}
+
+/**
+ * The dispatch chains of one direction: `top` with a goto per endpoint, then a drop. Above
+ * DISPATCH_SPLIT_AT endpoints, `top` dispatches by the character after the interface prefix
+ * (`-i mgy3+ -g mgy-from-wl-dispatch-3`) to one chain per such character, which lists that group's
+ * endpoints and drops the rest; a name without such a character is listed in `top` itself. A pod
+ * added or removed then rewrites its group's chain (about one sixteenth of the node's endpoints,
+ * the names being hex) instead of a chain that lists them all. Every chain ends in the same drop,
+ * and gotos keep RETURN going back to mgy-FORWARD or mgy-INPUT, so what a packet meets is unchanged.
+ */
+function dispatchChains(
+  top: string,
+  sorted: readonly WorkloadEndpoint[],
+  direction: Direction,
+  unknown: string,
+): Chain[] {
+  const flag = direction === 'egress' ? '-i' : '-o';
+  const toEndpoint = (ep: WorkloadEndpoint): Rule => ({
+    match: [flag, ep.ifaceName],
+    action: { type: 'goto', chain: endpointChainName(ep.id, direction) },
+    comment: `${direction === 'egress' ? 'from' : 'to'} endpoint ${ep.id}`,
+  });
+  const drop: Rule = { match: [], action: { type: 'drop' }, comment: unknown };
+  if (sorted.length <= DISPATCH_SPLIT_AT) return [{ name: top, rules: [...sorted.map(toEndpoint), drop] }];
+  const direct: Rule[] = [];
+  const groups = new Map<string, Rule[]>();
+  for (const ep of sorted) {
+    const key = dispatchGroup(ep.ifaceName);
+    if (key === undefined) direct.push(toEndpoint(ep));
+    else {
+      let rules = groups.get(key);
+      if (rules === undefined) groups.set(key, (rules = []));
+      rules.push(toEndpoint(ep));
+    }
+  }
+  const chains: Chain[] = [];
+  const topRules = direct;
+  for (const [key, rules] of groups) {
+    const name = `${top}-${key}`;
+    topRules.push({
+      match: [flag, `${IFACE_PREFIX}${key}+`],
+      action: { type: 'goto', chain: name },
+      comment: `${direction === 'egress' ? 'from' : 'to'} interfaces ${IFACE_PREFIX}${key}…`,
+    });
+    chains.push({ name, rules: [...rules, drop] });
+  }
+  topRules.push(drop);
+  return [{ name: top, rules: topRules }, ...chains];
+}
+
+/** The prefix of workload interface names (WORKLOAD_IFACE_MATCH without its wildcard). */
+const IFACE_PREFIX = WORKLOAD_IFACE_MATCH.slice(0, -1);
+
+/** A dispatch chain lists its endpoints directly up to this many (see dispatchChains). */
+export const DISPATCH_SPLIT_AT = 16;
+
+/** The group of an interface name: its character after the prefix, a digit or a lowercase letter. */
+function dispatchGroup(ifaceName: string): string | undefined {
+  if (!ifaceName.startsWith(IFACE_PREFIX)) return undefined;
+  const c = ifaceName.charAt(IFACE_PREFIX.length);
+  return /^[0-9a-z]$/.test(c) ? c : undefined;
 }

@@ -13,6 +13,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderPolicy } from '../../felix/calc/render-policy.ts';
 import { applyAll, createApplyStatus } from '../../felix/dataplane/apply.ts';
 import { run } from '../../felix/dataplane/exec.ts';
 import { IpsetWriter } from '../../felix/dataplane/ipsets/writer.ts';
@@ -429,6 +430,42 @@ describe('iptables/ipset writers in network namespaces', () => {
       await cleanupAll({ netns: C, backend: 'nft' });
       expect(await sh(C, ['iptables-nft-save'])).not.toContain('mgy');
     }
+  });
+
+  it('a node with many pods: the split dispatch chains are accepted, each pod reached by its group', async () => {
+    const pods = Array.from({ length: 40 }, (_, i) => ({
+      namespace: 'prod',
+      name: `pod-${i}`,
+      nodeName: 'n1',
+      labels: { app: 'web' },
+      ipv4: [`10.244.1.${i + 1}`],
+    }));
+    const r = renderPolicy({
+      nodeName: 'n1',
+      namespaces: [{ name: 'prod', labels: {} }],
+      pods,
+      policies: [],
+    });
+    const w = new IptablesWriter({ family: 'inet', backend: 'nft', netns: C });
+    w.setDesired(r.iptables.inet);
+    expect((await applyAll({ iptables: w }, { status: createApplyStatus() })).consecutiveFailures).toBe(0);
+    const saved = await sh(C, ['iptables-nft-save']);
+    const top = rulesOf(saved, 'mgy-from-wl-dispatch');
+    // The top chain goes by group; each pod's interface is in its group's chain, which goes to its chain.
+    expect(top.length).toBeLessThan(20);
+    for (const ep of r.explain.endpoints) {
+      const group = `mgy-from-wl-dispatch-${ep.ifaceName.charAt(3)}`;
+      expect(
+        top.some((l) => l.includes(`-i ${ep.ifaceName.slice(0, 4)}+`) && l.includes(`-g ${group}`)),
+      ).toBe(true);
+      expect(
+        rulesOf(saved, group).some(
+          (l) => l.includes(`-i ${ep.ifaceName} `) && l.includes(`-g ${ep.chains.fromWorkload}`),
+        ),
+      ).toBe(true);
+    }
+    await cleanupAll({ netns: C, backend: 'nft' });
+    expect(await sh(C, ['iptables-nft-save'])).not.toContain('mgy');
   });
 
   it('cleanupAll removes every chain, jump and set of ours and nothing else', async () => {

@@ -507,3 +507,89 @@ describe('PolicyStore', () => {
     );
   });
 });
+
+describe('dispatch by interface', () => {
+  const local = (n: number): PolicyPod[] =>
+    Array.from({ length: n }, (_, i) => ({
+      namespace: 'prod',
+      name: `pod-${i}`,
+      nodeName: 'n1',
+      labels: { app: 'web' },
+      ipv4: [`10.244.1.${i + 1}`],
+    }));
+
+  /** Where a packet of `iface` entering `top` goes: its endpoint chain, or 'drop'. */
+  function walk(r: PolicyRender, top: string, flag: '-i' | '-o', iface: string): string {
+    let name = top;
+    for (let hops = 0; hops < 4; hops++) {
+      const rule = chain(r, 'inet', name).rules.find((x) => {
+        const at = x.match.indexOf(flag);
+        if (at < 0) return true;
+        const want = x.match[at + 1]!;
+        return want.endsWith('+') ? iface.startsWith(want.slice(0, -1)) : iface === want;
+      });
+      if (rule === undefined) return 'falls through';
+      if (rule.action.type !== 'goto') return rule.action.type;
+      if (/^mgy-[ft]w-/.test(rule.action.chain)) return rule.action.chain;
+      name = rule.action.chain;
+    }
+    return 'too deep';
+  }
+
+  const dispatchNames = (r: PolicyRender) =>
+    r.iptables.inet[0]!.chains.map((c) => c.name).filter((n) => n.includes('-wl-dispatch'));
+
+  it('lists up to 16 endpoints in one chain per direction', () => {
+    const r = renderPolicy(input([], local(16)));
+    expect(dispatchNames(r)).toEqual(['mgy-from-wl-dispatch', 'mgy-to-wl-dispatch']);
+    expect(chain(r, 'inet', 'mgy-from-wl-dispatch').rules).toHaveLength(17);
+  });
+
+  it('above 16, splits by the interface name and still takes each endpoint to its chains', () => {
+    const r = renderPolicy(input([], local(60)));
+    const names = dispatchNames(r);
+    expect(names.length).toBeGreaterThan(4);
+    expect(names.every((n) => n.length <= 28)).toBe(true);
+    // No chain lists all endpoints: the largest holds well under half of them.
+    const largest = Math.max(...names.map((n) => chain(r, 'inet', n).rules.length));
+    expect(largest).toBeLessThan(30);
+    expect(r.explain.endpoints).toHaveLength(60);
+    for (const ep of r.explain.endpoints) {
+      expect(walk(r, 'mgy-from-wl-dispatch', '-i', ep.ifaceName)).toBe(ep.chains.fromWorkload);
+      expect(walk(r, 'mgy-to-wl-dispatch', '-o', ep.ifaceName)).toBe(ep.chains.toWorkload);
+    }
+    // An interface of the prefix that is no endpoint is dropped, in its group's chain or the top.
+    const known = new Set(r.explain.endpoints.map((e) => e.ifaceName));
+    for (const c of '0123456789abcdef') {
+      const stranger = `mgy${c}0000000000`;
+      if (known.has(stranger)) continue;
+      expect(walk(r, 'mgy-from-wl-dispatch', '-i', stranger)).toBe('drop');
+      expect(walk(r, 'mgy-to-wl-dispatch', '-o', stranger)).toBe('drop');
+    }
+  });
+
+  it('a pod added rewrites only the dispatch chains of its group', () => {
+    const before = renderPolicy(input([], local(60)));
+    const after = renderPolicy(input([], local(61)));
+    const added = after.explain.endpoints.find((e) => e.endpoint.endsWith('pod-60'))!;
+    const text = (r: PolicyRender) =>
+      new Map(r.iptables.inet[0]!.chains.map((c) => [c.name, canonicalJson(c.rules)] as const));
+    const was = text(before);
+    const changed = [...text(after)].filter(([name, rules]) => was.get(name) !== rules).map(([n]) => n);
+    const dispatch = changed.filter((n) => n.includes('-wl-dispatch'));
+    const group = added.ifaceName.charAt(3);
+    if (before.explain.endpoints.some((e) => e.ifaceName.charAt(3) === group)) {
+      expect(dispatch.sort()).toEqual([`mgy-from-wl-dispatch-${group}`, `mgy-to-wl-dispatch-${group}`]);
+    } else {
+      // A new group: its chains appear and the top chains gain its goto.
+      expect(dispatch.sort()).toEqual(
+        [
+          'mgy-from-wl-dispatch',
+          `mgy-from-wl-dispatch-${group}`,
+          'mgy-to-wl-dispatch',
+          `mgy-to-wl-dispatch-${group}`,
+        ].sort(),
+      );
+    }
+  });
+});
