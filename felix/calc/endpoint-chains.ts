@@ -279,9 +279,9 @@ function dispatchChains(
     const key = dispatchGroup(ep.ifaceName);
     if (key === undefined) direct.push(toEndpoint(ep));
     else {
-      let rules = groups.get(key);
-      if (rules === undefined) groups.set(key, (rules = []));
-      rules.push(toEndpoint(ep));
+      const rules = groups.get(key);
+      if (rules === undefined) groups.set(key, [toEndpoint(ep)]);
+      else rules.push(toEndpoint(ep));
     }
   }
   const chains: Chain[] = [];
