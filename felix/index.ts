@@ -51,6 +51,7 @@ export { Dataplane } from './dataplane/dataplane.ts';
 export type { CommandRunner } from './dataplane/exec.ts';
 export { run } from './dataplane/exec.ts';
 export { Netlink } from './dataplane/netlink/netlink.ts';
+export { spawnMethod } from './dataplane/spawn.ts';
 export { podGatewayAnchorRoute, wirePod } from './dataplane/workload/veth.ts';
 export type { IpFamily, ScannedV4 } from './model/addr.ts';
 export {

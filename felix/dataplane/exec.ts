@@ -4,8 +4,8 @@
 // so "iptables-restore: line 7 failed" reaches the status API instead of a bare exit code.
 //
 // Writers take a `CommandRunner` so unit tests can substitute a fake with failure injection.
-import { spawn } from 'node:child_process';
 import { FelixError } from '../errors.ts';
+import { spawnChild } from './spawn.ts';
 
 export interface Command {
   readonly argv: readonly string[];
@@ -38,12 +38,11 @@ export function fullArgv(command: Command): readonly string[] {
 
 export const run: CommandRunner = (command) => {
   const argv = fullArgv(command);
-  const [file, ...args] = argv;
-  if (file === undefined) {
+  if (argv[0] === undefined) {
     return Promise.reject(new FelixError('FELIX_ERR_COMMAND_FAILED', 'empty command'));
   }
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawnChild(argv, ['pipe', 'pipe', 'pipe']);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;
@@ -58,11 +57,11 @@ export const run: CommandRunner = (command) => {
       clearTimeout(timer);
       reject(new FelixError('FELIX_ERR_COMMAND_FAILED', `${formatArgv(argv)}: ${message}`, { cause }));
     };
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.stdout!.on('data', (b: Buffer) => out.push(b));
+    child.stderr!.on('data', (b: Buffer) => err.push(b));
     child.once('error', (e) => fail(`cannot run: ${e.message}`, e));
     // A command that exits before reading all its input closes the pipe; the exit code says why.
-    child.stdin.on('error', () => {});
+    child.stdin!.on('error', () => {});
     child.once('close', (code, signal) => {
       if (settled) return;
       const result: CommandResult = {
@@ -79,6 +78,6 @@ export const run: CommandRunner = (command) => {
       clearTimeout(timer);
       resolve(result);
     });
-    child.stdin.end(command.input ?? '');
+    child.stdin!.end(command.input ?? '');
   });
 };

@@ -1,5 +1,6 @@
 // `margay agent --config FILE`: the node daemon. SIGTERM/SIGINT: Cease to peers, kernel state left
 // in place (a restart keeps traffic flowing). Bad config: exit 2 naming the field.
+import { spawnMethod } from '../../felix/index.ts';
 import { agentStatusSource } from '../api/agent-status.ts';
 import { ProcessMetrics } from '../api/metrics.ts';
 import { startApi } from '../api/server.ts';
@@ -33,11 +34,18 @@ export async function runAgent(configPath: string): Promise<() => Promise<void>>
     token: config.api.token,
   });
   await agent.start();
+  const spawning = spawnMethod();
+  if (spawning.method === 'fork')
+    log('warn', 'agent.commands', {
+      start: 'fork',
+      why: `posix_spawn unavailable (${spawning.reason}): each dataplane command copies the agent's page tables`,
+    });
   log('info', 'agent.started', {
     version: VERSION,
     node: agent.nodeName,
     datastore: config.datastore.type,
     api: `${config.api.listen.host}:${config.api.listen.port}`,
+    commands: spawning.method,
   });
   return async () => {
     await agent.stop();

@@ -65,10 +65,12 @@ const ALLOWED: Record<string, readonly string[]> = {
 const PURE_AREAS = new Set(['bgp/wire', 'bgp/fsm', 'bgp/rib', 'bgp/policy', 'felix/calc', 'felix/model']);
 const PURE_NODE_BUILTINS = new Set(['node:buffer', 'node:util', 'node:crypto']);
 
-// The one package the libraries use, each from its one address module: ipaddr.js parses, checks
-// and formats every address and CIDR, so no second parser grows elsewhere.
+// The packages the libraries use, each from its one module: ipaddr.js parses, checks and formats
+// every address and CIDR, so no second parser grows elsewhere; koffi calls the C library where
+// Node has no API (posix_spawn for the dataplane's commands).
 const PACKAGE_IMPORTERS: Record<string, readonly string[]> = {
   'ipaddr.js': ['bgp/addr.ts', 'felix/model/addr.ts'],
+  koffi: ['felix/dataplane/spawn.ts'],
 };
 
 const LIBRARIES = ['bgp', 'felix'] as const;

@@ -27,10 +27,10 @@
 // two). Each is a process of its own: it numbers its lines from 1, its "Command failed -:N"
 // markers name its own lines, and it ends by the rules above on its own; combining them (and
 // closing every one, also when another failed) is the caller's.
-import { spawn } from 'node:child_process';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { FelixError } from '../../errors.ts';
 import { formatArgv } from '../exec.ts';
+import { type SpawnedChild, spawnChild } from '../spawn.ts';
 
 export interface BatchFailure {
   /** 1-based line number in the batch, as `ip -batch` reports it. */
@@ -176,8 +176,8 @@ export class StreamingBatch implements BatchWriter {
   readonly #kept: string[] | undefined;
   readonly #lineText: (line: number) => string;
   readonly #offset: number;
-  readonly #child: ReturnType<typeof spawn>;
-  readonly #stdin: NonNullable<ReturnType<typeof spawn>['stdin']>;
+  readonly #child: SpawnedChild;
+  readonly #stdin: NonNullable<SpawnedChild['stdin']>;
   readonly #stderr: Buffer[] = [];
   readonly #exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   readonly #timer: NodeJS.Timeout;
@@ -198,7 +198,7 @@ export class StreamingBatch implements BatchWriter {
     this.#lineText = opts.lineText ?? ((n) => kept?.[n - 1] ?? '');
     this.#offset = opts.readFirst === undefined ? 0 : 1;
     const stdout = opts.readFirst === undefined ? 'ignore' : 'pipe';
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', stdout, 'pipe'] });
+    const child = spawnChild(argv, ['pipe', stdout, 'pipe']);
     this.#child = child;
     this.#stdin = child.stdin!;
     child.stderr!.on('data', (b: Buffer) => this.#stderr.push(b));
