@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CODEC_OPTIONS, decodeUpdate } from '../../bgp/wire/index.ts';
 import {
+  type ChurnEventFigures,
   type EventFigures,
   parseList,
   parseProcStat,
@@ -15,6 +16,7 @@ import {
   Scenario,
   setsHolding,
   spread,
+  summariseChurn,
   summariseKind,
 } from './agent-scale.ts';
 import { encodePrefix, encodeUpdates } from './agent-scale-peer.ts';
@@ -165,6 +167,38 @@ describe('the scenario at 10 nodes / 300 pods / 10 policies', () => {
     expect(names.size).toBe(5);
   });
 
+  it('hands a deleted pod’s address to the next pod added on its node', () => {
+    const s = new Scenario(size);
+    const first = s.localPod(0, 'churn-local-0');
+    const second = s.localPod(1, 'churn-local-1');
+    expect(first.name).toBe('churn-local-0');
+    expect(second.ipv4).not.toBe(first.ipv4);
+    s.podDeleted(first.name);
+    const third = s.localPod(2, 'churn-local-2');
+    expect(third.ipv4).toBe(first.ipv4);
+    // Freed on node-0 only: a remote pod still gets an address of its own node.
+    expect(s.remotePod(0, 'churn-remote-0').ipv4).toBe('10.1.1.32');
+    expect(() => s.podDeleted(first.name)).toThrow(/no pod churn-local-0/);
+  });
+
+  it('moves a route back to the next hop it had, and relabels a restored pod again', () => {
+    const s = new Scenario(size);
+    const hops = new Map(s.peerRoutes().map((r) => [r.prefix, r.nextHop]));
+    const move = s.routeMove(4);
+    const back = s.routeMoveBack(move);
+    expect(back.prefix).toBe(move.prefix);
+    expect(back.from).toBe(move.to);
+    expect(back.route).toEqual({ prefix: move.prefix, nextHop: hops.get(move.prefix) });
+    expect(() => s.routeMoveBack(move)).toThrow(/no longer via/);
+    // Moved again from where it started, so to the same next hop as the first time.
+    expect(s.routeMove(4).to).toBe(move.to);
+
+    const r = s.relabel(0);
+    expect(s.relabel(10).after.name).not.toBe(r.after.name);
+    s.restored(r.index);
+    expect(s.relabel(20).after.name).toBe(r.after.name);
+  });
+
   it('refuses a cluster too small for a route to move between two other nodes', () => {
     expect(() => new Scenario({ nodes: 2, pods: 20, policies: 2 })).toThrow(/at least 3 nodes/);
   });
@@ -307,5 +341,89 @@ describe('summaries and tables', () => {
     expect(kindRows).toHaveLength(2);
     expect(kindRows[0]).toMatch(/file new aaaa\s+100\s+7\s+7\s+7\s/);
     expect(kindRows[1]).toMatch(/file baseline bbbb\s+5\s+17000\s+17000\s+17000\s/);
+  });
+
+  it('summarises the churn phase: adds and undos apart, RSS from its start to its end', () => {
+    const churnEvent = (undo: boolean, latencyMs: number, rssMb: number): ChurnEventFigures => ({
+      ...event('a', latencyMs, 0),
+      cpuMs: undo ? 10 : 30,
+      rssMb,
+      undo,
+    });
+    // RSS 100, 102, …, 118 over ten changes: 2 MB per change, 200 MB per 100 changes.
+    const events = Array.from({ length: 10 }, (_, i) =>
+      churnEvent(i % 2 === 1, i % 2 === 1 ? 5 + i : 40 + i, 100 + 2 * i),
+    );
+    const c = summariseChurn(events, 99, { n: 3, p50: 1, p99: 2, max: 3 });
+    expect(c.changes).toBe(10);
+    expect(c.addsMs).toEqual({ n: 5, p50: 44, p99: 48, max: 48 });
+    expect(c.undosMs).toEqual({ n: 5, p50: 10, p99: 14, max: 14 });
+    expect(c.cpuMsPerChange).toBe(20);
+    expect(c.childCpuMsPerChange).toBe(10);
+    expect([c.rssStartMb, c.rssEndMb, c.rssPeakMb]).toEqual([99, 118, 118]);
+    expect(c.rssSlopeMbPer100).toBe(200);
+    // A peak in the middle, and the start the largest of all.
+    const flat = [churnEvent(false, 1, 100), churnEvent(true, 1, 130), churnEvent(false, 1, 100)];
+    expect(summariseChurn(flat, 90, null).rssPeakMb).toBe(130);
+    expect(summariseChurn(flat, 140, null).rssPeakMb).toBe(140);
+    expect(summariseChurn(flat, 90, null).rssSlopeMbPer100).toBe(0);
+    expect(() => summariseChurn([], 90, null)).toThrow(/no changes/);
+  });
+
+  it('renders a churn row per run that has a churn phase, and none without', () => {
+    const churnEvent = (undo: boolean, latencyMs: number, rssMb: number): ChurnEventFigures => ({
+      ...event(undo ? 'e' : 'b', latencyMs, 0),
+      rssMb,
+      undo,
+    });
+    const run = (datastore: 'file' | 'k8s', churn: boolean): RunResult =>
+      ({
+        bench: 'agent-scale',
+        version: 'new',
+        commit: 'aaaa',
+        datastore,
+        nodes: 10,
+        pods: 300,
+        policies: 10,
+        localPods: 30,
+        renderedPolicies: 10,
+        fileBytes: 2 ** 20,
+        start: { programmedS: 3.5, rssMb: 120 },
+        poll: { responseMs: 1, agentCpuMs: 0.5, statusBytes: 1200 },
+        memory: {
+          idleMb: 120,
+          idleSettled: true,
+          afterMb: 130,
+          afterSettled: true,
+          peakMb: 150,
+          slopeMbPer100: 1,
+        },
+        eventLoop: { healthzMs: null, healthzFailures: 0, metricMs: {} },
+        kinds: [],
+        churn: churn
+          ? summariseChurn(
+              [
+                churnEvent(false, 30, 140),
+                churnEvent(true, 8, 141),
+                churnEvent(false, 50, 142),
+                churnEvent(true, 6, 140),
+              ],
+              139,
+              { n: 20, p50: 2, p99: 9, max: 11 },
+            )
+          : null,
+      }) as unknown as RunResult;
+    const without = renderTables([run('file', false)]);
+    expect(without).not.toMatch(/^churn run/m);
+    const lines = renderTables([run('k8s', true), run('file', false)]).split('\n');
+    const header = lines.find((l) => l.startsWith('churn run'))!;
+    expect(header).toMatch(/changes\s+adds ms p50\/p99\/max\s+undos ms p50\/p99\/max/);
+    const rows = lines.slice(lines.indexOf(header) + 1).filter((l) => l.trim() !== '');
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatch(
+      /^k8s new aaaa\s+4\s+30\/50\/50\s+6\/8\/8\s+20 \(\+10\)\s+139\s+140\s+142\s+10\s+2\/9\/11\s*$/,
+    );
+    // The columns line up with the header's.
+    expect(rows[0]!.indexOf('30/50/50')).toBe(header.indexOf('adds ms'));
   });
 });

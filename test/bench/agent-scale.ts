@@ -54,12 +54,42 @@
 // (`io`: iptables-restore and ipset input, route lines for `ip`; 307eba5 counts route lines, not
 // bytes), and the agent's RSS after it.
 //
+// Churn, `--churn N` changes after the kinds (none by default): N/2 pairs of a change and the
+// change that undoes it, the pairs rotating over the kinds (`--kinds`), so that after each pair
+// the cluster is as it was and an RSS that grows over the phase is memory the agent keeps:
+//   a  a pod added on this node (its veth first) / deleted (its veth first, as the CNI plugin's
+//      DEL removes it, so the kernel drops the route; a pod deleted with its veth still there
+//      keeps its route for the workload grace period);         checked: its /32 route via its
+//                                                              veth there / gone and no rule
+//                                                              names the veth
+//   b  a pod added on another node, with the labels a rendered policy allows / deleted;
+//                                                              checked: its address in an ipset /
+//                                                              in none
+//   c  a pod of another node relabelled so that a rendered policy allows it / its labels restored;
+//                                                              checked: its address in an ipset it
+//                                                              was not in / not in those any more
+//   d  one route of the peer moved to another node's address / moved back (UPDATEs);
+//                                                              checked: `ip route` has the via
+//   e  a NetworkPolicy added that selects a pod of this node / deleted;
+//                                                              checked: iptables-save -t filter
+//                                                              has / no longer has its rules
+// The objects have names of their own (churn-local-K, churn-remote-K, churn-policy-K); a deleted
+// pod's address goes to the next pod added on its node, as IPAM hands it out again. Every change
+// is written and timed as a kind's change (a delete is the file saved without the object, or the
+// API server's REST DELETE; a restore a merge patch that sets the old labels and removes the
+// added ones), with the same timeout; after a veth's removal the bench waits for the dataplane to
+// be idle before the delete. Reported per run: changes done, latency p50/p99/max of the adds
+// (the first of each pair) and of the undos (the second), CPU per change (own and children's),
+// RSS before the first change, after the last, the largest after any, and its slope per 100
+// changes over the phase (RSS is read after every change), and the /healthz spread over the phase.
+//
 // Event-loop delay, throughout: the client GETs /healthz (the cheapest endpoint) every 50 ms, one
 // request at a time; a response time of N ms means the agent's loop did not get to it for about
 // that long. Reported p50/p99/max per phase (start, each kind) and over the run; besides, the
 // agent's own margay_event_loop_delay_seconds from /metrics (over the process's life) at the end.
 // Memory: RSS at the end of the start, once idle after it (settled: <1% CPU and RSS steady for
-// 0.5 s), once idle after all changes, the peak (VmHWM), and the slope of RSS over the changes.
+// 0.5 s), once idle after all changes (the churn phase's too), the peak (VmHWM), and the slope of
+// RSS over the kinds' changes.
 //
 // A note on the file datastore: a file renamed into place is used as soon as the directory's
 // events show the move (src/datastore/file/file-datastore.ts), so a save here waits for no settle
@@ -69,8 +99,9 @@
 // Flags: --sizes 100/3000/100,1000/30000/1000  --events 100  --kinds a,b,c,d,e
 //        --datastores file,k8s  --code DIR  --baseline REF|none (default 307eba5)
 //        --baseline-events N (default --events)  --versions new,baseline  --poll-ms 25  --gap-ms 100
-//        --timeout-s 300  --cpu-prof DIR (the agent writes V8 CPU profiles there as it exits, one
-//        per thread, named as Node names them: CPU.<date>.<time>.<pid>.<thread>.<n>.cpuprofile)
+//        --timeout-s 300  --churn N (default 0; even; the baseline churns as much)
+//        --cpu-prof DIR (the agent writes V8 CPU profiles there as it exits, one per thread, named
+//        as Node names them: CPU.<date>.<time>.<pid>.<thread>.<n>.cpuprofile)
 //        --from dist|src (default dist: the agent runs the build, dist/src/main.js, as `margay` does
 //        when installed and in the image; this checkout's dist/ must be fresh (`npm run build`),
 //        and the baseline's worktree is compiled with tsc first; src runs the .ts sources)
@@ -237,6 +268,18 @@ interface PolicySpecView {
 const matches = (selector: Labels, labels: Labels): boolean =>
   Object.entries(selector).every(([k, v]) => labels[k] === v);
 
+/** A peer route moved to another next hop: addresses, and node indices to move it back. */
+export interface RouteMove {
+  readonly prefix: string;
+  readonly from: string;
+  readonly to: string;
+  readonly route: PeerRoute;
+  /** The node whose pod CIDR the route is, and the nodes it was and is now via. */
+  readonly node: number;
+  readonly fromNode: number;
+  readonly toNode: number;
+}
+
 /** The cluster and the changes of one run. */
 export class Scenario {
   readonly cluster: SyntheticCluster;
@@ -246,6 +289,11 @@ export class Scenario {
   /** Indices of the initial policies that select a pod of this node. */
   readonly renderedPolicies: readonly number[];
   readonly #nextAddress = new Map<number, number>();
+  /** Addresses of deleted pods, by node, handed out again before fresh ones (as IPAM does). */
+  readonly #freed = new Map<number, number[]>();
+  /** Node and address index of each pod added by #newPod, by name. */
+  readonly #addressOf = new Map<string, { readonly node: number; readonly k: number }>();
+  /** Cluster pod indices of the pods relabelled and not restored. */
   readonly #relabelled = new Set<number>();
   /** The next hop each peer prefix has now, by node index. */
   readonly #via = new Map<number, number>();
@@ -296,11 +344,15 @@ export class Scenario {
     return { name: n.name, address: n.ipv4.split('/')[0]!, podCIDR: n.podCIDRv4 };
   }
 
-  /** A new pod on node `node`, at the next free address of its pod CIDR. */
+  /** A new pod on node `node`, at a freed address of its pod CIDR or else the next unused one. */
   #newPod(name: string, node: number, namespace: string, labels: Labels): ClusterPod {
-    const k = this.cluster.perNode + (this.#nextAddress.get(node) ?? 0);
-    if (k > 250) throw new Error(`node-${node} has no free pod address left`);
-    this.#nextAddress.set(node, k - this.cluster.perNode + 1);
+    let k = this.#freed.get(node)?.shift();
+    if (k === undefined) {
+      k = this.cluster.perNode + (this.#nextAddress.get(node) ?? 0);
+      if (k > 250) throw new Error(`node-${node} has no free pod address left`);
+      this.#nextAddress.set(node, k - this.cluster.perNode + 1);
+    }
+    this.#addressOf.set(name, { node, k });
     const base = this.cluster.pod(0);
     return {
       namespace,
@@ -313,28 +365,33 @@ export class Scenario {
   }
 
   /** (a): a pod on this node that the k-th rendered policy selects. */
-  localPod(k: number): ClusterPod {
+  localPod(k: number, name = `added-local-${k}`): ClusterPod {
     const q = this.renderedPolicies[k % this.renderedPolicies.length]!;
-    return this.#newPod(
-      `added-local-${k}`,
-      SELF,
-      this.#namespaceOf(q),
-      this.#spec(q).podSelector.matchLabels,
-    );
+    return this.#newPod(name, SELF, this.#namespaceOf(q), this.#spec(q).podSelector.matchLabels);
   }
 
   /** (b): a pod on another node that the k-th rendered policy allows traffic from. */
-  remotePod(k: number): ClusterPod {
+  remotePod(k: number, name = `added-remote-${k}`): ClusterPod {
     const q = this.renderedPolicies[k % this.renderedPolicies.length]!;
     const node = 1 + ((k * 37) % (this.size.nodes - 1));
-    return this.#newPod(`added-remote-${k}`, node, this.#namespaceOf(q), this.peerLabels(q));
+    return this.#newPod(name, node, this.#namespaceOf(q), this.peerLabels(q));
+  }
+
+  /** A pod of localPod or remotePod deleted: its address is free for the next new pod. */
+  podDeleted(name: string): void {
+    const at = this.#addressOf.get(name);
+    if (at === undefined) throw new Error(`no pod ${name} was added`);
+    this.#addressOf.delete(name);
+    const freed = this.#freed.get(at.node) ?? [];
+    freed.push(at.k);
+    this.#freed.set(at.node, freed);
   }
 
   /**
    * (c): a pod of another node, in the k-th rendered policy's namespace, not yet allowed by it,
-   * with the labels that make it allowed; each pod once.
+   * with the labels that make it allowed; each pod once until restored.
    */
-  relabel(k: number): { readonly before: ClusterPod; readonly after: ClusterPod } {
+  relabel(k: number): { readonly before: ClusterPod; readonly after: ClusterPod; readonly index: number } {
     const q = this.renderedPolicies[k % this.renderedPolicies.length]!;
     const ns = this.#namespaceOf(q);
     const peer = this.peerLabels(q);
@@ -343,27 +400,46 @@ export class Scenario {
       const pod = this.cluster.pod(j);
       if (pod.namespace !== ns || matches(peer, pod.labels)) continue;
       this.#relabelled.add(j);
-      return { before: pod, after: { ...pod, labels: { ...pod.labels, ...peer } } };
+      return { before: pod, after: { ...pod, labels: { ...pod.labels, ...peer } }, index: j };
     }
     throw new Error(`no pod of namespace ${ns} is left to relabel`);
   }
 
+  /** A pod of relabel (its `index`) back at its labels: it may be relabelled again. */
+  restored(index: number): void {
+    this.#relabelled.delete(index);
+  }
+
   /** (d): the pod CIDR of another node moved to the next node's address as next hop. */
-  routeMove(k: number): {
-    readonly prefix: string;
-    readonly from: string;
-    readonly to: string;
-    readonly route: PeerRoute;
-  } {
+  routeMove(k: number): RouteMove {
     const others = this.size.nodes - 1;
     const i = 1 + ((k * 37) % others);
     const from = this.#via.get(i) ?? i;
     let to = 1 + (from % others);
     if (to === from) to = 1 + (to % others);
+    return this.#moveRoute(i, from, to);
+  }
+
+  /** A routeMove undone: the route back at the next hop it had before. */
+  routeMoveBack(move: RouteMove): RouteMove {
+    if ((this.#via.get(move.node) ?? move.node) !== move.toNode)
+      throw new Error(`${move.prefix} is no longer via ${move.to}`);
+    return this.#moveRoute(move.node, move.toNode, move.fromNode);
+  }
+
+  #moveRoute(i: number, from: number, to: number): RouteMove {
     this.#via.set(i, to);
     const prefix = this.node(i).podCIDR;
     const hop = this.node(to).address;
-    return { prefix, from: this.node(from).address, to: hop, route: { prefix, nextHop: hop } };
+    return {
+      prefix,
+      from: this.node(from).address,
+      to: hop,
+      route: { prefix, nextHop: hop },
+      node: i,
+      fromNode: from,
+      toNode: to,
+    };
   }
 
   /** The peer's table at the start: every other node's pod CIDR via that node. */
@@ -375,11 +451,11 @@ export class Scenario {
   }
 
   /** (e): a new policy (a policy index past the initial ones) that selects a pod of this node. */
-  newPolicy(k: number): RawObject {
+  newPolicy(k: number, name = `added-policy-${k}`): RawObject {
     let q = this.#nextPolicy;
     while (!this.selectsLocalPod(q)) q++;
     this.#nextPolicy = q + 1;
-    return this.policyObject(q, `added-policy-${k}`);
+    return this.policyObject(q, name);
   }
 
   /** Every object of the datastore at the start: the cluster and the BGPPeer for the peer. */
@@ -425,6 +501,30 @@ export interface KindResult {
   readonly iptablesBytes: { readonly median: number; readonly max: number };
   readonly ipsetBytes: { readonly median: number; readonly max: number };
   readonly healthzMs: Spread | null;
+}
+
+/** A change of the churn phase: the first of its pair (an add), or the second (its undo). */
+export interface ChurnEventFigures extends EventFigures {
+  readonly undo: boolean;
+}
+
+export interface ChurnResult {
+  /** Changes done: adds and undos. */
+  readonly changes: number;
+  /** Latency of the first change of each pair, and of the second. */
+  readonly addsMs: Spread | null;
+  readonly undosMs: Spread | null;
+  /** Means per change. */
+  readonly cpuMsPerChange: number;
+  readonly childCpuMsPerChange: number;
+  /** RSS before the first change; after the last; the largest after any (or the start). */
+  readonly rssStartMb: number;
+  readonly rssEndMb: number;
+  readonly rssPeakMb: number;
+  /** Least-squares slope of RSS over the churn phase's changes, MB per 100 changes. */
+  readonly rssSlopeMbPer100: number | null;
+  readonly healthzMs: Spread | null;
+  readonly events: readonly ChurnEventFigures[];
 }
 
 export interface RunResult {
@@ -488,6 +588,8 @@ export interface RunResult {
   };
   readonly kinds: readonly KindResult[];
   readonly events: readonly EventFigures[];
+  /** The churn phase (`--churn`); null without one. */
+  readonly churn: ChurnResult | null;
   readonly host: { readonly loadavg1: number };
 }
 
@@ -521,11 +623,38 @@ export function summariseKind(
   };
 }
 
+export function summariseChurn(
+  events: readonly ChurnEventFigures[],
+  rssStartMb: number,
+  healthzMs: Spread | null,
+): ChurnResult {
+  if (events.length === 0) throw new Error('a churn phase of no changes');
+  const mean = (f: (e: EventFigures) => number) =>
+    round1(events.reduce((s, e) => s + f(e), 0) / events.length);
+  const rssSlope = slope(events.map((e, i) => ({ x: i, y: e.rssMb })));
+  return {
+    changes: events.length,
+    addsMs: spread(events.filter((e) => !e.undo).map((e) => e.latencyMs)),
+    undosMs: spread(events.filter((e) => e.undo).map((e) => e.latencyMs)),
+    cpuMsPerChange: mean((e) => e.cpuMs),
+    childCpuMsPerChange: mean((e) => e.childCpuMs),
+    rssStartMb,
+    rssEndMb: events[events.length - 1]!.rssMb,
+    rssPeakMb: Math.max(rssStartMb, ...events.map((e) => e.rssMb)),
+    rssSlopeMbPer100: Number.isNaN(rssSlope) ? null : round1(rssSlope * 100),
+    healthzMs,
+    events,
+  };
+}
+
 const spreadText = (s: Spread | null): string => (s === null ? '-' : `${s.p50}/${s.p99}/${s.max}`);
 const mmText = (m: { median: number; max: number }): string =>
   m.median === m.max ? String(m.max) : `${m.median} (max ${m.max})`;
 
-/** The tables of one size: one row per run, then one row per run and kind. */
+/**
+ * The tables of one size: one row per run, then one row per run and kind, then one row per run
+ * with a churn phase.
+ */
 export function renderTables(runs: readonly RunResult[]): string {
   if (runs.length === 0) return '';
   const r0 = runs[0]!;
@@ -590,13 +719,44 @@ export function renderTables(runs: readonly RunResult[]): string {
       ]);
     }
   }
+  // Results of runs without a churn phase (null), or from before there was one (no field).
+  const churned = runs.flatMap((r) => (r.churn ? [{ r, c: r.churn }] : []));
+  const churnRows = [
+    [
+      'churn run',
+      'changes',
+      'adds ms p50/p99/max',
+      'undos ms p50/p99/max',
+      'CPU ms/change (+children)',
+      'RSS MB start',
+      'end',
+      'peak',
+      'RSS MB/100 changes',
+      'healthz ms p50/p99/max',
+    ],
+    ...churned.map(({ r, c }) => {
+      return [
+        name(r),
+        String(c.changes),
+        spreadText(c.addsMs),
+        spreadText(c.undosMs),
+        `${c.cpuMsPerChange} (+${c.childCpuMsPerChange})`,
+        String(c.rssStartMb),
+        String(c.rssEndMb),
+        String(c.rssPeakMb),
+        c.rssSlopeMbPer100 === null ? '-' : String(c.rssSlopeMbPer100),
+        spreadText(c.healthzMs),
+      ];
+    }),
+  ];
   return (
     `agent-scale ${r0.nodes} nodes / ${r0.pods} pods / ${r0.policies} policies ` +
     `(${r0.localPods} local pods, ${r0.renderedPolicies} policies select one, ` +
     `${(r0.fileBytes / 2 ** 20).toFixed(1)} MiB of objects)\n` +
     table(runRows) +
     '(* not settled within 60 s)\n' +
-    table(kindRows)
+    table(kindRows) +
+    (churned.length === 0 ? '' : table(churnRows))
   );
 }
 
@@ -832,32 +992,36 @@ interface RunOptions {
   readonly memoryLimitBytes: number | undefined;
   /** The build (dist/src/main.js, as installed and in the image) or the .ts sources (`--from`). */
   readonly from: From;
+  /** Changes of the churn phase after the kinds (`--churn`, even): pairs of a change and its undo. */
+  readonly churn: number;
 }
 
 /** The datastore file, one YAML document per object, so a change renders one object. */
 class DatastoreFile {
   readonly path: string;
-  readonly #docs: string[] = [];
-  readonly #index = new Map<string, number>();
+  /** Each object's document by kind/namespace/name, in the order first put (a Map keeps it). */
+  readonly #docs = new Map<string, string>();
 
   constructor(path: string, objects: readonly RawObject[]) {
     this.path = path;
     for (const o of objects) this.put(o);
   }
 
+  static #key(o: RawObject): string {
+    return `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+  }
+
   put(o: RawObject): void {
-    const key = `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
-    const doc = `---\n${stringify(o, { lineWidth: 0 })}`;
-    const at = this.#index.get(key);
-    if (at !== undefined) this.#docs[at] = doc;
-    else {
-      this.#index.set(key, this.#docs.length);
-      this.#docs.push(doc);
-    }
+    this.#docs.set(DatastoreFile.#key(o), `---\n${stringify(o, { lineWidth: 0 })}`);
+  }
+
+  remove(o: RawObject): void {
+    if (!this.#docs.delete(DatastoreFile.#key(o)))
+      throw new Error(`${DatastoreFile.#key(o)} is not in the file`);
   }
 
   text(): string {
-    return `# agent-scale benchmark cluster\n${this.#docs.join('')}`;
+    return `# agent-scale benchmark cluster\n${[...this.#docs.values()].join('')}`;
   }
 
   /** A save: the whole file under a temporary name in the same directory, renamed over the file. */
@@ -1092,178 +1256,354 @@ export async function runAgentScale(size: ClusterSize, opts: RunOptions): Promis
       ((c1.cpuSeconds - c0.cpuSeconds) * 1000 - probeCpuMsPerS * pollWindowS) / polls,
     );
 
-    // The changes.
+    // The changes. Each is prepared outside the timed path: what changes, the write that makes
+    // it, and how the kernel shows it; `after` (the scenario's bookkeeping) runs once the kernel
+    // has it.
+    interface Change {
+      readonly what: string;
+      /** Makes the change; resolves with the wall clock of the write's start. */
+      readonly write: () => Promise<number>;
+      /** The kernel has the change (true), or what it shows instead. */
+      readonly check: () => Promise<true | string>;
+      readonly after?: () => Promise<void>;
+    }
+    const kube = async (method: string, path: string, body?: unknown, contentType = 'application/json') => {
+      const r = await client.request({
+        channel: 'kube',
+        method,
+        url: `${kubeServer}${path}`,
+        headers: { 'Content-Type': contentType, Authorization: `Bearer ${FAKE_TOKEN}` },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        timeoutMs: 60_000,
+      });
+      if (r.status !== 200 && r.status !== 201)
+        throw new Error(`${method} ${path}: ${r.status} ${r.body.slice(0, 300)}`);
+      return r.sentAt;
+    };
+    const saveFile = async () => {
+      const next = file.text();
+      const start = Date.now();
+      await file.save(next);
+      return start;
+    };
+    const podsPath = (namespace: string) => `/api/v1/namespaces/${namespace}/pods`;
+    const policiesPath = (namespace: string) =>
+      `/apis/networking.k8s.io/v1/namespaces/${namespace}/networkpolicies`;
+    // The writes: the file changed here and saved whole by the write, or one API request.
+    const create = (o: RawObject, collection: string): (() => Promise<number>) => {
+      if (opts.datastore === 'k8s') return () => kube('POST', collection, o);
+      file.put(o);
+      return saveFile;
+    };
+    const remove = (o: RawObject, collection: string): (() => Promise<number>) => {
+      if (opts.datastore === 'k8s') return () => kube('DELETE', `${collection}/${o.metadata.name}`);
+      file.remove(o);
+      return saveFile;
+    };
+    const relabelWrite = (from: ClusterPod, to: ClusterPod): (() => Promise<number>) => {
+      if (opts.datastore === 'file') {
+        file.put(podObject(to));
+        return saveFile;
+      }
+      // A merge patch sets the labels given and removes those set to null.
+      const labels: Record<string, string | null> = { ...to.labels };
+      for (const key of Object.keys(from.labels)) if (!(key in to.labels)) labels[key] = null;
+      return () =>
+        kube(
+          'PATCH',
+          `${podsPath(to.namespace)}/${to.name}`,
+          { metadata: { labels } },
+          'application/merge-patch+json',
+        );
+    };
+    let backend = startDp.backend ?? 'nft';
+    const podRoute = async (ip: string) => routeLine(ns, `${ip}/32`);
+    const policyRules = async (id: string): Promise<boolean> => {
+      const escaped = id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      return new RegExp(`${escaped}(?![\\w.-])`).test(await filterTable(ns, backend));
+    };
+
+    // (a), (b): a pod added; its veth first for a pod of this node.
+    const podAdded = async (kind: 'a' | 'b', pod: ClusterPod): Promise<Change> => {
+      const what = `pod ${pod.namespace}/${pod.name} on ${pod.node} (${pod.ipv4})`;
+      const ip = pod.ipv4!;
+      if (kind === 'a') await makeVeths([pod]);
+      else if (setsHolding(await ipsetSave(ns), ip).size > 0)
+        throw new Error(`${what}: ${ip} is in an ipset already`);
+      const write = create(podObject(pod), podsPath(pod.namespace));
+      if (kind === 'a') {
+        const veth = workloadIfaceName(pod.namespace, pod.name);
+        return {
+          what,
+          write,
+          check: async () => {
+            const line = await podRoute(ip);
+            return line.includes(`dev ${veth}`) || `route ${ip}/32: "${line}"`;
+          },
+        };
+      }
+      return {
+        what,
+        write,
+        check: async () => {
+          const [held] = setsHolding(await ipsetSave(ns), ip);
+          if (held === undefined) return `no ipset holds ${ip}`;
+          return (await ipsetTest(ns, ...held)) || `ipset test ${held.join(' ')} fails`;
+        },
+      };
+    };
+    // (a), (b) undone: the pod deleted. A local pod's veth goes first, as the CNI plugin's DEL
+    // removes it before the pod object goes, and the kernel drops the route with it: a pod deleted
+    // while its veth still exists keeps its route for the dataplane's workload grace period
+    // (felix/dataplane/routes/route-table.ts), and a timer would be measured instead of the agent.
+    // So the check is the agent's own work as well: no rule names the veth any more.
+    const podDeleted = async (kind: 'a' | 'b', pod: ClusterPod): Promise<Change> => {
+      const ip = pod.ipv4!;
+      const write = remove(podObject(pod), podsPath(pod.namespace));
+      const freed = async () => scenario.podDeleted(pod.name);
+      if (kind === 'a') {
+        const veth = workloadIfaceName(pod.namespace, pod.name);
+        await run(['ip', '-n', ns, 'link', 'del', veth]);
+        await dataplaneIdle();
+        const named = new RegExp(`-[io] ${veth}(?!\\S)`);
+        return {
+          what: `pod ${pod.namespace}/${pod.name} on ${pod.node} deleted (${ip})`,
+          write,
+          check: async () => {
+            const line = await podRoute(ip);
+            if (line !== '') return `route ${ip}/32: "${line}"`;
+            return (
+              !named.test(await filterTable(ns, backend)) || `iptables-save -t filter still names ${veth}`
+            );
+          },
+          after: freed,
+        };
+      }
+      return {
+        what: `pod ${pod.namespace}/${pod.name} on ${pod.node} deleted (${ip})`,
+        write,
+        check: async () => {
+          const held = [...setsHolding(await ipsetSave(ns), ip).keys()];
+          return held.length === 0 || `${ip} is still in ${held.join(', ')}`;
+        },
+        after: freed,
+      };
+    };
+    // (c): a pod relabelled so a rendered policy allows it: its address in an ipset it was not in.
+    const relabelled = async (before: ClusterPod, after: ClusterPod) => {
+      const ip = before.ipv4!;
+      const had = setsHolding(await ipsetSave(ns), ip);
+      const change: Change = {
+        what: `pod ${after.namespace}/${after.name} on ${after.node} labels ${JSON.stringify(after.labels)}`,
+        write: relabelWrite(before, after),
+        check: async () => {
+          const now = setsHolding(await ipsetSave(ns), ip);
+          const added = [...now].find(([set]) => !had.has(set));
+          if (added === undefined)
+            return `${ip} is in no new ipset (in ${[...now.keys()].join(', ') || 'none'})`;
+          return (await ipsetTest(ns, ...added)) || `ipset test ${added.join(' ')} fails`;
+        },
+      };
+      return { change, had };
+    };
+    // (c) undone: the labels restored; the sets the relabel put the address in no longer have it.
+    const labelsRestored = async (
+      before: ClusterPod,
+      after: ClusterPod,
+      had: ReadonlyMap<string, string>,
+      index: number,
+    ): Promise<Change> => {
+      const ip = before.ipv4!;
+      const gained = [...setsHolding(await ipsetSave(ns), ip).keys()].filter((set) => !had.has(set));
+      if (gained.length === 0) throw new Error(`pod ${before.name}: ${ip} is in no set the relabel added`);
+      return {
+        what: `pod ${before.namespace}/${before.name} on ${before.node} labels restored ${JSON.stringify(before.labels)}`,
+        write: relabelWrite(after, before),
+        check: async () => {
+          const now = setsHolding(await ipsetSave(ns), ip);
+          const still = gained.filter((set) => now.has(set));
+          return still.length === 0 || `${ip} is still in ${still.join(', ')}`;
+        },
+        after: async () => scenario.restored(index),
+      };
+    };
+    // (d) and its undo: a peer route to another next hop, an UPDATE of the peer.
+    const routeMoved = (move: RouteMove): Change => {
+      const what = `${move.prefix} via ${move.from} → via ${move.to}`;
+      return {
+        what,
+        write: async () => {
+          const at = await peer.set([move.route]);
+          if (at === null) throw new Error(`${what}: the BGP session is down`);
+          return at;
+        },
+        check: async () => {
+          const line = await routeLine(ns, move.prefix);
+          return line.includes(`via ${move.to} `) || `route ${move.prefix}: "${line}"`;
+        },
+      };
+    };
+    // (e): a NetworkPolicy selecting a pod of this node added, then (undone) deleted.
+    const policyId = (policy: RawObject) => `${policy.metadata.namespace}/${policy.metadata.name}`;
+    const policyAdded = (policy: RawObject): Change => {
+      const id = policyId(policy);
+      return {
+        what: `NetworkPolicy ${id}`,
+        write: create(policy, policiesPath(policy.metadata.namespace!)),
+        check: async () => (await policyRules(id)) || `iptables-save -t filter does not name ${id}`,
+      };
+    };
+    const policyDeleted = (policy: RawObject): Change => {
+      const id = policyId(policy);
+      return {
+        what: `NetworkPolicy ${id} deleted`,
+        write: remove(policy, policiesPath(policy.metadata.namespace!)),
+        check: async () => !(await policyRules(id)) || `iptables-save -t filter still names ${id}`,
+      };
+    };
+
+    /** The k-th change of the kinds phase. */
+    const kindChange = async (kind: Kind, k: number): Promise<Change> => {
+      if (kind === 'a') return podAdded('a', scenario.localPod(k));
+      if (kind === 'b') return podAdded('b', scenario.remotePod(k));
+      if (kind === 'c') {
+        const { before, after } = scenario.relabel(k);
+        return (await relabelled(before, after)).change;
+      }
+      if (kind === 'd') return routeMoved(scenario.routeMove(k));
+      return policyAdded(scenario.newPolicy(k));
+    };
+
+    /** The p-th pair of the churn phase: its change, and the undo, prepared once that is in. */
+    const churnPair = async (
+      kind: Kind,
+      p: number,
+    ): Promise<{ change: Change; undo: () => Promise<Change> }> => {
+      if (kind === 'a' || kind === 'b') {
+        const pod =
+          kind === 'a'
+            ? scenario.localPod(p, `churn-local-${p}`)
+            : scenario.remotePod(p, `churn-remote-${p}`);
+        return { change: await podAdded(kind, pod), undo: () => podDeleted(kind, pod) };
+      }
+      if (kind === 'c') {
+        const { before, after, index } = scenario.relabel(p);
+        const { change, had } = await relabelled(before, after);
+        return { change, undo: () => labelsRestored(before, after, had, index) };
+      }
+      if (kind === 'd') {
+        const move = scenario.routeMove(p);
+        return { change: routeMoved(move), undo: async () => routeMoved(scenario.routeMoveBack(move)) };
+      }
+      const policy = scenario.newPolicy(p, `churn-policy-${p}`);
+      return { change: policyAdded(policy), undo: async () => policyDeleted(policy) };
+    };
+
+    /**
+     * One change, timed: from the start of its write to the end of the dataplane pass after which
+     * the kernel has it (the last pass: the status read again shows no further one).
+     */
+    const measure = async (label: string, kind: Kind, change: Change): Promise<EventFigures> => {
+      const { what } = change;
+      const s0 = await client.status();
+      const dp0 = s0.dataplane!;
+      const cpu0 = await cpuTicks(pid);
+      const start = await change.write();
+      let seen = dp0.applies;
+      let passes = 0;
+      const deadline = Date.now() + opts.timeoutMs;
+      let end: { at: number; dp: NonNullable<AgentStatus['dataplane']> } | undefined;
+      let seenInKernel = 'no dataplane pass yet';
+      while (end === undefined) {
+        await giveUpIfExited();
+        const s = await client.status();
+        const dp = s.dataplane!;
+        if (Date.now() > deadline)
+          throw new Error(
+            `${label} ${what}: not in the kernel within ${opts.timeoutMs} ms: ${seenInKernel}; ` +
+              `${passes} passes, applying ${dp.applying}, pending ${dp.pending}, problems ${JSON.stringify(s.problems)}`,
+          );
+        if (dp.consecutiveFailures > 0)
+          throw new Error(`${label} ${what}: dataplane pass failed: ${JSON.stringify(dp.lastError)}`);
+        if (dp.applies > seen && !dp.applying && !dp.pending) {
+          passes += dp.applies - seen;
+          seen = dp.applies;
+          const seenNow = await change.check();
+          if (seenNow === true) {
+            // The pass whose end is taken must be the last: read the status once more.
+            const again = (await client.status()).dataplane!;
+            if (again.applies === dp.applies && !again.applying && !again.pending)
+              end = { at: dp.lastSuccessAt!, dp };
+            continue;
+          }
+          seenInKernel = seenNow;
+        }
+        await sleep(opts.pollMs);
+      }
+      const cpu1 = await cpuTicks(pid);
+      const mem = await memory(pid);
+      backend = end.dp.backend ?? backend;
+      return {
+        kind,
+        what,
+        latencyMs: end.at - start,
+        cpuMs: (cpu1.self - cpu0.self) * TICK_MS,
+        childCpuMs: (cpu1.children - cpu0.children) * TICK_MS,
+        routeLines: end.dp.io.routeLinesWritten - dp0.io.routeLinesWritten,
+        iptablesBytes: end.dp.io.iptablesBytesWritten - dp0.io.iptablesBytesWritten,
+        ipsetBytes: end.dp.io.ipsetBytesWritten - dp0.io.ipsetBytesWritten,
+        passes,
+        rssMb: mem.rssMb,
+      };
+    };
+    /** Until the dataplane is idle (after a veth's removal, which may start a pass). */
+    const dataplaneIdle = () =>
+      waitFor(
+        'the dataplane to be idle',
+        async () => {
+          await giveUpIfExited();
+          const dp = (await client.status()).dataplane!;
+          if (dp.applying || dp.pending) return undefined;
+          const again = (await client.status()).dataplane!;
+          return again.applies === dp.applies && !again.applying && !again.pending ? true : undefined;
+        },
+        { timeoutMs: opts.timeoutMs, intervalMs: opts.pollMs },
+      );
+
     const events: EventFigures[] = [];
     const kindWindows = new Map<Kind, { from: number; to: number }>();
-    let backend = startDp.backend ?? 'nft';
     let serial = 0;
     for (const kind of opts.kinds) {
       const from = Date.now();
       for (let e = 0; e < opts.events; e++) {
-        const k = serial++;
-        // What changes and how the kernel shows it, prepared outside the timed path.
-        let what: string;
-        let write: () => Promise<number>;
-        // The kernel has the change (true), or what it shows instead.
-        let check: () => Promise<true | string>;
-        const kube = async (
-          method: string,
-          path: string,
-          body: unknown,
-          contentType = 'application/json',
-        ) => {
-          const r = await client.request({
-            channel: 'kube',
-            method,
-            url: `${kubeServer}${path}`,
-            headers: { 'Content-Type': contentType, Authorization: `Bearer ${FAKE_TOKEN}` },
-            body: JSON.stringify(body),
-            timeoutMs: 60_000,
-          });
-          if (r.status !== 200 && r.status !== 201)
-            throw new Error(`${method} ${path}: ${r.status} ${r.body.slice(0, 300)}`);
-          return r.sentAt;
-        };
-        const saveFile = async () => {
-          const next = file.text();
-          const start = Date.now();
-          await file.save(next);
-          return start;
-        };
-        if (kind === 'a' || kind === 'b') {
-          const pod = kind === 'a' ? scenario.localPod(k) : scenario.remotePod(k);
-          what = `pod ${pod.namespace}/${pod.name} on ${pod.node} (${pod.ipv4})`;
-          if (kind === 'a') await makeVeths([pod]);
-          const obj = podObject(pod);
-          if (opts.datastore === 'file') file.put(obj);
-          write =
-            opts.datastore === 'file'
-              ? saveFile
-              : () => kube('POST', `/api/v1/namespaces/${pod.namespace}/pods`, obj);
-          if (kind === 'a') {
-            const veth = workloadIfaceName(pod.namespace, pod.name);
-            check = async () => {
-              const line = await routeLine(ns, `${pod.ipv4}/32`);
-              return line.includes(`dev ${veth}`) || `route ${pod.ipv4}/32: "${line}"`;
-            };
-          } else {
-            const ip = pod.ipv4!;
-            if (setsHolding(await ipsetSave(ns), ip).size > 0)
-              throw new Error(`${what}: ${ip} is in an ipset already`);
-            check = async () => {
-              const [held] = setsHolding(await ipsetSave(ns), ip);
-              if (held === undefined) return `no ipset holds ${ip}`;
-              return (await ipsetTest(ns, ...held)) || `ipset test ${held.join(' ')} fails`;
-            };
-          }
-        } else if (kind === 'c') {
-          const { before, after } = scenario.relabel(k);
-          what = `pod ${after.namespace}/${after.name} on ${after.node} labels ${JSON.stringify(after.labels)}`;
-          const ip = before.ipv4!;
-          const had = setsHolding(await ipsetSave(ns), ip);
-          if (opts.datastore === 'file') file.put(podObject(after));
-          write =
-            opts.datastore === 'file'
-              ? saveFile
-              : () =>
-                  kube(
-                    'PATCH',
-                    `/api/v1/namespaces/${after.namespace}/pods/${after.name}`,
-                    { metadata: { labels: after.labels } },
-                    'application/merge-patch+json',
-                  );
-          check = async () => {
-            const now = setsHolding(await ipsetSave(ns), ip);
-            const added = [...now].find(([set]) => !had.has(set));
-            if (added === undefined)
-              return `${ip} is in no new ipset (in ${[...now.keys()].join(', ') || 'none'})`;
-            return (await ipsetTest(ns, ...added)) || `ipset test ${added.join(' ')} fails`;
-          };
-        } else if (kind === 'd') {
-          const move = scenario.routeMove(k);
-          what = `${move.prefix} via ${move.from} → via ${move.to}`;
-          write = async () => {
-            const at = await peer.set([move.route]);
-            if (at === null) throw new Error(`${what}: the BGP session is down`);
-            return at;
-          };
-          check = async () => {
-            const line = await routeLine(ns, move.prefix);
-            return line.includes(`via ${move.to} `) || `route ${move.prefix}: "${line}"`;
-          };
-        } else {
-          const policy = scenario.newPolicy(k);
-          const id = `${policy.metadata.namespace}/${policy.metadata.name}`;
-          what = `NetworkPolicy ${id}`;
-          if (opts.datastore === 'file') file.put(policy);
-          write =
-            opts.datastore === 'file'
-              ? saveFile
-              : () =>
-                  kube(
-                    'POST',
-                    `/apis/networking.k8s.io/v1/namespaces/${policy.metadata.namespace}/networkpolicies`,
-                    policy,
-                  );
-          check = async () =>
-            (await filterTable(ns, backend)).includes(id) || `iptables-save -t filter does not name ${id}`;
-        }
-
-        const s0 = await client.status();
-        const dp0 = s0.dataplane!;
-        const cpu0 = await cpuTicks(pid);
-        const start = await write();
-        let seen = dp0.applies;
-        let passes = 0;
-        const deadline = Date.now() + opts.timeoutMs;
-        let end: { at: number; dp: NonNullable<AgentStatus['dataplane']> } | undefined;
-        let seenInKernel = 'no dataplane pass yet';
-        while (end === undefined) {
-          await giveUpIfExited();
-          const s = await client.status();
-          const dp = s.dataplane!;
-          if (Date.now() > deadline)
-            throw new Error(
-              `${kind} ${what}: not in the kernel within ${opts.timeoutMs} ms: ${seenInKernel}; ` +
-                `${passes} passes, applying ${dp.applying}, pending ${dp.pending}, problems ${JSON.stringify(s.problems)}`,
-            );
-          if (dp.consecutiveFailures > 0)
-            throw new Error(`${kind} ${what}: dataplane pass failed: ${JSON.stringify(dp.lastError)}`);
-          if (dp.applies > seen && !dp.applying && !dp.pending) {
-            passes += dp.applies - seen;
-            seen = dp.applies;
-            const seenNow = await check();
-            if (seenNow === true) {
-              // The pass whose end is taken must be the last: read the status once more.
-              const again = (await client.status()).dataplane!;
-              if (again.applies === dp.applies && !again.applying && !again.pending)
-                end = { at: dp.lastSuccessAt!, dp };
-              continue;
-            }
-            seenInKernel = seenNow;
-          }
-          await sleep(opts.pollMs);
-        }
-        const cpu1 = await cpuTicks(pid);
-        const mem = await memory(pid);
-        backend = end.dp.backend ?? backend;
-        const fig: EventFigures = {
-          kind,
-          what,
-          latencyMs: end.at - start,
-          cpuMs: (cpu1.self - cpu0.self) * TICK_MS,
-          childCpuMs: (cpu1.children - cpu0.children) * TICK_MS,
-          routeLines: end.dp.io.routeLinesWritten - dp0.io.routeLinesWritten,
-          iptablesBytes: end.dp.io.iptablesBytesWritten - dp0.io.iptablesBytesWritten,
-          ipsetBytes: end.dp.io.ipsetBytesWritten - dp0.io.ipsetBytesWritten,
-          passes,
-          rssMb: mem.rssMb,
-        };
+        const fig = await measure(kind, kind, await kindChange(kind, serial++));
         events.push(fig);
-        say(`${kind} ${e + 1}/${opts.events} ${fig.latencyMs} ms (${what})`);
+        say(`${kind} ${e + 1}/${opts.events} ${fig.latencyMs} ms (${fig.what})`);
         await sleep(opts.gapMs);
       }
       kindWindows.set(kind, { from, to: Date.now() });
+    }
+
+    // The churn phase: pairs of a change and its undo, rotating over the kinds, so the cluster
+    // is as it was after each pair.
+    const churnEvents: ChurnEventFigures[] = [];
+    let churnWindow: { from: number; to: number; rssStartMb: number } | undefined;
+    if (opts.churn > 0) {
+      const from = Date.now();
+      const rssStartMb = (await memory(pid)).rssMb;
+      for (let p = 0; p < opts.churn / 2; p++) {
+        const kind = opts.kinds[p % opts.kinds.length]!;
+        const pair = await churnPair(kind, p);
+        for (const undo of [false, true]) {
+          const change = undo ? await pair.undo() : pair.change;
+          const fig = await measure(`churn ${kind}`, kind, change);
+          churnEvents.push({ ...fig, undo });
+          say(`churn ${kind} ${churnEvents.length}/${opts.churn} ${fig.latencyMs} ms (${fig.what})`);
+          await change.after?.();
+          await sleep(opts.gapMs);
+        }
+      }
+      churnWindow = { from, to: Date.now(), rssStartMb };
     }
 
     // After the changes: idle memory, peak, the agent's own event-loop figures.
@@ -1341,6 +1681,14 @@ export async function runAgentScale(size: ClusterSize, opts: RunOptions): Promis
       },
       kinds,
       events,
+      churn:
+        churnWindow === undefined
+          ? null
+          : summariseChurn(
+              churnEvents,
+              churnWindow.rssStartMb,
+              probeSpread(churnWindow.from, churnWindow.to),
+            ),
       host: { loadavg1: Math.round(load * 100) / 100 },
     };
   } catch (err) {
@@ -1375,6 +1723,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       'cpu-prof': { type: 'string' },
       'memory-limit': { type: 'string' },
       from: { type: 'string', default: 'dist' },
+      churn: { type: 'string', default: '0' },
     },
   });
   const from = values.from as From;
@@ -1391,6 +1740,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   const kinds = parseList('kinds', values.kinds, KINDS);
   const datastores = parseList('datastores', values.datastores, DATASTORES);
   const which = parseList('versions', values.versions, VERSIONS);
+  const churn = positive('churn', values.churn, 0);
+  if (churn % 2 !== 0) throw new Error('--churn must be even: its changes come in pairs');
   const common = {
     kinds,
     pollMs: positive('poll-ms', values['poll-ms']),
@@ -1400,6 +1751,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     memoryLimitBytes:
       values['memory-limit'] === undefined ? undefined : quantityBytes(values['memory-limit']),
     from,
+    churn,
   };
 
   const teardown = new Teardown();
