@@ -996,32 +996,45 @@ interface RunOptions {
   readonly churn: number;
 }
 
-/** The datastore file, one YAML document per object, so a change renders one object. */
+/**
+ * The datastore file, one YAML document per object, so a change renders one object. The objects
+ * are grouped by kind (kinds in the order first put, objects of a kind likewise), as a writer that
+ * renders the cluster kind by kind does: a new pod goes after the last pod, not at the end of the
+ * file. So a deleted object is never the file's last document (the BGPPeer is): a text that is the
+ * one in force cut short is what a file read halfway looks like, and the file datastore applies
+ * such a deletion only once it has lasted (src/datastore/file/sudden-loss.ts).
+ */
 class DatastoreFile {
   readonly path: string;
-  /** Each object's document by kind/namespace/name, in the order first put (a Map keeps it). */
-  readonly #docs = new Map<string, string>();
+  /** Each object's document by kind, then by namespace/name (Maps keep the order first put). */
+  readonly #docs = new Map<string, Map<string, string>>();
 
   constructor(path: string, objects: readonly RawObject[]) {
     this.path = path;
     for (const o of objects) this.put(o);
   }
 
-  static #key(o: RawObject): string {
-    return `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+  static #name(o: RawObject): string {
+    return `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
   }
 
   put(o: RawObject): void {
-    this.#docs.set(DatastoreFile.#key(o), `---\n${stringify(o, { lineWidth: 0 })}`);
+    let ofKind = this.#docs.get(o.kind);
+    if (ofKind === undefined) {
+      ofKind = new Map();
+      this.#docs.set(o.kind, ofKind);
+    }
+    ofKind.set(DatastoreFile.#name(o), `---\n${stringify(o, { lineWidth: 0 })}`);
   }
 
   remove(o: RawObject): void {
-    if (!this.#docs.delete(DatastoreFile.#key(o)))
-      throw new Error(`${DatastoreFile.#key(o)} is not in the file`);
+    if (!this.#docs.get(o.kind)?.delete(DatastoreFile.#name(o)))
+      throw new Error(`${o.kind} ${DatastoreFile.#name(o)} is not in the file`);
   }
 
   text(): string {
-    return `# agent-scale benchmark cluster\n${[...this.#docs.values()].join('')}`;
+    const docs = [...this.#docs.values()].flatMap((ofKind) => [...ofKind.values()]);
+    return `# agent-scale benchmark cluster\n${docs.join('')}`;
   }
 
   /** A save: the whole file under a temporary name in the same directory, renamed over the file. */
