@@ -290,6 +290,17 @@ describe('summaries and tables', () => {
     expect(k.cpuMsPerEvent).toBe(20);
     expect(k.ipsetBytes).toEqual({ median: 40, max: 90 });
     expect(k.iptablesBytes).toEqual({ median: 0, max: 0 });
+    expect(k.saveMs).toBeNull();
+  });
+
+  it('sets the saves apart from the latency of the changes that were saves', () => {
+    const saved = (latencyMs: number, saveMs: number): EventFigures => ({
+      ...event('a', latencyMs, 0),
+      saveMs,
+    });
+    const k = summariseKind('a', [saved(90, 30), saved(70, 25), saved(120, 45)], null);
+    expect(k.latencyMs).toMatchObject({ p50: 90, p99: 120 });
+    expect(k.saveMs).toEqual({ n: 3, p50: 30, p99: 45, max: 45 });
   });
 
   it('renders one row per run and one per run and kind, in columns', () => {
@@ -340,6 +351,8 @@ describe('summaries and tables', () => {
     const kindRows = lines.filter((l) => l.startsWith('d BGP route change'));
     expect(kindRows).toHaveLength(2);
     expect(kindRows[0]).toMatch(/file new aaaa\s+100\s+7\s+7\s+7\s/);
+    // No change of these was a save: no save column figures.
+    expect(kindRows[0]).toMatch(/file new aaaa\s+100\s+7\s+7\s+7\s+-\s/);
     expect(kindRows[1]).toMatch(/file baseline bbbb\s+5\s+17000\s+17000\s+17000\s/);
   });
 

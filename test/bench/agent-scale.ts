@@ -93,7 +93,8 @@
 //
 // A note on the file datastore: a file renamed into place is used as soon as the directory's
 // events show the move (src/datastore/file/file-datastore.ts), so a save here waits for no settle
-// time; its latency includes writing the whole file, which is the writer's cost of a save.
+// time; its latency includes writing the whole file, which is the writer's cost of a save, and
+// that part (from the start of the write to the end of the rename) is reported beside it.
 //
 // Output: one JSON line per run on stdout, the tables on stderr at the end of each size.
 // Flags: --sizes 100/3000/100,1000/30000/1000  --events 100  --kinds a,b,c,d,e
@@ -479,6 +480,11 @@ export interface EventFigures {
   readonly kind: Kind;
   readonly what: string;
   readonly latencyMs: number;
+  /**
+   * File datastore: how long the save itself took (writing the whole file, the rename), part of
+   * `latencyMs`; undefined for the Kubernetes datastore and BGP changes.
+   */
+  readonly saveMs?: number;
   /** Agent CPU for the change, ms: its own and its waited-for children's (10 ms ticks). */
   readonly cpuMs: number;
   readonly childCpuMs: number;
@@ -493,6 +499,8 @@ export interface KindResult {
   readonly kind: Kind;
   readonly events: number;
   readonly latencyMs: Spread;
+  /** The saves' share of the latency (file datastore), or null when no change was a save. */
+  readonly saveMs?: Spread | null;
   /** Means per change. */
   readonly cpuMsPerEvent: number;
   readonly childCpuMsPerEvent: number;
@@ -614,6 +622,7 @@ export function summariseKind(
     kind,
     events: events.length,
     latencyMs: spread(events.map((e) => e.latencyMs))!,
+    saveMs: spread(events.flatMap((e) => (e.saveMs === undefined ? [] : [e.saveMs]))),
     cpuMsPerEvent: mean((e) => e.cpuMs),
     childCpuMsPerEvent: mean((e) => e.childCpuMs),
     routeLines: mm((e) => e.routeLines),
@@ -693,6 +702,7 @@ export function renderTables(runs: readonly RunResult[]): string {
       'p50 ms',
       'p99 ms',
       'max ms',
+      'save ms p50/p99',
       'CPU ms/ev (+children)',
       'ip route lines',
       'iptables B',
@@ -711,6 +721,7 @@ export function renderTables(runs: readonly RunResult[]): string {
         String(k.latencyMs.p50),
         String(k.latencyMs.p99),
         String(k.latencyMs.max),
+        k.saveMs ? `${k.saveMs.p50}/${k.saveMs.p99}` : '-',
         `${k.cpuMsPerEvent} (+${k.childCpuMsPerEvent})`,
         mmText(k.routeLines),
         mmText(k.iptablesBytes),
@@ -1293,10 +1304,13 @@ export async function runAgentScale(size: ClusterSize, opts: RunOptions): Promis
         throw new Error(`${method} ${path}: ${r.status} ${r.body.slice(0, 300)}`);
       return r.sentAt;
     };
+    /** How long the last save took, for the change that made it. */
+    let lastSaveMs: number | undefined;
     const saveFile = async () => {
       const next = file.text();
       const start = Date.now();
       await file.save(next);
+      lastSaveMs = Date.now() - start;
       return start;
     };
     const podsPath = (namespace: string) => `/api/v1/namespaces/${namespace}/pods`;
@@ -1521,7 +1535,9 @@ export async function runAgentScale(size: ClusterSize, opts: RunOptions): Promis
       const s0 = await client.status();
       const dp0 = s0.dataplane!;
       const cpu0 = await cpuTicks(pid);
+      lastSaveMs = undefined;
       const start = await change.write();
+      const saveMs = lastSaveMs;
       let seen = dp0.applies;
       let passes = 0;
       const deadline = Date.now() + opts.timeoutMs;
@@ -1560,6 +1576,7 @@ export async function runAgentScale(size: ClusterSize, opts: RunOptions): Promis
         kind,
         what,
         latencyMs: end.at - start,
+        ...(saveMs === undefined ? {} : { saveMs }),
         cpuMs: (cpu1.self - cpu0.self) * TICK_MS,
         childCpuMs: (cpu1.children - cpu0.children) * TICK_MS,
         routeLines: end.dp.io.routeLinesWritten - dp0.io.routeLinesWritten,
