@@ -7,6 +7,7 @@ import { DEFAULT_CODEC_OPTIONS, decodeUpdate } from '../../bgp/wire/index.ts';
 import {
   type ChurnEventFigures,
   type EventFigures,
+  majorCollections,
   parseList,
   parseProcStat,
   parseProcStatus,
@@ -267,6 +268,31 @@ describe('the peer’s UPDATEs, read by bgp/wire', () => {
     const u = decodeUpdate(frame!, opts);
     expect(u.withdrawn.flatMap((b) => [...b.prefixes])).toEqual(['10.1.1.0/24', '10.1.2.0/24']);
     expect(u.reach).toEqual([]);
+  });
+});
+
+describe('majorCollections', () => {
+  // Lines as V8 prints them under --trace-gc: the main isolate and a worker's.
+  const log = [
+    '{"level":"info","event":"agent.started"}',
+    '[526:0x1323d000]      345 ms: Mark-Compact 15.9 (19.6) -> 13.3 (19.6) MB, pooled: 0 MB, 4.31 / 0.00 ms  (+ 0.3 ms in 4 steps since start of marking, biggest step 0.3 ms, walltime since start of marking 21 ms) (average mu = 0.987, current mu = 0.987) finalize incremental marking via stack guard; GC in old space requested',
+    '[526:0x7f5500001000]      344 ms: Mark-Compact 16.1 (20.1) -> 13.6 (20.9) MB, pooled: 0 MB, 5.24 / 0.00 ms  (+ 0.4 ms in 8 steps since start of marking, biggest step 0.1 ms, walltime since start of marking 26 ms) (average mu = 0.984, current mu = 0.984) finalize incremental marking via stack guard; GC in old space requested',
+    '[526:0x1323d000]     5477 ms: Mark-Compact 178.7 (181.9) -> 127.3 (166.5) MB, pooled: 3 MB, 112.17 / 0.01 ms  (+ 0.7 ms in 34 steps since start of marking, biggest step 0.2 ms, walltime since start of marking 142 ms) (average mu = 0.966, current mu = 0.962) allocation failure; Incremental marking forced finalization',
+    '[526:0x7f5500001000]     6000 ms: Mark-Compact 58.1 (61.4) -> 15.9 (37.1) MB, pooled: 23 MB, 9.47 / 0.00 ms  (+ 1.1 ms in 56 steps since start of marking) finalize incremental marking via task',
+    '[526:0x1323d000]    68820 ms: Mark-Compact 140.7 (172.7) -> 132.0 (140.0) MB, pooled: 30 MB, 26.46 / 0.03 ms  (+ 104.6 ms in 237 steps since start of marking, biggest step 24.4 ms, walltime since start of marking 305 ms) (average mu = 0.997, current mu = 0.998) finalize incremental marking via task; GC in old space requested',
+    '[526:0x1323d000]    69000 ms: Scavenge 150.1 (160.0) -> 141.0 (160.0) MB, pooled: 0 MB, 3.10 / 0.00 ms',
+    '[526:0x1323d000]    72820 ms: Mark-Compact 149.8 (153.8) -> 130.2 (145.5) MB, 16.89 / 0.05 ms (average mu = 0.992, current mu = 0.954) allocation failure',
+  ].join('\n');
+
+  it("counts the main thread's major collections after the start: pause plus marking steps", () => {
+    const gc = majorCollections(log, 6000);
+    expect(gc.count).toBe(2);
+    expect(gc.mainThreadMs).toEqual({ n: 2, p50: 16.9, p99: 131.1, max: 131.1 });
+  });
+
+  it('leaves out the collections of the start and of worker threads', () => {
+    expect(majorCollections(log, 0).count).toBe(4);
+    expect(majorCollections(log, 100_000)).toEqual({ count: 0, mainThreadMs: null });
   });
 });
 

@@ -109,6 +109,9 @@
 //        --memory-limit 512Mi (the agent runs in a memory cgroup with that limit, as in a pod with
 //        resources.limits.memory, and sets its heap from it; reported: the heap limit, the cgroup's
 //        peak and OOM kills)
+//        --trace-gc DIR (the agent runs with V8's --trace-gc and its log is kept in DIR, one file
+//        per run; reported: the main thread's major collections after the start, how many and
+//        what each cost the event loop, its pause plus its incremental marking steps)
 // Everything a run creates (namespaces, processes by PID, files, the worktree) is removed at its
 // end, on failure and on SIGINT too.
 
@@ -182,6 +185,33 @@ export interface Spread {
   readonly p50: number;
   readonly p99: number;
   readonly max: number;
+}
+
+export interface MajorCollections {
+  /** Major collections (Mark-Compact) of the main thread's heap after the start. */
+  readonly count: number;
+  /** What each cost the main thread, ms: its pause plus the incremental marking steps before it. */
+  readonly mainThreadMs: Spread | null;
+}
+
+/**
+ * The main thread's major collections in a --trace-gc log, from `afterMs` on (V8's clock: ms since
+ * the isolate started). Each isolate prints with its own address; the main thread's is the one
+ * that prints last (worker threads end first).
+ */
+export function majorCollections(log: string, afterMs: number): MajorCollections {
+  const line =
+    /^\[\d+:(0x[0-9a-f]+)\]\s+(\d+) ms: Mark-Compact .*?MB, (?:pooled: [\d.]+ MB, )?([\d.]+) \/ [\d.]+ ms(?:\s+\(\+ ([\d.]+) ms in \d+ steps)?/;
+  const seen: { isolate: string; at: number; ms: number }[] = [];
+  let main: string | undefined;
+  for (const text of log.split('\n')) {
+    const isolate = /^\[\d+:(0x[0-9a-f]+)\]/.exec(text)?.[1];
+    if (isolate !== undefined) main = isolate;
+    const m = line.exec(text);
+    if (m) seen.push({ isolate: m[1]!, at: Number(m[2]), ms: Number(m[3]) + Number(m[4] ?? 0) });
+  }
+  const mine = seen.filter((c) => c.isolate === main && c.at >= afterMs);
+  return { count: mine.length, mainThreadMs: spread(mine.map((c) => c.ms)) };
 }
 
 export function spread(xs: readonly number[]): Spread | null {
@@ -562,6 +592,8 @@ export interface RunResult {
     readonly remoteRoutes: number;
     readonly healthzMs: Spread | null;
   };
+  /** With `--trace-gc`: the main thread's major collections after the start; null without. */
+  readonly gc?: MajorCollections | null;
   readonly poll: {
     readonly intervalMs: number;
     readonly statusBytes: number;
@@ -999,6 +1031,8 @@ interface RunOptions {
   readonly timeoutMs: number;
   /** Where the agent writes a V8 CPU profile when it exits (`--cpu-prof DIR`); none by default. */
   readonly cpuProfDir: string | undefined;
+  /** Where the agent's log, with V8's --trace-gc lines, is kept (`--trace-gc DIR`); none by default. */
+  readonly traceGcDir: string | undefined;
   /** The agent runs in a memory cgroup with this limit (`--memory-limit`), as under a pod limit. */
   readonly memoryLimitBytes: number | undefined;
   /** The build (dist/src/main.js, as installed and in the image) or the .ts sources (`--from`). */
@@ -1176,7 +1210,10 @@ export async function runAgentScale(size: ClusterSize, opts: RunOptions): Promis
     const client = new Client(teardown, ns, join(dir, 'client.log'));
 
     // The agent, as the product runs it.
-    agentLog = join(dir, 'agent.log');
+    agentLog =
+      opts.traceGcDir === undefined
+        ? join(dir, 'agent.log')
+        : join(opts.traceGcDir, `agent-${size.nodes}-${opts.datastore}-${opts.version}-${Date.now()}.log`);
     const logPath = agentLog;
     const node = join(opts.code.dir, 'node_modules', '.bin', 'node');
     const spawnedAt = Date.now();
@@ -1188,6 +1225,7 @@ export async function runAgentScale(size: ClusterSize, opts: RunOptions): Promis
     const agentArgv = [
       node,
       ...(opts.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`]),
+      ...(opts.traceGcDir === undefined ? [] : ['--trace-gc']),
       opts.from === 'dist'
         ? join(opts.code.dir, 'dist', 'src', 'main.js')
         : join(opts.code.dir, 'src', 'main.ts'),
@@ -1719,8 +1757,20 @@ export async function runAgentScale(size: ClusterSize, opts: RunOptions): Promis
               churnWindow.rssStartMb,
               probeSpread(churnWindow.from, churnWindow.to),
             ),
+      gc:
+        opts.traceGcDir === undefined
+          ? null
+          : majorCollections(await readFile(logPath, 'utf8'), programmedAt - spawnedAt),
       host: { loadavg1: Math.round(load * 100) / 100 },
     };
+    if (result.gc) {
+      const ms = result.gc.mainThreadMs;
+      say(
+        `${result.gc.count} major collections of the main thread after the start` +
+          (ms ? `, each ${ms.p50} ms of its time at p50, ${ms.max} ms at most` : '') +
+          ` (log: ${logPath})`,
+      );
+    }
   } catch (err) {
     failure = err;
     if (agentLog !== undefined) {
@@ -1751,6 +1801,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       'gap-ms': { type: 'string', default: '100' },
       'timeout-s': { type: 'string', default: '300' },
       'cpu-prof': { type: 'string' },
+      'trace-gc': { type: 'string' },
       'memory-limit': { type: 'string' },
       from: { type: 'string', default: 'dist' },
       churn: { type: 'string', default: '0' },
@@ -1778,6 +1829,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     gapMs: positive('gap-ms', values['gap-ms'], 0),
     timeoutMs: positive('timeout-s', values['timeout-s']) * 1000,
     cpuProfDir: values['cpu-prof'] === undefined ? undefined : resolve(values['cpu-prof']),
+    traceGcDir: values['trace-gc'] === undefined ? undefined : resolve(values['trace-gc']),
     memoryLimitBytes:
       values['memory-limit'] === undefined ? undefined : quantityBytes(values['memory-limit']),
     from,
