@@ -14,7 +14,8 @@
 //   dataplane: Dataplane (setDesired / idle / resync / status / listRoutes / describeRules / stop /
 //     cleanup) with DataplaneDesired and the status records it reports
 //   plumbing for the CNI plugin and the lab: wirePod + podGatewayAnchorRoute, Netlink, and run, the
-//     CommandRunner that spawns the real commands (argv arrays, never a shell)
+//     CommandRunner that spawns the real commands (argv arrays, never a shell); spawnMethod, how
+//     they start (posix_spawn, or a fork where it cannot be loaded), for the agent to log
 //   selectors: parseSelector / compileSelector / evaluateSelector, the one label-selector engine
 //     (Calico selector text and Kubernetes label selectors compile to one SelectorExpr), and
 //     labelKeyProblem / labelValueProblem, Kubernetes' label syntax
