@@ -115,14 +115,28 @@ function problemOf(object: string, field: string, message: string): PolicyProble
   return { code: 'FELIX_ERR_INVALID_POLICY', object, field, message };
 }
 
-/** Validates a pod: bad addresses and ports are left out (and reported), never guessed. */
+// Shared by every resolved pod that has none: a cluster holds one of each pod's lists, not two.
+const NO_ADDRESSES: readonly string[] = Object.freeze([]);
+const NO_PORTS: readonly ResolvedPort[] = Object.freeze([]);
+const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
+const NO_PROBLEMS: readonly PolicyProblem[] = Object.freeze([]);
+
+/**
+ * Validates a pod: bad addresses and ports are left out (and reported), never guessed. The
+ * resolved pod shares what it keeps unchanged with the one given (its labels, a list of
+ * addresses already canonical and sorted), which must not change afterwards.
+ */
 export function resolvePod(
   pod: PolicyPod,
   nodeName: string,
-): { pod: ResolvedPod; problems: PolicyProblem[] } {
+): { pod: ResolvedPod; problems: readonly PolicyProblem[] } {
   const id = `${pod.namespace}/${pod.name}`;
   const problems: PolicyProblem[] = [];
-  const addresses = (list: readonly string[] | undefined, family: InetFamily, field: string): string[] => {
+  const addresses = (
+    list: readonly string[] | undefined,
+    family: InetFamily,
+    field: string,
+  ): readonly string[] => {
     const out: string[] = [];
     (list ?? []).forEach((a, i) => {
       try {
@@ -137,7 +151,11 @@ export function resolvePod(
         );
       }
     });
-    return [...new Set(out)].sort(cmp);
+    const sorted = [...new Set(out)].sort(cmp);
+    if (sorted.length === 0) return NO_ADDRESSES;
+    return list !== undefined && sorted.length === list.length && sorted.every((a, i) => a === list[i])
+      ? list
+      : sorted;
   };
   const ipv4 = addresses(pod.ipv4, 'inet', 'ipv4');
   const ipv6 = addresses(pod.ipv6, 'inet6', 'ipv6');
@@ -172,13 +190,13 @@ export function resolvePod(
       id,
       namespace: pod.namespace,
       name: pod.name,
-      labels: { ...(pod.labels ?? {}) },
+      labels: pod.labels ?? NO_LABELS,
       ipv4,
       ipv6,
-      ports,
+      ports: ports.length === 0 ? NO_PORTS : ports,
       endpoint,
     },
-    problems,
+    problems: problems.length === 0 ? NO_PROBLEMS : problems,
   };
 }
 

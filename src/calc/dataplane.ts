@@ -66,11 +66,17 @@ function isActiveWorkload(pod: Pod): boolean {
   return podIPs(pod).length > 0;
 }
 
-function splitFamilies(ips: readonly string[]): { ipv4: string[]; ipv6: string[] } {
+/** Shared by every pod without an address of a family (most clusters use one family). */
+const NO_ADDRESSES: readonly string[] = Object.freeze([]);
+
+function splitFamilies(ips: readonly string[]): { ipv4: readonly string[]; ipv6: readonly string[] } {
   const ipv4: string[] = [];
   const ipv6: string[] = [];
   for (const ip of ips) (familyOf(ip) === 6 ? ipv6 : ipv4).push(ip);
-  return { ipv4, ipv6 };
+  return {
+    ipv4: ipv4.length === 0 ? NO_ADDRESSES : ipv4,
+    ipv6: ipv6.length === 0 ? NO_ADDRESSES : ipv6,
+  };
 }
 
 function sortedValues<T>(m: ReadonlyMap<string, T>): T[] {

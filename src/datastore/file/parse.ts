@@ -74,6 +74,9 @@ export interface Piece {
 
 const MARKER = Buffer.from('\n---');
 
+/** The syntax problems of every piece that has none: one list, not one per piece. */
+export const NO_SYNTAX_PROBLEMS: readonly PieceProblem[] = Object.freeze([]);
+
 const BOM_PERCENT = Buffer.from('\uFEFF%');
 
 /**
@@ -143,7 +146,13 @@ function plainPiece(text: string): Piece | undefined {
       for (let j = 0; j < v.items.length; j++) if (!add(v.items[j], j)) return undefined;
     } else if (!add(v, undefined)) return undefined;
   }
-  return { documents: plain.documents, lines: lineFeeds(text), syntax: [], objects, troubled: false };
+  return {
+    documents: plain.documents,
+    lines: lineFeeds(text),
+    syntax: NO_SYNTAX_PROBLEMS,
+    objects,
+    troubled: false,
+  };
 }
 
 function lineFeeds(text: string): number {
