@@ -7,7 +7,8 @@
 // followed through constants, literal-union types, template literals, conditionals, the callers of
 // a parameter, `for … of` over an array (with its `push` calls), the object a function returns and
 // node:path's `join` (whose last part names the program). `ip netns exec NS PROG`,
-// `nsenter … -- PROG`, `unshare OPTS PROG` and `sh -c 'command -v PROG'` count PROG as well; the
+// `nsenter … -- PROG`, `unshare OPTS PROG` and `sh -c 'command -v PROG'` count PROG as well (and
+// the first word of a `sh -c` line, unless it is one of the shell's own commands); the
 // first word of a shell line given to child_process's exec or execSync counts, and
 // `process.execPath` is `node`.
 import { join, relative, resolve } from 'node:path';
@@ -45,6 +46,30 @@ const ARGV_PARAM = /^(argv|\w+Argv)$/;
 const PROGRAM_PARAM = /^(command|file|program|tool|bin)$/;
 const ARGS_PARAM = /^(args|argv)$/;
 const PROGRAM_NAME = /^(\/[\w./+-]+|[\w][\w.+-]*)$/;
+/**
+ * Commands of dash itself (its builtins): a `sh -c` line that starts with one runs no program.
+ * `echo`, `printf`, `kill` and `test` exist as programs too, but dash runs its own.
+ */
+const SHELL_BUILTINS = new Set([
+  'cd',
+  'echo',
+  'eval',
+  'exec',
+  'exit',
+  'export',
+  'false',
+  'kill',
+  'printf',
+  'read',
+  'set',
+  'test',
+  'trap',
+  'true',
+  'ulimit',
+  'umask',
+  'unset',
+  'wait',
+]);
 const MAX_DEPTH = 12;
 /** A template literal expands to at most this many strings (the product of its parts' values). */
 const MAX_EXPANSION = 256;
@@ -475,7 +500,8 @@ export function scanPrograms(roots: readonly string[], opts: ScanOptions = {}): 
         for (const script of values(words[2]) ?? []) {
           const w = script.trim().split(/\s+/);
           const probed = w[0] === 'command' && w[1] === '-v' ? w[2] : w[0];
-          if (probed !== undefined && PROGRAM_NAME.test(probed)) record(uses, probed, words[2]);
+          if (probed !== undefined && PROGRAM_NAME.test(probed) && !SHELL_BUILTINS.has(probed))
+            record(uses, probed, words[2]);
         }
       }
     }

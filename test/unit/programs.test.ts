@@ -233,11 +233,13 @@ describe('the programs spawned in bgp/, felix/, src/ and test/', () => {
     expect(compare(scan.uses, entries).needMisses).toEqual([]);
   });
 
-  it('come from expressions the scan can follow, but for the margay-cni the SEA test builds', () => {
+  it('come from expressions the scan can follow, but for the margay-cni the SEA test builds and a program that does not exist', () => {
     // Positions computed from a wrapper's parameter are not here: the wrapper's callers are scanned.
     expect(scan.unresolved.map((u) => `${u.file}: ${u.text}`)).toEqual([
       'test/interop/cni-sea.test.ts: built.out',
       'test/interop/cni-sea.test.ts: built.out',
+      'test/unit/felix/dataplane/spawn.test.ts: missing',
+      'test/unit/felix/dataplane/spawn.test.ts: missing',
     ]);
   });
 });
@@ -272,6 +274,8 @@ run([tool('nft')]);
 run([join('/opt', 'bin', 'wibble')]);
 run(['unshare', '--net', 'sleep', '1']);
 spawn('solo');
+spawnSync('sh', ['-c', 'exit 3']);
+spawnSync('sh', ['-c', 'grault --now; exit 3']);
 execSync('shelly --flag');
 spawn(String(Math.random()), []);
 const notAProgram = ['ipv4-unicast', 'ipv6-unicast'];
@@ -301,6 +305,7 @@ export { command, notAProgram };
         'unshare',
         'sleep',
         'solo',
+        'grault',
         'shelly',
       ].sort(),
     );
@@ -323,6 +328,7 @@ export { command, notAProgram };
         'zap-legacy',
         'wibble',
         'solo',
+        'grault',
         'shelly',
       ].sort(),
     );

@@ -3,6 +3,8 @@
 // kill — and the child starts clean: only its three descriptors, default signal actions, nothing
 // blocked. Each case runs real programs.
 import { spawn as forkSpawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run } from '../../../../felix/dataplane/exec.ts';
 import { type SpawnedChild, spawnChild, spawnMethod } from '../../../../felix/dataplane/spawn.ts';
@@ -72,8 +74,11 @@ describe('spawnChild', () => {
   });
 
   it('reports the signal that ended a child, as child_process does', async () => {
-    const r = await outcome(spawnChild(['sh', '-c', 'kill -USR1 $$'], PIPES));
-    expect(r).toMatchObject({ code: null, signal: 'SIGUSR1' });
+    const child = spawnChild(['sleep', '30'], PIPES);
+    const done = outcome(child);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    child.kill('SIGUSR1');
+    expect(await done).toMatchObject({ code: null, signal: 'SIGUSR1' });
   });
 
   it('kills a running child', async () => {
@@ -87,12 +92,10 @@ describe('spawnChild', () => {
   });
 
   it('reports a program that cannot start as child_process does: error, then close', async () => {
-    const ours = await outcome(spawnChild(['/nonexistent/margay-no-such-program'], PIPES));
-    const theirs = await outcome(
-      forkSpawn('/nonexistent/margay-no-such-program', [], {
-        stdio: ['pipe', 'pipe', 'pipe'],
-      }) as SpawnedChild,
-    );
+    // A path that names no file (made at run time: it is no program to install).
+    const missing = join(tmpdir(), `margay-no-such-program-${process.pid}`);
+    const ours = await outcome(spawnChild([missing], PIPES));
+    const theirs = await outcome(forkSpawn(missing, [], { stdio: ['pipe', 'pipe', 'pipe'] }) as SpawnedChild);
     expect(ours.events).toEqual(theirs.events);
     expect(ours.code).toBe(theirs.code);
     expect(ours.error?.message).toBe(theirs.error?.message);
@@ -100,8 +103,10 @@ describe('spawnChild', () => {
   });
 
   it('finds the program on PATH', async () => {
-    const r = await outcome(spawnChild(['printf', '%s', 'found'], PIPES));
-    expect(r).toMatchObject({ stdout: 'found', code: 0 });
+    const r = await outcome(spawnChild(['readlink', '-n', '/proc/self/exe'], PIPES));
+    // readlink names itself: the file PATH led to.
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/\/readlink$/);
   });
 
   it('gives /dev/null for ignored streams, and waits for the exit without output pipes', async () => {
