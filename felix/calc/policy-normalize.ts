@@ -99,9 +99,13 @@ export function isPortName(s: string): boolean {
   return s.length <= 15 && SVC_NAME_RE.test(s) && /[a-z]/.test(s) && !s.includes('--');
 }
 
+/** iptables' name of each policy protocol: one string each, however many ports name it. */
+const IPT_PROTOCOLS: ReadonlyMap<string, IptProtocol> = new Map(
+  POLICY_PROTOCOLS.map((p) => [p, p.toLowerCase() as IptProtocol]),
+);
+
 export function protocolOf(p: PolicyProtocol | undefined): IptProtocol | undefined {
-  const proto = p ?? 'TCP';
-  return POLICY_PROTOCOLS.includes(proto) ? (proto.toLowerCase() as IptProtocol) : undefined;
+  return IPT_PROTOCOLS.get(p ?? 'TCP');
 }
 
 export function podSetKey(set: Omit<PodSetSpec, 'key'>): string {
