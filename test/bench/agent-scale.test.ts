@@ -310,6 +310,25 @@ describe('summaries and tables', () => {
     rssMb: 100,
   });
 
+  /** A run's result for the table tests: a cluster of 10 nodes, with the fields a test varies. */
+  const runResult = ({
+    afterSettled,
+    ...fields
+  }: { afterSettled: boolean } & Record<string, unknown>): RunResult =>
+    ({
+      bench: 'agent-scale',
+      nodes: 10,
+      pods: 300,
+      policies: 10,
+      localPods: 30,
+      renderedPolicies: 10,
+      fileBytes: 2 ** 20,
+      start: { programmedS: 3.5, rssMb: 120 },
+      poll: { responseMs: 1, agentCpuMs: 0.5, statusBytes: 1200 },
+      memory: { idleMb: 120, idleSettled: true, afterMb: 130, afterSettled, peakMb: 150, slopeMbPer100: 1 },
+      ...fields,
+    }) as unknown as RunResult;
+
   it('summarises a kind: latency spread, mean CPU, median and largest bytes', () => {
     const k = summariseKind('b', [event('b', 10, 40), event('b', 30, 40), event('b', 20, 90)], null);
     expect(k.latencyMs).toEqual({ n: 3, p50: 20, p99: 30, max: 30 });
@@ -331,27 +350,11 @@ describe('summaries and tables', () => {
 
   it('renders one row per run and one per run and kind, in columns', () => {
     const run = (version: 'new' | 'baseline', events: number, p99: number): RunResult =>
-      ({
-        bench: 'agent-scale',
+      runResult({
         version,
         commit: version === 'new' ? 'aaaa' : 'bbbb',
         datastore: 'file',
-        nodes: 10,
-        pods: 300,
-        policies: 10,
-        localPods: 30,
-        renderedPolicies: 10,
-        fileBytes: 2 ** 20,
-        start: { programmedS: 3.5, rssMb: 120 },
-        poll: { responseMs: 1, agentCpuMs: 0.5, statusBytes: 1200 },
-        memory: {
-          idleMb: 120,
-          idleSettled: true,
-          afterMb: 130,
-          afterSettled: false,
-          peakMb: 150,
-          slopeMbPer100: 1,
-        },
+        afterSettled: false,
         eventLoop: {
           healthzMs: { n: 9, p50: 1, p99: 40, max: 50 },
           healthzFailures: 0,
@@ -364,7 +367,7 @@ describe('summaries and tables', () => {
             null,
           ),
         ],
-      }) as unknown as RunResult;
+      });
     const text = renderTables([run('new', 100, 7), run('baseline', 5, 17000)]);
     const lines = text.split('\n');
     expect(lines[0]).toBe(
@@ -416,27 +419,11 @@ describe('summaries and tables', () => {
       undo,
     });
     const run = (datastore: 'file' | 'k8s', churn: boolean): RunResult =>
-      ({
-        bench: 'agent-scale',
+      runResult({
         version: 'new',
         commit: 'aaaa',
         datastore,
-        nodes: 10,
-        pods: 300,
-        policies: 10,
-        localPods: 30,
-        renderedPolicies: 10,
-        fileBytes: 2 ** 20,
-        start: { programmedS: 3.5, rssMb: 120 },
-        poll: { responseMs: 1, agentCpuMs: 0.5, statusBytes: 1200 },
-        memory: {
-          idleMb: 120,
-          idleSettled: true,
-          afterMb: 130,
-          afterSettled: true,
-          peakMb: 150,
-          slopeMbPer100: 1,
-        },
+        afterSettled: true,
         eventLoop: { healthzMs: null, healthzFailures: 0, metricMs: {} },
         kinds: [],
         churn: churn
@@ -451,7 +438,7 @@ describe('summaries and tables', () => {
               { n: 20, p50: 2, p99: 9, max: 11 },
             )
           : null,
-      }) as unknown as RunResult;
+      });
     const without = renderTables([run('file', false)]);
     expect(without).not.toMatch(/^churn run/m);
     const lines = renderTables([run('k8s', true), run('file', false)]).split('\n');
