@@ -273,11 +273,12 @@ function dispatchChains(
   });
   const drop: Rule = { match: [], action: { type: 'drop' }, comment: unknown };
   if (sorted.length <= DISPATCH_SPLIT_AT) return [{ name: top, rules: [...sorted.map(toEndpoint), drop] }];
-  const direct: Rule[] = [];
+  // The top chain: endpoints outside every group, a goto per group, then the drop.
+  const topRules: Rule[] = [];
   const groups = new Map<string, Rule[]>();
   for (const ep of sorted) {
     const key = dispatchGroup(ep.ifaceName);
-    if (key === undefined) direct.push(toEndpoint(ep));
+    if (key === undefined) topRules.push(toEndpoint(ep));
     else {
       const rules = groups.get(key);
       if (rules === undefined) groups.set(key, [toEndpoint(ep)]);
@@ -285,7 +286,6 @@ function dispatchChains(
     }
   }
   const chains: Chain[] = [];
-  const topRules = direct;
   for (const [key, rules] of groups) {
     const name = `${top}-${key}`;
     topRules.push({

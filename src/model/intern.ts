@@ -32,6 +32,11 @@ export class StringPool {
     return this.#strings.size;
   }
 
+  /** Whether the pool holds a copy of `s`. */
+  has(s: string): boolean {
+    return this.#strings.has(s);
+  }
+
   /**
    * Replaces, in place, every short string value in `value` (plain objects and arrays, to any
    * depth) by the pool's copy; returns `value`. For objects fresh from a parser or a schema, that
@@ -57,5 +62,9 @@ export class StringPool {
   }
 }
 
-/** The pool of this thread: the datastores' objects all go through it. */
+/**
+ * The pool of this thread. The datastores put the objects they keep through it on the main
+ * thread: the Kubernetes reflector each object it validates, the file datastore each piece it
+ * parses or receives from a parse worker (parse.ts sharedValues).
+ */
 export const strings = new StringPool();

@@ -5,7 +5,6 @@
 import type { z } from 'zod';
 import type { BGPConfiguration, BGPPeer } from './bgp.ts';
 import { bgpConfigurationSchema, bgpPeerSchema } from './bgp.ts';
-import { strings } from './intern.ts';
 import type { IPPool } from './ippool.ts';
 import { ipPoolSchema } from './ippool.ts';
 import type { Namespace, NetworkPolicy, Pod } from './kube.ts';
@@ -212,8 +211,7 @@ export function validateResource(obj: unknown, options: ValidateOptions = {}): V
   const result = info.schema.safeParse(input);
   if (!result.success)
     return { ok: false, problems: formatIssues(result.error.issues).map((p) => `${who}: ${p}`) };
-  // Each object's repeated values ("v1", "TCP", label values, …) shared with the objects before it.
-  return { ok: true, resource: strings.internValues(result.data as Resource) };
+  return { ok: true, resource: result.data as Resource };
 }
 
 /** Validates an object that must be of `kind`. */

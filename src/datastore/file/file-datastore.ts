@@ -73,7 +73,7 @@ import type { ResourceChange, Snapshot } from '../../model/snapshot.ts';
 import { applyChanges, diffSnapshots, emptySnapshot, snapshotOf } from '../../model/snapshot.ts';
 import type { Datastore, DatastoreEvents } from '../types.ts';
 import { changesOf, type FileDocuments, NO_DOCUMENTS, reread } from './documents.ts';
-import { assemble, DatastoreFileError, type Piece, parsePiece, type Step } from './parse.ts';
+import { assemble, DatastoreFileError, type Piece, parsePiece, type Step, sharedValues } from './parse.ts';
 import { defaultWorkers, parseInWorkers } from './parse-pool.ts';
 import { suddenLoss } from './sudden-loss.ts';
 
@@ -695,7 +695,7 @@ export class FileDatastore implements Datastore {
     const pieces: Piece[] = [];
     let since = performance.now();
     for (const text of texts) {
-      pieces.push(this.#parsePiece(text));
+      pieces.push(sharedValues(this.#parsePiece(text)));
       if (performance.now() - since < SLICE_MS) continue;
       await nextTurn();
       if (this.#state !== 'started') return undefined;

@@ -9,8 +9,7 @@
 // parse; the caller then parses on the main thread.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { strings } from '../../model/intern.ts';
-import { NO_SYNTAX_PROBLEMS, type Piece } from './parse.ts';
+import { type Piece, sharedValues } from './parse.ts';
 
 /** Text sent to a worker at a time: its results come back as one message to deserialize. */
 const BATCH_BYTES = 64 * 1024;
@@ -64,9 +63,7 @@ export async function parseInWorkers(
         thread.on('message', (m: { readonly id: number; readonly pieces: readonly Piece[] }) => {
           const { from } = batches[m.id]!;
           m.pieces.forEach((piece, k) => {
-            // A message's strings are new copies on this thread: share the repeated ones again.
-            for (const o of piece.objects) strings.internValues(o.resource);
-            results[from + k] = piece.syntax.length === 0 ? { ...piece, syntax: NO_SYNTAX_PROBLEMS } : piece;
+            results[from + k] = sharedValues(piece);
           });
           if (++done === batches.length) resolve();
           else send(thread);

@@ -18,6 +18,7 @@
 // problem as one parse of the whole text would.
 import { LineCounter, parseAllDocuments } from 'yaml';
 import { MargayError } from '../../errors.ts';
+import { strings } from '../../model/intern.ts';
 import type { Resource } from '../../model/resource.ts';
 import { describeObject, resourceKey, validateResource } from '../../model/resource.ts';
 import { parsePlain } from './plain-yaml.ts';
@@ -75,7 +76,19 @@ export interface Piece {
 const MARKER = Buffer.from('\n---');
 
 /** The syntax problems of every piece that has none: one list, not one per piece. */
-export const NO_SYNTAX_PROBLEMS: readonly PieceProblem[] = Object.freeze([]);
+const NO_SYNTAX_PROBLEMS: readonly PieceProblem[] = Object.freeze([]);
+
+/**
+ * `piece` as the datastore keeps it: its objects' repeated values shared through the thread's
+ * string pool (model/intern.ts) and an empty syntax list the shared one. For pieces parsed on this
+ * thread or received from a parse worker, whose strings are new copies either way.
+ */
+export function sharedValues(piece: Piece): Piece {
+  for (const o of piece.objects) strings.internValues(o.resource);
+  return piece.syntax.length === 0 && piece.syntax !== NO_SYNTAX_PROBLEMS
+    ? { ...piece, syntax: NO_SYNTAX_PROBLEMS }
+    : piece;
+}
 
 const BOM_PERCENT = Buffer.from('\uFEFF%');
 

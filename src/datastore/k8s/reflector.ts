@@ -23,6 +23,7 @@
 // no change, and an object read from Kubernetes equals the same object read from a file.
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { MargayError } from '../../errors.ts';
+import { strings } from '../../model/intern.ts';
 import type { Resource, ResourceKind } from '../../model/resource.ts';
 import { KINDS, resourceKey, validateAs } from '../../model/resource.ts';
 import { clientFor, type KubeClient } from './client.ts';
@@ -417,7 +418,8 @@ export class Reflector {
     const result = validateAs(this.kind, stripServerFields(raw));
     let entry: ObjectEntry;
     if (result.ok) {
-      entry = { resource: result.resource, problems: undefined };
+      // Its repeated values ("v1", "TCP", label values, …) shared with the objects kept before it.
+      entry = { resource: strings.internValues(result.resource), problems: undefined };
       if (previous?.problems !== undefined) report(key, undefined, false);
     } else {
       entry = { resource: previous?.resource, problems: result.problems };

@@ -1,10 +1,19 @@
 // StringPool: which values it pools, that it walks objects and arrays to any depth and replaces
 // values in place without changing them, that it leaves frozen objects alone, and that it stays
 // bounded. (That two equal strings then are one copy is not observable from JavaScript; the heap
-// figures of test/bench/agent-scale.ts show it.)
+// figures of test/bench/agent-scale.ts show it.) The datastores put what they keep through the
+// thread's pool, each on its path.
+
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { FileDatastore, POOL_MIN_PIECES } from '../../../../src/datastore/file/file-datastore.ts';
+import { parsePiece, parsePieceFully, sharedValues } from '../../../../src/datastore/file/parse.ts';
 import { MAX_ENTRIES, MAX_LENGTH, StringPool, strings } from '../../../../src/model/intern.ts';
-import { validateResource } from '../../../../src/model/resource.ts';
+import { FakeKubeApiServer } from '../../../fakes/kube-apiserver.ts';
+import { waitUntil } from '../../fakes/wait.ts';
+import { namespace, recordedDatastore } from '../datastore/k8s/fixtures.ts';
 
 describe('StringPool', () => {
   it('pools each distinct short value once, and no long one', () => {
@@ -49,20 +58,63 @@ describe('StringPool', () => {
     pool.intern('one more');
     expect(pool.size).toBe(1);
   });
+});
 
-  it('is what every validated resource goes through', () => {
-    strings.intern('v1');
-    strings.intern('Namespace');
-    const before = strings.size;
-    const r = validateResource({
-      apiVersion: 'v1',
-      kind: 'Namespace',
-      metadata: { name: 'intern-test-ns', labels: { 'intern-test-key': 'intern-test-value' } },
-    });
-    expect(r.ok).toBe(true);
-    // The name and the label value (keys are not values) are in the shared pool now.
-    expect(strings.size).toBe(before + 2);
-    expect(strings.intern('intern-test-value')).toBe('intern-test-value');
-    expect(strings.size).toBe(before + 2);
+// What the datastores keep goes through the pool on the main thread; a value no other test uses
+// marks each path.
+describe('the datastores share the values they keep', () => {
+  const namespaceDoc = (name: string, value: string) =>
+    `---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${name}\n  labels:\n    team: ${value}\n`;
+
+  it('a piece parsed or received from a worker: its values, and one empty syntax list', () => {
+    const a = sharedValues(parsePiece(namespaceDoc('ns-a', 'intern-piece-value')));
+    const b = sharedValues(parsePieceFully(namespaceDoc('ns-b', 'intern-piece-other')));
+    expect(strings.has('intern-piece-value')).toBe(true);
+    expect(strings.has('intern-piece-other')).toBe(true);
+    expect(a.syntax).toEqual([]);
+    expect(b.syntax).toBe(a.syntax);
+  });
+
+  it('the file datastore, parsing on its thread and in worker threads', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'margay-intern-'));
+    try {
+      for (const [workers, pieces, value] of [
+        [0, 2, 'intern-file-main'],
+        [2, POOL_MIN_PIECES, 'intern-file-workers'],
+      ] as const) {
+        const path = join(dir, `cluster-${workers}.yaml`);
+        const docs = Array.from({ length: pieces }, (_, i) => namespaceDoc(`ns-${i}`, value));
+        await writeFile(path, docs.join(''));
+        const ds = new FileDatastore({ path, workers, settleMs: 10, debounceMs: 5 });
+        expect(strings.has(value)).toBe(false);
+        await ds.start();
+        try {
+          expect(ds.ready()).toBe(true);
+          expect(ds.snapshot().namespaces.size).toBe(pieces);
+          expect(strings.has(value)).toBe(true);
+        } finally {
+          await ds.stop();
+        }
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the Kubernetes datastore, for every object its reflectors validate', async () => {
+    const server = new FakeKubeApiServer();
+    await server.start();
+    const rec = recordedDatastore(server);
+    try {
+      server.apply(namespace('intern-k8s', { team: 'intern-k8s-value' }));
+      expect(strings.has('intern-k8s-value')).toBe(false);
+      await rec.ds.start();
+      await waitUntil(() => rec.ds.ready(), 'ready');
+      expect(rec.ds.snapshot().namespaces.has('intern-k8s')).toBe(true);
+      expect(strings.has('intern-k8s-value')).toBe(true);
+    } finally {
+      await rec.ds.stop();
+      await server.stop();
+    }
   });
 });
