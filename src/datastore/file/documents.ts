@@ -15,26 +15,25 @@ import { resourceKey } from '../../model/resource.ts';
 import type { ResourceChange, Snapshot } from '../../model/snapshot.ts';
 import { SNAPSHOT_FIELD, sameResource } from '../../model/snapshot.ts';
 import { hasDirectives, type Piece, pieceStarts, type Step } from './parse.ts';
+import { PieceList } from './piece-list.ts';
 
 /** A text of the file and its pieces. */
 export interface FileDocuments {
   readonly data: Buffer;
-  /** Where each piece starts; a piece ends where the next starts, the last at the end of `data`. */
-  readonly starts: readonly number[];
-  readonly pieces: readonly Piece[];
-  /** How many of `pieces` are troubled (a syntax problem or an invalid object). */
+  /** The pieces and where each starts; a piece ends where the next starts, the last at the end. */
+  readonly list: PieceList;
+  /** How many of the pieces are troubled (a syntax problem or an invalid object). */
   readonly troubled: number;
   /** The text has a line that starts with "%" and is one piece (parse.ts). */
   readonly directives: boolean;
 }
 
-export const NO_DOCUMENTS: FileDocuments = {
-  data: Buffer.alloc(0),
-  starts: [],
-  pieces: [],
-  troubled: 0,
-  directives: false,
-};
+/** No text, with chunks of `chunkSize` pieces (tests use small ones to have many chunks). */
+export function noDocuments(chunkSize?: number): FileDocuments {
+  return { data: Buffer.alloc(0), list: PieceList.empty(chunkSize), troubled: 0, directives: false };
+}
+
+export const NO_DOCUMENTS: FileDocuments = noDocuments();
 
 export interface Reread {
   readonly documents: FileDocuments;
@@ -82,23 +81,27 @@ export function* reread(
   data: Buffer,
 ): Generator<Step, Reread, readonly Piece[] | undefined> {
   const old = base.data;
-  const n = base.starts.length;
+  const list = base.list;
+  const n = list.length;
+  const end = (i: number) => (i + 1 < n ? list.start(i + 1) : old.length);
   // Pieces of the old text kept at their place: [0, keepHead) and [keepTail, n).
   let keepHead = 0;
   let keepTail = n;
   if (!base.directives && n > 0) {
     const prefix = commonPrefix(old, data);
     const suffix = commonSuffix(old, data, Math.min(old.length, data.length) - prefix);
-    // Piece i is unchanged when it and the marker that ends it ("---" and the byte after) are common.
-    while (keepHead < n - 1 && base.starts[keepHead + 1]! + 4 <= prefix) keepHead++;
-    // Piece j is unchanged when it and the line break before its marker are common.
+    // Piece i is unchanged when it and the marker that ends it ("---" and the byte after) are
+    // common: when piece i + 1 starts at or before prefix - 4. The last piece is never kept so.
+    keepHead = Math.max(0, Math.min(n - 1, list.firstAfter(prefix - 4) - 1));
+    // Piece j is unchanged when it and the line break before its marker are common: when it
+    // starts after the old text's uncommon part ends. Piece 0 and the head are never kept so.
     const tail = old.length - suffix;
-    while (keepTail - 1 > keepHead && keepTail - 1 >= 1 && base.starts[keepTail - 1]! - 1 >= tail) keepTail--;
+    keepTail = Math.min(n, Math.max(list.firstAfter(tail), keepHead + 1, 1));
   }
   yield;
   const shift = data.length - old.length;
-  let from = keepHead < n ? base.starts[keepHead]! : 0;
-  let to = keepTail < n ? base.starts[keepTail]! + shift : data.length;
+  let from = keepHead < n ? list.start(keepHead) : 0;
+  let to = keepTail < n ? list.start(keepTail) + shift : data.length;
   // The kept pieces have no directive (the old text would be one piece); the rest is looked at.
   const whole = hasDirectives(data, from, to);
   if (whole) {
@@ -115,10 +118,10 @@ export function* reread(
   const oldByText = new Map<string, number[]>();
   if (middle.length > 0) {
     for (let i = keepHead; i < keepTail; i++) {
-      const text = old.toString('utf8', base.starts[i]!, base.starts[i + 1] ?? old.length);
-      const list = oldByText.get(text);
-      if (list === undefined) oldByText.set(text, [i]);
-      else list.push(i);
+      const text = old.toString('utf8', list.start(i), end(i));
+      const same = oldByText.get(text);
+      if (same === undefined) oldByText.set(text, [i]);
+      else same.push(i);
       yield;
     }
   }
@@ -131,7 +134,7 @@ export function* reread(
     const same = oldByText.get(text)?.shift();
     if (same !== undefined) {
       taken.add(same);
-      middlePieces.push(base.pieces[same]!);
+      middlePieces.push(list.piece(same));
     } else {
       middlePieces.push(undefined);
       fresh.push(i);
@@ -146,16 +149,12 @@ export function* reread(
     middlePieces[at] = added[k];
   });
   const removed: Piece[] = [];
-  for (let i = keepHead; i < keepTail; i++) if (!taken.has(i)) removed.push(base.pieces[i]!);
+  for (let i = keepHead; i < keepTail; i++) if (!taken.has(i)) removed.push(list.piece(i));
   const troubled =
     base.troubled - removed.filter((p) => p.troubled).length + added.filter((p) => p.troubled).length;
-  // The kept pieces are copied by native slices; only the starts after the change move.
-  const starts = base.starts.slice(0, keepHead + middle.length + n - keepTail);
-  for (let i = 0; i < middle.length; i++) starts[keepHead + i] = middle[i]!;
-  for (let i = keepTail, at = keepHead + middle.length; i < n; i++, at++)
-    starts[at] = base.starts[i]! + shift;
-  const pieces = base.pieces.slice(0, keepHead).concat(middlePieces as Piece[], base.pieces.slice(keepTail));
-  return { documents: { data, starts, pieces, troubled, directives: whole }, added, removed };
+  // The kept pieces stay in their chunks; only the chunks around the change are rebuilt.
+  const next = list.splice(keepHead, keepTail, middle, middlePieces as Piece[], shift);
+  return { documents: { data, list: next, troubled, directives: whole }, added, removed };
 }
 
 /**

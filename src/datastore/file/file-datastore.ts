@@ -639,7 +639,7 @@ export class FileDatastore implements Datastore {
       if (changes !== undefined)
         return { type: 'changed', documents, next: applyChanges(previous, changes), changes };
     }
-    const whole = yield* assemble(documents.pieces, this.path);
+    const whole = yield* assemble(documents.list.pieces(), this.path);
     if (whole.problems !== undefined)
       return { type: 'rejected', documents, error: new DatastoreFileError(this.path, whole.problems) };
     const snapshot = snapshotOf(whole.resources);
