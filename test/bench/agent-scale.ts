@@ -112,6 +112,9 @@
 //        --trace-gc DIR (the agent runs with V8's --trace-gc and its log is kept in DIR, one file
 //        per run; reported: the main thread's major collections after the start, how many and
 //        what each cost the event loop, its pause plus its incremental marking steps)
+//        --node-options=--max-semi-space-size=8 (Node options for the agent only, before its
+//        script, space-separated in one argument; with "=", as the value starts with dashes; a
+//        heap flag given here wins over the agent's own rule, src/heap.ts)
 // Everything a run creates (namespaces, processes by PID, files, the worktree) is removed at its
 // end, on failure and on SIGINT too.
 
@@ -1039,6 +1042,11 @@ interface RunOptions {
   readonly from: From;
   /** Changes of the churn phase after the kinds (`--churn`, even): pairs of a change and its undo. */
   readonly churn: number;
+  /**
+   * Node options on the agent's command line (`--node-options`), e.g. "--max-semi-space-size=8";
+   * a heap flag given here wins over the agent's own rule (src/heap.ts), as a user's would.
+   */
+  readonly nodeOptions: readonly string[];
 }
 
 /**
@@ -1226,6 +1234,7 @@ export async function runAgentScale(size: ClusterSize, opts: RunOptions): Promis
       node,
       ...(opts.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`]),
       ...(opts.traceGcDir === undefined ? [] : ['--trace-gc']),
+      ...opts.nodeOptions,
       opts.from === 'dist'
         ? join(opts.code.dir, 'dist', 'src', 'main.js')
         : join(opts.code.dir, 'src', 'main.ts'),
@@ -1805,6 +1814,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       'memory-limit': { type: 'string' },
       from: { type: 'string', default: 'dist' },
       churn: { type: 'string', default: '0' },
+      'node-options': { type: 'string', default: '' },
     },
   });
   const from = values.from as From;
@@ -1823,6 +1833,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   const which = parseList('versions', values.versions, VERSIONS);
   const churn = positive('churn', values.churn, 0);
   if (churn % 2 !== 0) throw new Error('--churn must be even: its changes come in pairs');
+  const nodeOptions = values['node-options'].split(/\s+/).filter((o) => o !== '');
+  if (nodeOptions.some((o) => !o.startsWith('--')))
+    throw new Error('--node-options takes Node options, e.g. --node-options=--max-semi-space-size=8');
   const common = {
     kinds,
     pollMs: positive('poll-ms', values['poll-ms']),
@@ -1834,6 +1847,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       values['memory-limit'] === undefined ? undefined : quantityBytes(values['memory-limit']),
     from,
     churn,
+    nodeOptions,
   };
 
   const teardown = new Teardown();
