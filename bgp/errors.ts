@@ -16,6 +16,8 @@ export const BgpErrorCode = {
   BGP_ERR_MAX_PREFIX: 'a RIB table would hold more than 16777215 prefixes of one family',
   BGP_ERR_INVALID_CONFIG: 'a peer or route given to the speaker is invalid',
   BGP_ERR_LISTEN: 'the speaker could not listen on the configured address and port',
+  /** TCP-MD5 keys and TTL options are set with setsockopt(2) through koffi. */
+  BGP_ERR_SOCKOPT: 'a TCP-MD5 key or TTL option could not be set on a socket',
 } as const;
 export type BgpErrorCodeName = keyof typeof BgpErrorCode;
 

@@ -67,10 +67,10 @@ const PURE_NODE_BUILTINS = new Set(['node:buffer', 'node:util', 'node:crypto']);
 
 // The packages the libraries use, each from its one module: ipaddr.js parses, checks and formats
 // every address and CIDR, so no second parser grows elsewhere; koffi calls the C library where
-// Node has no API (posix_spawn for the dataplane's commands).
+// Node has no API (posix_spawn for the dataplane's commands, setsockopt for TCP-MD5 and TTLs).
 const PACKAGE_IMPORTERS: Record<string, readonly string[]> = {
   'ipaddr.js': ['bgp/addr.ts', 'felix/model/addr.ts'],
-  koffi: ['felix/dataplane/spawn.ts'],
+  koffi: ['felix/dataplane/spawn.ts', 'bgp/session/sockopt.ts'],
 };
 
 const LIBRARIES = ['bgp', 'felix'] as const;
