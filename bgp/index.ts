@@ -32,14 +32,18 @@ export {
 export type { HostTimers } from './session/session-types.ts';
 export { HOST_TIMERS } from './session/session-types.ts';
 export { DiagnosticChannel } from './speaker/diagnostics.ts';
+export { maxPrefixProblem } from './speaker/max-prefix.ts';
 export { peerKey, peerProblem, resolvePeers } from './speaker/peer-config.ts';
 export { Speaker } from './speaker/speaker.ts';
 export type {
   BestPathChange,
   LocalRoute,
+  MaxPrefixConfig,
   PathView,
   PeerConfig,
   PeerStatus,
+  PrefixLimit,
+  PrefixLimitStatus,
   RouteFilter,
   SpeakerOptions,
 } from './speaker/types.ts';

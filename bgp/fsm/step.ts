@@ -269,7 +269,7 @@ function manualStop(d: Draft, event: Extract<FsmEvent, { type: 'ManualStop' }>, 
   const subcode = event.subcode ?? CeaseSubcode.administrativeShutdown;
   // RFC 8538 §3.1: a Hard Reset carries the Cease it stands for.
   const hardReset = event.hardReset === true;
-  if (canNotify) notify(d, NotifyCode.cease, subcode, undefined, event.shutdownMessage, hardReset);
+  if (canNotify) notify(d, NotifyCode.cease, subcode, event.data, event.shutdownMessage, hardReset);
   toIdle(d, adminShutdownReason(subcode, canNotify, event.shutdownMessage, hardReset), { isAdmin: true });
 }
 

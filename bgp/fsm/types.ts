@@ -138,6 +138,8 @@ export type FsmEvent =
   | {
       readonly type: 'ManualStop';
       readonly subcode?: number;
+      /** The NOTIFICATION's Data, e.g. AFI/SAFI and limit for Maximum Number of Prefixes Reached. */
+      readonly data?: Uint8Array;
       readonly shutdownMessage?: string;
       readonly hardReset?: boolean;
     }

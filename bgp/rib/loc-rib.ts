@@ -306,6 +306,7 @@ export class LocRib {
     const peer = path.peer;
     if (peer === null) return;
     peer.received += count;
+    if (path.family === 'ipv6-unicast') peer.receivedV6 += count;
     if (path.rejected === undefined) peer.accepted += count;
   }
 
@@ -316,6 +317,7 @@ export class LocRib {
     const peer = path.peer;
     if (peer === null) return;
     peer.received--;
+    if (path.family === 'ipv6-unicast') peer.receivedV6--;
     if (path.rejected === undefined) peer.accepted--;
     if (path.refs === 0) this.forgetIfUnused(path);
   }

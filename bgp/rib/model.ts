@@ -85,6 +85,8 @@ export class PeerState {
   families: ReadonlySet<Family> = new Set();
   /** Paths in the Adj-RIB-In, including those rejected by the import checks. */
   received = 0;
+  /** The IPv6 unicast part of `received` (the rest is IPv4 unicast): per-family prefix limits. */
+  receivedV6 = 0;
   /** Paths in the Adj-RIB-In that passed the import checks (eligible for the decision). */
   accepted = 0;
   /** RFC 4724 End-of-RIB markers received in this session. */

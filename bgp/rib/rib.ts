@@ -276,6 +276,7 @@ export class Rib {
     this.#flushes.splice(this.#flushes.indexOf(pending), 1);
     peer.paths.clear();
     peer.received = 0;
+    peer.receivedV6 = 0;
     peer.accepted = 0;
     if (pending.isRemoval) this.#forgetPeer(peer);
     // A safe point to give back the room of the removed entries (nobody holds an index).
@@ -470,6 +471,7 @@ export class Rib {
       id: peer.id,
       isUp: peer.isUp,
       received: peer.received,
+      receivedByFamily: { 'ipv4-unicast': peer.received - peer.receivedV6, 'ipv6-unicast': peer.receivedV6 },
       accepted: peer.accepted,
       advertised,
       endOfRibReceived: [...peer.endOfRibReceived],

@@ -55,6 +55,8 @@ export interface PeerStats {
   readonly isUp: boolean;
   /** Paths in the Adj-RIB-In, refused ones included. */
   readonly received: number;
+  /** `received` per family. */
+  readonly receivedByFamily: Readonly<Record<Family, number>>;
   /** Paths that passed the import checks. */
   readonly accepted: number;
   /** Prefixes in the Adj-RIB-Out (sent and not withdrawn), all families. */

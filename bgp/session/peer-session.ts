@@ -24,7 +24,8 @@
 // - One host timer per session, armed at the earliest FSM deadline of its attempts.
 // - The connect timeout is the ConnectRetryTimer: when it expires in Connect the FSM closes the
 //   attempt and connects again (RFC 4271 §8.2.2 Connect, Event 9).
-import { connect, type Socket } from 'node:net';
+import { connect, Socket, type SocketConstructorOpts } from 'node:net';
+import { ipFamily } from '../addr.ts';
 import type { WireError } from '../errors.ts';
 import {
   type DownReason,
@@ -58,6 +59,7 @@ import {
 } from '../wire/index.ts';
 import { Connection, type ConnectionDirection, type MessageCounters } from './connection.ts';
 import type { EstablishedSession, PeerSessionHost, PeerSessionOptions } from './session-types.ts';
+import { openTcpSocket } from './sockopt.ts';
 
 export type {
   EstablishedSession,
@@ -162,17 +164,20 @@ export class PeerSession {
   }
 
   /**
-   * ManualStop (Event 2): Cease with `subcode` (Administrative Shutdown by default, RFC 4486)
-   * and the RFC 9003 message on every connection; resolves when they are closed. On a
+   * ManualStop (Event 2): Cease with `subcode` (Administrative Shutdown by default, RFC 4486),
+   * its `data` and the RFC 9003 message on every connection; resolves when they are closed. On a
    * connection whose OPENs exchanged the N bit, the subcodes RFC 8538 §5.1 marks "Hard Reset"
    * go out as Cease / Hard Reset encapsulating the Cease (§3.1); the others stay graceful.
    */
-  async stop(options: { readonly subcode?: number; readonly message?: string } = {}): Promise<void> {
+  async stop(
+    options: { readonly subcode?: number; readonly data?: Uint8Array; readonly message?: string } = {},
+  ): Promise<void> {
     this.#isStopped = true;
     const subcode = options.subcode ?? CeaseSubcode.administrativeShutdown;
     const eventFor = (a: Attempt): FsmEvent => ({
       type: 'ManualStop',
       subcode,
+      ...(options.data !== undefined && { data: options.data }),
       ...(options.message !== undefined && { shutdownMessage: options.message }),
       ...(isHardReset(a, subcode) && { hardReset: true }),
     });
@@ -468,12 +473,7 @@ export class PeerSession {
 
   #connect(a: Attempt): void {
     if (a.pending !== null || a.conn !== null) this.#closeConnection(a);
-    const socket = connect({
-      host: this.#o.address,
-      port: this.#o.port,
-      ...(this.#o.localAddress !== undefined && { localAddress: this.#o.localAddress }),
-      noDelay: true,
-    });
+    const socket = this.#openSocket();
     a.pending = socket;
     const onError = (err: NodeJS.ErrnoException) => {
       socket.destroy();
@@ -492,6 +492,34 @@ export class PeerSession {
       a.conn = this.#wrap(a, socket, 'outgoing');
       this.#feed(a, { type: 'Tcp_CR_Acked' });
     });
+  }
+
+  /**
+   * A socket connecting to the peer. With a password or TTL options the descriptor is created
+   * and keyed first (sockopt.ts), so that the SYN already carries the TCP-MD5 signature and the
+   * TTL; Node connects the descriptor it is given. When that fails, the socket fails with the
+   * reason as a connect error would.
+   */
+  #openSocket(): Socket {
+    const target = {
+      host: this.#o.address,
+      port: this.#o.port,
+      ...(this.#o.localAddress !== undefined && { localAddress: this.#o.localAddress }),
+      noDelay: true,
+    };
+    const security = this.#o.security;
+    if (security === undefined) return connect(target);
+    let fd: number;
+    try {
+      fd = openTcpSocket(ipFamily(this.#o.address) ?? 4, this.#o.address, security);
+    } catch (err) {
+      const failed = new Socket();
+      process.nextTick(() => failed.destroy(err as Error));
+      return failed;
+    }
+    // manualStart: no read before the connection is up (Node starts reading on 'connect').
+    const options = { fd, readable: true, writable: true, manualStart: true } as SocketConstructorOpts;
+    return new Socket(options).connect(target);
   }
 
   #wrap(a: Attempt, socket: Socket, direction: ConnectionDirection): Connection {

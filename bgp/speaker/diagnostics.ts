@@ -13,6 +13,11 @@ export const DiagnosticChannel = {
   updateError: 'margay.bgp.updateError',
   /** { address, reason } — a problem that did not change the session state (e.g. a route-refresh for an unknown family). */
   warning: 'margay.bgp.warning',
+  /**
+   * { address, family, limit, received, action: 'teardown' | 'warn', holdSeconds? } — a prefix
+   * limit crossed (PeerConfig.maxPrefix): once per crossing, not per UPDATE.
+   */
+  prefixLimit: 'margay.bgp.prefixLimit',
 } as const;
 export type DiagnosticChannelName = (typeof DiagnosticChannel)[keyof typeof DiagnosticChannel];
 
@@ -22,4 +27,5 @@ export const channels = {
   notification: channel(DiagnosticChannel.notification),
   updateError: channel(DiagnosticChannel.updateError),
   warning: channel(DiagnosticChannel.warning),
+  prefixLimit: channel(DiagnosticChannel.prefixLimit),
 } as const;

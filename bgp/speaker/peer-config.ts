@@ -6,7 +6,9 @@ import { ipFamily } from '../addr.ts';
 import { BgpError } from '../errors.ts';
 import { FSM_DEFAULTS, type FsmConfig, resolveFsmConfig, timersProblem } from '../fsm/index.ts';
 import { canonicalAddress } from '../session/address.ts';
+import { MD5_MAX_KEY_OCTETS, type TcpSecurity } from '../session/sockopt.ts';
 import { FAMILIES, type Family } from '../wire/index.ts';
+import { maxPrefixProblem, type PrefixLimitRule, prefixLimitRules } from './max-prefix.ts';
 import type { PeerConfig } from './types.ts';
 
 export const DEFAULT_BGP_PORT = 179;
@@ -20,6 +22,8 @@ export interface ResolvedPeer {
   readonly families: readonly Family[];
   readonly isIpv6: boolean;
   readonly fsm: FsmConfig;
+  /** `config.maxPrefix` for the peer's families. */
+  readonly prefixLimits: readonly PrefixLimitRule[];
 }
 
 /** Why the speaker refuses a peer: the PeerConfig field and the reason. */
@@ -59,17 +63,16 @@ function resolve(config: PeerConfig): ResolvedPeer {
   for (const f of families) {
     if (!FAMILIES.includes(f)) refuse('families', `${String(f)} is not one of ${FAMILIES.join(', ')}`);
   }
-  for (const [field, value] of [
-    ['allowAsIn', config.allowAsIn],
-    ['maxPrefix', config.maxPrefix],
-  ] as const) {
-    if (value !== undefined && (!Number.isInteger(value) || value < 0)) {
-      refuse(field, `${value} is not a non-negative integer`);
-    }
+  if (config.allowAsIn !== undefined && (!Number.isInteger(config.allowAsIn) || config.allowAsIn < 0)) {
+    refuse('allowAsIn', `${config.allowAsIn} is not a non-negative integer`);
   }
+  const limits = maxPrefixProblem(config.maxPrefix);
+  if (limits !== undefined) refuse(`maxPrefix${limits.field}`, limits.message);
   if (config.exportPolicy !== undefined && config.exportPolicy !== 'all' && config.exportPolicy !== 'local') {
     refuse('exportPolicy', `${String(config.exportPolicy)} is not 'all' or 'local'`);
   }
+  const security = securityProblem(config);
+  if (security !== undefined) refuse(security.field, security.message);
   const nh = config.nextHop;
   if (nh?.ipv4 !== undefined && ipFamily(nh.ipv4) !== 4) refuse('nextHop.ipv4', `${nh.ipv4} is not IPv4`);
   if (nh?.ipv6 !== undefined && ipFamily(nh.ipv6) !== 6) refuse('nextHop.ipv6', `${nh.ipv6} is not IPv6`);
@@ -87,7 +90,52 @@ function resolve(config: PeerConfig): ResolvedPeer {
   } catch (err) {
     return refuse('connectRetryTime', (err as Error).message);
   }
-  return { config, address, port, families: [...new Set(families)], isIpv6: ipFamily(address) === 6, fsm };
+  const unique = [...new Set(families)];
+  return {
+    config,
+    address,
+    port,
+    families: unique,
+    isIpv6: ipFamily(address) === 6,
+    fsm,
+    prefixLimits: prefixLimitRules(config.maxPrefix, unique),
+  };
+}
+
+/** The rules of `password`, `ttlSecurity` and `multihop` (FRR refuses the last two together). */
+function securityProblem(config: PeerConfig): PeerProblem | undefined {
+  const { password, ttlSecurity, multihop } = config;
+  if (password !== undefined) {
+    if (typeof password !== 'string') return { field: 'password', message: 'is not a string' };
+    const octets = Buffer.byteLength(password, 'utf8');
+    if (octets < 1 || octets > MD5_MAX_KEY_OCTETS) {
+      return { field: 'password', message: `is ${octets} octets long, not 1..${MD5_MAX_KEY_OCTETS}` };
+    }
+  }
+  if (ttlSecurity !== undefined && (!Number.isInteger(ttlSecurity) || ttlSecurity < 1 || ttlSecurity > 254)) {
+    return { field: 'ttlSecurity', message: `${String(ttlSecurity)} is not a hop count in 1..254` };
+  }
+  if (multihop !== undefined && (!Number.isInteger(multihop) || multihop < 1 || multihop > 255)) {
+    return { field: 'multihop', message: `${String(multihop)} is not a TTL in 1..255` };
+  }
+  if (ttlSecurity !== undefined && multihop !== undefined) {
+    return { field: 'ttlSecurity', message: 'ttlSecurity and multihop cannot both be set' };
+  }
+  return undefined;
+}
+
+/**
+ * What the peer's sockets need (sockopt.ts), or undefined for plain sockets: the key, TTL 255
+ * and the minimum TTL for `ttlSecurity`, the TTL for `multihop`.
+ */
+export function tcpSecurityOf(config: PeerConfig): TcpSecurity | undefined {
+  const { password, ttlSecurity, multihop } = config;
+  if (password === undefined && ttlSecurity === undefined && multihop === undefined) return undefined;
+  return {
+    ...(password !== undefined && { password }),
+    ...(ttlSecurity !== undefined && { ttl: 255, minTtl: 256 - ttlSecurity }),
+    ...(multihop !== undefined && { ttl: multihop }),
+  };
 }
 
 /** Why `setPeers` would refuse this peer on its own, or undefined when it accepts it. */
@@ -130,8 +178,11 @@ export function resolvePeers(desired: readonly PeerConfig[]): Map<string, Resolv
   return out;
 }
 
-/** Fields that change nothing on the wire: applied without resetting the session. */
-const COSMETIC: ReadonlySet<keyof PeerConfig> = new Set<keyof PeerConfig>(['description']);
+/**
+ * Fields applied without resetting the session: the description changes nothing on the wire;
+ * prefix limits are checked against the running session at once (Speaker.setPeers).
+ */
+const COSMETIC: ReadonlySet<keyof PeerConfig> = new Set<keyof PeerConfig>(['description', 'maxPrefix']);
 
 /** True when going from `a` to `b` needs the session restarted (Cease / Other Configuration Change). */
 export function needsReset(a: ResolvedPeer, b: ResolvedPeer): boolean {

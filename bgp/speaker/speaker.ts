@@ -33,6 +33,15 @@
 // reconfigured peer gets Other Configuration Change, a graceful Cease: it keeps our routes until
 // the new session's End-of-RIB, while its routes here are flushed (the new entry is a new peer).
 //
+// Prefix limits (max-prefix.ts): after each UPDATE the received count of each limited family is
+// compared with its limit. `warn` publishes once per crossing (again only after the count fell
+// back to the limit, or in a later session) and counts. `teardown` stops the session with Cease /
+// Maximum Number of Prefixes Reached carrying AFI, SAFI and the limit (RFC 4486 §4), as a
+// ManualStop, so the FSM schedules no automatic restart of its own; the peer is held Idle for the
+// hold time, incoming connections from it are refused meanwhile, and then it starts again. A
+// change of its maxPrefix releases a held peer at once (the operator raised the limit or removed
+// it) and applies to the running session without a reset.
+//
 // Restarting side (RFC 4724 §4.1): with `gracefulRestartRestarting` the OPEN carries the R bit
 // until the first session with that peer is Established; later OPENs (a flap) do not.
 import type { Socket } from 'node:net';
@@ -60,6 +69,7 @@ import { TypedEmitter } from './emitter.ts';
 import { RibFlusher } from './flusher.ts';
 import { isGracefulEnd, StaleRoutes } from './graceful-restart.ts';
 import { checkLocalRoutes } from './local-routes.ts';
+import { maxPrefixData, nextHold, type PrefixLimitRule } from './max-prefix.ts';
 import { needsReset, type ResolvedPeer, resolvePeers } from './peer-config.ts';
 import { ExportPump } from './pump.ts';
 import type {
@@ -69,6 +79,7 @@ import type {
   PathView,
   PeerConfig,
   PeerStatus,
+  PrefixLimitStatus,
   RouteFilter,
   SpeakerEvents,
   SpeakerOptions,
@@ -89,6 +100,19 @@ interface PeerEntry {
   pump: ExportPump | null;
   /** What the last Established session negotiated (kept after it ends, for graceful restart). */
   negotiated: Negotiated | null;
+  /** When the current session became Established (monotonic ms), or null. */
+  establishedAt: number | null;
+  readonly limits: LimitState;
+}
+
+interface LimitState {
+  /** Families of the current session above a `warn` limit: warned once, until they drop back. */
+  readonly over: Set<Family>;
+  /** Teardowns and warnings per `family action limit`. */
+  readonly exceeded: Map<string, number>;
+  /** Teardowns in a row, for the doubling of the hold (max-prefix.ts nextHold). */
+  repeats: number;
+  held: (NonNullable<PrefixLimitStatus['heldIdle']> & { timer: unknown }) | null;
 }
 
 export class Speaker {
@@ -228,6 +252,7 @@ export class Speaker {
         }),
       );
     }
+    for (const entry of this.#peers.values()) this.#release(entry, false);
     this.#stale.clear();
     closing.push(...this.#stopping);
     await Promise.all(closing);
@@ -260,7 +285,10 @@ export class Speaker {
         this.#removeEntry(entry, CeaseSubcode.otherConfigurationChange);
         this.#addEntry(resolved);
       } else {
+        const isLimitChanged =
+          JSON.stringify(entry.resolved.config.maxPrefix) !== JSON.stringify(resolved.config.maxPrefix);
         entry.resolved = resolved;
+        if (isLimitChanged) this.#limitsChanged(entry);
       }
     }
   }
@@ -371,13 +399,23 @@ export class Speaker {
       random: this.#random,
       host,
     });
-    entry = { resolved, session, localOpen, ribId: null, pump: null, negotiated: null };
+    entry = {
+      resolved,
+      session,
+      localOpen,
+      ribId: null,
+      pump: null,
+      negotiated: null,
+      establishedAt: null,
+      limits: { over: new Set(), exceeded: new Map(), repeats: 0, held: null },
+    };
     this.#peers.set(resolved.address, entry);
     if (this.#isStarted && !this.#isStopped) session.start();
   }
 
   #removeEntry(entry: PeerEntry, subcode: number): void {
     this.#peers.delete(entry.resolved.address);
+    this.#release(entry, false);
     const stopped = entry.session.stop({ subcode });
     this.#stale.drop(entry.resolved.address);
     this.#stopping.add(stopped);
@@ -388,6 +426,10 @@ export class Speaker {
     if (this.#isStopped) return { ok: false, reason: 'the speaker is stopping' };
     const entry = this.#peers.get(remoteAddress);
     if (entry === undefined) return { ok: false, reason: `${remoteAddress} is not a configured peer` };
+    const held = entry.limits.held;
+    if (held !== null) {
+      return { ok: false, reason: `${held.reason}, held Idle until ${new Date(held.until).toISOString()}` };
+    }
     const refused = entry.session.acceptIncoming(socket);
     return refused === null ? { ok: true } : { ok: false, reason: refused };
   }
@@ -472,6 +514,7 @@ export class Speaker {
     });
     entry.ribId = ribId;
     entry.negotiated = s.negotiated;
+    entry.establishedAt = this.#now();
     this.#byRibId.set(ribId, entry);
     this.#ribAddress.set(ribId, r.address);
     entry.pump = new ExportPump({
@@ -494,6 +537,8 @@ export class Speaker {
   }
 
   #onDown(entry: PeerEntry, reason: DownReason, wasEstablished: boolean): void {
+    entry.establishedAt = null;
+    entry.limits.over.clear();
     entry.pump?.stop();
     entry.pump = null;
     const ribId = entry.ribId;
@@ -530,14 +575,112 @@ export class Speaker {
       }
     }
     if (message.endOfRib !== undefined) this.#stale.endOfRib(address, message.endOfRib);
-    const max = entry.resolved.config.maxPrefix;
-    if (max !== undefined && entry.ribId === ribId) {
-      const received = this.#rib.peerStats(ribId).received;
-      if (received > max) {
-        // RFC 4486 §4: Cease / Maximum Number of Prefixes Reached.
-        entry.session.automaticStop(CeaseSubcode.maxPrefixesReached, `${received} prefixes, maximum ${max}`);
+    if (entry.ribId === ribId) this.#checkLimits(entry);
+  }
+
+  // ---- prefix limits --------------------------------------------------------------------
+
+  /** Compares the current session's received prefixes with the limits (see the file header). */
+  #checkLimits(entry: PeerEntry): void {
+    const rules = entry.resolved.prefixLimits;
+    if (rules.length === 0 || entry.ribId === null || entry.limits.held !== null) return;
+    const received = this.#rib.peerStats(entry.ribId).receivedByFamily;
+    for (const rule of rules) {
+      const count = received[rule.family];
+      const limits = entry.limits;
+      if (count <= rule.limit) {
+        limits.over.delete(rule.family);
+        continue;
       }
+      if (rule.action === 'teardown') {
+        this.#tearDown(entry, rule, count);
+        return;
+      }
+      if (limits.over.has(rule.family)) continue;
+      limits.over.add(rule.family);
+      this.#countExceeded(entry, rule);
+      channels.prefixLimit.publish({
+        address: entry.resolved.address,
+        family: rule.family,
+        limit: rule.limit,
+        received: count,
+        action: 'warn',
+      });
     }
+  }
+
+  #countExceeded(entry: PeerEntry, rule: PrefixLimitRule): void {
+    const key = `${rule.family} ${rule.action} ${rule.limit}`;
+    entry.limits.exceeded.set(key, (entry.limits.exceeded.get(key) ?? 0) + 1);
+  }
+
+  #tearDown(entry: PeerEntry, rule: PrefixLimitRule, received: number): void {
+    const limits = entry.limits;
+    const establishedMs = entry.establishedAt === null ? 0 : this.#now() - entry.establishedAt;
+    const hold = nextHold(rule.restartAfterSeconds, limits.repeats, establishedMs / 1000);
+    limits.repeats = hold.repeats;
+    this.#countExceeded(entry, rule);
+    // RFC 4486 §4: Cease / Maximum Number of Prefixes Reached with AFI, SAFI and the limit; a
+    // Hard Reset when the N bit was exchanged (RFC 8538 §5.1, PeerSession.stop). The session
+    // goes Idle within this call, so its down reason is known below.
+    const stopped = entry.session.stop({
+      subcode: CeaseSubcode.maxPrefixesReached,
+      data: maxPrefixData(rule.family, rule.limit),
+    });
+    this.#stopping.add(stopped);
+    void stopped.then(() => this.#stopping.delete(stopped));
+    const down = entry.session.lastDownReason?.message ?? 'Maximum number of prefixes reached';
+    limits.held = {
+      family: rule.family,
+      limit: rule.limit,
+      received,
+      until: this.#wallClock() + hold.seconds * 1000,
+      seconds: hold.seconds,
+      reason: `${down}: ${received} ${rule.family} prefixes, limit ${rule.limit}`,
+      timer: this.#timers.setTimeout(() => this.#release(entry, true), hold.seconds * 1000),
+    };
+    channels.prefixLimit.publish({
+      address: entry.resolved.address,
+      family: rule.family,
+      limit: rule.limit,
+      received,
+      action: 'teardown',
+      holdSeconds: hold.seconds,
+    });
+  }
+
+  /** Ends a hold; with `restart`, starts the session again when the peer is still configured. */
+  #release(entry: PeerEntry, restart: boolean): void {
+    const held = entry.limits.held;
+    if (held === null) return;
+    this.#timers.clearTimeout(held.timer);
+    entry.limits.held = null;
+    if (restart && this.#peers.get(entry.resolved.address) === entry && this.#isStarted && !this.#isStopped) {
+      entry.session.start();
+    }
+  }
+
+  /** New limits: a held peer starts now; a running session is checked against them at once. */
+  #limitsChanged(entry: PeerEntry): void {
+    entry.limits.over.clear();
+    entry.limits.repeats = 0;
+    if (entry.limits.held !== null) this.#release(entry, true);
+    else this.#checkLimits(entry);
+  }
+
+  #limitStatus(entry: PeerEntry): PrefixLimitStatus | undefined {
+    const rules = entry.resolved.prefixLimits;
+    const limits = entry.limits;
+    if (rules.length === 0 && limits.exceeded.size === 0) return undefined;
+    const exceeded: PrefixLimitStatus['exceeded'][number][] = [];
+    for (const [key, count] of limits.exceeded) {
+      const [family, action, limit] = key.split(' ') as [Family, 'teardown' | 'warn', string];
+      exceeded.push({ family, action, limit: Number(limit), count });
+    }
+    const held = limits.held;
+    if (held === null) return { exceeded };
+    const { timer: _timer, ...heldIdle } = held;
+    return { exceeded, heldIdle };
   }
 
   #onBestPathChanged(event: BestPathChanged): void {
@@ -583,7 +726,8 @@ export class Speaker {
       if (id === entry.ribId) advertised = stats.advertised;
     }
     const timers = s.timers;
-    const lastError = s.lastDownReason?.message;
+    const prefixLimit = this.#limitStatus(entry);
+    const lastError = entry.limits.held?.reason ?? s.lastDownReason?.message;
     const localAddress = est?.localAddress ?? c.localAddress;
     return {
       address: r.address,
@@ -611,6 +755,7 @@ export class Speaker {
         updatesIn: s.counters.updatesIn,
         updatesOut: s.counters.updatesOut,
       },
+      ...(prefixLimit !== undefined && { prefixLimit }),
     };
   }
 }

@@ -86,8 +86,13 @@ export interface PeerConfig {
   readonly description?: string;
   /** Accept paths that contain our own AS up to this many times. */
   readonly allowAsIn?: number;
-  /** Cease/Maximum Number of Prefixes Reached (RFC 4486) when exceeded. */
-  readonly maxPrefix?: number;
+  /**
+   * Prefix limits per family (max-prefix.ts): more prefixes of a family than its `limit` either
+   * tear the session down with Cease / Maximum Number of Prefixes Reached (RFC 4486) and keep
+   * the peer Idle for `restartAfterSeconds`, doubling on repeats, or only warn. A number is that
+   * limit for each family of the session, action teardown.
+   */
+  readonly maxPrefix?: MaxPrefixConfig;
   /** ConnectRetry base in seconds (default 5, grows with backoff). */
   readonly connectRetryTime?: number;
   /**
@@ -102,9 +107,40 @@ export interface PeerConfig {
    * step (bgp/rib/export.ts).
    */
   readonly exportPolicy?: ExportPolicy;
+  /**
+   * RFC 2385 TCP-MD5 key shared with the peer, 1..80 octets (UTF-8): every segment of the
+   * session is signed, and unsigned or wrongly signed ones are dropped by the kernel. Set on the
+   * outgoing sockets and, per peer address, on the listening sockets.
+   */
+  readonly password?: string;
+  /**
+   * RFC 5082 TTL security (GTSM), 1..254: we send TTL 255 and the kernel drops the peer's
+   * segments that arrive with a TTL below 256 - ttlSecurity (the peer is at most that many hops
+   * away). Not together with `multihop`.
+   */
+  readonly ttlSecurity?: number;
+  /**
+   * The TTL our segments leave with, 1..255 (eBGP multihop: the peer is that many hops away at
+   * most). Absent (and without `ttlSecurity`): the system's default TTL.
+   */
+  readonly multihop?: number;
 }
 
 export type ExportPolicy = 'all' | 'local';
+
+/** teardown: Cease and hold the peer Idle (BIRD `action restart`); warn: count and log only. */
+export type MaxPrefixAction = 'teardown' | 'warn';
+
+export interface PrefixLimit {
+  /** More received prefixes of the family than this trigger `action`. */
+  readonly limit: number;
+  /** Default teardown. */
+  readonly action?: MaxPrefixAction;
+  /** The first idle hold after a teardown, s (default 60); doubles on repeats up to 15 min. */
+  readonly restartAfterSeconds?: number;
+}
+
+export type MaxPrefixConfig = number | { readonly [F in Family]?: PrefixLimit };
 
 export interface LocalRoute {
   readonly prefix: string;
@@ -146,6 +182,28 @@ export interface PeerStatus {
     readonly out: number;
     readonly updatesIn: number;
     readonly updatesOut: number;
+  };
+  /** Present when the peer has prefix limits (PeerConfig.maxPrefix). */
+  readonly prefixLimit?: PrefixLimitStatus;
+}
+
+export interface PrefixLimitStatus {
+  /** Teardowns and warnings since the limits were configured, per family. */
+  readonly exceeded: readonly {
+    readonly family: Family;
+    readonly limit: number;
+    readonly action: MaxPrefixAction;
+    readonly count: number;
+  }[];
+  /** Set while the peer is held Idle after a teardown: no connection either way until `until`. */
+  readonly heldIdle?: {
+    readonly family: Family;
+    readonly limit: number;
+    readonly received: number;
+    /** ms since the epoch. */
+    readonly until: number;
+    readonly seconds: number;
+    readonly reason: string;
   };
 }
 

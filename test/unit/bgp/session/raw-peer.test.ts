@@ -211,9 +211,12 @@ describe('session against a raw peer', () => {
     raw.send(update(['10.9.1.0/24', '10.9.2.0/24', '10.9.3.0/24']));
     await waitFor(() => raw.notifications.length > 0, 'NOTIFICATION');
     expect(raw.notifications[0]).toMatchObject({ code: 6, subcode: 1 });
+    // RFC 4486 §4 Data: AFI 1, SAFI 1, the upper bound 2 as four octets.
+    expect([...(raw.notifications[0]?.data ?? [])]).toEqual([0, 1, 1, 0, 0, 0, 2]);
     expect(peerOf(speaker)?.lastError).toBe(
-      'Error: Maximum number of prefixes reached: 3 prefixes, maximum 2',
+      'Maximum number of prefixes reached: 3 ipv4-unicast prefixes, limit 2',
     );
+    expect(peerOf(speaker)?.prefixLimit?.heldIdle).toMatchObject({ family: 'ipv4-unicast', seconds: 60 });
     await waitFor(() => speaker.routes().length === 0, 'routes flushed');
   });
 
@@ -345,7 +348,7 @@ describe('session against a raw peer', () => {
       encapsulated: { code: 6, subcode: 1 },
     });
     expect(peerOf(speaker)?.lastError).toBe(
-      'Error: Hard reset (Maximum number of prefixes reached): 2 prefixes, maximum 1',
+      'Hard reset (Maximum number of prefixes reached): 2 ipv4-unicast prefixes, limit 1',
     );
     await waitFor(() => speaker.routes().length === 0, 'routes flushed');
   });
