@@ -3,6 +3,7 @@
 import type { DownReason, FsmConfig, FsmStateName } from '../fsm/index.ts';
 import type { Negotiated, OpenMessage, RouteRefreshMessage, UpdateMessage } from '../wire/index.ts';
 import type { ConnectionDirection } from './connection.ts';
+import type { TcpSecurity } from './sockopt.ts';
 
 export interface EstablishedSession {
   readonly localOpen: OpenMessage;
@@ -54,6 +55,11 @@ export interface PeerSessionOptions {
   readonly address: string;
   readonly port: number;
   readonly localAddress?: string;
+  /**
+   * TCP-MD5 key and TTL options of the outgoing connections (sockopt.ts); incoming ones get
+   * them from the speaker's listener. Absent: plain sockets.
+   */
+  readonly security?: TcpSecurity;
   /** The AS the peer must announce (RFC 4271 §6.2 Bad Peer AS). */
   readonly peerAsn: number;
   readonly localAsn: number;

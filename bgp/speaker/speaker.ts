@@ -55,6 +55,7 @@ import { Listener } from '../session/listener.ts';
 import { buildLocalOpen } from '../session/local-open.ts';
 import { type EstablishedSession, PeerSession, type PeerSessionHost } from '../session/peer-session.ts';
 import { HOST_TIMERS, type HostTimers } from '../session/session-types.ts';
+import { applyTcpSecurity, descriptorOf } from '../session/sockopt.ts';
 import {
   afiSafiOf,
   CeaseSubcode,
@@ -70,7 +71,7 @@ import { RibFlusher } from './flusher.ts';
 import { isGracefulEnd, StaleRoutes } from './graceful-restart.ts';
 import { checkLocalRoutes } from './local-routes.ts';
 import { maxPrefixData, nextHold, type PrefixLimitRule } from './max-prefix.ts';
-import { needsReset, type ResolvedPeer, resolvePeers } from './peer-config.ts';
+import { needsReset, type ResolvedPeer, resolvePeers, tcpSecurityOf } from './peer-config.ts';
 import { ExportPump } from './pump.ts';
 import type {
   BestPathChange,
@@ -218,6 +219,7 @@ export class Speaker {
         });
         await listener.start();
         this.#listeners.push(listener);
+        this.#secureListener(listener);
       }
     } catch (err) {
       await Promise.all(this.#listeners.map((l) => l.close()));
@@ -382,12 +384,14 @@ export class Speaker {
   #addEntry(resolved: ResolvedPeer): void {
     const o = this.#options;
     const localOpen = this.#localOpen(resolved);
+    const security = tcpSecurityOf(resolved.config);
     let entry: PeerEntry | undefined;
     const host = this.#host(() => entry as PeerEntry);
     const session = new PeerSession({
       address: resolved.address,
       port: resolved.port,
       ...(resolved.config.localAddress !== undefined && { localAddress: resolved.config.localAddress }),
+      ...(security !== undefined && { security }),
       peerAsn: resolved.config.asn,
       localAsn: o.asn,
       routerId: o.routerId,
@@ -410,16 +414,54 @@ export class Speaker {
       limits: { over: new Set(), exceeded: new Map(), repeats: 0, held: null },
     };
     this.#peers.set(resolved.address, entry);
+    for (const listener of this.#listeners) this.#secureListener(listener);
     if (this.#isStarted && !this.#isStopped) session.start();
   }
 
   #removeEntry(entry: PeerEntry, subcode: number): void {
     this.#peers.delete(entry.resolved.address);
+    for (const listener of this.#listeners) this.#secureListener(listener);
     this.#release(entry, false);
     const stopped = entry.session.stop({ subcode });
     this.#stale.drop(entry.resolved.address);
     this.#stopping.add(stopped);
     void stopped.then(() => this.#stopping.delete(stopped));
+  }
+
+  /**
+   * The listener's TCP-MD5 keys follow the peers' passwords, one key per peer address (a change
+   * touches only that address's key), and it sends with TTL 255 while a peer has TTL security.
+   */
+  #secureListener(listener: Listener): void {
+    const keys = new Map<string, string>();
+    let ttl255 = false;
+    for (const [address, entry] of this.#peers) {
+      const { password, ttlSecurity } = entry.resolved.config;
+      if (password !== undefined) keys.set(address, password);
+      if (ttlSecurity !== undefined) ttl255 = true;
+    }
+    for (const problem of listener.setSecurity(keys, ttl255)) this.#warn('listener', problem);
+  }
+
+  /**
+   * An accepted connection has its key from the listener; here it gets its peer's TTL options
+   * (or the default TTL back when the listener sends with 255 for another peer). Returns why
+   * it must be refused when they cannot be set: the peer asked for protection we cannot give.
+   */
+  #secureAccepted(entry: PeerEntry, remoteAddress: string, socket: Socket): string | undefined {
+    const security = tcpSecurityOf(entry.resolved.config);
+    const listenerTtl255 = this.#listeners.some((l) => l.hasTtl255);
+    const ttl = security?.ttl ?? (listenerTtl255 ? -1 : undefined);
+    if (ttl === undefined && security?.minTtl === undefined) return undefined;
+    try {
+      applyTcpSecurity(descriptorOf(socket), remoteAddress, {
+        ...(ttl !== undefined && { ttl }),
+        ...(security?.minTtl !== undefined && { minTtl: security.minTtl }),
+      });
+      return undefined;
+    } catch (err) {
+      return `cannot set the TTL options of the connection: ${(err as Error).message}`;
+    }
   }
 
   #accept(remoteAddress: string, socket: Socket): { ok: true } | { ok: false; reason: string } {
@@ -430,6 +472,8 @@ export class Speaker {
     if (held !== null) {
       return { ok: false, reason: `${held.reason}, held Idle until ${new Date(held.until).toISOString()}` };
     }
+    const insecure = this.#secureAccepted(entry, remoteAddress, socket);
+    if (insecure !== undefined) return { ok: false, reason: insecure };
     const refused = entry.session.acceptIncoming(socket);
     return refused === null ? { ok: true } : { ok: false, reason: refused };
   }
