@@ -53,6 +53,12 @@ import { pathView } from '../rib/snapshot.ts';
 import { canonicalAddress } from '../session/address.ts';
 import { Listener } from '../session/listener.ts';
 import { buildLocalOpen } from '../session/local-open.ts';
+import {
+  MD5_MISMATCH_SUSPECTED,
+  type Md5Counters,
+  md5MismatchSuspected,
+  readMd5Counters,
+} from '../session/md5-counters.ts';
 import { type EstablishedSession, PeerSession, type PeerSessionHost } from '../session/peer-session.ts';
 import { HOST_TIMERS, type HostTimers } from '../session/session-types.ts';
 import { applyTcpSecurity, descriptorOf } from '../session/sockopt.ts';
@@ -130,6 +136,8 @@ export class Speaker {
   readonly #flusher: RibFlusher;
   readonly #listenAddresses: readonly ListenAddress[];
   readonly #listeners: Listener[] = [];
+  /** Per peer address: the TCP-MD5 drop counters when it was configured or last Established. */
+  readonly #md5Since = new Map<string, Md5Counters>();
   /** Sessions being stopped after removal or reconfiguration. */
   readonly #stopping = new Set<Promise<void>>();
   readonly #now: () => number;
@@ -310,7 +318,8 @@ export class Speaker {
 
   peers(): PeerStatus[] {
     const out: PeerStatus[] = [];
-    for (const entry of this.#peers.values()) out.push(this.#status(entry));
+    const md5 = readMd5Counters();
+    for (const entry of this.#peers.values()) out.push(this.#status(entry, md5));
     return out;
   }
 
@@ -414,12 +423,14 @@ export class Speaker {
       limits: { over: new Set(), exceeded: new Map(), repeats: 0, held: null },
     };
     this.#peers.set(resolved.address, entry);
+    this.#md5Restart(resolved.address);
     for (const listener of this.#listeners) this.#secureListener(listener);
     if (this.#isStarted && !this.#isStopped) session.start();
   }
 
   #removeEntry(entry: PeerEntry, subcode: number): void {
     this.#peers.delete(entry.resolved.address);
+    this.#md5Since.delete(entry.resolved.address);
     for (const listener of this.#listeners) this.#secureListener(listener);
     this.#release(entry, false);
     const stopped = entry.session.stop({ subcode });
@@ -530,7 +541,15 @@ export class Speaker {
     channels.warning.publish({ address, reason });
   }
 
+  /** Counts TCP-MD5 drops for the peer from now on (status `tcpMd5`). */
+  #md5Restart(address: string): void {
+    const now = readMd5Counters();
+    if (now === undefined) this.#md5Since.delete(address);
+    else this.#md5Since.set(address, now);
+  }
+
   #onEstablished(entry: PeerEntry, s: EstablishedSession): void {
+    this.#md5Restart(entry.resolved.address);
     const r = entry.resolved;
     const c = r.config;
     const ribId = `${r.address}#${++this.#generation}`;
@@ -754,7 +773,16 @@ export class Speaker {
     this.#emitter.emit('bestPathChanged', change);
   }
 
-  #status(entry: PeerEntry): PeerStatus {
+  /** `md5`: the namespace's TCP-MD5 drop counters now (read once for all peers). */
+  #status(entry: PeerEntry, md5: Md5Counters | undefined): PeerStatus {
+    const md5Since = this.#md5Since.get(entry.resolved.address);
+    const tcpMd5 =
+      entry.session.state !== 'Established' &&
+      md5 !== undefined &&
+      md5Since !== undefined &&
+      md5MismatchSuspected(entry.resolved.config.password !== undefined, md5Since, md5)
+        ? MD5_MISMATCH_SUSPECTED
+        : undefined;
     const r = entry.resolved;
     const c = r.config;
     const s = entry.session;
@@ -800,6 +828,7 @@ export class Speaker {
         updatesOut: s.counters.updatesOut,
       },
       ...(prefixLimit !== undefined && { prefixLimit }),
+      ...(tcpMd5 !== undefined && { tcpMd5 }),
     };
   }
 }

@@ -185,6 +185,12 @@ export interface PeerStatus {
   };
   /** Present when the peer has prefix limits (PeerConfig.maxPrefix). */
   readonly prefixLimit?: PrefixLimitStatus;
+  /**
+   * 'TCP-MD5 mismatch suspected' while the peer is not Established and the kernel counted
+   * TCP-MD5 drops that fit its configuration since it was configured or last Established
+   * (bgp/session/md5-counters.ts).
+   */
+  readonly tcpMd5?: string;
 }
 
 export interface PrefixLimitStatus {
