@@ -1,0 +1,429 @@
+// Margay's BFD table (RFC 5880 asynchronous mode, RFC 5881 single hop) against BIRD 2's
+// `protocol bfd` and FRR's bfdd, in network namespaces, IPv4 and IPv6: sessions come Up, a link
+// cut in the peer's namespace (iptables dropping our packets) takes them Down within the
+// Detection Time, they come back when the cut heals, and AdminDown is seen by the peer.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { chownSync, closeSync, openSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { Transition } from '../../bgp/bfd/session.ts';
+import type { BfdPeer, BfdSessionStatus } from '../../bgp/bfd/table.ts';
+import { type BirdHandle, type FrrHandle, Lab, startBird, startFrr, waitFor } from './lib/index.ts';
+
+/** The BFD table child inside a namespace, driven over stdin/stdout. */
+class BfdProcess {
+  readonly child: ChildProcess;
+  readonly #waiting = new Map<number, (v: { result?: unknown; error?: string }) => void>();
+  #next = 1;
+  readonly started: Promise<unknown>;
+  readonly exited: Promise<number | null>;
+  readonly changes: { key: string; at: number; transition: Transition }[] = [];
+
+  constructor(ns: string, logFile: string) {
+    const log = openSync(logFile, 'a');
+    try {
+      this.child = spawn(
+        'ip',
+        ['netns', 'exec', ns, process.execPath, join(import.meta.dirname, 'bfd-child.ts')],
+        {
+          stdio: ['pipe', 'pipe', log],
+        },
+      );
+    } finally {
+      closeSync(log);
+    }
+    this.exited = new Promise((r) => this.child.once('exit', (code) => r(code)));
+    this.started = new Promise((resolve, reject) => {
+      this.#waiting.set(0, (v) => (v.error ? reject(new Error(v.error)) : resolve(v.result)));
+      void this.exited.then((code) => reject(new Error(`BFD child exited with ${code}, see ${logFile}`)));
+    });
+    const out = this.child.stdout;
+    if (out === null) throw new Error('no stdout');
+    createInterface({ input: out }).on('line', (line) => {
+      const msg = JSON.parse(line) as {
+        id?: number;
+        event?: string;
+        result?: unknown;
+        error?: string;
+        key?: string;
+        at?: number;
+        transition?: Transition;
+      };
+      if (
+        msg.event === 'change' &&
+        msg.key !== undefined &&
+        msg.at !== undefined &&
+        msg.transition !== undefined
+      )
+        this.changes.push({ key: msg.key, at: msg.at, transition: msg.transition });
+      if (msg.id === undefined) return;
+      this.#waiting.get(msg.id)?.(msg);
+      this.#waiting.delete(msg.id);
+    });
+  }
+
+  request<T>(op: string, extra: object = {}): Promise<T> {
+    const id = this.#next++;
+    return new Promise<T>((resolve, reject) => {
+      this.#waiting.set(id, (v) => (v.error ? reject(new Error(v.error)) : resolve(v.result as T)));
+      this.child.stdin?.write(`${JSON.stringify({ id, op, ...extra })}\n`);
+    });
+  }
+
+  add(key: string, spec: BfdPeer): Promise<unknown> {
+    return this.request('add', { key, spec });
+  }
+
+  status(key: string): Promise<BfdSessionStatus> {
+    return this.request<BfdSessionStatus>('status', { key });
+  }
+
+  /** Waits until `key` is in `state`. */
+  waitState(key: string, state: string, timeoutMs = 15_000): Promise<BfdSessionStatus> {
+    return waitFor(() => this.status(key), {
+      describe: `our BFD session ${key} ${state}`,
+      until: (s) => s?.state === state,
+      timeoutMs,
+    });
+  }
+
+  /**
+   * Waits for a change of `key` to `to` among the changes from index `from` on: a session that
+   * goes Down while the peer still reaches it moves on to Init at once, so its state alone can
+   * miss the Down.
+   */
+  waitChange(key: string, to: string, from: number): Promise<{ at: number; transition: Transition }> {
+    return waitFor(
+      () => this.changes.slice(from).find((c) => c.key === key && c.transition.to === to) ?? null,
+      { describe: `our BFD session ${key} to ${to}`, until: (c) => c !== null, timeoutMs: 5_000 },
+    ) as Promise<{ at: number; transition: Transition }>;
+  }
+
+  /** Ends the child by PID if it is still running. */
+  kill(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null && this.child.pid !== undefined) {
+      try {
+        process.kill(this.child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+const TIMERS_100 = { desiredMinTxUs: 100_000, requiredMinRxUs: 100_000, detectMult: 3 };
+
+/** Drops, in `ns`, everything from `from` (a link cut as the ToR sees it), or lifts the drop. */
+async function cut(lab: Lab, ns: string, from: string, on: boolean): Promise<void> {
+  const rule = [on ? '-I' : '-D', 'INPUT', '-s', from, '-j', 'DROP'];
+  await lab.exec(ns, from.includes(':') ? ['ip6tables-nft', ...rule] : ['iptables-nft', ...rule]);
+}
+
+interface BirdBfdSession {
+  readonly address: string;
+  readonly state: string;
+}
+
+/** `birdc show bfd sessions`: IP address, interface, state, since, interval, timeout. */
+async function birdBfdSessions(bird: BirdHandle): Promise<BirdBfdSession[]> {
+  const out = await bird.birdc('show bfd sessions');
+  const rows: BirdBfdSession[] = [];
+  for (const line of out.split('\n')) {
+    const m = /^\s*([0-9a-f.:]+)\s+\S+\s+(Up|Down|Init|AdminDown)\b/i.exec(line);
+    if (m?.[1] !== undefined && m[2] !== undefined) rows.push({ address: m[1], state: m[2] });
+  }
+  return rows;
+}
+
+async function waitBird(bird: BirdHandle, address: string, state: string): Promise<void> {
+  await waitFor(() => birdBfdSessions(bird), {
+    describe: `BIRD's BFD session with ${address} ${state}`,
+    until: (rows) => rows.some((r) => r.address === address && r.state === state),
+    timeoutMs: 15_000,
+  });
+}
+
+describe('BFD ↔ BIRD 2 protocol bfd (IPv4 + IPv6)', () => {
+  const lab = new Lab();
+  let bird: BirdHandle;
+  let margay: BfdProcess | undefined;
+  let m = '';
+  let b = '';
+
+  beforeAll(async () => {
+    m = await lab.addNamespace('m');
+    b = await lab.addNamespace('b');
+    await lab.connect(
+      { ns: m, ifname: 'to-b', ipv4: '192.0.2.1/24', ipv6: '2001:db8::1/64' },
+      { ns: b, ifname: 'to-m', ipv4: '192.0.2.2/24', ipv6: '2001:db8::2/64' },
+    );
+    bird = await startBird(
+      lab,
+      b,
+      [
+        'router id 192.0.2.2;',
+        'protocol device {}',
+        'protocol bfd {',
+        '  interface "*" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; };',
+        '  neighbor 192.0.2.1;',
+        '  neighbor 2001:db8::1;',
+        '}',
+        '',
+      ].join('\n'),
+    );
+    margay = new BfdProcess(m, join(lab.dir, 'bfd-margay.log'));
+    await margay.started;
+    await margay.add('b4', { peer: '192.0.2.2', local: '192.0.2.1', timers: TIMERS_100 });
+    await margay.add('b6', { peer: '2001:db8::2', local: '2001:db8::1', timers: TIMERS_100 });
+  });
+
+  afterAll(async () => {
+    margay?.kill();
+    await margay?.exited;
+    await lab.teardown();
+  });
+
+  test('both sessions come Up on both sides, at the configured intervals', async () => {
+    const s4 = await margay!.waitState('b4', 'Up');
+    const s6 = await margay!.waitState('b6', 'Up');
+    await waitBird(bird, '192.0.2.1', 'Up');
+    await waitBird(bird, '2001:db8::1', 'Up');
+    for (const s of [s4, s6]) {
+      expect(s.remoteDiscriminator).not.toBe(0);
+      expect(s.remoteDetectMult).toBe(3);
+    }
+    // Once the Poll that follows Up is answered, both sides run at 100 ms.
+    const settled = await waitFor(() => margay!.status('b4'), {
+      describe: 'b4 at 100 ms both ways',
+      until: (s) => s.txIntervalUs === 100_000 && s.remoteDesiredMinTxUs === 100_000,
+    });
+    expect(settled.detectionTimeMs).toBe(300);
+  });
+
+  test('a cut in the peer namespace takes our session Down within the Detection Time', async () => {
+    for (const [key, addr] of [
+      ['b4', '192.0.2.1'],
+      ['b6', '2001:db8::1'],
+    ] as const) {
+      await margay!.waitState(key, 'Up');
+      const before = margay!.changes.length;
+      // Cutting in BIRD's namespace: BIRD stops hearing us, goes Down and tells us so; packets
+      // from BIRD still reach us, so our side goes Down by BIRD's Down (diag 3) or by expiry.
+      await cut(lab, b, addr, true);
+      const cutAt = await margay!.request<number>('now');
+      try {
+        const down = await margay!.waitChange(key, 'Down', before);
+        // BIRD's Detection Time is 3 × 100 ms; its Down reaches us one packet later.
+        expect(down.at - cutAt).toBeLessThan(300 + 100 + 200);
+        await waitBird(bird, addr, 'Down');
+      } finally {
+        await cut(lab, b, addr, false);
+      }
+      await margay!.waitState(key, 'Up');
+      await waitBird(bird, addr, 'Up');
+    }
+  });
+
+  test('a packet that arrives with a TTL below 255 is dropped, one with 255 is taken', async () => {
+    await lab.exec(b, ['ip', 'addr', 'add', '192.0.2.3/24', 'dev', 'to-m']);
+    await margay!.add('probe', { peer: '192.0.2.3', local: '192.0.2.1', timers: TIMERS_100 });
+    // A Down packet from discriminator 0x0a0b0c0d, written out by hand (RFC 5880 §4.1).
+    const down = '20400318 0a0b0c0d 00000000 000f4240 000f4240 00000000'.replaceAll(' ', '');
+    const send = (ttl: number) =>
+      lab.exec(b, [
+        process.execPath,
+        '-e',
+        `const s = require('node:dgram').createSocket('udp4');
+         s.bind(50000, '192.0.2.3', () => { s.setTTL(${ttl});
+           s.send(Buffer.from('${down}', 'hex'), 3784, '192.0.2.1', (e) => { if (e) throw e; s.close(); }); });`,
+      ]);
+    await send(254);
+    await send(64);
+    // The peer's own packets set the pace: wait until ours have gone out a few times.
+    await waitFor(() => margay!.status('probe'), {
+      describe: 'probe sent 3 packets',
+      until: (s) => s.packetsSent >= 3,
+    });
+    const ignored = await margay!.status('probe');
+    expect(ignored).toMatchObject({ state: 'Down', packetsReceived: 0, remoteDiscriminator: 0 });
+    await send(255);
+    const taken = await waitFor(() => margay!.status('probe'), {
+      describe: 'probe took the TTL 255 packet',
+      until: (s) => s.packetsReceived === 1,
+    });
+    expect(taken).toMatchObject({ state: 'Init', remoteDiscriminator: 0x0a0b0c0d });
+    await margay!.request('remove', { key: 'probe' });
+  });
+
+  test('AdminDown on our side is seen by BIRD as the neighbour signalling down', async () => {
+    await margay!.request('admin', { key: 'b4', down: true });
+    await waitBird(bird, '192.0.2.1', 'Down');
+    const s = await margay!.status('b4');
+    expect(s).toMatchObject({ state: 'AdminDown', diag: 'administrativelyDown' });
+    await margay!.request('admin', { key: 'b4', down: false });
+    await margay!.waitState('b4', 'Up');
+    await waitBird(bird, '192.0.2.1', 'Up');
+  });
+});
+
+interface FrrBfdPeer {
+  readonly peer: string;
+  readonly status: string;
+  readonly diagnostic: string;
+  readonly 'remote-diagnostic': string;
+  readonly 'remote-id': number;
+  readonly 'remote-receive-interval': number;
+  readonly 'remote-transmit-interval': number;
+}
+
+async function waitFrr(frr: FrrHandle, address: string, status: string): Promise<FrrBfdPeer> {
+  const peers = await waitFor(() => frr.vtyshJson<FrrBfdPeer[]>('show bfd peers json'), {
+    describe: `FRR's BFD peer ${address} ${status}`,
+    until: (ps) => ps.some((p) => p.peer === address && p.status === status),
+    timeoutMs: 15_000,
+  });
+  const found = peers.find((p) => p.peer === address);
+  if (found === undefined) throw new Error(`no FRR BFD peer ${address}`);
+  return found;
+}
+
+describe('BFD ↔ FRR bfdd (IPv4 + IPv6)', () => {
+  const lab = new Lab();
+  let frr: FrrHandle;
+  let margay: BfdProcess | undefined;
+  let f = '';
+
+  beforeAll(async () => {
+    const m = await lab.addNamespace('m');
+    f = await lab.addNamespace('f');
+    await lab.connect(
+      { ns: m, ifname: 'to-f', ipv4: '198.51.100.1/24', ipv6: '2001:db8:1::1/64' },
+      { ns: f, ifname: 'to-m', ipv4: '198.51.100.2/24', ipv6: '2001:db8:1::2/64' },
+    );
+    // zebra and bgpd as the lab starts them, then bfdd beside them on the same zebra socket.
+    frr = await startFrr(lab, f, 'hostname bgpd\n');
+    const conf = join(frr.dir, 'bfdd.conf');
+    const peer = (address: string, local: string) => [
+      ` peer ${address} local-address ${local} interface to-m`,
+      '  receive-interval 100',
+      '  transmit-interval 100',
+      '  detect-multiplier 3',
+      ' !',
+    ];
+    writeFileSync(
+      conf,
+      [
+        'hostname bfdd',
+        'bfd',
+        ...peer('198.51.100.1', '198.51.100.2'),
+        ...peer('2001:db8:1::1', '2001:db8:1::2'),
+        '!',
+        '',
+      ].join('\n'),
+    );
+    const { uid, gid } = statSync(frr.dir);
+    chownSync(conf, uid, gid);
+    const bfdd = lab.spawn(
+      f,
+      [
+        '/usr/lib/frr/bfdd',
+        '-i',
+        join(frr.dir, 'bfdd.pid'),
+        '-z',
+        join(frr.dir, 'zserv.api'),
+        '--vty_socket',
+        frr.dir,
+        '--bfdctl',
+        join(frr.dir, 'bfdd.sock'),
+        '-P',
+        '0',
+        '--log',
+        `file:${join(frr.dir, 'bfdd.log')}`,
+        '-f',
+        conf,
+      ],
+      { name: 'bfdd' },
+    );
+    await waitFor(
+      async () => {
+        if (bfdd.exitStatus()) throw new Error(`bfdd exited: ${JSON.stringify(bfdd.exitStatus())}`);
+        return (await frr.vtysh('show bfd peers json')).includes('[');
+      },
+      { describe: `bfdd in ${f} to answer vtysh (log ${bfdd.logFile})`, timeoutMs: 10_000 },
+    );
+    margay = new BfdProcess(m, join(lab.dir, 'bfd-margay.log'));
+    await margay.started;
+    await margay.add('f4', { peer: '198.51.100.2', local: '198.51.100.1', timers: TIMERS_100 });
+    await margay.add('f6', { peer: '2001:db8:1::2', local: '2001:db8:1::1', timers: TIMERS_100 });
+  });
+
+  afterAll(async () => {
+    margay?.kill();
+    await margay?.exited;
+    await lab.teardown();
+  });
+
+  test('both sessions come Up on both sides, at the configured intervals', async () => {
+    for (const [key, ours] of [
+      ['f4', '198.51.100.1'],
+      ['f6', '2001:db8:1::1'],
+    ] as const) {
+      const s = await margay!.waitState(key, 'Up');
+      const theirs = await waitFrr(frr, ours, 'up');
+      expect(theirs['remote-id']).toBe(s.localDiscriminator);
+      expect(s.remoteDiscriminator).not.toBe(0);
+      // FRR shows our intervals in ms once our Poll after Up is answered.
+      const settled = await waitFor(() => frr.vtyshJson<FrrBfdPeer[]>('show bfd peers json'), {
+        describe: `FRR sees our 100 ms for ${ours}`,
+        until: (ps) => ps.some((p) => p.peer === ours && p['remote-transmit-interval'] === 100),
+      });
+      expect(settled.find((p) => p.peer === ours)?.['remote-receive-interval']).toBe(100);
+    }
+  });
+
+  test('a cut in the peer namespace takes our session Down within the Detection Time', async () => {
+    for (const [key, addr] of [
+      ['f4', '198.51.100.1'],
+      ['f6', '2001:db8:1::1'],
+    ] as const) {
+      await margay!.waitState(key, 'Up');
+      const before = margay!.changes.length;
+      await cut(lab, f, addr, true);
+      const cutAt = await margay!.request<number>('now');
+      try {
+        const down = await margay!.waitChange(key, 'Down', before);
+        expect(down.at - cutAt).toBeLessThan(300 + 100 + 200);
+        await waitFrr(frr, addr, 'down');
+      } finally {
+        await cut(lab, f, addr, false);
+      }
+      await margay!.waitState(key, 'Up');
+      await waitFrr(frr, addr, 'up');
+    }
+  });
+
+  test('AdminDown on our side shows in FRR as the neighbour signalling down', async () => {
+    await margay!.request('admin', { key: 'f4', down: true });
+    const p = await waitFrr(frr, '198.51.100.1', 'down');
+    expect(p['remote-diagnostic']).toBe('administratively down');
+    await margay!.request('admin', { key: 'f4', down: false });
+    await margay!.waitState('f4', 'Up');
+    await waitFrr(frr, '198.51.100.1', 'up');
+  });
+
+  test('our session goes Down with diag 1 when FRR stops sending altogether', async () => {
+    // Dropping FRR's packets on our side: nothing tells us, only the Detection Time does.
+    const m = lab.namespaces.find((ns) => ns.endsWith('m'));
+    if (m === undefined) throw new Error('no m namespace');
+    await margay!.waitState('f4', 'Up');
+    await cut(lab, m, '198.51.100.2', true);
+    try {
+      const s = await margay!.waitState('f4', 'Down', 5_000);
+      expect(s.diag).toBe('controlDetectionTimeExpired');
+    } finally {
+      await cut(lab, m, '198.51.100.2', false);
+    }
+    await margay!.waitState('f4', 'Up');
+  });
+});
