@@ -8,6 +8,7 @@
 // are errors here, naming the field, instead of a failure when the speaker starts. The peers
 // handed on carry canonical addresses (address.ts), and they pass the speaker's own peer checks
 // before this function returns.
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { LocalRoute, PeerConfig, SpeakerOptions } from '../../bgp/index.ts';
 import {
@@ -64,6 +65,26 @@ const peerSchema = z
     allowAsIn: z.number().int().min(0).max(10).optional(),
     maxPrefix: z.number().int().min(1).optional(),
     connectRetryTime: z.number().int().min(1).max(65535).optional(),
+    // RFC 2385 TCP-MD5 key (PeerConfig.password), or a file holding it, read at load.
+    password: z
+      .string()
+      .refine((s) => passwordProblem(s) === undefined, { error: (i) => passwordProblem(String(i.input)) })
+      .optional(),
+    passwordFile: z.string().min(1, 'must be a file path').optional(),
+    // RFC 5082 TTL security: the peer is at most this many hops away (PeerConfig.ttlSecurity).
+    ttlSecurity: z
+      .number()
+      .int('must be an integer')
+      .min(1, 'must be 1..254')
+      .max(254, 'must be 1..254')
+      .optional(),
+    // eBGP multihop: the TTL of our segments (PeerConfig.multihop).
+    multihop: z
+      .number()
+      .int('must be an integer')
+      .min(1, 'must be 1..255')
+      .max(255, 'must be 1..255')
+      .optional(),
     // 'local': only the routes this speaker announces go to the peer (PeerConfig.exportPolicy).
     exportPolicy: z.enum(['all', 'local']).optional(),
     // Our next hop per family when it is not the session's local address, e.g. an IPv6 address
@@ -91,6 +112,19 @@ const peerSchema = z
       const problem = keepaliveTimeProblem(k, p.holdTime);
       if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['keepaliveTime'], message: problem });
     }
+    if (p.password !== undefined && p.passwordFile !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['passwordFile'],
+        message: 'password and passwordFile are exclusive',
+      });
+    // As FRR: TTL security fixes the TTL at 255, which multihop would set otherwise.
+    if (p.ttlSecurity !== undefined && p.multihop !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ttlSecurity'],
+        message: 'ttlSecurity and multihop are exclusive',
+      });
     const peer = canonicalAddress(p.address);
     const local = p.localAddress === undefined ? undefined : canonicalAddress(p.localAddress);
     if (peer !== undefined && local !== undefined && local.family !== peer.family)
@@ -206,10 +240,15 @@ export function parseSpeakerConfig(doc: unknown, source = 'config'): SpeakerConf
     throw new MargayError('MARGAY_ERR_CONFIG', `${source}: ${formatIssues(result.error).join('; ')}`);
   }
   const c = result.data;
-  const peers: PeerConfig[] = c.peers.map((p) => ({
-    ...p,
-    address: canonicalAddress(p.address)?.address ?? p.address,
-  }));
+  const peers: PeerConfig[] = c.peers.map(({ passwordFile, ...p }, i) => {
+    const password =
+      passwordFile === undefined ? p.password : readPassword(passwordFile, `${source}: peers[${i}]`);
+    return {
+      ...p,
+      address: canonicalAddress(p.address)?.address ?? p.address,
+      ...(password !== undefined && { password }),
+    };
+  });
   try {
     resolvePeers(peers);
   } catch (err) {
@@ -232,6 +271,34 @@ export function parseSpeakerConfig(doc: unknown, source = 'config'): SpeakerConf
     })),
     api: { host: c.api.listen.host, port: c.api.listen.port, token: c.api.token },
   };
+}
+
+/** The TCP-MD5 key rule (the kernel takes 1..80 octets), or undefined when `s` fits it. */
+function passwordProblem(s: string): string | undefined {
+  const octets = Buffer.byteLength(s, 'utf8');
+  return octets >= 1 && octets <= 80 ? undefined : `must be 1..80 octets (is ${octets})`;
+}
+
+/**
+ * The password in `path` (relative paths from the working directory), without the line end a
+ * file ends with; errors name the peer, the field and the file.
+ */
+function readPassword(path: string, where: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new MargayError('MARGAY_ERR_CONFIG', `${where}.passwordFile: cannot read ${path}: ${reason}`, {
+      cause: err,
+    });
+  }
+  const password = text.replace(/\r?\n$/, '');
+  const problem = passwordProblem(password);
+  if (problem !== undefined) {
+    throw new MargayError('MARGAY_ERR_CONFIG', `${where}.passwordFile: the password in ${path} ${problem}`);
+  }
+  return password;
 }
 
 export async function loadSpeakerConfig(path: string): Promise<SpeakerConfig> {
