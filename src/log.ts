@@ -195,6 +195,11 @@ export function subscribeBgpLog(options: BgpLogOptions = {}): BgpLog {
     'margay_bgp_warnings_total',
     'BGP problems that did not change the session state, per peer.',
   );
+  const prefixLimits = new Counter(
+    'margay_bgp_prefix_limit_exceeded_total',
+    'Prefix limits crossed (BGPPeer maxPrefix), per peer, family and action: teardown (session closed, ' +
+      'peer held Idle) or warn (session kept). Counted once per crossing, not per UPDATE.',
+  );
   const suppressed = new Counter(
     'margay_log_suppressed_total',
     'Log lines left out by the per-peer, per-reason rate limit (each is still counted above).',
@@ -222,6 +227,11 @@ export function subscribeBgpLog(options: BgpLogOptions = {}): BgpLog {
       updateErrors.inc({ peer: String(m.address), action: String(m.action) });
       limiter.emit(`${m.address} ${m.action}`, 'warn', 'bgp.updateError', m);
     },
+    // Once per crossing already (the speaker reports a crossing once), so not rate limited.
+    [DiagnosticChannel.prefixLimit]: (m) => {
+      prefixLimits.inc({ peer: String(m.address), family: String(m.family), action: String(m.action) });
+      write('warn', 'bgp.prefixLimit', m);
+    },
     [DiagnosticChannel.warning]: (m) => {
       warnings.inc({ peer: String(m.address) });
       limiter.emit(`${m.address} ${reasonTemplate(m.reason)}`, 'warn', 'bgp.warning', m);
@@ -239,6 +249,7 @@ export function subscribeBgpLog(options: BgpLogOptions = {}): BgpLog {
       refused.family(),
       notifications.family(),
       warnings.family(),
+      prefixLimits.family(),
       suppressed.family(),
     ],
     close: () => {

@@ -43,6 +43,32 @@ export const peerSchema = {
       required: ['in', 'out'],
       properties: { in: int, out: int, updatesIn: int, updatesOut: int },
     },
+    prefixLimit: {
+      type: 'object',
+      required: ['exceeded'],
+      properties: {
+        exceeded: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['family', 'limit', 'action', 'count'],
+            properties: { family: str, limit: int, action: str, count: int },
+          },
+        },
+        heldIdle: {
+          type: 'object',
+          required: ['family', 'limit', 'received', 'until', 'seconds', 'reason'],
+          properties: {
+            family: str,
+            limit: int,
+            received: int,
+            until: { type: 'string', format: 'date-time' },
+            seconds: int,
+            reason: str,
+          },
+        },
+      },
+    },
   },
 } as const;
 

@@ -54,7 +54,17 @@ export interface ApiOptions {
 }
 
 function peerForJson(p: PeerStatus): Record<string, unknown> {
-  return { ...p, since: new Date(p.since).toISOString() };
+  const held = p.prefixLimit?.heldIdle;
+  return {
+    ...p,
+    since: new Date(p.since).toISOString(),
+    ...(p.prefixLimit !== undefined && {
+      prefixLimit: {
+        ...p.prefixLimit,
+        ...(held !== undefined && { heldIdle: { ...held, until: new Date(held.until).toISOString() } }),
+      },
+    }),
+  };
 }
 
 export interface RouteDoc {

@@ -81,7 +81,7 @@ interface SessionOptions {
   readonly keepaliveTime?: number;
   readonly sourceAddress: string;
   readonly nextHopMode: BGPPeerSpec['nextHopMode'];
-  readonly maxPrefix?: number;
+  readonly maxPrefix?: BGPPeerSpec['maxPrefix'];
 }
 
 const MESH_OPTIONS: SessionOptions = { sourceAddress: 'UseNodeIP', nextHopMode: 'Auto' };

@@ -124,7 +124,18 @@ export function apiSchema(defaultPort: number) {
 
 /** Formats zod issues as "path.to[0].field: message" lines. */
 export function formatIssues(error: z.ZodError): string[] {
-  return error.issues.map((issue) => {
+  return error.issues.map((found) => {
+    // A union (e.g. maxPrefix: a number or an object) whose input matched one branch's type
+    // reports that branch's first issue instead of zod's generic "Invalid input".
+    let issue = found;
+    while (issue.code === 'invalid_union') {
+      const typed = issue.errors.filter(
+        (b) => !b.some((i) => i.code === 'invalid_type' && i.path.length === 0),
+      );
+      const first = typed.length === 1 ? typed[0]?.[0] : undefined;
+      if (first === undefined) break;
+      issue = { ...first, path: [...issue.path, ...first.path] };
+    }
     let path = '';
     for (const key of issue.path) {
       if (typeof key === 'number') path += `[${key}]`;

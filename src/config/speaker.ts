@@ -36,6 +36,7 @@ import {
   port,
   prefix,
 } from './fields.ts';
+import { maxPrefixField } from './max-prefix.ts';
 import { readYamlFile } from './yaml-file.ts';
 
 // The timer rule of bgp/fsm/hold-time.ts, the one the speaker and the margay.io resources use.
@@ -63,7 +64,8 @@ const peerSchema = z
     nextHopSelf: z.boolean().default(false),
     description: z.string().max(200).optional(),
     allowAsIn: z.number().int().min(0).max(10).optional(),
-    maxPrefix: z.number().int().min(1).optional(),
+    // A number or limits per family (max-prefix.ts).
+    maxPrefix: maxPrefixField.optional(),
     connectRetryTime: z.number().int().min(1).max(65535).optional(),
     // RFC 2385 TCP-MD5 key (PeerConfig.password), or a file holding it, read at load.
     password: z

@@ -3,7 +3,15 @@
 import type { PeerStatus } from '../../bgp/index.ts';
 import { renderTable } from '../cli/table.ts';
 
-export type PeerJson = Omit<PeerStatus, 'since'> & { since: string; peerType?: string };
+type HeldIdleJson = Omit<NonNullable<NonNullable<PeerStatus['prefixLimit']>['heldIdle']>, 'until'> & {
+  until: string;
+};
+
+export type PeerJson = Omit<PeerStatus, 'since' | 'prefixLimit'> & {
+  since: string;
+  peerType?: string;
+  prefixLimit?: Omit<NonNullable<PeerStatus['prefixLimit']>, 'heldIdle'> & { heldIdle?: HeldIdleJson };
+};
 
 function stateWord(state: PeerStatus['state']): string {
   if (state === 'Established') return 'up';
@@ -22,6 +30,13 @@ function since(iso: string, now: Date): string {
   return sameDay ? d.toISOString().slice(11, 19) : d.toISOString().slice(0, 10);
 }
 
+/** The RFC 4271 state and, when not up, why; a peer held Idle by its prefix limit says until when. */
+function info(p: PeerJson): string {
+  const held = p.prefixLimit?.heldIdle;
+  if (held !== undefined) return `${p.state}: ${held.reason}; held until ${held.until.slice(0, 19)}Z`;
+  return p.state === 'Established' || !p.lastError ? p.state : `${p.state}: ${p.lastError}`;
+}
+
 export function peerTable(peers: readonly PeerJson[], family: 4 | 6, now = new Date()): string {
   const mine = peers.filter((p) => (family === 4) === !p.address.includes(':'));
   if (mine.length === 0) return `No IPv${family} peers found.`;
@@ -30,7 +45,7 @@ export function peerTable(peers: readonly PeerJson[], family: 4 | 6, now = new D
     peerType(p),
     stateWord(p.state),
     since(p.since, now),
-    p.state === 'Established' || !p.lastError ? p.state : `${p.state}: ${p.lastError}`,
+    info(p),
     String(p.prefixes.received),
     String(p.prefixes.advertised),
   ]);

@@ -19,6 +19,7 @@ import {
 } from '../../bgp/index.ts';
 import { ipFamily } from '../../felix/index.ts';
 import { canonicalAddress, isUnspecified, unusableAddress } from '../config/address.ts';
+import { MAX_PREFIX_DESCRIPTION, maxPrefixField } from '../config/max-prefix.ts';
 import {
   asNumber,
   cidr,
@@ -292,13 +293,14 @@ export const bgpPeerSpecSchema = z
       .boolean()
       .default(false)
       .describe('The peer is a route reflector client of ours (we reflect iBGP routes to it).'),
-    maxPrefix: z
-      .number()
-      .int('must be an integer')
-      .min(1, 'must be at least 1')
-      .max(4294967295, 'must be at most 4294967295')
-      .optional()
-      .describe('Close the session when the peer sends more prefixes than this.'),
+    // Integer or object: no structural CRD schema says that, so the CRD keeps the field as
+    // written and the daemon validates it (as for selectors).
+    maxPrefix: maxPrefixField
+      .meta({
+        description: MAX_PREFIX_DESCRIPTION,
+        'x-kubernetes-preserve-unknown-fields': true,
+      })
+      .optional(),
   })
   .superRefine((s, ctx) => {
     keepaliveWithinHold(s, ctx);

@@ -65,6 +65,11 @@ interface Row {
   readonly description: string;
 }
 
+/** Fields kept as written in the CRD that are not selectors: what they are. */
+const KEPT_AS_WRITTEN: Readonly<Record<string, string>> = {
+  'spec.maxPrefix': 'integer 1..4294967295, or object keyed by family',
+};
+
 function rows(node: JsonSchema, path: string, out: Row[]): Row[] {
   const props = (node.properties ?? {}) as Record<string, JsonSchema>;
   const required = new Set((node.required ?? []) as string[]);
@@ -72,7 +77,7 @@ function rows(node: JsonSchema, path: string, out: Row[]): Row[] {
     const field = `${path}.${name}`;
     out.push({
       field,
-      type: typeText(child),
+      type: KEPT_AS_WRITTEN[field] ?? typeText(child),
       required: required.has(name),
       def: child.default === undefined ? '' : `\`${JSON.stringify(child.default)}\``,
       description: typeof child.description === 'string' ? child.description : '',

@@ -86,7 +86,51 @@ describe('margay speaker config', () => {
     expect(cfg.speaker.listen).toEqual({ address: '::', port: 179 });
   });
 
+  it('takes maxPrefix as a number or per family, as the speaker runs it', () => {
+    const maxPrefix = {
+      'ipv4-unicast': { limit: 1000, action: 'teardown', restartAfterSeconds: 30 },
+      'ipv6-unicast': { limit: 500, action: 'warn' },
+    };
+    const cfg = parseSpeakerConfig({
+      ...base,
+      peers: [
+        { address: '192.0.2.2', asn: 1, maxPrefix, families: ['ipv4-unicast', 'ipv6-unicast'] },
+        { address: '192.0.2.3', asn: 1, maxPrefix: 100 },
+      ],
+    });
+    expect(cfg.peers.map((p) => p.maxPrefix)).toEqual([maxPrefix, 100]);
+  });
+
   const bad: [string, unknown, string][] = [
+    [
+      'maxPrefix with an unknown family',
+      { ...base, peers: [{ address: '192.0.2.2', asn: 1, maxPrefix: { ipv4: { limit: 1 } } }] },
+      'peers[0].maxPrefix',
+    ],
+    [
+      'maxPrefix action not teardown or warn',
+      {
+        ...base,
+        peers: [
+          { address: '192.0.2.2', asn: 1, maxPrefix: { 'ipv4-unicast': { limit: 1, action: 'restart' } } },
+        ],
+      },
+      "peers[0].maxPrefix.ipv4-unicast.action: must be 'teardown' or 'warn'",
+    ],
+    [
+      'maxPrefix restartAfterSeconds 0',
+      {
+        ...base,
+        peers: [
+          {
+            address: '192.0.2.2',
+            asn: 1,
+            maxPrefix: { 'ipv6-unicast': { limit: 1, restartAfterSeconds: 0 } },
+          },
+        ],
+      },
+      'peers[0].maxPrefix.ipv6-unicast.restartAfterSeconds: must be at least 1',
+    ],
     ['asn out of range', { ...base, asn: 4294967296 }, 'asn: must be 1..4294967295'],
     ['asn zero', { ...base, asn: 0 }, 'asn: must be 1..4294967295'],
     ['router id not IPv4', { ...base, routerId: '2001:db8::1' }, 'routerId: must be an IPv4 address'],

@@ -105,4 +105,25 @@ describe('margayctl', () => {
     expect(peerTable(peers, 6, now)).toContain('route reflector client | down');
     expect(peerTable([peers[0] as PeerJson], 6, now)).toBe('No IPv6 peers found.');
   });
+
+  it('shows why a peer is held Idle by its prefix limit, and until when', () => {
+    const now = new Date('2026-11-21T12:00:00Z');
+    const reason = 'Maximum number of prefixes reached: 12 ipv4-unicast prefixes, limit 10';
+    const held = peer({
+      state: 'Idle',
+      lastError: reason,
+      prefixLimit: {
+        exceeded: [{ family: 'ipv4-unicast', limit: 10, action: 'teardown', count: 1 }],
+        heldIdle: {
+          family: 'ipv4-unicast',
+          limit: 10,
+          received: 12,
+          until: '2026-11-21T12:01:00.000Z',
+          seconds: 60,
+          reason,
+        },
+      },
+    });
+    expect(peerTable([held], 4, now)).toContain(`| Idle: ${reason}; held until 2026-11-21T12:01:00Z |`);
+  });
 });

@@ -60,15 +60,17 @@ describe('the CRDs', () => {
       it('has a structural schema', () => {
         expect(structuralProblems(schema)).toEqual([]);
       });
-      it('has a type on every node except the selector fields, which alone preserve unknown fields', () => {
+      it('has a type on every node except the selectors and maxPrefix, which alone preserve unknown fields', () => {
         const untyped: string[] = [];
         walk(schema, '', (n, path) => {
           if (n.type === undefined) untyped.push(path);
-          if (n['x-kubernetes-preserve-unknown-fields'] === true) expect(path).toMatch(/Selector$/);
+          // Both are "this or that" (string or object, number or object): the daemon validates them.
+          if (n['x-kubernetes-preserve-unknown-fields'] === true)
+            expect(path).toMatch(/(Selector|\.maxPrefix)$/);
           expect(n).not.toHaveProperty('$ref');
           expect(n).not.toHaveProperty('additionalProperties', false);
         });
-        for (const path of untyped) expect(path).toMatch(/\.(nodeSelector|peerSelector)$/);
+        for (const path of untyped) expect(path).toMatch(/\.(nodeSelector|peerSelector|maxPrefix)$/);
       });
       it('describes every spec field', () => {
         walk(schema.properties as JsonSchema, '', (n, path) => {

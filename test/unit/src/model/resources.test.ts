@@ -260,6 +260,30 @@ describe('BGPPeer', () => {
       }),
     );
   });
+  it('maxPrefix: a number, or limits per family; a bad one names its field', () => {
+    ok(
+      peer({
+        peerIP: '192.0.2.1',
+        asNumber: 65001,
+        maxPrefix: {
+          'ipv4-unicast': { limit: 10, action: 'warn' },
+          'ipv6-unicast': { limit: 5, restartAfterSeconds: 5 },
+        },
+      }),
+    );
+    expect(
+      problems(peer({ peerIP: '192.0.2.1', asNumber: 65001, maxPrefix: { 'ipv4-unicast': { limit: 0 } } })),
+    ).toEqual(['BGPPeer tor-1: spec.maxPrefix["ipv4-unicast"].limit: must be at least 1']);
+    expect(
+      problems(
+        peer({
+          peerIP: '192.0.2.1',
+          asNumber: 65001,
+          maxPrefix: { 'ipv4-unicast': { limit: 1, warningOnly: true } },
+        }),
+      )[0],
+    ).toBe('BGPPeer tor-1: spec.maxPrefix["ipv4-unicast"].warningOnly: unknown field');
+  });
   it('parses peerIP with and without a port', () => {
     expect(parsePeerIP('192.0.2.1')).toEqual({ address: '192.0.2.1' });
     expect(parsePeerIP('192.0.2.1:1179')).toEqual({ address: '192.0.2.1', port: 1179 });
