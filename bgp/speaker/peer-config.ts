@@ -3,6 +3,7 @@
 // as a whole and the last good one stays in force; `peerProblem` runs the same check on one peer
 // without throwing, so a caller can leave out the peer that would be refused and keep the rest.
 import { ipFamily } from '../addr.ts';
+import { bfdProblem } from '../bfd/peers.ts';
 import { BgpError } from '../errors.ts';
 import { FSM_DEFAULTS, type FsmConfig, resolveFsmConfig, timersProblem } from '../fsm/index.ts';
 import { canonicalAddress } from '../session/address.ts';
@@ -73,6 +74,8 @@ function resolve(config: PeerConfig): ResolvedPeer {
   }
   const security = securityProblem(config);
   if (security !== undefined) refuse(security.field, security.message);
+  const bfd = bfdProblem(config.bfd);
+  if (bfd !== undefined) refuse(`bfd${bfd.field}`, bfd.message);
   const nh = config.nextHop;
   if (nh?.ipv4 !== undefined && ipFamily(nh.ipv4) !== 4) refuse('nextHop.ipv4', `${nh.ipv4} is not IPv4`);
   if (nh?.ipv6 !== undefined && ipFamily(nh.ipv6) !== 6) refuse('nextHop.ipv6', `${nh.ipv6} is not IPv6`);
@@ -180,9 +183,14 @@ export function resolvePeers(desired: readonly PeerConfig[]): Map<string, Resolv
 
 /**
  * Fields applied without resetting the session: the description changes nothing on the wire;
- * prefix limits are checked against the running session at once (Speaker.setPeers).
+ * prefix limits are checked against the running session at once; BFD timers change by a Poll
+ * Sequence of the BFD session (Speaker.setPeers).
  */
-const COSMETIC: ReadonlySet<keyof PeerConfig> = new Set<keyof PeerConfig>(['description', 'maxPrefix']);
+const COSMETIC: ReadonlySet<keyof PeerConfig> = new Set<keyof PeerConfig>([
+  'description',
+  'maxPrefix',
+  'bfd',
+]);
 
 /** True when going from `a` to `b` needs the session restarted (Cease / Other Configuration Change). */
 export function needsReset(a: ResolvedPeer, b: ResolvedPeer): boolean {

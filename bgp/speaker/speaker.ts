@@ -45,6 +45,7 @@
 // Restarting side (RFC 4724 §4.1): with `gracefulRestartRestarting` the OPEN carries the R bit
 // until the first session with that peer is Established; later OPENs (a flap) do not.
 import type { Socket } from 'node:net';
+import { SpeakerBfd } from '../bfd/peers.ts';
 import { BgpError } from '../errors.ts';
 import type { DownReason } from '../fsm/index.ts';
 import { describeNotification } from '../fsm/index.ts';
@@ -138,6 +139,8 @@ export class Speaker {
   readonly #listeners: Listener[] = [];
   /** Per peer address: the TCP-MD5 drop counters when it was configured or last Established. */
   readonly #md5Since = new Map<string, Md5Counters>();
+  /** The BFD sessions of the peers with PeerConfig.bfd. */
+  readonly #bfd: SpeakerBfd;
   /** Sessions being stopped after removal or reconfiguration. */
   readonly #stopping = new Set<Promise<void>>();
   readonly #now: () => number;
@@ -166,6 +169,10 @@ export class Speaker {
     this.#wallClock = options.wallClock ?? Date.now;
     this.#timers = options.timers ?? HOST_TIMERS;
     this.#random = options.random ?? Math.random;
+    this.#bfd = new SpeakerBfd({
+      onDown: (address, reason) => this.#onBfdDown(address, reason),
+      warn: (address, reason) => this.#warn(address, reason),
+    });
     this.#rib = new Rib({
       routerId: options.routerId,
       ...(options.clusterId !== undefined && { clusterId: options.clusterId }),
@@ -236,6 +243,7 @@ export class Speaker {
     }
     this.#isStarted = true;
     for (const entry of this.#peers.values()) entry.session.start();
+    this.#bfd.start();
   }
 
   /**
@@ -263,6 +271,8 @@ export class Speaker {
       );
     }
     for (const entry of this.#peers.values()) this.#release(entry, false);
+    // AdminDown: the peers' BFD sessions go down without taking their BGP sessions with them.
+    this.#bfd.close();
     this.#stale.clear();
     closing.push(...this.#stopping);
     await Promise.all(closing);
@@ -298,6 +308,7 @@ export class Speaker {
         const isLimitChanged =
           JSON.stringify(entry.resolved.config.maxPrefix) !== JSON.stringify(resolved.config.maxPrefix);
         entry.resolved = resolved;
+        this.#bfd.set(address, resolved.config.bfd, resolved.config.localAddress);
         if (isLimitChanged) this.#limitsChanged(entry);
       }
     }
@@ -423,6 +434,7 @@ export class Speaker {
       limits: { over: new Set(), exceeded: new Map(), repeats: 0, held: null },
     };
     this.#peers.set(resolved.address, entry);
+    this.#bfd.set(resolved.address, resolved.config.bfd, resolved.config.localAddress);
     this.#md5Restart(resolved.address);
     for (const listener of this.#listeners) this.#secureListener(listener);
     if (this.#isStarted && !this.#isStopped) session.start();
@@ -431,6 +443,7 @@ export class Speaker {
   #removeEntry(entry: PeerEntry, subcode: number): void {
     this.#peers.delete(entry.resolved.address);
     this.#md5Since.delete(entry.resolved.address);
+    this.#bfd.set(entry.resolved.address, undefined, undefined);
     for (const listener of this.#listeners) this.#secureListener(listener);
     this.#release(entry, false);
     const stopped = entry.session.stop({ subcode });
@@ -535,6 +548,16 @@ export class Speaker {
         }),
       warning: (reason) => this.#warn(address(), reason),
     };
+  }
+
+  /**
+   * BFD saw the path to the peer fail: the BGP session goes down now (Cease / BFD Down, RFC 9384),
+   * its routes leave the RIB, and the FSM's automatic restart brings it back when TCP can.
+   */
+  #onBfdDown(address: string, reason: string): void {
+    const entry = this.#peers.get(address);
+    if (entry === undefined || entry.session.state !== 'Established') return;
+    entry.session.automaticStop(CeaseSubcode.bfdDown, reason);
   }
 
   #warn(address: string, reason: string): void {
@@ -799,6 +822,7 @@ export class Speaker {
     }
     const timers = s.timers;
     const prefixLimit = this.#limitStatus(entry);
+    const bfd = this.#bfd.status(r.address);
     const lastError = entry.limits.held?.reason ?? s.lastDownReason?.message;
     const localAddress = est?.localAddress ?? c.localAddress;
     return {
@@ -829,6 +853,7 @@ export class Speaker {
       },
       ...(prefixLimit !== undefined && { prefixLimit }),
       ...(tcpMd5 !== undefined && { tcpMd5 }),
+      ...(bfd !== undefined && { bfd }),
     };
   }
 }

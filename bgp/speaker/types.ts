@@ -2,6 +2,7 @@
 // on. The speaker is declarative: callers hand over the whole desired set of peers and local
 // routes; the speaker diffs it against what it runs.
 
+import type { BfdConfig, BfdPeerStatus } from '../bfd/peers.ts';
 import type { HostTimers } from '../session/session-types.ts';
 import type { Family, LargeCommunity, OriginCode } from '../wire/types.ts';
 
@@ -124,6 +125,12 @@ export interface PeerConfig {
    * most). Absent (and without `ttlSecurity`): the system's default TTL.
    */
   readonly multihop?: number;
+  /**
+   * BFD with the peer (RFC 5880 asynchronous mode, RFC 5881 single hop), enabled by its presence:
+   * when a BFD session that was Up goes Down, the BGP session goes down at once (Cease / BFD
+   * Down) instead of at the end of the hold time.
+   */
+  readonly bfd?: BfdConfig;
 }
 
 export type ExportPolicy = 'all' | 'local';
@@ -191,6 +198,8 @@ export interface PeerStatus {
    * (bgp/session/md5-counters.ts).
    */
   readonly tcpMd5?: string;
+  /** Present when the peer has BFD (PeerConfig.bfd). */
+  readonly bfd?: BfdPeerStatus;
 }
 
 export interface PrefixLimitStatus {

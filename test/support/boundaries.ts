@@ -46,14 +46,24 @@ function areaOf(path: string): string {
 // For each area, the areas it may import from (its own area is always allowed).
 const BGP_ROOT = 'bgp/(root)';
 const ALLOWED: Record<string, readonly string[]> = {
-  'bgp/(face)': [BGP_ROOT, 'bgp/wire', 'bgp/fsm', 'bgp/rib', 'bgp/policy', 'bgp/session', 'bgp/speaker'],
+  'bgp/(face)': [
+    BGP_ROOT,
+    'bgp/wire',
+    'bgp/fsm',
+    'bgp/rib',
+    'bgp/policy',
+    'bgp/session',
+    'bgp/bfd',
+    'bgp/speaker',
+  ],
   'bgp/(root)': ['bgp/wire'],
   'bgp/wire': [BGP_ROOT],
   'bgp/fsm': [BGP_ROOT, 'bgp/wire'],
   'bgp/rib': [BGP_ROOT, 'bgp/wire', 'bgp/policy'],
   'bgp/policy': [BGP_ROOT, 'bgp/wire'],
   'bgp/session': [BGP_ROOT, 'bgp/wire', 'bgp/fsm'],
-  'bgp/speaker': [BGP_ROOT, 'bgp/wire', 'bgp/fsm', 'bgp/session', 'bgp/rib', 'bgp/policy'],
+  'bgp/bfd': [BGP_ROOT, 'bgp/session'],
+  'bgp/speaker': [BGP_ROOT, 'bgp/wire', 'bgp/fsm', 'bgp/session', 'bgp/bfd', 'bgp/rib', 'bgp/policy'],
   'felix/(face)': ['felix/(root)', 'felix/model', 'felix/calc', 'felix/dataplane'],
   'felix/(root)': [],
   'felix/model': ['felix/(root)'],
