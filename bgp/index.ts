@@ -20,6 +20,8 @@
 //   host: HostTimers / HOST_TIMERS, the setTimeout and clearTimeout the speaker runs on (a test
 //     passes its own clock)
 
+export type { BfdConfig, BfdPeerStatus } from './bfd/peers.ts';
+export { BFD_INTERVAL_MAX_MS, BFD_INTERVAL_MIN_MS } from './bfd/peers.ts';
 export { parseCommunity, parseExtendedCommunity, parseLargeCommunity } from './communities.ts';
 export { BgpError } from './errors.ts';
 export {

@@ -21,6 +21,7 @@ import {
 import { canonicalCidr, ipFamily } from '../../felix/index.ts';
 import { MargayError } from '../errors.ts';
 import { canonicalAddress, isUnspecified } from './address.ts';
+import { bfdField } from './bfd.ts';
 import {
   apiSchema,
   asn,
@@ -80,6 +81,8 @@ const peerSchema = z
       .min(1, 'must be 1..254')
       .max(254, 'must be 1..254')
       .optional(),
+    // BFD with the peer, enabled by presence (bfd.ts, PeerConfig.bfd).
+    bfd: bfdField.optional(),
     // eBGP multihop: the TTL of our segments (PeerConfig.multihop).
     multihop: z
       .number()
