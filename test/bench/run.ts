@@ -25,6 +25,10 @@ const BENCHES: Record<string, { readonly what: string; readonly load: () => Prom
     what: 'idle RSS and start-to-ready of margay speaker (one peer, BIRD alongside) and of the agents of a 3-node lab',
     load: async () => (await import('./footprint.ts')).main,
   },
+  'bfd-failover': {
+    what: 'a ToR link cut (packets from the node dropped at the ToR) with BFD at 300 and 100 ms x 3: time until the node drops the ToR route and the ToR withdraws the node route',
+    load: async () => (await import('./bfd-failover.ts')).main,
+  },
   soak: {
     what: 'session churn (establish, N routes, drop) against margay speaker and BIRD for M minutes: RSS over time, event-loop delay',
     load: async () => (await import('./soak.ts')).main,
