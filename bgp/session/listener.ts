@@ -7,12 +7,14 @@
 // inherits the key. `setSecurity` adds, changes and removes keys one address at a time: the
 // other peers' keys, and the connections already accepted, are untouched. With TTL security on
 // any peer the listener sends with TTL 255, so that our SYN-ACK passes the peer's minimum TTL;
-// each accepted connection then gets its own peer's TTL options (the speaker sets them).
+// it also keeps each SYN's headers, so that the TTL the SYN arrived with can be checked once the
+// connection is accepted; each accepted connection then gets its own peer's TTL options (the
+// speaker sets them).
 import { createServer, type Server, type Socket } from 'node:net';
 import { ipFamily } from '../addr.ts';
 import { BgpError } from '../errors.ts';
 import { canonicalAddress } from './address.ts';
-import { descriptorOf, setMd5Key, setTtl, socketFamilyOf } from './sockopt.ts';
+import { descriptorOf, setMd5Key, setSaveSyn, setTtl, socketFamilyOf } from './sockopt.ts';
 
 export interface ListenerOptions {
   readonly address: string;
@@ -74,7 +76,10 @@ export class Listener {
     });
   }
 
-  /** True while the listening socket sends with TTL 255 (a peer has TTL security). */
+  /**
+   * True while the listening socket sends with TTL 255 and saves each SYN's headers (a peer has
+   * TTL security): the speaker checks the TTL of an accepted connection's SYN (sockopt.ts).
+   */
   get hasTtl255(): boolean {
     return this.#hasTtl255;
   }
@@ -125,7 +130,12 @@ export class Listener {
     }
     if (this.#wantsTtl255 !== this.#hasTtl255) {
       const ttl = this.#wantsTtl255 ? 255 : -1;
-      if (attempt('listener TTL', () => setTtl(fd, ttl))) this.#hasTtl255 = this.#wantsTtl255;
+      const on = this.#wantsTtl255;
+      const applied = attempt('listener TTL', () => {
+        setTtl(fd, ttl);
+        setSaveSyn(fd, on);
+      });
+      if (applied) this.#hasTtl255 = on;
     }
     return problems;
   }

@@ -36,6 +36,10 @@ const IP_MINTTL = 21;
 const IPV6_UNICAST_HOPS = 16;
 const IPV6_MINHOPCOUNT = 73;
 const TCP_MD5SIG = 14;
+const TCP_SAVE_SYN = 27;
+const TCP_SAVED_SYN = 28;
+/** Room for the saved SYN's IP and TCP headers (IPv6 40 + TCP with options 60). */
+const SAVED_SYN_BYTES = 128;
 
 /** The longest TCP-MD5 key the kernel takes (TCP_MD5SIG_MAXKEYLEN), in octets. */
 export const MD5_MAX_KEY_OCTETS = 80;
@@ -188,6 +192,41 @@ export function setMinTtl(fd: number, minTtl: number): void {
   setInt(fd, IPPROTO_IP, IP_MINTTL, minTtl, 'setsockopt(IP_MINTTL)');
   if (socketFamilyOf(fd) === 6)
     setInt(fd, IPPROTO_IPV6, IPV6_MINHOPCOUNT, minTtl, 'setsockopt(IPV6_MINHOPCOUNT)');
+}
+
+/**
+ * Makes a listening socket keep the headers of each connection's SYN (TCP_SAVE_SYN), for
+ * `savedSynTtl`: the minimum TTL of an accepted connection is set only once it is accepted,
+ * after its first segments may have been queued, so the TTL its SYN arrived with is what tells
+ * whether the peer is as near as TTL security requires.
+ */
+export function setSaveSyn(fd: number, on: boolean): void {
+  setInt(fd, IPPROTO_TCP, TCP_SAVE_SYN, on ? 1 : 0, 'setsockopt(TCP_SAVE_SYN)');
+}
+
+/**
+ * The TTL (hop limit) the SYN of the accepted connection `fd` arrived with, from the headers its
+ * listener saved (and hands out once); undefined when none were saved.
+ */
+export function savedSynTtl(fd: number): number | undefined {
+  const c = libc();
+  const b = Buffer.alloc(SAVED_SYN_BYTES);
+  const length = [SAVED_SYN_BYTES];
+  if (c.getsockopt(fd, IPPROTO_TCP, TCP_SAVED_SYN, b, length) !== 0) {
+    const errno = c.errno();
+    if (errno === constants.errno.ENOENT) return undefined;
+    fail('getsockopt(TCP_SAVED_SYN)', errno);
+  }
+  if ((length[0] ?? 0) < 20) return undefined;
+  return parseSynTtl(b.subarray(0, length[0]));
+}
+
+/** The TTL of an IPv4 header (octet 8) or hop limit of an IPv6 header (octet 7). */
+export function parseSynTtl(headers: Uint8Array): number | undefined {
+  const version = (headers[0] ?? 0) >> 4;
+  if (version === 4) return headers[8];
+  if (version === 6) return headers[7];
+  return undefined;
 }
 
 /** What a BGP connection to one peer needs from its socket; absent fields are left alone. */

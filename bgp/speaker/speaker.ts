@@ -62,7 +62,7 @@ import {
 } from '../session/md5-counters.ts';
 import { type EstablishedSession, PeerSession, type PeerSessionHost } from '../session/peer-session.ts';
 import { HOST_TIMERS, type HostTimers } from '../session/session-types.ts';
-import { applyTcpSecurity, descriptorOf } from '../session/sockopt.ts';
+import { applyTcpSecurity, descriptorOf, savedSynTtl } from '../session/sockopt.ts';
 import {
   afiSafiOf,
   CeaseSubcode,
@@ -469,8 +469,10 @@ export class Speaker {
 
   /**
    * An accepted connection has its key from the listener; here it gets its peer's TTL options
-   * (or the default TTL back when the listener sends with 255 for another peer). Returns why
-   * it must be refused when they cannot be set: the peer asked for protection we cannot give.
+   * (or the default TTL back when the listener sends with 255 for another peer). With TTL
+   * security, a SYN that arrived with a TTL below the minimum refuses the connection: its first
+   * segments were queued before the minimum was set. Returns why the connection is refused,
+   * also when the options cannot be set: the peer asked for protection we cannot give.
    */
   #secureAccepted(entry: PeerEntry, remoteAddress: string, socket: Socket): string | undefined {
     const security = tcpSecurityOf(entry.resolved.config);
@@ -478,7 +480,13 @@ export class Speaker {
     const ttl = security?.ttl ?? (listenerTtl255 ? -1 : undefined);
     if (ttl === undefined && security?.minTtl === undefined) return undefined;
     try {
-      applyTcpSecurity(descriptorOf(socket), remoteAddress, {
+      const fd = descriptorOf(socket);
+      // Read also when not needed: the kernel keeps a saved SYN until it is read.
+      const synTtl = listenerTtl255 ? savedSynTtl(fd) : undefined;
+      if (security?.minTtl !== undefined && synTtl !== undefined && synTtl < security.minTtl) {
+        return `its SYN arrived with TTL ${synTtl}, below ${security.minTtl} (ttlSecurity ${256 - security.minTtl})`;
+      }
+      applyTcpSecurity(fd, remoteAddress, {
         ...(ttl !== undefined && { ttl }),
         ...(security?.minTtl !== undefined && { minTtl: security.minTtl }),
       });

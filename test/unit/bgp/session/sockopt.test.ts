@@ -7,8 +7,11 @@ import {
   descriptorOf,
   encodeMd5Sig,
   openTcpSocket,
+  parseSynTtl,
+  savedSynTtl,
   setMd5Key,
   setMinTtl,
+  setSaveSyn,
   setTtl,
   socketFamilyOf,
 } from '../../../../bgp/session/sockopt.ts';
@@ -51,6 +54,14 @@ describe('encodeMd5Sig', () => {
   it('refuses an IPv6 peer on an IPv4 socket and what is no address', () => {
     expect(() => encodeMd5Sig(4, '2001:db8::1', 'k')).toThrow(/IPv4 socket/);
     expect(() => encodeMd5Sig(6, 'peer.example', 'k')).toThrow(/not an IP address/);
+  });
+});
+
+describe('parseSynTtl', () => {
+  it('reads the TTL of an IPv4 header and the hop limit of an IPv6 one', () => {
+    expect(parseSynTtl(Uint8Array.from([0x45, 0, 0, 60, 0, 0, 0x40, 0, 254, 6]))).toBe(254);
+    expect(parseSynTtl(Uint8Array.from([0x60, 0, 0, 0, 0, 40, 6, 253]))).toBe(253);
+    expect(parseSynTtl(Uint8Array.from([0x10, 0, 0, 0, 0, 0, 0, 9, 9]))).toBeUndefined();
   });
 });
 
@@ -112,6 +123,28 @@ describe('options on real sockets', () => {
     expect(() => setTtl(fd, 0)).toThrow(/TTL 0 is not in 1..255/);
     expect(() => setTtl(fd, 256)).toThrow(expect.objectContaining({ code: 'BGP_ERR_SOCKOPT' }));
     expect(() => setMinTtl(fd, 256)).toThrow(/minimum TTL 256/);
+  });
+
+  it('tells the TTL a SYN arrived with, from the headers the listener saved', async () => {
+    let accepted: (fd: number) => void = () => {};
+    const fdOfAccepted = new Promise<number>((r) => {
+      accepted = r;
+    });
+    const server = createServer((s) => {
+      sockets.push(s);
+      accepted(descriptorOf(s));
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    setSaveSyn(descriptorOf(server), true);
+    const fd = openTcpSocket(4, '127.0.0.1', { ttl: 77 });
+    const socket = new Socket({ fd, readable: true, writable: true });
+    sockets.push(socket);
+    socket.connect({ host: '127.0.0.1', port: (server.address() as { port: number }).port });
+    const serverSide = await fdOfAccepted;
+    expect(savedSynTtl(serverSide)).toBe(77);
+    // Handed out once.
+    expect(savedSynTtl(serverSide)).toBeUndefined();
   });
 
   it('names the failing call and errno', () => {
