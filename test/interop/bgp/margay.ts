@@ -31,6 +31,15 @@ export interface MargayPeerYaml {
   readonly connectRetryTime?: number;
   readonly nextHop?: { readonly ipv4?: string; readonly ipv6?: string };
   readonly exportPolicy?: 'all' | 'local';
+  readonly maxPrefix?:
+    | number
+    | {
+        readonly [family in 'ipv4-unicast' | 'ipv6-unicast']?: {
+          readonly limit: number;
+          readonly action?: 'teardown' | 'warn';
+          readonly restartAfterSeconds?: number;
+        };
+      };
 }
 
 export interface MargayAnnounceYaml {
