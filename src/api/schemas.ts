@@ -27,6 +27,8 @@ export const peerSchema = {
     state: { type: 'string', enum: ['Idle', 'Connect', 'Active', 'OpenSent', 'OpenConfirm', 'Established'] },
     since: { type: 'string', format: 'date-time' },
     lastError: str,
+    // 'TCP-MD5 mismatch suspected' (PeerStatus.tcpMd5).
+    tcpMd5: str,
     holdTime: int,
     keepalive: int,
     localAddress: str,

@@ -30,10 +30,16 @@ function since(iso: string, now: Date): string {
   return sameDay ? d.toISOString().slice(11, 19) : d.toISOString().slice(0, 10);
 }
 
-/** The RFC 4271 state and, when not up, why; a peer held Idle by its prefix limit says until when. */
+/**
+ * The RFC 4271 state and, when not up, why; a peer held Idle by its prefix limit says until when,
+ * and one whose segments the kernel drops for their TCP-MD5 signature says so first.
+ */
 function info(p: PeerJson): string {
   const held = p.prefixLimit?.heldIdle;
   if (held !== undefined) return `${p.state}: ${held.reason}; held until ${held.until.slice(0, 19)}Z`;
+  if (p.state !== 'Established' && p.tcpMd5 !== undefined) {
+    return `${p.state}: ${p.tcpMd5}${p.lastError ? `; ${p.lastError}` : ''}`;
+  }
   return p.state === 'Established' || !p.lastError ? p.state : `${p.state}: ${p.lastError}`;
 }
 
