@@ -82,6 +82,7 @@ interface SessionOptions {
   readonly sourceAddress: string;
   readonly nextHopMode: BGPPeerSpec['nextHopMode'];
   readonly maxPrefix?: BGPPeerSpec['maxPrefix'];
+  readonly ttlSecurity?: number;
 }
 
 const MESH_OPTIONS: SessionOptions = { sourceAddress: 'UseNodeIP', nextHopMode: 'Auto' };
@@ -119,6 +120,7 @@ const BGPPEER_FIELD: Readonly<Record<string, string>> = {
   keepaliveTime: 'spec.keepaliveTime',
   localAddress: 'spec.sourceAddress',
   maxPrefix: 'spec.maxPrefix',
+  ttlSecurity: 'spec.ttlSecurity',
 };
 
 export function desiredPeers(
@@ -189,6 +191,7 @@ export function desiredPeers(
         ...(routeReflectorClient ? { routeReflectorClient: true } : {}),
         ...(o.nextHopMode === 'Self' ? { nextHopSelf: true } : {}),
         ...(o.maxPrefix !== undefined ? { maxPrefix: o.maxPrefix } : {}),
+        ...(o.ttlSecurity !== undefined ? { ttlSecurity: o.ttlSecurity } : {}),
         description: `node ${n.name}`,
         peerType,
         source,
@@ -234,6 +237,7 @@ export function desiredPeers(
       ...(spec.holdTime !== undefined ? { holdTime: spec.holdTime } : {}),
       ...(spec.keepaliveTime !== undefined ? { keepaliveTime: spec.keepaliveTime } : {}),
       ...(spec.maxPrefix !== undefined ? { maxPrefix: spec.maxPrefix } : {}),
+      ...(spec.ttlSecurity !== undefined ? { ttlSecurity: spec.ttlSecurity } : {}),
     };
 
     if (spec.peerIP !== undefined) {
@@ -273,6 +277,7 @@ export function desiredPeers(
           ...(spec.routeReflectorClient ? { routeReflectorClient: true } : {}),
           ...(spec.nextHopMode === 'Self' ? { nextHopSelf: true } : {}),
           ...(spec.maxPrefix !== undefined ? { maxPrefix: spec.maxPrefix } : {}),
+          ...(spec.ttlSecurity !== undefined ? { ttlSecurity: spec.ttlSecurity } : {}),
           description: who,
           peerType: plainType,
           source: who,

@@ -7,8 +7,9 @@
 // - BGPPeer: `peerIP` + `asNumber` names one router; `peerSelector` instead selects Margay nodes
 //   (route-reflector topologies). `node` / `nodeSelector` choose which of our nodes peer; neither
 //   means every node (a "global" peer).
-// - Times are integer seconds (not Go durations). TCP MD5 passwords and route filters are not
-//   supported, so there are no fields for them.
+// - Times are integer seconds (not Go durations). Route filters are not supported, so there are
+//   no fields for them. `ttlSecurity` is Calico's; TCP-MD5 passwords (Calico's `password`
+//   secretKeyRef) are set in the standalone speaker's YAML only: the agent reads no Secrets.
 import { z } from 'zod';
 import {
   holdTimeProblem,
@@ -301,6 +302,16 @@ export const bgpPeerSpecSchema = z
         'x-kubernetes-preserve-unknown-fields': true,
       })
       .optional(),
+    ttlSecurity: z
+      .number()
+      .int()
+      .min(1)
+      .max(254)
+      .optional()
+      .describe(
+        'RFC 5082 TTL security: the peer is at most this many hops away (1..254); we send TTL 255 and ' +
+          'drop its segments that arrive with a TTL below 256 - ttlSecurity.',
+      ),
   })
   .superRefine((s, ctx) => {
     keepaliveWithinHold(s, ctx);
