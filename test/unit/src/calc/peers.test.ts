@@ -241,6 +241,15 @@ describe('top-of-rack peers', () => {
     expect(c).toMatchObject({ holdTime: 120, keepaliveTime: 30 });
   });
 
+  it('carries per-family prefix limits as written', () => {
+    const maxPrefix = {
+      'ipv4-unicast': { limit: 100, action: 'warn' as const },
+      'ipv6-unicast': { limit: 50, restartAfterSeconds: 30 },
+    };
+    const s = snap(...flatNodes(1), bgpPeer('a', { peerIP: '192.0.2.1', asNumber: 65000, maxPrefix }));
+    expect(calculate(s, { name: 'node-1' }).peers[0]?.maxPrefix).toEqual(maxPrefix);
+  });
+
   it("sends a router that is not a node only this node's routes; node peers and reflected routers get all", () => {
     const s = snap(
       ...flatNodes(3),
