@@ -145,7 +145,7 @@ export type FsmEvent =
     }
   /** Event 3 (Event 5/6/7). Ignored while stopped, while not allowed, and while the IdleHoldTimer runs. */
   | { readonly type: 'AutomaticStart' }
-  /** Event 8: the speaker stops the session itself, e.g. maximum prefixes reached (Cease subcode 1). */
+  /** Event 8: the speaker stops the session itself, e.g. BFD Down (Cease subcode 10). */
   | {
       readonly type: 'AutomaticStop';
       readonly subcode: number;

@@ -192,7 +192,7 @@ export class PeerSession {
   }
 
   /**
-   * AutomaticStop (Event 8), e.g. Cease / Maximum Number of Prefixes Reached (RFC 4486); a
+   * AutomaticStop (Event 8), e.g. Cease / BFD Down (RFC 9384); a
    * Hard Reset when RFC 8538 §5.1 says so and the N bit was exchanged.
    */
   automaticStop(subcode: number, message?: string): void {
