@@ -99,6 +99,9 @@ export class Listener {
   #applySecurity(): string[] {
     const server = this.#server;
     if (server === null || !server.listening) return [];
+    // Nothing asked and nothing set: no system call (and no FFI where it cannot load).
+    const isUnchanged = this.#wantsTtl255 === this.#hasTtl255;
+    if (isUnchanged && this.#wantedKeys.size === 0 && this.#keys.size === 0) return [];
     const problems: string[] = [];
     const attempt = (what: string, f: () => void): boolean => {
       try {
