@@ -5,7 +5,9 @@
 //   status says "TCP-MD5 mismatch suspected" once the kernel counted the dropped segments;
 // - TTL security with a peer one hop away (BIRD `ttl security on`, FRR `ttl-security hops 1`):
 //   Established; with a peer two hops away behind a router namespace, `ttlSecurity: 1` drops
-//   its segments (the kernel's TCPMinTTLDrop rises) while `ttlSecurity: 2` comes up.
+//   its segments (the kernel's TCPMinTTLDrop rises) while `ttlSecurity: 2` comes up;
+// - eBGP multihop to BIRD two hops away: `multihop: 2` comes up, `multihop: 1` sends segments
+//   that the router drops (its ICMP time-exceeded counter rises).
 // The speaker runs in its own process inside namespace m (speaker-child.ts).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
@@ -103,6 +105,7 @@ describe('TCP-MD5 and TTL security against BIRD 2 and FRR', () => {
   let frr: FrrHandle;
   let speaker: SpeakerProcess | undefined;
   let m = '';
+  let r = '';
 
   const peers = async (): Promise<PeerStatus[]> => (await speaker?.request<PeerStatus[]>('peers')) ?? [];
   const peer = async (address: string): Promise<PeerStatus | undefined> =>
@@ -117,11 +120,20 @@ describe('TCP-MD5 and TTL security against BIRD 2 and FRR', () => {
     return Number(values[at]);
   };
 
+  /** An Icmp counter of a lab namespace (/proc/net/snmp). */
+  const icmpOut = async (ns: string, name: string): Promise<number> => {
+    const lines = (await lab.exec(ns, ['cat', '/proc/net/snmp'])).stdout.split('\n');
+    const [names, values] = lines.filter((l) => l.startsWith('Icmp:')).map((l) => l.split(/\s+/));
+    const at = names?.indexOf(name) ?? -1;
+    if (at < 0) throw new Error(`no Icmp ${name} in namespace ${ns}`);
+    return Number(values?.[at]);
+  };
+
   beforeAll(async () => {
     m = await lab.addNamespace('m');
     const b = await lab.addNamespace('b');
     const f = await lab.addNamespace('f');
-    const r = await lab.addNamespace('r');
+    r = await lab.addNamespace('r');
     await lab.connect(
       { ns: m, ifname: 'to-b', ipv4: '192.0.2.1/24', ipv6: '2001:db8::1/64' },
       { ns: b, ifname: 'to-m', ipv4: '192.0.2.2/24', ipv6: '2001:db8::2/64' },
@@ -155,8 +167,10 @@ describe('TCP-MD5 and TTL security against BIRD 2 and FRR', () => {
     }
     await add(m, 'to-b', '2001:db8::11/64');
     await add(b, 'to-m', '2001:db8::12/64');
-    await add(m, 'to-r', '198.18.0.3/24');
-    await add(b, 'to-r', '203.0.113.3/24');
+    for (const n of [3, 4, 5]) {
+      await add(m, 'to-r', `198.18.0.${n}/24`);
+      await add(b, 'to-r', `203.0.113.${n}/24`);
+    }
 
     const birdNeighbor = (name: string, local: string, remote: string, extra: string[], v6 = false) => ({
       name,
@@ -184,6 +198,8 @@ describe('TCP-MD5 and TTL security against BIRD 2 and FRR', () => {
           birdNeighbor('bad6', '2001:db8::12', '2001:db8::11', ['password "not the same";'], true),
           birdNeighbor('far1', '203.0.113.2', '198.18.0.2', ['multihop 2;', 'ttl security on;']),
           birdNeighbor('far2', '203.0.113.3', '198.18.0.3', ['multihop 2;', 'ttl security on;']),
+          birdNeighbor('hop1', '203.0.113.4', '198.18.0.4', ['multihop 2;']),
+          birdNeighbor('hop2', '203.0.113.5', '198.18.0.5', ['multihop 2;']),
         ],
       }),
     );
@@ -238,6 +254,8 @@ describe('TCP-MD5 and TTL security against BIRD 2 and FRR', () => {
         ours('2001:db8::12', '2001:db8::11', BIRD_AS, { password: BIRD_KEY }),
         ours('203.0.113.2', '198.18.0.2', BIRD_AS, { ttlSecurity: 1 }),
         ours('203.0.113.3', '198.18.0.3', BIRD_AS, { ttlSecurity: 2 }),
+        ours('203.0.113.4', '198.18.0.4', BIRD_AS, { multihop: 1 }),
+        ours('203.0.113.5', '198.18.0.5', BIRD_AS, { multihop: 2 }),
         ours('198.51.100.2', '198.51.100.1', FRR_AS, { password: FRR_KEY }),
         ours('198.51.100.12', '198.51.100.11', FRR_AS, { password: FRR_KEY }),
         ours('198.51.100.22', '198.51.100.21', FRR_AS, { password: FRR_KEY }),
@@ -357,5 +375,20 @@ describe('TCP-MD5 and TTL security against BIRD 2 and FRR', () => {
     });
     expect((await peer('203.0.113.2'))?.state).not.toBe('Established');
     expect((await birdProtocol(bird, 'far1')).bgpState).not.toBe('Established');
+  });
+
+  test('eBGP multihop to a peer two hops away: TTL 2 comes up, TTL 1 dies at the router', async () => {
+    await waitBirdEstablished(bird, 'hop2');
+    await waitFor(() => peer('203.0.113.5'), {
+      describe: 'our peer 203.0.113.5 (multihop 2) Established',
+      until: (s) => s?.state === 'Established',
+    });
+    // The router answers each expired segment with an ICMP time exceeded.
+    await waitFor(() => icmpOut(r, 'OutTimeExcds'), {
+      describe: 'the router to drop segments whose TTL ran out',
+      until: (n) => n > 0,
+    });
+    expect((await peer('203.0.113.4'))?.state).not.toBe('Established');
+    expect((await birdProtocol(bird, 'hop1')).bgpState).not.toBe('Established');
   });
 });
