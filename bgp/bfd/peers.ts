@@ -173,10 +173,15 @@ export class SpeakerBfd {
     return table;
   }
 
+  /**
+   * Up to Down is a failure of the path, unless the peer took its side down by hand: a session
+   * brought down by the peer's AdminDown must not take the BGP session with it (RFC 5882 §3.2).
+   */
   #onChange(address: string, t: Transition): void {
-    if (t.from !== 'Up' || t.to === 'Up') return;
+    if (t.from !== 'Up' || t.to !== 'Down') return;
     const status = this.#table?.status(address);
-    this.#options.onDown(address, `BFD session down: ${status?.diag ?? t.diag}`);
+    if (status === undefined || status.remoteState === 'AdminDown') return;
+    this.#options.onDown(address, `BFD session down: ${status.diag}`);
   }
 }
 

@@ -3,12 +3,13 @@
 // cut in the peer's namespace (iptables dropping our packets) takes them Down within the
 // Detection Time, they come back when the cut heals, and AdminDown is seen by the peer.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chownSync, closeSync, openSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Transition } from '../../bgp/bfd/session.ts';
 import type { BfdPeer, BfdSessionStatus } from '../../bgp/bfd/table.ts';
+import { startBfdd } from './bfdd.ts';
 import { type BirdHandle, type FrrHandle, Lab, startBird, startFrr, waitFor } from './lib/index.ts';
 
 /** The BFD table child inside a namespace, driven over stdin/stdout. */
@@ -303,55 +304,10 @@ describe('BFD ↔ FRR bfdd (IPv4 + IPv6)', () => {
     );
     // zebra and bgpd as the lab starts them, then bfdd beside them on the same zebra socket.
     frr = await startFrr(lab, f, 'hostname bgpd\n');
-    const conf = join(frr.dir, 'bfdd.conf');
-    const peer = (address: string, local: string) => [
-      ` peer ${address} local-address ${local} interface to-m`,
-      '  receive-interval 100',
-      '  transmit-interval 100',
-      '  detect-multiplier 3',
-      ' !',
-    ];
-    writeFileSync(
-      conf,
-      [
-        'hostname bfdd',
-        'bfd',
-        ...peer('198.51.100.1', '198.51.100.2'),
-        ...peer('2001:db8:1::1', '2001:db8:1::2'),
-        '!',
-        '',
-      ].join('\n'),
-    );
-    const { uid, gid } = statSync(frr.dir);
-    chownSync(conf, uid, gid);
-    const bfdd = lab.spawn(
-      f,
-      [
-        '/usr/lib/frr/bfdd',
-        '-i',
-        join(frr.dir, 'bfdd.pid'),
-        '-z',
-        join(frr.dir, 'zserv.api'),
-        '--vty_socket',
-        frr.dir,
-        '--bfdctl',
-        join(frr.dir, 'bfdd.sock'),
-        '-P',
-        '0',
-        '--log',
-        `file:${join(frr.dir, 'bfdd.log')}`,
-        '-f',
-        conf,
-      ],
-      { name: 'bfdd' },
-    );
-    await waitFor(
-      async () => {
-        if (bfdd.exitStatus()) throw new Error(`bfdd exited: ${JSON.stringify(bfdd.exitStatus())}`);
-        return (await frr.vtysh('show bfd peers json')).includes('[');
-      },
-      { describe: `bfdd in ${f} to answer vtysh (log ${bfdd.logFile})`, timeoutMs: 10_000 },
-    );
+    await startBfdd(lab, frr, [
+      { address: '198.51.100.1', local: '198.51.100.2', ifname: 'to-m', intervalMs: 100 },
+      { address: '2001:db8:1::1', local: '2001:db8:1::2', ifname: 'to-m', intervalMs: 100 },
+    ]);
     margay = new BfdProcess(m, join(lab.dir, 'bfd-margay.log'));
     await margay.started;
     await margay.add('f4', { peer: '198.51.100.2', local: '198.51.100.1', timers: TIMERS_100 });
