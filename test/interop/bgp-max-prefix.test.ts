@@ -6,7 +6,7 @@
 // - sessions come up only when the hold ends, 5 s doubling (5, 10, 20, 40, 80): about five in two
 //   minutes per peer, not one per BIRD retry;
 // - BIRD's connections during a hold are refused (margay_bgp_connections_refused_total grows);
-// - BIRD receives Cease / Maximum Number of Prefixes Reached;
+// - BIRD receives Cease / Maximum Number of Prefixes Reached with AFI, SAFI and the limit;
 // - our status, /metrics and `margayctl node status` say why the peer is Idle and until when.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -119,6 +119,10 @@ describe('max-prefix: teardown holds the peer Idle with backoff (BIRD 2, IPv4 an
       // BIRD got our Cease with the RFC 4486 subcode.
       const birdSide = await birdProtocol(bird, 'm4');
       expect(birdSide.lastError).toBe('Received: Maximum number of prefixes reached');
+      // BIRD logs the NOTIFICATION's Data: AFI, SAFI and the limit (RFC 4486 §4), 1/1 and 2/1.
+      const birdLog = readFileSync(bird.logFile, 'utf8');
+      expect(birdLog).toContain('m4: Received: Maximum number of prefixes reached: 0001010000000a');
+      expect(birdLog).toContain('m6: Received: Maximum number of prefixes reached: 0002010000000a');
 
       // `margayctl node status` says why, and until when.
       const { stdout: report } = await lab.exec(m.ns, [
