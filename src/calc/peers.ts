@@ -83,6 +83,7 @@ interface SessionOptions {
   readonly nextHopMode: BGPPeerSpec['nextHopMode'];
   readonly maxPrefix?: BGPPeerSpec['maxPrefix'];
   readonly ttlSecurity?: number;
+  readonly bfd?: BGPPeerSpec['bfd'];
 }
 
 const MESH_OPTIONS: SessionOptions = { sourceAddress: 'UseNodeIP', nextHopMode: 'Auto' };
@@ -121,6 +122,7 @@ const BGPPEER_FIELD: Readonly<Record<string, string>> = {
   localAddress: 'spec.sourceAddress',
   maxPrefix: 'spec.maxPrefix',
   ttlSecurity: 'spec.ttlSecurity',
+  bfd: 'spec.bfd',
 };
 
 export function desiredPeers(
@@ -192,6 +194,7 @@ export function desiredPeers(
         ...(o.nextHopMode === 'Self' ? { nextHopSelf: true } : {}),
         ...(o.maxPrefix !== undefined ? { maxPrefix: o.maxPrefix } : {}),
         ...(o.ttlSecurity !== undefined ? { ttlSecurity: o.ttlSecurity } : {}),
+        ...(o.bfd !== undefined ? { bfd: o.bfd } : {}),
         description: `node ${n.name}`,
         peerType,
         source,
@@ -238,6 +241,7 @@ export function desiredPeers(
       ...(spec.keepaliveTime !== undefined ? { keepaliveTime: spec.keepaliveTime } : {}),
       ...(spec.maxPrefix !== undefined ? { maxPrefix: spec.maxPrefix } : {}),
       ...(spec.ttlSecurity !== undefined ? { ttlSecurity: spec.ttlSecurity } : {}),
+      ...(spec.bfd !== undefined ? { bfd: spec.bfd } : {}),
     };
 
     if (spec.peerIP !== undefined) {
@@ -278,6 +282,7 @@ export function desiredPeers(
           ...(spec.nextHopMode === 'Self' ? { nextHopSelf: true } : {}),
           ...(spec.maxPrefix !== undefined ? { maxPrefix: spec.maxPrefix } : {}),
           ...(spec.ttlSecurity !== undefined ? { ttlSecurity: spec.ttlSecurity } : {}),
+          ...(spec.bfd !== undefined ? { bfd: spec.bfd } : {}),
           description: who,
           peerType: plainType,
           source: who,

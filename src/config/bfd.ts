@@ -17,12 +17,22 @@ const interval = z
   .max(BFD_INTERVAL_MAX_MS, RANGE);
 
 export const bfdField = z.strictObject({
-  minRxMs: interval.optional(),
-  minTxMs: interval.optional(),
+  minRxMs: interval
+    .optional()
+    .describe('Required Min RX Interval, ms: the fastest rate we accept its packets at (default 300).'),
+  minTxMs: interval
+    .optional()
+    .describe('Desired Min TX Interval, ms: the rate we want to send at (default 300).'),
   multiplier: z
     .number()
     .int('must be an integer')
     .min(1, 'must be 1..255')
     .max(255, 'must be 1..255')
-    .optional(),
+    .optional()
+    .describe('Detect Mult: packets missed before the session is declared down (default 3).'),
 });
+
+export const BFD_DESCRIPTION =
+  'BFD with the peer (RFC 5880 asynchronous mode, RFC 5881 single hop), enabled by presence ({} ' +
+  'takes the defaults). When a BFD session that was Up goes down, the BGP session goes down at once ' +
+  'instead of at the end of the hold time.';

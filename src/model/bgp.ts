@@ -10,6 +10,7 @@
 // - Times are integer seconds (not Go durations). Route filters are not supported, so there are
 //   no fields for them. `ttlSecurity` is Calico's; TCP-MD5 passwords (Calico's `password`
 //   secretKeyRef) are set in the standalone speaker's YAML only: the agent reads no Secrets.
+//   `bfd` (BFD with the peer) is Margay's own, the same field as the speaker YAML's.
 import { z } from 'zod';
 import {
   holdTimeProblem,
@@ -20,6 +21,7 @@ import {
 } from '../../bgp/index.ts';
 import { ipFamily } from '../../felix/index.ts';
 import { canonicalAddress, isUnspecified, unusableAddress } from '../config/address.ts';
+import { BFD_DESCRIPTION, bfdField } from '../config/bfd.ts';
 import { MAX_PREFIX_DESCRIPTION, maxPrefixField } from '../config/max-prefix.ts';
 import {
   asNumber,
@@ -312,6 +314,7 @@ export const bgpPeerSpecSchema = z
         'RFC 5082 TTL security: the peer is at most this many hops away (1..254); we send TTL 255 and ' +
           'drop its segments that arrive with a TTL below 256 - ttlSecurity.',
       ),
+    bfd: bfdField.optional().describe(BFD_DESCRIPTION),
   })
   .superRefine((s, ctx) => {
     keepaliveWithinHold(s, ctx);
