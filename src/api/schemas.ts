@@ -45,6 +45,28 @@ export const peerSchema = {
       required: ['in', 'out'],
       properties: { in: int, out: int, updatesIn: int, updatesOut: int },
     },
+    // BFD with the peer (PeerStatus.bfd): state 'Unavailable' with `error` when it could not start.
+    bfd: {
+      type: 'object',
+      required: ['state'],
+      properties: {
+        state: { type: 'string', enum: ['AdminDown', 'Down', 'Init', 'Up', 'Unavailable'] },
+        remoteState: str,
+        diag: str,
+        remoteDiag: { type: ['string', 'null'] },
+        minTxMs: { type: 'number' },
+        minRxMs: { type: 'number' },
+        multiplier: int,
+        remoteMinTxMs: { type: 'number' },
+        remoteMinRxMs: { type: 'number' },
+        remoteMultiplier: int,
+        txIntervalMs: { type: 'number' },
+        detectionTimeMs: { type: 'number' },
+        ups: int,
+        downs: int,
+        error: str,
+      },
+    },
     prefixLimit: {
       type: 'object',
       required: ['exceeded'],

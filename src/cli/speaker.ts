@@ -50,6 +50,24 @@ export function speakerMetrics(peers: readonly PeerStatus[]): MetricFamily[] {
       type: 'gauge',
       samples: peers.map((p) => ({ labels: { peer: p.address }, value: p.state === 'Established' ? 1 : 0 })),
     },
+    {
+      name: 'margay_bfd_session_up',
+      help: '1 when the BFD session with this peer is Up (peers with BFD only).',
+      type: 'gauge',
+      samples: peers.flatMap((p) =>
+        p.bfd === undefined ? [] : [{ labels: { peer: p.address }, value: p.bfd.state === 'Up' ? 1 : 0 }],
+      ),
+    },
+    {
+      name: 'margay_bfd_session_down_total',
+      help: 'Times the BFD session with this peer went from Up to down (its flaps).',
+      type: 'counter',
+      samples: peers.flatMap((p) =>
+        p.bfd === undefined || !('downs' in p.bfd)
+          ? []
+          : [{ labels: { peer: p.address }, value: p.bfd.downs }],
+      ),
+    },
   ];
 }
 

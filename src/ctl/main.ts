@@ -13,7 +13,7 @@ import { GET_KINDS, type GetKind, renderGet } from './get.ts';
 import { nodeStatusReport, type PeerJson } from './status.ts';
 
 const USAGE = `usage:
-  margayctl node status [--api HOST:PORT] [--token T] [-o table|json|yaml]
+  margayctl node status [--api HOST:PORT] [--token T] [-o table|wide|json|yaml]
   margayctl node status --all DATASTORE [--api-port 9099] [--token T] [-o table|json|yaml]
   margayctl get nodes|bgppeers|ippools DATASTORE [-o table|wide|json|yaml]
 DATASTORE is --datastore-file PATH, --kubeconfig PATH or --kubernetes (in-cluster credentials).
@@ -98,7 +98,8 @@ async function main(argv: readonly string[]): Promise<number> {
   if (noun === 'node' && verb === 'status') {
     const status = (await get(api, '/v1/status', token)) as { mode: string; version: string };
     const { peers } = (await get(api, '/v1/bgp/peers', token)) as { peers: PeerJson[] };
-    process.stdout.write(output(format, { status, peers }, () => nodeStatusReport(status, peers)));
+    const wide = format === 'wide';
+    process.stdout.write(output(format, { status, peers }, () => nodeStatusReport(status, peers, wide)));
     return 0;
   }
   if (noun === 'bgp' && verb === 'routes') {

@@ -43,7 +43,19 @@ function info(p: PeerJson): string {
   return p.state === 'Established' || !p.lastError ? p.state : `${p.state}: ${p.lastError}`;
 }
 
-export function peerTable(peers: readonly PeerJson[], family: 4 | 6, now = new Date()): string {
+/**
+ * The BFD column of `-o wide`: the state, the negotiated transmit interval × multiplier while Up
+ * or the diagnostic while not, and the flaps; '-' for a peer without BFD.
+ */
+export function bfdText(p: PeerJson): string {
+  const b = p.bfd;
+  if (b === undefined) return '-';
+  if (b.state === 'Unavailable') return `unavailable: ${b.error}`;
+  const now = b.state === 'Up' ? `Up ${b.txIntervalMs}ms×${b.multiplier}` : `${b.state} (${b.diag})`;
+  return `${now}, ${b.downs} down${b.downs === 1 ? '' : 's'}`;
+}
+
+export function peerTable(peers: readonly PeerJson[], family: 4 | 6, now = new Date(), wide = false): string {
   const mine = peers.filter((p) => (family === 4) === !p.address.includes(':'));
   if (mine.length === 0) return `No IPv${family} peers found.`;
   const rows = mine.map((p) => [
@@ -54,22 +66,36 @@ export function peerTable(peers: readonly PeerJson[], family: 4 | 6, now = new D
     info(p),
     String(p.prefixes.received),
     String(p.prefixes.advertised),
+    ...(wide ? [bfdText(p)] : []),
   ]);
-  return renderTable(['PEER ADDRESS', 'PEER TYPE', 'STATE', 'SINCE', 'INFO', 'RECEIVED', 'ADVERTISED'], rows);
+  return renderTable(
+    [
+      'PEER ADDRESS',
+      'PEER TYPE',
+      'STATE',
+      'SINCE',
+      'INFO',
+      'RECEIVED',
+      'ADVERTISED',
+      ...(wide ? ['BFD'] : []),
+    ],
+    rows,
+  );
 }
 
 export function nodeStatusReport(
   status: { mode: string; version: string },
   peers: readonly PeerJson[],
+  wide = false,
 ): string {
   return [
     `Margay process is running (${status.mode}, version ${status.version}).`,
     '',
     'IPv4 BGP status',
-    peerTable(peers, 4),
+    peerTable(peers, 4, new Date(), wide),
     '',
     'IPv6 BGP status',
-    peerTable(peers, 6),
+    peerTable(peers, 6, new Date(), wide),
     '',
   ].join('\n');
 }

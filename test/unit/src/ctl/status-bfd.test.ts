@@ -1,0 +1,92 @@
+// BFD on its way to the operator: the REST API's peer schema keeps PeerStatus.bfd,
+// `margayctl node status -o wide` shows it in a BFD column, and /metrics counts it.
+import { describe, expect, it } from 'vitest';
+import type { PeerStatus } from '../../../../bgp/index.ts';
+import { shape } from '../../../../src/api/json-schema.ts';
+import { peerSchema } from '../../../../src/api/schemas.ts';
+import { speakerMetrics } from '../../../../src/cli/speaker.ts';
+import { type PeerJson, peerTable } from '../../../../src/ctl/status.ts';
+
+const bfdUp = {
+  state: 'Up',
+  remoteState: 'Up',
+  diag: 'none',
+  remoteDiag: 'none',
+  minTxMs: 100,
+  minRxMs: 100,
+  multiplier: 3,
+  remoteMinTxMs: 300,
+  remoteMinRxMs: 100,
+  remoteMultiplier: 3,
+  txIntervalMs: 100,
+  detectionTimeMs: 900,
+  ups: 2,
+  downs: 1,
+} as const;
+
+const peer = (over: Partial<PeerJson>): PeerJson => ({
+  address: '192.0.2.2',
+  asn: 64513,
+  type: 'ebgp',
+  routeReflectorClient: false,
+  state: 'Established',
+  since: '2026-11-21T10:11:12.000Z',
+  holdTime: 90,
+  keepalive: 30,
+  capabilities: { local: [], remote: [] },
+  families: ['ipv4-unicast'],
+  prefixes: { received: 0, accepted: 0, advertised: 0 },
+  messages: { in: 0, out: 0, updatesIn: 0, updatesOut: 0 },
+  ...over,
+});
+
+describe('BFD in the peer status', () => {
+  it('is kept whole by the REST API peer schema', () => {
+    expect(shape(peerSchema, peer({ bfd: bfdUp }))).toMatchObject({ bfd: bfdUp });
+    const failed = { state: 'Unavailable', error: 'BFD bind(any:3784): EADDRINUSE' } as const;
+    expect(shape(peerSchema, peer({ bfd: failed }))).toMatchObject({ bfd: failed });
+  });
+
+  it('has a column in margayctl node status -o wide only', () => {
+    const now = new Date('2026-11-21T12:00:00Z');
+    const peers = [
+      peer({ bfd: bfdUp }),
+      peer({
+        address: '192.0.2.3',
+        state: 'Active',
+        bfd: { ...bfdUp, state: 'Down', remoteState: 'Down', diag: 'controlDetectionTimeExpired', downs: 2 },
+      }),
+      peer({ address: '192.0.2.4', bfd: { state: 'Unavailable', error: 'no koffi' } }),
+      peer({ address: '192.0.2.5' }),
+    ];
+    const wide = peerTable(peers, 4, now, true).split('\n');
+    const row = (address: string) => wide.find((l) => l.includes(`| ${address} `)) ?? '';
+    expect(wide.find((l) => l.includes('PEER ADDRESS'))).toMatch(/ADVERTISED \| +BFD +\|$/);
+    expect(row('192.0.2.2')).toMatch(/\| Up 100ms×3, 1 down +\|$/);
+    expect(row('192.0.2.3')).toMatch(/\| Down \(controlDetectionTimeExpired\), 2 downs +\|$/);
+    expect(row('192.0.2.4')).toMatch(/\| unavailable: no koffi +\|$/);
+    expect(row('192.0.2.5')).toMatch(/\| - +\|$/);
+    expect(peerTable(peers, 4, now)).not.toContain('BFD');
+  });
+
+  it('is in /metrics: up per peer and its downs, for peers with BFD only', () => {
+    const status = (address: string, bfd?: PeerStatus['bfd']) =>
+      ({ ...peer({ address, ...(bfd !== undefined && { bfd }) }), since: 0 }) as PeerStatus;
+    const families = speakerMetrics([
+      status('192.0.2.2', bfdUp),
+      status('192.0.2.3', { ...bfdUp, state: 'Init', downs: 4 }),
+      status('192.0.2.4'),
+    ]);
+    const up = families.find((f) => f.name === 'margay_bfd_session_up');
+    const downs = families.find((f) => f.name === 'margay_bfd_session_down_total');
+    expect(up?.samples).toEqual([
+      { labels: { peer: '192.0.2.2' }, value: 1 },
+      { labels: { peer: '192.0.2.3' }, value: 0 },
+    ]);
+    expect(downs?.type).toBe('counter');
+    expect(downs?.samples).toEqual([
+      { labels: { peer: '192.0.2.2' }, value: 1 },
+      { labels: { peer: '192.0.2.3' }, value: 4 },
+    ]);
+  });
+});
