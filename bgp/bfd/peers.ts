@@ -3,6 +3,10 @@
 // speaker told when a session that was Up goes Down so it can take the BGP session down at once
 // (RFC 5882 §4.3) instead of waiting for the hold timer.
 //
+// BFD does not hold the BGP session down: after a BFD Down the FSM restarts the session as after
+// any automatic stop, with its idle hold doubling on every repeat (up to two minutes, reset once a
+// session stays up for a minute), which is what damps a flapping BFD session's effect on BGP.
+//
 // The table and its sockets are made when the first peer with BFD is started. When they cannot
 // be made (port 3784 taken, no koffi), the peers with BFD show why in their status and their BGP
 // sessions run as without BFD.
