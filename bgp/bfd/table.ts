@@ -319,7 +319,11 @@ export class BfdTable extends EventEmitter<BfdTableEvents> {
       entry.timer = undefined;
       return;
     }
-    entry.timer = setTimeout(() => this.#fire(entry), Math.max(0, at - this.#clock()));
+    // The tick runs in the check phase of the loop turn, after its poll phase has read the
+    // datagrams waiting in the sockets: after a stall of the event loop, packets the kernel
+    // received in time restart the Detection Time before it is checked, instead of the expired
+    // timer declaring the session down ahead of them.
+    entry.timer = setTimeout(() => setImmediate(() => this.#fire(entry)), Math.max(0, at - this.#clock()));
   }
 
   #fire(entry: Entry): void {

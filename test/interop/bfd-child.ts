@@ -15,7 +15,14 @@ table.on('error', (err) => write({ event: 'error', message: err.message }));
 write({ id: 0, result: 'started' });
 
 for await (const line of createInterface({ input: process.stdin })) {
-  const req = JSON.parse(line) as { id: number; op: string; key: string; spec?: BfdPeer; down?: boolean };
+  const req = JSON.parse(line) as {
+    id: number;
+    op: string;
+    key: string;
+    spec?: BfdPeer;
+    down?: boolean;
+    ms?: number;
+  };
   try {
     let result: unknown;
     if (req.op === 'add' && req.spec !== undefined) result = table.add(req.key, req.spec) ?? 'added';
@@ -24,7 +31,12 @@ for await (const line of createInterface({ input: process.stdin })) {
     else if (req.op === 'remove') result = table.remove(req.key) ?? 'removed';
     else if (req.op === 'drops') result = table.drops();
     else if (req.op === 'now') result = performance.now();
-    else throw new Error(`unknown op ${req.op}`);
+    else if (req.op === 'block') {
+      // Holds the event loop, as a long synchronous task of the daemon would.
+      const until = performance.now() + (req.ms ?? 0);
+      while (performance.now() < until);
+      result = 'blocked';
+    } else throw new Error(`unknown op ${req.op}`);
     write({ id: req.id, result });
   } catch (err) {
     write({ id: req.id, error: String(err) });

@@ -146,11 +146,14 @@ describe('Speaker with BFD ↔ BIRD 2 bfd on', () => {
   test('BGP Established and BFD Up, the status showing both sides of BFD', async () => {
     await waitBirdEstablished(bird, 'm4');
     const p = await waitFor(() => speaker!.peer(), {
-      describe: 'our peer Established with BFD Up at 100 ms',
-      until: (p) => p.state === 'Established' && p.bfd?.state === 'Up' && p.bfd.txIntervalMs === 100,
+      describe: 'our peer Established with BFD Up on both sides at 100 ms',
+      until: (p) =>
+        p.state === 'Established' &&
+        p.bfd?.state === 'Up' &&
+        p.bfd.remoteState === 'Up' &&
+        p.bfd.txIntervalMs === 100,
     });
     expect(p.bfd).toMatchObject({
-      remoteState: 'Up',
       minTxMs: 100,
       minRxMs: 100,
       multiplier: 3,

@@ -268,6 +268,57 @@ describe('BFD ↔ BIRD 2 protocol bfd (IPv4 + IPv6)', () => {
   });
 });
 
+describe('BFD with a stalled event loop', () => {
+  const lab = new Lab();
+  let margay: BfdProcess | undefined;
+
+  beforeAll(async () => {
+    const m = await lab.addNamespace('m');
+    const b = await lab.addNamespace('b');
+    await lab.connect(
+      { ns: m, ifname: 'to-b', ipv4: '192.0.2.1/24' },
+      { ns: b, ifname: 'to-m', ipv4: '192.0.2.2/24' },
+    );
+    // BIRD sends every 100 ms but asks us for one packet in 2 s: it tolerates our stall, and
+    // keeps sending to us throughout it.
+    await startBird(
+      lab,
+      b,
+      [
+        'router id 192.0.2.2;',
+        'protocol device {}',
+        'protocol bfd {',
+        '  interface "*" { min rx interval 2000 ms; min tx interval 100 ms; multiplier 3; };',
+        '  neighbor 192.0.2.1;',
+        '}',
+        '',
+      ].join('\n'),
+    );
+    margay = new BfdProcess(m, join(lab.dir, 'bfd-margay.log'));
+    await margay.started;
+    await margay.add('b4', { peer: '192.0.2.2', local: '192.0.2.1', timers: TIMERS_100 });
+  });
+
+  afterAll(async () => {
+    margay?.kill();
+    await margay?.exited;
+    await lab.teardown();
+  });
+
+  test('packets that arrived during a stall count before the Detection Time is checked', async () => {
+    await waitFor(() => margay!.status('b4'), {
+      describe: 'b4 Up, detecting over 3 x 100 ms',
+      until: (s) => s.state === 'Up' && s.detectionTimeMs === 300,
+    });
+    const before = margay!.changes.length;
+    // Three Detection Times without running: BIRD's packets wait in the socket meanwhile.
+    await margay!.request('block', { ms: 1_000 });
+    const after = await margay!.status('b4');
+    expect(after.state).toBe('Up');
+    expect(margay!.changes.slice(before)).toEqual([]);
+  });
+});
+
 interface FrrBfdPeer {
   readonly peer: string;
   readonly status: string;
