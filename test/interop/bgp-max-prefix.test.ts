@@ -1,19 +1,31 @@
-// Prefix limits against BIRD 2 in network namespaces: `margay speaker` (the CLI, as shipped) with
-// maxPrefix 10 per family and a restart time of 5 s; BIRD announces 12 IPv4 prefixes on one
-// session and 12 IPv6 prefixes on the other, and keeps announcing them. BIRD's timers are short
-// (it retries a connection every 2 s, and after an error within 1..5 s), so it knocks again and
-// again while we hold the peer Idle. For two minutes the test watches:
+// Prefix limits against BIRD 2 and FRR 8.4 in network namespaces. BIRD: `margay speaker` (the
+// CLI, as shipped) with maxPrefix 10 per family and a restart time of 5 s; BIRD announces 12 IPv4
+// prefixes on one session and 12 IPv6 prefixes on the other, and keeps announcing them. BIRD's
+// timers are short (it retries a connection every 2 s, and after an error within 1..5 s), so it
+// knocks again and again while we hold the peer Idle. For two minutes the test watches:
 // - sessions come up only when the hold ends, 5 s doubling (5, 10, 20, 40, 80): about five in two
 //   minutes per peer, not one per BIRD retry;
 // - BIRD's connections during a hold are refused (margay_bgp_connections_refused_total grows);
 // - BIRD receives Cease / Maximum Number of Prefixes Reached with AFI, SAFI and the limit;
 // - our status, /metrics and `margayctl node status` say why the peer is Idle and until when.
+// FRR (below): both actions, teardown on IPv4 and warn on IPv6.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { PeerStatus } from '../../bgp/speaker/types.ts';
 import { type MargayHandle, startMargay } from './bgp/margay.ts';
-import { type BirdHandle, birdConfig, birdProtocol, Lab, startBird, waitFor } from './lib/index.ts';
+import {
+  type BirdHandle,
+  birdConfig,
+  birdProtocol,
+  type FrrHandle,
+  frrConfig,
+  frrNeighbor,
+  Lab,
+  startBird,
+  startFrr,
+  waitFor,
+} from './lib/index.ts';
 
 const OUR = { asn: 64512, v4: '192.0.2.1', v6: '2001:db8::1' } as const;
 const BIRD = { asn: 64513, v4: '192.0.2.2', v6: '2001:db8::2' } as const;
@@ -31,6 +43,18 @@ function sessionsUp(logFile: string, address: string): number {
     if (m.address === address && m.to === 'Established') n++;
   }
   return n;
+}
+
+/** Our log lines about `address`: event name, time (ms since the epoch), and the state entered. */
+function logEvents(logFile: string, address: string): { event: string; time: number; to?: string }[] {
+  const out: { event: string; time: number; to?: string }[] = [];
+  for (const line of readFileSync(logFile, 'utf8').split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const m = JSON.parse(line) as { event: string; time: string; address?: string; to?: string };
+    if (m.address !== address) continue;
+    out.push({ event: m.event, time: Date.parse(m.time), ...(m.to !== undefined && { to: m.to }) });
+  }
+  return out;
 }
 
 /** One sample of a metric in Prometheus text (`labels` as rendered, '' for none), or 0 when absent. */
@@ -178,4 +202,110 @@ describe('max-prefix: teardown holds the peer Idle with backoff (BIRD 2, IPv4 an
     },
     WATCH_MS + 40_000,
   );
+});
+
+// FRR 8.4 on both actions, in a lab of its own: teardown on the IPv4 session (FRR shows our Cease,
+// the peer comes back when the 5 s hold ends and the next hold is 10 s), warn on the IPv6 session
+// (it stays Established with every prefix, and the crossing is counted once).
+describe('max-prefix against FRR: teardown (IPv4) and warn (IPv6)', () => {
+  const lab = new Lab();
+  const FRR = { asn: 65002, v4: '192.0.2.3', v6: '2001:db8::3' } as const;
+  let frr: FrrHandle;
+  let m: MargayHandle;
+
+  beforeAll(async () => {
+    const nsM = await lab.addNamespace('m');
+    const nsF = await lab.addNamespace('f');
+    await lab.connect(
+      { ns: nsM, ifname: 'to-f', ipv4: `${OUR.v4}/24`, ipv6: `${OUR.v6}/64` },
+      { ns: nsF, ifname: 'to-m', ipv4: `${FRR.v4}/24`, ipv6: `${FRR.v6}/64` },
+    );
+    frr = await startFrr(
+      lab,
+      nsF,
+      frrConfig({
+        routerId: FRR.v4,
+        localAs: FRR.asn,
+        neighbors: [
+          { address: OUR.v4, remoteAs: OUR.asn, ipv4: true },
+          { address: OUR.v6, remoteAs: OUR.asn, ipv4: false, ipv6: true },
+        ],
+        networks: Array.from({ length: LIMIT + 2 }, (_, i) => [
+          `10.61.${i}.0/24`,
+          `2001:db8:61:${i}::/64`,
+        ]).flat(),
+      }),
+    );
+    m = await startMargay(lab, nsM, {
+      asn: OUR.asn,
+      routerId: OUR.v4,
+      peers: [
+        {
+          address: FRR.v4,
+          asn: FRR.asn,
+          families: ['ipv4-unicast'],
+          holdTime: 9,
+          maxPrefix: { 'ipv4-unicast': { limit: LIMIT, restartAfterSeconds: RESTART_AFTER } },
+        },
+        {
+          address: FRR.v6,
+          asn: FRR.asn,
+          families: ['ipv6-unicast'],
+          holdTime: 9,
+          maxPrefix: { 'ipv6-unicast': { limit: LIMIT, action: 'warn' } },
+        },
+      ],
+    });
+  });
+  afterAll(() => lab.teardown());
+
+  test('teardown: FRR gets the Cease, the peer is back after 5 s and held 10 s the next time', async () => {
+    const first = await waitFor(() => m.peer(FRR.v4), {
+      describe: `${FRR.v4} held Idle`,
+      until: (p) => p.prefixLimit?.heldIdle !== undefined,
+      timeoutMs: 30_000,
+    });
+    expect(first.prefixLimit?.heldIdle).toMatchObject({ seconds: RESTART_AFTER, received: LIMIT + 2 });
+    const n = await frrNeighbor(frr, OUR.v4);
+    expect(n.state).not.toBe('Established');
+    expect(n.raw.lastNotificationReason).toBe('Cease/Maximum Number of Prefixes Reached');
+    const second = await waitFor(() => m.peer(FRR.v4), {
+      describe: `${FRR.v4} held Idle again, for twice as long`,
+      until: (p) => p.prefixLimit?.heldIdle?.seconds === 2 * RESTART_AFTER,
+      timeoutMs: 20_000,
+    });
+    expect(second.prefixLimit?.exceeded).toEqual([
+      { family: 'ipv4-unicast', action: 'teardown', limit: LIMIT, count: 2 },
+    ]);
+    // No session during the first hold: the next one starts when the hold ends.
+    const events = logEvents(m.logFile, FRR.v4);
+    const firstDown = events.find((e) => e.event === 'bgp.prefixLimit');
+    const nextUp = events.find((e) => e.to === 'Established' && e.time > (firstDown?.time ?? Infinity));
+    expect(nextUp?.time).toBeGreaterThanOrEqual((firstDown?.time ?? 0) + RESTART_AFTER * 1000);
+  }, 40_000);
+
+  test('warn: the IPv6 session stays up with every prefix; one crossing counted', async () => {
+    const p = await waitFor(() => m.peer(FRR.v6), {
+      describe: `${FRR.v6} Established with ${LIMIT + 2} prefixes`,
+      until: (x) => x.state === 'Established' && x.prefixes.received === LIMIT + 2,
+    });
+    expect(p.prefixLimit).toEqual({
+      exceeded: [{ family: 'ipv6-unicast', action: 'warn', limit: LIMIT, count: 1 }],
+    });
+    const { stdout: metrics } = await lab.exec(m.ns, [
+      'curl',
+      '-sS',
+      '--fail',
+      'http://127.0.0.1:9179/metrics',
+    ]);
+    expect(
+      sample(
+        metrics,
+        'margay_bgp_prefix_limit_exceeded_total',
+        `peer="${FRR.v6}",family="ipv6-unicast",action="warn"`,
+      ),
+    ).toBe(1);
+    expect(readFileSync(m.logFile, 'utf8')).toMatch(/"bgp\.prefixLimit".*"action":"warn"/);
+    expect(sessionsUp(m.logFile, FRR.v6)).toBe(1);
+  });
 });
