@@ -142,10 +142,10 @@ export class SpeakerBfd {
     return s === undefined ? undefined : peerStatus(s);
   }
 
-  /** AdminDown to every peer, then the sockets closed. */
-  close(): void {
+  /** AdminDown to every peer, then the sockets closed; resolves when they are. */
+  async close(): Promise<void> {
     this.#closed = true;
-    this.#table?.close();
+    await this.#table?.close();
   }
 
   #open(address: string): void {

@@ -117,6 +117,9 @@ export class BfdTable extends EventEmitter<BfdTableEvents> {
   readonly #receivers = new Map<4 | 6, dgram.Socket>();
   readonly #senders = new Map<string, Sender>();
   readonly #drops: BfdDrops = {};
+  /** Sends handed to dgram whose callback has not run yet, and who waits for them to end. */
+  #inFlight = 0;
+  #onDrained: (() => void) | undefined;
   #closed = false;
 
   constructor(options: BfdTableOptions = {}) {
@@ -211,11 +214,15 @@ export class BfdTable extends EventEmitter<BfdTableEvents> {
     return this.#senders.get(`${family}/${local}`)?.port;
   }
 
-  /** Sends AdminDown on every session, closes every socket and stops every timer. */
-  close(): void {
+  /**
+   * Sends AdminDown on every session, stops every timer and, once the sends have left (a dgram
+   * socket closed with a send pending drops it), closes every socket.
+   */
+  async close(): Promise<void> {
     if (this.#closed) return;
     for (const key of [...this.#entries.keys()]) this.remove(key);
     this.#closed = true;
+    if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#onDrained = resolve));
     for (const s of this.#receivers.values()) s.close();
     for (const s of this.#senders.values()) s.socket.close();
     this.#receivers.clear();
@@ -295,8 +302,12 @@ export class BfdTable extends EventEmitter<BfdTableEvents> {
     if (sender === undefined) return;
     for (const packet of step.send) {
       entry.sent++;
+      this.#inFlight++;
       // A send that fails (no route while a link is down) is the failure BFD detects, not an error.
-      sender.socket.send(encodeControl(packet), this.#port, entry.peer, () => {});
+      sender.socket.send(encodeControl(packet), this.#port, entry.peer, () => {
+        this.#inFlight--;
+        if (this.#inFlight === 0) this.#onDrained?.();
+      });
     }
   }
 

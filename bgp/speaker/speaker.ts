@@ -272,7 +272,7 @@ export class Speaker {
     }
     for (const entry of this.#peers.values()) this.#release(entry, false);
     // AdminDown: the peers' BFD sessions go down without taking their BGP sessions with them.
-    this.#bfd.close();
+    closing.push(this.#bfd.close());
     this.#stale.clear();
     closing.push(...this.#stopping);
     await Promise.all(closing);

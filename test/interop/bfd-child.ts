@@ -42,4 +42,4 @@ for await (const line of createInterface({ input: process.stdin })) {
     write({ id: req.id, error: String(err) });
   }
 }
-table.close();
+await table.close();

@@ -433,4 +433,20 @@ describe('BFD ↔ FRR bfdd (IPv4 + IPv6)', () => {
     }
     await margay!.waitState('f4', 'Up');
   });
+
+  test('closing our table sends AdminDown to every peer before the sockets close', async () => {
+    for (const [key, ours] of [
+      ['f4', '198.51.100.1'],
+      ['f6', '2001:db8:1::1'],
+    ] as const) {
+      await margay!.waitState(key, 'Up');
+      await waitFrr(frr, ours, 'up');
+    }
+    margay!.child.stdin?.end();
+    expect(await margay!.exited).toBe(0);
+    for (const ours of ['198.51.100.1', '2001:db8:1::1']) {
+      const p = await waitFrr(frr, ours, 'down');
+      expect(p['remote-diagnostic']).toBe('administratively down');
+    }
+  });
 });
