@@ -448,6 +448,13 @@ describe('values.schema.json', () => {
   it('rejects a router peer without its AS number', () => {
     rejects(['bgp.peers[0].name=tor,bgp.peers[0].peerIP=192.0.2.1'], '/bgp/peers/0', /asNumber/);
   });
+  it('takes a peer with bfd and rejects a bfd interval out of range, naming it', () => {
+    const peer = 'bgp.peers[0].name=tor,bgp.peers[0].peerIP=192.0.2.1,bgp.peers[0].asNumber=65000';
+    const ok = template({ set: [`${peer},bgp.peers[0].bfd.minRxMs=100,bgp.peers[0].bfd.multiplier=3`] });
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/bfd:\n\s+minRxMs: 100\n\s+multiplier: 3/);
+    rejects([`${peer},bgp.peers[0].bfd.minTxMs=5`], '/bgp/peers/0/bfd/minTxMs', /minimum/);
+  });
   it('rejects a bad log level and a bad API address', () => {
     rejects(['logLevel=verbose'], '/logLevel', /one of/);
     rejects(['api.listen=localhost'], '/api/listen', /pattern|match/);
