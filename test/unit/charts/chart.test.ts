@@ -455,6 +455,20 @@ describe('values.schema.json', () => {
     expect(ok.stdout).toMatch(/bfd:\n\s+minRxMs: 100\n\s+multiplier: 3/);
     rejects([`${peer},bgp.peers[0].bfd.minTxMs=5`], '/bgp/peers/0/bfd/minTxMs', /minimum/);
   });
+  it('takes per-family prefix limits and TTL security on a peer, and rejects bad ones, naming them', () => {
+    const peer = 'bgp.peers[0].name=tor,bgp.peers[0].peerIP=192.0.2.1,bgp.peers[0].asNumber=65000';
+    const ok = template({
+      set: [
+        `${peer},bgp.peers[0].ttlSecurity=1,bgp.peers[0].maxPrefix.ipv4-unicast.limit=100,bgp.peers[0].maxPrefix.ipv4-unicast.action=warn`,
+      ],
+    });
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/maxPrefix:\n\s+ipv4-unicast:\n\s+action: warn\n\s+limit: 100/);
+    expect(ok.stdout).toMatch(/ttlSecurity: 1\n/);
+    expect(template({ set: [`${peer},bgp.peers[0].maxPrefix=500`] }).status).toBe(0);
+    rejects([`${peer},bgp.peers[0].ttlSecurity=255`], '/bgp/peers/0/ttlSecurity', /maximum/);
+    rejects([`${peer},bgp.peers[0].maxPrefix.ipv4-unicast.action=drop`], '/bgp/peers/0/maxPrefix', /.+/);
+  });
   it('rejects a bad log level and a bad API address', () => {
     rejects(['logLevel=verbose'], '/logLevel', /one of/);
     rejects(['api.listen=localhost'], '/api/listen', /pattern|match/);
