@@ -11,9 +11,9 @@
 // The socket is created and bound here through libc (koffi), with the filter attached before
 // bind so no packet is queued unchecked, and then handed to a Node dgram socket with
 // `bind({ fd })`, which reads and writes it on the event loop.
-import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import { parseIp } from '../addr.ts';
+import { firstLine, loadLibc } from '../libc.ts';
 import { setTtl } from '../session/sockopt.ts';
 
 /** The destination port of single-hop BFD control packets (RFC 5881 §4). */
@@ -51,9 +51,9 @@ let loaded: Loaded | undefined;
 
 function load(): Loaded {
   try {
-    // Loaded at run time by name, so bundles that cannot carry native modules leave it out.
-    const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
-    const lib = koffi.load('libc.so.6');
+    const c = loadLibc();
+    if (c.koffi === undefined) return { libc: undefined, reason: c.reason };
+    const { koffi, lib } = c;
     const fn = (signature: string) => lib.func(signature) as (...args: unknown[]) => number;
     koffi.struct('margay_bfd_sock_fprog', { len: 'uint16_t', filter: 'void *' });
     const attach = fn(
@@ -70,7 +70,7 @@ function load(): Loaded {
     };
     return { libc };
   } catch (err) {
-    return { libc: undefined, reason: (err as Error).message.split('\n')[0] ?? String(err) };
+    return { libc: undefined, reason: firstLine(err) };
   }
 }
 

@@ -14,11 +14,11 @@
 // hands it to `new net.Socket({ fd })` and connects that socket: Node's connect() uses the
 // descriptor it was given. A listening socket keeps one key per peer address; the kernel copies
 // the keys and TTL options of the listener to each connection it accepts.
-import { createRequire } from 'node:module';
 import type { Server, Socket } from 'node:net';
 import { constants } from 'node:os';
 import { parseIp } from '../addr.ts';
 import { BgpError } from '../errors.ts';
+import { firstLine, loadLibc } from '../libc.ts';
 
 // Linux uapi values (socket.h, in.h, in6.h, tcp.h).
 const AF_INET = 2;
@@ -65,9 +65,9 @@ let loaded: Loaded | undefined;
 
 function load(): Loaded {
   try {
-    // Loaded at run time by name, so bundles that cannot carry native modules leave it out.
-    const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
-    const lib = koffi.load('libc.so.6');
+    const c = loadLibc();
+    if (c.koffi === undefined) return { libc: undefined, reason: c.reason };
+    const { koffi, lib } = c;
     const fn = (signature: string) => lib.func(signature) as (...args: unknown[]) => number;
     const getsockopt = fn(
       'int getsockopt(int fd, int level, int name, void *value, _Inout_ uint32_t *length)',
@@ -81,7 +81,7 @@ function load(): Loaded {
     };
     return { libc };
   } catch (err) {
-    return { libc: undefined, reason: (err as Error).message.split('\n')[0] ?? String(err) };
+    return { libc: undefined, reason: firstLine(err) };
   }
 }
 

@@ -268,10 +268,6 @@ describe('TCP-MD5 and TTL security against BIRD 2 and FRR', () => {
   });
 
   afterAll(async () => {
-    console.log(
-      'DEBUG',
-      JSON.stringify((await peers()).map((p) => [p.address, p.state, p.lastError, p.tcpMd5])),
-    );
     speaker?.kill();
     await speaker?.exited;
     await lab.teardown();

@@ -80,7 +80,7 @@ const PURE_NODE_BUILTINS = new Set(['node:buffer', 'node:util', 'node:crypto']);
 // Node has no API (posix_spawn for the dataplane's commands, setsockopt for TCP-MD5 and TTLs).
 const PACKAGE_IMPORTERS: Record<string, readonly string[]> = {
   'ipaddr.js': ['bgp/addr.ts', 'felix/model/addr.ts'],
-  koffi: ['felix/dataplane/spawn.ts', 'bgp/session/sockopt.ts', 'bgp/bfd/udp.ts'],
+  koffi: ['felix/dataplane/spawn.ts', 'bgp/libc.ts'],
 };
 
 const LIBRARIES = ['bgp', 'felix'] as const;
