@@ -9,10 +9,7 @@
 // - eBGP multihop to BIRD two hops away: `multihop: 2` comes up, `multihop: 1` sends segments
 //   that the router drops (its ICMP time-exceeded counter rises).
 // The speaker runs in its own process inside namespace m (speaker-child.ts).
-import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { PathView, PeerConfig, PeerStatus, SpeakerOptions } from '../../bgp/speaker/types.ts';
 import {
@@ -31,6 +28,7 @@ import {
   waitFor,
   waitFrrEstablished,
 } from './lib/index.ts';
+import { SpeakerProcess } from './speaker-process.ts';
 
 const OUR_AS = 64512;
 const BIRD_AS = 64513;
@@ -38,66 +36,6 @@ const FRR_AS = 64514;
 const BIRD_KEY = 'bird-secret';
 const FRR_KEY = 'frr-secret-2385';
 const MISMATCH = 'TCP-MD5 mismatch suspected';
-
-/** The speaker child inside a namespace, driven over stdin/stdout. */
-class SpeakerProcess {
-  readonly child: ChildProcess;
-  readonly #waiting = new Map<number, (v: { result?: unknown; error?: string }) => void>();
-  #next = 1;
-  readonly started: Promise<unknown>;
-  readonly exited: Promise<number | null>;
-
-  constructor(ns: string, logFile: string, config: object) {
-    const log = openSync(logFile, 'a');
-    try {
-      this.child = spawn(
-        'ip',
-        [
-          'netns',
-          'exec',
-          ns,
-          process.execPath,
-          join(import.meta.dirname, 'speaker-child.ts'),
-          JSON.stringify(config),
-        ],
-        { stdio: ['pipe', 'pipe', log] },
-      );
-    } finally {
-      closeSync(log);
-    }
-    this.exited = new Promise((r) => this.child.once('exit', (code) => r(code)));
-    this.started = new Promise((resolve, reject) => {
-      this.#waiting.set(0, (v) => (v.error ? reject(new Error(v.error)) : resolve(v.result)));
-      void this.exited.then((code) => reject(new Error(`speaker child exited with ${code}, see ${logFile}`)));
-    });
-    const out = this.child.stdout;
-    if (out === null) throw new Error('no stdout');
-    createInterface({ input: out }).on('line', (line) => {
-      const msg = JSON.parse(line) as { id: number; result?: unknown; error?: string };
-      this.#waiting.get(msg.id)?.(msg);
-      this.#waiting.delete(msg.id);
-    });
-  }
-
-  request<T>(op: string, extra: object = {}): Promise<T> {
-    const id = this.#next++;
-    return new Promise<T>((resolve, reject) => {
-      this.#waiting.set(id, (v) => (v.error ? reject(new Error(v.error)) : resolve(v.result as T)));
-      this.child.stdin?.write(`${JSON.stringify({ id, op, ...extra })}\n`);
-    });
-  }
-
-  /** Ends the child by PID if it is still running. */
-  kill(): void {
-    if (this.child.exitCode === null && this.child.signalCode === null && this.child.pid !== undefined) {
-      try {
-        process.kill(this.child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  }
-}
 
 describe('TCP-MD5 and TTL security against BIRD 2 and FRR', () => {
   const lab = new Lab();

@@ -1,10 +1,8 @@
 // Our Speaker against BIRD 2 in network namespaces: eBGP over IPv4 (IPv4 unicast) and over IPv6
 // (IPv6 unicast), our AS above 65535; routes flow both ways, BIRD sees our communities and large
 // communities, and BIRD shows our Cease with the shutdown message when we stop.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { PathView, PeerStatus, SpeakerOptions } from '../../bgp/speaker/types.ts';
 import {
@@ -17,69 +15,10 @@ import {
   waitBirdEstablished,
   waitFor,
 } from './lib/index.ts';
+import { SpeakerProcess } from './speaker-process.ts';
 
 const OUR_AS = 4_200_000_001;
 const BIRD_AS = 64513;
-
-/** The speaker child inside a namespace, driven over stdin/stdout. */
-class SpeakerProcess {
-  readonly child: ChildProcess;
-  readonly #waiting = new Map<number, (v: { result?: unknown; error?: string }) => void>();
-  #next = 1;
-  readonly started: Promise<unknown>;
-  readonly exited: Promise<number | null>;
-
-  constructor(ns: string, logFile: string, config: object) {
-    const log = openSync(logFile, 'a');
-    try {
-      this.child = spawn(
-        'ip',
-        [
-          'netns',
-          'exec',
-          ns,
-          process.execPath,
-          join(import.meta.dirname, 'speaker-child.ts'),
-          JSON.stringify(config),
-        ],
-        { stdio: ['pipe', 'pipe', log] },
-      );
-    } finally {
-      closeSync(log);
-    }
-    this.exited = new Promise((r) => this.child.once('exit', (code) => r(code)));
-    this.started = new Promise((resolve, reject) => {
-      this.#waiting.set(0, (v) => (v.error ? reject(new Error(v.error)) : resolve(v.result)));
-      void this.exited.then((code) => reject(new Error(`speaker child exited with ${code}, see ${logFile}`)));
-    });
-    const out = this.child.stdout;
-    if (out === null) throw new Error('no stdout');
-    createInterface({ input: out }).on('line', (line) => {
-      const msg = JSON.parse(line) as { id: number; result?: unknown; error?: string };
-      this.#waiting.get(msg.id)?.(msg);
-      this.#waiting.delete(msg.id);
-    });
-  }
-
-  request<T>(op: string, extra: object = {}): Promise<T> {
-    const id = this.#next++;
-    return new Promise<T>((resolve, reject) => {
-      this.#waiting.set(id, (v) => (v.error ? reject(new Error(v.error)) : resolve(v.result as T)));
-      this.child.stdin?.write(`${JSON.stringify({ id, op, ...extra })}\n`);
-    });
-  }
-
-  /** Ends the child by PID if it is still running. */
-  kill(): void {
-    if (this.child.exitCode === null && this.child.signalCode === null && this.child.pid !== undefined) {
-      try {
-        process.kill(this.child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  }
-}
 
 describe('Speaker ↔ BIRD 2 (eBGP, IPv4 + IPv6, 4-octet AS)', () => {
   const lab = new Lab();
