@@ -329,7 +329,11 @@ export class Speaker {
 
   peers(): PeerStatus[] {
     const out: PeerStatus[] = [];
-    const md5 = readMd5Counters();
+    // The counters matter only for a peer that is not Established: with every session up (the
+    // usual state, and the status is read often) /proc is not read.
+    let down = false;
+    for (const entry of this.#peers.values()) down ||= entry.session.state !== 'Established';
+    const md5 = down ? readMd5Counters() : undefined;
     for (const entry of this.#peers.values()) out.push(this.#status(entry, md5));
     return out;
   }

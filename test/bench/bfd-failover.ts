@@ -5,7 +5,7 @@
 // sides (PeerConfig.bfd; BIRD `bfd on` with `protocol bfd`). The ToR announces 10.50.0.0/24, the
 // node 10.244.1.0/24 (its pod CIDR). A cut drops every packet from the node in the ToR's
 // namespace (iptables INPUT), as a failed link or a dead node looks to the ToR. Measured from
-// the moment the rule is in place, polling every 10 ms:
+// the moment the rule is in place, polling every POLL_MS:
 //   node: the ToR's route has left the speaker's RIB (the node stops routing via that ToR; the
 //         agent's kernel route follows the RIB and is not part of this run);
 //   ToR:  BIRD has withdrawn the node's pod CIDR.

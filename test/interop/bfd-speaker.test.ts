@@ -120,7 +120,7 @@ describe('Speaker with BFD ↔ BIRD 2 bfd on', () => {
         intervalMs: 20,
         timeoutMs: 2_000,
       });
-      // 300 ms of BIRD's Detection Time, its Down packet, the polling: far below the 9 s hold time.
+      // The bound: BIRD's Detection Time, its Down packet and the polling, far below the hold time.
       expect(downMs).toBeLessThan(1_000);
       const theirs = await birdProtocol(bird, 'm4');
       expect(theirs.bgpState).not.toBe('Established');

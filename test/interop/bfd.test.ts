@@ -194,7 +194,7 @@ describe('BFD ↔ BIRD 2 protocol bfd (IPv4 + IPv6)', () => {
       expect(s.remoteDiscriminator).not.toBe(0);
       expect(s.remoteDetectMult).toBe(3);
     }
-    // Once the Poll that follows Up is answered, both sides run at 100 ms.
+    // Once the Poll that follows Up is answered, both sides run at TIMERS_100's interval.
     const settled = await waitFor(() => margay!.status('b4'), {
       describe: 'b4 at 100 ms both ways',
       until: (s) => s.txIntervalUs === 100_000 && s.remoteDesiredMinTxUs === 100_000,
@@ -215,7 +215,8 @@ describe('BFD ↔ BIRD 2 protocol bfd (IPv4 + IPv6)', () => {
       const cutAt = await margay!.request<number>('now');
       try {
         const down = await margay!.waitChange(key, 'Down', before);
-        // BIRD's Detection Time is 3 × 100 ms; its Down reaches us one packet later.
+        // The bound: BIRD's Detection Time (its multiplier × its interval), one interval more for
+        // its Down packet, and room for reading our state.
         expect(down.at - cutAt).toBeLessThan(300 + 100 + 200);
         await waitBird(bird, addr, 'Down');
       } finally {
@@ -279,8 +280,8 @@ describe('BFD with a stalled event loop', () => {
       { ns: m, ifname: 'to-b', ipv4: '192.0.2.1/24' },
       { ns: b, ifname: 'to-m', ipv4: '192.0.2.2/24' },
     );
-    // BIRD sends every 100 ms but asks us for one packet in 2 s: it tolerates our stall, and
-    // keeps sending to us throughout it.
+    // BIRD sends at its short min tx interval but asks us for one packet per its long min rx
+    // interval: it tolerates our stall, and keeps sending to us throughout it.
     await startBird(
       lab,
       b,

@@ -1,8 +1,8 @@
 // The pieces of a text of the datastore file (parse.ts) and where each starts, kept in chunks so
 // that a save which changes a few pieces copies the chunks around them, not the whole list. A
 // flat list of tens of thousands of entries copied on every save is an object above V8's size
-// for regular objects: it is allocated straight in the old generation, which a major collection
-// alone frees, and at a few hundred KiB a save it brings one every few dozen saves.
+// for regular objects: it is allocated straight in the old generation, which only a major
+// collection frees, so every save would bring the next major collection closer.
 //
 // Each chunk holds its pieces and their starts relative to the chunk's first, so that the pieces
 // after a change whose length differs stay in their chunks and only the chunks' own starts move.
