@@ -14,72 +14,18 @@
 //
 // Output: one JSON line per interval on stdout, a table on stderr. The namespaces and processes
 // are removed at the end, on failure too.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import type { PathView, PeerStatus } from '../../bgp/speaker/types.ts';
 import { birdConfig, birdRoutes, startBird } from '../../src/lab/bird.ts';
 import { Lab } from '../../src/lab/lab.ts';
+import { SpeakerProcess } from '../interop/speaker-process.ts';
 import { sleep, waitFor } from './lib/poll.ts';
 
 const NODE_AS = 64512;
 const TOR_AS = 64513;
 const POLL_MS = 10;
-
-class SpeakerChild {
-  readonly child: ChildProcess;
-  readonly #waiting = new Map<number, (v: { result?: unknown; error?: string }) => void>();
-  #next = 1;
-  readonly exited: Promise<number | null>;
-
-  constructor(ns: string, logFile: string, config: object) {
-    const log = openSync(logFile, 'a');
-    try {
-      const script = join(import.meta.dirname, '..', 'interop', 'speaker-child.ts');
-      this.child = spawn('ip', ['netns', 'exec', ns, process.execPath, script, JSON.stringify(config)], {
-        stdio: ['pipe', 'pipe', log],
-      });
-    } finally {
-      closeSync(log);
-    }
-    this.exited = new Promise((r) => this.child.once('exit', (code) => r(code)));
-    const out = this.child.stdout;
-    if (out === null) throw new Error('no stdout');
-    createInterface({ input: out }).on('line', (line) => {
-      const msg = JSON.parse(line) as { id: number; result?: unknown; error?: string };
-      this.#waiting.get(msg.id)?.(msg);
-      this.#waiting.delete(msg.id);
-    });
-  }
-
-  request<T>(op: string): Promise<T> {
-    const id = this.#next++;
-    return new Promise<T>((resolve, reject) => {
-      this.#waiting.set(id, (v) => (v.error ? reject(new Error(v.error)) : resolve(v.result as T)));
-      this.child.stdin?.write(`${JSON.stringify({ id, op })}\n`);
-    });
-  }
-
-  started(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#waiting.set(0, (v) => (v.error ? reject(new Error(v.error)) : resolve()));
-      void this.exited.then((code) => reject(new Error(`speaker child exited with ${code}`)));
-    });
-  }
-
-  stop(): void {
-    if (this.child.exitCode === null && this.child.signalCode === null && this.child.pid !== undefined) {
-      try {
-        process.kill(this.child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  }
-}
 
 function quantile(sorted: readonly number[], q: number): number {
   const i = Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1);
@@ -102,7 +48,7 @@ function summarize(values: number[]): { p50: number; p99: number; max: number } 
 
 async function runInterval(intervalMs: number, cuts: number): Promise<Summary> {
   const lab = new Lab();
-  let speaker: SpeakerChild | undefined;
+  let speaker: SpeakerProcess | undefined;
   try {
     const node = await lab.addNamespace('node');
     const tor = await lab.addNamespace('tor');
@@ -127,7 +73,7 @@ async function runInterval(intervalMs: number, cuts: number): Promise<Summary> {
         ].join('\n'),
       }),
     );
-    speaker = new SpeakerChild(node, join(lab.dir, 'speaker.log'), {
+    speaker = new SpeakerProcess(node, join(lab.dir, 'speaker.log'), {
       options: { asn: NODE_AS, routerId: '192.0.2.1' },
       peers: [
         {
@@ -141,7 +87,7 @@ async function runInterval(intervalMs: number, cuts: number): Promise<Summary> {
       routes: [{ prefix: '10.244.1.0/24' }],
     });
     const s = speaker;
-    await s.started();
+    await s.started;
     const nodeHasTorRoute = async () =>
       (await s.request<PathView[]>('routes')).some((r) => r.prefix === '10.50.0.0/24');
     const torHasNodeRoute = async () => (await birdRoutes(bird)).some((r) => r.prefix === '10.244.1.0/24');
@@ -185,7 +131,7 @@ async function runInterval(intervalMs: number, cuts: number): Promise<Summary> {
       loadavg: loadavg()[0] ?? 0,
     };
   } finally {
-    speaker?.stop();
+    speaker?.kill();
     await speaker?.exited;
     await lab.teardown();
   }

@@ -2,74 +2,31 @@
 // `protocol bfd` and FRR's bfdd, in network namespaces, IPv4 and IPv6: sessions come Up, a link
 // cut in the peer's namespace (iptables dropping our packets) takes them Down within the
 // Detection Time, they come back when the cut heals, and AdminDown is seen by the peer.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Transition } from '../../bgp/bfd/session.ts';
 import type { BfdPeer, BfdSessionStatus } from '../../bgp/bfd/table.ts';
 import { startBfdd } from './bfdd.ts';
 import { type BirdHandle, type FrrHandle, Lab, startBird, startFrr, waitFor } from './lib/index.ts';
+import { LineChild } from './speaker-process.ts';
 
-/** The BFD table child inside a namespace, driven over stdin/stdout. */
-class BfdProcess {
-  readonly child: ChildProcess;
-  readonly #waiting = new Map<number, (v: { result?: unknown; error?: string }) => void>();
-  #next = 1;
-  readonly started: Promise<unknown>;
-  readonly exited: Promise<number | null>;
+/** The BFD table child (bfd-child.ts) inside a namespace; its events are state changes. */
+class BfdProcess extends LineChild {
   readonly changes: { key: string; at: number; transition: Transition }[] = [];
 
   constructor(ns: string, logFile: string) {
-    const log = openSync(logFile, 'a');
-    try {
-      this.child = spawn(
-        'ip',
-        ['netns', 'exec', ns, process.execPath, join(import.meta.dirname, 'bfd-child.ts')],
-        {
-          stdio: ['pipe', 'pipe', log],
-        },
-      );
-    } finally {
-      closeSync(log);
-    }
-    this.exited = new Promise((r) => this.child.once('exit', (code) => r(code)));
-    this.started = new Promise((resolve, reject) => {
-      this.#waiting.set(0, (v) => (v.error ? reject(new Error(v.error)) : resolve(v.result)));
-      void this.exited.then((code) => reject(new Error(`BFD child exited with ${code}, see ${logFile}`)));
-    });
-    const out = this.child.stdout;
-    if (out === null) throw new Error('no stdout');
-    createInterface({ input: out }).on('line', (line) => {
-      const msg = JSON.parse(line) as {
-        id?: number;
-        event?: string;
-        result?: unknown;
-        error?: string;
-        key?: string;
-        at?: number;
-        transition?: Transition;
-      };
-      if (
-        msg.event === 'change' &&
-        msg.key !== undefined &&
-        msg.at !== undefined &&
-        msg.transition !== undefined
-      )
-        this.changes.push({ key: msg.key, at: msg.at, transition: msg.transition });
-      if (msg.id === undefined) return;
-      this.#waiting.get(msg.id)?.(msg);
-      this.#waiting.delete(msg.id);
-    });
+    super('BFD', ns, logFile, [join(import.meta.dirname, 'bfd-child.ts')]);
   }
 
-  request<T>(op: string, extra: object = {}): Promise<T> {
-    const id = this.#next++;
-    return new Promise<T>((resolve, reject) => {
-      this.#waiting.set(id, (v) => (v.error ? reject(new Error(v.error)) : resolve(v.result as T)));
-      this.child.stdin?.write(`${JSON.stringify({ id, op, ...extra })}\n`);
-    });
+  protected override onEvent(msg: Record<string, unknown>): void {
+    const { event, key, at, transition } = msg as {
+      event?: string;
+      key?: string;
+      at?: number;
+      transition?: Transition;
+    };
+    if (event === 'change' && key !== undefined && at !== undefined && transition !== undefined)
+      this.changes.push({ key, at, transition });
   }
 
   add(key: string, spec: BfdPeer): Promise<unknown> {
@@ -99,17 +56,6 @@ class BfdProcess {
       () => this.changes.slice(from).find((c) => c.key === key && c.transition.to === to) ?? null,
       { describe: `our BFD session ${key} to ${to}`, until: (c) => c !== null, timeoutMs: 5_000 },
     ) as Promise<{ at: number; transition: Transition }>;
-  }
-
-  /** Ends the child by PID if it is still running. */
-  kill(): void {
-    if (this.child.exitCode === null && this.child.signalCode === null && this.child.pid !== undefined) {
-      try {
-        process.kill(this.child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
   }
 }
 

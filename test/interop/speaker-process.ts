@@ -1,51 +1,57 @@
-// The standalone speaker in a child process (speaker-child.ts) inside a network namespace,
-// driven over stdin/stdout with one JSON request per line: the interop tests of `margay speaker`
-// against BIRD and FRR share it.
+// Test programs in a child process inside a network namespace, driven over stdin/stdout with one
+// JSON line per request and per answer (`{id, result}` or `{id, error}`; id 0 answers the start).
+// The standalone speaker (speaker-child.ts) is one, shared by the interop tests of
+// `margay speaker` against BIRD and FRR and by the BFD failover bench; the BFD table
+// (bfd-child.ts) is another, which also sends lines without an id (events).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { PeerStatus } from '../../bgp/speaker/types.ts';
 
-/** The speaker child inside a namespace, driven over stdin/stdout. */
-export class SpeakerProcess {
+interface Answer {
+  readonly id?: number;
+  readonly result?: unknown;
+  readonly error?: string;
+}
+
+/** A child program in namespace `ns` (stderr to `logFile`), answering JSON-line requests. */
+export class LineChild {
   readonly child: ChildProcess;
-  readonly #waiting = new Map<number, (v: { result?: unknown; error?: string }) => void>();
+  readonly #waiting = new Map<number, (v: Answer) => void>();
   #next = 1;
   readonly started: Promise<unknown>;
   readonly exited: Promise<number | null>;
 
-  constructor(ns: string, logFile: string, config: object) {
+  constructor(name: string, ns: string, logFile: string, argv: readonly string[]) {
     const log = openSync(logFile, 'a');
     try {
-      this.child = spawn(
-        'ip',
-        [
-          'netns',
-          'exec',
-          ns,
-          process.execPath,
-          join(import.meta.dirname, 'speaker-child.ts'),
-          JSON.stringify(config),
-        ],
-        { stdio: ['pipe', 'pipe', log] },
-      );
+      this.child = spawn('ip', ['netns', 'exec', ns, process.execPath, ...argv], {
+        stdio: ['pipe', 'pipe', log],
+      });
     } finally {
       closeSync(log);
     }
     this.exited = new Promise((r) => this.child.once('exit', (code) => r(code)));
     this.started = new Promise((resolve, reject) => {
       this.#waiting.set(0, (v) => (v.error ? reject(new Error(v.error)) : resolve(v.result)));
-      void this.exited.then((code) => reject(new Error(`speaker child exited with ${code}, see ${logFile}`)));
+      void this.exited.then((code) => reject(new Error(`${name} child exited with ${code}, see ${logFile}`)));
     });
     const out = this.child.stdout;
     if (out === null) throw new Error('no stdout');
     createInterface({ input: out }).on('line', (line) => {
-      const msg = JSON.parse(line) as { id: number; result?: unknown; error?: string };
+      const msg = JSON.parse(line) as Answer & Record<string, unknown>;
+      if (msg.id === undefined) {
+        this.onEvent(msg);
+        return;
+      }
       this.#waiting.get(msg.id)?.(msg);
       this.#waiting.delete(msg.id);
     });
   }
+
+  /** A line without an id; the children with events override this. */
+  protected onEvent(_msg: Record<string, unknown>): void {}
 
   request<T>(op: string, extra: object = {}): Promise<T> {
     const id = this.#next++;
@@ -53,13 +59,6 @@ export class SpeakerProcess {
       this.#waiting.set(id, (v) => (v.error ? reject(new Error(v.error)) : resolve(v.result as T)));
       this.child.stdin?.write(`${JSON.stringify({ id, op, ...extra })}\n`);
     });
-  }
-
-  /** The status of the speaker's first peer (the tests with one peer). */
-  async peer(): Promise<PeerStatus> {
-    const [p] = await this.request<PeerStatus[]>('peers');
-    if (p === undefined) throw new Error('no peer');
-    return p;
   }
 
   /** Ends the child by PID if it is still running. */
@@ -71,5 +70,19 @@ export class SpeakerProcess {
         // already gone
       }
     }
+  }
+}
+
+/** The speaker child (speaker-child.ts) with `config` inside a namespace. */
+export class SpeakerProcess extends LineChild {
+  constructor(ns: string, logFile: string, config: object) {
+    super('speaker', ns, logFile, [join(import.meta.dirname, 'speaker-child.ts'), JSON.stringify(config)]);
+  }
+
+  /** The status of the speaker's first peer (the tests with one peer). */
+  async peer(): Promise<PeerStatus> {
+    const [p] = await this.request<PeerStatus[]>('peers');
+    if (p === undefined) throw new Error('no peer');
+    return p;
   }
 }
