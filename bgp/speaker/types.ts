@@ -131,6 +131,19 @@ export interface PeerConfig {
    * Down) instead of at the end of the hold time.
    */
   readonly bfd?: BfdConfig;
+  /**
+   * Graceful restart with this peer. `restartTime` (s, 0..4095): the restart time advertised in
+   * our Graceful Restart capability (RFC 4724) on this session, default
+   * `SpeakerOptions.gracefulRestartTime`. `longLivedStaleTime` (s, 0..16777215, default 0 = no
+   * long-lived graceful restart): the stale time advertised in our Long-Lived Graceful Restart
+   * capability (RFC 9494).
+   */
+  readonly gracefulRestart?: PeerGracefulRestart;
+}
+
+export interface PeerGracefulRestart {
+  readonly restartTime?: number;
+  readonly longLivedStaleTime?: number;
 }
 
 export type ExportPolicy = 'all' | 'local';
