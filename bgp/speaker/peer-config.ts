@@ -76,6 +76,8 @@ function resolve(config: PeerConfig): ResolvedPeer {
   if (security !== undefined) refuse(security.field, security.message);
   const bfd = bfdProblem(config.bfd);
   if (bfd !== undefined) refuse(`bfd${bfd.field}`, bfd.message);
+  const gr = gracefulRestartProblem(config);
+  if (gr !== undefined) refuse(gr.field, gr.message);
   const nh = config.nextHop;
   if (nh?.ipv4 !== undefined && ipFamily(nh.ipv4) !== 4) refuse('nextHop.ipv4', `${nh.ipv4} is not IPv4`);
   if (nh?.ipv6 !== undefined && ipFamily(nh.ipv6) !== 6) refuse('nextHop.ipv6', `${nh.ipv6} is not IPv6`);
@@ -103,6 +105,33 @@ function resolve(config: PeerConfig): ResolvedPeer {
     fsm,
     prefixLimits: prefixLimitRules(config.maxPrefix, unique),
   };
+}
+
+/** `gracefulRestart`: restartTime fits the capability's 12 bits, longLivedStaleTime its 24 bits. */
+function gracefulRestartProblem(config: PeerConfig): PeerProblem | undefined {
+  const gr = config.gracefulRestart;
+  if (gr === undefined) return undefined;
+  if (typeof gr !== 'object' || gr === null) {
+    return { field: 'gracefulRestart', message: `${String(gr)} is not an object` };
+  }
+  const { restartTime, longLivedStaleTime } = gr;
+  if (restartTime !== undefined && !isIntIn(restartTime, 0, 4095)) {
+    return {
+      field: 'gracefulRestart.restartTime',
+      message: `${String(restartTime)} is not in 0..4095 seconds (RFC 4724 §3)`,
+    };
+  }
+  if (longLivedStaleTime !== undefined && !isIntIn(longLivedStaleTime, 0, 0xffffff)) {
+    return {
+      field: 'gracefulRestart.longLivedStaleTime',
+      message: `${String(longLivedStaleTime)} is not in 0..16777215 seconds (RFC 9494 §2)`,
+    };
+  }
+  return undefined;
+}
+
+function isIntIn(n: unknown, min: number, max: number): boolean {
+  return typeof n === 'number' && Number.isInteger(n) && n >= min && n <= max;
 }
 
 /** The rules of `password`, `ttlSecurity` and `multihop` (FRR refuses the last two together). */

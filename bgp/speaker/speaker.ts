@@ -396,7 +396,8 @@ export class Speaker {
       holdTime: resolved.fsm.holdTime,
       families: resolved.families,
       isIpv6Transport: resolved.isIpv6,
-      gracefulRestartTime: o.gracefulRestartTime ?? DEFAULT_RESTART_TIME,
+      gracefulRestartTime:
+        resolved.config.gracefulRestart?.restartTime ?? o.gracefulRestartTime ?? DEFAULT_RESTART_TIME,
       forwardingPreserved: o.gracefulRestartForwardingPreserved ?? false,
       // RFC 4724 §4.1: R in the OPEN after our restart, until that session is up.
       isRestarting: o.gracefulRestartRestarting === true && !this.#upSinceStart.has(resolved.address),

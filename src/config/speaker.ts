@@ -40,6 +40,20 @@ import {
 import { maxPrefixField } from './max-prefix.ts';
 import { readYamlFile } from './yaml-file.ts';
 
+// Seconds in 0..max, the width of the capability field that carries them.
+const secondsUpTo = (max: number, rfc: string) =>
+  z
+    .number({ error: 'must be a number of seconds' })
+    .int('must be an integer')
+    .min(0, `must be 0..${max} seconds (${rfc})`)
+    .max(max, `must be 0..${max} seconds (${rfc})`);
+
+// RFC 4724 restart time and RFC 9494 long-lived stale time, both as this speaker advertises them.
+const gracefulRestartField = z.strictObject({
+  restartTime: secondsUpTo(4095, 'RFC 4724').optional(),
+  longLivedStaleTime: secondsUpTo(16777215, 'RFC 9494').optional(),
+});
+
 // The timer rule of bgp/fsm/hold-time.ts, the one the speaker and the margay.io resources use.
 const holdTime = z
   .number({ error: 'must be a number of seconds' })
@@ -83,6 +97,8 @@ const peerSchema = z
       .optional(),
     // BFD with the peer, enabled by presence (bfd.ts, PeerConfig.bfd).
     bfd: bfdField.optional(),
+    // Graceful restart times this session advertises (PeerConfig.gracefulRestart).
+    gracefulRestart: gracefulRestartField.optional(),
     // eBGP multihop: the TTL of our segments (PeerConfig.multihop).
     multihop: z
       .number()
