@@ -5,7 +5,10 @@
 //
 // BFD does not hold the BGP session down: after a BFD Down the FSM restarts the session as after
 // any automatic stop, with its idle hold doubling on every repeat (up to two minutes, reset once a
-// session stays up for a minute), which is what damps a flapping BFD session's effect on BGP.
+// session stays up for a minute). A flapping BFD session is damped on its own side (damping.ts):
+// after repeated failures it is held in Down, growing up to two minutes, and a session held in
+// Down cannot go Down from Up again, so it takes the BGP session down at most once per hold. BGP
+// connects and stays up meanwhile without BFD, on its hold timer.
 //
 // The table and its sockets are made when the first peer with BFD is started. When they cannot
 // be made (port 3784 taken, no koffi), the peers with BFD show why in their status and their BGP
@@ -79,9 +82,13 @@ export type BfdPeerStatus =
       /** The negotiated transmit interval and the Detection Time in use, ms. */
       readonly txIntervalMs: number;
       readonly detectionTimeMs: number;
-      /** Times the session came Up, and went Down from Up (flaps). */
+      /** Times the session came Up, and went Down from Up (for any reason). */
       readonly ups: number;
       readonly downs: number;
+      /** Times it went Down from Up because the path failed (its flaps; not AdminDown). */
+      readonly failures: number;
+      /** The flap damping (damping.ts): penalty level, remaining hold in Down (ms), holds so far. */
+      readonly damping: { readonly level: number; readonly heldDownMs: number; readonly holds: number };
     }
   | { readonly state: 'Unavailable'; readonly error: string };
 
@@ -205,5 +212,7 @@ function peerStatus(s: BfdSessionStatus): BfdPeerStatus {
     detectionTimeMs: s.detectionTimeMs,
     ups: s.ups,
     downs: s.downs,
+    failures: s.failures,
+    damping: { level: s.dampingLevel, heldDownMs: s.heldDownMs, holds: s.holds },
   };
 }

@@ -9,9 +9,11 @@
 // Intervals are microseconds, as on the wire. What is implemented: the state machine with
 // AdminDown (§6.8.6, §6.8.16), the Detection Time (§6.8.4), the transmit interval with jitter
 // (§6.8.7), the one-second floor on the transmit interval while not Up and the Poll Sequence on
-// a change of timers while Up (§6.8.3), and an immediate Final in reply to a Poll. Not
+// a change of timers while Up (§6.8.3), an immediate Final in reply to a Poll, and the damping
+// of a flapping session (damping.ts: after repeated failures it is held in Down for a while). Not
 // implemented: the Echo function (Required Min Echo RX is sent as 0), Demand mode on the local
 // side, authentication.
+import { type Damping, dampingDown, dampingFailure, dampingUp, held, NO_DAMPING } from './damping.ts';
 import type { BfdState, ControlPacket } from './packet.ts';
 import { BFD_DIAGS } from './packet.ts';
 
@@ -52,6 +54,8 @@ export interface BfdSession {
   readonly nextTxAt: number | null;
   /** When the Detection Time expires, or null before a packet arrives or after it expired. */
   readonly detectAt: number | null;
+  /** The flap penalty and the hold in Down it imposes (damping.ts). */
+  readonly damping: Damping;
 }
 
 export interface Transition {
@@ -103,6 +107,7 @@ export function newSession(timers: BfdTimers, localDiscr: number, now: number): 
     polling: false,
     nextTxAt: now,
     detectAt: null,
+    damping: NO_DAMPING,
   };
 }
 
@@ -250,7 +255,9 @@ export function receive(s: BfdSession, p: ControlPacket, now: number, random: ()
       diag = BFD_DIAGS.neighborSignaledSessionDown;
     }
   } else if (next.state === 'Down') {
-    if (p.state === 'Down') to = 'Init';
+    // A session held by its damping stays Down and keeps telling the peer so.
+    if (held(next.damping, now)) to = 'Down';
+    else if (p.state === 'Down') to = 'Init';
     else if (p.state === 'Init') to = 'Up';
   } else if (next.state === 'Init') {
     if (p.state === 'Init' || p.state === 'Up') to = 'Up';
@@ -259,6 +266,18 @@ export function receive(s: BfdSession, p: ControlPacket, now: number, random: ()
     diag = BFD_DIAGS.neighborSignaledSessionDown;
   }
   if (to === 'Up') diag = BFD_DIAGS.none;
+  if (to !== next.state) {
+    // Up → Down on the peer's Down is a failure of the path; on its AdminDown it is not.
+    const damping =
+      to === 'Up'
+        ? dampingUp(next.damping, now)
+        : next.state === 'Up' && p.state === 'AdminDown'
+          ? dampingDown(next.damping)
+          : next.state === 'Up'
+            ? dampingFailure(next.damping, now)
+            : next.damping;
+    next = { ...next, damping };
+  }
   const after = to === next.state ? next : enter(next, to, diag);
   // A Poll gets a Final at once, whatever the periodic timer says (§6.8.6, last rule).
   if (p.poll) reply.push(controlPacket(after, true));
@@ -273,7 +292,8 @@ export function tick(s: BfdSession, now: number, random: () => number): BfdStep 
     // No packet for a Detection Time: the remote is gone and its discriminator forgotten (§6.8.1).
     next = { ...next, detectAt: null, remoteDiscr: 0, remoteState: 'Down', remoteDemand: false };
     if (next.state === 'Init' || next.state === 'Up') {
-      const after = enter(next, 'Down', BFD_DIAGS.controlDetectionTimeExpired);
+      const damping = next.state === 'Up' ? dampingFailure(next.damping, now) : next.damping;
+      const after = enter({ ...next, damping }, 'Down', BFD_DIAGS.controlDetectionTimeExpired);
       transition = { from: next.state, to: 'Down', diag: after.localDiag };
       next = { ...after, nextTxAt: now };
     }
@@ -322,7 +342,8 @@ export function setTimers(s: BfdSession, timers: BfdTimers, now: number): BfdSte
 /** Administratively down (§6.8.16): the peer sees AdminDown and does not take it as a failure. */
 export function adminDown(s: BfdSession, now: number, random: () => number): BfdStep {
   if (s.state === 'AdminDown') return { session: s, send: [], transition: null };
-  return changed(s, enter(s, 'AdminDown', BFD_DIAGS.administrativelyDown), now, random, []);
+  const damping = s.state === 'Up' ? dampingDown(s.damping) : s.damping;
+  return changed(s, enter({ ...s, damping }, 'AdminDown', BFD_DIAGS.administrativelyDown), now, random, []);
 }
 
 /** Back from AdminDown to Down, to come Up again with the peer. */

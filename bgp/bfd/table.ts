@@ -10,6 +10,7 @@
 import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { canonicalIp, ipFamily } from '../addr.ts';
+import { heldForMs } from './damping.ts';
 import { type BfdState, decodeControl, diagName, encodeControl } from './packet.ts';
 import {
   adminDown,
@@ -61,6 +62,13 @@ export interface BfdSessionStatus {
   readonly downs: number;
   /** Times the session came Up. */
   readonly ups: number;
+  /** Times it left Up because the path failed (not AdminDown on either side): its flaps. */
+  readonly failures: number;
+  /** The damping penalty level, and how much longer the session is held in Down, ms (damping.ts). */
+  readonly dampingLevel: number;
+  readonly heldDownMs: number;
+  /** Failures that started a hold in Down. */
+  readonly holds: number;
   readonly packetsReceived: number;
   readonly packetsSent: number;
   /** When the state last changed, from the table's clock (ms), or null if it never did. */
@@ -363,6 +371,10 @@ export class BfdTable extends EventEmitter<BfdTableEvents> {
       detectionTimeMs: detectionTimeMs(s),
       downs: entry.downs,
       ups: entry.ups,
+      failures: s.damping.failures,
+      dampingLevel: s.damping.level,
+      heldDownMs: Math.round(heldForMs(s.damping, this.#clock())),
+      holds: s.damping.holds,
       packetsReceived: entry.received,
       packetsSent: entry.sent,
       lastChangeAt: entry.lastChangeAt,

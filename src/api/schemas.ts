@@ -64,6 +64,12 @@ export const peerSchema = {
         detectionTimeMs: { type: 'number' },
         ups: int,
         downs: int,
+        failures: int,
+        damping: {
+          type: 'object',
+          required: ['level', 'heldDownMs', 'holds'],
+          properties: { level: int, heldDownMs: int, holds: int },
+        },
         error: str,
       },
     },

@@ -13,6 +13,17 @@ import { VERSION } from '../version.ts';
 
 const STATES = ['Idle', 'Connect', 'Active', 'OpenSent', 'OpenConfirm', 'Established'] as const;
 
+type RunningBfd = Exclude<NonNullable<PeerStatus['bfd']>, { state: 'Unavailable' }>;
+
+/** One sample per peer whose BFD session runs. */
+function bfdSamples(peers: readonly PeerStatus[], value: (b: RunningBfd) => number) {
+  return peers.flatMap((p) =>
+    p.bfd === undefined || p.bfd.state === 'Unavailable'
+      ? []
+      : [{ labels: { peer: p.address }, value: value(p.bfd) }],
+  );
+}
+
 export function speakerMetrics(peers: readonly PeerStatus[]): MetricFamily[] {
   return [
     {
@@ -60,13 +71,33 @@ export function speakerMetrics(peers: readonly PeerStatus[]): MetricFamily[] {
     },
     {
       name: 'margay_bfd_session_down_total',
-      help: 'Times the BFD session with this peer went from Up to down (its flaps).',
+      help: 'Times the BFD session with this peer went from Up to down (for any reason, AdminDown too).',
       type: 'counter',
-      samples: peers.flatMap((p) =>
-        p.bfd === undefined || !('downs' in p.bfd)
-          ? []
-          : [{ labels: { peer: p.address }, value: p.bfd.downs }],
-      ),
+      samples: bfdSamples(peers, (b) => b.downs),
+    },
+    {
+      name: 'margay_bfd_session_flaps_total',
+      help: 'Times the BFD session with this peer went from Up to down because the path failed.',
+      type: 'counter',
+      samples: bfdSamples(peers, (b) => b.failures),
+    },
+    {
+      name: 'margay_bfd_session_damped',
+      help: '1 while the flapping BFD session with this peer is held down by its damping.',
+      type: 'gauge',
+      samples: bfdSamples(peers, (b) => (b.damping.heldDownMs > 0 ? 1 : 0)),
+    },
+    {
+      name: 'margay_bfd_tx_interval_seconds',
+      help: 'The negotiated BFD transmit interval with this peer, before jitter.',
+      type: 'gauge',
+      samples: bfdSamples(peers, (b) => b.txIntervalMs / 1000),
+    },
+    {
+      name: 'margay_bfd_detection_time_seconds',
+      help: 'The BFD Detection Time with this peer: no packet for that long takes the session down.',
+      type: 'gauge',
+      samples: bfdSamples(peers, (b) => b.detectionTimeMs / 1000),
     },
   ];
 }

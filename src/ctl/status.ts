@@ -45,14 +45,18 @@ function info(p: PeerJson): string {
 
 /**
  * The BFD column of `-o wide`: the state, the negotiated transmit interval × multiplier while Up
- * or the diagnostic while not, and the flaps; '-' for a peer without BFD.
+ * or the diagnostic while not, how long a damped session is still held Down, and the flaps; '-'
+ * for a peer without BFD.
  */
 export function bfdText(p: PeerJson): string {
   const b = p.bfd;
   if (b === undefined) return '-';
   if (b.state === 'Unavailable') return `unavailable: ${b.error}`;
   const now = b.state === 'Up' ? `Up ${b.txIntervalMs}ms×${b.multiplier}` : `${b.state} (${b.diag})`;
-  return `${now}, ${b.downs} down${b.downs === 1 ? '' : 's'}`;
+  const heldMs = b.damping?.heldDownMs ?? 0;
+  const damped = heldMs > 0 ? `, damped ${Math.ceil(heldMs / 1000)}s` : '';
+  const flaps = b.failures ?? b.downs;
+  return `${now}${damped}, ${flaps} flap${flaps === 1 ? '' : 's'}`;
 }
 
 export function peerTable(peers: readonly PeerJson[], family: 4 | 6, now = new Date(), wide = false): string {
