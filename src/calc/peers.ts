@@ -84,6 +84,8 @@ interface SessionOptions {
   readonly maxPrefix?: BGPPeerSpec['maxPrefix'];
   readonly ttlSecurity?: number;
   readonly bfd?: BGPPeerSpec['bfd'];
+  /** BGPPeer maxRestartTime, BGPConfiguration nodeMeshMaxRestartTime. */
+  readonly restartTime?: number;
 }
 
 const MESH_OPTIONS: SessionOptions = { sourceAddress: 'UseNodeIP', nextHopMode: 'Auto' };
@@ -123,6 +125,7 @@ const BGPPEER_FIELD: Readonly<Record<string, string>> = {
   maxPrefix: 'spec.maxPrefix',
   ttlSecurity: 'spec.ttlSecurity',
   bfd: 'spec.bfd',
+  gracefulRestart: 'spec.maxRestartTime',
 };
 
 export function desiredPeers(
@@ -145,7 +148,14 @@ export function desiredPeers(
     family: IpFamily,
     o: SessionOptions,
     who: string,
-  ): { localAddress?: string; holdTime: number; keepaliveTime?: number } | undefined => {
+  ):
+    | {
+        localAddress?: string;
+        holdTime: number;
+        keepaliveTime?: number;
+        gracefulRestart?: { restartTime: number };
+      }
+    | undefined => {
     const mine = nodeAddress(self, family);
     if (mine === undefined) return undefined;
     let localAddress: string | undefined;
@@ -165,7 +175,11 @@ export function desiredPeers(
       problems.push(t.problem);
       return undefined;
     }
-    return { ...(localAddress !== undefined ? { localAddress } : {}), ...t };
+    return {
+      ...(localAddress !== undefined ? { localAddress } : {}),
+      ...t,
+      ...(o.restartTime !== undefined ? { gracefulRestart: { restartTime: o.restartTime } } : {}),
+    };
   };
 
   const nodePeer = (
@@ -203,6 +217,10 @@ export function desiredPeers(
   };
 
   // Node-to-node mesh.
+  const meshOptions: SessionOptions =
+    config.nodeMeshMaxRestartTime === undefined
+      ? MESH_OPTIONS
+      : { ...MESH_OPTIONS, restartTime: config.nodeMeshMaxRestartTime };
   if (config.nodeToNodeMeshEnabled) {
     for (const n of nodes.others)
       for (const family of [4, 6] as const)
@@ -211,7 +229,7 @@ export function desiredPeers(
           family,
           'node-to-node mesh',
           `node ${n.name} (mesh)`,
-          MESH_OPTIONS,
+          meshOptions,
           false,
           `node ${n.name}`,
         );
@@ -242,6 +260,7 @@ export function desiredPeers(
       ...(spec.maxPrefix !== undefined ? { maxPrefix: spec.maxPrefix } : {}),
       ...(spec.ttlSecurity !== undefined ? { ttlSecurity: spec.ttlSecurity } : {}),
       ...(spec.bfd !== undefined ? { bfd: spec.bfd } : {}),
+      ...(spec.maxRestartTime !== undefined ? { restartTime: spec.maxRestartTime } : {}),
     };
 
     if (spec.peerIP !== undefined) {

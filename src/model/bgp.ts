@@ -67,6 +67,17 @@ function keepaliveWithinHold(
   if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['keepaliveTime'], message: problem });
 }
 
+// RFC 4724 restart time: whole seconds, as every time here (Calico writes durations such as "120s").
+const restartTime = z
+  .number({ error: 'must be a number of seconds, e.g. 120 (not a duration string such as "120s")' })
+  .int('must be an integer')
+  .min(0, 'must be 0..4095 seconds (RFC 4724)')
+  .max(4095, 'must be 0..4095 seconds (RFC 4724)');
+
+const RESTART_TIME_DESCRIPTION =
+  'Graceful restart time in seconds (0..4095, RFC 4724) this node advertises: how long the peer ' +
+  "keeps this node's routes while its agent restarts. Default 120.";
+
 const communityName = z
   .string()
   .regex(/^[a-zA-Z][a-zA-Z0-9_-]*$/, 'must start with a letter; letters, digits, "_" and "-"');
@@ -144,6 +155,9 @@ export const bgpConfigurationSpecSchema = z
       .array(z.strictObject({ cidr: cidr.describe('A Service external IP range.') }))
       .default([])
       .describe('Service external IP ranges every node announces.'),
+    nodeMeshMaxRestartTime: restartTime
+      .optional()
+      .describe(`The node-to-node mesh sessions' restart time. ${RESTART_TIME_DESCRIPTION}`),
   })
   .superRefine((s, ctx) => {
     keepaliveWithinHold(s, ctx);
@@ -315,6 +329,7 @@ export const bgpPeerSpecSchema = z
           'drop its segments that arrive with a TTL below 256 - ttlSecurity.',
       ),
     bfd: bfdField.optional().describe(BFD_DESCRIPTION),
+    maxRestartTime: restartTime.optional().describe(RESTART_TIME_DESCRIPTION),
   })
   .superRefine((s, ctx) => {
     keepaliveWithinHold(s, ctx);

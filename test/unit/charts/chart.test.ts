@@ -469,6 +469,16 @@ describe('values.schema.json', () => {
     rejects([`${peer},bgp.peers[0].ttlSecurity=255`], '/bgp/peers/0/ttlSecurity', /maximum/);
     rejects([`${peer},bgp.peers[0].maxPrefix.ipv4-unicast.action=drop`], '/bgp/peers/0/maxPrefix', /.+/);
   });
+  it('takes restart times for a peer and the mesh, and rejects them out of range, naming them', () => {
+    const peer = 'bgp.peers[0].name=tor,bgp.peers[0].peerIP=192.0.2.1,bgp.peers[0].asNumber=65000';
+    const ok = template({ set: [`${peer},bgp.peers[0].maxRestartTime=300,bgp.nodeMeshMaxRestartTime=0`] });
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/maxRestartTime: 300\n/);
+    expect(ok.stdout).toMatch(/nodeMeshMaxRestartTime: 0\n/);
+    expect(template({}).stdout).not.toMatch(/nodeMeshMaxRestartTime/);
+    rejects([`${peer},bgp.peers[0].maxRestartTime=4096`], '/bgp/peers/0/maxRestartTime', /maximum/);
+    rejects(['bgp.nodeMeshMaxRestartTime=-1'], '/bgp/nodeMeshMaxRestartTime', /minimum/);
+  });
   it('rejects a bad log level and a bad API address', () => {
     rejects(['logLevel=verbose'], '/logLevel', /one of/);
     rejects(['api.listen=localhost'], '/api/listen', /pattern|match/);

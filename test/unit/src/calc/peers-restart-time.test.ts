@@ -1,0 +1,81 @@
+// BGPPeer spec.maxRestartTime and BGPConfiguration spec.nodeMeshMaxRestartTime (Calico's fields,
+// in whole seconds): the model's range and errors, and the calculation handing them to the
+// speaker's peers as gracefulRestart.restartTime (router, selected nodes, the mesh).
+import { describe, expect, it } from 'vitest';
+import { calculate } from '../../../../src/calc/calculate.ts';
+import { validateResource } from '../../../../src/model/resource.ts';
+import { bgpConfig, bgpPeer, flatNodes, snap } from './fixtures.ts';
+
+const restartTimes = (st: ReturnType<typeof calculate>) =>
+  Object.fromEntries(st.peers.map((p) => [p.address, p.gracefulRestart?.restartTime]));
+
+describe('graceful restart times from the margay.io resources', () => {
+  it('BGPPeer maxRestartTime reaches the peer of a router and of selected nodes', () => {
+    const st = calculate(
+      snap(
+        ...flatNodes(3),
+        bgpConfig({ nodeToNodeMeshEnabled: false }),
+        bgpPeer('tor', { peerIP: '192.0.2.1', asNumber: 65000, maxRestartTime: 300 }),
+        bgpPeer('nodes', { peerSelector: 'all()', maxRestartTime: 0 }),
+      ),
+      { name: 'node-1' },
+    );
+    expect(st.problems).toEqual([]);
+    expect(restartTimes(st)).toEqual({ '192.0.2.1': 300, '192.0.2.12': 0, '192.0.2.13': 0 });
+  });
+
+  it('nodeMeshMaxRestartTime applies to the mesh only', () => {
+    const st = calculate(
+      snap(
+        ...flatNodes(2),
+        bgpConfig({ nodeMeshMaxRestartTime: 600 }),
+        bgpPeer('tor', { peerIP: '192.0.2.1', asNumber: 65000 }),
+      ),
+      { name: 'node-1' },
+    );
+    expect(st.problems).toEqual([]);
+    expect(restartTimes(st)).toEqual({ '192.0.2.1': undefined, '192.0.2.12': 600 });
+  });
+
+  it('is absent unless set (the speaker default applies)', () => {
+    const st = calculate(snap(...flatNodes(2), bgpPeer('tor', { peerIP: '192.0.2.1', asNumber: 65000 })), {
+      name: 'node-1',
+    });
+    for (const p of st.peers) expect(p).not.toHaveProperty('gracefulRestart');
+  });
+
+  it('refuses values outside 0..4095 and duration strings, naming the field', () => {
+    const peer = (maxRestartTime: unknown) =>
+      validateResource({
+        apiVersion: 'margay.io/v1',
+        kind: 'BGPPeer',
+        metadata: { name: 'tor' },
+        spec: { peerIP: '192.0.2.1', asNumber: 65000, maxRestartTime },
+      });
+    expect(peer(4095).ok).toBe(true);
+    expect(peer(4096)).toEqual({
+      ok: false,
+      problems: ['BGPPeer tor: spec.maxRestartTime: must be 0..4095 seconds (RFC 4724)'],
+    });
+    expect(peer(1.5)).toEqual({
+      ok: false,
+      problems: ['BGPPeer tor: spec.maxRestartTime: must be an integer'],
+    });
+    expect(peer('120s')).toEqual({
+      ok: false,
+      problems: [
+        'BGPPeer tor: spec.maxRestartTime: must be a number of seconds, e.g. 120 (not a duration string such as "120s")',
+      ],
+    });
+    const config = validateResource({
+      apiVersion: 'margay.io/v1',
+      kind: 'BGPConfiguration',
+      metadata: { name: 'default' },
+      spec: { nodeMeshMaxRestartTime: -1 },
+    });
+    expect(config).toEqual({
+      ok: false,
+      problems: ['BGPConfiguration default: spec.nodeMeshMaxRestartTime: must be 0..4095 seconds (RFC 4724)'],
+    });
+  });
+});
