@@ -35,7 +35,7 @@ export type { HostTimers } from './session/session-types.ts';
 export { HOST_TIMERS } from './session/session-types.ts';
 export { DiagnosticChannel } from './speaker/diagnostics.ts';
 export { maxPrefixProblem } from './speaker/max-prefix.ts';
-export { peerKey, peerProblem, resolvePeers } from './speaker/peer-config.ts';
+export { ADD_PATHS, peerKey, peerProblem, resolvePeers } from './speaker/peer-config.ts';
 export { Speaker } from './speaker/speaker.ts';
 export type {
   BestPathChange,
@@ -50,4 +50,4 @@ export type {
   SpeakerOptions,
 } from './speaker/types.ts';
 export { normalizeIp, normalizePrefix } from './wire/prefix.ts';
-export type { Family, LargeCommunity } from './wire/types.ts';
+export type { AddPathMode, Family, LargeCommunity } from './wire/types.ts';

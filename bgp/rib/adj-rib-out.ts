@@ -25,23 +25,45 @@
 //
 // Announcements in a batch are grouped by the interned exported attribute set, so the packer
 // puts every prefix of a group into shared UPDATEs (BIRD's `bgp_bucket`).
+//
+// ADD-PATH send (RFC 7911, negotiated for the peer and family): the peer is sent every path of a
+// prefix that the export rules allow to it — like BIRD's `add paths tx`, not only the ECMP set —
+// so a route reflector's client sees every next hop and runs its own decision and ECMP over them.
+// The rules apply per path (a client's own path is not sent back to it, iBGP split horizon and
+// RFC 4456 §6 reflection per source). Paths whose exported attributes come out equal (e.g. with
+// `nextHopSelf`) are sent once, the best path's first. Each path goes out with the identifier the
+// RIB gives its (source peer, received path identifier) (Rib.pathIdOf): stable while the source's
+// session lasts, so a changed path replaces the one the peer has (§3, implicit replace) and a
+// path that goes away is withdrawn by its identifier. `sentPaths` then holds, per prefix, the
+// (identifier, exported set) pairs the peer has; the changes are computed the same lazy way.
 
 import { afiOf } from '../wire/family.ts';
 import { PrefixList } from '../wire/prefix-list.ts';
 import type { Family } from '../wire/types.ts';
 import type { AttrSet, AttrStore } from './attrs.ts';
-import { bestOfEntry, type Dest, type Path, type PeerState } from './model.ts';
+import { bestOfEntry, Dest, type Path, type PeerState } from './model.ts';
 import { PrefixTable, type TableCursor } from './prefix-table.ts';
 
 /** Prefixes to announce with the same exported attributes (`attrs.attrs` + `attrs.nextHop`). */
 export interface AnnounceGroup {
   readonly attrs: AttrSet;
   readonly prefixes: PrefixList;
+  /** ADD-PATH send: the path identifier of each prefix (a prefix may appear once per path). */
+  readonly pathIds?: readonly number[];
+}
+
+/** ADD-PATH send: one path of a prefix as the peer has it. */
+export interface SentPath {
+  /** RFC 7911 path identifier. */
+  readonly id: number;
+  readonly attrs: AttrSet;
 }
 
 /** One pull from an Adj-RIB-Out. */
 export interface PendingBatch {
   readonly withdrawn: PrefixList;
+  /** ADD-PATH send: the path identifier of each withdrawn prefix. */
+  readonly withdrawnPathIds?: readonly number[];
   readonly announced: readonly AnnounceGroup[];
   /** RFC 4724: the initial dump is complete; send End-of-RIB after this batch's routes. */
   readonly endOfRib: boolean;
@@ -64,7 +86,11 @@ export interface TakeContext {
   readonly store: AttrStore;
   /** The interned exported set for a best path, or null when it is not advertised to this peer. */
   readonly exportOf: (path: Path) => AttrSet | null;
+  /** ADD-PATH send: the path identifier a path is advertised with (stable per source path). */
+  readonly pathIdOf: (path: Path) => number;
 }
+
+const NO_SENT_PATHS: readonly SentPath[] = Object.freeze([]);
 
 /** The Loc-RIB table of one family: a prefix's Dest, or its only path (model.ts). */
 export type LocRibTable = PrefixTable<Path | Dest>;
@@ -74,6 +100,10 @@ export class AdjRibOut {
   readonly family: Family;
   /** What the peer has been sent (and not withdrawn): prefix → exported attribute set. */
   readonly sent: PrefixTable<AttrSet>;
+  /** ADD-PATH send is in force: `sentPaths` is used instead of `sent` (see the file header). */
+  readonly isAddPath: boolean;
+  /** ADD-PATH send: prefix → the paths the peer has; empty without ADD-PATH. */
+  readonly sentPaths: PrefixTable<readonly SentPath[]>;
   /** Prefixes whose best path changed, in mark order; those before the cursor are done. */
   readonly #dirty: PrefixTable<true>;
   /** Where the next take resumes in `#dirty`: everything before it has been evaluated. */
@@ -95,10 +125,17 @@ export class AdjRibOut {
     this.family = family;
     const afi = afiOf(family);
     this.sent = new PrefixTable(afi);
+    this.isAddPath = peer.addPathSend.has(family);
+    this.sentPaths = new PrefixTable(afi);
     this.#dirty = new PrefixTable(afi);
     this.#dirtyCursor = this.#dirty.cursor();
     this.#table = table;
     this.#cursor = table.cursor();
+  }
+
+  /** Prefixes the peer has been sent (with ADD-PATH: prefixes with at least one path). */
+  get sentCount(): number {
+    return this.isAddPath ? this.sentPaths.size : this.sent.size;
   }
 
   get isInitialDumpDone(): boolean {
@@ -128,7 +165,10 @@ export class AdjRibOut {
     // Nothing was sent and the new best is not exportable to this peer anyway (its own path, or
     // none): skip. An earlier dirty mark, if any, stays and is evaluated at take time.
     // (The peer test first: on a session's own full table it decides without a lookup.)
-    if (
+    // With ADD-PATH the other paths count too: only a removed prefix never sent is skipped.
+    if (this.isAddPath) {
+      if (entry < 0 && (this.sentPaths.size === 0 || this.sentPaths.find(words, at, len) < 0)) return false;
+    } else if (
       (best === null || best.peer === this.peer) &&
       (this.sent.size === 0 || this.sent.find(words, at, len) < 0)
     )
@@ -176,6 +216,11 @@ export class AdjRibOut {
     const sent = this.sent;
     for (let i = sent.nextLive(0); i >= 0; i = sent.nextLive(i + 1)) store.release(sent.valueAt(i));
     sent.clear();
+    const paths = this.sentPaths;
+    for (let i = paths.nextLive(0); i >= 0; i = paths.nextLive(i + 1)) {
+      for (const p of paths.valueAt(i)) store.release(p.attrs);
+    }
+    paths.clear();
     this.#dirty.clear();
     this.#pending = 0;
     this.#dirtyCursor.close();
@@ -191,7 +236,17 @@ export class AdjRibOut {
   take(budget: number, ctx: TakeContext): PendingBatch {
     const afi = this.sent.afi;
     let withdrawn: PrefixList | null = null;
-    const groups = new Map<AttrSet, PrefixList>();
+    const isAddPath = this.isAddPath;
+    const withdrawnIds: number[] | undefined = isAddPath ? [] : undefined;
+    const groups = new Map<AttrSet, { prefixes: PrefixList; ids: number[] | undefined }>();
+    const groupOf = (attrs: AttrSet) => {
+      let group = groups.get(attrs);
+      if (group === undefined) {
+        group = { prefixes: new PrefixList(afi), ids: isAddPath ? [] : undefined };
+        groups.set(attrs, group);
+      }
+      return group;
+    };
     const sent = this.sent;
     const dirty = this.#dirty;
     const table = this.#table;
@@ -224,12 +279,58 @@ export class AdjRibOut {
         ctx.store.release(prev);
         sent.setAt(i, next);
       }
-      let group = groups.get(next);
-      if (group === undefined) {
-        group = new PrefixList(afi);
-        groups.set(next, group);
+      groupOf(next).prefixes.push(words, at, len);
+    };
+
+    const sentPaths = this.sentPaths;
+    const ids = withdrawnIds as number[];
+    // ADD-PATH send: every exportable path of the entry (see the file header).
+    const evaluatePaths = (
+      words: Uint32Array,
+      at: number,
+      len: number,
+      entry: Path | Dest | undefined,
+      isResend: boolean,
+    ): void => {
+      const i = sentPaths.size === 0 ? -1 : sentPaths.find(words, at, len);
+      const prev = i < 0 ? NO_SENT_PATHS : sentPaths.valueAt(i);
+      const next: SentPath[] = [];
+      if (entry !== undefined) {
+        const best = bestOfEntry(entry);
+        const add = (p: Path): void => {
+          if (p.rejected !== undefined || p.peer === this.peer) return;
+          const attrs = ctx.exportOf(p);
+          if (attrs === null) return;
+          for (const n of next) if (n.attrs === attrs) return;
+          next.push({ id: ctx.pathIdOf(p), attrs });
+        };
+        if (best !== null) add(best);
+        if (entry instanceof Dest) {
+          for (const p of entry.paths as Path[]) if (p !== best) add(p);
+        }
       }
-      group.push(words, at, len);
+      if (next.length === 0 && prev.length === 0) return;
+      for (const p of prev) {
+        if (next.some((n) => n.id === p.id)) continue;
+        withdrawn ??= new PrefixList(afi);
+        withdrawn.push(words, at, len);
+        ids.push(p.id);
+      }
+      let isSame = next.length === prev.length;
+      for (const n of next) {
+        const old = prev.find((p) => p.id === n.id);
+        if (old?.attrs === n.attrs && !isResend) continue;
+        isSame = false;
+        const group = groupOf(n.attrs);
+        group.prefixes.push(words, at, len);
+        (group.ids as number[]).push(n.id);
+      }
+      if (isSame) return;
+      for (const n of next) ctx.store.retain(n.attrs);
+      for (const p of prev) ctx.store.release(p.attrs);
+      if (next.length === 0) sentPaths.deleteAt(i);
+      else if (i < 0) sentPaths.add(words, at, len, next);
+      else sentPaths.setAt(i, next);
     };
 
     let endOfRib = false;
@@ -247,7 +348,8 @@ export class AdjRibOut {
         const words = table.keys;
         const len = table.lenAt(i);
         if (this.#pending > 0) this.#unmark(words, i * w, len);
-        evaluate(words, i * w, len, bestOfEntry(table.valueAt(i)), this.#isResend);
+        if (isAddPath) evaluatePaths(words, i * w, len, table.valueAt(i), this.#isResend);
+        else evaluate(words, i * w, len, bestOfEntry(table.valueAt(i)), this.#isResend);
       }
     }
     if (this.#cursor === null) {
@@ -259,7 +361,8 @@ export class AdjRibOut {
         const words = dirty.keys;
         const len = dirty.lenAt(d);
         const t = table.find(words, d * w, len);
-        evaluate(words, d * w, len, t < 0 ? null : bestOfEntry(table.valueAt(t)), false);
+        if (isAddPath) evaluatePaths(words, d * w, len, t < 0 ? undefined : table.valueAt(t), false);
+        else evaluate(words, d * w, len, t < 0 ? null : bestOfEntry(table.valueAt(t)), false);
         this.#pending--;
       }
       if (this.#pending === 0) dirty.clear();
@@ -274,7 +377,15 @@ export class AdjRibOut {
       return hasMore ? { ...EMPTY_BATCH, hasMore } : EMPTY_BATCH;
     }
     const announced: AnnounceGroup[] = [];
-    for (const [attrs, prefixes] of groups) announced.push({ attrs, prefixes });
-    return { withdrawn: withdrawn ?? NO_PREFIXES, announced, endOfRib, hasMore };
+    for (const [attrs, { prefixes, ids }] of groups) {
+      announced.push(ids === undefined ? { attrs, prefixes } : { attrs, prefixes, pathIds: ids });
+    }
+    return {
+      withdrawn: withdrawn ?? NO_PREFIXES,
+      ...(withdrawnIds !== undefined && { withdrawnPathIds: withdrawnIds }),
+      announced,
+      endOfRib,
+      hasMore,
+    };
   }
 }

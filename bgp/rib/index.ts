@@ -9,7 +9,8 @@
 //   rib.peerUp(id, { routerId, families });     // Established: initial dump starts
 //   rib.applyUpdate(id, update);                // every decoded UPDATE (withdraws, reach, RFC 7606)
 //   rib.takePending(id, family, budget)         // pulled when the socket can take more:
-//     → { withdrawn, announced: [{ attrs, prefixes }], endOfRib, hasMore }
+//     → { withdrawn, withdrawnPathIds?, announced: [{ attrs, prefixes, pathIds? }],
+//         endOfRib, hasMore }
 //   rib.peerDown(id);                           // session lost: Adj-RIB-In flushed
 //   rib.removePeer(id);                         // deconfigured
 //   rib.removePeer(id, { isDeferred: true });   // same, the table walk left to:
@@ -21,7 +22,8 @@
 // false` (or a new session) has work again; the speaker then pulls until `hasMore` is false.
 // `announced[i].attrs` is an interned `AttrSet`: `.attrs` are the path attributes to encode
 // (no NEXT_HOP inside) and `.nextHop` the next hop for NEXT_HOP / MP_REACH_NLRI. On an ADD-PATH
-// send session only the best path is advertised, with path identifier 0.
+// send session (RibPeer.addPathSend) every path the export rules allow is advertised, each
+// with a stable path identifier in `pathIds` / `withdrawnPathIds` (adj-rib-out.ts).
 //
 // Decisions taken where the RFCs leave room:
 // - Local routes beat learned ones outright (BIRD protocol preference; reason 'local-route').
@@ -45,7 +47,7 @@
 // - Counters: `received` and `accepted` are current Adj-RIB-In sizes, `advertised` the current
 //   Adj-RIB-Out size (like GoBGP's neighbor state), not cumulative message counts.
 
-export type { AnnounceGroup, PendingBatch } from './adj-rib-out.ts';
+export type { AnnounceGroup, PendingBatch, SentPath } from './adj-rib-out.ts';
 export { AttrSet, AttrStore, attrHash, sameAttrs, WellKnownBit } from './attrs.ts';
 export { type Decision, type DecisionOptions, decide } from './decision.ts';
 export { type ExportContext, type ExportedRoute, exportPath, prependAs } from './export.ts';

@@ -44,6 +44,18 @@ export type LocRibChange = (
   reason: BestReason | null,
 ) => void;
 
+/**
+ * Paths of a stored Dest changed without changing its best path or ECMP set (what ADD-PATH
+ * send advertises changed all the same); the prefix and entry as in `LocRibChange`.
+ */
+export type LocRibPathsChange = (
+  family: Family,
+  words: Uint32Array,
+  at: number,
+  len: number,
+  entry: number,
+) => void;
+
 export class LocRib {
   readonly tables: Readonly<Record<Family, LocRibTable>> = {
     'ipv4-unicast': new PrefixTable(Afi.ipv4, { isShared: isSharedEntry }),
@@ -53,6 +65,7 @@ export class LocRib {
   readonly #decision: DecisionOptions;
   readonly #changed: LocRibChange;
   readonly #watchesNew: LocRibWatchesNew;
+  readonly #pathsChanged: LocRibPathsChange | undefined;
   #found = new Int32Array(1024);
 
   /**
@@ -64,11 +77,13 @@ export class LocRib {
     decision: DecisionOptions,
     onChange: LocRibChange,
     watchesNew: LocRibWatchesNew = () => true,
+    pathsChanged?: LocRibPathsChange,
   ) {
     this.#store = store;
     this.#decision = decision;
     this.#changed = onChange;
     this.#watchesNew = watchesNew;
+    this.#pathsChanged = pathsChanged;
   }
 
   /** Number of prefixes (with at least one path, eligible or not). */
@@ -342,12 +357,17 @@ export class LocRib {
       if (after !== before || beforeMultipath !== null) {
         const reason = after === null ? null : singlePathReason(after);
         this.#changed(dest.family, words, at, len, only === undefined ? -1 : i, after, null, reason);
+      } else {
+        this.#pathsChanged?.(dest.family, words, at, len, only === undefined ? -1 : i);
       }
       return;
     }
     const d: Decision = decide(paths, this.#decision);
     dest.reason = d.reason;
-    if (d.best === before && sameMultipath(d.multipath, beforeMultipath)) return;
+    if (d.best === before && sameMultipath(d.multipath, beforeMultipath)) {
+      this.#pathsChanged?.(dest.family, words, at, len, i);
+      return;
+    }
     dest.best = d.best;
     dest.multipath = d.multipath;
     this.#changed(dest.family, words, at, len, i, d.best, d.multipath, d.reason);

@@ -40,9 +40,15 @@ export interface RibPeer {
   readonly localAddressV6?: string;
   /** Accept paths that contain our AS up to this many times (Cisco/BIRD `allowas-in`). */
   readonly allowAsIn?: number;
-  /** RFC 7911 ADD-PATH: families in which the peer sends path identifiers. Informational. */
+  /**
+   * RFC 7911 ADD-PATH: families in which the peer sends path identifiers (negotiated). The
+   * Loc-RIB keys every path by (peer, path identifier) anyway; this is shown, not acted on.
+   */
   readonly addPathReceive?: readonly Family[];
-  /** RFC 7911 ADD-PATH send: the RIB advertises the best path only (path identifier 0). */
+  /**
+   * RFC 7911 ADD-PATH send (negotiated): in these families the Adj-RIB-Out advertises every
+   * exportable path of a prefix, each with its own stable path identifier (adj-rib-out.ts).
+   */
   readonly addPathSend?: readonly Family[];
   /**
    * 'all' (default): every best path the export rules allow; 'local': only locally originated
@@ -96,6 +102,12 @@ export class PeerState {
    * path ids differ). A path leaves the cache when no prefix holds it any more. RIB-internal.
    */
   readonly paths = new Map<AttrSet, Path[]>();
+  /**
+   * ADD-PATH send: the path identifier we advertise this peer's paths with, by the path
+   * identifier they arrived with (Rib.pathIdOf). Allocated on first export, freed with the
+   * peer's paths.
+   */
+  readonly sendPathIds = new Map<number, number>();
 
   constructor(peer: RibPeer, addressKey: string) {
     this.id = peer.id;

@@ -25,7 +25,7 @@ import { BgpError } from '../errors.ts';
 import { formatPrefix } from '../wire/prefix-list.ts';
 import type { Family, PathAttributes, UpdateMessage } from '../wire/types.ts';
 import { Afi, Origin, Safi } from '../wire/types.ts';
-import { AdjRibOut, EMPTY_BATCH, type LocRibTable, type PendingBatch } from './adj-rib-out.ts';
+import { AdjRibOut, EMPTY_BATCH, type LocRibTable, type PendingBatch, type SentPath } from './adj-rib-out.ts';
 import { type AttrSet, AttrStore } from './attrs.ts';
 import { type ExportContext, exportPath } from './export.ts';
 import { checkImport, type ImportContext } from './import-checks.ts';
@@ -73,6 +73,11 @@ interface PendingFlush {
 
 const FAMILIES: readonly Family[] = ['ipv4-unicast', 'ipv6-unicast'];
 
+/** ADD-PATH send: the path identifier of locally originated routes (one per prefix). */
+export const LOCAL_PATH_ID = 1;
+/** ADD-PATH send: learned paths get identifiers from here on. */
+const FIRST_LEARNED_PATH_ID = 2;
+
 /** The default number of prefixes one `takePending` call examines. */
 export const DEFAULT_TAKE_BUDGET = 4096;
 
@@ -102,6 +107,9 @@ export class Rib {
   #onBestPathChanged: ((event: BestPathChanged) => void) | undefined;
   readonly #onExportPending: ((peerId: string, family: Family) => void) | undefined;
   #clientCount = 0;
+  /** ADD-PATH send identifiers: the next never used one, and freed ones (`pathIdOf`). */
+  #nextPathId = FIRST_LEARNED_PATH_ID;
+  readonly #freePathIds: number[] = [];
 
   constructor(options: RibOptions) {
     if (!isIpv4Address(options.routerId)) throw invalid(`routerId ${options.routerId} is not a dotted quad`);
@@ -110,7 +118,7 @@ export class Rib {
     const maxPaths = options.maxPaths ?? 1;
     if (!Number.isInteger(maxPaths) || maxPaths < 1) throw invalid(`maxPaths must be a positive integer`);
     const decision = { alwaysCompareMed: options.alwaysCompareMed ?? false, maxPaths };
-    this.#loc = new LocRib(this.#store, decision, this.#bestChanged, this.#watchesNew);
+    this.#loc = new LocRib(this.#store, decision, this.#bestChanged, this.#watchesNew, this.#pathsChanged);
     this.#tables = this.#loc.tables;
     this.#listing = new RouteListing(this.#tables);
     this.#importContext = { routerId: options.routerId, clusterId: this.#clusterId };
@@ -174,6 +182,8 @@ export class Rib {
   }
 
   #forgetPeer(peer: PeerState): void {
+    for (const id of peer.sendPathIds.values()) this.#freePathIds.push(id);
+    peer.sendPathIds.clear();
     this.#peers.delete(peer.id);
     if (peer.isRouteReflectorClient) this.#clientCount--;
   }
@@ -275,6 +285,11 @@ export class Rib {
     pending.cursor?.close();
     this.#flushes.splice(this.#flushes.indexOf(pending), 1);
     peer.paths.clear();
+    // The identifiers may serve other paths now: a prefix still advertised with one of them
+    // is re-evaluated from its dirty mark, and the same identifier with other attributes is
+    // an implicit replace (RFC 7911 §3), which is what the peer must see.
+    for (const id of peer.sendPathIds.values()) this.#freePathIds.push(id);
+    peer.sendPathIds.clear();
     peer.received = 0;
     peer.receivedV6 = 0;
     peer.accepted = 0;
@@ -383,6 +398,32 @@ export class Rib {
     }
   };
 
+  /** Paths of a prefix changed, its best path and ECMP set did not: only ADD-PATH sessions care. */
+  readonly #pathsChanged = (family: Family, words: Uint32Array, at: number, len: number, entry: number) => {
+    const outs = this.#outs[family];
+    for (let k = 0; k < outs.length; k++) {
+      const out = outs[k] as AdjRibOut;
+      if (out.isAddPath && out.mark(words, at, len, entry, null))
+        this.#onExportPending?.(out.peer.id, family);
+    }
+  };
+
+  /**
+   * ADD-PATH send: the path identifier of `path` towards every peer, stable while its source
+   * session lasts — LOCAL_PATH_ID for a local route, otherwise one allocated per (source
+   * peer, received path identifier) and freed when that peer's paths are flushed.
+   */
+  readonly #pathIdOf = (path: Path): number => {
+    const peer = path.peer;
+    if (peer === null) return LOCAL_PATH_ID;
+    let id = peer.sendPathIds.get(path.pathId);
+    if (id === undefined) {
+      id = this.#freePathIds.pop() ?? this.#nextPathId++;
+      peer.sendPathIds.set(path.pathId, id);
+    }
+    return id;
+  };
+
   /** Whether a prefix new to the Loc-RIB, with only `path`, must be reported (LocRib.announceBlock). */
   readonly #watchesNew = (family: Family, path: Path): boolean => {
     if (this.#onBestPathChanged !== undefined) return true;
@@ -421,7 +462,7 @@ export class Rib {
       }
       return result;
     };
-    const batch = out.take(Math.max(1, budget), { store: exportStore, exportOf });
+    const batch = out.take(Math.max(1, budget), { store: exportStore, exportOf, pathIdOf: this.#pathIdOf });
     for (const bySet of cache.values()) {
       for (const set of bySet.values()) if (set !== null) exportStore.releaseIfUnused(set);
     }
@@ -466,7 +507,7 @@ export class Rib {
   peerStats(id: string): PeerStats {
     const peer = this.#peer(id);
     let advertised = 0;
-    for (const out of this.#outsByPeer.get(peer)?.values() ?? []) advertised += out.sent.size;
+    for (const out of this.#outsByPeer.get(peer)?.values() ?? []) advertised += out.sentCount;
     return {
       id: peer.id,
       isUp: peer.isUp,
@@ -483,8 +524,26 @@ export class Rib {
    * (a copy, built on each call: O(prefixes)).
    */
   advertised(peerId: string, family: Family): ReadonlyMap<string, AttrSet> {
-    const sent = this.#outsByPeer.get(this.#peer(peerId))?.get(family)?.sent;
-    return new Map(sent?.entries() ?? []);
+    const out = this.#outsByPeer.get(this.#peer(peerId))?.get(family);
+    if (out?.isAddPath === true) {
+      const first = new Map<string, AttrSet>();
+      for (const [prefix, paths] of out.sentPaths.entries()) first.set(prefix, (paths[0] as SentPath).attrs);
+      return first;
+    }
+    return new Map(out?.sent.entries() ?? []);
+  }
+
+  /**
+   * The Adj-RIB-Out of one peer with every path: prefix → (path identifier, exported set) per
+   * path. Without ADD-PATH send each prefix has one path, identifier 0. A copy: O(paths).
+   */
+  advertisedPaths(peerId: string, family: Family): ReadonlyMap<string, readonly SentPath[]> {
+    const out = this.#outsByPeer.get(this.#peer(peerId))?.get(family);
+    if (out === undefined) return new Map();
+    if (out.isAddPath) return new Map(out.sentPaths.entries());
+    const all = new Map<string, readonly SentPath[]>();
+    for (const [prefix, attrs] of out.sent.entries()) all.set(prefix, [{ id: 0, attrs }]);
+    return all;
   }
 
   /** False once a peer was removed (after its deferred flush, if any). */

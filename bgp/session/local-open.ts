@@ -2,6 +2,7 @@
 // session's configuration. One function, so the OPEN a session sends and the OPEN it
 // negotiates against are the same object.
 import {
+  type AddPathMode,
   AS_TRANS,
   afiSafiOf,
   BGP_VERSION,
@@ -32,6 +33,8 @@ export interface LocalOpenInput {
   readonly gracefulNotification: boolean;
   readonly hostname?: string;
   readonly domain?: string;
+  /** RFC 7911 ADD-PATH Send/Receive for every family; absent: no ADD-PATH capability. */
+  readonly addPaths?: AddPathMode;
 }
 
 export function buildLocalOpen(input: LocalOpenInput): OpenMessage {
@@ -61,6 +64,11 @@ export function buildLocalOpen(input: LocalOpenInput): OpenMessage {
   }
   // RFC 8654.
   caps.push({ kind: 'extendedMessage' });
+  if (input.addPaths !== undefined) {
+    // RFC 7911 §4: one <AFI, SAFI, Send/Receive> entry per family.
+    const mode = input.addPaths;
+    caps.push({ kind: 'addPath', entries: input.families.map((f) => ({ ...afiSafiOf(f), mode })) });
+  }
   if (input.hostname !== undefined && input.hostname !== '') {
     caps.push({ kind: 'fqdn', hostname: input.hostname, domain: input.domain ?? '' });
   }

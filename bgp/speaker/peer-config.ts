@@ -8,11 +8,14 @@ import { BgpError } from '../errors.ts';
 import { FSM_DEFAULTS, type FsmConfig, resolveFsmConfig, timersProblem } from '../fsm/index.ts';
 import { canonicalAddress } from '../session/address.ts';
 import { MD5_MAX_KEY_OCTETS, type TcpSecurity } from '../session/sockopt.ts';
-import { FAMILIES, type Family } from '../wire/index.ts';
+import { type AddPathMode, FAMILIES, type Family } from '../wire/index.ts';
 import { maxPrefixProblem, type PrefixLimitRule, prefixLimitRules } from './max-prefix.ts';
 import type { PeerConfig } from './types.ts';
 
 export const DEFAULT_BGP_PORT = 179;
+
+/** The values of `PeerConfig.addPaths` (RFC 7911 §4 Send/Receive field). */
+export const ADD_PATHS: readonly AddPathMode[] = ['send', 'receive', 'both'];
 
 /** A peer as the speaker runs it: defaults filled, address canonical. */
 export interface ResolvedPeer {
@@ -71,6 +74,9 @@ function resolve(config: PeerConfig): ResolvedPeer {
   if (limits !== undefined) refuse(`maxPrefix${limits.field}`, limits.message);
   if (config.exportPolicy !== undefined && config.exportPolicy !== 'all' && config.exportPolicy !== 'local') {
     refuse('exportPolicy', `${String(config.exportPolicy)} is not 'all' or 'local'`);
+  }
+  if (config.addPaths !== undefined && !ADD_PATHS.includes(config.addPaths)) {
+    refuse('addPaths', `${String(config.addPaths)} is not one of ${ADD_PATHS.join(', ')}`);
   }
   const security = securityProblem(config);
   if (security !== undefined) refuse(security.field, security.message);

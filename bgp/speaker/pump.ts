@@ -127,8 +127,10 @@ export class ExportPump {
         }
         const family = this.#pending.values().next().value as Family;
         const batch = rib.takePending(ribId, family, TAKE_BUDGET);
-        sent += this.#emitWithdrawn(family, batch.withdrawn);
-        for (const group of batch.announced) sent += this.#emitGroup(family, group.attrs, group.prefixes);
+        sent += this.#emitWithdrawn(family, batch.withdrawn, batch.withdrawnPathIds);
+        for (const group of batch.announced) {
+          sent += this.#emitGroup(family, group.attrs, group.prefixes, group.pathIds);
+        }
         if (batch.endOfRib) {
           // RFC 4724 §2: the initial table is complete.
           target.writeControl(encodeEndOfRib(family, this.#o.codec));
@@ -148,16 +150,22 @@ export class ExportPump {
     }
   }
 
-  #emitWithdrawn(family: Family, prefixes: PrefixList): number {
+  #emitWithdrawn(family: Family, prefixes: PrefixList, pathIds: readonly number[] | undefined): number {
     const target = this.#o.target;
     return this.#writer.packAll(
       prefixes,
       (w) => w.beginWithdraw(family),
       (update) => target.write(update),
+      pathIds,
     );
   }
 
-  #emitGroup(family: Family, set: AttrSet, prefixes: PrefixList): number {
+  #emitGroup(
+    family: Family,
+    set: AttrSet,
+    prefixes: PrefixList,
+    pathIds: readonly number[] | undefined,
+  ): number {
     const target = this.#o.target;
     // Counted as they go: an encode error leaves the UPDATEs already written sent.
     let sent = 0;
@@ -169,6 +177,7 @@ export class ExportPump {
           target.write(update);
           sent++;
         },
+        pathIds,
       );
     } catch (err) {
       if (!(err instanceof BgpError)) throw err;

@@ -403,6 +403,7 @@ export class Speaker {
       isRestarting: o.gracefulRestartRestarting === true && !this.#upSinceStart.has(resolved.address),
       gracefulNotification: o.gracefulNotification ?? true,
       ...(o.hostname !== undefined && { hostname: o.hostname }),
+      ...(resolved.config.addPaths !== undefined && { addPaths: resolved.config.addPaths }),
     });
   }
 
@@ -606,6 +607,9 @@ export class Speaker {
       ...(c.nextHopSelf !== undefined && { nextHopSelf: c.nextHopSelf }),
       ...(c.allowAsIn !== undefined && { allowAsIn: c.allowAsIn }),
       ...(c.exportPolicy !== undefined && { exportPolicy: c.exportPolicy }),
+      // RFC 7911 §4: the directions both OPENs allow.
+      addPathSend: [...s.negotiated.codec.addPathSend],
+      addPathReceive: [...s.negotiated.codec.addPathReceive],
       ...(nextHopV4 !== undefined && { localAddressV4: nextHopV4 }),
       ...((c.nextHop?.ipv6 ?? (isV6 ? local : undefined)) !== undefined && {
         localAddressV6: c.nextHop?.ipv6 ?? local,

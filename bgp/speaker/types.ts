@@ -4,7 +4,7 @@
 
 import type { BfdConfig, BfdPeerStatus } from '../bfd/peers.ts';
 import type { HostTimers } from '../session/session-types.ts';
-import type { Family, LargeCommunity, OriginCode } from '../wire/types.ts';
+import type { AddPathMode, Family, LargeCommunity, OriginCode } from '../wire/types.ts';
 
 export type PeerState = 'Idle' | 'Connect' | 'Active' | 'OpenSent' | 'OpenConfirm' | 'Established';
 
@@ -139,6 +139,14 @@ export interface PeerConfig {
    * capability (RFC 9494).
    */
   readonly gracefulRestart?: PeerGracefulRestart;
+  /**
+   * RFC 7911 ADD-PATH on every family of the session: 'send' (we may advertise several paths
+   * per prefix, each with its own path identifier), 'receive' (the peer may), or 'both'. Each
+   * direction is used only when the peer's capability allows it (§4). Sending advertises every
+   * path of a prefix that the export rules allow to this peer, one per distinct exported
+   * attribute set (bgp/rib/adj-rib-out.ts). Absent: no ADD-PATH capability.
+   */
+  readonly addPaths?: AddPathMode;
 }
 
 export interface PeerGracefulRestart {

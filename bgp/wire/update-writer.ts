@@ -174,18 +174,25 @@ export class UpdateWriter {
   /**
    * Packs every prefix of `list` into as many UPDATEs as it takes: `begin` starts each one
    * (`beginReach` or `beginWithdraw`, the same every time), `emit` gets each finished one.
-   * Returns how many were emitted (0 for an empty list).
+   * `pathIds[i]` is prefix i's ADD-PATH path identifier (`addPrefixAt`). Returns how many were
+   * emitted (0 for an empty list).
    */
-  packAll(list: PrefixList, begin: (w: UpdateWriter) => void, emit: (update: Uint8Array) => void): number {
+  packAll(
+    list: PrefixList,
+    begin: (w: UpdateWriter) => void,
+    emit: (update: Uint8Array) => void,
+    pathIds?: readonly number[],
+  ): number {
     if (list.length === 0) return 0;
     let emitted = 0;
     begin(this);
     for (let i = 0; i < list.length; i++) {
-      if (this.addPrefixAt(list, i)) continue;
+      const id = pathIds?.[i];
+      if (this.addPrefixAt(list, i, id)) continue;
       emit(this.finish());
       emitted++;
       begin(this);
-      this.addPrefixAt(list, i);
+      this.addPrefixAt(list, i, id);
     }
     if (this.count > 0) {
       emit(this.finish());
