@@ -42,7 +42,13 @@
 //   and the ToR learns each CIDR from every node. Node peers (mesh, peerSelector, a peerIP that
 //   is a node's address) and a router we reflect to (`routeReflectorClient`) get everything the
 //   BGP rules allow (route reflection unchanged).
-import type { Family as BgpFamily } from '../../bgp/index.ts';
+// - ADD-PATH (RFC 7911) between route reflectors and their clients, which Calico does not do: a
+//   reflector sends its clients every path of a prefix (`addPaths: 'send'`), a client receives
+//   them (`'receive'`), so a client keeps every ECMP next hop of a prefix that several nodes
+//   announce instead of the reflector's one best path. A session between two reflectors (another
+//   cluster's as a client, or a reflector of our cluster) is 'both'. A router we reflect to
+//   (peerIP with routeReflectorClient) is offered 'send'; it takes it only if it can receive.
+import type { AddPathMode, Family as BgpFamily } from '../../bgp/index.ts';
 import { holdTimeProblem, keepaliveTimeProblem, peerKey, peerProblem } from '../../bgp/index.ts';
 import type { Selector } from '../../felix/index.ts';
 import { compileSelector } from '../../felix/index.ts';
@@ -195,6 +201,12 @@ export function desiredPeers(
     if (addr === undefined || own.has(addr.address)) return;
     const s = session(family, o, who);
     if (s === undefined) return;
+    const addPaths = nodeAddPaths(
+      peerType,
+      routeReflectorClient,
+      n.clusterId !== undefined,
+      self.clusterId !== undefined,
+    );
     candidates.push({
       family,
       isRouter: false,
@@ -205,6 +217,7 @@ export function desiredPeers(
         ...(config.listenPort !== 179 ? { port: config.listenPort } : {}),
         ...s,
         ...(routeReflectorClient ? { routeReflectorClient: true } : {}),
+        ...(addPaths !== undefined ? { addPaths } : {}),
         ...(o.nextHopMode === 'Self' ? { nextHopSelf: true } : {}),
         ...(o.maxPrefix !== undefined ? { maxPrefix: o.maxPrefix } : {}),
         ...(o.ttlSecurity !== undefined ? { ttlSecurity: o.ttlSecurity } : {}),
@@ -297,7 +310,7 @@ export function desiredPeers(
           asn: spec.asNumber,
           ...(parsed.port !== undefined && parsed.port !== 179 ? { port: parsed.port } : {}),
           ...s,
-          ...(spec.routeReflectorClient ? { routeReflectorClient: true } : {}),
+          ...(spec.routeReflectorClient ? { routeReflectorClient: true, addPaths: 'send' as const } : {}),
           ...(spec.nextHopMode === 'Self' ? { nextHopSelf: true } : {}),
           ...(spec.maxPrefix !== undefined ? { maxPrefix: spec.maxPrefix } : {}),
           ...(spec.ttlSecurity !== undefined ? { ttlSecurity: spec.ttlSecurity } : {}),
@@ -397,4 +410,19 @@ export function desiredPeers(
   }
   peers.sort((a, b) => compareAddresses(a.address, b.address) || (a.port ?? 179) - (b.port ?? 179));
   return { peers, problems };
+}
+
+/**
+ * ADD-PATH on a session to another node (see the file header): our client gets every path
+ * ('send'), our reflector gives us every path ('receive'); 'both' when both ends reflect.
+ */
+function nodeAddPaths(
+  peerType: PeerType,
+  isOurClient: boolean,
+  isPeerReflector: boolean,
+  isSelfReflector: boolean,
+): AddPathMode | undefined {
+  if (isOurClient) return isPeerReflector ? 'both' : 'send';
+  if (peerType === 'route reflector') return isSelfReflector ? 'both' : 'receive';
+  return undefined;
 }

@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { LocalRoute, PeerConfig, SpeakerOptions } from '../../bgp/index.ts';
 import {
+  ADD_PATHS,
   HOLD_TIME_RULE,
   holdTimeProblem,
   KEEPALIVE_TIME_MAX,
@@ -108,6 +109,13 @@ const peerSchema = z
       .optional(),
     // 'local': only the routes this speaker announces go to the peer (PeerConfig.exportPolicy).
     exportPolicy: z.enum(['all', 'local']).optional(),
+    // RFC 7911 ADD-PATH on the session's families (PeerConfig.addPaths); BIRD's `add paths tx`
+    // is 'send', `rx` 'receive', `on` 'both'.
+    addPaths: z
+      .enum(ADD_PATHS as ['send', 'receive', 'both'], {
+        error: (i) => `${JSON.stringify(i.input)} is not one of ${ADD_PATHS.join(', ')}`,
+      })
+      .optional(),
     // Our next hop per family when it is not the session's local address, e.g. an IPv6 address
     // for IPv6 routes over an IPv4 session (PeerConfig.nextHop).
     nextHop: z
