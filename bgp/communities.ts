@@ -12,6 +12,8 @@ const WELL_KNOWN_NAMES: Record<string, number> = {
   'local-as': WellKnownCommunity.noExportSubconfed,
   blackhole: 0xffff029a, // RFC 7999
   'graceful-shutdown': 0xffff0000, // RFC 8326
+  'llgr-stale': WellKnownCommunity.llgrStale, // RFC 9494
+  'no-llgr': WellKnownCommunity.noLlgr,
 };
 const NAME_OF = new Map<number, string>([
   [WellKnownCommunity.noExport, 'no-export'],
@@ -19,6 +21,8 @@ const NAME_OF = new Map<number, string>([
   [WellKnownCommunity.noExportSubconfed, 'no-export-subconfed'],
   [0xffff029a, 'blackhole'],
   [0xffff0000, 'graceful-shutdown'],
+  [WellKnownCommunity.llgrStale, 'llgr-stale'],
+  [WellKnownCommunity.noLlgr, 'no-llgr'],
 ]);
 
 function uint(text: string, max: number): number | undefined {

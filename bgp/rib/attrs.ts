@@ -34,8 +34,14 @@ import type {
 import { AsPathSegmentType, Origin, WellKnownCommunity } from '../wire/types.ts';
 import { ipv4ToNumber } from './prefix.ts';
 
-/** Bits of `AttrSet.wellKnown`: which RFC 1997 well-known communities the set carries. */
-export const WellKnownBit = { noExport: 1, noAdvertise: 2, noExportSubconfed: 4 } as const;
+/** Bits of `AttrSet.wellKnown`: which well-known communities (RFC 1997, RFC 9494) the set carries. */
+export const WellKnownBit = {
+  noExport: 1,
+  noAdvertise: 2,
+  noExportSubconfed: 4,
+  llgrStale: 8,
+  noLlgr: 16,
+} as const;
 
 export class AttrSet {
   /** `attrHash` of the attributes and next hops: the bucket this set is interned in. */
@@ -77,6 +83,8 @@ export class AttrSet {
       if (c === WellKnownCommunity.noExport) wellKnown |= WellKnownBit.noExport;
       else if (c === WellKnownCommunity.noAdvertise) wellKnown |= WellKnownBit.noAdvertise;
       else if (c === WellKnownCommunity.noExportSubconfed) wellKnown |= WellKnownBit.noExportSubconfed;
+      else if (c === WellKnownCommunity.llgrStale) wellKnown |= WellKnownBit.llgrStale;
+      else if (c === WellKnownCommunity.noLlgr) wellKnown |= WellKnownBit.noLlgr;
     }
     this.wellKnown = wellKnown;
     Object.freeze(this);

@@ -17,9 +17,12 @@
 //   CIDR even if some peer announces the same prefix. Reason: 'local-route'.
 // - NEXT_HOP resolvability (§9.1.2.1) and the IGP metric step (§9.1.2.2 (e)) are skipped: the
 //   RIB has no IGP; next hops are assumed reachable.
+// - RFC 9494 §4.5: a path carrying LLGR_STALE is less preferred than any path without it; this
+//   runs as the first step, before LOCAL_PREF. Reason: 'llgr-stale'.
 // - A final tie-breaker on the ADD-PATH path identifier makes the order total when one peer
 //   sends several paths for a prefix.
 
+import { WellKnownBit } from './attrs.ts';
 import type { Path } from './model.ts';
 import { type BestReason, effectiveLocalPref } from './model.ts';
 
@@ -103,6 +106,8 @@ type Step = readonly [BestReason, (cands: Path[], opts: DecisionOptions) => Path
 
 /** The steps up to and including eBGP-over-iBGP: survivors are the ECMP candidates. */
 const HEAD_STEPS: readonly Step[] = [
+  // RFC 9494 §4.5: "treated as the least-preferred": any path without LLGR_STALE wins.
+  ['llgr-stale', (c) => keep(c, (p) => ((p.attrs.wellKnown & WellKnownBit.llgrStale) === 0 ? 1 : 0), true)],
   // §9.1.2.2 / §9.1.1: highest degree of preference = LOCAL_PREF.
   ['local-pref', (c) => keep(c, effectiveLocalPref, true)],
   // §9.1.2.2 (a): shortest AS_PATH.

@@ -20,6 +20,9 @@
 //   (Calico's export to external peers). A prefix whose best path turns into a learned one is
 //   withdrawn from such a peer by the Adj-RIB-Out (the export is null, the prefix was sent).
 //   Local routes beat learned ones (decision.ts), so "best path is local" = "we originate it".
+// - RFC 9494 §4.6: a best path carrying LLGR_STALE goes only to peers that advertised the LLGR
+//   capability (with the community, which is passed on like any other); the others get a
+//   withdrawal. The optional exception for iBGP peers (NO_EXPORT, LOCAL_PREF 0) is not used.
 
 import type { AsPathSegment, Family, PathAttributes, UnknownAttribute } from '../wire/types.ts';
 import { AsPathSegmentType, AttrFlag } from '../wire/types.ts';
@@ -85,6 +88,8 @@ export function exportPath(
   if (!to.isIbgp && (set.wellKnown & (WellKnownBit.noExport | WellKnownBit.noExportSubconfed)) !== 0) {
     return null;
   }
+  // RFC 9494 §4.6: "MUST NOT" to a peer that did not advertise the LLGR capability.
+  if ((set.wellKnown & WellKnownBit.llgrStale) !== 0 && !to.isLlgrCapable) return null;
   let isReflected = false;
   if (from?.isIbgp && to.isIbgp) {
     // RFC 4271 §9.1.3: iBGP-learned routes are not sent to iBGP peers (split horizon), unless

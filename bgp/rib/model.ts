@@ -55,6 +55,11 @@ export interface RibPeer {
    * routes (a node's own pod CIDRs to an external router, Calico's behaviour). export.ts.
    */
   readonly exportPolicy?: 'all' | 'local';
+  /**
+   * RFC 9494 §4.6: the peer advertised the Long-Lived Graceful Restart capability in this
+   * session; only such peers are sent routes that carry LLGR_STALE.
+   */
+  readonly llgr?: boolean;
 }
 
 /** What `peerUp` learns from the OPEN exchange. */
@@ -78,6 +83,8 @@ export class PeerState {
   readonly hasNextHopSelf: boolean;
   /** exportPolicy 'local': only locally originated routes are advertised to this peer. */
   readonly isLocalExportOnly: boolean;
+  /** RibPeer.llgr: may be sent LLGR_STALE routes. */
+  readonly isLlgrCapable: boolean;
   readonly configuredFamilies: ReadonlySet<Family>;
   readonly localAddressV4: string | undefined;
   readonly localAddressV6: string | undefined;
@@ -119,6 +126,7 @@ export class PeerState {
     this.isRouteReflectorClient = peer.routeReflectorClient === true;
     this.hasNextHopSelf = peer.nextHopSelf === true;
     this.isLocalExportOnly = peer.exportPolicy === 'local';
+    this.isLlgrCapable = peer.llgr === true;
     this.configuredFamilies = new Set(peer.families);
     this.localAddressV4 = peer.localAddressV4;
     this.localAddressV6 = peer.localAddressV6;
@@ -188,6 +196,7 @@ export class Path {
 export type BestReason =
   | 'only-path'
   | 'local-route'
+  | 'llgr-stale'
   | 'local-pref'
   | 'as-path-length'
   | 'origin'

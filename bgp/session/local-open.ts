@@ -20,8 +20,16 @@ export interface LocalOpenInput {
   readonly families: readonly Family[];
   /** The peer is reached over IPv6: offer IPv4 NLRI with IPv6 next hops (RFC 8950). */
   readonly isIpv6Transport: boolean;
-  /** RFC 4724 Restart Time, s; 0 = no Graceful Restart capability. */
+  /**
+   * RFC 4724 Restart Time, s; 0 = no Graceful Restart capability, unless `longLivedStaleTime`
+   * asks for one.
+   */
   readonly gracefulRestartTime: number;
+  /**
+   * RFC 9494 Long-Lived Stale Time for every family, s (0..16777215); 0 or absent = no
+   * Long-Lived Graceful Restart capability.
+   */
+  readonly longLivedStaleTime?: number;
   /** RFC 4724 §3 F bit for every family: our forwarding state survives a restart of this speaker. */
   readonly forwardingPreserved: boolean;
   /** RFC 4724 §3 R bit: this speaker has just restarted. */
@@ -45,7 +53,9 @@ export function buildLocalOpen(input: LocalOpenInput): OpenMessage {
   caps.push({ kind: 'routeRefresh' }, { kind: 'enhancedRouteRefresh' });
   // RFC 6793 §3: the real AS goes in the capability, AS_TRANS in My AS when it does not fit.
   caps.push({ kind: 'fourOctetAs', asn: input.asn });
-  if (input.gracefulRestartTime > 0) {
+  const longLivedStaleTime = input.longLivedStaleTime ?? 0;
+  // RFC 9494 §4.1: the LLGR capability goes with the GR capability, whose Restart Time may be 0.
+  if (input.gracefulRestartTime > 0 || longLivedStaleTime > 0) {
     // RFC 4724 §3: restart time is 12 bits.
     caps.push({
       kind: 'gracefulRestart',
@@ -55,6 +65,17 @@ export function buildLocalOpen(input: LocalOpenInput): OpenMessage {
       families: input.families.map((f) => ({
         ...afiSafiOf(f),
         forwardingPreserved: input.forwardingPreserved,
+      })),
+    });
+  }
+  if (longLivedStaleTime > 0) {
+    // RFC 9494 §2: the F bit as in the GR capability; the stale time is 24 bits.
+    caps.push({
+      kind: 'longLivedGracefulRestart',
+      families: input.families.map((f) => ({
+        ...afiSafiOf(f),
+        forwardingPreserved: input.forwardingPreserved,
+        staleTime: Math.min(longLivedStaleTime, 0xffffff),
       })),
     });
   }

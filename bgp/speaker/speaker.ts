@@ -68,6 +68,7 @@ import {
   CeaseSubcode,
   type Family,
   familyOf,
+  type LongLivedGracefulRestartCapability,
   type Negotiated,
   type OpenMessage,
   type UpdateMessage,
@@ -398,6 +399,7 @@ export class Speaker {
       isIpv6Transport: resolved.isIpv6,
       gracefulRestartTime:
         resolved.config.gracefulRestart?.restartTime ?? o.gracefulRestartTime ?? DEFAULT_RESTART_TIME,
+      longLivedStaleTime: resolved.config.gracefulRestart?.longLivedStaleTime ?? 0,
       forwardingPreserved: o.gracefulRestartForwardingPreserved ?? false,
       // RFC 4724 §4.1: R in the OPEN after our restart, until that session is up.
       isRestarting: o.gracefulRestartRestarting === true && !this.#upSinceStart.has(resolved.address),
@@ -607,6 +609,7 @@ export class Speaker {
       ...(c.nextHopSelf !== undefined && { nextHopSelf: c.nextHopSelf }),
       ...(c.allowAsIn !== undefined && { allowAsIn: c.allowAsIn }),
       ...(c.exportPolicy !== undefined && { exportPolicy: c.exportPolicy }),
+      ...(s.negotiated.longLivedGracefulRestart !== undefined && { llgr: true }),
       // RFC 7911 §4: the directions both OPENs allow.
       addPathSend: [...s.negotiated.codec.addPathSend],
       addPathReceive: [...s.negotiated.codec.addPathReceive],
@@ -657,12 +660,21 @@ export class Speaker {
       this.#peers.get(address) === entry &&
       cap !== undefined &&
       isGracefulEnd(reason, entry.negotiated?.gracefulNotification === true) &&
-      this.#stale.retain(address, ribId, families, cap)
+      this.#stale.retain(address, ribId, families, cap, this.#longLivedOf(entry))
     ) {
       return;
     }
     this.#stale.drop(address);
     this.#flusher.removePeer(ribId);
+  }
+
+  /**
+   * The peer's LLGR capability of the last session when both OPENs carried one (RFC 9494:
+   * the long-lived phase is for peers that negotiated it).
+   */
+  #longLivedOf(entry: PeerEntry): LongLivedGracefulRestartCapability | undefined {
+    const isOurs = entry.localOpen.capabilities.some((c) => c.kind === 'longLivedGracefulRestart');
+    return isOurs ? entry.negotiated?.longLivedGracefulRestart : undefined;
   }
 
   #onUpdate(entry: PeerEntry, message: UpdateMessage): void {
@@ -841,6 +853,15 @@ export class Speaker {
     const prefixLimit = this.#limitStatus(entry);
     const bfd = this.#bfd.status(r.address);
     const lastError = entry.limits.held?.reason ?? s.lastDownReason?.message;
+    const stale = this.#stale.stateOf(r.address);
+    const staleRoutes =
+      stale === undefined
+        ? undefined
+        : {
+            routes: this.#rib.peerStats(stale.ribId).received,
+            restarting: stale.restarting,
+            longLived: stale.longLived,
+          };
     const localAddress = est?.localAddress ?? c.localAddress;
     return {
       address: r.address,
@@ -861,6 +882,8 @@ export class Speaker {
       },
       families: est?.negotiated.families ?? r.families,
       prefixes: { received, accepted, advertised },
+      ...(entry.negotiated !== null && { llgrNegotiated: this.#longLivedOf(entry) !== undefined }),
+      ...(staleRoutes !== undefined && { staleRoutes }),
       endOfRibReceived: entry.ribId === null ? [] : this.#rib.peerStats(entry.ribId).endOfRibReceived,
       messages: {
         in: s.counters.messagesIn,

@@ -201,6 +201,20 @@ export interface PeerStatus {
   readonly families: readonly Family[];
   readonly prefixes: { readonly received: number; readonly accepted: number; readonly advertised: number };
   /**
+   * RFC 9494: both OPENs of the current (or, while down, the last) session carried the
+   * Long-Lived Graceful Restart capability. Absent before the first session.
+   */
+  readonly llgrNegotiated?: boolean;
+  /**
+   * Present while routes of a session that ended are kept (graceful-restart.ts): how many, and
+   * the families in the RFC 4724 phase and in the RFC 9494 long-lived phase (LLGR_STALE).
+   */
+  readonly staleRoutes?: {
+    readonly routes: number;
+    readonly restarting: readonly Family[];
+    readonly longLived: readonly Family[];
+  };
+  /**
    * Families whose End-of-RIB the current session has received (RFC 4724 §2): the peer has sent
    * its whole table. Empty while not Established.
    */

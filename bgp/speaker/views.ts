@@ -85,6 +85,16 @@ export function formatCapabilities(caps: readonly Capability[]): string[] {
         out.push(`graceful-restart ${c.restartTime}s${flags}${fams.length > 0 ? ` ${fams.join(' ')}` : ''}`);
         break;
       }
+      case 'longLivedGracefulRestart':
+        out.push(
+          `long-lived-graceful-restart${c.families
+            .map(
+              (f) =>
+                ` ${familyOf(f.afi, f.safi) ?? `${f.afi}/${f.safi}`} ${f.staleTime}s${f.forwardingPreserved ? '(F)' : ''}`,
+            )
+            .join('')}`,
+        );
+        break;
       case 'extendedNextHop':
         out.push(
           `extended-next-hop ${c.entries

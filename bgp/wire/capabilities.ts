@@ -144,6 +144,37 @@ const descriptors: CapabilityDescriptor[] = [
     },
   },
   {
+    code: CapabilityCode.longLivedGracefulRestart,
+    name: 'Long-Lived Graceful Restart',
+    decode(r) {
+      // RFC 9494 §2: zero or more tuples of AFI (2), SAFI (1), flags (1, F = forwarding
+      // preserved, the other bits reserved and ignored), Long-Lived Stale Time (3).
+      expectLength(r, 'long-lived graceful restart', r.remaining % 7 === 0);
+      const families: { afi: number; safi: number; forwardingPreserved: boolean; staleTime: number }[] = [];
+      while (r.remaining > 0) {
+        const afi = r.u16();
+        const safi = r.u8();
+        const forwardingPreserved = (r.u8() & 0x80) !== 0;
+        const staleTime = (r.u16() << 8) | r.u8();
+        families.push({ afi, safi, forwardingPreserved, staleTime });
+      }
+      return { kind: 'longLivedGracefulRestart', families };
+    },
+    encode(w, cap) {
+      for (const f of as(cap, 'longLivedGracefulRestart').families) {
+        w.u16(checkUint(f.afi, 16, 'AFI'));
+        w.u8(checkUint(f.safi, 8, 'SAFI'));
+        w.u8(f.forwardingPreserved ? 0x80 : 0);
+        const time = f.staleTime;
+        if (!Number.isInteger(time) || time < 0 || time > 0xffffff) {
+          throw new BgpError('BGP_ERR_ENCODE', `long-lived stale time ${time} does not fit 24 bits`);
+        }
+        w.u16(time >>> 8);
+        w.u8(time & 0xff);
+      }
+    },
+  },
+  {
     code: CapabilityCode.fourOctetAs,
     name: 'Support for 4-octet AS number',
     decode(r) {
@@ -212,6 +243,7 @@ const CODE_OF_KIND: Readonly<Record<Exclude<Capability['kind'], 'unknown'>, numb
   enhancedRouteRefresh: CapabilityCode.enhancedRouteRefresh,
   fourOctetAs: CapabilityCode.fourOctetAs,
   gracefulRestart: CapabilityCode.gracefulRestart,
+  longLivedGracefulRestart: CapabilityCode.longLivedGracefulRestart,
   extendedNextHop: CapabilityCode.extendedNextHop,
   addPath: CapabilityCode.addPath,
   extendedMessage: CapabilityCode.extendedMessage,

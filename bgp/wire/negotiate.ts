@@ -10,6 +10,8 @@
 //   send it (RFC 2918 §4, RFC 7313 §4).
 // - gracefulNotification (RFC 8538 §2, §4): both sides advertised the N bit; like FRR
 //   (`bgp_has_graceful_restart_notification`: N advertised AND received), one side is not enough.
+// - longLivedGracefulRestart (RFC 9494 §4.1): the peer's LLGR capability, kept only when the
+//   same OPEN carries the Graceful Restart capability (its Restart Time may be 0).
 // - codec.ebgp: the ASes in the two OPENs differ. The UPDATE decoder needs it for the attributes
 //   an external peer must not send (RFC 7606 §7.5, §7.9, §7.10) and for confederation segments
 //   in AS_PATH, which only our own AS may send (RFC 5065 §5).
@@ -23,6 +25,7 @@ import {
   FAMILIES,
   type Family,
   type GracefulRestartCapability,
+  type LongLivedGracefulRestartCapability,
   type Negotiated,
   type OpenMessage,
 } from './types.ts';
@@ -111,5 +114,11 @@ export function negotiate(local: OpenMessage, remote: OpenMessage): Negotiated {
       gracefulRestart?.notification === true && localGracefulRestart?.notification === true,
     remoteCapabilities: rc,
   };
-  return gracefulRestart ? { ...out, gracefulRestart } : out;
+  if (gracefulRestart === undefined) return out;
+  const longLivedGracefulRestart = rc.find(
+    (c): c is LongLivedGracefulRestartCapability => c.kind === 'longLivedGracefulRestart',
+  );
+  return longLivedGracefulRestart === undefined
+    ? { ...out, gracefulRestart }
+    : { ...out, gracefulRestart, longLivedGracefulRestart };
 }

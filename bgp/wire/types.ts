@@ -66,6 +66,10 @@ export const WellKnownCommunity = {
   noExport: 0xffffff01,
   noAdvertise: 0xffffff02,
   noExportSubconfed: 0xffffff03,
+  /** RFC 9494 §3: a long-lived stale route (least preferred, only to LLGR peers). */
+  llgrStale: 0xffff0006,
+  /** RFC 9494 §3: not to be kept as a long-lived stale route. */
+  noLlgr: 0xffff0007,
 } as const;
 
 export interface Aggregator {
@@ -219,6 +223,7 @@ export const CapabilityCode = {
   fourOctetAs: 65,
   addPath: 69,
   enhancedRouteRefresh: 70,
+  longLivedGracefulRestart: 71,
   fqdn: 73,
 } as const;
 
@@ -254,6 +259,16 @@ export type Capability =
         readonly afi: number;
         readonly safi: number;
         readonly mode: AddPathMode;
+      }[];
+    }
+  | {
+      readonly kind: 'longLivedGracefulRestart';
+      /** RFC 9494 §2: per family the F bit and the Long-Lived Stale Time (s, 24 bits). */
+      readonly families: readonly {
+        readonly afi: number;
+        readonly safi: number;
+        readonly forwardingPreserved: boolean;
+        readonly staleTime: number;
       }[];
     }
   | { readonly kind: 'extendedMessage' }
@@ -345,6 +360,10 @@ export const CeaseSubcode = {
 export const RouteRefreshSubcode = { invalidMessageLength: 1 } as const;
 
 export type GracefulRestartCapability = Extract<Capability, { readonly kind: 'gracefulRestart' }>;
+export type LongLivedGracefulRestartCapability = Extract<
+  Capability,
+  { readonly kind: 'longLivedGracefulRestart' }
+>;
 
 /** What the two OPENs agreed on; built by `negotiate()` in bgp/wire/negotiate.ts. */
 export interface Negotiated {
@@ -363,6 +382,11 @@ export interface Negotiated {
   readonly enhancedRouteRefresh: boolean;
   /** The peer's graceful restart capability (RFC 4724 §3), if it sent one. */
   readonly gracefulRestart?: GracefulRestartCapability;
+  /**
+   * The peer's Long-Lived Graceful Restart capability (RFC 9494 §2), if it sent one together
+   * with the Graceful Restart capability (§4.1: without it the LLGR capability is ignored).
+   */
+  readonly longLivedGracefulRestart?: LongLivedGracefulRestartCapability;
   /**
    * RFC 8538 §2/§4: both OPENs carried the Graceful Restart capability with the N bit. Then a
    * NOTIFICATION other than Cease / Hard Reset ends the session gracefully (routes kept stale),

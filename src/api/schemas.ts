@@ -40,6 +40,13 @@ export const peerSchema = {
       required: ['received', 'accepted', 'advertised'],
       properties: { received: int, accepted: int, advertised: int },
     },
+    // RFC 9494 (PeerStatus.llgrNegotiated, PeerStatus.staleRoutes).
+    llgrNegotiated: { type: 'boolean' },
+    staleRoutes: {
+      type: 'object',
+      required: ['routes', 'restarting', 'longLived'],
+      properties: { routes: int, restarting: strArray, longLived: strArray },
+    },
     messages: {
       type: 'object',
       required: ['in', 'out'],

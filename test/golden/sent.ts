@@ -99,6 +99,15 @@ export type SentCapability =
       readonly entries: readonly { afi: number; safi: number; mode: 'receive' | 'send' | 'both' }[];
     }
   | { readonly kind: 'fqdn'; readonly hostname: string; readonly domain: string }
+  | {
+      readonly kind: 'longLivedGracefulRestart';
+      readonly families: readonly {
+        afi: number;
+        safi: number;
+        forwardingPreserved: boolean;
+        staleTime: number;
+      }[];
+    }
   /** A capability bgp/wire does not model; `value` is its bytes in hex. */
   | { readonly kind: 'unknown'; readonly code: number; readonly value: string };
 
@@ -170,7 +179,7 @@ const birdGr = (...families: number[]): SentCapability => ({
   restartTime: 120,
   families: families.map((afi) => ({ afi, safi: UNICAST, forwardingPreserved: false })),
 });
-const birdLlgr: SentCapability = { kind: 'unknown', code: 71, value: '' };
+const birdLlgr: SentCapability = { kind: 'longLivedGracefulRestart', families: [] };
 const gobgpGr = (afi: number): SentCapability => ({
   kind: 'gracefulRestart',
   restartState: false,
@@ -201,7 +210,10 @@ const frrCaps = (
     families: [{ afi, safi: UNICAST, forwardingPreserved: false }],
   },
   // RFC 9494: AFI (2 octets), SAFI, flags 0x80 (F), long-lived stale time 0 (3 octets).
-  { kind: 'unknown', code: 71, value: `000${afi}0180000000` },
+  {
+    kind: 'longLivedGracefulRestart',
+    families: [{ afi, safi: UNICAST, forwardingPreserved: true, staleTime: 0 }],
+  },
 ];
 const cease = (shutdownMessage: string): SentNotification => ({
   code: 6, // Cease
