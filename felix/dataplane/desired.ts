@@ -123,12 +123,18 @@ function setRefsOf(chain: Chain): readonly (readonly [number, string])[] {
 
 /** Every `--match-set NAME` of ours in the rules must be a desired set of the same family. */
 export function checkIpsetReferences(tables: MergedIptables, ipsets: readonly IpSet[]): void {
-  const have = new Set(ipsets.map((s) => `${s.family} ${s.name}`));
+  const have = new Map<IpSet['family'], Set<string>>();
+  for (const s of ipsets) {
+    let names = have.get(s.family);
+    if (names === undefined) have.set(s.family, (names = new Set()));
+    names.add(s.name);
+  }
   for (const family of INET_FAMILIES) {
+    const names = have.get(family);
     for (const t of tables[family]) {
       for (const c of t.chains) {
         for (const [i, name] of setRefsOf(c)) {
-          if (!have.has(`${family} ${name}`)) {
+          if (names?.has(name) !== true) {
             invalid(`${family} ${t.table}/${c.name} rule ${i}: ipset ${name} is not a desired ${family} set`);
           }
         }

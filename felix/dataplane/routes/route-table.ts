@@ -190,6 +190,16 @@ export class RouteTable {
   readonly #splitLines: number;
   /** Undesired workload routes by key: when an apply first saw them undesired. */
   #graceSince = new Map<string, number>();
+  /** The last list() and what it was made from. */
+  #listed_:
+    | {
+        readonly desired: DesiredRoutes;
+        readonly view: RouteView | undefined;
+        readonly conflicts: ReadonlyMap<string, RouteConflict>;
+        readonly failed: ReadonlyMap<string, RouteConflict>;
+        readonly list: readonly ListedRoute[];
+      }
+    | undefined;
 
   constructor(opts: RouteTableOptions) {
     this.#nl = opts.netlink;
@@ -238,8 +248,35 @@ export class RouteTable {
     return this.#desired.size;
   }
 
-  /** The desired routes with their reasons and state, for the REST API. */
-  list(): ListedRoute[] {
+  /**
+   * The desired routes with their reasons and state, for the REST API. The list is kept and
+   * handed out again while the desired routes, the view of the kernel and the refusal marks are
+   * the same objects and no route is in its grace period (whose time left changes by itself):
+   * status polls and readiness probes between passes then cost no walk of every route.
+   */
+  list(): readonly ListedRoute[] {
+    const cached = this.#listed_;
+    if (
+      cached !== undefined &&
+      cached.desired === this.#desired &&
+      cached.view === this.#view &&
+      cached.conflicts === this.#conflicts &&
+      cached.failed === this.#failed &&
+      this.#graceSince.size === 0
+    )
+      return cached.list;
+    const list = this.#list();
+    this.#listed_ = {
+      desired: this.#desired,
+      view: this.#view,
+      conflicts: this.#conflicts,
+      failed: this.#failed,
+      list,
+    };
+    return list;
+  }
+
+  #list(): readonly ListedRoute[] {
     const out: ListedRoute[] = [];
     const view = this.#view;
     for (let i = 0; i < this.#desired.size; i++) out.push(this.#listed(this.#desired.entry(i)));

@@ -406,3 +406,34 @@ describe('host veth settings', () => {
     ]);
   });
 });
+
+describe('RouteTable.list() between passes', () => {
+  it('hands out the same list until the desired routes, the kernel view or the refusals change', async () => {
+    const f = new FakeRunner();
+    const rt = new RouteTable({ netlink: new Netlink({ netns: 'n1', runner: f.run }) });
+    const a = { dst: '10.244.1.0/24', nextHops: [{ gateway: '192.0.2.2' }], reason: 'node b' };
+    const b = { dst: '10.244.2.0/24', nextHops: [{ gateway: '192.0.2.3' }], reason: 'node c' };
+    rt.setDesired([a]);
+    const before = rt.list();
+    expect(before.map((l) => l.state)).toEqual(['pending']);
+    expect(rt.list()).toBe(before);
+    await rt.apply();
+    const applied = rt.list();
+    expect(applied).not.toBe(before);
+    expect(applied.map((l) => l.state)).toEqual(['programmed']);
+    expect(rt.list()).toBe(applied);
+    rt.setDesired([a, b]);
+    expect(rt.list().map((l) => [l.route.dst, l.state])).toEqual([
+      ['10.244.1.0/24', 'programmed'],
+      ['10.244.2.0/24', 'pending'],
+    ]);
+    // The refusal makes the table read the kernel again, which has a but not b.
+    f.routes[4] = [{ dst: '10.244.1.0/24', gateway: '192.0.2.2', dev: 'v0', protocol: '109' }];
+    f.nextBatch = { stderr: 'Error: Nexthop has invalid gateway.\nCommand failed -:1\n', code: 1 };
+    await rt.apply().catch(() => undefined);
+    expect(rt.list().map((l) => [l.route.dst, l.state])).toEqual([
+      ['10.244.1.0/24', 'programmed'],
+      ['10.244.2.0/24', 'failed'],
+    ]);
+  });
+});
