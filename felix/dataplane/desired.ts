@@ -126,7 +126,10 @@ export function checkIpsetReferences(tables: MergedIptables, ipsets: readonly Ip
   const have = new Map<IpSet['family'], Set<string>>();
   for (const s of ipsets) {
     let names = have.get(s.family);
-    if (names === undefined) have.set(s.family, (names = new Set()));
+    if (names === undefined) {
+      names = new Set();
+      have.set(s.family, names);
+    }
     names.add(s.name);
   }
   for (const family of INET_FAMILIES) {
