@@ -31,6 +31,7 @@ export interface MargayPeerYaml {
   readonly connectRetryTime?: number;
   readonly nextHop?: { readonly ipv4?: string; readonly ipv6?: string };
   readonly exportPolicy?: 'all' | 'local';
+  readonly addPaths?: 'send' | 'receive' | 'both';
   readonly maxPrefix?:
     | number
     | {
@@ -58,6 +59,8 @@ export interface MargayYaml {
   readonly clusterId?: string;
   readonly listen?: { readonly address: string; readonly port: number } | null;
   readonly gracefulRestartTime?: number;
+  /** ECMP: the largest multipath set. */
+  readonly maxPaths?: number;
   readonly peers: readonly MargayPeerYaml[];
   readonly announce?: readonly MargayAnnounceYaml[];
 }
