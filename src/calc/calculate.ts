@@ -10,6 +10,7 @@
 //   place across a restart, so forwarding goes on; 120 s is Calico/BIRD's default).
 
 import type { IpSet, IptablesSource, PolicyExplain, WorkloadEndpoint } from '../../felix/index.ts';
+import { DEFAULT_SECRET_NAMESPACE } from '../model/secret.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import { compareStrings } from './addr.ts';
 import { announcements } from './announcements.ts';
@@ -63,7 +64,11 @@ export function calculateCluster(snapshot: Snapshot, identity: NodeIdentity): Cl
         }
       : null;
 
-  const { peers, problems: peerProblems } = desiredPeers(nodes, snapshot);
+  const { peers, problems: peerProblems } = desiredPeers(
+    nodes,
+    snapshot,
+    identity.secretNamespace ?? DEFAULT_SECRET_NAMESPACE,
+  );
   const { routes, problems: announceProblems } = announcements(self, config);
   const dataplane = clusterDataplane({
     nodeName: identity.name,

@@ -14,8 +14,9 @@
 //
 // The parts and what wakes them:
 // - cluster (this node, speaker settings, peers, announcements, blackholes, NAT outgoing, VXLAN and
-//   IPIP): a Node, BGPConfiguration, BGPPeer or IPPool change recomputes it whole with the
-//   functions calculate() uses (O(nodes)); a Pod, Namespace or NetworkPolicy change never does.
+//   IPIP): a Node, BGPConfiguration, BGPPeer, IPPool or Secret (BGP passwords) change recomputes
+//   it whole with the functions calculate() uses (O(nodes)); a Pod, Namespace or NetworkPolicy
+//   change never does.
 //   Each recomputed piece that equals the previous one keeps the previous object.
 // - policy: felix's PolicyStore, fed one event per Pod, Namespace and NetworkPolicy change (a
 //   modification that does not change what the policy renderer sees feeds nothing); rendered on
@@ -60,7 +61,13 @@ import type { RouteContext } from './routes.ts';
 import { remoteRoute, routeContext } from './routes.ts';
 import type { CalcChanges, CalcOutput, CalculatedState, NodeIdentity } from './types.ts';
 
-const CLUSTER_KINDS: ReadonlySet<ResourceKind> = new Set(['Node', 'BGPConfiguration', 'BGPPeer', 'IPPool']);
+const CLUSTER_KINDS: ReadonlySet<ResourceKind> = new Set([
+  'Node',
+  'BGPConfiguration',
+  'BGPPeer',
+  'IPPool',
+  'Secret',
+]);
 
 /** Every object of a snapshot as an `added` change, kind by kind (the graph's first input). */
 export function snapshotChanges(snapshot: Snapshot): ResourceChange[] {
@@ -120,6 +127,7 @@ export class CalcGraph {
     bgpConfigurations: new Map(),
     bgpPeers: new Map(),
     ipPools: new Map(),
+    secrets: new Map(),
   };
   /** #maps as the Snapshot the cluster functions read (each map holds its kind only). */
   readonly #view = this.#maps as unknown as Snapshot;

@@ -48,12 +48,18 @@
 //   announce instead of the reflector's one best path. A session between two reflectors (another
 //   cluster's as a client, or a reflector of our cluster) is 'both'. A router we reflect to
 //   (peerIP with routeReflectorClient) is offered 'send'; it takes it only if it can receive.
+// - Passwords (RFC 2385 TCP-MD5): BGPPeer `password` and, for the mesh, BGPConfiguration
+//   `nodeMeshPassword` name a key of a Secret in the agent's namespace (Calico reads its own
+//   namespace). A missing Secret or key leaves out only the sessions that need it, with a problem
+//   naming the Secret and the key; its value never appears in a problem.
 import type { AddPathMode, Family as BgpFamily } from '../../bgp/index.ts';
 import { holdTimeProblem, keepaliveTimeProblem, peerKey, peerProblem } from '../../bgp/index.ts';
 import type { Selector } from '../../felix/index.ts';
 import { compileSelector } from '../../felix/index.ts';
 import type { BGPConfigurationSpec, BGPPeerSpec } from '../model/bgp.ts';
 import { parsePeerIP } from '../model/bgp.ts';
+import type { SecretKeyRef } from '../model/secret.ts';
+import { secretValue } from '../model/secret.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import type { IpFamily } from './addr.ts';
 import { canonicalIp, compareAddresses, compareStrings } from './addr.ts';
@@ -80,6 +86,29 @@ interface Candidate {
   readonly family: IpFamily;
   /** peerIP peers get the other family too (see the file comment). */
   readonly isRouter: boolean;
+  /** Where the password comes from, for the problem of a value the speaker refuses. */
+  readonly passwordFrom?: string;
+}
+
+interface ResolvedPassword {
+  readonly value: string;
+  /** "spec.password (Secret margay/tor-md5, key password)". */
+  readonly from: string;
+}
+
+/** The password a secretKeyRef names in `namespace`, or why there is none. */
+function resolvePassword(
+  ref: SecretKeyRef,
+  field: string,
+  snapshot: Snapshot,
+  namespace: string,
+): ResolvedPassword | { problem: string } {
+  const where = `Secret ${namespace}/${ref.name}`;
+  const secret = snapshot.secrets.get(`${namespace}/${ref.name}`);
+  if (secret === undefined) return { problem: `${field}: ${where} not found` };
+  const value = secretValue(secret, ref.key);
+  if (value === undefined) return { problem: `${field}: ${where} has no key "${ref.key}"` };
+  return { value, from: `${field} (${where}, key ${ref.key})` };
 }
 
 interface SessionOptions {
@@ -90,6 +119,7 @@ interface SessionOptions {
   readonly maxPrefix?: BGPPeerSpec['maxPrefix'];
   readonly ttlSecurity?: number;
   readonly bfd?: BGPPeerSpec['bfd'];
+  readonly password?: ResolvedPassword;
   /** BGPPeer maxRestartTime, BGPConfiguration nodeMeshMaxRestartTime. */
   readonly restartTime?: number;
 }
@@ -131,12 +161,18 @@ const BGPPEER_FIELD: Readonly<Record<string, string>> = {
   maxPrefix: 'spec.maxPrefix',
   ttlSecurity: 'spec.ttlSecurity',
   bfd: 'spec.bfd',
+  password: 'spec.password',
   gracefulRestart: 'spec.maxRestartTime',
 };
 
+/**
+ * This node's peers. `secretNamespace` is where the Secrets of passwords are read: the namespace
+ * the agent runs in.
+ */
 export function desiredPeers(
   nodes: ClusterNodes,
   snapshot: Snapshot,
+  secretNamespace: string,
 ): { peers: DesiredPeer[]; problems: string[] } {
   const self = nodes.self;
   const problems: string[] = [];
@@ -211,6 +247,7 @@ export function desiredPeers(
       family,
       isRouter: false,
       who: who.startsWith('BGPPeer ') ? who : `Node ${n.name}`,
+      ...(o.password !== undefined ? { passwordFrom: o.password.from } : {}),
       peer: {
         address: addr.address,
         asn: n.asn,
@@ -222,6 +259,7 @@ export function desiredPeers(
         ...(o.maxPrefix !== undefined ? { maxPrefix: o.maxPrefix } : {}),
         ...(o.ttlSecurity !== undefined ? { ttlSecurity: o.ttlSecurity } : {}),
         ...(o.bfd !== undefined ? { bfd: o.bfd } : {}),
+        ...(o.password !== undefined ? { password: o.password.value } : {}),
         description: `node ${n.name}`,
         peerType,
         source,
@@ -234,7 +272,18 @@ export function desiredPeers(
     config.nodeMeshMaxRestartTime === undefined
       ? MESH_OPTIONS
       : { ...MESH_OPTIONS, restartTime: config.nodeMeshMaxRestartTime };
-  if (config.nodeToNodeMeshEnabled) {
+  const meshPassword =
+    config.nodeToNodeMeshEnabled && config.nodeMeshPassword !== undefined
+      ? resolvePassword(
+          config.nodeMeshPassword.secretKeyRef,
+          'BGPConfiguration default: spec.nodeMeshPassword',
+          snapshot,
+          secretNamespace,
+        )
+      : undefined;
+  if (meshPassword !== undefined && 'problem' in meshPassword)
+    problems.push(`${meshPassword.problem} (node-to-node mesh not peered)`);
+  else if (config.nodeToNodeMeshEnabled) {
     for (const n of nodes.others)
       for (const family of [4, 6] as const)
         nodePeer(
@@ -242,7 +291,7 @@ export function desiredPeers(
           family,
           'node-to-node mesh',
           `node ${n.name} (mesh)`,
-          meshOptions,
+          meshPassword === undefined ? meshOptions : { ...meshOptions, password: meshPassword },
           false,
           `node ${n.name}`,
         );
@@ -265,6 +314,15 @@ export function desiredPeers(
     const isGlobal =
       spec.node === undefined && (nodeSelector === undefined || nodeSelector.expr.op === 'all');
     const plainType: PeerType = isGlobal ? 'global' : 'node specific';
+    let password: ResolvedPassword | undefined;
+    if (spec.password !== undefined) {
+      const p = resolvePassword(spec.password.secretKeyRef, 'spec.password', snapshot, secretNamespace);
+      if ('problem' in p) {
+        problems.push(`${who}: ${p.problem} (not peered)`);
+        continue;
+      }
+      password = p;
+    }
     const options: SessionOptions = {
       sourceAddress: spec.sourceAddress,
       nextHopMode: spec.nextHopMode,
@@ -273,6 +331,7 @@ export function desiredPeers(
       ...(spec.maxPrefix !== undefined ? { maxPrefix: spec.maxPrefix } : {}),
       ...(spec.ttlSecurity !== undefined ? { ttlSecurity: spec.ttlSecurity } : {}),
       ...(spec.bfd !== undefined ? { bfd: spec.bfd } : {}),
+      ...(password !== undefined ? { password } : {}),
       ...(spec.maxRestartTime !== undefined ? { restartTime: spec.maxRestartTime } : {}),
     };
 
@@ -305,6 +364,7 @@ export function desiredPeers(
         family: ip.family,
         isRouter: true,
         who,
+        ...(password !== undefined ? { passwordFrom: password.from } : {}),
         peer: {
           address: ip.address,
           asn: spec.asNumber,
@@ -315,6 +375,7 @@ export function desiredPeers(
           ...(spec.maxPrefix !== undefined ? { maxPrefix: spec.maxPrefix } : {}),
           ...(spec.ttlSecurity !== undefined ? { ttlSecurity: spec.ttlSecurity } : {}),
           ...(spec.bfd !== undefined ? { bfd: spec.bfd } : {}),
+          ...(password !== undefined ? { password: password.value } : {}),
           description: who,
           peerType: plainType,
           source: who,
@@ -392,9 +453,12 @@ export function desiredPeers(
       const { peerType: _t, source: _s, ...config } = c.peer;
       const refused = peerProblem(config);
       if (refused === undefined) return true;
-      const field = c.who.startsWith('BGPPeer ')
-        ? (BGPPEER_FIELD[refused.field] ?? refused.field)
-        : refused.field;
+      const field =
+        refused.field === 'password' && c.passwordFrom !== undefined
+          ? c.passwordFrom
+          : c.who.startsWith('BGPPeer ')
+            ? (BGPPEER_FIELD[refused.field] ?? refused.field)
+            : refused.field;
       problems.push(`${c.who}: ${field}: ${refused.message} (not peered)`);
       return false;
     });

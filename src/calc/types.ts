@@ -38,6 +38,11 @@ export interface NodeIdentity {
   readonly ipv6?: string;
   /** Underlay MTU (agent config `dataplane.mtu`); VXLAN/IPIP devices get their overhead less. */
   readonly mtu?: number;
+  /**
+   * The namespace the agent runs in, where the Secrets of BGP passwords are read (agent config
+   * `secretNamespace`); default DEFAULT_SECRET_NAMESPACE.
+   */
+  readonly secretNamespace?: string;
 }
 
 export interface CalculatedNode {

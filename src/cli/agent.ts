@@ -4,7 +4,7 @@ import { spawnMethod } from '../../felix/index.ts';
 import { agentStatusSource } from '../api/agent-status.ts';
 import { ProcessMetrics } from '../api/metrics.ts';
 import { startApi } from '../api/server.ts';
-import { type AgentConfig, loadAgentConfig } from '../config/agent.ts';
+import { type AgentConfig, loadAgentConfig, secretNamespaceOf } from '../config/agent.ts';
 import { Agent } from '../daemon/agent.ts';
 import { FileDatastore } from '../datastore/file/file-datastore.ts';
 import type { Datastore } from '../datastore/types.ts';
@@ -15,7 +15,10 @@ import { speakerMetrics } from './speaker.ts';
 async function openDatastore(config: AgentConfig): Promise<Datastore> {
   if (config.datastore.type === 'file') return new FileDatastore({ path: config.datastore.path });
   const { KubernetesDatastore } = await import('../datastore/k8s/index.ts');
-  return KubernetesDatastore.fromConfig({ kubeconfig: config.datastore.kubeconfig });
+  return KubernetesDatastore.fromConfig({
+    kubeconfig: config.datastore.kubeconfig,
+    secretNamespace: secretNamespaceOf(config),
+  });
 }
 
 export async function runAgent(configPath: string): Promise<() => Promise<void>> {

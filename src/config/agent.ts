@@ -4,6 +4,8 @@
 // fields are errors so a typo is reported, not ignored.
 import { z } from 'zod';
 import { MargayError } from '../errors.ts';
+import { namespaceName } from '../model/fields.ts';
+import { DEFAULT_SECRET_NAMESPACE } from '../model/secret.ts';
 import { apiSchema, formatIssues, listenIp } from './fields.ts';
 import { readYamlFile } from './yaml-file.ts';
 
@@ -64,9 +66,22 @@ export const agentConfigSchema = z.strictObject({
       mtu: 1500,
     }),
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /**
+   * The namespace the agent runs in, where BGP password Secrets (BGPPeer `password`,
+   * BGPConfiguration `nodeMeshPassword`) are read. Default: $POD_NAMESPACE, then `default`.
+   */
+  secretNamespace: namespaceName.optional(),
 });
 
 export type AgentConfig = z.output<typeof agentConfigSchema>;
+
+/** Where the agent reads BGP password Secrets: the config's secretNamespace, $POD_NAMESPACE, `default`. */
+export function secretNamespaceOf(config: AgentConfig, env: NodeJS.ProcessEnv = process.env): string {
+  if (config.secretNamespace !== undefined) return config.secretNamespace;
+  const fromEnv = env.POD_NAMESPACE;
+  if (fromEnv !== undefined && namespaceName.safeParse(fromEnv).success) return fromEnv;
+  return DEFAULT_SECRET_NAMESPACE;
+}
 
 export function parseAgentConfig(doc: unknown, source = 'config'): AgentConfig {
   const result = agentConfigSchema.safeParse(doc ?? {});

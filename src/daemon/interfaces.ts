@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { chooseAddress } from '../calc/index.ts';
 import type { NodeIdentity } from '../calc/types.ts';
-import type { AgentConfig } from '../config/agent.ts';
+import { type AgentConfig, secretNamespaceOf } from '../config/agent.ts';
 import { log } from '../log.ts';
 import type { Node } from '../model/node.ts';
 
@@ -65,5 +65,6 @@ export async function detectIdentity(
     ipv4: await pick(config.ipv4Autodetection, 4),
     ipv6: config.ipv6Autodetection ? await pick(config.ipv6Autodetection, 6) : undefined,
     mtu: config.dataplane.mtu,
+    secretNamespace: secretNamespaceOf(config),
   };
 }

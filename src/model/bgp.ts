@@ -8,9 +8,10 @@
 //   (route-reflector topologies). `node` / `nodeSelector` choose which of our nodes peer; neither
 //   means every node (a "global" peer).
 // - Times are integer seconds (not Go durations). Route filters are not supported, so there are
-//   no fields for them. `ttlSecurity` is Calico's; TCP-MD5 passwords (Calico's `password`
-//   secretKeyRef) are set in the standalone speaker's YAML only: the agent reads no Secrets.
-//   `bfd` (BFD with the peer) is Margay's own, the same field as the speaker YAML's.
+//   no fields for them. `ttlSecurity` is Calico's, and so are the TCP-MD5 passwords: BGPPeer
+//   `password` and BGPConfiguration `nodeMeshPassword` (the mesh's), each a `secretKeyRef` to a
+//   Secret in the agent's namespace (secret.ts). `bfd` (BFD with the peer) is Margay's own, the
+//   same field as the speaker YAML's.
 import { z } from 'zod';
 import {
   holdTimeProblem,
@@ -35,6 +36,7 @@ import {
   selectorField,
 } from './fields.ts';
 import { clusterMeta, MARGAY_API_VERSION } from './meta.ts';
+import { PASSWORD_DESCRIPTION, secretKeyRefField } from './secret.ts';
 
 export const LOG_SEVERITIES = ['Debug', 'Info', 'Warning', 'Error'] as const;
 export const NEXT_HOP_MODES = ['Auto', 'Self', 'Keep'] as const;
@@ -158,6 +160,9 @@ export const bgpConfigurationSpecSchema = z
     nodeMeshMaxRestartTime: restartTime
       .optional()
       .describe(`The node-to-node mesh sessions' restart time. ${RESTART_TIME_DESCRIPTION}`),
+    nodeMeshPassword: secretKeyRefField
+      .optional()
+      .describe(`The node-to-node mesh sessions' password. ${PASSWORD_DESCRIPTION}`),
   })
   .superRefine((s, ctx) => {
     keepaliveWithinHold(s, ctx);
@@ -330,6 +335,7 @@ export const bgpPeerSpecSchema = z
       ),
     bfd: bfdField.optional().describe(BFD_DESCRIPTION),
     maxRestartTime: restartTime.optional().describe(RESTART_TIME_DESCRIPTION),
+    password: secretKeyRefField.optional().describe(PASSWORD_DESCRIPTION),
   })
   .superRefine((s, ctx) => {
     keepaliveWithinHold(s, ctx);

@@ -12,8 +12,10 @@ import { namespaceSchema, networkPolicySchema, podSchema } from './kube.ts';
 import { MARGAY_API_VERSION } from './meta.ts';
 import type { Node } from './node.ts';
 import { nodeSchema } from './node.ts';
+import type { Secret } from './secret.ts';
+import { secretSchema } from './secret.ts';
 
-export type Resource = Node | Pod | Namespace | NetworkPolicy | BGPConfiguration | BGPPeer | IPPool;
+export type Resource = Node | Pod | Namespace | NetworkPolicy | BGPConfiguration | BGPPeer | IPPool | Secret;
 export type ResourceKind = Resource['kind'];
 export type ResourceOfKind<K extends ResourceKind> = Extract<Resource, { kind: K }>;
 
@@ -97,6 +99,17 @@ export const KINDS = {
     isCustom: true,
     description:
       'A pod address range with its block size, encapsulation (VXLAN/IPIP), NAT and node selector.',
+  },
+  Secret: {
+    kind: 'Secret',
+    apiVersion: 'v1',
+    namespaced: true,
+    plural: 'secrets',
+    schema: secretSchema,
+    isCustom: false,
+    description:
+      'A Kubernetes Secret holding BGP passwords. Only the Secrets that BGPPeer password and ' +
+      'BGPConfiguration nodeMeshPassword name are read, in the namespace the agent runs in.',
   },
 } as const satisfies { [K in ResourceKind]: KindInfo & { kind: K } };
 

@@ -14,6 +14,7 @@ import type { Node } from './node.ts';
 import { PersistentMap } from './persistent-map.ts';
 import type { Resource, ResourceKind } from './resource.ts';
 import { resourceKey } from './resource.ts';
+import type { Secret } from './secret.ts';
 
 export interface Snapshot {
   readonly nodes: ReadonlyMap<string, Node>;
@@ -23,6 +24,7 @@ export interface Snapshot {
   readonly bgpConfigurations: ReadonlyMap<string, BGPConfiguration>;
   readonly bgpPeers: ReadonlyMap<string, BGPPeer>;
   readonly ipPools: ReadonlyMap<string, IPPool>;
+  readonly secrets: ReadonlyMap<string, Secret>;
 }
 
 export const SNAPSHOT_FIELD = {
@@ -33,6 +35,7 @@ export const SNAPSHOT_FIELD = {
   BGPConfiguration: 'bgpConfigurations',
   BGPPeer: 'bgpPeers',
   IPPool: 'ipPools',
+  Secret: 'secrets',
 } as const satisfies Record<ResourceKind, keyof Snapshot>;
 
 export interface ResourceChange {
@@ -59,6 +62,7 @@ export function snapshotOf(resources: Iterable<Resource>): Snapshot {
     bgpConfigurations: [],
     bgpPeers: [],
     ipPools: [],
+    secrets: [],
   };
   const seen = new Set<string>();
   for (const r of resources) {

@@ -50,6 +50,8 @@ export interface ListQuery {
   readonly continueToken?: string;
   readonly resourceVersion?: string;
   readonly resourceVersionMatch?: 'Exact' | 'NotOlderThan';
+  /** `metadata.name=NAME`: RBAC grants a LIST on named resources (resourceNames) only with it. */
+  readonly fieldSelector?: string;
 }
 
 /** One page of a LIST, as wire JSON. */
@@ -64,6 +66,8 @@ export interface WatchQuery {
   readonly resourceVersion?: string;
   readonly allowWatchBookmarks?: boolean;
   readonly timeoutSeconds?: number;
+  /** As ListQuery.fieldSelector. */
+  readonly fieldSelector?: string;
 }
 
 /** One watch event: `type` is ADDED, MODIFIED, DELETED, BOOKMARK or ERROR (object: a Status). */
@@ -121,6 +125,7 @@ export class KubeClient {
     if (query.resourceVersion !== undefined) params.set('resourceVersion', query.resourceVersion);
     if (query.resourceVersionMatch !== undefined)
       params.set('resourceVersionMatch', query.resourceVersionMatch);
+    if (query.fieldSelector !== undefined) params.set('fieldSelector', query.fieldSelector);
     const res = await this.#send(path, params, LIST_IDLE_MS, signal);
     const text = await readAll(res, MAX_LINE_BYTES);
     let list: unknown;
@@ -151,6 +156,7 @@ export class KubeClient {
       params.set('resourceVersion', query.resourceVersion);
     if (query.allowWatchBookmarks === true) params.set('allowWatchBookmarks', 'true');
     if (query.timeoutSeconds !== undefined) params.set('timeoutSeconds', String(query.timeoutSeconds));
+    if (query.fieldSelector !== undefined) params.set('fieldSelector', query.fieldSelector);
     const controller = new AbortController();
     let finish: (error: Error | undefined) => void = () => {};
     const ended = new Promise<Error | undefined>((resolve) => {

@@ -28,10 +28,12 @@
 //   once per disappearance (MARGAY_ERR_DATASTORE_CRD_MISSING) and listed by `health().missingKinds`.
 // - `lastError`: the outage error while disconnected, else the newest error of an object that is
 //   still invalid, else undefined. A missing CRD does not hold it: the kind is legitimately empty.
-// - Least privilege: only LIST and WATCH requests are made.
+// - Least privilege: only LIST and WATCH requests are made, and Secrets only by name: the ones
+//   that BGP passwords name, in `secretNamespace` (secrets.ts); without `secretNamespace` none.
+//   The Secret kind is synced once the BGP kinds are and each named Secret has been listed.
 import { HOST_TIMERS, type HostTimers } from '../../../bgp/index.ts';
 import { MargayError } from '../../errors.ts';
-import type { Resource, ResourceKind } from '../../model/resource.ts';
+import type { Resource, ResourceKind, ResourceOfKind } from '../../model/resource.ts';
 import type { ResourceChange, Snapshot } from '../../model/snapshot.ts';
 import {
   applyChanges,
@@ -44,6 +46,7 @@ import type { Datastore, DatastoreEvents, SnapshotChanged } from '../types.ts';
 import { type KindSource, kindSources } from './kinds.ts';
 import { type KubeConfig, loadKubeConfig } from './kubeconfig.ts';
 import { type BackoffOptions, Reflector, type ReflectorHooks } from './reflector.ts';
+import { type KindReader, passwordSecretNames, SecretReflectors } from './secrets.ts';
 
 export interface KubernetesDatastoreOptions {
   /** A KubeConfig, a kubeconfig file path, or undefined: in-cluster service account, then $KUBECONFIG. */
@@ -81,6 +84,11 @@ export interface KubernetesDatastoreOptions {
   readonly random?: () => number;
   /** Replaces the API sources (tests). */
   readonly sources?: readonly KindSource[];
+  /**
+   * The namespace the agent runs in: the Secrets BGP passwords name are read there, each by name.
+   * Without it no Secret is read (margayctl).
+   */
+  readonly secretNamespace?: string;
 }
 
 export interface DatastoreHealth {
@@ -134,7 +142,8 @@ export class KubernetesDatastore implements Datastore {
   readonly #maxDelayMs: number;
   readonly #clock: () => number;
   readonly #timers: HostTimers;
-  readonly #reflectors = new Map<ResourceKind, Reflector>();
+  readonly #reflectors = new Map<ResourceKind, KindReader>();
+  readonly #secrets: SecretReflectors | undefined;
   readonly #listeners: Listeners = { ready: new Set(), changed: new Set(), error: new Set() };
   readonly #dirty = new Map<ResourceKind, Set<string>>();
   readonly #synced = new Set<ResourceKind>();
@@ -177,11 +186,50 @@ export class KubernetesDatastore implements Datastore {
         }),
       );
     }
+    this.#secrets =
+      options.secretNamespace !== undefined
+        ? new SecretReflectors({
+            kubeConfig: this.#kubeConfig,
+            namespace: options.secretNamespace,
+            hooks,
+            ...(options.backoff !== undefined ? { backoff: options.backoff } : {}),
+            ...(options.random !== undefined ? { random: options.random } : {}),
+          })
+        : undefined;
+    if (this.#secrets !== undefined) this.#reflectors.set('Secret', this.#secrets);
   }
 
-  /** From the agent configuration's `datastore: {type: kubernetes, kubeconfig?}`. */
-  static fromConfig(config: { readonly kubeconfig?: string | undefined }): KubernetesDatastore {
-    return new KubernetesDatastore(config.kubeconfig !== undefined ? { kubeConfig: config.kubeconfig } : {});
+  /**
+   * From the agent configuration's `datastore: {type: kubernetes, kubeconfig?}` and the namespace
+   * BGP password Secrets are read in.
+   */
+  static fromConfig(config: {
+    readonly kubeconfig?: string | undefined;
+    readonly secretNamespace?: string | undefined;
+  }): KubernetesDatastore {
+    return new KubernetesDatastore({
+      ...(config.kubeconfig !== undefined ? { kubeConfig: config.kubeconfig } : {}),
+      ...(config.secretNamespace !== undefined ? { secretNamespace: config.secretNamespace } : {}),
+    });
+  }
+
+  /** The Secrets being read (by name, in the secret namespace). */
+  secretNames(): string[] {
+    return this.#secrets?.names() ?? [];
+  }
+
+  /** Hands the Secret names the BGP objects now refer to to the Secret reflectors. */
+  #updateSecretNames(): void {
+    if (this.#secrets === undefined) return;
+    const values = <K extends ResourceKind>(kind: K): ResourceOfKind<K>[] => {
+      const r = this.#reflectors.get(kind);
+      if (r === undefined) return [];
+      return [...r.entries()].flatMap(([, e]) =>
+        e.resource !== undefined ? [e.resource as ResourceOfKind<K>] : [],
+      );
+    };
+    const final = this.#synced.has('BGPPeer') && this.#synced.has('BGPConfiguration');
+    this.#secrets.setNames(passwordSecretNames(values('BGPPeer'), values('BGPConfiguration')), final);
   }
 
   get lastError(): MargayError | undefined {
@@ -255,10 +303,12 @@ export class KubernetesDatastore implements Datastore {
           this.#dirty.set(kind, set);
         }
         for (const key of keys) set.add(key);
+        if (kind === 'BGPPeer' || kind === 'BGPConfiguration') this.#updateSecretNames();
         if (this.#ready) this.#schedule();
       },
       synced: (kind) => {
         this.#synced.add(kind);
+        if (kind === 'BGPPeer' || kind === 'BGPConfiguration') this.#updateSecretNames();
         this.#attempt(kind);
         if (!this.#ready && this.#synced.size === this.#reflectors.size) this.#becomeReady();
       },

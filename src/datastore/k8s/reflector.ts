@@ -305,6 +305,7 @@ export class Reflector {
         // Like client-go: the server ends the stream after 5–10 minutes and we resume, so a
         // connection that died without a FIN or RST is noticed.
         timeoutSeconds: 300 + Math.floor(this.#random() * 300),
+        ...(this.#source.fieldSelector !== undefined ? { fieldSelector: this.#source.fieldSelector } : {}),
       },
       onEvent,
     );

@@ -57,7 +57,7 @@ const node = (
 describe('envelope', () => {
   it('names an unknown kind', () => {
     expect(problems({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'x' } })).toEqual([
-      'kind: unknown kind "Service" (expected one of Node, Pod, Namespace, NetworkPolicy, BGPConfiguration, BGPPeer, IPPool)',
+      'kind: unknown kind "Service" (expected one of Node, Pod, Namespace, NetworkPolicy, BGPConfiguration, BGPPeer, IPPool, Secret)',
     ]);
   });
   it('requires a kind, an object and the right apiVersion', () => {

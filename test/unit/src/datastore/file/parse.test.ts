@@ -100,7 +100,7 @@ describe('parseResourceFile', () => {
     ].join('\n');
     expect(rejects(text)).toEqual([
       'cluster.yaml:5: document 2: BGPPeer tor-1: spec.asNumber: must be 1..4294967295',
-      'cluster.yaml:10: document 3: kind: unknown kind "Service" (expected one of Node, Pod, Namespace, NetworkPolicy, BGPConfiguration, BGPPeer, IPPool)',
+      'cluster.yaml:10: document 3: kind: unknown kind "Service" (expected one of Node, Pod, Namespace, NetworkPolicy, BGPConfiguration, BGPPeer, IPPool, Secret)',
       'cluster.yaml:14: document 4: IPPool pods: spec.ipipMode: must be Never when vxlanMode is Always (one encapsulation per pool)',
     ]);
   });
