@@ -159,6 +159,15 @@ export function adminShutdownReason(
     : pick('adminShutdown', text, { shutdownMessage });
 }
 
+/**
+ * ManualStop without a NOTIFICATION: the connection was closed so that the peer, a graceful
+ * restart helper, keeps our routes (RFC 4724 §4.2).
+ */
+export function silentCloseReason(shutdownMessage?: string): DownReason {
+  const text = withShutdownMessage('Closed without NOTIFICATION (graceful restart)', shutdownMessage);
+  return pick('adminShutdown', text, { shutdownMessage });
+}
+
 /** The TCP connection failed before (connectionFailed) or after (connectionClosed) it was up. */
 export function connectionReason(isUp: boolean, detail?: string): DownReason {
   const text = isUp ? 'Connection closed' : 'Connection failed';

@@ -27,6 +27,7 @@ import { CeaseSubcode, FsmSubcode, NotifyCode, OpenSubcode } from '../wire/types
 import { isAcceptableHoldTime, negotiateHoldTime, negotiateKeepaliveTime } from './hold-time.ts';
 import {
   adminShutdownReason,
+  silentCloseReason,
   automaticStopReason,
   connectionReason,
   messageErrorReason,
@@ -269,6 +270,10 @@ function manualStop(d: Draft, event: Extract<FsmEvent, { type: 'ManualStop' }>, 
   const subcode = event.subcode ?? CeaseSubcode.administrativeShutdown;
   // RFC 8538 §3.1: a Hard Reset carries the Cease it stands for.
   const hardReset = event.hardReset === true;
+  if (event.silent === true) {
+    toIdle(d, silentCloseReason(event.shutdownMessage), { isAdmin: true });
+    return;
+  }
   if (canNotify) notify(d, NotifyCode.cease, subcode, event.data, event.shutdownMessage, hardReset);
   toIdle(d, adminShutdownReason(subcode, canNotify, event.shutdownMessage, hardReset), { isAdmin: true });
 }

@@ -142,6 +142,12 @@ export type FsmEvent =
       readonly data?: Uint8Array;
       readonly shutdownMessage?: string;
       readonly hardReset?: boolean;
+      /**
+       * Close the connection without any NOTIFICATION: to a peer that negotiated graceful
+       * restart without the N bit, the end of a session that a NOTIFICATION would make it flush
+       * (RFC 4724 §4.2: it keeps our routes as stale only when the session ends without one).
+       */
+      readonly silent?: boolean;
     }
   /** Event 3 (Event 5/6/7). Ignored while stopped, while not allowed, and while the IdleHoldTimer runs. */
   | { readonly type: 'AutomaticStart' }

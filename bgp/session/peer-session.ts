@@ -167,10 +167,18 @@ export class PeerSession {
    * ManualStop (Event 2): Cease with `subcode` (Administrative Shutdown by default, RFC 4486),
    * its `data` and the RFC 9003 message on every connection; resolves when they are closed. On a
    * connection whose OPENs exchanged the N bit, the subcodes RFC 8538 §5.1 marks "Hard Reset"
-   * go out as Cease / Hard Reset encapsulating the Cease (§3.1); the others stay graceful.
+   * go out as Cease / Hard Reset encapsulating the Cease (§3.1); the others stay graceful. With
+   * `silent` the Established connection closes without a NOTIFICATION (a graceful restart toward
+   * a helper without the N bit, RFC 4724 §4.2); connections not yet Established still get the
+   * Cease.
    */
   async stop(
-    options: { readonly subcode?: number; readonly data?: Uint8Array; readonly message?: string } = {},
+    options: {
+      readonly subcode?: number;
+      readonly data?: Uint8Array;
+      readonly message?: string;
+      readonly silent?: boolean;
+    } = {},
   ): Promise<void> {
     this.#isStopped = true;
     const subcode = options.subcode ?? CeaseSubcode.administrativeShutdown;
@@ -180,6 +188,7 @@ export class PeerSession {
       ...(options.data !== undefined && { data: options.data }),
       ...(options.message !== undefined && { shutdownMessage: options.message }),
       ...(isHardReset(a, subcode) && { hardReset: true }),
+      ...(options.silent === true && a.fsm.name === 'Established' && { silent: true }),
     });
     const second = this.#second;
     if (second !== null) {

@@ -23,12 +23,14 @@
 // while the old one's table drains — and lets graceful restart keep an old session's routes
 // while the new session refills (graceful-restart.ts).
 //
-// Stopping (RFC 8538 §5.1, N bit exchanged with the peer): a graceful stop sends Cease /
-// Administrative Reset — the subcode the RFC leaves to user control — so the peer keeps our
-// routes as stale until we are back and have sent End-of-RIB (or its restart timer for us runs
-// out); a hard stop sends Cease / Hard Reset encapsulating Cease / Administrative Shutdown, and
-// the peer flushes at once. To a peer without N both send Administrative Shutdown (RFC 4724: the
-// peer flushes; it does not know the Hard Reset subcode). Removing a peer (Peer De-configured)
+// Stopping (RFC 8538 §5.1, N bit exchanged with the peer): a graceful stop (a restart) sends
+// Cease / Administrative Reset — the subcode the RFC leaves to user control — so the peer keeps
+// our routes as stale until we are back and have sent End-of-RIB (or its restart timer for us
+// runs out); a hard stop sends Cease / Hard Reset encapsulating Cease / Administrative Shutdown,
+// and the peer flushes at once. A peer that negotiated graceful restart without N flushes on any
+// NOTIFICATION (RFC 4724 §4.2): a graceful stop closes its TCP connection without one, so it
+// keeps our routes as a helper; a hard stop sends it Administrative Shutdown. Peers without
+// graceful restart get Administrative Shutdown either way. Removing a peer (Peer De-configured)
 // and Maximum Number of Prefixes Reached are Hard Resets too (PeerSession.stop, §5.1); a
 // reconfigured peer gets Other Configuration Change, a graceful Cease: it keeps our routes until
 // the new session's End-of-RIB, while its routes here are flushed (the new entry is a new peer).
@@ -248,26 +250,31 @@ export class Speaker {
   }
 
   /**
-   * A Cease with the RFC 9003 `message` to every peer, then closes listeners and connections and
-   * stops every timer: afterwards the speaker holds no handle that keeps the process alive.
-   * Default (a restart): graceful — Cease / Administrative Reset to peers that exchanged the
-   * RFC 8538 N bit, which keep our routes as stale until we are back; `hardReset` (the node
-   * leaves for good, e.g. before `margay cleanup`): Cease / Hard Reset, they flush at once. Peers
-   * without N get Cease / Administrative Shutdown either way (see the file header).
+   * Ends every session, then closes listeners and connections and stops every timer: afterwards
+   * the speaker holds no handle that keeps the process alive. Default (a restart): each peer
+   * that can keep our routes as stale until we are back is left doing so — Cease /
+   * Administrative Reset with the RFC 9003 `message` to peers that exchanged the RFC 8538 N bit;
+   * a TCP close without NOTIFICATION to peers that negotiated graceful restart without N (a
+   * Cease would make them flush, RFC 4724 §4.2) — and the others get Cease / Administrative
+   * Shutdown. `hardReset` (the peering ends for good, e.g. the node is removed): Cease / Hard
+   * Reset to peers with N, Cease / Administrative Shutdown to the rest; they all flush at once.
    */
   async stop(options: { readonly message?: string; readonly hardReset?: boolean } = {}): Promise<void> {
     if (this.#isStopped) return;
     this.#isStopped = true;
     const closing: Promise<void>[] = this.#listeners.map((l) => l.close());
     for (const entry of this.#peers.values()) {
-      const isGraceful =
-        options.hardReset !== true && entry.session.session?.negotiated.gracefulNotification === true;
+      const negotiated = entry.session.session?.negotiated;
+      const isRestart = options.hardReset !== true && negotiated !== undefined;
+      const isGraceful = isRestart && negotiated.gracefulNotification;
+      const isSilent = isRestart && !isGraceful && this.#helperKeepsRoutes(entry, negotiated);
       closing.push(
         entry.session.stop({
           // RFC 8538 §5.1: Administrative Reset is the graceful Cease ("provide user control");
           // Administrative Shutdown becomes a Hard Reset in PeerSession when N was exchanged.
           subcode: isGraceful ? CeaseSubcode.administrativeReset : CeaseSubcode.administrativeShutdown,
           ...(options.message !== undefined && { message: options.message }),
+          ...(isSilent && { silent: true }),
         }),
       );
     }
@@ -278,6 +285,18 @@ export class Speaker {
     closing.push(...this.#stopping);
     await Promise.all(closing);
     this.#flusher.finish();
+  }
+
+  /**
+   * Whether the peer of `entry`'s Established session keeps our routes when the session ends
+   * without a NOTIFICATION (RFC 4724 §4.2): both OPENs carried the Graceful Restart capability
+   * (ours does when we have a restart or long-lived stale time to offer).
+   */
+  #helperKeepsRoutes(entry: PeerEntry, negotiated: Negotiated): boolean {
+    return (
+      negotiated.gracefulRestart !== undefined &&
+      entry.localOpen.capabilities.some((c) => c.kind === 'gracefulRestart')
+    );
   }
 
   /** The ports the listeners are bound to (useful with port 0), in `listen` order. */

@@ -1,5 +1,6 @@
-// `margay agent --config FILE`: the node daemon. SIGTERM/SIGINT: Cease to peers, kernel state left
-// in place (a restart keeps traffic flowing). Bad config: exit 2 naming the field.
+// `margay agent --config FILE`: the node daemon. SIGTERM/SIGINT: a graceful restart as far as the
+// peers know (they keep the node's routes, Agent.stop), kernel state left in place, so a restart
+// keeps traffic flowing. Bad config: exit 2 naming the field.
 import { spawnMethod } from '../../felix/index.ts';
 import { agentStatusSource } from '../api/agent-status.ts';
 import { ProcessMetrics } from '../api/metrics.ts';

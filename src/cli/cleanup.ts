@@ -3,12 +3,13 @@
 // vxlan.margay device — and nothing else. For uninstalling (README "Uninstall").
 //
 // BGP: cleanup runs no speaker; it runs after the agent has stopped. The agent's SIGTERM stop is
-// a restart as far as BGP knows (Speaker.stop without `hardReset`: Cease / Administrative Reset,
-// RFC 8538), so peers that exchanged the N bit keep this node's routes as stale until its
-// restart time (120 s, GRACEFUL_RESTART_TIME) runs out. A permanent removal that must not leave
-// them there stops the speaker with `hardReset: true` (Cease / Hard Reset: peers flush at once);
-// the speaker decides per peer (Hard Reset only where N was exchanged). Other nodes send a
-// Hard Reset themselves when this node leaves the datastore (Peer De-configured, RFC 8538 §5.1).
+// a restart as far as BGP knows (Speaker.stop without `hardReset`): peers that negotiated
+// graceful restart keep this node's routes as stale until its restart time (120 s unless
+// maxRestartTime says otherwise) runs out. Ending the peerings at once is the agent's job while
+// it still runs: a BGPPeer deleted before the uninstall makes it send Cease / Peer De-configured
+// (a Hard Reset where the N bit was exchanged, RFC 8538 §5.1) and that peer flushes at once
+// (README "Uninstall"). Other nodes send a Hard Reset themselves when this node leaves the
+// datastore.
 import { Dataplane } from '../../felix/index.ts';
 
 export async function runCleanup(): Promise<number> {

@@ -1,6 +1,7 @@
 // `margay speaker --config FILE`: the BGP speaker alone — peers and static announcements from
-// YAML, the REST API, no dataplane. SIGTERM/SIGINT send Cease (Administrative Shutdown) to
-// every peer before the process exits.
+// YAML, the REST API, no dataplane. SIGTERM/SIGINT end the sessions as a graceful restart before
+// the process exits (Speaker.stop): peers that can keep our routes until we are back do, the
+// others get Cease / Administrative Shutdown.
 import { hostname } from 'node:os';
 import type { PeerStatus } from '../../bgp/index.ts';
 import { BgpError, Speaker } from '../../bgp/index.ts';

@@ -9,9 +9,11 @@
 //   when it is gone, listed and counted by the API) and everything else proceeds.
 // - Nothing is withdrawn because the datastore is unhealthy: an API-server outage or an invalid
 //   file keeps the last good snapshot, and readiness says why.
-// - stop() sends a graceful Cease to every peer (RFC 8538: Administrative Reset, so peers that
-//   exchanged the N bit keep our routes as stale until we are back) and leaves the kernel as it
-//   is, so traffic keeps flowing across a restart; the next agent adopts that state without a flap.
+// - stop() is a restart, not the end of the peerings: peers that exchanged the RFC 8538 N bit get
+//   Cease / Administrative Reset, peers that negotiated graceful restart without it see the TCP
+//   connection close without a NOTIFICATION (RFC 4724), and both keep our routes as stale until
+//   we are back (Speaker.stop). The kernel is left as it is, so traffic keeps flowing across a
+//   restart; the next agent adopts that state without a flap.
 // - A restart is a BGP graceful restart (carry-over.ts): the remote routes found in the kernel are
 //   adopted before the first pass and before the speaker exists (the R bit), and the peers are
 //   configured only after the first announcement pass, so the first UPDATE carries our pod CIDRs
@@ -109,7 +111,7 @@ export class Agent {
     if (this.#datastore.ready()) this.#schedule();
   }
 
-  /** Cease to every peer; the kernel state stays, so traffic keeps flowing across a restart. */
+  /** Ends the sessions as a restart (peers keep our routes); the kernel state stays as it is. */
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#carryOver?.stop();

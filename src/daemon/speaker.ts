@@ -58,6 +58,9 @@ export class AgentSpeaker {
       hostname: this.#opts.hostname,
       listen: listen !== null ? { address: listen, port: listenPort } : null,
       gracefulRestartRestarting: this.#opts.restarting(),
+      // RFC 4724 F bit: the kernel keeps forwarding to this node's pods while the agent is away
+      // (stop() leaves the kernel as it is), so helpers keep our routes until our End-of-RIB.
+      gracefulRestartForwardingPreserved: true,
     });
     speaker.on('bestPathChanged', (e) => this.#opts.onBestPath(e));
     await speaker.start();

@@ -27,8 +27,17 @@ export interface BirdHandle {
 
 let birdCount = 0;
 
-/** Start `bird -f -c CONF -s SOCK -P PID` in `ns`; resolves when its control socket answers. */
-export async function startBird(lab: Lab, ns: string, config: string): Promise<BirdHandle> {
+/**
+ * Start `bird -f -c CONF -s SOCK -P PID` in `ns`; resolves when its control socket answers.
+ * `args`: more command-line options, e.g. `-R` (graceful restart recovery: BIRD advertises the
+ * R bit and that it kept its forwarding state).
+ */
+export async function startBird(
+  lab: Lab,
+  ns: string,
+  config: string,
+  options: { readonly args?: readonly string[] } = {},
+): Promise<BirdHandle> {
   const id = `bird-${ns.slice(lab.prefix.length)}-${birdCount++}`;
   const dir = lab.mkdir(id);
   const configPath = join(dir, 'bird.conf');
@@ -36,7 +45,18 @@ export async function startBird(lab: Lab, ns: string, config: string): Promise<B
   writeFileSync(configPath, config);
   // Validate first so a config error is reported as such, not as "socket never appeared".
   await lab.exec(ns, ['bird', '-p', '-c', configPath]);
-  const proc = lab.spawn(ns, ['bird', '-f', '-c', configPath, '-s', socket, '-P', join(dir, 'bird.pid')], {
+  const argv = [
+    'bird',
+    '-f',
+    ...(options.args ?? []),
+    '-c',
+    configPath,
+    '-s',
+    socket,
+    '-P',
+    join(dir, 'bird.pid'),
+  ];
+  const proc = lab.spawn(ns, argv, {
     name: id,
   });
   const handle: BirdHandle = {

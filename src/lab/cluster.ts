@@ -293,6 +293,9 @@ export function torConfig(t: TorInput): string {
         };
         return [v4, v6];
       }),
+      // The ToR forwards what it learns, as FRR's zebra does: traffic from its namespace to the
+      // pods follows its BGP routes (graceful restart keeps them across an agent restart).
+      extra: 'protocol kernel { ipv4 { export all; }; }\nprotocol kernel { ipv6 { export all; }; }',
     });
   }
   if (t.kind === 'frr') {

@@ -35,6 +35,8 @@ export interface ProbeLoopOptions {
   readonly family?: 4 | 6;
   /** Source pods; default every pod. */
   readonly from?: readonly PodRecord[];
+  /** Probe from this namespace instead of pods, e.g. the ToR's; results name it `id`. */
+  readonly fromNamespace?: { readonly ns: string; readonly id: string };
 }
 
 export interface ProbeLoop {
@@ -52,7 +54,10 @@ export async function startProbeLoop(state: LabState, o: ProbeLoopOptions): Prom
   const { port, protocol } = parsePortSpec(o.port);
   const family = o.family ?? 4;
   const dests = state.pods.filter((p) => listenerPorts(p.ports).includes(port));
-  const sources = o.from ?? state.pods;
+  const sources: readonly { ns: string; id: string; pod?: PodRecord }[] =
+    o.fromNamespace !== undefined
+      ? [o.fromNamespace]
+      : (o.from ?? state.pods).map((p) => ({ ns: p.ns, id: podId(p), pod: p }));
   const procs: { handle: ProcessHandle; from: string; byTarget: Map<string, string> }[] = [];
   const pairs: { from: string; to: string }[] = [];
   const stamp = Date.now().toString(36);
@@ -60,13 +65,13 @@ export async function startProbeLoop(state: LabState, o: ProbeLoopOptions): Prom
     const targets: ProbeTarget[] = [];
     const byTarget = new Map<string, string>();
     for (const d of dests) {
-      if (d === src) continue;
+      if (d === src.pod) continue;
       const address = family === 6 ? d.ipv6 : d.ipv4;
       if (address === undefined) continue;
       const t: ProbeTarget = { address, port, protocol, expect: podId(d) };
       targets.push(t);
       byTarget.set(formatTarget(t), podId(d));
-      pairs.push({ from: podId(src), to: podId(d) });
+      pairs.push({ from: src.id, to: podId(d) });
     }
     if (targets.length === 0) continue;
     const handle = spawnIn(
@@ -79,9 +84,9 @@ export async function startProbeLoop(state: LabState, o: ProbeLoopOptions): Prom
         String(o.timeoutMs ?? 1_000),
         ...targets.map(formatTargetArg),
       ],
-      { logFile: join(state.dir, `watch-${src.namespace}.${src.name}-${stamp}.log`) },
+      { logFile: join(state.dir, `watch-${src.id.replace('/', '.')}-${stamp}.log`) },
     );
-    procs.push({ handle, from: podId(src), byTarget });
+    procs.push({ handle, from: src.id, byTarget });
   }
   const read = (p: (typeof procs)[number]): LoopResult[] => {
     let text: string;

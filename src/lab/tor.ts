@@ -57,6 +57,13 @@ function vtysh(r: RouterRecord, cmd: string): Promise<string> {
   return inRouter(r, ['vtysh', '--vty_socket', r.torDir as string, '-c', cmd]);
 }
 
+/** A `birdc` (BIRD) or `vtysh -c` (FRR) command on the ToR, its output as text. */
+export function torCommand(r: RouterRecord, cmd: string): Promise<string> {
+  if (r.tor === 'bird') return birdc(r.torSocket as string, cmd);
+  if (r.tor === 'frr') return vtysh(r, cmd);
+  throw new Error(`torCommand: not for a ${r.tor} ToR`);
+}
+
 function gobgp(r: RouterRecord, args: readonly string[]): Promise<string> {
   return inRouter(r, ['gobgp', '-u', '127.0.0.1', '-p', String(r.torApiPort), ...args]);
 }

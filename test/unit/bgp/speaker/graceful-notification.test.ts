@@ -3,7 +3,9 @@
 // - graceful stop (the default): Cease / Administrative Reset, B keeps A's routes as stale, the
 //   restarted A (R bit) resends and sends End-of-RIB, the stale ones go;
 // - hard stop: Cease / Hard Reset, B flushes at once;
-// - N not exchanged: Cease / Administrative Shutdown, B flushes (RFC 4724, as before RFC 8538).
+// - N not exchanged: graceful stop closes the connection without a NOTIFICATION, so B keeps A's
+//   routes as a graceful restart helper (RFC 4724 §4.2); hard stop: Administrative Shutdown, B
+//   flushes; a restart time of 0 (per peer) makes even the graceful stop a Cease.
 import { afterEach, describe, expect, onTestFinished, test } from 'vitest';
 import { DiagnosticChannel } from '../../../../bgp/speaker/diagnostics.ts';
 import type { Speaker } from '../../../../bgp/speaker/speaker.ts';
@@ -84,13 +86,55 @@ describe('RFC 8538 graceful stop between two speakers', () => {
   });
 
   for (const side of ['A', 'B'] as const) {
-    test(`N not exchanged (${side} does not advertise it): the stop is Administrative Shutdown, B flushes`, async () => {
+    test(`N not exchanged (${side} does not advertise it): the stop closes without NOTIFICATION, B keeps the routes`, async () => {
+      const notifications = collect(DiagnosticChannel.notification);
+      onTestFinished(() => notifications.close());
       const off = { gracefulNotification: false };
       const { a, b } = await pair(side === 'A' ? off : {}, side === 'B' ? off : {});
       await a.stop({ message: 'restarting' });
       await waitFor(() => stateOf(b) !== 'Established', 'B notices');
-      expect(peerOf(b)?.lastError).toBe('Received: Administrative shutdown: restarting');
-      await waitFor(() => b.routes().length === 0, 'A routes flushed at B');
+      // RFC 4724 §4.2: a session that ends without a NOTIFICATION leaves B a helper.
+      expect(peerOf(b)?.lastError).toMatch(/^Connection closed/);
+      expect(notifications.messages).toEqual([]);
+      expect(staleOf(b)).toEqual([
+        ['10.244.1.0/24', true],
+        ['10.244.9.0/24', true],
+      ]);
     });
   }
+
+  test('N not exchanged, hard stop: Administrative Shutdown, B flushes', async () => {
+    const { a, b } = await pair({ gracefulNotification: false });
+    await a.stop({ message: 'node removed', hardReset: true });
+    await waitFor(() => stateOf(b) !== 'Established', 'B notices');
+    expect(peerOf(b)?.lastError).toBe('Received: Administrative shutdown: node removed');
+    await waitFor(() => b.routes().length === 0, 'A routes flushed at B');
+  });
+});
+
+describe('per-peer restart time', () => {
+  test("the OPEN carries the peer's restartTime; with 0 a stop is Administrative Shutdown and B flushes", async () => {
+    const sb = await startSpeaker({ asn: 64513, routerId: '192.0.2.2', gracefulNotification: false }, [
+      { address: '127.0.0.1', asn: 64512, passive: true },
+    ]);
+    const start = (restartTime: number) =>
+      startSpeaker({ ...A_OPTIONS, gracefulRestartTime: 200 }, [
+        { address: '127.0.0.1', asn: 64513, port: portOf(sb), gracefulRestart: { restartTime } },
+      ]);
+    const a = await start(300);
+    await waitFor(() => stateOf(sb) === 'Established', 'A up');
+    expect(peerOf(sb)?.capabilities.remote.join()).toMatch(/graceful-restart 300s/);
+    await a.stop();
+    await waitFor(() => stateOf(sb) !== 'Established', 'B notices');
+
+    const a0 = await start(0);
+    a0.setLocalRoutes([{ prefix: '10.244.1.0/24' }]);
+    await waitFor(() => stateOf(sb) === 'Established' && sb.routes().length === 1, 'A back with a route');
+    // Restart time 0 (and no long-lived stale time): no Graceful Restart capability at all.
+    expect(peerOf(sb)?.capabilities.remote.join()).not.toMatch(/graceful-restart/);
+    await a0.stop({ message: 'restarting' });
+    await waitFor(() => stateOf(sb) !== 'Established', 'B notices');
+    expect(peerOf(sb)?.lastError).toBe('Received: Administrative shutdown: restarting');
+    await waitFor(() => sb.routes().length === 0, 'A routes flushed at B');
+  });
 });

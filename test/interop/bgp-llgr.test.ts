@@ -1,0 +1,304 @@
+// Long-lived graceful restart (RFC 9494) against BIRD 2.0.12 (`long lived graceful restart on`),
+// IPv4 and IPv6 unicast over one session, in network namespaces. Both sides advertise graceful
+// restart with a 3 s restart time and LLGR with an 8 s stale time; each side announces, per
+// family, one plain route and one with NO_LLGR. A side "crashes" with SIGKILL (its TCP
+// connection closes without a NOTIFICATION, which both treat as a graceful end):
+// - Margay as helper: BIRD's routes stay (stale) for BIRD's restart time, then carry LLGR_STALE
+//   (65535:6, shown as `llgr-stale`) with the NO_LLGR ones gone, and are gone after the stale
+//   time; a BIRD that comes back during the long-lived phase refreshes what it re-announces, and
+//   its End-of-RIB removes the rest.
+// - BIRD as helper of Margay: the same from BIRD's side, and the restarted Margay (R bit)
+//   replaces the long-lived stale routes; its End-of-RIB removes those it no longer announces.
+// The timings measured are printed (`[llgr] …`).
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { PeerConfig } from '../../bgp/speaker/types.ts';
+import { type DriverHandle, type DriverRoute, startDriver } from './bgp/driver.ts';
+import {
+  type BirdHandle,
+  type BirdStaticRoute,
+  birdConfig,
+  Lab,
+  parseRoutesAll,
+  startBird,
+  waitFor,
+} from './lib/index.ts';
+
+const IP = { m4: '192.0.2.1', m6: '2001:db8::1', b4: '192.0.2.3', b6: '2001:db8::3' } as const;
+const AS = { m: 64512, bird: 65003 } as const;
+const RESTART_S = 3;
+const STALE_S = 8;
+const NO_LLGR: readonly [number, number] = [65535, 7];
+
+const OURS = {
+  v4: '10.244.1.0/24',
+  v4NoLlgr: '10.244.2.0/24',
+  v6: '2001:db8:1::/48',
+  v6NoLlgr: '2001:db8:2::/48',
+};
+const BIRDS = {
+  v4: '10.244.201.0/24',
+  v4NoLlgr: '10.244.202.0/24',
+  v6: '2001:db8:201::/48',
+  v6NoLlgr: '2001:db8:202::/48',
+};
+
+const seconds = (ms: number) => Math.round(ms / 100) / 10;
+
+describe('RFC 9494 long-lived graceful restart with BIRD 2', () => {
+  const lab = new Lab();
+  let nsM: string;
+  let nsBird: string;
+  let bird: BirdHandle;
+  let m: DriverHandle;
+
+  const birdConf = (statics: readonly BirdStaticRoute[]) =>
+    birdConfig({
+      routerId: IP.b4,
+      localAs: AS.bird,
+      staticRoutes: statics,
+      neighbors: [
+        {
+          name: 'm',
+          address: IP.m4,
+          remoteAs: AS.m,
+          gracefulRestart: true,
+          holdTime: 9,
+          extra: [
+            `graceful restart time ${RESTART_S};`,
+            'long lived graceful restart on;',
+            `long lived stale time ${STALE_S};`,
+          ],
+          ipv4: true,
+          ipv6: { nextHopAddress: IP.b6 },
+        },
+      ],
+    });
+  const allBirdStatics: BirdStaticRoute[] = [
+    { prefix: BIRDS.v4 },
+    { prefix: BIRDS.v4NoLlgr, communities: [NO_LLGR] },
+    { prefix: BIRDS.v6 },
+    { prefix: BIRDS.v6NoLlgr, communities: [NO_LLGR] },
+  ];
+
+  const peer: PeerConfig = {
+    address: IP.b4,
+    asn: AS.bird,
+    holdTime: 9,
+    families: ['ipv4-unicast', 'ipv6-unicast'],
+    nextHop: { ipv6: IP.m6 },
+    gracefulRestart: { restartTime: RESTART_S, longLivedStaleTime: STALE_S },
+  };
+  const noLlgr = [0xffff0007];
+  const allOurs: DriverRoute[] = [
+    { prefix: OURS.v4 },
+    { prefix: OURS.v4NoLlgr, communities: noLlgr },
+    { prefix: OURS.v6 },
+    { prefix: OURS.v6NoLlgr, communities: noLlgr },
+  ];
+  const startOurs = (routes: readonly DriverRoute[], isRestart: boolean) =>
+    startDriver(lab, nsM, {
+      options: {
+        asn: AS.m,
+        routerId: IP.m4,
+        listen: { address: '::', port: 179 },
+        gracefulRestartForwardingPreserved: true,
+        gracefulRestartRestarting: isRestart,
+      },
+      peers: [peer],
+      routes,
+    });
+
+  /** BIRD's routes from us: prefix → communities ("a:b"). */
+  const birdView = async (): Promise<Map<string, string[]>> => {
+    const out = new Map<string, string[]>();
+    for (const table of ['master4', 'master6']) {
+      for (const r of parseRoutesAll(await bird.birdc(`show route table ${table} protocol m all`))) {
+        out.set(
+          r.prefix,
+          r.communities.map(([a, b]) => `${a}:${b}`),
+        );
+      }
+    }
+    return out;
+  };
+  /** Our routes from BIRD: prefix → communities. */
+  const ourView = async (): Promise<Map<string, string[]>> => {
+    const out = new Map<string, string[]>();
+    for (const p of await m.routes({ peer: IP.b4 })) out.set(p.prefix, [...p.communities]);
+    return out;
+  };
+  const killSigkill = (pid: number) => process.kill(pid, 'SIGKILL');
+
+  beforeAll(async () => {
+    const seg = await lab.addSegment('u');
+    nsM = await lab.addNamespace('m');
+    nsBird = await lab.addNamespace('bird');
+    await seg.attach({ ns: nsM, ifname: 'eth0', ipv4: `${IP.m4}/24`, ipv6: `${IP.m6}/64` });
+    await seg.attach({ ns: nsBird, ifname: 'eth0', ipv4: `${IP.b4}/24`, ipv6: `${IP.b6}/64` });
+    [bird, m] = await Promise.all([
+      startBird(lab, nsBird, birdConf(allBirdStatics)),
+      startOurs(allOurs, false),
+    ]);
+  }, 60_000);
+  afterAll(() => lab.teardown());
+
+  test('both advertise LLGR; the peer status says it is negotiated; all routes exchanged', async () => {
+    const p = await waitFor(() => m.peer(IP.b4), {
+      describe: 'session with BIRD Established',
+      until: (x) => x.state === 'Established',
+      timeoutMs: 30_000,
+    });
+    expect(p.llgrNegotiated).toBe(true);
+    expect(p.capabilities.local).toContain(
+      `long-lived-graceful-restart ipv4-unicast ${STALE_S}s(F) ipv6-unicast ${STALE_S}s(F)`,
+    );
+    const remote = p.capabilities.remote.find((c) => c.startsWith('long-lived-graceful-restart'));
+    expect(remote).toMatch(new RegExp(`ipv4-unicast ${STALE_S}s.* ipv6-unicast ${STALE_S}s`));
+    await waitFor(ourView, { describe: "BIRD's four routes at us", until: (v) => v.size === 4 });
+    await waitFor(birdView, { describe: 'our four routes at BIRD', until: (v) => v.size === 4 });
+  }, 60_000);
+
+  test('Margay as helper: stale for the restart time, then LLGR_STALE without NO_LLGR, then gone', async () => {
+    const t0 = Date.now();
+    killSigkill(bird.pid);
+    const down = await waitFor(() => m.peer(IP.b4), {
+      describe: 'our session with BIRD down',
+      until: (x) => x.state !== 'Established',
+    });
+    expect(down.staleRoutes).toMatchObject({ routes: 4, restarting: ['ipv4-unicast', 'ipv6-unicast'] });
+    const stale = await m.routes({ peer: IP.b4 });
+    expect(stale.every((r) => r.stale === true && !r.communities.includes('llgr-stale'))).toBe(true);
+    const long = await waitFor(ourView, {
+      describe: 'BIRD routes long-lived stale at us',
+      until: (v) => v.get(BIRDS.v4)?.includes('llgr-stale') === true,
+      timeoutMs: 15_000,
+    });
+    const tLong = Date.now() - t0;
+    expect([...long.keys()].sort()).toEqual([BIRDS.v4, BIRDS.v6].sort());
+    expect(long.get(BIRDS.v6)).toContain('llgr-stale');
+    expect((await m.peer(IP.b4)).staleRoutes).toMatchObject({
+      routes: 2,
+      restarting: [],
+      longLived: ['ipv4-unicast', 'ipv6-unicast'],
+    });
+    await waitFor(ourView, {
+      describe: 'BIRD routes gone at us',
+      until: (v) => v.size === 0,
+      timeoutMs: 20_000,
+    });
+    const tGone = Date.now() - t0;
+    console.log(`[llgr] Margay helper: LLGR_STALE after ${seconds(tLong)} s, gone after ${seconds(tGone)} s`);
+    expect(tLong).toBeGreaterThanOrEqual(RESTART_S * 1000 - 500);
+    expect(tLong).toBeLessThan(RESTART_S * 1000 + 3000);
+    expect(tGone - tLong).toBeGreaterThanOrEqual(STALE_S * 1000 - 1500);
+    expect(tGone - tLong).toBeLessThan(STALE_S * 1000 + 3000);
+    expect((await m.peer(IP.b4)).staleRoutes).toBeUndefined();
+  }, 60_000);
+
+  /** BIRD restarted with all four routes and, once they are here, killed: LLGR_STALE at us. */
+  const birdLongLivedAtUs = async () => {
+    await bird.stop();
+    bird = await startBird(lab, nsBird, birdConf(allBirdStatics));
+    await waitFor(ourView, {
+      describe: "BIRD's routes at us",
+      until: (v) => v.size === 4,
+      timeoutMs: 30_000,
+    });
+    killSigkill(bird.pid);
+    await waitFor(ourView, {
+      describe: 'BIRD routes long-lived stale at us',
+      until: (v) => v.get(BIRDS.v4)?.includes('llgr-stale') === true,
+      timeoutMs: 15_000,
+    });
+  };
+
+  test('BIRD back without the F bit during the long-lived phase: its stale routes go at once', async () => {
+    await birdLongLivedAtUs();
+    // A plain restart: BIRD's LLGR capability has no F bit (it kept no forwarding state).
+    bird = await startBird(lab, nsBird, birdConf([{ prefix: BIRDS.v4 }]));
+    const after = await waitFor(ourView, {
+      describe: 'only the re-announced route, without LLGR_STALE',
+      until: (v) => v.size === 1 && v.get(BIRDS.v4)?.length === 0,
+      timeoutMs: 30_000,
+    });
+    expect([...after.keys()]).toEqual([BIRDS.v4]);
+    const p = await m.peer(IP.b4);
+    expect(p.capabilities.remote).toContain(
+      `long-lived-graceful-restart ipv4-unicast ${STALE_S}s ipv6-unicast ${STALE_S}s`,
+    );
+    expect(p.staleRoutes).toBeUndefined();
+  }, 90_000);
+
+  test('BIRD back with the F bit (bird -R): re-announced routes refreshed, the rest go at End-of-RIB', async () => {
+    await birdLongLivedAtUs();
+    bird = await startBird(lab, nsBird, birdConf([{ prefix: BIRDS.v4 }]), { args: ['-R'] });
+    const up = await waitFor(() => m.peer(IP.b4), {
+      describe: 'BIRD back',
+      until: (x) => x.state === 'Established',
+      timeoutMs: 30_000,
+    });
+    expect(up.capabilities.remote).toContain(
+      `long-lived-graceful-restart ipv4-unicast ${STALE_S}s(F) ipv6-unicast ${STALE_S}s(F)`,
+    );
+    const after = await waitFor(ourView, {
+      describe: 'only the re-announced route, without LLGR_STALE',
+      until: (v) => v.size === 1 && v.get(BIRDS.v4)?.length === 0,
+      timeoutMs: 30_000,
+    });
+    expect([...after.keys()]).toEqual([BIRDS.v4]);
+    const p = await m.peer(IP.b4);
+    expect(p.endOfRibReceived).toEqual(expect.arrayContaining(['ipv4-unicast', 'ipv6-unicast']));
+    expect(p.staleRoutes).toBeUndefined();
+  }, 90_000);
+
+  test('BIRD as helper of Margay: LLGR_STALE on our routes after our restart time, NO_LLGR dropped', async () => {
+    await waitFor(birdView, {
+      describe: 'our four routes at BIRD',
+      until: (v) => v.size === 4,
+      timeoutMs: 30_000,
+    });
+    const t0 = Date.now();
+    killSigkill(m.pid);
+    const long = await waitFor(birdView, {
+      describe: 'our routes long-lived stale at BIRD',
+      until: (v) => v.get(OURS.v4)?.includes('65535:6') === true && v.size === 2,
+      timeoutMs: 15_000,
+    });
+    const tLong = Date.now() - t0;
+    expect([...long.keys()].sort()).toEqual([OURS.v4, OURS.v6].sort());
+    expect(long.get(OURS.v6)).toContain('65535:6');
+    console.log(`[llgr] BIRD helper: LLGR_STALE on our routes after ${seconds(tLong)} s`);
+    expect(tLong).toBeGreaterThanOrEqual(RESTART_S * 1000 - 500);
+    expect(tLong).toBeLessThan(RESTART_S * 1000 + 3000);
+
+    // Margay back (R bit) with the IPv4 route only: BIRD takes it without LLGR_STALE and drops
+    // the IPv6 one at our End-of-RIB.
+    m = await startOurs([{ prefix: OURS.v4 }], true);
+    const after = await waitFor(birdView, {
+      describe: 'only our re-announced route at BIRD, without LLGR_STALE',
+      until: (v) => v.size === 1 && v.get(OURS.v4)?.includes('65535:6') === false,
+      timeoutMs: 30_000,
+    });
+    expect([...after.keys()]).toEqual([OURS.v4]);
+  }, 90_000);
+
+  test('BIRD as helper: our long-lived stale routes are gone after our stale time', async () => {
+    const t0 = Date.now();
+    killSigkill(m.pid);
+    await waitFor(birdView, {
+      describe: 'our route long-lived stale at BIRD',
+      until: (v) => v.get(OURS.v4)?.includes('65535:6') === true,
+      timeoutMs: 15_000,
+    });
+    const tLong = Date.now() - t0;
+    await waitFor(birdView, {
+      describe: 'our routes gone at BIRD',
+      until: (v) => v.size === 0,
+      timeoutMs: 20_000,
+    });
+    const tGone = Date.now() - t0;
+    console.log(`[llgr] BIRD helper: LLGR_STALE after ${seconds(tLong)} s, gone after ${seconds(tGone)} s`);
+    expect(tGone - tLong).toBeGreaterThanOrEqual(STALE_S * 1000 - 1500);
+    expect(tGone - tLong).toBeLessThan(STALE_S * 1000 + 3000);
+  }, 60_000);
+});

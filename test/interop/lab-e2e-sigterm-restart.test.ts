@@ -1,0 +1,229 @@
+// End to end through `margay lab`: a rolling restart of a node's agent (SIGTERM, as Kubernetes
+// sends it) must not interrupt traffic that the top-of-rack router routes to that node's pods,
+// while removing the ToR peering must make the ToR drop the node's routes at once.
+//
+// 2 nodes (mesh) + a BIRD or FRR ToR, two pods on node-2 and one on node-1. A probe loop runs
+// in the ToR's namespace to every pod (TCP, every 100 ms, 1 s timeout), IPv4 and IPv6, so each
+// probe follows the route the ToR learned over BGP. Then:
+// - `margay lab restart-agent node-2` stops the agent with SIGTERM and starts it again. The
+//   agent ends its sessions as a graceful restart: BIRD 2.0.12 does not send the RFC 8538 N bit,
+//   so its session is closed without a NOTIFICATION and BIRD keeps the routes as a graceful
+//   restart helper; FRR exchanged N and gets Cease / Administrative Reset, which it treats the
+//   same way. The new agent's OPEN carries the R bit and the F bit (forwarding preserved), so
+//   the ToR keeps forwarding on the stale routes until our End-of-RIB. No probe may fail.
+// - `margay lab delete` of the ToR's BGPPeers ends the peering for good: the agents send Cease /
+//   Peer De-configured and the ToR has no route to node-2's pods within a few seconds, not after
+//   the 120 s restart time.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanupStale } from '../../src/lab/lab.ts';
+import { type LoopResult, type ProbeLoop, startProbeLoop } from '../../src/lab/probe-loop.ts';
+import { type LabState, readState } from '../../src/lab/state.ts';
+import { torCommand, torPrefixes, torSessions } from '../../src/lab/tor.ts';
+import { labDown } from '../../src/lab/up.ts';
+import { waitFor } from '../../src/lab/wait.ts';
+
+const isRoot = process.getuid?.() === 0;
+const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
+
+function labCli(stateDir: string, ...args: string[]): { code: number; out: string; ms: number } {
+  const started = Date.now();
+  const r = spawnSync(process.execPath, [MAIN, 'lab', ...args, '--state-dir', stateDir], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}`, ms: Date.now() - started };
+}
+
+/** Per pair: failed probes and the longest time from a failure to the next success. */
+function gaps(results: readonly LoopResult[]): { failed: number; maxGapMs: number } {
+  let failed = 0;
+  let maxGapMs = 0;
+  const byPair = new Map<string, LoopResult[]>();
+  for (const r of results) {
+    const key = `${r.from} ${r.to}`;
+    byPair.set(key, [...(byPair.get(key) ?? []), r]);
+  }
+  for (const rs of byPair.values()) {
+    let firstFail: number | undefined;
+    for (const r of rs) {
+      if (r.outcome !== 'reachable') {
+        failed++;
+        firstFail ??= r.t;
+      } else if (firstFail !== undefined) {
+        maxGapMs = Math.max(maxGapMs, r.t - firstFail);
+        firstFail = undefined;
+      }
+    }
+  }
+  return { failed, maxGapMs };
+}
+
+function describeFailures(rs: readonly LoopResult[], t0: number): string {
+  return rs
+    .filter((r) => r.outcome !== 'reachable')
+    .slice(0, 20)
+    .map((r) => `+${r.t - t0} ms ${r.from} → ${r.to}: ${r.outcome} (${r.detail ?? ''})`)
+    .join('\n');
+}
+
+async function allReachable(loop: ProbeLoop): Promise<void> {
+  await waitFor(() => loop.results(), {
+    describe: 'a reachable result for every pair',
+    until: (rs) =>
+      loop.pairs.every((p) =>
+        rs.some((r) => r.from === p.from && r.to === p.to && r.outcome === 'reachable'),
+      ),
+    timeoutMs: 15_000,
+    intervalMs: 100,
+  });
+}
+
+describe.skipIf(!isRoot).each(['bird', 'frr'] as const)(
+  'margay lab, %s ToR: SIGTERM restart and peer removal',
+  (tor) => {
+    const stateDir = mkdtempSync(join(tmpdir(), `mgy-lab-sigterm-${tor}-`));
+    let state: LabState;
+
+    beforeAll(() => {
+      const topology = join(stateDir, 'topology.yaml');
+      writeFileSync(
+        topology,
+        `nodes: 2\ntor: ${tor}\nnamespaces: [{ name: shop }]\npods:\n` +
+          '  - { namespace: shop, name: p1a, node: node-1, ports: [8080] }\n' +
+          '  - { namespace: shop, name: p2a, node: node-2, ports: [8080] }\n' +
+          '  - { namespace: shop, name: p2b, node: node-2, ports: [8080] }\n',
+      );
+      const up = labCli(stateDir, 'up', '--topology', topology, '--timeout', '60');
+      expect(up.code, up.out).toBe(0);
+      state = readState(stateDir) as LabState;
+    }, 120_000);
+
+    afterAll(async () => {
+      const s = readState(stateDir);
+      await labDown(stateDir);
+      if (s) await cleanupStale(s.prefix);
+      rmSync(stateDir, { recursive: true, force: true });
+    });
+
+    it('a SIGTERM restart of the agent loses no probe from the ToR (IPv4 and IPv6)', async () => {
+      const router = state.router!;
+      const from = { ns: router.ns, id: 'tor' };
+      const loops = [
+        await startProbeLoop(state, {
+          port: '8080/tcp',
+          intervalMs: 100,
+          timeoutMs: 1_000,
+          fromNamespace: from,
+        }),
+        await startProbeLoop(state, {
+          port: '8080/tcp',
+          intervalMs: 100,
+          timeoutMs: 1_000,
+          family: 6,
+          fromNamespace: from,
+        }),
+      ];
+      let t0 = 0;
+      try {
+        for (const loop of loops) expect(loop.pairs.length).toBe(3);
+        for (const loop of loops) await allReachable(loop);
+        t0 = Date.now();
+        const restarted = labCli(stateDir, 'restart-agent', 'node-2', '--timeout', '60');
+        expect(restarted.code, restarted.out).toBe(0);
+        expect(restarted.out).toContain('stopped (SIGTERM)');
+        state = readState(stateDir) as LabState;
+        await waitFor(() => torSessions(router), {
+          describe: `${tor}: every session Established again`,
+          until: (ss) => ss.length === 4 && ss.every((s) => s.state === 'Established'),
+          timeoutMs: 15_000,
+        });
+        if (tor === 'bird') {
+          // The restarted agent's OPEN: R bit (restarting) and F bit for both families.
+          const caps = await torCommand(router, 'show protocols all node2');
+          console.log(`[sigterm-restart] BIRD node2 after the restart:\n${caps}`);
+          expect(caps).toMatch(/Graceful restart\s*\n\s*Restart time: \d+\s*\n\s*Restart recovery/);
+          expect(caps).toMatch(/AF supported: ipv4\s*\n\s*AF preserved: ipv4/);
+        } else {
+          const address = state.nodes[1]!.ipv4.split('/')[0] as string;
+          const nb = JSON.parse(await torCommand(router, `show bgp neighbors ${address} json`))[address];
+          console.log(
+            `[sigterm-restart] FRR node-2 after the restart: ${JSON.stringify({
+              caps: nb?.neighborCapabilities,
+              gr: nb?.gracefulRestartInfo,
+            })}`,
+          );
+          expect(nb?.neighborCapabilities?.gracefulRestart).toBe('advertisedAndReceived');
+          expect(nb?.gracefulRestartInfo).toMatchObject({
+            rBit: true,
+            nBit: true,
+            ipv4Unicast: { fBit: true },
+          });
+        }
+        // Probe on past the new session's End-of-RIB.
+        for (const loop of loops) {
+          const n = loop.results().length;
+          await waitFor(() => loop.results().length, {
+            describe: 'more probe rounds after the restart',
+            until: (m) => m >= n + 20 * loop.pairs.length,
+            timeoutMs: 15_000,
+          });
+        }
+        const window = loops.flatMap((l) => l.results().filter((r) => r.t >= t0 - 500));
+        const g = gaps(window);
+        console.log(
+          `[sigterm-restart] ${tor}: ${window.length} probes from the ToR across the SIGTERM restart ` +
+            `(${restarted.ms} ms until converged): ${g.failed} failed, longest gap ${g.maxGapMs} ms`,
+        );
+        expect(window.filter((r) => r.to.endsWith('/p2a') || r.to.endsWith('/p2b')).length).toBeGreaterThan(
+          0,
+        );
+        expect(g.failed, describeFailures(window, t0)).toBe(0);
+      } finally {
+        for (const loop of loops) await loop.stop();
+      }
+    }, 90_000);
+
+    it('removing the ToR peering makes the ToR drop the routes at once', async () => {
+      const router = state.router!;
+      const node2 = state.nodes[1]!;
+      const cidrs = [node2.podCIDRv4, node2.podCIDRv6 as string];
+      expect(await torPrefixes(router)).toEqual(expect.arrayContaining(cidrs));
+      // Another BGPPeer (it selects no node) stays, so the deletion is not the loss of every
+      // BGPPeer, which the file datastore applies only after it has lasted for seconds.
+      const keep = join(stateDir, 'keep-peer.yaml');
+      writeFileSync(
+        keep,
+        'apiVersion: margay.io/v1\nkind: BGPPeer\nmetadata: { name: keep }\n' +
+          'spec: { peerIP: 203.0.113.1, asNumber: 65099, nodeSelector: "lab.margay.io/none == \'x\'" }\n',
+      );
+      const applied = labCli(stateDir, 'apply', keep);
+      expect(applied.code, applied.out).toBe(0);
+      const file = join(stateDir, 'tor-peers.yaml');
+      writeFileSync(
+        file,
+        ['tor-subnet-1', 'tor-subnet-1-v6']
+          .map((name) => `apiVersion: margay.io/v1\nkind: BGPPeer\nmetadata: { name: ${name} }\n`)
+          .join('---\n'),
+      );
+      const t0 = Date.now();
+      const deleted = labCli(stateDir, 'delete', file);
+      expect(deleted.code, deleted.out).toBe(0);
+      const left = await waitFor(() => torPrefixes(router), {
+        describe: `${tor}: no route to node-2's pod CIDRs`,
+        until: (ps) => cidrs.every((c) => !ps.includes(c)),
+        timeoutMs: 10_000,
+        intervalMs: 50,
+      });
+      const ms = Date.now() - t0;
+      console.log(
+        `[sigterm-restart] ${tor}: node-2's pod CIDRs gone from the ToR ${ms} ms after \`lab delete\` ` +
+          `started (the command took ${deleted.ms} ms; ${left.length} prefixes left)`,
+      );
+      expect(ms).toBeLessThan(5_000);
+    }, 30_000);
+  },
+);
