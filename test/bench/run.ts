@@ -26,7 +26,7 @@ const BENCHES: Record<string, { readonly what: string; readonly load: () => Prom
     load: async () => (await import('./footprint.ts')).main,
   },
   'bfd-failover': {
-    what: 'a ToR link cut (packets from the node dropped at the ToR) with BFD at 300 and 100 ms x 3: time until the node drops the ToR route and the ToR withdraws the node route',
+    what: 'a ToR link cut (packets from the node dropped at the ToR) with BFD at 300 and 100 ms x 3: time until the node drops the ToR route (speaker: RIB; agent: its kernel ECMP leg) and the ToR withdraws the node route',
     load: async () => (await import('./bfd-failover.ts')).main,
   },
   soak: {
