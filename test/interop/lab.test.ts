@@ -243,6 +243,30 @@ describe.skipIf(!isRoot)('margay lab: two subnets, two route reflectors, VXLAN C
     }
   });
 
+  it('reflectors and clients negotiate ADD-PATH (RFC 7911): the reflector sends, the client receives', async () => {
+    type Caps = { address: string; peerType?: string; capabilities: { local: string[]; remote: string[] } };
+    for (const n of state.nodes) {
+      const { peers } = JSON.parse((await agentGet(n, '/v1/bgp/peers')).body) as { peers: Caps[] };
+      for (const p of peers) {
+        const local = p.capabilities.local.filter((c) => c.startsWith('add-path'));
+        const remote = p.capabilities.remote.filter((c) => c.startsWith('add-path'));
+        const family = p.address.includes(':') ? 'ipv6-unicast' : 'ipv4-unicast';
+        const label = `${n.name} → ${p.address} (${p.peerType})`;
+        if (p.peerType === 'route reflector client') {
+          expect(local, label).toEqual([`add-path ${family} send`]);
+          expect(remote, label).toEqual([`add-path ${family} receive`]);
+        } else if (p.peerType === 'route reflector') {
+          // A client receives from its reflector; two reflectors of one cluster do both.
+          const [ours, theirs] = n.isRouteReflector ? ['both', 'both'] : ['receive', 'send'];
+          expect(local, label).toEqual([`add-path ${family} ${ours}`]);
+          expect(remote, label).toEqual([`add-path ${family} ${theirs}`]);
+        } else {
+          expect(local, label).toEqual([]);
+        }
+      }
+    }
+  });
+
   it('across subnets the routes go through vxlan.margay, IPv6 too; within a subnet they are direct', async () => {
     const [node1, node2, node3] = state.nodes;
     expect([node1, node2, node3].map((n) => n?.subnet)).toEqual([1, 1, 2]);
