@@ -126,7 +126,8 @@ export class AdjRibOut {
     const afi = afiOf(family);
     this.sent = new PrefixTable(afi);
     this.isAddPath = peer.addPathSend.has(family);
-    this.sentPaths = new PrefixTable(afi);
+    // Each prefix has its own array: kept per entry, not interned as a shared value.
+    this.sentPaths = new PrefixTable(afi, { isShared: () => false });
     this.#dirty = new PrefixTable(afi);
     this.#dirtyCursor = this.#dirty.cursor();
     this.#table = table;
