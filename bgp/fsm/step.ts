@@ -27,12 +27,12 @@ import { CeaseSubcode, FsmSubcode, NotifyCode, OpenSubcode } from '../wire/types
 import { isAcceptableHoldTime, negotiateHoldTime, negotiateKeepaliveTime } from './hold-time.ts';
 import {
   adminShutdownReason,
-  silentCloseReason,
   automaticStopReason,
   connectionReason,
   messageErrorReason,
   notificationReceivedReason,
   notificationSentReason,
+  silentCloseReason,
   unexpectedEventReason,
 } from './reason.ts';
 import { connectRetryDelayMs, keepaliveDelayMs, timerOfEvent } from './timers.ts';

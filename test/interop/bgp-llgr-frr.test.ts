@@ -1,0 +1,206 @@
+// Long-lived graceful restart (RFC 9494) against FRR 8.4 (`bgp long-lived-graceful-restart
+// stale-time`), in network namespaces: one IPv4 session (IPv4 unicast) and one IPv6 session
+// (IPv6 unicast). Both sides advertise a 3 s restart time and an 8 s long-lived stale time; each
+// announces, per family, one plain route and one with NO_LLGR. A side "crashes" with SIGKILL
+// (TCP closes without a NOTIFICATION: a graceful end for both).
+// - FRR as helper of Margay: our routes keep for the restart time, then carry LLGR_STALE with the
+//   NO_LLGR ones gone; the restarted Margay (R and F bits) replaces what it re-announces and its
+//   End-of-RIB removes the rest.
+// - Margay as helper of FRR: FRR's routes turn LLGR_STALE after FRR's restart time, the NO_LLGR
+//   ones go, and all are gone after FRR's stale time.
+// The timings measured are printed (`[llgr-frr] …`).
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { PeerConfig } from '../../bgp/speaker/types.ts';
+import { type DriverHandle, type DriverRoute, startDriver } from './bgp/driver.ts';
+import { type FrrHandle, frrConfig, Lab, startFrr, waitFor } from './lib/index.ts';
+
+const IP = { m4: '192.0.2.1', m6: '2001:db8::1', f4: '192.0.2.2', f6: '2001:db8::2' } as const;
+const AS = { m: 64512, frr: 65002 } as const;
+const RESTART_S = 3;
+const STALE_S = 8;
+
+const OURS = {
+  v4: '10.244.1.0/24',
+  v4NoLlgr: '10.244.2.0/24',
+  v6: '2001:db8:1::/48',
+  v6NoLlgr: '2001:db8:2::/48',
+};
+const FRRS = {
+  v4: '10.244.201.0/24',
+  v4NoLlgr: '10.244.202.0/24',
+  v6: '2001:db8:201::/48',
+  v6NoLlgr: '2001:db8:202::/48',
+};
+
+const seconds = (ms: number) => Math.round(ms / 100) / 10;
+
+describe('RFC 9494 long-lived graceful restart with FRR 8.4', () => {
+  const lab = new Lab();
+  let nsM: string;
+  let frr: FrrHandle;
+  let m: DriverHandle;
+
+  const gracefulRestart = { restartTime: RESTART_S, longLivedStaleTime: STALE_S };
+  const peers: PeerConfig[] = [
+    { address: IP.f4, asn: AS.frr, holdTime: 9, families: ['ipv4-unicast'], gracefulRestart },
+    { address: IP.f6, asn: AS.frr, holdTime: 9, families: ['ipv6-unicast'], gracefulRestart },
+  ];
+  const noLlgr = [0xffff0007];
+  const allOurs: DriverRoute[] = [
+    { prefix: OURS.v4 },
+    { prefix: OURS.v4NoLlgr, communities: noLlgr },
+    { prefix: OURS.v6 },
+    { prefix: OURS.v6NoLlgr, communities: noLlgr },
+  ];
+  const startOurs = (routes: readonly DriverRoute[], isRestart: boolean) =>
+    startDriver(lab, nsM, {
+      options: {
+        asn: AS.m,
+        routerId: IP.m4,
+        listen: { address: '::', port: 179 },
+        gracefulRestartForwardingPreserved: true,
+        gracefulRestartRestarting: isRestart,
+      },
+      peers,
+      routes,
+    });
+
+  /** FRR's paths from us: prefix → communities as FRR prints them ("llgr-stale", "no-llgr"). */
+  const frrView = async (): Promise<Map<string, string[]>> => {
+    const out = new Map<string, string[]>();
+    for (const afi of ['ipv4', 'ipv6'] as const) {
+      const table = await frr.vtyshJson<{ routes?: Record<string, unknown[]> }>(
+        `show bgp ${afi} unicast json`,
+      );
+      for (const prefix of Object.keys(table.routes ?? {})) {
+        if (!Object.values(OURS).includes(prefix)) continue;
+        const detail = await frr.vtyshJson<{ paths?: { community?: { string?: string } }[] }>(
+          `show bgp ${afi} unicast ${prefix} json`,
+        );
+        for (const p of detail.paths ?? [])
+          out.set(prefix, (p.community?.string ?? '').split(' ').filter(Boolean));
+      }
+    }
+    return out;
+  };
+  /** FRR's routes at us (both sessions): prefix → communities. */
+  const ourView = async (): Promise<Map<string, string[]>> => {
+    const out = new Map<string, string[]>();
+    for (const address of [IP.f4, IP.f6]) {
+      for (const p of await m.routes({ peer: address })) {
+        // FRR also sends our own routes back over the other session; we refuse them (AS loop).
+        if (Object.values(FRRS).includes(p.prefix)) out.set(p.prefix, [...p.communities]);
+      }
+    }
+    return out;
+  };
+
+  beforeAll(async () => {
+    const seg = await lab.addSegment('u');
+    nsM = await lab.addNamespace('m');
+    const nsFrr = await lab.addNamespace('frr');
+    await seg.attach({ ns: nsM, ifname: 'eth0', ipv4: `${IP.m4}/24`, ipv6: `${IP.m6}/64` });
+    await seg.attach({ ns: nsFrr, ifname: 'eth0', ipv4: `${IP.f4}/24`, ipv6: `${IP.f6}/64` });
+    [frr, m] = await Promise.all([
+      startFrr(
+        lab,
+        nsFrr,
+        frrConfig({
+          routerId: IP.f4,
+          localAs: AS.frr,
+          gracefulRestart: true,
+          extra: [
+            `bgp graceful-restart restart-time ${RESTART_S}`,
+            `bgp long-lived-graceful-restart stale-time ${STALE_S}`,
+          ],
+          neighbors: [
+            { address: IP.m4, remoteAs: AS.m, ipv4: true },
+            { address: IP.m6, remoteAs: AS.m, ipv4: false, ipv6: true },
+          ],
+          networks: [
+            FRRS.v4,
+            { prefix: FRRS.v4NoLlgr, routeMap: 'nollgr' },
+            FRRS.v6,
+            { prefix: FRRS.v6NoLlgr, routeMap: 'nollgr' },
+          ],
+          trailer: ['route-map nollgr permit 10', ' set community no-llgr', 'exit'].join('\n'),
+        }),
+      ),
+      startOurs(allOurs, false),
+    ]);
+  }, 60_000);
+  afterAll(() => lab.teardown());
+
+  test('both advertise LLGR on both sessions; all routes exchanged', async () => {
+    for (const address of [IP.f4, IP.f6]) {
+      const p = await waitFor(() => m.peer(address), {
+        describe: `session with FRR ${address} Established`,
+        until: (x) => x.state === 'Established',
+        timeoutMs: 30_000,
+      });
+      expect(p.llgrNegotiated).toBe(true);
+      const family = address === IP.f4 ? 'ipv4-unicast' : 'ipv6-unicast';
+      expect(p.capabilities.remote).toContain(`long-lived-graceful-restart ${family} ${STALE_S}s(F)`);
+    }
+    await waitFor(ourView, { describe: "FRR's four routes at us", until: (v) => v.size === 4 });
+    await waitFor(frrView, { describe: 'our four routes at FRR', until: (v) => v.size === 4 });
+  }, 60_000);
+
+  test('FRR as helper: LLGR_STALE on our routes after our restart time, NO_LLGR dropped; restart refreshes', async () => {
+    const t0 = Date.now();
+    process.kill(m.pid, 'SIGKILL');
+    const long = await waitFor(frrView, {
+      describe: 'our routes long-lived stale at FRR',
+      until: (v) =>
+        v.get(OURS.v4)?.includes('llgr-stale') === true && v.get(OURS.v6)?.includes('llgr-stale') === true,
+      timeoutMs: 15_000,
+    });
+    const tLong = Date.now() - t0;
+    console.log(`[llgr-frr] FRR helper: LLGR_STALE on our routes after ${seconds(tLong)} s`);
+    expect([...long.keys()].sort()).toEqual([OURS.v4, OURS.v6].sort());
+    expect(tLong).toBeGreaterThanOrEqual(RESTART_S * 1000 - 500);
+    expect(tLong).toBeLessThan(RESTART_S * 1000 + 3000);
+
+    // Margay back (R, F) with the IPv4 route only: FRR takes it without LLGR_STALE and drops
+    // the IPv6 one at our End-of-RIB.
+    m = await startOurs([{ prefix: OURS.v4 }], true);
+    const after = await waitFor(frrView, {
+      describe: 'only our re-announced route at FRR, without LLGR_STALE',
+      until: (v) => v.size === 1 && v.get(OURS.v4)?.includes('llgr-stale') === false,
+      timeoutMs: 30_000,
+    });
+    expect([...after.keys()]).toEqual([OURS.v4]);
+  }, 90_000);
+
+  test("Margay as helper: FRR's routes LLGR_STALE after its restart time, NO_LLGR gone, then all gone", async () => {
+    await waitFor(ourView, {
+      describe: "FRR's four routes at us",
+      until: (v) => v.size === 4,
+      timeoutMs: 30_000,
+    });
+    const t0 = Date.now();
+    process.kill(frr.bgpd.pid, 'SIGKILL');
+    const long = await waitFor(ourView, {
+      describe: "FRR's routes long-lived stale at us",
+      until: (v) =>
+        v.get(FRRS.v4)?.includes('llgr-stale') === true && v.get(FRRS.v6)?.includes('llgr-stale') === true,
+      timeoutMs: 15_000,
+    });
+    const tLong = Date.now() - t0;
+    expect([...long.keys()].sort()).toEqual([FRRS.v4, FRRS.v6].sort());
+    expect((await m.peer(IP.f4)).staleRoutes).toMatchObject({ restarting: [], longLived: ['ipv4-unicast'] });
+    await waitFor(ourView, {
+      describe: "FRR's routes gone at us",
+      until: (v) => v.size === 0,
+      timeoutMs: 20_000,
+    });
+    const tGone = Date.now() - t0;
+    console.log(
+      `[llgr-frr] Margay helper: LLGR_STALE after ${seconds(tLong)} s, gone after ${seconds(tGone)} s`,
+    );
+    expect(tLong).toBeGreaterThanOrEqual(RESTART_S * 1000 - 500);
+    expect(tLong).toBeLessThan(RESTART_S * 1000 + 3000);
+    expect(tGone - tLong).toBeGreaterThanOrEqual(STALE_S * 1000 - 1500);
+    expect(tGone - tLong).toBeLessThan(STALE_S * 1000 + 3000);
+  }, 60_000);
+});
