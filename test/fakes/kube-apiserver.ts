@@ -10,7 +10,8 @@
 //
 // What tests control (TypeScript, not HTTP): the store (`apply`, `remove`, `get`, `list`), history
 // compaction, dropping watch streams, an outage (503s or refused connections), per-path failure
-// injection, the request log, and the bearer token (which a test may change, as a rotation does).
+// injection, the request log, the bearer token (which a test may change, as a rotation does), and
+// named-resource RBAC rules (kube/rbac.ts: a Role with resourceNames), which a test may change too.
 // With `tls.clientCa`, a request presenting a client certificate signed by that CA is authenticated
 // by it, as the real server does, without a token.
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -21,6 +22,7 @@ import type { TLSSocket } from 'node:tls';
 import { stringify as toYaml } from 'yaml';
 import type { KubeConfig } from '../../src/datastore/k8s/kubeconfig.ts';
 import { discovery, Registry } from './kube/discovery.ts';
+import { authorize, type NamedResourceRule } from './kube/rbac.ts';
 import type { KubeObject, ResourceDef } from './kube/resources.ts';
 import { DEFAULT_RESOURCES } from './kube/resources.ts';
 import { route, serveResource } from './kube/rest.ts';
@@ -29,6 +31,7 @@ import { ObjectStore } from './kube/store.ts';
 import { selfSignedCertificate } from './kube/tls.ts';
 import { WatchStream } from './kube/watch.ts';
 
+export type { NamedResourceRule } from './kube/rbac.ts';
 export type { KubeObject, ResourceDef } from './kube/resources.ts';
 export { coreV1, customResource } from './kube/resources.ts';
 
@@ -56,6 +59,8 @@ export interface FakeKubeApiServerOptions {
   readonly resources?: readonly ResourceDef[];
   /** Namespaces that exist at start. Default `default` and `kube-system`. */
   readonly namespaces?: readonly string[];
+  /** Named-resource RBAC rules (kube/rbac.ts); default none, nothing restricted. */
+  readonly rbac?: readonly NamedResourceRule[];
 }
 
 export interface RequestRecord {
@@ -100,10 +105,12 @@ export class FakeKubeApiServer {
   #token: string | undefined;
   #connections = 0;
   #unavailable: false | '503' | 'refuse' = false;
+  #rbac: readonly NamedResourceRule[];
 
   constructor(options: FakeKubeApiServerOptions = {}) {
     this.#options = options;
     this.#token = options.token;
+    this.#rbac = options.rbac ?? [];
     this.#store = new ObjectStore({ historyLimit: options.historyLimit ?? 1000, startRevision: 1 });
     for (const def of [...DEFAULT_RESOURCES, ...(options.resources ?? [])]) this.register(def);
     for (const ns of options.namespaces ?? ['default', 'kube-system']) {
@@ -291,6 +298,11 @@ export class FakeKubeApiServer {
     this.#token = token;
   }
 
+  /** Replaces the named-resource RBAC rules, as an edit of the Role does. */
+  setRbac(rules: readonly NamedResourceRule[]): void {
+    this.#rbac = rules;
+  }
+
   /** How many TCP connections clients opened since start. */
   get connectionCount(): number {
     return this.#connections;
@@ -387,6 +399,14 @@ export class FakeKubeApiServer {
       this.#sendJson(res, record, 200, doc);
       return;
     }
+    authorize(
+      this.#rbac,
+      'system:serviceaccount:margay-system:margay',
+      req.method ?? 'GET',
+      resourceRoute,
+      url.searchParams,
+      record.isWatch,
+    );
     const result = await serveResource(
       {
         store: this.#store,
