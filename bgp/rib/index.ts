@@ -36,6 +36,8 @@
 //   eBGP the best's neighbour AS (BIRD `merge paths`), ordered by the remaining tie-breakers.
 // - Refused paths (AS loop beyond allowAsIn, own ORIGINATOR_ID, own CLUSTER_ID) stay in the
 //   Adj-RIB-In marked `rejected`: counted as received, not accepted, shown by the API.
+// - A path with the LLGR_STALE community loses to every path without it, before LOCAL_PREF
+//   (RFC 9494 §4.5; reason 'llgr-stale'), and is exported only to peers with `llgr` (§4.6).
 // - We are a route reflector as soon as one configured peer is a client; CLUSTER_ID defaults to
 //   our router id (RFC 4456 §7).
 // - eBGP export: always next-hop-self; LOCAL_PREF, ORIGINATOR_ID, CLUSTER_LIST, non-transitive
