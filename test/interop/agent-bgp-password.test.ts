@@ -1,0 +1,175 @@
+// The agent's BGP password comes from a Secret: `margay agent` (its own process, in network
+// namespace n, file datastore, dataplane off) peers with BIRD 2 in namespace t over two sessions:
+// `tor1` (BGPPeer tor-md5, password from Secret margay-system/tor-md5; BIRD `password "…"`) and
+// `plain` (BGPPeer tor-plain, no password), each between its own pair of addresses.
+// - both sessions reach Established, so the kernel signs `tor1` with the Secret's value (BIRD
+//   drops unsigned or wrongly signed segments);
+// - BIRD switches to a new key, and the Secret follows: `tor1` comes back with the new key, and
+//   `plain` stays Established throughout (its BIRD "since" time does not move);
+// - the BGPPeer names a key the Secret does not have: `tor1` goes down, the agent's status names
+//   the Secret and the key, and `plain` still stays up.
+// Only the namespaces this file creates are touched; the lab removes them and kills BIRD and the
+// agent by PID in afterAll.
+import { renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requirePrograms } from '../support/programs.ts';
+import { type BirdHandle, birdConfig, birdProtocol, Lab, startBird, waitFor } from './lib/index.ts';
+
+const isRoot = process.getuid?.() === 0;
+const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
+const NODE_AS = 64512;
+const TOR_AS = 65001;
+const API_PORT = 19099;
+const NS = 'margay-system';
+
+const docs = (secretKey: string, password: string) =>
+  [
+    `apiVersion: v1
+kind: Node
+metadata: { name: node-1, annotations: { margay.io/ipv4-address: 192.0.2.11/24 } }
+spec: { podCIDRs: [10.244.1.0/24] }
+`,
+    `apiVersion: margay.io/v1
+kind: BGPConfiguration
+metadata: { name: default }
+spec: { asNumber: ${NODE_AS}, nodeToNodeMeshEnabled: false }
+`,
+    `apiVersion: margay.io/v1
+kind: BGPPeer
+metadata: { name: tor-md5 }
+spec:
+  peerIP: 192.0.2.1
+  asNumber: ${TOR_AS}
+  password: { secretKeyRef: { name: tor-md5, key: ${secretKey} } }
+`,
+    `apiVersion: margay.io/v1
+kind: BGPPeer
+metadata: { name: tor-plain }
+spec: { peerIP: 192.0.2.2, asNumber: ${TOR_AS}, sourceAddress: 192.0.2.12 }
+`,
+    `apiVersion: v1
+kind: Secret
+metadata: { name: tor-md5, namespace: ${NS} }
+type: Opaque
+data: { password: ${Buffer.from(password).toString('base64')} }
+`,
+  ].join('---\n');
+
+const torConfig = (key: string) =>
+  birdConfig({
+    routerId: '192.0.2.1',
+    localAs: TOR_AS,
+    neighbors: [
+      {
+        name: 'tor1',
+        address: '192.0.2.11',
+        localAddress: '192.0.2.1',
+        remoteAs: NODE_AS,
+        extra: [`password "${key}";`],
+      },
+      { name: 'plain', address: '192.0.2.12', localAddress: '192.0.2.2', remoteAs: NODE_AS },
+    ],
+  });
+
+describe.skipIf(!isRoot)('agent: BGP password from a Secret, against BIRD 2', () => {
+  const lab = new Lab();
+  let n = '';
+  let bird: BirdHandle;
+  let datastore = '';
+
+  const save = (text: string) => {
+    writeFileSync(`${datastore}.tmp`, text);
+    renameSync(`${datastore}.tmp`, datastore);
+  };
+  const state = async (name: string) => (await birdProtocol(bird, name)).bgpState;
+  /** The "since" column of `show protocols` for a protocol: when its state last changed. */
+  const since = async (name: string) => {
+    const line = (await bird.birdc(`show protocols ${name}`)).split('\n').find((l) => l.startsWith(name));
+    const value = line?.trim().split(/\s+/)[4];
+    if (value === undefined) throw new Error(`no protocol ${name} in show protocols`);
+    return value;
+  };
+  const established = (name: string, timeoutMs = 30_000) =>
+    waitFor(async () => (await state(name)) === 'Established', {
+      describe: `BIRD ${name} Established`,
+      timeoutMs,
+    });
+  const agentStatus = async (): Promise<{ problems: string[] }> =>
+    JSON.parse((await lab.exec(n, ['curl', '-sf', `http://127.0.0.1:${API_PORT}/v1/status`])).stdout);
+
+  beforeAll(async () => {
+    requirePrograms('ip', 'bird', 'birdc', 'curl');
+    n = await lab.addNamespace('n');
+    const t = await lab.addNamespace('t');
+    await lab.connect(
+      { ns: n, ifname: 'eth0', ipv4: '192.0.2.11/24' },
+      { ns: t, ifname: 'eth0', ipv4: '192.0.2.1/24' },
+    );
+    // BIRD keys its listening socket by the peer's address: `plain` needs a node address of its own.
+    await lab.exec(t, ['ip', 'addr', 'add', '192.0.2.2/24', 'dev', 'eth0']);
+    await lab.exec(n, ['ip', 'addr', 'add', '192.0.2.12/24', 'dev', 'eth0']);
+    bird = await startBird(lab, t, torConfig('first-key'));
+
+    const dir = lab.mkdir('agent');
+    datastore = join(dir, 'cluster.yaml');
+    save(docs('password', 'first-key'));
+    const config = join(dir, 'agent.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        nodeName: 'node-1',
+        datastore: { type: 'file', path: datastore },
+        api: { listen: `127.0.0.1:${API_PORT}` },
+        dataplane: { enabled: false },
+        ipv4Autodetection: 'interface=eth0',
+        secretNamespace: NS,
+        logLevel: 'info',
+      }),
+    );
+    lab.spawn(n, [process.execPath, MAIN, 'agent', '--config', config], { name: 'agent' });
+  }, 30_000);
+
+  afterAll(async () => {
+    await lab.teardown();
+  });
+
+  it('peers with the password of the Secret', async () => {
+    await established('tor1');
+    await established('plain');
+    expect(await since('plain')).toMatch(/^\d\d:\d\d:\d\d/);
+    expect((await agentStatus()).problems).toEqual([]);
+  }, 60_000);
+
+  it('re-keys that session only when the Secret changes', async () => {
+    const plainSince = await since('plain');
+    writeFileSync(bird.configPath, torConfig('second-key'));
+    await bird.birdc('configure');
+    await waitFor(async () => (await state('tor1')) !== 'Established', {
+      describe: 'BIRD tor1 down with its new key',
+      timeoutMs: 10_000,
+    });
+    save(docs('password', 'second-key'));
+    await established('tor1');
+    expect(await state('plain')).toBe('Established');
+    expect(await since('plain')).toBe(plainSince);
+  }, 60_000);
+
+  it('leaves the session out, naming the Secret and key, when the key is missing', async () => {
+    const plainSince = await since('plain');
+    save(docs('no-such-key', 'second-key'));
+    await waitFor(
+      async () =>
+        (await agentStatus()).problems.includes(
+          `BGPPeer tor-md5: spec.password: Secret ${NS}/tor-md5 has no key "no-such-key" (not peered)`,
+        ),
+      { describe: 'the problem in the agent status', timeoutMs: 15_000 },
+    );
+    await waitFor(async () => (await state('tor1')) !== 'Established', {
+      describe: 'BIRD tor1 down',
+      timeoutMs: 10_000,
+    });
+    expect(await state('plain')).toBe('Established');
+    expect(await since('plain')).toBe(plainSince);
+  }, 60_000);
+});
