@@ -32,15 +32,31 @@ function since(iso: string, now: Date): string {
 
 /**
  * The RFC 4271 state and, when not up, why; a peer held Idle by its prefix limit says until when,
- * and one whose segments the kernel drops for their TCP-MD5 signature says so first.
+ * and one whose segments the kernel drops for their TCP-MD5 signature says so first. Routes of
+ * an ended session that are still kept (graceful restart) are counted at the end.
  */
 function info(p: PeerJson): string {
+  return `${sessionInfo(p)}${staleInfo(p)}`;
+}
+
+function sessionInfo(p: PeerJson): string {
   const held = p.prefixLimit?.heldIdle;
   if (held !== undefined) return `${p.state}: ${held.reason}; held until ${held.until.slice(0, 19)}Z`;
   if (p.state !== 'Established' && p.tcpMd5 !== undefined) {
     return `${p.state}: ${p.tcpMd5}${p.lastError ? `; ${p.lastError}` : ''}`;
   }
   return p.state === 'Established' || !p.lastError ? p.state : `${p.state}: ${p.lastError}`;
+}
+
+/** "; 4 stale routes kept (long-lived: ipv4-unicast)": RFC 4724 / RFC 9494 leftovers. */
+function staleInfo(p: PeerJson): string {
+  const s = p.staleRoutes;
+  if (s === undefined) return '';
+  const phases = [
+    s.restarting.length > 0 ? `restart: ${s.restarting.join(' ')}` : '',
+    s.longLived.length > 0 ? `long-lived: ${s.longLived.join(' ')}` : '',
+  ].filter((x) => x !== '');
+  return `; ${s.routes} stale route${s.routes === 1 ? '' : 's'} kept (${phases.join(', ')})`;
 }
 
 /**

@@ -1,0 +1,51 @@
+// Graceful-restart state on its way to the operator: the REST API's peer schema keeps
+// PeerStatus.llgrNegotiated and staleRoutes, and `margayctl node status` counts the kept routes.
+import { describe, expect, it } from 'vitest';
+import { shape } from '../../../../src/api/json-schema.ts';
+import { peerSchema } from '../../../../src/api/schemas.ts';
+import { type PeerJson, peerTable } from '../../../../src/ctl/status.ts';
+
+const peer = (over: Partial<PeerJson>): PeerJson => ({
+  address: '192.0.2.2',
+  asn: 64513,
+  type: 'ebgp',
+  routeReflectorClient: false,
+  state: 'Established',
+  since: '2026-11-21T10:11:12.000Z',
+  holdTime: 90,
+  keepalive: 30,
+  capabilities: { local: [], remote: [] },
+  families: ['ipv4-unicast', 'ipv6-unicast'],
+  prefixes: { received: 0, accepted: 0, advertised: 0 },
+  messages: { in: 0, out: 0, updatesIn: 0, updatesOut: 0 },
+  ...over,
+});
+
+describe('graceful restart and LLGR in the peer status', () => {
+  const stale = { routes: 4, restarting: ['ipv6-unicast' as const], longLived: ['ipv4-unicast' as const] };
+
+  it('is kept by the REST API peer schema', () => {
+    const shaped = shape(peerSchema, peer({ state: 'Active', llgrNegotiated: true, staleRoutes: stale }));
+    expect(shaped).toMatchObject({ llgrNegotiated: true, staleRoutes: stale });
+  });
+
+  it('margayctl node status counts the kept routes per phase after the reason', () => {
+    const table = peerTable(
+      [
+        peer({ state: 'Active', lastError: 'Connection closed: closed by peer', staleRoutes: stale }),
+        peer({
+          address: '192.0.2.3',
+          staleRoutes: { routes: 1, restarting: [], longLived: ['ipv4-unicast'] },
+        }),
+        peer({ address: '192.0.2.4' }),
+      ],
+      4,
+      new Date('2026-11-21T12:00:00Z'),
+    );
+    expect(table).toContain(
+      '| Active: Connection closed: closed by peer; 4 stale routes kept (restart: ipv6-unicast, long-lived: ipv4-unicast) |',
+    );
+    expect(table).toContain('| Established; 1 stale route kept (long-lived: ipv4-unicast) ');
+    expect(table).toMatch(/\| Established +\|/);
+  });
+});
