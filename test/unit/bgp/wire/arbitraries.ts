@@ -132,7 +132,7 @@ export function codecOptions(over: Partial<CodecOptions> = {}): fc.Arbitrary<Cod
     }));
 }
 
-const KNOWN_CAPS = new Set([1, 2, 5, 6, 64, 65, 69, 70, 73, 128]);
+const KNOWN_CAPS = new Set([1, 2, 5, 6, 64, 65, 69, 70, 71, 73, 128]);
 const text = fc.string({ unit: fc.constantFrom('a', 'Z', '9', '-', '.', 'é', '€', '😀'), maxLength: 10 });
 
 export const capability: fc.Arbitrary<Capability> = fc.oneof(
@@ -149,6 +149,18 @@ export const capability: fc.Arbitrary<Capability> = fc.oneof(
     families: fc.array(fc.record({ afi: u16, safi: u8, forwardingPreserved: fc.boolean() }), {
       maxLength: 8,
     }),
+  }),
+  fc.record({
+    kind: fc.constant('longLivedGracefulRestart' as const),
+    families: fc.array(
+      fc.record({
+        afi: u16,
+        safi: u8,
+        forwardingPreserved: fc.boolean(),
+        staleTime: fc.integer({ min: 0, max: 0xffffff }),
+      }),
+      { maxLength: 8 },
+    ),
   }),
   fc.record({
     kind: fc.constant('extendedNextHop' as const),
