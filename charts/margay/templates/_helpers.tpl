@@ -104,9 +104,30 @@ the agent-config init container from the Secret, so it never sits in a ConfigMap
     "iptablesBackend" .Values.dataplane.iptablesBackend
     "resyncIntervalSeconds" (int .Values.dataplane.resyncIntervalSeconds)
     "routeProtocol" (int .Values.dataplane.routeProtocol))
-  "logLevel" .Values.logLevel -}}
+  "logLevel" .Values.logLevel
+  "secretNamespace" .Release.Namespace -}}
 {{- with .Values.nodeAddressAutodetection.ipv6 -}}
 {{- $_ := set $config "ipv6Autodetection" . -}}
 {{- end -}}
 {{- toPrettyJson $config -}}
+{{- end -}}
+
+{{- /*
+The Secrets BGP passwords name (bgp.peers[].password, bgp.nodeMeshPassword, bgp.passwordSecrets),
+sorted and without duplicates, as a JSON list: the resourceNames of secrets-role.yaml.
+*/ -}}
+{{- define "margay.passwordSecretNames" -}}
+{{- $names := list -}}
+{{- range .Values.bgp.peers -}}
+{{- with .password -}}
+{{- $names = append $names .secretKeyRef.name -}}
+{{- end -}}
+{{- end -}}
+{{- with .Values.bgp.nodeMeshPassword -}}
+{{- $names = append $names .secretKeyRef.name -}}
+{{- end -}}
+{{- range .Values.bgp.passwordSecrets -}}
+{{- $names = append $names . -}}
+{{- end -}}
+{{- $names | uniq | sortAlpha | toJson -}}
 {{- end -}}

@@ -50,6 +50,8 @@ const KNOWN_KINDS = new Set([
   'ServiceAccount',
   'ClusterRole',
   'ClusterRoleBinding',
+  'Role',
+  'RoleBinding',
   'ConfigMap',
   'Secret',
   'DaemonSet',
@@ -231,7 +233,7 @@ describe('helm template', () => {
     });
 
     it('grants exactly get/list/watch on the watched resources and nothing else', () => {
-      const roles = objs.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role');
+      const roles = objs.filter((o) => o.kind === 'ClusterRole');
       expect(roles).toHaveLength(1);
       const rules = (roles[0]!.rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[]).map(
         (r) => ({ apiGroups: r.apiGroups, resources: [...r.resources].sort(), verbs: [...r.verbs].sort() }),
@@ -240,7 +242,16 @@ describe('helm template', () => {
       expect(rules).toEqual(EXPECTED_RULES);
       const flat = JSON.stringify(rules);
       expect(flat).not.toContain('*');
-      expect(objs.filter((o) => o.kind === 'RoleBinding')).toEqual([]);
+      // The one namespaced grant: the password Secrets by name (secrets-role.test.ts).
+      for (const role of objs.filter((o) => o.kind === 'Role'))
+        expect(role.rules).toEqual([
+          {
+            apiGroups: [''],
+            resources: ['secrets'],
+            resourceNames: expect.arrayContaining([expect.any(String)]),
+            verbs: ['get', 'list', 'watch'],
+          },
+        ]);
     });
 
     it('runs on every node with the host network, critical priority, one node at a time', () => {
