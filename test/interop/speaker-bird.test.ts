@@ -121,10 +121,12 @@ describe('Speaker ↔ BIRD 2 (eBGP, IPv4 + IPv6, 4-octet AS)', () => {
     expect(v6?.communities).toEqual([[64512, 200]]);
   });
 
-  test('on stop BIRD shows our Cease with the shutdown message, and the process exits', async () => {
+  test('on a hard stop BIRD shows our Cease with the shutdown message, and the process exits', async () => {
     const s = speaker;
     if (s === undefined) throw new Error('no speaker');
-    await s.request('stop', { message: 'margay maintenance' });
+    // A hard stop: a graceful one closes the session to BIRD (graceful restart without the N
+    // bit) without a NOTIFICATION (bgp-graceful-notification.test.ts).
+    await s.request('stop', { message: 'margay maintenance', hardReset: true });
     s.child.stdin?.end();
     const status = await waitFor(() => birdProtocol(bird, 'm4'), {
       describe: 'BIRD m4 down with our Cease',

@@ -22,13 +22,22 @@ process.stdout.write(`${JSON.stringify({ id: 0, result: 'started' })}\n`);
 
 const lines = createInterface({ input: process.stdin });
 for await (const line of lines) {
-  const req = JSON.parse(line) as { id: number; op: string; filter?: object; message?: string };
+  const req = JSON.parse(line) as {
+    id: number;
+    op: string;
+    filter?: object;
+    message?: string;
+    hardReset?: boolean;
+  };
   try {
     let result: unknown;
     if (req.op === 'peers') result = speaker.peers();
     else if (req.op === 'routes') result = speaker.routes(req.filter ?? {});
     else if (req.op === 'stop') {
-      await speaker.stop(req.message === undefined ? {} : { message: req.message });
+      await speaker.stop({
+        ...(req.message !== undefined && { message: req.message }),
+        ...(req.hardReset === true && { hardReset: true }),
+      });
       result = 'stopped';
     } else throw new Error(`unknown op ${req.op}`);
     process.stdout.write(`${JSON.stringify({ id: req.id, result })}\n`);
