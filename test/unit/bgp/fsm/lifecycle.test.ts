@@ -135,6 +135,25 @@ describe('administrative shutdown (RFC 4486, RFC 9003)', () => {
     expect(r.reason?.message).toBe('Peer de-configured');
   });
 
+  it('a silent ManualStop in Established closes without a NOTIFICATION (graceful restart)', () => {
+    const est = reach(cfg, 'Established');
+    const r = step(
+      cfg,
+      est,
+      { type: 'ManualStop', silent: true, shutdownMessage: 'restarting' },
+      env(20_000),
+    );
+    expect(r.actions.some((a) => a.type === 'sendNotification')).toBe(false);
+    expect(r.actions[0]).toEqual({ type: 'closeConnection' });
+    expect(r.reason).toEqual({
+      kind: 'adminShutdown',
+      shutdownMessage: 'restarting',
+      message: 'Closed without NOTIFICATION (graceful restart): restarting',
+    });
+    expect(r.signal).toBe('stop');
+    expect(r.state).toMatchObject({ name: 'Idle', isStopped: true });
+  });
+
   it('ManualStop before any OPEN closes without a NOTIFICATION', () => {
     const r = step(cfg, reach(cfg, 'Connect'), { type: 'ManualStop', shutdownMessage: 'x' }, env(500));
     expect(fmtAll(r.actions)).toEqual(['close', 'clear connectRetry', 'down adminShutdown']);
