@@ -1,8 +1,9 @@
 // `margay lab restart-agent NODE`: (re)start a node's `margay agent` the way `lab up` starts it
 // (same argv and config file, a fresh log), recorded in the state file so `lab status` and
 // `lab down` see the new process. An agent that is still running is stopped first with SIGTERM
-// (Cease to its peers, kernel state left in place); one that died (crashed, or was killed with
-// SIGKILL by a test) is simply started again. With `wait` it returns once the lab has converged.
+// (a graceful restart as far as its peers know, kernel state left in place); one that died
+// (crashed, or was killed with SIGKILL by a test) is simply started again. With `wait` it
+// returns once the lab has converged.
 //
 // Used by the end-to-end tests to restart an agent after killing it, and to restart one after its
 // config file was rewritten (another datastore).

@@ -6,7 +6,8 @@
 // processes outlive this one; `lab down` stops them by PID). A failure tears everything down
 // again unless `keep` is set (then the state says `failed` and `lab down` removes it later).
 //
-// down: stop every recorded process (agents first: SIGTERM sends Cease), then remove every
+// down: stop every recorded process (agents first: SIGTERM ends their sessions as a graceful
+// restart, so the ToR, stopped next, holds their routes only until it goes), then remove every
 // namespace with the lab's prefix (killing anything still inside), the lab's files and the state
 // file. It works from the state file alone, so it also cleans up after a crash of `lab up`.
 import { randomBytes } from 'node:crypto';
