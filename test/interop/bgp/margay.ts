@@ -77,7 +77,10 @@ export interface MargayHandle {
   routes(filter?: { prefix?: string; peer?: string; family?: string }): Promise<PathView[]>;
   /** The process still runs and its API answers. */
   isUp(): Promise<boolean>;
-  /** SIGTERM (Cease / Administrative Shutdown to every peer) and wait for the exit. */
+  /**
+   * SIGTERM (Cease / Administrative Shutdown to every peer: graceful restart is off in these
+   * configs, restart time 0) and wait for the exit.
+   */
   stop(): Promise<void>;
 }
 
