@@ -8,6 +8,7 @@
 //   `plain` stays Established throughout (its BIRD "since" time does not move);
 // - the BGPPeer names a key the Secret does not have: `tor1` goes down, the agent's status names
 //   the Secret and the key, and `plain` still stays up.
+// The password never shows in the agent's REST API.
 // Only the namespaces this file creates are touched; the lab removes them and kills BIRD and the
 // agent by PID in afterAll.
 import { renameSync, writeFileSync } from 'node:fs';
@@ -139,6 +140,12 @@ describe.skipIf(!isRoot)('agent: BGP password from a Secret, against BIRD 2', ()
     await established('plain');
     expect(await since('plain')).toMatch(/^\d\d:\d\d:\d\d/);
     expect((await agentStatus()).problems).toEqual([]);
+    // The REST API shows the peers, never the password.
+    for (const path of ['/v1/status', '/v1/bgp/peers']) {
+      const body = (await lab.exec(n, ['curl', '-sf', `http://127.0.0.1:${API_PORT}${path}`])).stdout;
+      expect(body).toContain('192.0.2.1');
+      expect(body).not.toContain('first-key');
+    }
   }, 60_000);
 
   it('re-keys that session only when the Secret changes', async () => {
