@@ -63,6 +63,12 @@ export function speakerMetrics(peers: readonly PeerStatus[]): MetricFamily[] {
       samples: peers.map((p) => ({ labels: { peer: p.address }, value: p.state === 'Established' ? 1 : 0 })),
     },
     {
+      name: 'margay_bgp_stale_routes',
+      help: 'Routes of an ended session with this peer still kept by graceful restart (RFC 4724, RFC 9494 long-lived).',
+      type: 'gauge',
+      samples: peers.map((p) => ({ labels: { peer: p.address }, value: p.staleRoutes?.routes ?? 0 })),
+    },
+    {
       name: 'margay_bfd_session_up',
       help: '1 when the BFD session with this peer is Up (peers with BFD only).',
       type: 'gauge',

@@ -1,8 +1,10 @@
 // Graceful-restart state on its way to the operator: the REST API's peer schema keeps
-// PeerStatus.llgrNegotiated and staleRoutes, and `margayctl node status` counts the kept routes.
+// PeerStatus.llgrNegotiated and staleRoutes, `margayctl node status` counts the kept routes and
+// /metrics has them per peer.
 import { describe, expect, it } from 'vitest';
 import { shape } from '../../../../src/api/json-schema.ts';
 import { peerSchema } from '../../../../src/api/schemas.ts';
+import { speakerMetrics } from '../../../../src/cli/speaker.ts';
 import { type PeerJson, peerTable } from '../../../../src/ctl/status.ts';
 
 const peer = (over: Partial<PeerJson>): PeerJson => ({
@@ -47,5 +49,15 @@ describe('graceful restart and LLGR in the peer status', () => {
     );
     expect(table).toContain('| Established; 1 stale route kept (long-lived: ipv4-unicast) ');
     expect(table).toMatch(/\| Established +\|/);
+  });
+
+  it('/metrics has the kept routes per peer, 0 without', () => {
+    const family = speakerMetrics([peer({ staleRoutes: stale }), peer({ address: '192.0.2.3' })]).find(
+      (f) => f.name === 'margay_bgp_stale_routes',
+    );
+    expect(family?.samples).toEqual([
+      { labels: { peer: '192.0.2.2' }, value: 4 },
+      { labels: { peer: '192.0.2.3' }, value: 0 },
+    ]);
   });
 });
