@@ -571,7 +571,7 @@ export class PolicyStore {
       return;
     }
     if (old === undefined || !sameLabels(old.pod.labels, pod.labels))
-      this.#index.set({ id, namespace: pod.namespace, labels: pod.labels });
+      this.#index.set(pod);
     this.#pods.set(id, { raw, pod, problems: r.problems });
     this.#setPodProblems(id, r.problems);
     const isLocal = pod.endpoint !== undefined;

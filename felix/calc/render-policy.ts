@@ -118,6 +118,27 @@ function problemOf(object: string, field: string, message: string): PolicyProble
 // Shared by every resolved pod that has none: a cluster holds one of each pod's lists, not two.
 const NO_ADDRESSES: readonly string[] = Object.freeze([]);
 const NO_PORTS: readonly ResolvedPort[] = Object.freeze([]);
+
+/**
+ * Resolved port lists by content. The pods of one workload declare the same ports, so one frozen
+ * list serves all of them instead of a list and its port objects held per pod (at tens of
+ * thousands of pods, fewer objects for every major collection to mark). Cleared when it reaches
+ * PORT_LISTS_MAX distinct lists, so that a cluster of ever-changing ports cannot grow it.
+ */
+const portLists = new Map<string, readonly ResolvedPort[]>();
+const PORT_LISTS_MAX = 4096;
+
+function sharedPorts(ports: ResolvedPort[]): readonly ResolvedPort[] {
+  if (ports.length === 0) return NO_PORTS;
+  let key = '';
+  for (const p of ports) key += `${p.name ?? ''}\0${p.port}\0${p.protocol}\0`;
+  const have = portLists.get(key);
+  if (have !== undefined) return have;
+  if (portLists.size >= PORT_LISTS_MAX) portLists.clear();
+  const list = Object.freeze(ports.map((p) => Object.freeze(p)));
+  portLists.set(key, list);
+  return list;
+}
 const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
 const NO_PROBLEMS: readonly PolicyProblem[] = Object.freeze([]);
 
@@ -130,7 +151,9 @@ export function resolvePod(
   pod: PolicyPod,
   nodeName: string,
 ): { pod: ResolvedPod; problems: readonly PolicyProblem[] } {
-  const id = `${pod.namespace}/${pod.name}`;
+  // A flat string: a template literal makes a cons string, which the maps keyed by it flatten
+  // into a second string, two objects per pod for as long as the pod lives.
+  const id = [pod.namespace, pod.name].join('/');
   const problems: PolicyProblem[] = [];
   const addresses = (
     list: readonly string[] | undefined,
@@ -193,7 +216,7 @@ export function resolvePod(
       labels: pod.labels ?? NO_LABELS,
       ipv4,
       ipv6,
-      ports: ports.length === 0 ? NO_PORTS : ports,
+      ports: sharedPorts(ports),
       endpoint,
     },
     problems: problems.length === 0 ? NO_PROBLEMS : problems,

@@ -1,13 +1,18 @@
-// One copy of each short string value that the objects of a cluster repeat. A parser (YAML, JSON,
-// a worker's structured clone) makes a new string for every occurrence: a cluster of 30,000 pods
-// holds 30,000 copies each of "v1", "Pod", "TCP", "Running", its container and port names and its
-// label values. Validated resources are walked once as they enter a datastore and each short
-// string value is replaced by the copy the pool already holds, so the copies are garbage at once
-// and the heap (and every major collection, which visits all of it) is smaller.
+// One copy of each short string value that the objects of a cluster repeat, and of each small
+// object made only of such values. A parser (YAML, JSON, a worker's structured clone) makes a new
+// string for every occurrence: a cluster of 30,000 pods holds 30,000 copies each of "v1", "Pod",
+// "TCP", "Running", its container and port names and its label values, and as many label sets,
+// container port lists and specs that the pods of one workload (on one node) repeat. Validated
+// resources are walked once as they enter a datastore: each short string value is replaced by
+// the copy the pool already holds, and each nested object or array whose values the pool held
+// already by the copy it shares (frozen), so the copies are garbage at once and the heap (and
+// every major collection, which visits all of it) is smaller.
 //
-// The pool is bounded: when it holds MAX_ENTRIES strings it starts afresh, so that values seen
-// once (names, addresses) cannot grow it without limit; the values a cluster repeats are back in
-// it after their next occurrence. Property names need no pooling (V8 keeps one copy of each).
+// The pool is bounded: when it holds MAX_ENTRIES strings (MAX_OBJECTS objects) it starts afresh,
+// so that values seen once (names, addresses) cannot grow it without limit; the values a cluster
+// repeats are back in it after their next occurrence. An object is pooled only once every value
+// in it has been seen before, so an object with a pod's own name or address never is. Property
+// names need no pooling (V8 keeps one copy of each).
 
 /** Strings longer than this are left as they are: long values rarely repeat. */
 export const MAX_LENGTH = 48;
@@ -15,8 +20,19 @@ export const MAX_LENGTH = 48;
 /** How many strings the pool holds before it starts afresh. */
 export const MAX_ENTRIES = 1 << 16;
 
+/** How many shared objects and arrays the pool holds before it starts afresh. */
+export const MAX_OBJECTS = 1 << 14;
+
+/** What #child answers for a value the pool has not seen before (or will not pool). */
+const FIRST_SEEN: unique symbol = Symbol('first seen');
+
 export class StringPool {
   #strings = new Map<string, string>();
+  /** Shared nodes by a key made of their values (pooled child nodes by id). */
+  #objects = new Map<string, object>();
+  /** The id of every node the pool shares (or shared before it last started afresh). */
+  readonly #ids = new WeakMap<object, number>();
+  #nextId = 0;
 
   /** The pool's copy of `s`, which becomes the copy when it has none. */
   intern(s: string): string {
@@ -39,26 +55,80 @@ export class StringPool {
 
   /**
    * Replaces, in place, every short string value in `value` (plain objects and arrays, to any
-   * depth) by the pool's copy; returns `value`. For objects fresh from a parser or a schema, that
-   * nothing else holds yet.
+   * depth) by the pool's copy, and every nested object or array that holds only repeated values by
+   * one shared, frozen copy (see `#walk`); returns `value`, which itself is never replaced. For
+   * objects fresh from a parser or a schema, that nothing else holds yet: what it shares is frozen,
+   * so a later attempt to change it in place throws instead of changing every object that shares it.
    */
   internValues<T>(value: T): T {
-    if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return value;
-    if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++) {
-        const v: unknown = value[i];
-        if (typeof v === 'string') value[i] = this.intern(v);
-        else if (v !== null && typeof v === 'object') this.internValues(v);
-      }
-      return value;
-    }
-    const o = value as Record<string, unknown>;
-    for (const k in o) {
-      const v = o[k];
-      if (typeof v === 'string') o[k] = this.intern(v);
-      else if (v !== null && typeof v === 'object') this.internValues(v);
-    }
+    if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) this.#walk(value);
     return value;
+  }
+
+  /**
+   * Pools the values of `node` in place and says whether `node` is made only of repeated values:
+   * numbers, booleans, null, strings the pool held before this walk, and nodes the pool shares.
+   * The caller then puts the pool's copy of such a node in its place: the labels, annotations,
+   * container ports and specs that pods of one workload repeat are one object each, not one per
+   * pod. A node with a value seen for the first time (a pod's name or address) is left as it is
+   * and not remembered, so unique objects cannot fill the pool.
+   */
+  #walk(node: object): boolean {
+    let repeated = true;
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        const v: unknown = node[i];
+        const r = this.#child(v);
+        if (r === FIRST_SEEN) repeated = false;
+        else if (r !== v) node[i] = r;
+      }
+    } else {
+      const o = node as Record<string, unknown>;
+      for (const k in o) {
+        const v = o[k];
+        const r = this.#child(v);
+        if (r === FIRST_SEEN) repeated = false;
+        else if (r !== v) o[k] = r;
+      }
+    }
+    return repeated;
+  }
+
+  /** `v` as its parent keeps it (pooled), or FIRST_SEEN when it is not a repeated value. */
+  #child(v: unknown): unknown {
+    if (typeof v === 'string') {
+      if (v.length > MAX_LENGTH) return FIRST_SEEN;
+      const have = this.#strings.get(v);
+      if (have !== undefined) return have;
+      this.intern(v);
+      return FIRST_SEEN;
+    }
+    if (v === null || typeof v !== 'object') return v;
+    if (this.#ids.has(v)) return v;
+    if (Object.isFrozen(v) || !this.#walk(v)) return FIRST_SEEN;
+    return this.#shared(v);
+  }
+
+  /** The pool's frozen copy of a node made only of repeated values (`v` becomes it if none). */
+  #shared(v: object): object {
+    let key = Array.isArray(v) ? '[' : '{';
+    for (const [k, x] of Object.entries(v)) {
+      key += `${JSON.stringify(k)}:`;
+      key += typeof x === 'object' && x !== null ? `#${this.#ids.get(x)}` : JSON.stringify(x);
+      key += ',';
+    }
+    const have = this.#objects.get(key);
+    if (have !== undefined) return have;
+    if (this.#objects.size >= MAX_OBJECTS) this.#objects = new Map();
+    Object.freeze(v);
+    this.#ids.set(v, this.#nextId++);
+    this.#objects.set(key, v);
+    return v;
+  }
+
+  /** How many shared objects and arrays the pool holds. */
+  get objects(): number {
+    return this.#objects.size;
   }
 }
 

@@ -69,8 +69,10 @@ export const podSchema = z
 export type Pod = z.output<typeof podSchema>;
 
 /** Every container port of the pod, in container order. */
-export function podContainerPorts(pod: Pod): ContainerPort[] {
-  return pod.spec.containers.flatMap((c) => c.ports);
+export function podContainerPorts(pod: Pod): readonly ContainerPort[] {
+  const cs = pod.spec.containers;
+  // One container (the common case): its own list, not a copy of it per pod.
+  return cs.length === 1 ? cs[0]!.ports : cs.flatMap((c) => c.ports);
 }
 
 /** The pod's addresses (status.podIPs, else status.podIP). */

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FileDatastore, POOL_MIN_PIECES } from '../../../../src/datastore/file/file-datastore.ts';
 import { parsePiece, parsePieceFully, sharedValues } from '../../../../src/datastore/file/parse.ts';
-import { MAX_ENTRIES, MAX_LENGTH, StringPool, strings } from '../../../../src/model/intern.ts';
+import { MAX_ENTRIES, MAX_LENGTH, MAX_OBJECTS, StringPool, strings } from '../../../../src/model/intern.ts';
 import { FakeKubeApiServer } from '../../../fakes/kube-apiserver.ts';
 import { waitUntil } from '../../fakes/wait.ts';
 import { namespace, recordedDatastore } from '../datastore/k8s/fixtures.ts';
@@ -49,6 +49,50 @@ describe('StringPool', () => {
     const frozen = Object.freeze({ protocol: 'TCP' });
     expect(() => pool.internValues({ ports: [frozen], name: 'x' })).not.toThrow();
     expect(pool.size).toBe(1);
+  });
+
+  it('shares the nested objects that hold only repeated values, never one with a value of its own', () => {
+    const pool = new StringPool();
+    const pod = (name: string, ip: string) => ({
+      kind: 'Pod',
+      metadata: { name, labels: { app: 'web', tier: 'front' }, annotations: {} },
+      spec: {
+        nodeName: 'node-1',
+        containers: [{ name: 'main', ports: [{ name: 'http', protocol: 'TCP', containerPort: 80 }] }],
+      },
+      status: { podIPs: [{ ip }], phase: 'Running' },
+    });
+    const pods = Array.from({ length: 50 }, (_, i) => pool.internValues(pod(`web-${i}`, `10.0.0.${i}`)));
+    // The first pod's values are all new; from the second on, labels, annotations and spec (with
+    // its containers and ports) are one object, held by the second pod and shared by the rest.
+    expect(pods[0]!.metadata.labels).not.toBe(pods[1]!.metadata.labels);
+    for (const p of pods.slice(2)) {
+      expect(p.metadata.labels).toBe(pods[1]!.metadata.labels);
+      expect(p.metadata.annotations).toBe(pods[1]!.metadata.annotations);
+      expect(p.spec).toBe(pods[1]!.spec);
+      // Each pod's own name and address: its metadata, status and podIPs stay its own.
+      expect(p.metadata).not.toBe(pods[1]!.metadata);
+      expect(p.status.podIPs).not.toBe(pods[1]!.status.podIPs);
+    }
+    expect(pods.map((p) => p.metadata.name)).toEqual(pods.map((_, i) => `web-${i}`));
+    expect(pods[49]).toEqual(pod('web-49', '10.0.0.49'));
+    // labels, annotations, ports[0], ports, containers[0], containers, spec: seven, however many pods.
+    expect(pool.objects).toBe(7);
+    // Shared means frozen: changing one in place throws rather than changing all the pods.
+    expect(() => {
+      (pods[7]!.metadata.labels as Record<string, string>).app = 'db';
+    }).toThrow(TypeError);
+    expect(pods[8]!.metadata.labels.app).toBe('web');
+  });
+
+  it('keeps the shared objects bounded as it keeps the strings', () => {
+    const pool = new StringPool();
+    pool.intern('v');
+    for (let i = 0; i <= MAX_OBJECTS; i++) {
+      pool.intern(`k${i}`);
+      pool.internValues({ o: { [`k${i}`]: 'v' } });
+    }
+    expect(pool.objects).toBe(1);
   });
 
   it('starts afresh when full, so values seen once cannot grow it without limit', () => {
