@@ -4,7 +4,8 @@
 //
 // 2 nodes (mesh) + a BIRD or FRR ToR, two pods on node-2 and one on node-1. A probe loop runs
 // in the ToR's namespace to every pod (TCP, every 100 ms, 1 s timeout), IPv4 and IPv6, so each
-// probe follows the route the ToR learned over BGP. Then:
+// probe follows the route the ToR learned over BGP. The ToR's BGPPeers get `maxRestartTime`,
+// which the ToR must see as the restart time in node-2's OPEN. Then:
 // - `margay lab restart-agent node-2` stops the agent with SIGTERM and starts it again. The
 //   agent ends its sessions as a graceful restart: BIRD 2.0.12 does not send the RFC 8538 N bit,
 //   so its session is closed without a NOTIFICATION and BIRD keeps the routes as a graceful
@@ -13,7 +14,7 @@
 //   the ToR keeps forwarding on the stale routes until our End-of-RIB. No probe may fail.
 // - `margay lab delete` of the ToR's BGPPeers ends the peering for good: the agents send Cease /
 //   Peer De-configured and the ToR has no route to node-2's pods within a few seconds, not after
-//   the 120 s restart time.
+//   the restart time.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupStale } from '../../src/lab/lab.ts';
 import { type LoopResult, type ProbeLoop, startProbeLoop } from '../../src/lab/probe-loop.ts';
 import { type LabState, readState } from '../../src/lab/state.ts';
+import { bare, SUBNET_LABEL } from '../../src/lab/topology.ts';
 import { torCommand, torPrefixes, torSessions } from '../../src/lab/tor.ts';
 import { labDown } from '../../src/lab/up.ts';
 import { waitFor } from '../../src/lab/wait.ts';
@@ -70,6 +72,22 @@ function describeFailures(rs: readonly LoopResult[], t0: number): string {
     .join('\n');
 }
 
+const RESTART_TIME = 300;
+
+/** The restart time of node-2's IPv4 session as the ToR received it in node-2's OPEN. */
+async function restartTimeAtTor(state: LabState): Promise<number | undefined> {
+  const router = state.router!;
+  if (router.tor === 'bird') {
+    const m = /Graceful restart\s*\n\s*Restart time: (\d+)/.exec(
+      await torCommand(router, 'show protocols all node2'),
+    );
+    return m ? Number(m[1]) : undefined;
+  }
+  const address = bare(state.nodes[1]!.ipv4);
+  const nb = JSON.parse(await torCommand(router, `show bgp neighbors ${address} json`))[address];
+  return nb?.gracefulRestartInfo?.timers?.receivedRestartTimer;
+}
+
 async function allReachable(loop: ProbeLoop): Promise<void> {
   await waitFor(() => loop.results(), {
     describe: 'a reachable result for every pair',
@@ -112,6 +130,35 @@ describe.skipIf(!isRoot).each(['bird', 'frr'] as const)(
     it('a SIGTERM restart of the agent loses no probe from the ToR (IPv4 and IPv6)', async () => {
       const router = state.router!;
       const from = { ns: router.ns, id: 'tor' };
+      // The ToR's BGPPeers with a restart time of their own: it reaches the sessions' OPENs.
+      const iface = router.interfaces[0]!;
+      const peers = join(stateDir, 'tor-peers-restart-time.yaml');
+      writeFileSync(
+        peers,
+        [
+          ['tor-subnet-1', iface.ipv4],
+          ['tor-subnet-1-v6', iface.ipv6 as string],
+        ]
+          .map(
+            ([name, address]) =>
+              `apiVersion: margay.io/v1\nkind: BGPPeer\nmetadata: { name: ${name} }\n` +
+              `spec: { peerIP: "${bare(address as string)}", asNumber: ${router.torAsNumber}, ` +
+              `nodeSelector: "${SUBNET_LABEL} == '${iface.subnet}'", maxRestartTime: ${RESTART_TIME} }\n`,
+          )
+          .join('---\n'),
+      );
+      const applied = labCli(stateDir, 'apply', peers);
+      expect(applied.code, applied.out).toBe(0);
+      await waitFor(() => restartTimeAtTor(state), {
+        describe: `${tor}: node-2's OPEN with restart time ${RESTART_TIME}`,
+        until: (t) => t === RESTART_TIME,
+        timeoutMs: 20_000,
+      });
+      await waitFor(() => torSessions(router), {
+        describe: `${tor}: every session Established`,
+        until: (ss) => ss.length === 4 && ss.every((s) => s.state === 'Established'),
+        timeoutMs: 15_000,
+      });
       const loops = [
         await startProbeLoop(state, {
           port: '8080/tcp',
@@ -147,6 +194,7 @@ describe.skipIf(!isRoot).each(['bird', 'frr'] as const)(
           console.log(`[sigterm-restart] BIRD node2 after the restart:\n${caps}`);
           expect(caps).toMatch(/Graceful restart\s*\n\s*Restart time: \d+\s*\n\s*Restart recovery/);
           expect(caps).toMatch(/AF supported: ipv4\s*\n\s*AF preserved: ipv4/);
+          expect(await restartTimeAtTor(state)).toBe(RESTART_TIME);
         } else {
           const address = state.nodes[1]!.ipv4.split('/')[0] as string;
           const nb = JSON.parse(await torCommand(router, `show bgp neighbors ${address} json`))[address];
@@ -161,6 +209,7 @@ describe.skipIf(!isRoot).each(['bird', 'frr'] as const)(
             rBit: true,
             nBit: true,
             ipv4Unicast: { fBit: true },
+            timers: { receivedRestartTimer: RESTART_TIME },
           });
         }
         // Probe on past the new session's End-of-RIB.
