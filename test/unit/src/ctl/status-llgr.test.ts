@@ -2,6 +2,7 @@
 // PeerStatus.llgrNegotiated and staleRoutes, `margayctl node status` counts the kept routes and
 // /metrics has them per peer.
 import { describe, expect, it } from 'vitest';
+import type { PeerStatus } from '../../../../bgp/index.ts';
 import { shape } from '../../../../src/api/json-schema.ts';
 import { peerSchema } from '../../../../src/api/schemas.ts';
 import { speakerMetrics } from '../../../../src/cli/speaker.ts';
@@ -52,7 +53,12 @@ describe('graceful restart and LLGR in the peer status', () => {
   });
 
   it('/metrics has the kept routes per peer, 0 without', () => {
-    const family = speakerMetrics([peer({ staleRoutes: stale }), peer({ address: '192.0.2.3' })]).find(
+    // PeerStatus as the speaker returns it: `since` in ms since the epoch.
+    const status = (over: Partial<PeerJson>): PeerStatus => {
+      const { prefixLimit: _none, ...json } = peer(over);
+      return { ...json, since: 0 };
+    };
+    const family = speakerMetrics([status({ staleRoutes: stale }), status({ address: '192.0.2.3' })]).find(
       (f) => f.name === 'margay_bgp_stale_routes',
     );
     expect(family?.samples).toEqual([
