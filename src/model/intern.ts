@@ -79,8 +79,9 @@ export class StringPool {
       for (let i = 0; i < node.length; i++) {
         const v: unknown = node[i];
         const r = this.#child(v);
+        // Strings compare by value: the pool's copy is put in place even when `r === v`.
         if (r === FIRST_SEEN) repeated = false;
-        else if (r !== v) node[i] = r;
+        else node[i] = r;
       }
     } else {
       const o = node as Record<string, unknown>;
@@ -88,7 +89,7 @@ export class StringPool {
         const v = o[k];
         const r = this.#child(v);
         if (r === FIRST_SEEN) repeated = false;
-        else if (r !== v) o[k] = r;
+        else o[k] = r;
       }
     }
     return repeated;

@@ -7,6 +7,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { getHeapSnapshot } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { FileDatastore, POOL_MIN_PIECES } from '../../../../src/datastore/file/file-datastore.ts';
 import { parsePiece, parsePieceFully, sharedValues } from '../../../../src/datastore/file/parse.ts';
@@ -83,6 +84,16 @@ describe('StringPool', () => {
       (pods[7]!.metadata.labels as Record<string, string>).app = 'db';
     }).toThrow(TypeError);
     expect(pods[8]!.metadata.labels.app).toBe('web');
+  });
+
+  it('leaves one copy of a repeated string in the heap, however many objects hold it', async () => {
+    const pool = new StringPool();
+    const value = ['pool', 'identity', 'probe'].join('-');
+    const text = JSON.stringify({ metadata: { name: 'x', labels: { a: value } }, list: [value] });
+    const kept = Array.from({ length: 40 }, () => pool.internValues(JSON.parse(text)));
+    // The pool's copy, held by all 40 objects in both places, and this test's own `value`.
+    expect(await heapCopiesOf(value)).toBe(2);
+    expect(kept).toHaveLength(40);
   });
 
   it('keeps the shared objects bounded as it keeps the strings', () => {
@@ -162,3 +173,23 @@ describe('the datastores share the values they keep', () => {
     }
   });
 });
+
+/** How many string objects with exactly this value the heap holds (a heap snapshot: V8's own count). */
+async function heapCopiesOf(value: string): Promise<number> {
+  const chunks: Buffer[] = [];
+  for await (const c of getHeapSnapshot()) chunks.push(c as Buffer);
+  const snap = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+    snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
+    nodes: number[];
+    strings: string[];
+  };
+  const fields = snap.snapshot.meta.node_fields;
+  const width = fields.length;
+  const typeAt = fields.indexOf('type');
+  const nameAt = fields.indexOf('name');
+  const stringType = snap.snapshot.meta.node_types[0].indexOf('string');
+  let n = 0;
+  for (let i = 0; i < snap.nodes.length; i += width)
+    if (snap.nodes[i + typeAt] === stringType && snap.strings[snap.nodes[i + nameAt]!] === value) n++;
+  return n;
+}
