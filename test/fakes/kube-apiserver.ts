@@ -61,6 +61,8 @@ export interface FakeKubeApiServerOptions {
   readonly namespaces?: readonly string[];
   /** Named-resource RBAC rules (kube/rbac.ts); default none, nothing restricted. */
   readonly rbac?: readonly NamedResourceRule[];
+  /** A bearer token that the RBAC rules do not restrict (a cluster admin, e.g. a test's writes). */
+  readonly adminToken?: string;
 }
 
 export interface RequestRecord {
@@ -381,7 +383,15 @@ export class FakeKubeApiServer {
       typeof this.#options.tls === 'object' &&
       this.#options.tls.clientCa !== undefined &&
       (req.socket as TLSSocket).authorized === true;
-    if (token !== undefined && !byCertificate && req.headers.authorization !== `Bearer ${token}`) {
+    const isAdmin =
+      this.#options.adminToken !== undefined &&
+      req.headers.authorization === `Bearer ${this.#options.adminToken}`;
+    if (
+      token !== undefined &&
+      !byCertificate &&
+      !isAdmin &&
+      req.headers.authorization !== `Bearer ${token}`
+    ) {
       throw new ApiError(failure(401, 'Unauthorized', 'Unauthorized'));
     }
     const path = url.pathname;
@@ -399,14 +409,15 @@ export class FakeKubeApiServer {
       this.#sendJson(res, record, 200, doc);
       return;
     }
-    authorize(
-      this.#rbac,
-      'system:serviceaccount:margay-system:margay',
-      req.method ?? 'GET',
-      resourceRoute,
-      url.searchParams,
-      record.isWatch,
-    );
+    if (!isAdmin)
+      authorize(
+        this.#rbac,
+        'system:serviceaccount:margay-system:margay',
+        req.method ?? 'GET',
+        resourceRoute,
+        url.searchParams,
+        record.isWatch,
+      );
     const result = await serveResource(
       {
         store: this.#store,
