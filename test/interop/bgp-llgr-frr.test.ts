@@ -5,7 +5,7 @@
 // (TCP closes without a NOTIFICATION: a graceful end for both).
 // - FRR as helper of Margay: our routes keep for the restart time, then carry LLGR_STALE with the
 //   NO_LLGR ones gone; the restarted Margay (R and F bits) replaces what it re-announces and its
-//   End-of-RIB removes the rest.
+//   End-of-RIB removes the rest; without a restart they are gone after our stale time.
 // - Margay as helper of FRR: FRR's routes turn LLGR_STALE after FRR's restart time, the NO_LLGR
 //   ones go, and all are gone after FRR's stale time.
 // The timings measured are printed (`[llgr-frr] …`).
@@ -171,6 +171,30 @@ describe('RFC 9494 long-lived graceful restart with FRR 8.4', () => {
     });
     expect([...after.keys()]).toEqual([OURS.v4]);
   }, 90_000);
+
+  test('FRR as helper: our long-lived stale route is gone after our stale time', async () => {
+    await waitFor(frrView, { describe: 'our route at FRR', until: (v) => v.size === 1, timeoutMs: 30_000 });
+    const t0 = Date.now();
+    process.kill(m.pid, 'SIGKILL');
+    await waitFor(frrView, {
+      describe: 'our route long-lived stale at FRR',
+      until: (v) => v.get(OURS.v4)?.includes('llgr-stale') === true,
+      timeoutMs: 15_000,
+    });
+    const tLong = Date.now() - t0;
+    await waitFor(frrView, {
+      describe: 'our route gone at FRR',
+      until: (v) => v.size === 0,
+      timeoutMs: 20_000,
+    });
+    const tGone = Date.now() - t0;
+    console.log(
+      `[llgr-frr] FRR helper: LLGR_STALE after ${seconds(tLong)} s, gone after ${seconds(tGone)} s`,
+    );
+    expect(tGone - tLong).toBeGreaterThanOrEqual(STALE_S * 1000 - 1500);
+    expect(tGone - tLong).toBeLessThan(STALE_S * 1000 + 3000);
+    m = await startOurs(allOurs, true);
+  }, 60_000);
 
   test("Margay as helper: FRR's routes LLGR_STALE after its restart time, NO_LLGR gone, then all gone", async () => {
     await waitFor(ourView, {
