@@ -22,6 +22,7 @@
 //   peer's routes while its agent restarts: `Speaker.stop()` sends Cease / Administrative Reset.
 // - Without N, no NOTIFICATION end is graceful (RFC 4724 §4.2 as before RFC 8538): the routes go.
 // - A Hard Reset (sent or received) always flushes (RFC 8538 §3).
+//
 // Long-lived graceful restart (RFC 9494), when both OPENs carried the LLGR capability: the
 // families of the peer's LLGR capability with a stale time above 0 are kept longer. When the
 // Restart Time runs out (at once when it is 0 or the family is not in the GR capability), each
@@ -29,8 +30,10 @@
 // the LLGR_STALE community, routes with NO_LLGR go (llgr.ts), and the family's timer starts.
 // The timer keeps running when the peer is back; End-of-RIB of the family from the new session
 // ends it as in RFC 4724, and so does a new session whose LLGR capability lacks the family or
-// its F bit. The stale-path timer applies to the RFC 4724 phase only. The peer's stale time is
-// used as advertised (no local maximum).
+// its F bit. A route the new session re-announces wins over its long-lived stale copy at once
+// (the LLGR_STALE step of decision.ts). The stale-path timer applies to the RFC 4724 phase
+// only. The peer's stale time is used as advertised (no local maximum).
+//
 // Known limits: routes from the stale peer may be sent back to the restarted peer (eBGP: its AS
 // is in the path and it drops them; iBGP: split horizon stops them), and a second graceful
 // end before End-of-RIB drops the older stale set instead of merging it.
