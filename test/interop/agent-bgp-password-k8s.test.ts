@@ -90,7 +90,7 @@ describe.skipIf(!isRoot)(
       const fromChart = rendered.filter((o) => ['BGPConfiguration', 'BGPPeer', 'Role'].includes(o.kind));
       expect(fromChart.map((o) => o.kind).sort()).toEqual(['BGPConfiguration', 'BGPPeer', 'Role']);
       const cm = rendered.find((o) => o.kind === 'ConfigMap' && 'agent.json' in ((o.data as object) ?? {}));
-      const chartConfig = parseYaml((cm?.data as Record<string, string>)['agent.json']!) as Record<
+      const chartConfig = parseYaml((cm!.data as Record<string, string>)['agent.json']!) as Record<
         string,
         unknown
       >;

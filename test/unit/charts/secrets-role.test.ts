@@ -59,16 +59,16 @@ describe('chart: BGP password Secrets', () => {
       const r = validateResource(o);
       expect(r.ok ? [] : r.problems).toEqual([]);
     }
-    expect((ofKind(objs, 'BGPPeer')[0]?.spec as { password?: unknown }).password).toEqual({
+    const peer = ofKind(objs, 'BGPPeer')[0];
+    expect((peer!.spec as { password?: unknown }).password).toEqual({
       secretKeyRef: { name: 'tor-md5', key: 'password' },
     });
-    expect(
-      (ofKind(objs, 'BGPConfiguration')[0]?.spec as { nodeMeshPassword?: unknown }).nodeMeshPassword,
-    ).toEqual({
+    const bgpConfig = ofKind(objs, 'BGPConfiguration')[0];
+    expect((bgpConfig!.spec as { nodeMeshPassword?: unknown }).nodeMeshPassword).toEqual({
       secretKeyRef: { name: 'mesh-md5', key: 'pw' },
     });
     const cm = ofKind(objs, 'ConfigMap').find((o) => o.metadata.name === RELEASE);
-    const config = parseAgentConfig(parseYaml((cm?.data as Record<string, string>)['agent.json']!));
+    const config = parseAgentConfig(parseYaml((cm!.data as Record<string, string>)['agent.json']!));
     expect(config.secretNamespace).toBe(NAMESPACE);
   });
 
