@@ -7,11 +7,11 @@
 // - BIRD switches to a new key, and the Secret follows: `tor1` comes back with the new key, and
 //   `plain` stays Established throughout (its BIRD "since" time does not move);
 // - the BGPPeer names a key the Secret does not have: `tor1` goes down, the agent's status names
-//   the Secret and the key, and `plain` still stays up.
+//   the Secret and the key (so does its log), and `plain` still stays up.
 // The password never shows in the agent's REST API.
 // Only the namespaces this file creates are touched; the lab removes them and kills BIRD and the
 // agent by PID in afterAll.
-import { renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requirePrograms } from '../support/programs.ts';
@@ -78,6 +78,7 @@ describe.skipIf(!isRoot)('agent: BGP password from a Secret, against BIRD 2', ()
   let n = '';
   let bird: BirdHandle;
   let datastore = '';
+  let agentLog = '';
 
   const save = (text: string) => {
     writeFileSync(`${datastore}.tmp`, text);
@@ -128,7 +129,7 @@ describe.skipIf(!isRoot)('agent: BGP password from a Secret, against BIRD 2', ()
         logLevel: 'info',
       }),
     );
-    lab.spawn(n, [process.execPath, MAIN, 'agent', '--config', config], { name: 'agent' });
+    agentLog = lab.spawn(n, [process.execPath, MAIN, 'agent', '--config', config], { name: 'agent' }).logFile;
   }, 30_000);
 
   afterAll(async () => {
@@ -176,6 +177,10 @@ describe.skipIf(!isRoot)('agent: BGP password from a Secret, against BIRD 2', ()
       describe: 'BIRD tor1 down',
       timeoutMs: 10_000,
     });
+    // The agent's log says it too (a calc.problem warning), without the value.
+    const log = readFileSync(agentLog, 'utf8');
+    expect(log).toMatch(/calc\.problem.*Secret margay-system\/tor-md5 has no key \\?"no-such-key/);
+    expect(log).not.toContain('second-key');
     expect(await state('plain')).toBe('Established');
     expect(await since('plain')).toBe(plainSince);
   }, 60_000);
