@@ -23,7 +23,7 @@ export const MAX_ENTRIES = 1 << 16;
 /** How many shared objects and arrays the pool holds before it starts afresh. */
 export const MAX_OBJECTS = 1 << 14;
 
-/** What #child answers for a value the pool has not seen before (or will not pool). */
+/** What #node answers for an object or array that holds a value not repeated yet. */
 const FIRST_SEEN: unique symbol = Symbol('first seen');
 
 export class StringPool {
@@ -32,6 +32,10 @@ export class StringPool {
   #objects = new Map<string, object>();
   /** The id of every node the pool shares (or shared before it last started afresh). */
   readonly #ids = new WeakMap<object, number>();
+  /** The strings the current walk added to the pool. */
+  readonly #fresh = new Set<string>();
+  /** What the last #string call found: whether its value was in the pool before this walk. */
+  #repeated = false;
   #nextId = 0;
 
   /** The pool's copy of `s`, which becomes the copy when it has none. */
@@ -61,7 +65,10 @@ export class StringPool {
    * so a later attempt to change it in place throws instead of changing every object that shares it.
    */
   internValues<T>(value: T): T {
-    if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) this.#walk(value);
+    if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+      this.#walk(value);
+      this.#fresh.clear();
+    }
     return value;
   }
 
@@ -78,32 +85,55 @@ export class StringPool {
     if (Array.isArray(node)) {
       for (let i = 0; i < node.length; i++) {
         const v: unknown = node[i];
-        const r = this.#child(v);
-        // Strings compare by value: the pool's copy is put in place even when `r === v`.
+        if (typeof v === 'string') {
+          node[i] = this.#string(v);
+          repeated &&= this.#repeated;
+          continue;
+        }
+        const r = this.#node(v);
         if (r === FIRST_SEEN) repeated = false;
-        else node[i] = r;
+        else if (r !== v) node[i] = r;
       }
     } else {
       const o = node as Record<string, unknown>;
       for (const k in o) {
         const v = o[k];
-        const r = this.#child(v);
+        if (typeof v === 'string') {
+          o[k] = this.#string(v);
+          repeated &&= this.#repeated;
+          continue;
+        }
+        const r = this.#node(v);
         if (r === FIRST_SEEN) repeated = false;
-        else o[k] = r;
+        else if (r !== v) o[k] = r;
       }
     }
     return repeated;
   }
 
-  /** `v` as its parent keeps it (pooled), or FIRST_SEEN when it is not a repeated value. */
-  #child(v: unknown): unknown {
-    if (typeof v === 'string') {
-      if (v.length > MAX_LENGTH) return FIRST_SEEN;
-      const have = this.#strings.get(v);
-      if (have !== undefined) return have;
-      this.intern(v);
-      return FIRST_SEEN;
+  /**
+   * The pool's copy of `v` (which becomes it if the pool has none); sets #repeated to whether the
+   * pool held it before this walk. A value this walk met first is not repeated yet: a pod's
+   * address, which it gives twice (status.podIP and status.podIPs), does not make {ip} shared.
+   */
+  #string(v: string): string {
+    if (v.length > MAX_LENGTH) {
+      this.#repeated = false;
+      return v;
     }
+    const have = this.#strings.get(v);
+    if (have === undefined) {
+      this.intern(v);
+      this.#fresh.add(v);
+      this.#repeated = false;
+      return v;
+    }
+    this.#repeated = !this.#fresh.has(have);
+    return have;
+  }
+
+  /** A value other than a string as its parent keeps it (pooled), or FIRST_SEEN if not repeated. */
+  #node(v: unknown): unknown {
     if (v === null || typeof v !== 'object') return v;
     if (this.#ids.has(v)) return v;
     if (Object.isFrozen(v) || !this.#walk(v)) return FIRST_SEEN;

@@ -61,7 +61,7 @@ describe('StringPool', () => {
         nodeName: 'node-1',
         containers: [{ name: 'main', ports: [{ name: 'http', protocol: 'TCP', containerPort: 80 }] }],
       },
-      status: { podIPs: [{ ip }], phase: 'Running' },
+      status: { podIP: ip, podIPs: [{ ip }], phase: 'Running' },
     });
     const pods = Array.from({ length: 50 }, (_, i) => pool.internValues(pod(`web-${i}`, `10.0.0.${i}`)));
     // The first pod's values are all new; from the second on, labels, annotations and spec (with
@@ -77,6 +77,7 @@ describe('StringPool', () => {
     }
     expect(pods.map((p) => p.metadata.name)).toEqual(pods.map((_, i) => `web-${i}`));
     expect(pods[49]).toEqual(pod('web-49', '10.0.0.49'));
+    // A pod's address, given twice in one pod, is still its own: {ip} is never shared.
     // labels, annotations, ports[0], ports, containers[0], containers, spec: seven, however many pods.
     expect(pool.objects).toBe(7);
     // Shared means frozen: changing one in place throws rather than changing all the pods.
