@@ -122,6 +122,8 @@ interface SessionOptions {
   readonly password?: ResolvedPassword;
   /** BGPPeer maxRestartTime, BGPConfiguration nodeMeshMaxRestartTime. */
   readonly restartTime?: number;
+  /** BGPPeer longLivedStaleTime (RFC 9494). */
+  readonly longLivedStaleTime?: number;
 }
 
 const MESH_OPTIONS: SessionOptions = { sourceAddress: 'UseNodeIP', nextHopMode: 'Auto' };
@@ -163,6 +165,8 @@ const BGPPEER_FIELD: Readonly<Record<string, string>> = {
   bfd: 'spec.bfd',
   password: 'spec.password',
   gracefulRestart: 'spec.maxRestartTime',
+  'gracefulRestart.restartTime': 'spec.maxRestartTime',
+  'gracefulRestart.longLivedStaleTime': 'spec.longLivedStaleTime',
 };
 
 /**
@@ -195,7 +199,7 @@ export function desiredPeers(
         localAddress?: string;
         holdTime: number;
         keepaliveTime?: number;
-        gracefulRestart?: { restartTime: number };
+        gracefulRestart?: { restartTime?: number; longLivedStaleTime?: number };
       }
     | undefined => {
     const mine = nodeAddress(self, family);
@@ -220,7 +224,14 @@ export function desiredPeers(
     return {
       ...(localAddress !== undefined ? { localAddress } : {}),
       ...t,
-      ...(o.restartTime !== undefined ? { gracefulRestart: { restartTime: o.restartTime } } : {}),
+      ...(o.restartTime !== undefined || o.longLivedStaleTime !== undefined
+        ? {
+            gracefulRestart: {
+              ...(o.restartTime !== undefined ? { restartTime: o.restartTime } : {}),
+              ...(o.longLivedStaleTime !== undefined ? { longLivedStaleTime: o.longLivedStaleTime } : {}),
+            },
+          }
+        : {}),
     };
   };
 
@@ -333,6 +344,7 @@ export function desiredPeers(
       ...(spec.bfd !== undefined ? { bfd: spec.bfd } : {}),
       ...(password !== undefined ? { password } : {}),
       ...(spec.maxRestartTime !== undefined ? { restartTime: spec.maxRestartTime } : {}),
+      ...(spec.longLivedStaleTime !== undefined ? { longLivedStaleTime: spec.longLivedStaleTime } : {}),
     };
 
     if (spec.peerIP !== undefined) {

@@ -76,6 +76,17 @@ const restartTime = z
   .min(0, 'must be 0..4095 seconds (RFC 4724)')
   .max(4095, 'must be 0..4095 seconds (RFC 4724)');
 
+const longLivedStaleTime = z
+  .number({ error: 'must be a number of seconds, e.g. 3600 (not a duration string such as "1h")' })
+  .int('must be an integer')
+  .min(0, 'must be 0..16777215 seconds (RFC 9494)')
+  .max(0xffffff, 'must be 0..16777215 seconds (RFC 9494)');
+
+const LONG_LIVED_STALE_TIME_DESCRIPTION =
+  'Long-lived graceful restart (RFC 9494) stale time in seconds (0..16777215) this node advertises: ' +
+  "after the restart time, a peer that also does LLGR keeps this node's routes for this long more, " +
+  'marked LLGR_STALE and least preferred; this node does the same for the peer. 0 or absent: no LLGR.';
+
 const RESTART_TIME_DESCRIPTION =
   'Graceful restart time in seconds (0..4095, RFC 4724) this node advertises: how long the peer ' +
   "keeps this node's routes while its agent restarts. Default 120.";
@@ -335,6 +346,7 @@ export const bgpPeerSpecSchema = z
       ),
     bfd: bfdField.optional().describe(BFD_DESCRIPTION),
     maxRestartTime: restartTime.optional().describe(RESTART_TIME_DESCRIPTION),
+    longLivedStaleTime: longLivedStaleTime.optional().describe(LONG_LIVED_STALE_TIME_DESCRIPTION),
     password: secretKeyRefField.optional().describe(PASSWORD_DESCRIPTION),
   })
   .superRefine((s, ctx) => {
