@@ -570,8 +570,7 @@ export class PolicyStore {
       old.raw = raw;
       return;
     }
-    if (old === undefined || !sameLabels(old.pod.labels, pod.labels))
-      this.#index.set(pod);
+    if (old === undefined || !sameLabels(old.pod.labels, pod.labels)) this.#index.set(pod);
     this.#pods.set(id, { raw, pod, problems: r.problems });
     this.#setPodProblems(id, r.problems);
     const isLocal = pod.endpoint !== undefined;
