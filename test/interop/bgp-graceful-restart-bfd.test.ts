@@ -1,0 +1,123 @@
+// A graceful stop of the speaker (what `margay agent` does on SIGTERM) toward BIRD 2.0.12 with
+// graceful restart and BFD, the README's ToR example. BIRD has no RFC 8538 N bit, so the speaker
+// closes the BGP session without a NOTIFICATION and sends BFD AdminDown. What BIRD does with
+// its BGP session then depends on its BFD mode:
+// - `bfd graceful`: BFD down starts a graceful restart; BIRD keeps our route as stale.
+// - `bfd on`: BIRD takes the BGP session down on any BFD Up → Down, AdminDown included (RFC 5882
+//   §3.2 says AdminDown should not take the client session down), and flushes our route. This
+//   test records that behaviour of BIRD 2.0.12: no stop of ours can avoid it, since BFD stops
+//   when the process does.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { SpeakerOptions } from '../../bgp/speaker/types.ts';
+import {
+  type BirdHandle,
+  birdConfig,
+  Lab,
+  parseRoutesAll,
+  startBird,
+  waitBirdEstablished,
+  waitFor,
+} from './lib/index.ts';
+import { SpeakerProcess } from './speaker-process.ts';
+
+const OUR_AS = 64512;
+const BIRD_AS = 64513;
+const ROUTE = '10.244.1.0/24';
+
+describe.each(['graceful', 'on'] as const)('graceful stop toward BIRD with `bfd %s`', (mode) => {
+  const lab = new Lab();
+  let bird: BirdHandle;
+  let speaker: SpeakerProcess | undefined;
+
+  beforeAll(async () => {
+    const m = await lab.addNamespace('m');
+    const b = await lab.addNamespace('b');
+    await lab.connect(
+      { ns: m, ifname: 'to-b', ipv4: '192.0.2.1/24' },
+      { ns: b, ifname: 'to-m', ipv4: '192.0.2.2/24' },
+    );
+    bird = await startBird(
+      lab,
+      b,
+      birdConfig({
+        routerId: '192.0.2.2',
+        localAs: BIRD_AS,
+        debug: true,
+        neighbors: [
+          {
+            name: 'm4',
+            address: '192.0.2.1',
+            remoteAs: OUR_AS,
+            holdTime: 9,
+            gracefulRestart: true,
+            extra: [`bfd ${mode};`],
+          },
+        ],
+        extra: [
+          'protocol bfd {',
+          '  interface "*" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; };',
+          '}',
+        ].join('\n'),
+      }),
+    );
+    speaker = new SpeakerProcess(m, join(lab.dir, 'speaker.log'), {
+      options: { asn: OUR_AS, routerId: '192.0.2.1' } satisfies SpeakerOptions,
+      peers: [
+        {
+          address: '192.0.2.2',
+          asn: BIRD_AS,
+          holdTime: 9,
+          connectRetryTime: 1,
+          bfd: { minRxMs: 100, minTxMs: 100, multiplier: 3 },
+        },
+      ],
+      routes: [{ prefix: ROUTE }],
+    });
+    await speaker.started;
+  });
+
+  afterAll(async () => {
+    speaker?.kill();
+    await speaker?.exited;
+    await lab.teardown();
+  });
+
+  test(mode === 'graceful' ? 'BIRD keeps our route as stale' : 'BIRD flushes our route', async () => {
+    const birdHas = async () => {
+      try {
+        return parseRoutesAll(await bird.birdc(`show route ${ROUTE} all`)).some((r) => r.prefix === ROUTE);
+      } catch {
+        return false; // "Network not found"
+      }
+    };
+    // BIRD may take its first BFD session down once more right after the BGP session comes up
+    // (and the BGP session with it): stop only a session that has been up for a while.
+    await waitFor(() => speaker!.peer(), {
+      describe: 'our peer Established for 3 s with BFD Up',
+      until: (p) => p.state === 'Established' && p.bfd?.state === 'Up' && Date.now() - p.since > 3_000,
+      timeoutMs: 20_000,
+    });
+    await waitBirdEstablished(bird, 'm4');
+    await waitFor(birdHas, { describe: `BIRD has ${ROUTE}`, until: (has) => has });
+
+    await speaker!.request('stop', { message: 'margay agent restarting' });
+    await waitFor(() => readFileSync(bird.logFile, 'utf8'), {
+      describe: 'BIRD: m4 BFD session down',
+      until: (log) => log.includes('m4: BFD session down'),
+      timeoutMs: 5_000,
+    });
+    // A while later (our restart time is 120 s).
+    await new Promise((r) => setTimeout(r, 2_000));
+    const log = readFileSync(bird.logFile, 'utf8');
+    if (mode === 'graceful') {
+      expect(log).toContain('m4: Neighbor graceful restart detected');
+      expect(await bird.birdc('show protocols all m4')).toMatch(/Neighbor graceful restart active/);
+      expect(await birdHas()).toBe(true);
+    } else {
+      expect(log).not.toContain('m4: Neighbor graceful restart detected');
+      expect(await birdHas()).toBe(false);
+    }
+  }, 40_000);
+});
