@@ -7,18 +7,27 @@
 //   §3.2 says AdminDown should not take the client session down), and flushes our route. This
 //   test records that behaviour of BIRD 2.0.12: no stop of ours can avoid it, since BFD stops
 //   when the process does.
+// FRR 8.4 with `bgp graceful-restart` and `neighbor … bfd` (bfdd): it sees the BFD down too and
+// keeps our route as stale all the same.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { SpeakerOptions } from '../../bgp/speaker/types.ts';
+import { startBfdd } from './bfdd.ts';
 import {
   type BirdHandle,
   birdConfig,
+  type FrrHandle,
+  frrConfig,
+  frrNeighbor,
+  frrRoutes,
   Lab,
   parseRoutesAll,
   startBird,
+  startFrr,
   waitBirdEstablished,
   waitFor,
+  waitFrrEstablished,
 } from './lib/index.ts';
 import { SpeakerProcess } from './speaker-process.ts';
 
@@ -119,5 +128,72 @@ describe.each(['graceful', 'on'] as const)('graceful stop toward BIRD with `bfd 
       expect(log).not.toContain('m4: Neighbor graceful restart detected');
       expect(await birdHas()).toBe(false);
     }
+  }, 40_000);
+});
+
+describe('graceful stop toward FRR with graceful restart and `neighbor … bfd`', () => {
+  const lab = new Lab();
+  let frr: FrrHandle;
+  let speaker: SpeakerProcess | undefined;
+
+  beforeAll(async () => {
+    const m = await lab.addNamespace('m');
+    const f = await lab.addNamespace('f');
+    await lab.connect(
+      { ns: m, ifname: 'to-f', ipv4: '192.0.2.1/24' },
+      { ns: f, ifname: 'to-m', ipv4: '192.0.2.2/24' },
+    );
+    frr = await startFrr(
+      lab,
+      f,
+      frrConfig({
+        routerId: '192.0.2.2',
+        localAs: BIRD_AS,
+        gracefulRestart: true,
+        neighbors: [{ address: '192.0.2.1', remoteAs: OUR_AS, extra: ['bfd'] }],
+      }),
+    );
+    await startBfdd(lab, frr, [
+      { address: '192.0.2.1', local: '192.0.2.2', ifname: 'to-m', intervalMs: 100 },
+    ]);
+    speaker = new SpeakerProcess(m, join(lab.dir, 'speaker.log'), {
+      options: { asn: OUR_AS, routerId: '192.0.2.1' } satisfies SpeakerOptions,
+      peers: [
+        {
+          address: '192.0.2.2',
+          asn: BIRD_AS,
+          holdTime: 9,
+          connectRetryTime: 1,
+          bfd: { minRxMs: 100, minTxMs: 100, multiplier: 3 },
+        },
+      ],
+      routes: [{ prefix: ROUTE }],
+    });
+    await speaker.started;
+  });
+
+  afterAll(async () => {
+    speaker?.kill();
+    await speaker?.exited;
+    await lab.teardown();
+  });
+
+  test('FRR keeps our route as stale', async () => {
+    await waitFrrEstablished(frr, '192.0.2.1');
+    await waitFor(() => speaker!.peer(), {
+      describe: 'our peer Established for 3 s with BFD Up',
+      until: (p) => p.state === 'Established' && p.bfd?.state === 'Up' && Date.now() - p.since > 3_000,
+      timeoutMs: 20_000,
+    });
+    await speaker!.request('stop', { message: 'margay agent restarting' });
+    await waitFor(() => frrNeighbor(frr, '192.0.2.1'), {
+      describe: 'FRR: session with us down',
+      until: (n) => n.state !== 'Established',
+      timeoutMs: 5_000,
+    });
+    // A while later (our restart time is 120 s).
+    await new Promise((r) => setTimeout(r, 2_000));
+    const routes = await frrRoutes(frr);
+    expect(routes.find((r) => r.prefix === ROUTE)?.raw.stale).toBe(true);
   }, 40_000);
 });
