@@ -107,3 +107,54 @@ export function flatNodes(n: number, labels: (i: number) => Record<string, strin
     }),
   );
 }
+
+/**
+ * Nodes node-1..node-N where node-1 and node-2 are route reflectors of cluster 224.0.0.1 and the
+ * rest their clients, peered by the BGPPeer peer-with-rrs; the mesh is off unless `mesh`.
+ */
+export function reflectorCluster(n: number, o: { mesh?: boolean } = {}): Resource[] {
+  return [
+    ...flatNodes(n, (i): Record<string, string> => (i <= 2 ? { 'route-reflector': 'true' } : {})),
+    bgpConfig({
+      ...(o.mesh === true ? {} : { nodeToNodeMeshEnabled: false }),
+      routeReflectorClusterIDs: [{ nodeSelector: 'has(route-reflector)', clusterID: '224.0.0.1' }],
+    }),
+    bgpPeer('peer-with-rrs', { nodeSelector: 'all()', peerSelector: 'has(route-reflector)' }),
+  ];
+}
+
+/** Route reflectors rr-a (cluster 224.0.0.1) and rr-b (cluster 224.0.0.2) peered with each other, mesh off. */
+export function twoClusterReflectors(): Snapshot {
+  return snap(
+    node('rr-a', {
+      ipv4: '192.0.2.11/24',
+      annotations: { 'margay.io/route-reflector-cluster-id': '224.0.0.1' },
+    }),
+    node('rr-b', {
+      ipv4: '192.0.2.12/24',
+      annotations: { 'margay.io/route-reflector-cluster-id': '224.0.0.2' },
+    }),
+    bgpConfig({ nodeToNodeMeshEnabled: false }),
+    bgpPeer('rr-mesh', { peerSelector: 'has(margay.io/route-reflector) || !has(x)' }),
+  );
+}
+
+/** validateResource's answer for BGPPeer tor (192.0.2.1, AS 65000) with `spec` added. */
+export function validateTorPeer(spec: Record<string, unknown>) {
+  return validateResource({
+    apiVersion: 'margay.io/v1',
+    kind: 'BGPPeer',
+    metadata: { name: 'tor' },
+    spec: { peerIP: '192.0.2.1', asNumber: 65000, ...spec },
+  });
+}
+
+/** validateResource's answer for the BGPConfiguration default with `spec`. */
+export function validateBgpConfig(spec: Record<string, unknown>) {
+  return validateResource({
+    apiVersion: 'margay.io/v1',
+    kind: 'BGPConfiguration',
+    metadata: { name: 'default' },
+    spec,
+  });
+}

@@ -3,17 +3,11 @@
 // router we reflect to, which is offered 'send'.
 import { describe, expect, it } from 'vitest';
 import { calculate } from '../../../../src/calc/calculate.ts';
-import { bgpConfig, bgpPeer, flatNodes, node, snap } from './fixtures.ts';
+import { bgpConfig, bgpPeer, flatNodes, reflectorCluster, snap, twoClusterReflectors } from './fixtures.ts';
 
 describe('addPaths between route reflectors and their clients', () => {
-  const rrLabels = (i: number): Record<string, string> => (i <= 2 ? { 'route-reflector': 'true' } : {});
   const s = snap(
-    ...flatNodes(4, rrLabels),
-    bgpConfig({
-      nodeToNodeMeshEnabled: false,
-      routeReflectorClusterIDs: [{ nodeSelector: 'has(route-reflector)', clusterID: '224.0.0.1' }],
-    }),
-    bgpPeer('peer-with-rrs', { nodeSelector: 'all()', peerSelector: 'has(route-reflector)' }),
+    ...reflectorCluster(4),
     bgpPeer('tor', { peerIP: '192.0.2.254', asNumber: 64512, routeReflectorClient: true }),
   );
 
@@ -36,21 +30,7 @@ describe('addPaths between route reflectors and their clients', () => {
   });
 
   it('reflectors of different clusters (each the other’s client) do both', () => {
-    const st = calculate(
-      snap(
-        node('rr-a', {
-          ipv4: '192.0.2.11/24',
-          annotations: { 'margay.io/route-reflector-cluster-id': '224.0.0.1' },
-        }),
-        node('rr-b', {
-          ipv4: '192.0.2.12/24',
-          annotations: { 'margay.io/route-reflector-cluster-id': '224.0.0.2' },
-        }),
-        bgpConfig({ nodeToNodeMeshEnabled: false }),
-        bgpPeer('rr-mesh', { peerSelector: 'has(margay.io/route-reflector) || !has(x)' }),
-      ),
-      { name: 'rr-a' },
-    );
+    const st = calculate(twoClusterReflectors(), { name: 'rr-a' });
     expect(st.peers.map((p) => p.addPaths)).toEqual(['both']);
   });
 

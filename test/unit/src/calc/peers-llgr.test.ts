@@ -3,8 +3,7 @@
 // to maxRestartTime.
 import { describe, expect, it } from 'vitest';
 import { calculate } from '../../../../src/calc/calculate.ts';
-import { validateResource } from '../../../../src/model/resource.ts';
-import { bgpConfig, bgpPeer, flatNodes, snap } from './fixtures.ts';
+import { bgpConfig, bgpPeer, flatNodes, snap, validateTorPeer } from './fixtures.ts';
 
 describe('long-lived graceful restart from BGPPeer', () => {
   it('reaches the peer of a router and of selected nodes, with maxRestartTime or alone', () => {
@@ -25,13 +24,7 @@ describe('long-lived graceful restart from BGPPeer', () => {
   });
 
   it('refuses values outside 0..16777215 and duration strings, naming the field', () => {
-    const peer = (longLivedStaleTime: unknown) =>
-      validateResource({
-        apiVersion: 'margay.io/v1',
-        kind: 'BGPPeer',
-        metadata: { name: 'tor' },
-        spec: { peerIP: '192.0.2.1', asNumber: 65000, longLivedStaleTime },
-      });
+    const peer = (longLivedStaleTime: unknown) => validateTorPeer({ longLivedStaleTime });
     expect(peer(16777215).ok).toBe(true);
     expect(peer(16777216)).toEqual({
       ok: false,

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { calculate } from '../../../../src/calc/calculate.ts';
 import { validateResource } from '../../../../src/model/resource.ts';
 import { secretValue } from '../../../../src/model/secret.ts';
-import { bgpConfig, bgpPeer, flatNodes, res, snap } from './fixtures.ts';
+import { bgpConfig, bgpPeer, flatNodes, res, snap, validateBgpConfig, validateTorPeer } from './fixtures.ts';
 
 const NS = 'margay-system';
 const ME = { name: 'node-1', secretNamespace: NS };
@@ -24,13 +24,7 @@ const tor = (name: string, ip: string, key = 'password', secretName = 'tor-md5')
   bgpPeer(name, { peerIP: ip, asNumber: 65000, password: { secretKeyRef: { name: secretName, key } } });
 
 describe('password validation', () => {
-  const peer = (password: unknown) =>
-    validateResource({
-      apiVersion: 'margay.io/v1',
-      kind: 'BGPPeer',
-      metadata: { name: 'tor' },
-      spec: { peerIP: '192.0.2.1', asNumber: 65000, password },
-    });
+  const peer = (password: unknown) => validateTorPeer({ password });
 
   it('takes secretKeyRef {name, key}', () => {
     expect(peer({ secretKeyRef: { name: 'tor-md5', key: 'password' } }).ok).toBe(true);
@@ -59,13 +53,7 @@ describe('password validation', () => {
   });
 
   it('takes nodeMeshPassword on BGPConfiguration, and names its field', () => {
-    const config = (nodeMeshPassword: unknown) =>
-      validateResource({
-        apiVersion: 'margay.io/v1',
-        kind: 'BGPConfiguration',
-        metadata: { name: 'default' },
-        spec: { nodeMeshPassword },
-      });
+    const config = (nodeMeshPassword: unknown) => validateBgpConfig({ nodeMeshPassword });
     expect(config({ secretKeyRef: { name: 'mesh', key: 'password' } }).ok).toBe(true);
     const bad = config({ secretKeyRef: { name: 'mesh', key: '' } });
     expect(bad.ok ? [] : bad.problems).toEqual([

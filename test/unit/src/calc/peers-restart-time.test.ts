@@ -3,8 +3,7 @@
 // speaker's peers as gracefulRestart.restartTime (router, selected nodes, the mesh).
 import { describe, expect, it } from 'vitest';
 import { calculate } from '../../../../src/calc/calculate.ts';
-import { validateResource } from '../../../../src/model/resource.ts';
-import { bgpConfig, bgpPeer, flatNodes, snap } from './fixtures.ts';
+import { bgpConfig, bgpPeer, flatNodes, snap, validateBgpConfig, validateTorPeer } from './fixtures.ts';
 
 const restartTimes = (st: ReturnType<typeof calculate>) =>
   Object.fromEntries(st.peers.map((p) => [p.address, p.gracefulRestart?.restartTime]));
@@ -45,13 +44,7 @@ describe('graceful restart times from the margay.io resources', () => {
   });
 
   it('refuses values outside 0..4095 and duration strings, naming the field', () => {
-    const peer = (maxRestartTime: unknown) =>
-      validateResource({
-        apiVersion: 'margay.io/v1',
-        kind: 'BGPPeer',
-        metadata: { name: 'tor' },
-        spec: { peerIP: '192.0.2.1', asNumber: 65000, maxRestartTime },
-      });
+    const peer = (maxRestartTime: unknown) => validateTorPeer({ maxRestartTime });
     expect(peer(4095).ok).toBe(true);
     expect(peer(4096)).toEqual({
       ok: false,
@@ -67,12 +60,7 @@ describe('graceful restart times from the margay.io resources', () => {
         'BGPPeer tor: spec.maxRestartTime: must be a number of seconds, e.g. 120 (not a duration string such as "120s")',
       ],
     });
-    const config = validateResource({
-      apiVersion: 'margay.io/v1',
-      kind: 'BGPConfiguration',
-      metadata: { name: 'default' },
-      spec: { nodeMeshMaxRestartTime: -1 },
-    });
+    const config = validateBgpConfig({ nodeMeshMaxRestartTime: -1 });
     expect(config).toEqual({
       ok: false,
       problems: ['BGPConfiguration default: spec.nodeMeshMaxRestartTime: must be 0..4095 seconds (RFC 4724)'],

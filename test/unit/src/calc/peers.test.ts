@@ -5,7 +5,16 @@ import { describe, expect, it } from 'vitest';
 import { Speaker } from '../../../../bgp/speaker/speaker.ts';
 import { calculate } from '../../../../src/calc/calculate.ts';
 import type { DesiredPeer } from '../../../../src/calc/types.ts';
-import { bgpConfig, bgpPeer, flatNodes, node, snap, withRaw } from './fixtures.ts';
+import {
+  bgpConfig,
+  bgpPeer,
+  flatNodes,
+  node,
+  reflectorCluster,
+  snap,
+  twoClusterReflectors,
+  withRaw,
+} from './fixtures.ts';
 
 const brief = (p: DesiredPeer) => ({ address: p.address, asn: p.asn, peerType: p.peerType });
 
@@ -80,15 +89,7 @@ describe('node-to-node mesh', () => {
 });
 
 describe('route reflectors (mesh off, cluster ID, BGPPeer nodeSelector all() / peerSelector)', () => {
-  const rrLabels = (i: number): Record<string, string> => (i <= 2 ? { 'route-reflector': 'true' } : {});
-  const s = snap(
-    ...flatNodes(5, rrLabels),
-    bgpConfig({
-      nodeToNodeMeshEnabled: false,
-      routeReflectorClusterIDs: [{ nodeSelector: 'has(route-reflector)', clusterID: '224.0.0.1' }],
-    }),
-    bgpPeer('peer-with-rrs', { nodeSelector: 'all()', peerSelector: 'has(route-reflector)' }),
-  );
+  const s = snap(...reflectorCluster(5));
 
   it('a client peers only with the route reflectors, as a plain iBGP peer', () => {
     const st = calculate(s, { name: 'node-4' });
@@ -127,37 +128,14 @@ describe('route reflectors (mesh off, cluster ID, BGPPeer nodeSelector all() / p
   });
 
   it('route reflectors of different clusters treat each other as clients (Calico "rr client" rule)', () => {
-    const st = calculate(
-      snap(
-        node('rr-a', {
-          ipv4: '192.0.2.11/24',
-          annotations: { 'margay.io/route-reflector-cluster-id': '224.0.0.1' },
-        }),
-        node('rr-b', {
-          ipv4: '192.0.2.12/24',
-          annotations: { 'margay.io/route-reflector-cluster-id': '224.0.0.2' },
-        }),
-        bgpConfig({ nodeToNodeMeshEnabled: false }),
-        bgpPeer('rr-mesh', { peerSelector: 'has(margay.io/route-reflector) || !has(x)' }),
-      ),
-      { name: 'rr-a' },
-    );
+    const st = calculate(twoClusterReflectors(), { name: 'rr-a' });
     expect(st.peers.map((p) => [p.address, p.peerType, p.routeReflectorClient])).toEqual([
       ['192.0.2.12', 'route reflector client', true],
     ]);
   });
 
   it('with the mesh still on, the RR source wins over the mesh and both are recorded', () => {
-    const st = calculate(
-      snap(
-        ...flatNodes(3, rrLabels),
-        bgpConfig({
-          routeReflectorClusterIDs: [{ nodeSelector: 'has(route-reflector)', clusterID: '224.0.0.1' }],
-        }),
-        bgpPeer('peer-with-rrs', { nodeSelector: 'all()', peerSelector: 'has(route-reflector)' }),
-      ),
-      { name: 'node-3' },
-    );
+    const st = calculate(snap(...reflectorCluster(3, { mesh: true })), { name: 'node-3' });
     expect(st.peers.map((p) => [p.address, p.peerType, p.source])).toEqual([
       ['192.0.2.11', 'route reflector', 'BGPPeer peer-with-rrs (node node-1); node node-1 (mesh)'],
       ['192.0.2.12', 'route reflector', 'BGPPeer peer-with-rrs (node node-2); node node-2 (mesh)'],
