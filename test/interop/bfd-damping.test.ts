@@ -5,14 +5,11 @@
 // session in Down for longer and longer after repeated failures, so the BGP session is reset far
 // fewer times than the link flapped; the hold shows in the peer status while it runs, and once
 // the flapping stops the session comes back with BFD Up.
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { PeerStatus } from '../../bgp/speaker/types.ts';
-import { birdConfig, Lab, startBird, waitBirdEstablished, waitFor } from './lib/index.ts';
-import { SpeakerProcess } from './speaker-process.ts';
+import { type BirdHandle, Lab, waitBirdEstablished, waitFor } from './lib/index.ts';
+import { type SpeakerProcess, startBirdBfdPair } from './speaker-process.ts';
 
-const OUR_AS = 64512;
-const BIRD_AS = 64513;
 const FLAPS = 10;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -23,41 +20,8 @@ describe('BFD damping: a flapping link against BIRD 2', () => {
   let b = '';
 
   beforeAll(async () => {
-    const m = await lab.addNamespace('m');
-    b = await lab.addNamespace('b');
-    await lab.connect(
-      { ns: m, ifname: 'to-b', ipv4: '192.0.2.1/24' },
-      { ns: b, ifname: 'to-m', ipv4: '192.0.2.2/24' },
-    );
-    const bird = await startBird(
-      lab,
-      b,
-      birdConfig({
-        routerId: '192.0.2.2',
-        localAs: BIRD_AS,
-        neighbors: [{ name: 'm4', address: '192.0.2.1', remoteAs: OUR_AS, holdTime: 9, extra: ['bfd on;'] }],
-        staticRoutes: [{ prefix: '10.50.0.0/24' }],
-        extra: [
-          'protocol bfd {',
-          '  interface "*" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; };',
-          '}',
-        ].join('\n'),
-      }),
-    );
-    speaker = new SpeakerProcess(m, join(lab.dir, 'speaker.log'), {
-      options: { asn: OUR_AS, routerId: '192.0.2.1' },
-      peers: [
-        {
-          address: '192.0.2.2',
-          asn: BIRD_AS,
-          holdTime: 9,
-          connectRetryTime: 1,
-          bfd: { minRxMs: 100, minTxMs: 100, multiplier: 3 },
-        },
-      ],
-      routes: [{ prefix: '10.244.1.0/24' }],
-    });
-    await speaker.started;
+    let bird: BirdHandle;
+    ({ b, bird, speaker } = await startBirdBfdPair(lab));
     await waitBirdEstablished(bird, 'm4');
   });
 

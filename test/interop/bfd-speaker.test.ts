@@ -9,18 +9,16 @@ import type { PathView, SpeakerOptions } from '../../bgp/speaker/types.ts';
 import { startBfdd } from './bfdd.ts';
 import {
   type BirdHandle,
-  birdConfig,
   birdProtocol,
   type FrrHandle,
   frrConfig,
   Lab,
-  startBird,
   startFrr,
   waitBirdEstablished,
   waitFor,
   waitFrrEstablished,
 } from './lib/index.ts';
-import { SpeakerProcess } from './speaker-process.ts';
+import { SpeakerProcess, startBirdBfdPair } from './speaker-process.ts';
 
 const OUR_AS = 64512;
 const BIRD_AS = 64513;
@@ -32,42 +30,7 @@ describe('Speaker with BFD ↔ BIRD 2 bfd on', () => {
   let b = '';
 
   beforeAll(async () => {
-    const m = await lab.addNamespace('m');
-    b = await lab.addNamespace('b');
-    await lab.connect(
-      { ns: m, ifname: 'to-b', ipv4: '192.0.2.1/24' },
-      { ns: b, ifname: 'to-m', ipv4: '192.0.2.2/24' },
-    );
-    bird = await startBird(
-      lab,
-      b,
-      birdConfig({
-        routerId: '192.0.2.2',
-        localAs: BIRD_AS,
-        neighbors: [{ name: 'm4', address: '192.0.2.1', remoteAs: OUR_AS, holdTime: 9, extra: ['bfd on;'] }],
-        staticRoutes: [{ prefix: '10.50.0.0/24' }],
-        extra: [
-          'protocol bfd {',
-          '  interface "*" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; };',
-          '}',
-        ].join('\n'),
-      }),
-    );
-    const options: SpeakerOptions = { asn: OUR_AS, routerId: '192.0.2.1' };
-    speaker = new SpeakerProcess(m, join(lab.dir, 'speaker.log'), {
-      options,
-      peers: [
-        {
-          address: '192.0.2.2',
-          asn: BIRD_AS,
-          holdTime: 9,
-          connectRetryTime: 1,
-          bfd: { minRxMs: 100, minTxMs: 100, multiplier: 3 },
-        },
-      ],
-      routes: [{ prefix: '10.244.1.0/24' }],
-    });
-    await speaker.started;
+    ({ b, bird, speaker } = await startBirdBfdPair(lab));
   });
 
   afterAll(async () => {

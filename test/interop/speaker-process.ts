@@ -2,12 +2,14 @@
 // JSON line per request and per answer (`{id, result}` or `{id, error}`; id 0 answers the start).
 // The standalone speaker (speaker-child.ts) is one, shared by the interop tests of
 // `margay speaker` against BIRD and FRR and by the BFD failover bench; the BFD table
-// (bfd-child.ts) is another, which also sends lines without an id (events).
+// (bfd-child.ts) is another, which also sends lines without an id (events). startBirdBfdPair sets
+// up the speaker with BFD against BIRD 2 with `bfd on` for the BFD tests.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { PeerStatus } from '../../bgp/speaker/types.ts';
+import { type BirdHandle, birdConfig, type Lab, startBird } from './lib/index.ts';
 
 interface Answer {
   readonly id?: number;
@@ -85,4 +87,60 @@ export class SpeakerProcess extends LineChild {
     if (p === undefined) throw new Error('no peer');
     return p;
   }
+}
+
+export const BFD_PAIR_AS = { ours: 64512, bird: 64513 } as const;
+
+/**
+ * Namespaces m (192.0.2.1, the speaker) and b (192.0.2.2, BIRD 2) on one link, BIRD announcing
+ * 10.50.0.0/24 and the speaker 10.244.1.0/24, both with BFD at 100 ms × 3 and a 9 s hold time;
+ * BIRD's protocol is m4. Resolves once the speaker has started; the caller kills it (a speaker
+ * that fails to start is killed here).
+ */
+export async function startBirdBfdPair(
+  lab: Lab,
+): Promise<{ m: string; b: string; bird: BirdHandle; speaker: SpeakerProcess }> {
+  const m = await lab.addNamespace('m');
+  const b = await lab.addNamespace('b');
+  await lab.connect(
+    { ns: m, ifname: 'to-b', ipv4: '192.0.2.1/24' },
+    { ns: b, ifname: 'to-m', ipv4: '192.0.2.2/24' },
+  );
+  const bird = await startBird(
+    lab,
+    b,
+    birdConfig({
+      routerId: '192.0.2.2',
+      localAs: BFD_PAIR_AS.bird,
+      neighbors: [
+        { name: 'm4', address: '192.0.2.1', remoteAs: BFD_PAIR_AS.ours, holdTime: 9, extra: ['bfd on;'] },
+      ],
+      staticRoutes: [{ prefix: '10.50.0.0/24' }],
+      extra: [
+        'protocol bfd {',
+        '  interface "*" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; };',
+        '}',
+      ].join('\n'),
+    }),
+  );
+  const speaker = new SpeakerProcess(m, join(lab.dir, 'speaker.log'), {
+    options: { asn: BFD_PAIR_AS.ours, routerId: '192.0.2.1' },
+    peers: [
+      {
+        address: '192.0.2.2',
+        asn: BFD_PAIR_AS.bird,
+        holdTime: 9,
+        connectRetryTime: 1,
+        bfd: { minRxMs: 100, minTxMs: 100, multiplier: 3 },
+      },
+    ],
+    routes: [{ prefix: '10.244.1.0/24' }],
+  });
+  try {
+    await speaker.started;
+  } catch (e) {
+    speaker.kill();
+    throw e;
+  }
+  return { m, b, bird, speaker };
 }
