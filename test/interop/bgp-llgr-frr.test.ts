@@ -11,28 +11,24 @@
 // The timings measured are printed (`[llgr-frr] …`).
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { PeerConfig } from '../../bgp/speaker/types.ts';
-import { type DriverHandle, type DriverRoute, startDriver } from './bgp/driver.ts';
+import type { DriverHandle, DriverRoute } from './bgp/driver.ts';
+import {
+  ALL_OURS,
+  expectGoneAfterStaleTime,
+  expectLongLivedAfterRestartTime,
+  THEIRS as FRRS,
+  llgrNamespaces,
+  MARGAY,
+  OURS,
+  RESTART_S,
+  STALE_S,
+  seconds,
+  startMargay,
+} from './bgp/llgr.ts';
 import { type FrrHandle, frrConfig, Lab, startFrr, waitFor } from './lib/index.ts';
 
-const IP = { m4: '192.0.2.1', m6: '2001:db8::1', f4: '192.0.2.2', f6: '2001:db8::2' } as const;
-const AS = { m: 64512, frr: 65002 } as const;
-const RESTART_S = 3;
-const STALE_S = 8;
-
-const OURS = {
-  v4: '10.244.1.0/24',
-  v4NoLlgr: '10.244.2.0/24',
-  v6: '2001:db8:1::/48',
-  v6NoLlgr: '2001:db8:2::/48',
-};
-const FRRS = {
-  v4: '10.244.201.0/24',
-  v4NoLlgr: '10.244.202.0/24',
-  v6: '2001:db8:201::/48',
-  v6NoLlgr: '2001:db8:202::/48',
-};
-
-const seconds = (ms: number) => Math.round(ms / 100) / 10;
+const IP = { m4: MARGAY.v4, m6: MARGAY.v6, f4: '192.0.2.2', f6: '2001:db8::2' } as const;
+const AS = { m: MARGAY.asn, frr: 65002 } as const;
 
 describe('RFC 9494 long-lived graceful restart with FRR 8.4', () => {
   const lab = new Lab();
@@ -45,25 +41,8 @@ describe('RFC 9494 long-lived graceful restart with FRR 8.4', () => {
     { address: IP.f4, asn: AS.frr, holdTime: 9, families: ['ipv4-unicast'], gracefulRestart },
     { address: IP.f6, asn: AS.frr, holdTime: 9, families: ['ipv6-unicast'], gracefulRestart },
   ];
-  const noLlgr = [0xffff0007];
-  const allOurs: DriverRoute[] = [
-    { prefix: OURS.v4 },
-    { prefix: OURS.v4NoLlgr, communities: noLlgr },
-    { prefix: OURS.v6 },
-    { prefix: OURS.v6NoLlgr, communities: noLlgr },
-  ];
   const startOurs = (routes: readonly DriverRoute[], isRestart: boolean) =>
-    startDriver(lab, nsM, {
-      options: {
-        asn: AS.m,
-        routerId: IP.m4,
-        listen: { address: '::', port: 179 },
-        gracefulRestartForwardingPreserved: true,
-        gracefulRestartRestarting: isRestart,
-      },
-      peers,
-      routes,
-    });
+    startMargay(lab, nsM, peers, routes, isRestart);
 
   /** FRR's paths from us: prefix → communities as FRR prints them ("llgr-stale", "no-llgr"). */
   const frrView = async (): Promise<Map<string, string[]>> => {
@@ -96,11 +75,8 @@ describe('RFC 9494 long-lived graceful restart with FRR 8.4', () => {
   };
 
   beforeAll(async () => {
-    const seg = await lab.addSegment('u');
-    nsM = await lab.addNamespace('m');
-    const nsFrr = await lab.addNamespace('frr');
-    await seg.attach({ ns: nsM, ifname: 'eth0', ipv4: `${IP.m4}/24`, ipv6: `${IP.m6}/64` });
-    await seg.attach({ ns: nsFrr, ifname: 'eth0', ipv4: `${IP.f4}/24`, ipv6: `${IP.f6}/64` });
+    let nsFrr: string;
+    ({ nsM, nsPeer: nsFrr } = await llgrNamespaces(lab, 'frr', { v4: IP.f4, v6: IP.f6 }));
     [frr, m] = await Promise.all([
       startFrr(
         lab,
@@ -126,7 +102,7 @@ describe('RFC 9494 long-lived graceful restart with FRR 8.4', () => {
           trailer: ['route-map nollgr permit 10', ' set community no-llgr', 'exit'].join('\n'),
         }),
       ),
-      startOurs(allOurs, false),
+      startOurs(ALL_OURS, false),
     ]);
   }, 60_000);
   afterAll(() => lab.teardown());
@@ -158,8 +134,7 @@ describe('RFC 9494 long-lived graceful restart with FRR 8.4', () => {
     const tLong = Date.now() - t0;
     console.log(`[llgr-frr] FRR helper: LLGR_STALE on our routes after ${seconds(tLong)} s`);
     expect([...long.keys()].sort()).toEqual([OURS.v4, OURS.v6].sort());
-    expect(tLong).toBeGreaterThanOrEqual(RESTART_S * 1000 - 500);
-    expect(tLong).toBeLessThan(RESTART_S * 1000 + 3000);
+    expectLongLivedAfterRestartTime(tLong);
 
     // Margay back (R, F) with the IPv4 route only: FRR takes it without LLGR_STALE and drops
     // the IPv6 one at our End-of-RIB.
@@ -191,9 +166,8 @@ describe('RFC 9494 long-lived graceful restart with FRR 8.4', () => {
     console.log(
       `[llgr-frr] FRR helper: LLGR_STALE after ${seconds(tLong)} s, gone after ${seconds(tGone)} s`,
     );
-    expect(tGone - tLong).toBeGreaterThanOrEqual(STALE_S * 1000 - 1500);
-    expect(tGone - tLong).toBeLessThan(STALE_S * 1000 + 3000);
-    m = await startOurs(allOurs, true);
+    expectGoneAfterStaleTime(tLong, tGone);
+    m = await startOurs(ALL_OURS, true);
   }, 60_000);
 
   test("Margay as helper: FRR's routes LLGR_STALE after its restart time, NO_LLGR gone, then all gone", async () => {
@@ -222,9 +196,7 @@ describe('RFC 9494 long-lived graceful restart with FRR 8.4', () => {
     console.log(
       `[llgr-frr] Margay helper: LLGR_STALE after ${seconds(tLong)} s, gone after ${seconds(tGone)} s`,
     );
-    expect(tLong).toBeGreaterThanOrEqual(RESTART_S * 1000 - 500);
-    expect(tLong).toBeLessThan(RESTART_S * 1000 + 3000);
-    expect(tGone - tLong).toBeGreaterThanOrEqual(STALE_S * 1000 - 1500);
-    expect(tGone - tLong).toBeLessThan(STALE_S * 1000 + 3000);
+    expectLongLivedAfterRestartTime(tLong);
+    expectGoneAfterStaleTime(tLong, tGone);
   }, 60_000);
 });
