@@ -16,13 +16,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { requirePrograms } from '../support/programs.ts';
 import { NAMESPACE, render } from '../unit/charts/helm.ts';
-import { type BirdHandle, birdConfig, birdProtocol, Lab, startBird, waitFor } from './lib/index.ts';
+import { agentStatus, NODE_AS, rekeyTor, startTor, TOR_AS, torEstablished } from './bgp/tor-password.ts';
+import { type BirdHandle, Lab, waitFor } from './lib/index.ts';
 
 const isRoot = process.getuid?.() === 0;
 const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
 const FAKE_MAIN = new URL('../fakes/kube-apiserver-main.ts', import.meta.url).pathname;
-const NODE_AS = 64512;
-const TOR_AS = 65001;
 const API_PORT = 19098;
 /** The test's own writes go around the Role, as a cluster admin's would. */
 const ADMIN_TOKEN = 'test-admin-token';
@@ -35,21 +34,6 @@ const secret = (password: string) => ({
   data: { password: Buffer.from(password).toString('base64') },
 });
 
-const torConfig = (key: string) =>
-  birdConfig({
-    routerId: '192.0.2.1',
-    localAs: TOR_AS,
-    neighbors: [
-      {
-        name: 'tor1',
-        address: '192.0.2.11',
-        localAddress: '192.0.2.1',
-        remoteAs: NODE_AS,
-        extra: [`password "${key}";`],
-      },
-    ],
-  });
-
 describe.skipIf(!isRoot)(
   'agent (Kubernetes datastore): BGP password from a Secret under the chart Role',
   () => {
@@ -58,23 +42,12 @@ describe.skipIf(!isRoot)(
     let bird: BirdHandle;
     let kubeconfig = '';
 
-    const state = async () => (await birdProtocol(bird, 'tor1')).bgpState;
-    const established = () =>
-      waitFor(async () => (await state()) === 'Established', {
-        describe: 'BIRD tor1 Established',
-        timeoutMs: 30_000,
-      });
+    const established = () => torEstablished(bird, 'tor1');
 
     beforeAll(async () => {
       requirePrograms('ip', 'bird', 'birdc', 'curl');
-      n = await lab.addNamespace('n');
-      const t = await lab.addNamespace('t');
-      await lab.connect(
-        { ns: n, ifname: 'eth0', ipv4: '192.0.2.11/24' },
-        { ns: t, ifname: 'eth0', ipv4: '192.0.2.1/24' },
-      );
+      ({ n, bird } = await startTor(lab, 'k8s-key-1'));
       await lab.exec(n, ['ip', 'link', 'set', 'lo', 'up']);
-      bird = await startBird(lab, t, torConfig('k8s-key-1'));
 
       const rendered = render({
         set: [
@@ -160,19 +133,11 @@ describe.skipIf(!isRoot)(
 
     it('peers with the password the Secret holds', async () => {
       await established();
-      const status = JSON.parse(
-        (await lab.exec(n, ['curl', '-sf', `http://127.0.0.1:${API_PORT}/v1/status`])).stdout,
-      ) as { problems: string[] };
-      expect(status.problems).toEqual([]);
+      expect((await agentStatus(lab, n, API_PORT)).problems).toEqual([]);
     }, 60_000);
 
     it('re-keys when the Secret changes in the API', async () => {
-      writeFileSync(bird.configPath, torConfig('k8s-key-2'));
-      await bird.birdc('configure');
-      await waitFor(async () => (await state()) !== 'Established', {
-        describe: 'BIRD tor1 down with its new key',
-        timeoutMs: 10_000,
-      });
+      await rekeyTor(bird, 'k8s-key-2');
       const kc = readFileSync(kubeconfig, 'utf8');
       const server = /server: (\S+)/.exec(kc)?.[1];
       await lab.exec(n, [

@@ -15,12 +15,19 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requirePrograms } from '../support/programs.ts';
-import { type BirdHandle, birdConfig, birdProtocol, Lab, startBird, waitFor } from './lib/index.ts';
+import {
+  agentStatus as agentStatusIn,
+  NODE_AS,
+  rekeyTor,
+  startTor,
+  TOR_AS,
+  torEstablished,
+  torState,
+} from './bgp/tor-password.ts';
+import { type BirdHandle, Lab, waitFor } from './lib/index.ts';
 
 const isRoot = process.getuid?.() === 0;
 const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
-const NODE_AS = 64512;
-const TOR_AS = 65001;
 const API_PORT = 19099;
 const NS = 'margay-system';
 
@@ -57,22 +64,6 @@ data: { password: ${Buffer.from(password).toString('base64')} }
 `,
   ].join('---\n');
 
-const torConfig = (key: string) =>
-  birdConfig({
-    routerId: '192.0.2.1',
-    localAs: TOR_AS,
-    neighbors: [
-      {
-        name: 'tor1',
-        address: '192.0.2.11',
-        localAddress: '192.0.2.1',
-        remoteAs: NODE_AS,
-        extra: [`password "${key}";`],
-      },
-      { name: 'plain', address: '192.0.2.12', localAddress: '192.0.2.2', remoteAs: NODE_AS },
-    ],
-  });
-
 describe.skipIf(!isRoot)('agent: BGP password from a Secret, against BIRD 2', () => {
   const lab = new Lab();
   let n = '';
@@ -84,7 +75,7 @@ describe.skipIf(!isRoot)('agent: BGP password from a Secret, against BIRD 2', ()
     writeFileSync(`${datastore}.tmp`, text);
     renameSync(`${datastore}.tmp`, datastore);
   };
-  const state = async (name: string) => (await birdProtocol(bird, name)).bgpState;
+  const state = (name: string) => torState(bird, name);
   /** The "since" column of `show protocols` for a protocol: when its state last changed. */
   const since = async (name: string) => {
     const line = (await bird.birdc(`show protocols ${name}`)).split('\n').find((l) => l.startsWith(name));
@@ -92,26 +83,12 @@ describe.skipIf(!isRoot)('agent: BGP password from a Secret, against BIRD 2', ()
     if (value === undefined) throw new Error(`no protocol ${name} in show protocols`);
     return value;
   };
-  const established = (name: string, timeoutMs = 30_000) =>
-    waitFor(async () => (await state(name)) === 'Established', {
-      describe: `BIRD ${name} Established`,
-      timeoutMs,
-    });
-  const agentStatus = async (): Promise<{ problems: string[] }> =>
-    JSON.parse((await lab.exec(n, ['curl', '-sf', `http://127.0.0.1:${API_PORT}/v1/status`])).stdout);
+  const established = (name: string) => torEstablished(bird, name);
+  const agentStatus = () => agentStatusIn(lab, n, API_PORT);
 
   beforeAll(async () => {
     requirePrograms('ip', 'bird', 'birdc', 'curl');
-    n = await lab.addNamespace('n');
-    const t = await lab.addNamespace('t');
-    await lab.connect(
-      { ns: n, ifname: 'eth0', ipv4: '192.0.2.11/24' },
-      { ns: t, ifname: 'eth0', ipv4: '192.0.2.1/24' },
-    );
-    // BIRD keys its listening socket by the peer's address: `plain` needs a node address of its own.
-    await lab.exec(t, ['ip', 'addr', 'add', '192.0.2.2/24', 'dev', 'eth0']);
-    await lab.exec(n, ['ip', 'addr', 'add', '192.0.2.12/24', 'dev', 'eth0']);
-    bird = await startBird(lab, t, torConfig('first-key'));
+    ({ n, bird } = await startTor(lab, 'first-key', { plain: true }));
 
     const dir = lab.mkdir('agent');
     datastore = join(dir, 'cluster.yaml');
@@ -151,12 +128,7 @@ describe.skipIf(!isRoot)('agent: BGP password from a Secret, against BIRD 2', ()
 
   it('re-keys that session only when the Secret changes', async () => {
     const plainSince = await since('plain');
-    writeFileSync(bird.configPath, torConfig('second-key'));
-    await bird.birdc('configure');
-    await waitFor(async () => (await state('tor1')) !== 'Established', {
-      describe: 'BIRD tor1 down with its new key',
-      timeoutMs: 10_000,
-    });
+    await rekeyTor(bird, 'second-key', { plain: true });
     save(docs('password', 'second-key'));
     await established('tor1');
     expect(await state('plain')).toBe('Established');
