@@ -196,36 +196,33 @@ describe('ADD-PATH between route reflectors and clients (BIRD, FRR, margay; IPv4
 
   const sorted = (xs: readonly string[]) => [...xs].sort();
 
+  /** A client of the margay reflector has both paths (`hops`) and an ECMP kernel route over both nodes. */
+  const expectBothPaths = async (
+    client: 'birdc' | 'frrc',
+    f: 4 | 6,
+    hopsOf: () => Promise<string[]>,
+  ): Promise<void> => {
+    const name = client === 'birdc' ? 'BIRD' : 'FRR';
+    const hops = await waitFor(hopsOf, {
+      describe: `${name} client has both paths of ${ANY[f]}`,
+      until: (h) => h.length === 2,
+    });
+    expect(sorted(hops)).toEqual(BOTH[f]);
+    const kernel = await waitFor(() => kernelNextHops(client, ANY[f]), {
+      describe: `${name} client's kernel routes ${ANY[f]} over both nodes`,
+      until: (h) => h.length === 2,
+    });
+    expect(sorted(kernel)).toEqual(BOTH[f]);
+  };
+
   test.each(FAMILIES)(
     'IPv%s: the BIRD client of the margay reflector has both paths, and an ECMP kernel route',
-    async (f) => {
-      const hops = await waitFor(() => birdNextHops(birdc, ANY[f]), {
-        describe: `BIRD client has both paths of ${ANY[f]}`,
-        until: (h) => h.length === 2,
-      });
-      expect(sorted(hops)).toEqual(BOTH[f]);
-      const kernel = await waitFor(() => kernelNextHops('birdc', ANY[f]), {
-        describe: `BIRD client's kernel routes ${ANY[f]} over both nodes`,
-        until: (h) => h.length === 2,
-      });
-      expect(sorted(kernel)).toEqual(BOTH[f]);
-    },
+    (f) => expectBothPaths('birdc', f, () => birdNextHops(birdc, ANY[f])),
   );
 
   test.each(FAMILIES)(
     'IPv%s: the FRR client of the margay reflector has both paths, and an ECMP kernel route',
-    async (f) => {
-      const hops = await waitFor(() => frrNextHops(f), {
-        describe: `FRR client has both paths of ${ANY[f]}`,
-        until: (h) => h.length === 2,
-      });
-      expect(sorted(hops)).toEqual(BOTH[f]);
-      const kernel = await waitFor(() => kernelNextHops('frrc', ANY[f]), {
-        describe: `FRR client's kernel routes ${ANY[f]} over both nodes`,
-        until: (h) => h.length === 2,
-      });
-      expect(sorted(kernel)).toEqual(BOTH[f]);
-    },
+    (f) => expectBothPaths('frrc', f, () => frrNextHops(f)),
   );
 
   test.each(FAMILIES)(
