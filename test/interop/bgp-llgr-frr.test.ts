@@ -24,6 +24,7 @@ import {
   STALE_S,
   seconds,
   startMargay,
+  timeLongLivedThenGone,
 } from './bgp/llgr.ts';
 import { type FrrHandle, frrConfig, Lab, startFrr, waitFor } from './lib/index.ts';
 
@@ -149,20 +150,12 @@ describe('RFC 9494 long-lived graceful restart with FRR 8.4', () => {
 
   test('FRR as helper: our long-lived stale route is gone after our stale time', async () => {
     await waitFor(frrView, { describe: 'our route at FRR', until: (v) => v.size === 1, timeoutMs: 30_000 });
-    const t0 = Date.now();
-    process.kill(m.pid, 'SIGKILL');
-    await waitFor(frrView, {
-      describe: 'our route long-lived stale at FRR',
-      until: (v) => v.get(OURS.v4)?.includes('llgr-stale') === true,
-      timeoutMs: 15_000,
+    const { tLong, tGone } = await timeLongLivedThenGone({
+      crash: () => process.kill(m.pid, 'SIGKILL'),
+      view: frrView,
+      isLongLived: (v) => v.get(OURS.v4)?.includes('llgr-stale') === true,
+      describe: { long: 'our route long-lived stale at FRR', gone: 'our route gone at FRR' },
     });
-    const tLong = Date.now() - t0;
-    await waitFor(frrView, {
-      describe: 'our route gone at FRR',
-      until: (v) => v.size === 0,
-      timeoutMs: 20_000,
-    });
-    const tGone = Date.now() - t0;
     console.log(
       `[llgr-frr] FRR helper: LLGR_STALE after ${seconds(tLong)} s, gone after ${seconds(tGone)} s`,
     );
@@ -176,23 +169,20 @@ describe('RFC 9494 long-lived graceful restart with FRR 8.4', () => {
       until: (v) => v.size === 4,
       timeoutMs: 30_000,
     });
-    const t0 = Date.now();
-    process.kill(frr.bgpd.pid, 'SIGKILL');
-    const long = await waitFor(ourView, {
-      describe: "FRR's routes long-lived stale at us",
-      until: (v) =>
+    const { tLong, tGone } = await timeLongLivedThenGone({
+      crash: () => process.kill(frr.bgpd.pid, 'SIGKILL'),
+      view: ourView,
+      isLongLived: (v) =>
         v.get(FRRS.v4)?.includes('llgr-stale') === true && v.get(FRRS.v6)?.includes('llgr-stale') === true,
-      timeoutMs: 15_000,
+      describe: { long: "FRR's routes long-lived stale at us", gone: "FRR's routes gone at us" },
+      atLongLived: async (long) => {
+        expect([...long.keys()].sort()).toEqual([FRRS.v4, FRRS.v6].sort());
+        expect((await m.peer(IP.f4)).staleRoutes).toMatchObject({
+          restarting: [],
+          longLived: ['ipv4-unicast'],
+        });
+      },
     });
-    const tLong = Date.now() - t0;
-    expect([...long.keys()].sort()).toEqual([FRRS.v4, FRRS.v6].sort());
-    expect((await m.peer(IP.f4)).staleRoutes).toMatchObject({ restarting: [], longLived: ['ipv4-unicast'] });
-    await waitFor(ourView, {
-      describe: "FRR's routes gone at us",
-      until: (v) => v.size === 0,
-      timeoutMs: 20_000,
-    });
-    const tGone = Date.now() - t0;
     console.log(
       `[llgr-frr] Margay helper: LLGR_STALE after ${seconds(tLong)} s, gone after ${seconds(tGone)} s`,
     );

@@ -25,6 +25,7 @@ import {
   STALE_S,
   seconds,
   startMargay,
+  timeLongLivedThenGone,
 } from './bgp/llgr.ts';
 import {
   type BirdHandle,
@@ -134,34 +135,30 @@ describe('RFC 9494 long-lived graceful restart with BIRD 2', () => {
   }, 60_000);
 
   test('Margay as helper: stale for the restart time, then LLGR_STALE without NO_LLGR, then gone', async () => {
-    const t0 = Date.now();
-    killSigkill(bird.pid);
-    const down = await waitFor(() => m.peer(IP.b4), {
-      describe: 'our session with BIRD down',
-      until: (x) => x.state !== 'Established',
+    const { tLong, tGone } = await timeLongLivedThenGone({
+      crash: async () => {
+        killSigkill(bird.pid);
+        const down = await waitFor(() => m.peer(IP.b4), {
+          describe: 'our session with BIRD down',
+          until: (x) => x.state !== 'Established',
+        });
+        expect(down.staleRoutes).toMatchObject({ routes: 4, restarting: ['ipv4-unicast', 'ipv6-unicast'] });
+        const stale = await m.routes({ peer: IP.b4 });
+        expect(stale.every((r) => r.stale === true && !r.communities.includes('llgr-stale'))).toBe(true);
+      },
+      view: ourView,
+      isLongLived: (v) => v.get(BIRDS.v4)?.includes('llgr-stale') === true,
+      describe: { long: 'BIRD routes long-lived stale at us', gone: 'BIRD routes gone at us' },
+      atLongLived: async (long) => {
+        expect([...long.keys()].sort()).toEqual([BIRDS.v4, BIRDS.v6].sort());
+        expect(long.get(BIRDS.v6)).toContain('llgr-stale');
+        expect((await m.peer(IP.b4)).staleRoutes).toMatchObject({
+          routes: 2,
+          restarting: [],
+          longLived: ['ipv4-unicast', 'ipv6-unicast'],
+        });
+      },
     });
-    expect(down.staleRoutes).toMatchObject({ routes: 4, restarting: ['ipv4-unicast', 'ipv6-unicast'] });
-    const stale = await m.routes({ peer: IP.b4 });
-    expect(stale.every((r) => r.stale === true && !r.communities.includes('llgr-stale'))).toBe(true);
-    const long = await waitFor(ourView, {
-      describe: 'BIRD routes long-lived stale at us',
-      until: (v) => v.get(BIRDS.v4)?.includes('llgr-stale') === true,
-      timeoutMs: 15_000,
-    });
-    const tLong = Date.now() - t0;
-    expect([...long.keys()].sort()).toEqual([BIRDS.v4, BIRDS.v6].sort());
-    expect(long.get(BIRDS.v6)).toContain('llgr-stale');
-    expect((await m.peer(IP.b4)).staleRoutes).toMatchObject({
-      routes: 2,
-      restarting: [],
-      longLived: ['ipv4-unicast', 'ipv6-unicast'],
-    });
-    await waitFor(ourView, {
-      describe: 'BIRD routes gone at us',
-      until: (v) => v.size === 0,
-      timeoutMs: 20_000,
-    });
-    const tGone = Date.now() - t0;
     console.log(`[llgr] Margay helper: LLGR_STALE after ${seconds(tLong)} s, gone after ${seconds(tGone)} s`);
     expectLongLivedAfterRestartTime(tLong);
     expectGoneAfterStaleTime(tLong, tGone);
@@ -255,20 +252,12 @@ describe('RFC 9494 long-lived graceful restart with BIRD 2', () => {
   }, 90_000);
 
   test('BIRD as helper: our long-lived stale routes are gone after our stale time', async () => {
-    const t0 = Date.now();
-    killSigkill(m.pid);
-    await waitFor(birdView, {
-      describe: 'our route long-lived stale at BIRD',
-      until: (v) => v.get(OURS.v4)?.includes('65535:6') === true,
-      timeoutMs: 15_000,
+    const { tLong, tGone } = await timeLongLivedThenGone({
+      crash: () => killSigkill(m.pid),
+      view: birdView,
+      isLongLived: (v) => v.get(OURS.v4)?.includes('65535:6') === true,
+      describe: { long: 'our route long-lived stale at BIRD', gone: 'our routes gone at BIRD' },
     });
-    const tLong = Date.now() - t0;
-    await waitFor(birdView, {
-      describe: 'our routes gone at BIRD',
-      until: (v) => v.size === 0,
-      timeoutMs: 20_000,
-    });
-    const tGone = Date.now() - t0;
     console.log(`[llgr] BIRD helper: LLGR_STALE after ${seconds(tLong)} s, gone after ${seconds(tGone)} s`);
     expectGoneAfterStaleTime(tLong, tGone);
   }, 60_000);

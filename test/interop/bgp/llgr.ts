@@ -2,6 +2,7 @@
 import { expect } from 'vitest';
 import type { PeerConfig } from '../../../bgp/speaker/types.ts';
 import type { Lab } from '../lib/lab.ts';
+import { waitFor } from '../lib/wait.ts';
 import { type DriverHandle, type DriverRoute, startDriver } from './driver.ts';
 
 /** The restart time and the long-lived stale time both sides advertise, in seconds. */
@@ -81,4 +82,25 @@ export function expectLongLivedAfterRestartTime(tLong: number): void {
 export function expectGoneAfterStaleTime(tLong: number, tGone: number): void {
   expect(tGone - tLong).toBeGreaterThanOrEqual(STALE_S * 1000 - 1500);
   expect(tGone - tLong).toBeLessThan(STALE_S * 1000 + 3000);
+}
+
+/**
+ * Crashes a side (`crash`), then waits for `view` (one side's routes from the other) to show them
+ * long-lived stale (`isLongLived`, checked further by `atLongLived`) and then empty. Answers the
+ * milliseconds from the crash to each.
+ */
+export async function timeLongLivedThenGone<V extends { readonly size: number }>(o: {
+  crash: () => unknown;
+  view: () => Promise<V>;
+  isLongLived: (v: V) => boolean;
+  describe: { long: string; gone: string };
+  atLongLived?: (v: V) => unknown;
+}): Promise<{ tLong: number; tGone: number }> {
+  const t0 = Date.now();
+  await o.crash();
+  const long = await waitFor(o.view, { describe: o.describe.long, until: o.isLongLived, timeoutMs: 15_000 });
+  const tLong = Date.now() - t0;
+  await o.atLongLived?.(long);
+  await waitFor(o.view, { describe: o.describe.gone, until: (v) => v.size === 0, timeoutMs: 20_000 });
+  return { tLong, tGone: Date.now() - t0 };
 }
