@@ -16,6 +16,7 @@ import {
   ALL_OURS,
   expectGoneAfterStaleTime,
   expectLongLivedAfterRestartTime,
+  expectLongLivedAtPeerThenRefreshed,
   THEIRS as FRRS,
   llgrNamespaces,
   MARGAY,
@@ -124,28 +125,20 @@ describe('RFC 9494 long-lived graceful restart with FRR 8.4', () => {
   }, 60_000);
 
   test('FRR as helper: LLGR_STALE on our routes after our restart time, NO_LLGR dropped; restart refreshes', async () => {
-    const t0 = Date.now();
-    process.kill(m.pid, 'SIGKILL');
-    const long = await waitFor(frrView, {
-      describe: 'our routes long-lived stale at FRR',
-      until: (v) =>
+    // Margay comes back with R and F set.
+    await expectLongLivedAtPeerThenRefreshed({
+      peer: 'FRR',
+      kill: () => process.kill(m.pid, 'SIGKILL'),
+      restartWithV4: async () => {
+        m = await startOurs([{ prefix: OURS.v4 }], true);
+      },
+      view: frrView,
+      stale: 'llgr-stale',
+      isLongLived: (v) =>
         v.get(OURS.v4)?.includes('llgr-stale') === true && v.get(OURS.v6)?.includes('llgr-stale') === true,
-      timeoutMs: 15_000,
+      log: (tLong) =>
+        console.log(`[llgr-frr] FRR helper: LLGR_STALE on our routes after ${seconds(tLong)} s`),
     });
-    const tLong = Date.now() - t0;
-    console.log(`[llgr-frr] FRR helper: LLGR_STALE on our routes after ${seconds(tLong)} s`);
-    expect([...long.keys()].sort()).toEqual([OURS.v4, OURS.v6].sort());
-    expectLongLivedAfterRestartTime(tLong);
-
-    // Margay back (R, F) with the IPv4 route only: FRR takes it without LLGR_STALE and drops
-    // the IPv6 one at our End-of-RIB.
-    m = await startOurs([{ prefix: OURS.v4 }], true);
-    const after = await waitFor(frrView, {
-      describe: 'only our re-announced route at FRR, without LLGR_STALE',
-      until: (v) => v.size === 1 && v.get(OURS.v4)?.includes('llgr-stale') === false,
-      timeoutMs: 30_000,
-    });
-    expect([...after.keys()]).toEqual([OURS.v4]);
   }, 90_000);
 
   test('FRR as helper: our long-lived stale route is gone after our stale time', async () => {

@@ -104,3 +104,40 @@ export async function timeLongLivedThenGone<V extends { readonly size: number }>
   await waitFor(o.view, { describe: o.describe.gone, until: (v) => v.size === 0, timeoutMs: 20_000 });
   return { tLong, tGone: Date.now() - t0 };
 }
+
+/**
+ * The peer as Margay's helper: Margay is killed, and the peer's table (`view`, `stale` marking
+ * LLGR_STALE) has our plain routes long-lived stale after our restart time, the NO_LLGR ones gone;
+ * `log` prints the time. Margay then comes back (`restartWithV4`: restarting, OURS.v4 only) and
+ * the peer keeps just that route, not stale (the IPv6 one goes at our End-of-RIB).
+ */
+export async function expectLongLivedAtPeerThenRefreshed(o: {
+  peer: string;
+  kill: () => unknown;
+  restartWithV4: () => Promise<unknown>;
+  view: () => Promise<ReadonlyMap<string, readonly string[]>>;
+  stale: string;
+  isLongLived: (v: ReadonlyMap<string, readonly string[]>) => boolean;
+  log: (tLong: number) => void;
+}): Promise<void> {
+  const t0 = Date.now();
+  o.kill();
+  const long = await waitFor(o.view, {
+    describe: `our routes long-lived stale at ${o.peer}`,
+    until: o.isLongLived,
+    timeoutMs: 15_000,
+  });
+  const tLong = Date.now() - t0;
+  expect([...long.keys()].sort()).toEqual([OURS.v4, OURS.v6].sort());
+  expect(long.get(OURS.v6)).toContain(o.stale);
+  o.log(tLong);
+  expectLongLivedAfterRestartTime(tLong);
+
+  await o.restartWithV4();
+  const after = await waitFor(o.view, {
+    describe: `only our re-announced route at ${o.peer}, without LLGR_STALE`,
+    until: (v) => v.size === 1 && v.get(OURS.v4)?.includes(o.stale) === false,
+    timeoutMs: 30_000,
+  });
+  expect([...after.keys()]).toEqual([OURS.v4]);
+}
