@@ -183,17 +183,22 @@ describe('RFC 9494 long-lived graceful restart with BIRD 2', () => {
     });
   };
 
-  test('BIRD back without the F bit during the long-lived phase: its stale routes go at once', async () => {
-    await birdLongLivedAtUs();
-    // A plain restart: BIRD's LLGR capability has no F bit (it kept no forwarding state).
-    bird = await startBird(lab, nsBird, birdConf([{ prefix: BIRDS.v4 }]));
+  /** Waits for BIRD's re-announced IPv4 route alone at us, without LLGR_STALE; answers the peer status. */
+  const onlyReannouncedAtUs = async () => {
     const after = await waitFor(ourView, {
       describe: 'only the re-announced route, without LLGR_STALE',
       until: (v) => v.size === 1 && v.get(BIRDS.v4)?.length === 0,
       timeoutMs: 30_000,
     });
     expect([...after.keys()]).toEqual([BIRDS.v4]);
-    const p = await m.peer(IP.b4);
+    return m.peer(IP.b4);
+  };
+
+  test('BIRD back without the F bit during the long-lived phase: its stale routes go at once', async () => {
+    await birdLongLivedAtUs();
+    // A plain restart: BIRD's LLGR capability has no F bit (it kept no forwarding state).
+    bird = await startBird(lab, nsBird, birdConf([{ prefix: BIRDS.v4 }]));
+    const p = await onlyReannouncedAtUs();
     expect(p.capabilities.remote).toContain(
       `long-lived-graceful-restart ipv4-unicast ${STALE_S}s ipv6-unicast ${STALE_S}s`,
     );
@@ -211,13 +216,7 @@ describe('RFC 9494 long-lived graceful restart with BIRD 2', () => {
     expect(up.capabilities.remote).toContain(
       `long-lived-graceful-restart ipv4-unicast ${STALE_S}s(F) ipv6-unicast ${STALE_S}s(F)`,
     );
-    const after = await waitFor(ourView, {
-      describe: 'only the re-announced route, without LLGR_STALE',
-      until: (v) => v.size === 1 && v.get(BIRDS.v4)?.length === 0,
-      timeoutMs: 30_000,
-    });
-    expect([...after.keys()]).toEqual([BIRDS.v4]);
-    const p = await m.peer(IP.b4);
+    const p = await onlyReannouncedAtUs();
     expect(p.endOfRibReceived).toEqual(expect.arrayContaining(['ipv4-unicast', 'ipv6-unicast']));
     expect(p.staleRoutes).toBeUndefined();
   }, 90_000);
