@@ -32,6 +32,7 @@ import { AGENT_API, agentConfigYaml, renderDatastore } from '../../src/lab/clust
 import { Lab } from '../../src/lab/lab.ts';
 import { SpeakerProcess } from '../interop/speaker-process.ts';
 import { sleep, waitFor } from './lib/poll.ts';
+import { Teardown } from './lib/teardown.ts';
 
 const NODE_AS = 64512;
 const TOR_AS = 64513;
@@ -223,6 +224,13 @@ async function agentRig(lab: Lab, intervalMs: number): Promise<Rig> {
 async function runInterval(mode: Mode, intervalMs: number, cuts: number): Promise<Summary> {
   const lab = new Lab();
   const closers: (() => Promise<void>)[] = [];
+  // On SIGINT/SIGTERM as well as at the end: the speakers, then the lab's processes by PID and
+  // its namespaces by name.
+  const teardown = new Teardown();
+  teardown.add('lab', () => lab.teardown());
+  teardown.add('speakers', async () => {
+    for (const close of closers) await close();
+  });
   try {
     const rig =
       mode === 'speaker'
@@ -264,8 +272,8 @@ async function runInterval(mode: Mode, intervalMs: number, cuts: number): Promis
       loadavg: loadavg()[0] ?? 0,
     };
   } finally {
-    for (const close of closers) await close();
-    await lab.teardown();
+    const failures = await teardown.run();
+    if (failures.length > 0) process.stderr.write(`bfd-failover teardown: ${failures.join('; ')}\n`);
   }
 }
 
