@@ -23,6 +23,19 @@ export const MAX_ENTRIES = 1 << 16;
 /** How many shared objects and arrays the pool holds before it starts afresh. */
 export const MAX_OBJECTS = 1 << 14;
 
+/** Objects and arrays whose JSON text is longer than this are not shared: they rarely repeat. */
+export const MAX_KEY_LENGTH = 1024;
+
+/**
+ * Marks a node the pool shares (or shared before it last started afresh): a property that no
+ * enumeration, spread or JSON text shows.
+ */
+const ID: unique symbol = Symbol('pooled');
+
+interface Shared {
+  readonly [ID]?: true;
+}
+
 /** What #node answers for an object or array that holds a value not repeated yet. */
 const FIRST_SEEN: unique symbol = Symbol('first seen');
 
@@ -30,13 +43,10 @@ export class StringPool {
   #strings = new Map<string, string>();
   /** Shared nodes by a key made of their values (pooled child nodes by id). */
   #objects = new Map<string, object>();
-  /** The id of every node the pool shares (or shared before it last started afresh). */
-  readonly #ids = new WeakMap<object, number>();
   /** The strings the current walk added to the pool. */
   readonly #fresh = new Set<string>();
   /** What the last #string call found: whether its value was in the pool before this walk. */
   #repeated = false;
-  #nextId = 0;
 
   /** The pool's copy of `s`, which becomes the copy when it has none. */
   intern(s: string): string {
@@ -75,10 +85,11 @@ export class StringPool {
   /**
    * Pools the values of `node` in place and says whether `node` is made only of repeated values:
    * numbers, booleans, null, strings the pool held before this walk, and nodes the pool shares.
-   * The caller then puts the pool's copy of such a node in its place: the labels, annotations,
-   * container ports and specs that pods of one workload repeat are one object each, not one per
-   * pod. A node with a value seen for the first time (a pod's name or address) is left as it is
-   * and not remembered, so unique objects cannot fill the pool.
+   * The caller (#node) then shares such a node: the labels, annotations, container ports and
+   * specs that pods of one workload repeat are one object each, not one per pod. A node with a
+   * value seen for the first time (a pod's name or address) is left as it is and not remembered,
+   * so unique objects cannot fill the pool. Nodes are equal when their JSON texts are: resources
+   * are JSON data.
    */
   #walk(node: object): boolean {
     let repeated = true;
@@ -135,24 +146,20 @@ export class StringPool {
   /** A value other than a string as its parent keeps it (pooled), or FIRST_SEEN if not repeated. */
   #node(v: unknown): unknown {
     if (v === null || typeof v !== 'object') return v;
-    if (this.#ids.has(v)) return v;
-    if (Object.isFrozen(v) || !this.#walk(v)) return FIRST_SEEN;
-    return this.#shared(v);
-  }
-
-  /** The pool's frozen copy of a node made only of repeated values (`v` becomes it if none). */
-  #shared(v: object): object {
-    let key = Array.isArray(v) ? '[' : '{';
-    for (const [k, x] of Object.entries(v)) {
-      key += `${JSON.stringify(k)}:`;
-      key += typeof x === 'object' && x !== null ? `#${this.#ids.get(x)}` : JSON.stringify(x);
-      key += ',';
+    if ((v as Shared)[ID] !== undefined) return v;
+    if (Object.isFrozen(v)) return FIRST_SEEN;
+    // Keyed by its JSON text (one native call): a node equal to a shared one is replaced whole,
+    // without a walk through it.
+    const key = JSON.stringify(v);
+    const fits = key.length <= MAX_KEY_LENGTH;
+    if (fits) {
+      const have = this.#objects.get(key);
+      if (have !== undefined) return have;
     }
-    const have = this.#objects.get(key);
-    if (have !== undefined) return have;
+    if (!this.#walk(v) || !fits) return FIRST_SEEN;
     if (this.#objects.size >= MAX_OBJECTS) this.#objects = new Map();
+    Object.defineProperty(v, ID, { value: true });
     Object.freeze(v);
-    this.#ids.set(v, this.#nextId++);
     this.#objects.set(key, v);
     return v;
   }
