@@ -3,7 +3,6 @@
 // namespace takes our BGP session down (Cease / BFD Down) and BIRD's routes out of our RIB long
 // before the 9 s hold time would. Against FRR (bgpd, and bfdd with a peer of its own), IPv6: a
 // BFD session the peer shuts down by hand (AdminDown) leaves the BGP session up.
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { PathView, SpeakerOptions } from '../../bgp/speaker/types.ts';
 import { startBfdd } from './bfdd.ts';
@@ -18,7 +17,13 @@ import {
   waitFor,
   waitFrrEstablished,
 } from './lib/index.ts';
-import { SpeakerProcess, startBirdBfdPair } from './speaker-process.ts';
+import {
+  bfdPeer,
+  type SpeakerProcess,
+  startBirdBfdPair,
+  startSpeaker,
+  stopSpeakerLab,
+} from './speaker-process.ts';
 
 const OUR_AS = 64512;
 const BIRD_AS = 64513;
@@ -33,11 +38,7 @@ describe('Speaker with BFD ↔ BIRD 2 bfd on', () => {
     ({ b, bird, speaker } = await startBirdBfdPair(lab));
   });
 
-  afterAll(async () => {
-    speaker?.kill();
-    await speaker?.exited;
-    await lab.teardown();
-  });
+  afterAll(() => stopSpeakerLab(lab, speaker));
 
   test('BGP Established and BFD Up, the status showing both sides of BFD', async () => {
     await waitBirdEstablished(bird, 'm4');
@@ -158,28 +159,14 @@ describe('Speaker with BFD ↔ FRR bgpd + bfdd, IPv6', () => {
     await startBfdd(lab, frr, [
       { address: '2001:db8:1::1', local: '2001:db8:1::2', ifname: 'to-m', intervalMs: 100 },
     ]);
-    speaker = new SpeakerProcess(m, join(lab.dir, 'speaker.log'), {
+    speaker = await startSpeaker(lab, m, {
       options: { asn: OUR_AS, routerId: '192.0.2.1' } satisfies SpeakerOptions,
-      peers: [
-        {
-          address: '2001:db8:1::2',
-          asn: BIRD_AS,
-          families: ['ipv6-unicast'],
-          holdTime: 9,
-          connectRetryTime: 1,
-          bfd: { minRxMs: 100, minTxMs: 100, multiplier: 3 },
-        },
-      ],
+      peers: [bfdPeer('2001:db8:1::2', BIRD_AS, { families: ['ipv6-unicast'] })],
       routes: [{ prefix: '2001:db8:244::/48' }],
     });
-    await speaker.started;
   });
 
-  afterAll(async () => {
-    speaker?.kill();
-    await speaker?.exited;
-    await lab.teardown();
-  });
+  afterAll(() => stopSpeakerLab(lab, speaker));
 
   test('BGP Established and BFD Up over IPv6', async () => {
     await waitFrrEstablished(frr, '2001:db8:1::1');

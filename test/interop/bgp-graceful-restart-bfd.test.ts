@@ -10,7 +10,6 @@
 // FRR 8.4 with `bgp graceful-restart` and `neighbor … bfd` (bfdd): it sees the BFD down too and
 // keeps our route as stale all the same.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { SpeakerOptions } from '../../bgp/speaker/types.ts';
 import { startBfdd } from './bfdd.ts';
@@ -29,11 +28,26 @@ import {
   waitFor,
   waitFrrEstablished,
 } from './lib/index.ts';
-import { SpeakerProcess } from './speaker-process.ts';
+import {
+  BIRD_BFD_100MS,
+  bfdPeer,
+  type SpeakerProcess,
+  startSpeaker,
+  stopSpeakerLab,
+} from './speaker-process.ts';
 
 const OUR_AS = 64512;
 const BIRD_AS = 64513;
 const ROUTE = '10.244.1.0/24';
+
+/** Waits until the speaker's peer has been Established with BFD Up for 3 s. */
+function waitUpFor3s(speaker: SpeakerProcess) {
+  return waitFor(() => speaker.peer(), {
+    describe: 'our peer Established for 3 s with BFD Up',
+    until: (p) => p.state === 'Established' && p.bfd?.state === 'Up' && Date.now() - p.since > 3_000,
+    timeoutMs: 20_000,
+  });
+}
 
 describe.each(['graceful', 'on'] as const)('graceful stop toward BIRD with `bfd %s`', (mode) => {
   const lab = new Lab();
@@ -64,34 +78,17 @@ describe.each(['graceful', 'on'] as const)('graceful stop toward BIRD with `bfd 
             extra: [`bfd ${mode};`],
           },
         ],
-        extra: [
-          'protocol bfd {',
-          '  interface "*" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; };',
-          '}',
-        ].join('\n'),
+        extra: BIRD_BFD_100MS,
       }),
     );
-    speaker = new SpeakerProcess(m, join(lab.dir, 'speaker.log'), {
+    speaker = await startSpeaker(lab, m, {
       options: { asn: OUR_AS, routerId: '192.0.2.1' } satisfies SpeakerOptions,
-      peers: [
-        {
-          address: '192.0.2.2',
-          asn: BIRD_AS,
-          holdTime: 9,
-          connectRetryTime: 1,
-          bfd: { minRxMs: 100, minTxMs: 100, multiplier: 3 },
-        },
-      ],
+      peers: [bfdPeer('192.0.2.2', BIRD_AS)],
       routes: [{ prefix: ROUTE }],
     });
-    await speaker.started;
   });
 
-  afterAll(async () => {
-    speaker?.kill();
-    await speaker?.exited;
-    await lab.teardown();
-  });
+  afterAll(() => stopSpeakerLab(lab, speaker));
 
   test(mode === 'graceful' ? 'BIRD keeps our route as stale' : 'BIRD flushes our route', async () => {
     const birdHas = async () => {
@@ -103,11 +100,7 @@ describe.each(['graceful', 'on'] as const)('graceful stop toward BIRD with `bfd 
     };
     // BIRD may take its first BFD session down once more right after the BGP session comes up
     // (and the BGP session with it): stop only a session that has been up for a while.
-    await waitFor(() => speaker!.peer(), {
-      describe: 'our peer Established for 3 s with BFD Up',
-      until: (p) => p.state === 'Established' && p.bfd?.state === 'Up' && Date.now() - p.since > 3_000,
-      timeoutMs: 20_000,
-    });
+    await waitUpFor3s(speaker!);
     await waitBirdEstablished(bird, 'm4');
     await waitFor(birdHas, { describe: `BIRD has ${ROUTE}`, until: (has) => has });
 
@@ -156,35 +149,18 @@ describe('graceful stop toward FRR with graceful restart and `neighbor … bfd`'
     await startBfdd(lab, frr, [
       { address: '192.0.2.1', local: '192.0.2.2', ifname: 'to-m', intervalMs: 100 },
     ]);
-    speaker = new SpeakerProcess(m, join(lab.dir, 'speaker.log'), {
+    speaker = await startSpeaker(lab, m, {
       options: { asn: OUR_AS, routerId: '192.0.2.1' } satisfies SpeakerOptions,
-      peers: [
-        {
-          address: '192.0.2.2',
-          asn: BIRD_AS,
-          holdTime: 9,
-          connectRetryTime: 1,
-          bfd: { minRxMs: 100, minTxMs: 100, multiplier: 3 },
-        },
-      ],
+      peers: [bfdPeer('192.0.2.2', BIRD_AS)],
       routes: [{ prefix: ROUTE }],
     });
-    await speaker.started;
   });
 
-  afterAll(async () => {
-    speaker?.kill();
-    await speaker?.exited;
-    await lab.teardown();
-  });
+  afterAll(() => stopSpeakerLab(lab, speaker));
 
   test('FRR keeps our route as stale', async () => {
     await waitFrrEstablished(frr, '192.0.2.1');
-    await waitFor(() => speaker!.peer(), {
-      describe: 'our peer Established for 3 s with BFD Up',
-      until: (p) => p.state === 'Established' && p.bfd?.state === 'Up' && Date.now() - p.since > 3_000,
-      timeoutMs: 20_000,
-    });
+    await waitUpFor3s(speaker!);
     await speaker!.request('stop', { message: 'margay agent restarting' });
     await waitFor(() => frrNeighbor(frr, '192.0.2.1'), {
       describe: 'FRR: session with us down',

@@ -9,7 +9,6 @@
 // - eBGP multihop to BIRD two hops away: `multihop: 2` comes up, `multihop: 1` sends segments
 //   that the router drops (its ICMP time-exceeded counter rises).
 // The speaker runs in its own process inside namespace m (speaker-child.ts).
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { PathView, PeerConfig, PeerStatus, SpeakerOptions } from '../../bgp/speaker/types.ts';
 import {
@@ -28,7 +27,7 @@ import {
   waitFor,
   waitFrrEstablished,
 } from './lib/index.ts';
-import { SpeakerProcess } from './speaker-process.ts';
+import { type SpeakerProcess, startSpeaker, stopSpeakerLab } from './speaker-process.ts';
 
 const OUR_AS = 64512;
 const BIRD_AS = 64513;
@@ -180,7 +179,7 @@ describe('TCP-MD5 and TTL security against BIRD 2 and FRR', () => {
       ...extra,
     });
     const options: SpeakerOptions = { asn: OUR_AS, routerId: '192.0.2.1' };
-    speaker = new SpeakerProcess(m, join(lab.dir, 'speaker.log'), {
+    speaker = await startSpeaker(lab, m, {
       options,
       peers: [
         ours('192.0.2.2', '192.0.2.1', BIRD_AS, { password: BIRD_KEY }),
@@ -202,14 +201,9 @@ describe('TCP-MD5 and TTL security against BIRD 2 and FRR', () => {
       ],
       routes: [{ prefix: '10.244.1.0/24' }, { prefix: '2001:db8:244::/48' }],
     });
-    await speaker.started;
   });
 
-  afterAll(async () => {
-    speaker?.kill();
-    await speaker?.exited;
-    await lab.teardown();
-  });
+  afterAll(() => stopSpeakerLab(lab, speaker));
 
   test('the same password: BIRD and FRR Established over IPv4 and IPv6', async () => {
     await waitBirdEstablished(bird, 'ok4');

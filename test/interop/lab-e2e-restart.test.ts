@@ -14,32 +14,20 @@
 // - zero failed probes between pods on node-1 and node-3, and — because the restarted agent keeps
 //   its forwarding state until BGP has resynchronised and announces its pod CIDRs before its
 //   End-of-RIB (src/daemon/agent.ts) — zero failed probes to and from node-2's pods as well.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isNodeConverged, nodeView } from '../../src/lab/converge.ts';
-import { cleanupStale } from '../../src/lab/lab.ts';
 import { execHost } from '../../src/lab/netns.ts';
 import { type LoopResult, startProbeLoop } from '../../src/lab/probe-loop.ts';
 import { isRecordedAlive, type LabState, readState } from '../../src/lab/state.ts';
 import { bare } from '../../src/lab/topology.ts';
 import { torPrefixes, torSessions } from '../../src/lab/tor.ts';
-import { labDown } from '../../src/lab/up.ts';
 import { waitFor } from '../../src/lab/wait.ts';
+import { labCli, removeLab, waitAllReachable } from './lib/lab-cli.ts';
 
 const isRoot = process.getuid?.() === 0;
-const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
-
-function labCli(stateDir: string, ...args: string[]): { code: number; out: string; ms: number } {
-  const started = Date.now();
-  const r = spawnSync(process.execPath, [MAIN, 'lab', ...args, '--state-dir', stateDir], {
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}`, ms: Date.now() - started };
-}
 
 /** Every route Margay owns on a node, both families, in the kernel's words. */
 async function ownedRoutes(ns: string): Promise<string[]> {
@@ -87,12 +75,7 @@ describe.skipIf(!isRoot)('margay lab: an agent killed with SIGKILL and restarted
     state = readState(stateDir) as LabState;
   }, 120_000);
 
-  afterAll(async () => {
-    const s = readState(stateDir);
-    await labDown(stateDir);
-    if (s) await cleanupStale(s.prefix);
-    rmSync(stateDir, { recursive: true, force: true });
-  });
+  afterAll(() => removeLab(stateDir));
 
   it('peers see the session drop, routes stay, restart reconverges, no probe fails', async () => {
     const [node1, node2, node3] = state.nodes as [
@@ -111,15 +94,7 @@ describe.skipIf(!isRoot)('margay lab: an agent killed with SIGKILL and restarted
     let tRestarted = 0;
     try {
       // Every pair answered at least once before anything happens.
-      await waitFor(() => loop.results(), {
-        describe: 'a reachable result for every pair',
-        until: (rs) =>
-          loop.pairs.every((p) =>
-            rs.some((r) => r.from === p.from && r.to === p.to && r.outcome === 'reachable'),
-          ),
-        timeoutMs: 10_000,
-        intervalMs: 100,
-      });
+      await waitAllReachable(loop, 10_000);
       expect(failures(loop.results())).toEqual([]);
 
       const victim = node2.agent!;

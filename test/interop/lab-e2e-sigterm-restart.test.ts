@@ -15,30 +15,18 @@
 // - `margay lab delete` of the ToR's BGPPeers ends the peering for good: the agents send Cease /
 //   Peer De-configured and the ToR has no route to node-2's pods within a few seconds, not after
 //   the restart time.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupStale } from '../../src/lab/lab.ts';
-import { type LoopResult, type ProbeLoop, startProbeLoop } from '../../src/lab/probe-loop.ts';
+import { type LoopResult, startProbeLoop } from '../../src/lab/probe-loop.ts';
 import { type LabState, readState } from '../../src/lab/state.ts';
 import { bare, SUBNET_LABEL } from '../../src/lab/topology.ts';
 import { torCommand, torPrefixes, torSessions } from '../../src/lab/tor.ts';
-import { labDown } from '../../src/lab/up.ts';
 import { waitFor } from '../../src/lab/wait.ts';
+import { labCli, removeLab, waitAllReachable } from './lib/lab-cli.ts';
 
 const isRoot = process.getuid?.() === 0;
-const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
-
-function labCli(stateDir: string, ...args: string[]): { code: number; out: string; ms: number } {
-  const started = Date.now();
-  const r = spawnSync(process.execPath, [MAIN, 'lab', ...args, '--state-dir', stateDir], {
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}`, ms: Date.now() - started };
-}
 
 /** Per pair: failed probes and the longest time from a failure to the next success. */
 function gaps(results: readonly LoopResult[]): { failed: number; maxGapMs: number } {
@@ -88,18 +76,6 @@ async function restartTimeAtTor(state: LabState): Promise<number | undefined> {
   return nb?.gracefulRestartInfo?.timers?.receivedRestartTimer;
 }
 
-async function allReachable(loop: ProbeLoop): Promise<void> {
-  await waitFor(() => loop.results(), {
-    describe: 'a reachable result for every pair',
-    until: (rs) =>
-      loop.pairs.every((p) =>
-        rs.some((r) => r.from === p.from && r.to === p.to && r.outcome === 'reachable'),
-      ),
-    timeoutMs: 15_000,
-    intervalMs: 100,
-  });
-}
-
 describe.skipIf(!isRoot).each(['bird', 'frr'] as const)(
   'margay lab, %s ToR: SIGTERM restart and peer removal',
   (tor) => {
@@ -120,12 +96,7 @@ describe.skipIf(!isRoot).each(['bird', 'frr'] as const)(
       state = readState(stateDir) as LabState;
     }, 120_000);
 
-    afterAll(async () => {
-      const s = readState(stateDir);
-      await labDown(stateDir);
-      if (s) await cleanupStale(s.prefix);
-      rmSync(stateDir, { recursive: true, force: true });
-    });
+    afterAll(() => removeLab(stateDir));
 
     it('a SIGTERM restart of the agent loses no probe from the ToR (IPv4 and IPv6)', async () => {
       const router = state.router!;
@@ -177,7 +148,7 @@ describe.skipIf(!isRoot).each(['bird', 'frr'] as const)(
       let t0 = 0;
       try {
         for (const loop of loops) expect(loop.pairs.length).toBe(3);
-        for (const loop of loops) await allReachable(loop);
+        for (const loop of loops) await waitAllReachable(loop, 15_000);
         t0 = Date.now();
         const restarted = labCli(stateDir, 'restart-agent', 'node-2', '--timeout', '60');
         expect(restarted.code, restarted.out).toBe(0);

@@ -2,7 +2,6 @@
 // (IPv6 unicast), our AS above 65535; routes flow both ways, BIRD sees our communities and large
 // communities, and BIRD shows our Cease with the shutdown message when we stop.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { PathView, PeerStatus, SpeakerOptions } from '../../bgp/speaker/types.ts';
 import {
@@ -15,7 +14,7 @@ import {
   waitBirdEstablished,
   waitFor,
 } from './lib/index.ts';
-import { SpeakerProcess } from './speaker-process.ts';
+import { type SpeakerProcess, startSpeaker, stopSpeakerLab } from './speaker-process.ts';
 
 const OUR_AS = 4_200_000_001;
 const BIRD_AS = 64513;
@@ -49,7 +48,7 @@ describe('Speaker ↔ BIRD 2 (eBGP, IPv4 + IPv6, 4-octet AS)', () => {
       }),
     );
     const options: SpeakerOptions = { asn: OUR_AS, routerId: '192.0.2.1', hostname: 'margay-test' };
-    speaker = new SpeakerProcess(m, join(lab.dir, 'speaker.log'), {
+    speaker = await startSpeaker(lab, m, {
       options,
       peers: [
         { address: '192.0.2.2', asn: BIRD_AS, families: ['ipv4-unicast'], holdTime: 9 },
@@ -64,14 +63,9 @@ describe('Speaker ↔ BIRD 2 (eBGP, IPv4 + IPv6, 4-octet AS)', () => {
         { prefix: '2001:db8:244::/48', communities: [64512 * 65536 + 200] },
       ],
     });
-    await speaker.started;
   });
 
-  afterAll(async () => {
-    speaker?.kill();
-    await speaker?.exited;
-    await lab.teardown();
-  });
+  afterAll(() => stopSpeakerLab(lab, speaker));
 
   test('both sessions reach Established', async () => {
     await waitBirdEstablished(bird, 'm4');

@@ -3,12 +3,13 @@
 // The standalone speaker (speaker-child.ts) is one, shared by the interop tests of
 // `margay speaker` against BIRD and FRR and by the BFD failover bench; the BFD table
 // (bfd-child.ts) is another, which also sends lines without an id (events). startBirdBfdPair sets
-// up the speaker with BFD against BIRD 2 with `bfd on` for the BFD tests.
+// up the speaker with BFD against BIRD 2 with `bfd on` for the BFD tests; startSpeaker,
+// stopSpeakerLab, bfdPeer and BIRD_BFD_100MS are the pieces the speaker tests share.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { PeerStatus } from '../../bgp/speaker/types.ts';
+import type { PeerConfig, PeerStatus } from '../../bgp/speaker/types.ts';
 import { type BirdHandle, birdConfig, type Lab, startBird } from './lib/index.ts';
 
 interface Answer {
@@ -89,6 +90,47 @@ export class SpeakerProcess extends LineChild {
   }
 }
 
+/**
+ * Starts the speaker child in namespace `ns` with `config`, logging to speaker.log in the lab's
+ * folder, and resolves once it has started (a speaker that fails to start is killed here).
+ */
+export async function startSpeaker(lab: Lab, ns: string, config: object): Promise<SpeakerProcess> {
+  const speaker = new SpeakerProcess(ns, join(lab.dir, 'speaker.log'), config);
+  try {
+    await speaker.started;
+  } catch (e) {
+    speaker.kill();
+    throw e;
+  }
+  return speaker;
+}
+
+/** Ends `child` by PID, waits for it to exit, then removes the lab: the tests' afterAll. */
+export async function stopSpeakerLab(lab: Lab, child: LineChild | undefined): Promise<void> {
+  child?.kill();
+  await child?.exited;
+  await lab.teardown();
+}
+
+/** A peer with BFD at 100 ms × 3, a 9 s hold time and a 1 s connect retry; `extra` adds fields. */
+export function bfdPeer(address: string, asn: number, extra: Partial<PeerConfig> = {}): PeerConfig {
+  return {
+    address,
+    asn,
+    ...extra,
+    holdTime: 9,
+    connectRetryTime: 1,
+    bfd: { minRxMs: 100, minTxMs: 100, multiplier: 3 },
+  };
+}
+
+/** BIRD's BFD protocol on every interface at 100 ms × 3, for `birdConfig({ extra })`. */
+export const BIRD_BFD_100MS = [
+  'protocol bfd {',
+  '  interface "*" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; };',
+  '}',
+].join('\n');
+
 export const BFD_PAIR_AS = { ours: 64512, bird: 64513 } as const;
 
 /**
@@ -116,31 +158,13 @@ export async function startBirdBfdPair(
         { name: 'm4', address: '192.0.2.1', remoteAs: BFD_PAIR_AS.ours, holdTime: 9, extra: ['bfd on;'] },
       ],
       staticRoutes: [{ prefix: '10.50.0.0/24' }],
-      extra: [
-        'protocol bfd {',
-        '  interface "*" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; };',
-        '}',
-      ].join('\n'),
+      extra: BIRD_BFD_100MS,
     }),
   );
-  const speaker = new SpeakerProcess(m, join(lab.dir, 'speaker.log'), {
+  const speaker = await startSpeaker(lab, m, {
     options: { asn: BFD_PAIR_AS.ours, routerId: '192.0.2.1' },
-    peers: [
-      {
-        address: '192.0.2.2',
-        asn: BFD_PAIR_AS.bird,
-        holdTime: 9,
-        connectRetryTime: 1,
-        bfd: { minRxMs: 100, minTxMs: 100, multiplier: 3 },
-      },
-    ],
+    peers: [bfdPeer('192.0.2.2', BFD_PAIR_AS.bird)],
     routes: [{ prefix: '10.244.1.0/24' }],
   });
-  try {
-    await speaker.started;
-  } catch (e) {
-    speaker.kill();
-    throw e;
-  }
   return { m, b, bird, speaker };
 }
