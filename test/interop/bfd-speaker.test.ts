@@ -19,6 +19,7 @@ import {
 } from './lib/index.ts';
 import {
   bfdPeer,
+  linkToSpeaker,
   type SpeakerProcess,
   startBirdBfdPair,
   startSpeaker,
@@ -141,11 +142,11 @@ describe('Speaker with BFD ↔ FRR bgpd + bfdd, IPv6', () => {
   let speaker: SpeakerProcess | undefined;
 
   beforeAll(async () => {
-    const m = await lab.addNamespace('m');
-    const f = await lab.addNamespace('f');
-    await lab.connect(
-      { ns: m, ifname: 'to-f', ipv6: '2001:db8:1::1/64' },
-      { ns: f, ifname: 'to-m', ipv6: '2001:db8:1::2/64' },
+    const { m, p: f } = await linkToSpeaker(
+      lab,
+      'f',
+      { ipv6: '2001:db8:1::1/64' },
+      { ipv6: '2001:db8:1::2/64' },
     );
     frr = await startFrr(
       lab,

@@ -31,6 +31,7 @@ import {
 import {
   BIRD_BFD_100MS,
   bfdPeer,
+  linkToSpeaker,
   type SpeakerProcess,
   startSpeaker,
   stopSpeakerLab,
@@ -55,12 +56,7 @@ describe.each(['graceful', 'on'] as const)('graceful stop toward BIRD with `bfd 
   let speaker: SpeakerProcess | undefined;
 
   beforeAll(async () => {
-    const m = await lab.addNamespace('m');
-    const b = await lab.addNamespace('b');
-    await lab.connect(
-      { ns: m, ifname: 'to-b', ipv4: '192.0.2.1/24' },
-      { ns: b, ifname: 'to-m', ipv4: '192.0.2.2/24' },
-    );
+    const { m, p: b } = await linkToSpeaker(lab, 'b', { ipv4: '192.0.2.1/24' }, { ipv4: '192.0.2.2/24' });
     bird = await startBird(
       lab,
       b,
@@ -130,12 +126,7 @@ describe('graceful stop toward FRR with graceful restart and `neighbor … bfd`'
   let speaker: SpeakerProcess | undefined;
 
   beforeAll(async () => {
-    const m = await lab.addNamespace('m');
-    const f = await lab.addNamespace('f');
-    await lab.connect(
-      { ns: m, ifname: 'to-f', ipv4: '192.0.2.1/24' },
-      { ns: f, ifname: 'to-m', ipv4: '192.0.2.2/24' },
-    );
+    const { m, p: f } = await linkToSpeaker(lab, 'f', { ipv4: '192.0.2.1/24' }, { ipv4: '192.0.2.2/24' });
     frr = await startFrr(
       lab,
       f,

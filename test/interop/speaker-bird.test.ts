@@ -14,7 +14,7 @@ import {
   waitBirdEstablished,
   waitFor,
 } from './lib/index.ts';
-import { type SpeakerProcess, startSpeaker, stopSpeakerLab } from './speaker-process.ts';
+import { linkToSpeaker, type SpeakerProcess, startSpeaker, stopSpeakerLab } from './speaker-process.ts';
 
 const OUR_AS = 4_200_000_001;
 const BIRD_AS = 64513;
@@ -25,11 +25,11 @@ describe('Speaker ↔ BIRD 2 (eBGP, IPv4 + IPv6, 4-octet AS)', () => {
   let speaker: SpeakerProcess | undefined;
 
   beforeAll(async () => {
-    const m = await lab.addNamespace('m');
-    const b = await lab.addNamespace('b');
-    await lab.connect(
-      { ns: m, ifname: 'to-b', ipv4: '192.0.2.1/24', ipv6: '2001:db8::1/64' },
-      { ns: b, ifname: 'to-m', ipv4: '192.0.2.2/24', ipv6: '2001:db8::2/64' },
+    const { m, p: b } = await linkToSpeaker(
+      lab,
+      'b',
+      { ipv4: '192.0.2.1/24', ipv6: '2001:db8::1/64' },
+      { ipv4: '192.0.2.2/24', ipv6: '2001:db8::2/64' },
     );
     bird = await startBird(
       lab,

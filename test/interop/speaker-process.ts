@@ -4,13 +4,13 @@
 // `margay speaker` against BIRD and FRR and by the BFD failover bench; the BFD table
 // (bfd-child.ts) is another, which also sends lines without an id (events). startBirdBfdPair sets
 // up the speaker with BFD against BIRD 2 with `bfd on` for the BFD tests; startSpeaker,
-// stopSpeakerLab, bfdPeer and BIRD_BFD_100MS are the pieces the speaker tests share.
+// stopSpeakerLab, linkToSpeaker, bfdPeer and BIRD_BFD_100MS are the pieces the speaker tests share.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { PeerConfig, PeerStatus } from '../../bgp/speaker/types.ts';
-import { type BirdHandle, birdConfig, type Lab, startBird } from './lib/index.ts';
+import { type BirdHandle, birdConfig, type InterfaceAddresses, type Lab, startBird } from './lib/index.ts';
 
 interface Answer {
   readonly id?: number;
@@ -105,6 +105,22 @@ export async function startSpeaker(lab: Lab, ns: string, config: object): Promis
   return speaker;
 }
 
+/**
+ * Namespaces m (the speaker's, interface to-`peer`) and `peer` (interface to-m) on one link with
+ * the addresses given for each side.
+ */
+export async function linkToSpeaker(
+  lab: Lab,
+  peer: string,
+  ours: InterfaceAddresses,
+  theirs: InterfaceAddresses,
+): Promise<{ m: string; p: string }> {
+  const m = await lab.addNamespace('m');
+  const p = await lab.addNamespace(peer);
+  await lab.connect({ ns: m, ifname: `to-${peer}`, ...ours }, { ns: p, ifname: 'to-m', ...theirs });
+  return { m, p };
+}
+
 /** Ends `child` by PID, waits for it to exit, then removes the lab: the tests' afterAll. */
 export async function stopSpeakerLab(lab: Lab, child: LineChild | undefined): Promise<void> {
   child?.kill();
@@ -142,12 +158,7 @@ export const BFD_PAIR_AS = { ours: 64512, bird: 64513 } as const;
 export async function startBirdBfdPair(
   lab: Lab,
 ): Promise<{ m: string; b: string; bird: BirdHandle; speaker: SpeakerProcess }> {
-  const m = await lab.addNamespace('m');
-  const b = await lab.addNamespace('b');
-  await lab.connect(
-    { ns: m, ifname: 'to-b', ipv4: '192.0.2.1/24' },
-    { ns: b, ifname: 'to-m', ipv4: '192.0.2.2/24' },
-  );
+  const { m, p: b } = await linkToSpeaker(lab, 'b', { ipv4: '192.0.2.1/24' }, { ipv4: '192.0.2.2/24' });
   const bird = await startBird(
     lab,
     b,
