@@ -263,12 +263,13 @@ export class Speaker {
     if (this.#isStopped) return;
     this.#isStopped = true;
     const closing: Promise<void>[] = this.#listeners.map((l) => l.close());
+    const sessions: Promise<void>[] = [];
     for (const entry of this.#peers.values()) {
       const negotiated = entry.session.session?.negotiated;
       const isRestart = options.hardReset !== true && negotiated !== undefined;
       const isGraceful = isRestart && negotiated.gracefulNotification;
       const isSilent = isRestart && !isGraceful && this.#helperKeepsRoutes(entry, negotiated);
-      closing.push(
+      sessions.push(
         entry.session.stop({
           // RFC 8538 §5.1: Administrative Reset is the graceful Cease ("provide user control");
           // Administrative Shutdown becomes a Hard Reset in PeerSession when N was exchanged.
@@ -279,8 +280,10 @@ export class Speaker {
       );
     }
     for (const entry of this.#peers.values()) this.#release(entry, false);
-    // AdminDown: the peers' BFD sessions go down without taking their BGP sessions with them.
-    closing.push(this.#bfd.close());
+    // AdminDown once the BGP sessions have ended, so that a peer which takes its BGP session down
+    // on any BFD down (BIRD's `bfd on`) has already seen the session end the way graceful restart
+    // covers (a bare close or a graceful Cease) and keeps our routes.
+    closing.push(Promise.all(sessions).then(() => this.#bfd.close()));
     this.#stale.clear();
     closing.push(...this.#stopping);
     await Promise.all(closing);
