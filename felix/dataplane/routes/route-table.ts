@@ -191,7 +191,7 @@ export class RouteTable {
   /** Undesired workload routes by key: when an apply first saw them undesired. */
   #graceSince = new Map<string, number>();
   /** The last list() and what it was made from. */
-  #listed_:
+  #lastList:
     | {
         readonly desired: DesiredRoutes;
         readonly view: RouteView | undefined;
@@ -255,7 +255,7 @@ export class RouteTable {
    * status polls and readiness probes between passes then cost no walk of every route.
    */
   list(): readonly ListedRoute[] {
-    const cached = this.#listed_;
+    const cached = this.#lastList;
     if (
       cached !== undefined &&
       cached.desired === this.#desired &&
@@ -266,7 +266,7 @@ export class RouteTable {
     )
       return cached.list;
     const list = this.#list();
-    this.#listed_ = {
+    this.#lastList = {
       desired: this.#desired,
       view: this.#view,
       conflicts: this.#conflicts,
