@@ -508,27 +508,21 @@ export class Dataplane {
 
   status(): DataplaneStatus {
     const s = this.#status;
-    const listed = this.#routes.list();
-    let programmed = 0;
-    let conflicts = 0;
-    let failures = 0;
-    const routeProblems: DataplaneRouteProblem[] = [];
-    const routesInGrace: DataplaneGraceRoute[] = [];
-    for (const r of listed) {
-      if (r.state === 'grace') {
-        const { family, table, dst, nextHops } = r.route;
-        const dev = nextHops[0]?.dev ?? '';
-        routesInGrace.push({ family, table, dst, dev, remainingMs: r.graceRemainingMs ?? 0 });
-        continue;
-      }
-      if (r.state === 'programmed') programmed++;
-      else if (r.state === 'conflict') conflicts++;
-      else if (r.state === 'failed') failures++;
-      if (r.state === 'conflict' || r.state === 'failed') {
-        const { family, table, dst } = r.route;
-        routeProblems.push({ family, table, dst, state: r.state, message: r.message ?? '' });
-      }
-    }
+    const routes = this.#routes.summary();
+    const routeProblems: DataplaneRouteProblem[] = routes.problems.map(({ route, state, message }) => ({
+      family: route.family,
+      table: route.table,
+      dst: route.dst,
+      state: state as DataplaneRouteProblem['state'],
+      message: message ?? '',
+    }));
+    const routesInGrace: DataplaneGraceRoute[] = routes.grace.map(({ route, graceRemainingMs }) => ({
+      family: route.family,
+      table: route.table,
+      dst: route.dst,
+      dev: route.nextHops[0]?.dev ?? '',
+      remainingMs: graceRemainingMs ?? 0,
+    }));
     const cur = this.#current;
     const endpoints = cur?.links.endpoints.size ?? 0;
     const notWired = this.#links.missing;
@@ -552,10 +546,10 @@ export class Dataplane {
       lastError: s.lastError,
       counts: {
         ...(cur?.counts ?? { chains: 0, rules: 0, ipsets: 0, ipsetMembers: 0 }),
-        routes: listed.length - routesInGrace.length,
-        routesProgrammed: programmed,
-        routeConflicts: conflicts,
-        routeFailures: failures,
+        routes: routes.desired,
+        routesProgrammed: routes.programmed,
+        routeConflicts: routes.conflicts,
+        routeFailures: routes.failed,
         routesInGrace: routesInGrace.length,
         endpoints,
         endpointsWired: endpoints - notWired.length,

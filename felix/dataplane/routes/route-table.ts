@@ -164,6 +164,19 @@ function isWorkloadEntry(e: ViewEntry): boolean {
   return isKernelEntries(e) ? e.every(isWorkloadRoute) : isWorkloadCanonical(e.route);
 }
 
+/** RouteTable.summary(): list() counted by state. */
+export interface RouteSummary {
+  /** Desired routes (the listed ones not in their grace period). */
+  readonly desired: number;
+  readonly programmed: number;
+  readonly conflicts: number;
+  readonly failed: number;
+  /** The routes in conflict or refused, in list() order. */
+  readonly problems: readonly ListedRoute[];
+  /** The undesired pod routes kept for their grace period. */
+  readonly grace: readonly ListedRoute[];
+}
+
 export class RouteTable {
   readonly protocol: number;
   readonly families: readonly Family[];
@@ -200,6 +213,11 @@ export class RouteTable {
         readonly list: readonly ListedRoute[];
       }
     | undefined;
+  /**
+   * The desired set that the last apply left wholly in the kernel (every line went in, nothing
+   * refused); undefined after a failure, a re-read or a dropped view.
+   */
+  #programmed: DesiredRoutes | undefined;
 
   constructor(opts: RouteTableOptions) {
     this.#nl = opts.netlink;
@@ -274,6 +292,35 @@ export class RouteTable {
       list,
     };
     return list;
+  }
+
+  /**
+   * What list() says, counted: by state, with the routes that are not programmed. After an apply
+   * that put every desired route in, with nothing kept for its grace period, that is known without
+   * looking at any route (the status API and the readiness probe ask on every poll, and a walk
+   * would build an entry per route for each new desired set).
+   */
+  summary(): RouteSummary {
+    const desired = this.#desired;
+    if (this.#view !== undefined && this.#programmed === desired && this.#graceSince.size === 0) {
+      const n = desired.size;
+      return { desired: n, programmed: n, conflicts: 0, failed: 0, problems: [], grace: [] };
+    }
+    let [n, programmed, conflicts, failed] = [0, 0, 0, 0];
+    const problems: ListedRoute[] = [];
+    const grace: ListedRoute[] = [];
+    for (const r of this.list()) {
+      if (r.state === 'grace') {
+        grace.push(r);
+        continue;
+      }
+      n++;
+      if (r.state === 'programmed') programmed++;
+      else if (r.state === 'conflict') conflicts++;
+      else if (r.state === 'failed') failed++;
+      if (r.state === 'conflict' || r.state === 'failed') problems.push(r);
+    }
+    return { desired: n, programmed, conflicts, failed, problems, grace };
   }
 
   #list(): readonly ListedRoute[] {
@@ -474,6 +521,7 @@ export class RouteTable {
     // went in loses it, and a key no longer desired is not listed anyway.
     this.#conflicts = new Map(conflicts.map((c) => [c.key, c]));
     this.#failed = new Map(failed.map((c) => [c.key, c]));
+    this.#programmed = undefined;
     if (r.processError !== undefined) {
       this.#view = undefined;
       this.stats.failures++;
@@ -497,6 +545,9 @@ export class RouteTable {
       }
       this.#view = new RouteView(desired, other);
     }
+    // Every line went in and the diff found the rest up to date: every desired route is programmed
+    // (unless a resync dropped the view meanwhile, which summary() checks).
+    if (conflicts.length === 0 && failed.length === 0 && errors.length === 0) this.#programmed = desired;
     if (failed.length > 0 || errors.length > 0) this.stats.failures++;
     if (errors.length > 0) throw new BatchError(`route table (proto ${this.protocol})`, errors);
     return { result, unchanged: counter.unchanged };

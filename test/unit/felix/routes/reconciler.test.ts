@@ -437,3 +437,74 @@ describe('RouteTable.list() between passes', () => {
     ]);
   });
 });
+
+/** What summary() must say: list() counted by state. */
+function summaryOfList(rt: RouteTable) {
+  const listed = rt.list();
+  const desired = listed.filter((l) => l.state !== 'grace');
+  const problems = desired.filter((l) => l.state === 'conflict' || l.state === 'failed');
+  return {
+    desired: desired.length,
+    programmed: desired.filter((l) => l.state === 'programmed').length,
+    conflicts: desired.filter((l) => l.state === 'conflict').length,
+    failed: desired.filter((l) => l.state === 'failed').length,
+    problems: problems.map((l) => [l.route.dst, l.state, l.message]),
+    grace: listed.filter((l) => l.state === 'grace').map((l) => l.route.dst),
+  };
+}
+
+function summaryOf(rt: RouteTable) {
+  const s = rt.summary();
+  return {
+    ...s,
+    problems: s.problems.map((l) => [l.route.dst, l.state, l.message]),
+    grace: s.grace.map((l) => l.route.dst),
+  };
+}
+
+describe('RouteTable.summary()', () => {
+  it('counts what list() lists, through pending, programmed, conflict, refused and resync', async () => {
+    const f = new FakeRunner();
+    const rt = new RouteTable({ netlink: new Netlink({ netns: 'n1', runner: f.run }), families: [4] });
+    const a = { dst: '10.244.1.0/24', nextHops: [{ gateway: '192.0.2.2' }], reason: 'node b' };
+    const b = { dst: '10.244.2.0/24', nextHops: [{ gateway: '192.0.2.3' }], reason: 'node c' };
+    const c = { dst: '10.244.3.0/24', dev: 'v0', reason: 'device' };
+    const check = (expected: Partial<ReturnType<typeof summaryOf>>) => {
+      expect(summaryOf(rt)).toEqual(summaryOfList(rt));
+      expect(summaryOf(rt)).toMatchObject(expected);
+    };
+    rt.setDesired([a]);
+    check({ desired: 1, programmed: 0 });
+    await rt.apply();
+    check({ desired: 1, programmed: 1 });
+    rt.setDesired([a, b, c]);
+    check({ desired: 3, programmed: 1 });
+    // c meets a foreign route ("File exists"): a conflict; the table re-reads the kernel.
+    f.routes[4] = [
+      { dst: '10.244.1.0/24', gateway: '192.0.2.2', dev: 'v0', protocol: '109' },
+      { dst: '10.244.2.0/24', gateway: '192.0.2.3', dev: 'v0', protocol: '109' },
+    ];
+    f.nextBatch = { code: 1, stderr: 'RTNETLINK answers: File exists\nCommand failed -:1\n' };
+    await rt.apply();
+    check({ desired: 3, programmed: 2, conflicts: 1, failed: 0 });
+    // The next apply writes c again; the kernel takes it now.
+    f.routes[4] = [];
+    await rt.resync();
+    check({ desired: 3, programmed: 3, conflicts: 0, problems: [] });
+    // b refused: the re-read kernel has a and c but not b.
+    rt.setDesired([a, { ...b, nextHops: [{ gateway: '192.0.2.4' }] }, c]);
+    f.routes[4] = [
+      { dst: '10.244.1.0/24', gateway: '192.0.2.2', dev: 'v0', protocol: '109' },
+      { dst: '10.244.3.0/24', dev: 'v0', scope: 'link', protocol: '109' },
+    ];
+    f.nextBatch = { stderr: 'Error: Nexthop has invalid gateway.\nCommand failed -:1\n', code: 1 };
+    await rt.apply().catch(() => undefined);
+    check({ desired: 3, programmed: 2, failed: 1 });
+    // A resync that has not run yet leaves the view unknown: nothing counts as programmed.
+    f.routes[4] = [];
+    const pass = rt.resync();
+    check({ desired: 3, programmed: 0 });
+    await pass;
+    check({ desired: 3, programmed: 3, failed: 0 });
+  });
+});
