@@ -79,20 +79,33 @@ export function mergeIptables(
       merged[family] = previous.merged[family];
       continue;
     }
-    const owner = new Map<string, { source: string; chain: Chain }>();
     const states: TableState[] = [];
+    // Which source gives each table; a chain name given by two sources of one table must be the
+    // same chain in both (checked only for the tables that several sources give).
+    const sourceOf = new Map<TableState['table'], string>();
+    const shared = new Set<TableState['table']>();
     for (const src of sources) {
       for (const state of src[family]) {
         states.push(state);
-        for (const chain of state.chains) {
-          const key = `${state.table}\0${chain.name}`;
-          const prev = owner.get(key);
-          if (prev === undefined) {
-            owner.set(key, { source: src.source, chain });
-          } else if (prev.chain !== chain && canonicalJson(prev.chain) !== canonicalJson(chain)) {
-            invalid(
-              `iptables ${family} table ${state.table}: chain ${chain.name} is given by both "${prev.source}" and "${src.source}" with different rules`,
-            );
+        const prev = sourceOf.get(state.table);
+        if (prev !== undefined && prev !== src.source) shared.add(state.table);
+        sourceOf.set(state.table, src.source);
+      }
+    }
+    for (const table of shared) {
+      const owner = new Map<string, { source: string; chain: Chain }>();
+      for (const src of sources) {
+        for (const state of src[family]) {
+          if (state.table !== table) continue;
+          for (const chain of state.chains) {
+            const prev = owner.get(chain.name);
+            if (prev === undefined) {
+              owner.set(chain.name, { source: src.source, chain });
+            } else if (prev.chain !== chain && canonicalJson(prev.chain) !== canonicalJson(chain)) {
+              invalid(
+                `iptables ${family} table ${table}: chain ${chain.name} is given by both "${prev.source}" and "${src.source}" with different rules`,
+              );
+            }
           }
         }
       }

@@ -156,8 +156,25 @@ function validateArgs(args: readonly string[], where: string): void {
 }
 
 // Chains whose own content (name, arguments, marks) was validated already; references between
-// chains depend on the whole table and are checked on every call (cheap: actions only).
+// chains depend on the whole table and are checked on every call, from the list of each chain's
+// jump and goto targets (found once per chain object).
 const validChains = new WeakSet<Chain>();
+const chainTargets = new WeakMap<Chain, readonly (readonly [number, string])[]>();
+
+/** The (rule index, target chain) of each jump and goto in `chain`. */
+function targetsOf(chain: Chain): readonly (readonly [number, string])[] {
+  let refs = chainTargets.get(chain);
+  if (refs === undefined) {
+    const out: [number, string][] = [];
+    chain.rules.forEach((rule, i) => {
+      const a = rule.action;
+      if (a.type === 'jump' || a.type === 'goto') out.push([i, a.chain]);
+    });
+    refs = out;
+    chainTargets.set(chain, refs);
+  }
+  return refs;
+}
 
 function validateChainContent(table: TableState, chain: Chain): void {
   if (validChains.has(chain)) return;
@@ -181,12 +198,9 @@ export function validateTable(table: TableState): void {
   const names = new Set(table.chains.map((c) => c.name));
   for (const chain of table.chains) {
     validateChainContent(table, chain);
-    chain.rules.forEach((rule, i) => {
-      const a = rule.action;
-      if (a.type === 'jump' || a.type === 'goto') {
-        validateChainRef(table, names, a.chain, `${table.table}/${chain.name} rule ${i}`);
-      }
-    });
+    for (const [i, target] of targetsOf(chain)) {
+      validateChainRef(table, names, target, `${table.table}/${chain.name} rule ${i}`);
+    }
   }
   for (const j of table.jumps) {
     const where = `${table.table} jump ${j.from} -> ${j.to}`;
@@ -218,6 +232,20 @@ function jumpKey(j: Jump): string {
   return `${j.from}\0${j.to}\0${(j.match ?? []).join(' ')}`;
 }
 
+/** States that normalizeTables returned or accepted as they were: normalized and validated. */
+const normalizedStates = new WeakSet<TableState>();
+
+/**
+ * Whether `state` is in normalized form already: chains in strictly increasing name order (so no
+ * duplicates) and jumps likewise by (from, to, match).
+ */
+function isInNormalForm(state: TableState): boolean {
+  const { chains, jumps } = state;
+  for (let i = 1; i < chains.length; i++) if (!(chains[i - 1]!.name < chains[i]!.name)) return false;
+  for (let i = 1; i < jumps.length; i++) if (!(jumpKey(jumps[i - 1]!) < jumpKey(jumps[i]!))) return false;
+  return true;
+}
+
 /**
  * Merges any number of partial states into one normalized state per table (tables in
  * IPTABLES_TABLES order, chains by name, jumps by (from, to, match)), validating each. Identical
@@ -230,6 +258,17 @@ export function normalizeTables(states: readonly TableState[]): TableState[] {
   for (const table of IPTABLES_TABLES) {
     const parts = states.filter((s) => s.table === table);
     if (parts.length === 0) continue;
+    // One part already normalized (a state this function returned, handed on) or already in
+    // order (the policy front end keeps its chains sorted): validated once and used as it is.
+    const only = parts.length === 1 ? parts[0]! : undefined;
+    if (only !== undefined && (normalizedStates.has(only) || isInNormalForm(only))) {
+      if (!normalizedStates.has(only)) {
+        validateTable(only);
+        normalizedStates.add(only);
+      }
+      out.push(only);
+      continue;
+    }
     const chains = new Map<string, Chain>();
     const jumps = new Map<string, Jump>();
     for (const part of parts) {
@@ -254,6 +293,7 @@ export function normalizeTables(states: readonly TableState[]): TableState[] {
       jumps: [...jumps.entries()].sort((a, b) => cmp(a[0], b[0])).map(([, j]) => j),
     };
     validateTable(state);
+    normalizedStates.add(state);
     out.push(state);
   }
   return out;

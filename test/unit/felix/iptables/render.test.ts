@@ -157,6 +157,29 @@ describe('names and validation', () => {
     });
   }
 
+  it('keeps a state already in order as it is, sorts one that is not, and merges duplicates', () => {
+    const a = { name: 'mgy-a', rules: [{ match: [], action: { type: 'jump' as const, chain: 'mgy-b' } }] };
+    const b = { name: 'mgy-b', rules: [] };
+    const inOrder = { table: 'filter' as const, chains: [a, b], jumps: [{ from: 'FORWARD', to: 'mgy-a' }] };
+    const [kept] = normalizeTables([inOrder]);
+    expect(kept).toBe(inOrder);
+    expect(normalizeTables([kept!])[0]).toBe(inOrder);
+    const reversed = { ...inOrder, chains: [b, a] };
+    const [sorted] = normalizeTables([reversed]);
+    expect(sorted).not.toBe(reversed);
+    expect(sorted!.chains.map((c) => c.name)).toEqual(['mgy-a', 'mgy-b']);
+    const twice = { ...inOrder, chains: [a, a, b] };
+    expect(normalizeTables([twice])[0]!.chains).toEqual([a, b]);
+    const jumpsReversed = {
+      ...inOrder,
+      jumps: [
+        { from: 'INPUT', to: 'mgy-b' },
+        { from: 'FORWARD', to: 'mgy-a' },
+      ],
+    };
+    expect(normalizeTables([jumpsReversed])[0]!.jumps.map((j) => j.from)).toEqual(['FORWARD', 'INPUT']);
+  });
+
   it('a jump to a foreign chain (KUBE-…) is allowed', () => {
     expect(() =>
       normalizeTables([
