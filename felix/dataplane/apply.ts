@@ -1,11 +1,16 @@
 // One dataplane apply in a fixed order (as Felix's int_dataplane.go apply()):
 //   1. ipsets: create and update (rules about to be written may reference them)
-//   2. iptables (every family)
-//   3. links: tunnel devices and their FDB/neighbours, workload veth settings (routes use them)
-//   4. routes
-//   5. ipsets: destroy the unused ones (no rule references them any more)
-// A failing step stops the pass, every part is asked to re-read the kernel, and the whole pass is
-// retried with exponential backoff. The status object says what failed, why (the cause chain), how
+//   2. at once, as Felix updates its iptables tables and its route tables in parallel:
+//      - iptables, every family at once (one restore process per family);
+//      - links (tunnel devices and their FDB/neighbours, workload veth settings), then routes,
+//        which use them.
+//      Neither depends on the other: a pod's route that goes in before its endpoint chains meets
+//      the dispatch chains' drop for an unknown workload interface (margay-cni writes that route
+//      at ADD anyway, before the endpoint reaches the agent).
+//   3. ipsets: destroy the unused ones (no rule references them any more)
+// A failing step fails the pass once every step started beside it has ended (the first failure in
+// the order above is the one reported), every part is asked to re-read the kernel, and the whole
+// pass is retried with exponential backoff. The status object says what failed, why (the cause chain), how
 // many times in a row, and when the dataplane was last in sync: health and metrics read it.
 // Never half-applied silently: a failure is in `status` until a pass succeeds, and after the last
 // retry `applyAll` throws FELIX_ERR_APPLY_FAILED with the last error as its cause.
@@ -132,9 +137,14 @@ async function onePass(parts: DataplaneParts): Promise<void> {
     }
   };
   if (parts.ipsets) await step('ipsetUpdates', () => parts.ipsets!.applyUpdates());
-  for (const p of iptablesParts(parts)) await step('iptables', () => p.apply());
-  if (parts.links) await step('links', () => parts.links!.apply());
-  if (parts.routes) await step('routes', () => parts.routes!.apply());
+  const beside = await Promise.allSettled([
+    ...iptablesParts(parts).map((p) => step('iptables', () => p.apply())),
+    (async () => {
+      if (parts.links) await step('links', () => parts.links!.apply());
+      if (parts.routes) await step('routes', () => parts.routes!.apply());
+    })(),
+  ]);
+  for (const r of beside) if (r.status === 'rejected') throw r.reason;
   if (parts.ipsets) await step('ipsetDeletions', () => parts.ipsets!.applyDeletions());
 }
 

@@ -31,11 +31,76 @@ function recorder(failures: Partial<Record<string, number>> = {}) {
 }
 
 describe('applyAll', () => {
-  it('runs ipsets → iptables → routes → ipset deletions', async () => {
+  it('runs ipsets, then iptables beside links → routes, then ipset deletions', async () => {
     const { calls, parts } = recorder();
     const status = await applyAll(parts, { now: () => 1000 });
-    expect(calls).toEqual(['ipsetUpdates', 'iptables4', 'iptables6', 'routes', 'ipsetDeletions']);
+    expect(calls[0]).toBe('ipsetUpdates');
+    expect(calls.at(-1)).toBe('ipsetDeletions');
+    expect([...calls].sort()).toEqual(['ipsetDeletions', 'ipsetUpdates', 'iptables4', 'iptables6', 'routes']);
     expect(status).toMatchObject({ inSync: true, consecutiveFailures: 0, lastSuccessAt: 1000, attempts: 1 });
+  });
+
+  it('writes iptables and routes at the same time, links before routes, deletions after both', async () => {
+    const events: string[] = [];
+    let routesStarted!: () => void;
+    const routesRunning = new Promise<void>((r) => {
+      routesStarted = r;
+    });
+    let iptablesStarted!: () => void;
+    const iptablesRunning = new Promise<void>((r) => {
+      iptablesStarted = r;
+    });
+    const parts = {
+      ipsets: {
+        applyUpdates: async () => void events.push('ipsetUpdates'),
+        applyDeletions: async () => void events.push('ipsetDeletions'),
+      },
+      // Each waits for the other to have started: a pass that runs them one after the other never ends.
+      iptables: {
+        apply: async () => {
+          events.push('iptables start');
+          iptablesStarted();
+          await routesRunning;
+          events.push('iptables end');
+        },
+      },
+      links: { apply: async () => void events.push('links') },
+      routes: {
+        apply: async () => {
+          events.push('routes start');
+          routesStarted();
+          await iptablesRunning;
+          events.push('routes end');
+        },
+      },
+    };
+    await applyAll(parts);
+    expect(events[0]).toBe('ipsetUpdates');
+    expect(events.indexOf('links')).toBeLessThan(events.indexOf('routes start'));
+    expect(events.at(-1)).toBe('ipsetDeletions');
+    expect(events).toHaveLength(7);
+  });
+
+  it('a failure beside a running step fails the pass once that step has ended', async () => {
+    const ended: string[] = [];
+    const parts = {
+      iptables: {
+        apply: async () => {
+          throw new FelixError('FELIX_ERR_RESTORE_FAILED', 'iptables refused');
+        },
+      },
+      routes: {
+        apply: async () => {
+          await new Promise((r) => setTimeout(r, 20));
+          ended.push('routes');
+        },
+      },
+    };
+    const status = createApplyStatus();
+    const err = await applyAll(parts, { status, retry: { maxAttempts: 1 } }).catch((e) => e);
+    expect(ended).toEqual(['routes']);
+    expect(err.cause.message).toBe('iptables refused');
+    expect(status.lastError).toMatchObject({ step: 'iptables' });
   });
 
   it('retries a failed pass with exponential backoff after asking every part to re-read', async () => {
@@ -68,8 +133,7 @@ describe('applyAll', () => {
     expect(err.code).toBe('FELIX_ERR_APPLY_FAILED');
     expect(err.cause.message).toBe('iptables6 refused');
     expect(status).toMatchObject({ inSync: false, consecutiveFailures: 3, lastSuccessAt: undefined });
-    expect(calls).not.toContain('routes');
-    expect(calls).not.toContain('ipsetDeletions');
+    expect(calls).not.toContain('ipsetDeletions'); // routes run beside iptables; deletions never
   });
 
   it('resync: true asks every part to re-read before the first pass', async () => {
