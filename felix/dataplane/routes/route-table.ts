@@ -146,6 +146,28 @@ export interface ListedRoute {
   readonly graceRemainingMs?: number;
 }
 
+/** list() counted by state. */
+function summaryOfList(listed: readonly ListedRoute[]): RouteSummary {
+  let desired = 0;
+  let programmed = 0;
+  let conflicts = 0;
+  let failed = 0;
+  const problems: ListedRoute[] = [];
+  const grace: ListedRoute[] = [];
+  for (const r of listed) {
+    if (r.state === 'grace') {
+      grace.push(r);
+      continue;
+    }
+    desired++;
+    if (r.state === 'programmed') programmed++;
+    else if (r.state === 'conflict') conflicts++;
+    else if (r.state === 'failed') failed++;
+    if (r.state === 'conflict' || r.state === 'failed') problems.push(r);
+  }
+  return { desired, programmed, conflicts, failed, problems, grace };
+}
+
 /** Whether a route goes only through workload interfaces (a pod route). */
 function isWorkloadCanonical(c: CanonicalRoute | undefined): boolean {
   if (c === undefined || c.type !== 'unicast' || c.nextHops.length === 0) return false;
@@ -296,31 +318,38 @@ export class RouteTable {
 
   /**
    * What list() says, counted: by state, with the routes that are not programmed. After an apply
-   * that put every desired route in, with nothing kept for its grace period, that is known without
-   * looking at any route (the status API and the readiness probe ask on every poll, and a walk
-   * would build an entry per route for each new desired set).
+   * that put every desired route in, that is known without looking at any route; between a new
+   * desired set and its apply, the routes are compared with the view of the kernel as the next
+   * diff compares them, slot by slot, so that a plain route needs no entry object (the status API
+   * and the readiness probe ask on every poll, and a listing builds an object per route for every
+   * new desired set, which then lives until the next one).
    */
   summary(): RouteSummary {
     const desired = this.#desired;
-    if (this.#view !== undefined && this.#programmed === desired && this.#graceSince.size === 0) {
-      const n = desired.size;
+    const view = this.#view;
+    if (view === undefined || this.#graceSince.size > 0) return summaryOfList(this.list());
+    const n = desired.size;
+    if (this.#programmed === desired) {
       return { desired: n, programmed: n, conflicts: 0, failed: 0, problems: [], grace: [] };
     }
-    let [n, programmed, conflicts, failed] = [0, 0, 0, 0];
     const problems: ListedRoute[] = [];
-    const grace: ListedRoute[] = [];
-    for (const r of this.list()) {
-      if (r.state === 'grace') {
-        grace.push(r);
-        continue;
-      }
-      n++;
-      if (r.state === 'programmed') programmed++;
-      else if (r.state === 'conflict') conflicts++;
-      else if (r.state === 'failed') failed++;
-      if (r.state === 'conflict' || r.state === 'failed') problems.push(r);
-    }
-    return { desired: n, programmed, conflicts, failed, problems, grace };
+    let conflicts = 0;
+    let failed = 0;
+    const notProgrammed = (i: number): void => {
+      const key = desired.keyAt(i);
+      const conflict = this.#conflicts.get(key);
+      const refused = conflict === undefined ? this.#failed.get(key) : undefined;
+      if (conflict !== undefined) conflicts++;
+      else if (refused !== undefined) failed++;
+      else return;
+      const state = conflict !== undefined ? 'conflict' : 'failed';
+      const message = (conflict ?? refused)!.message;
+      problems.push({ route: desired.entry(i).route, state, message });
+    };
+    const sink = { add: notProgrammed, replace: notProgrammed, del: () => {}, delWritten: () => {} };
+    const counter = { unchanged: 0 };
+    for (const _ of routeDeltaSteps(desired, view, sink, counter));
+    return { desired: n, programmed: counter.unchanged, conflicts, failed, problems, grace: [] };
   }
 
   #list(): readonly ListedRoute[] {

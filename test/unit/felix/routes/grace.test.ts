@@ -82,6 +82,7 @@ describe('RouteTable: workload route grace period', () => {
     expect(grace[0]?.route.nextHops).toEqual([{ dev: POD_IFACE }]);
     expect(grace[0]?.route.reason).toContain(POD_IFACE);
     expect(grace[0]?.message).toMatch(/kept 5 s more .*grace period 30 s/);
+    expect(rt.summary()).toMatchObject({ desired: 2, programmed: 2, grace });
     expect(rt.nextGraceExpiry).toBe(1_000_000 + 30_001);
     expect(rt.desiredCount).toBe(2);
 
