@@ -336,6 +336,17 @@ export class Dataplane {
         held: ReadonlySet<string>;
       }
     | undefined;
+  /** The compiled routes of the local workloads (#compileRoutes) and what they were made from. */
+  #localRoutes:
+    | {
+        readonly endpoints: readonly WorkloadEndpoint[];
+        readonly held: ReadonlySet<string>;
+        readonly specs: readonly RouteSpec[];
+        readonly compiled: CompiledRoutes;
+      }
+    | undefined;
+  /** The compiled routes besides the local workloads' (#compileRoutes) and their list. */
+  #otherRoutes: { readonly routes: readonly RouteSpec[]; readonly compiled: CompiledRoutes } | undefined;
   /** Routes adopted by adoptCarried() until releaseCarried(); undefined when none are. */
   #carried: readonly RouteSpec[] | undefined;
   /** Local endpoints whose interface is missing, by interface, and since when: routes held back. */
@@ -485,13 +496,31 @@ export class Dataplane {
     carried: readonly RouteSpec[] | undefined,
     held: ReadonlySet<string>,
   ): CompiledRoutes {
-    const endpoints =
-      held.size === 0 ? desired.endpoints : desired.endpoints.filter((ep) => !held.has(ep.ifaceName));
-    const specs = [...endpoints.flatMap((ep) => workloadRoutes(ep)), ...desired.routes];
-    const compiled = this.#routes.compile(specs);
+    // The local workloads' routes and the others are compiled apart and joined, each part kept
+    // while its input is the same object: a pod that comes or goes recompiles only the few
+    // workload routes, a route from BGP only the others.
+    let local = this.#localRoutes;
+    if (local === undefined || local.endpoints !== desired.endpoints || local.held !== held) {
+      const endpoints =
+        held.size === 0 ? desired.endpoints : desired.endpoints.filter((ep) => !held.has(ep.ifaceName));
+      const specs = endpoints.flatMap((ep) => workloadRoutes(ep));
+      local = { endpoints: desired.endpoints, held, specs, compiled: this.#routes.compile(specs) };
+    }
+    let other = this.#otherRoutes;
+    if (other === undefined || other.routes !== desired.routes) {
+      other = { routes: desired.routes, compiled: this.#routes.compile(desired.routes) };
+    }
+    const compiled =
+      this.#routes.join(local.compiled, other.compiled) ??
+      this.#routes.compile([...local.specs, ...desired.routes]);
+    // Kept only once the whole set compiled: a part that fails to compile is never kept.
+    this.#localRoutes = local;
+    this.#otherRoutes = other;
     if (carried === undefined) return compiled;
     const beside = carriedBeside(carried, (key) => compiled.entries.has(key));
-    return beside.length === 0 ? compiled : this.#routes.compile([...specs, ...beside]);
+    return beside.length === 0
+      ? compiled
+      : this.#routes.compile([...local.specs, ...desired.routes, ...beside]);
   }
 
   /** Resolves once no pass is running or pending (after a failure: with the failure in status). */

@@ -275,6 +275,18 @@ export class RouteTable {
     return { protocol: this.protocol, entries: compileDesired(routes, this.families) };
   }
 
+  /**
+   * The routes of `a` then those of `b` (both made by `compile` of this table), as `compile` of
+   * both lists would give them; undefined when a key is in both (compile both lists instead).
+   */
+  join(a: CompiledRoutes, b: CompiledRoutes): CompiledRoutes | undefined {
+    if (a.protocol !== this.protocol || b.protocol !== this.protocol) {
+      throw new FelixError('FELIX_ERR_INVALID_ROUTE', 'routes compiled for another route table');
+    }
+    const entries = DesiredRoutes.join(a.entries, b.entries);
+    return entries === undefined ? undefined : { protocol: this.protocol, entries };
+  }
+
   /** Install a set made by `compile` (of this table). */
   setCompiled(compiled: CompiledRoutes): void {
     if (compiled.protocol !== this.protocol) {

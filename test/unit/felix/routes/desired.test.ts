@@ -222,6 +222,42 @@ describe('compileDesired', () => {
     expect([b.indexOf('10.2.0.0/16'), b.indexOf('10.3.0.0/16')]).toEqual([1, -1]);
   });
 
+  it('joins two sets as one compile of both lists, or not at all when a key is in both', () => {
+    const local: RouteSpec[] = [
+      { dst: '10.244.0.5/32', dev: 'mgy1' },
+      { dst: '2001:db8:244::5/128', dev: 'mgy1' },
+      { dst: '10.244.0.0/24', type: 'blackhole' },
+    ];
+    const remote: RouteSpec[] = [];
+    for (let i = 1; i < 1200; i++)
+      remote.push(via(`10.${244 + (i >> 8)}.${i & 255}.0/24`, `192.0.2.${(i % 3) + 1}`));
+    remote.push({ dst: '2001:db8:245::/64', nextHops: [{ gateway: 'fe80::1', dev: 'v0' }] });
+    const a = compileDesired(local, [4, 6]);
+    const b = compileDesired(remote, [4, 6]);
+    a.entry(0); // an entry built before the join is reused
+    const joined = DesiredRoutes.join(a, b)!;
+    const whole = compileDesired([...local, ...remote], [4, 6]);
+    expect(joined.size).toBe(whole.size);
+    expect(joined.entries.map((e) => [e.key, e.route])).toEqual(whole.entries.map((e) => [e.key, e.route]));
+    expect(joined.entry(0)).toBe(a.entry(0));
+    for (let i = 0; i < whole.size; i += 97) {
+      const key = whole.keyAt(i);
+      expect([joined.indexOf(key), joined.has(key), joined.get(key)?.key]).toEqual([i, true, key]);
+      expect(joined.isPlain(i)).toBe(whole.isPlain(i));
+      expect(joined.routeLine('add', i, 109)).toBe(whole.routeLine('add', i, 109));
+    }
+    expect([joined.indexOf('10.9.9.0/24'), joined.has('10.9.9.0/24'), joined.get('10.9.9.0/24')]).toEqual([
+      -1,
+      false,
+      undefined,
+    ]);
+    // A key in both: identical (one compile merges it) or not (one compile refuses it).
+    const again = compileDesired([remote[7]!], [4]);
+    expect(DesiredRoutes.join(again, b)).toBeUndefined();
+    const other = compileDesired([via(remote[7]!.dst as string, '198.51.100.1')], [4]);
+    expect(DesiredRoutes.join(b, other)).toBeUndefined();
+  });
+
   it('renders each body right when routes via different gateways alternate (shared bodies)', () => {
     const d = compileDesired(
       [via('10.1.0.0/16', '192.0.2.2'), via('10.2.0.0/16', '192.0.2.3'), via('10.3.0.0/16', '192.0.2.2')],
