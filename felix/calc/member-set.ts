@@ -3,19 +3,20 @@
 // Members are counted, since two pods may hold one address for a while (a pod deleted after its
 // address went to a new one): a member leaves the set only when its last holder does. `output()`
 // gives the set as a normalized IpSet: the same object as last time when no member came or went,
-// otherwise a new one whose sorted members array is the previous one merged with the members that
-// changed, so a change costs the set's size in copying and the number of changes in sorting — never
-// a sort of the whole set. Members are canonical when they arrive (the store builds them from
+// otherwise the previous one with the members that came and went (ipSetWithChange: the new set
+// builds its sorted members array only when something reads it, and the ipset writer writes the
+// change without reading it), so a change costs the number of members that changed — never a copy
+// or a sort of the whole set. Members are canonical when they arrive (the store builds them from
 // resolved pods and normalized policies), so they are never parsed again here or in the Dataplane.
 import type { IpSet } from '../model/ipsets.ts';
-import { ipSetOfCanonicalMembers } from '../model/ipsets.ts';
+import { ipSetOfCanonicalMembers, ipSetWithChange } from '../model/ipsets.ts';
 import type { SetIdentity } from './policy-sets.ts';
 
 export class MemberSet {
   readonly id: SetIdentity;
   readonly #counts = new Map<string, number>();
-  // Members whose presence may differ from the last output.
-  readonly #touched = new Set<string>();
+  // Members whose presence may differ from the last output, with whether they were in it.
+  readonly #touched = new Map<string, boolean>();
   readonly #onTouch: (set: MemberSet) => void;
   #out: IpSet | undefined;
   #previous: IpSet | undefined;
@@ -43,7 +44,7 @@ export class MemberSet {
   add(member: string): void {
     const n = this.#counts.get(member) ?? 0;
     this.#counts.set(member, n + 1);
-    if (n === 0) this.#touch(member);
+    if (n === 0) this.#touch(member, false);
   }
 
   remove(member: string): void {
@@ -52,15 +53,15 @@ export class MemberSet {
     if (n > 1) this.#counts.set(member, n - 1);
     else {
       this.#counts.delete(member);
-      this.#touch(member);
+      this.#touch(member, true);
     }
   }
 
   /** Replaces the whole content (each member counted once). */
   reset(members: Iterable<string>): void {
     const next = new Set(members);
-    for (const m of this.#counts.keys()) if (!next.has(m)) this.#touch(m);
-    for (const m of next) if (!this.#counts.has(m)) this.#touch(m);
+    for (const m of this.#counts.keys()) if (!next.has(m)) this.#touch(m, true);
+    for (const m of next) if (!this.#counts.has(m)) this.#touch(m, false);
     this.#counts.clear();
     for (const m of next) this.#counts.set(m, 1);
   }
@@ -72,51 +73,38 @@ export class MemberSet {
   output(): IpSet {
     const prev = this.#out;
     if (prev !== undefined && this.#touched.size === 0) return prev;
-    let members: string[];
-    if (prev === undefined) members = [...this.#counts.keys()].sort();
-    else {
-      const changes = [...this.#touched].sort();
-      members = mergeSorted(prev.members, changes, this.#counts);
+    if (prev !== undefined) {
+      const adds: string[] = [];
+      const dels: string[] = [];
+      for (const [m, was] of this.#touched) {
+        const now = this.#counts.has(m);
+        if (now && !was) adds.push(m);
+        else if (was && !now) dels.push(m);
+      }
+      this.#touched.clear();
+      if (adds.length === 0 && dels.length === 0) return prev;
+      this.#out = ipSetWithChange(prev, { adds: adds.sort(), dels: dels.sort() });
+      return this.#out;
     }
+    const members = [...this.#counts.keys()].sort();
     this.#touched.clear();
-    if (prev !== undefined && sameArray(prev.members, members)) return prev;
     const earlier = this.#previous;
     this.#previous = undefined;
-    if (prev === undefined && earlier !== undefined && sameArray(earlier.members, members)) {
+    if (earlier !== undefined && sameArray(earlier.members, members)) {
       this.#out = earlier;
       return earlier;
     }
-    // Sorted without duplicates by construction: the keys of a map, sorted, or a merge of such.
+    // Sorted without duplicates by construction: the keys of a map, sorted.
     this.#out = ipSetOfCanonicalMembers({ ...this.id, members }, { sorted: true });
     return this.#out;
   }
 
-  #touch(member: string): void {
+  #touch(member: string, was: boolean): void {
     if (this.#touched.size === 0) this.#onTouch(this);
     // Before the first output every member is new: the first output sorts them all anyway.
-    this.#touched.add(this.#out === undefined ? '' : member);
+    if (this.#out === undefined) this.#touched.set('', false);
+    else if (!this.#touched.has(member)) this.#touched.set(member, was);
   }
-}
-
-/** `prev` (sorted) with each of `changes` (sorted) present exactly when `live` has it. */
-function mergeSorted(
-  prev: readonly string[],
-  changes: readonly string[],
-  live: ReadonlyMap<string, number>,
-): string[] {
-  const out: string[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < prev.length || j < changes.length) {
-    if (j >= changes.length || (i < prev.length && prev[i]! < changes[j]!)) {
-      out.push(prev[i++]!);
-      continue;
-    }
-    const m = changes[j++]!;
-    if (i < prev.length && prev[i] === m) i++;
-    if (live.has(m)) out.push(m);
-  }
-  return out;
 }
 
 function sameArray(a: readonly string[], b: readonly string[]): boolean {

@@ -52,6 +52,7 @@
 import { FelixError } from '../errors.ts';
 import { type WorkloadEndpoint, workloadRoutes } from '../model/endpoints.ts';
 import type { IpSet } from '../model/ipsets.ts';
+import { memberCount } from '../model/ipsets.ts';
 import type { InetFamily as IpFamily } from '../model/iptables.ts';
 import {
   MARGAY_RT_PROTO,
@@ -672,7 +673,7 @@ export class Dataplane {
       name: s.name,
       type: s.type,
       family: s.family,
-      members: s.members.length,
+      members: memberCount(s),
       ...(s.origin !== undefined ? { origin: s.origin } : {}),
     }));
     return { rules, ipsets };

@@ -17,7 +17,7 @@
 import { FelixError } from '../errors.ts';
 import type { WorkloadEndpoint } from '../model/endpoints.ts';
 import type { IpSet } from '../model/ipsets.ts';
-import { IPSET_OWNED_PREFIX, normalizeIpSet } from '../model/ipsets.ts';
+import { IPSET_OWNED_PREFIX, memberCount, normalizeIpSet } from '../model/ipsets.ts';
 import type { Chain, InetFamily, IptablesDesired, IptablesSource, TableState } from '../model/iptables.ts';
 import { canonicalJson, INET_FAMILIES, normalizeTables } from '../model/iptables.ts';
 import type { RouteSpec } from '../model/routes.ts';
@@ -211,6 +211,6 @@ export function countDesired(tables: MergedIptables, ipsets: readonly IpSet[]): 
     }
   }
   let ipsetMembers = 0;
-  for (const s of ipsets) ipsetMembers += s.members.length;
+  for (const s of ipsets) ipsetMembers += memberCount(s);
   return { chains, rules, ipsets: ipsets.length, ipsetMembers };
 }

@@ -131,6 +131,171 @@ function made(set: IpSet, members: readonly string[]): IpSet {
   return done;
 }
 
+/** Members added to and deleted from a set, each sorted. */
+export interface MemberChange {
+  readonly adds: readonly string[];
+  readonly dels: readonly string[];
+}
+
+/** Serial numbers of sets, for ChangedIpSet to name the set it was made from without holding it. */
+const serials = new WeakMap<IpSet, number>();
+let nextSerial = 1;
+
+function serialOf(set: IpSet): number {
+  let n = serials.get(set);
+  if (n === undefined) {
+    n = nextSerial++;
+    serials.set(set, n);
+  }
+  return n;
+}
+
+/**
+ * A normalized set made from an earlier one by a change (ipSetWithChange). Its members array is
+ * built when something first reads it, from the last set whose array was built (its base) and the
+ * change since then, composed; until then it costs the change, not the set's size. The change
+ * from the set it was made from stays readable (changeFrom) for the ipset writer, which then
+ * writes it without comparing the two member lists. It refers to that set by serial number only,
+ * so that a run of changed sets never keeps the earlier ones alive.
+ */
+class ChangedIpSet implements IpSet {
+  readonly name: string;
+  readonly type: IpSetType;
+  readonly family: InetFamily;
+  declare readonly members: readonly string[];
+  declare readonly origin?: string;
+  // Private, with getters on the prototype: the set's own enumerable properties are those of a
+  // plain set (a copy, JSON or a deep comparison sees no difference).
+  readonly #size: number;
+  readonly #step: MemberChange;
+  readonly #fromSerial: number;
+  #base: IpSet | undefined;
+  #since: MemberChange | undefined;
+  #members: readonly string[] | undefined;
+
+  constructor(
+    earlier: IpSet,
+    size: number,
+    step: MemberChange,
+    base: IpSet,
+    since: MemberChange,
+    origin: string | undefined,
+  ) {
+    this.name = earlier.name;
+    this.type = earlier.type;
+    this.family = earlier.family;
+    // An own enumerable accessor: a copy by spread or JSON carries the members as a plain set has.
+    Object.defineProperty(this, 'members', { enumerable: true, get: () => this.#materialize() });
+    if (origin !== undefined) this.origin = origin;
+    this.#size = size;
+    this.#step = step;
+    this.#fromSerial = serialOf(earlier);
+    this.#base = base;
+    this.#since = since;
+  }
+
+  /** How many members it has (without building the array). */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** The change from the set it was made from. */
+  get step(): MemberChange {
+    return this.#step;
+  }
+
+  /** The serial number (serialOf) of the set it was made from. */
+  get fromSerial(): number {
+    return this.#fromSerial;
+  }
+
+  /** The base and the change since it, while the array is not built. */
+  get pending(): { readonly base: IpSet; readonly since: MemberChange } | undefined {
+    return this.#base === undefined ? undefined : { base: this.#base, since: this.#since! };
+  }
+
+  #materialize(): readonly string[] {
+    if (this.#members === undefined) {
+      this.#members = applySortedChange(this.#base!.members, this.#since!);
+      this.#base = undefined;
+      this.#since = undefined;
+    }
+    return this.#members;
+  }
+}
+
+/** `from` (sorted) with `change` applied: dels (all in `from`) out, adds (none in `from`) in. */
+function applySortedChange(from: readonly string[], change: MemberChange): string[] {
+  const { adds, dels } = change;
+  const out = new Array<string>(from.length + adds.length - dels.length);
+  let i = 0;
+  let a = 0;
+  let d = 0;
+  let o = 0;
+  while (i < from.length || a < adds.length) {
+    if (a >= adds.length || (i < from.length && from[i]! < adds[a]!)) {
+      const m = from[i++]!;
+      if (d < dels.length && dels[d] === m) d++;
+      else out[o++] = m;
+    } else out[o++] = adds[a++]!;
+  }
+  out.length = o;
+  return out;
+}
+
+/** The change `first` then `second` as one change from the set before `first`. */
+function composeChanges(first: MemberChange, second: MemberChange): MemberChange {
+  const secondDels = new Set(second.dels);
+  const secondAdds = new Set(second.adds);
+  const firstAdds = new Set(first.adds);
+  const firstDels = new Set(first.dels);
+  const adds = [
+    ...first.adds.filter((m) => !secondDels.has(m)),
+    ...second.adds.filter((m) => !firstDels.has(m)),
+  ].sort(compare);
+  const dels = [
+    ...first.dels.filter((m) => !secondAdds.has(m)),
+    ...second.dels.filter((m) => !firstAdds.has(m)),
+  ].sort(compare);
+  return { adds, dels };
+}
+
+/**
+ * Changes composed since the last built members array above which the next changed set builds its
+ * own at once (a share of the set's size, so that building costs little per change on average).
+ */
+function rebuildAt(size: number): number {
+  return Math.max(64, size >> 4);
+}
+
+/**
+ * The set `earlier` (normalized) with `change` applied: `adds` are canonical members not in it,
+ * `dels` members of it, both sorted. The result is normalized (see ChangedIpSet for its cost).
+ */
+export function ipSetWithChange(earlier: IpSet, change: MemberChange): IpSet {
+  const size = memberCount(earlier) + change.adds.length - change.dels.length;
+  const pending = earlier instanceof ChangedIpSet ? earlier.pending : undefined;
+  const base = pending?.base ?? earlier;
+  const since = pending === undefined ? change : composeChanges(pending.since, change);
+  const set = new ChangedIpSet(earlier, size, change, base, since, earlier.origin);
+  if (since.adds.length + since.dels.length > rebuildAt(size)) void set.members;
+  normalized.add(set);
+  return set;
+}
+
+/**
+ * What `set` adds to and deletes from `earlier` when it was made from it by ipSetWithChange;
+ * undefined for any other pair (compare the member lists then).
+ */
+export function changeFrom(set: IpSet, earlier: IpSet): MemberChange | undefined {
+  return set instanceof ChangedIpSet && serials.get(earlier) === set.fromSerial ? set.step : undefined;
+}
+
+/** How many members `set` has, without building the array of a changed set. */
+export function memberCount(set: IpSet): number {
+  return set instanceof ChangedIpSet ? set.size : set.members.length;
+}
+
 /** Validates and canonicalizes one set: members canonical, sorted, deduplicated. */
 export function normalizeIpSet(set: IpSet): IpSet {
   if (normalized.has(set)) return set;

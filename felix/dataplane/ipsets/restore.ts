@@ -8,7 +8,7 @@
 // (a cache that is a little stale) is not an error.
 import { FelixError } from '../../errors.ts';
 import type { IpSet, IpSetType } from '../../model/ipsets.ts';
-import { IPSET_OWNED_PREFIX, tempIpsetName } from '../../model/ipsets.ts';
+import { IPSET_OWNED_PREFIX, memberCount, tempIpsetName } from '../../model/ipsets.ts';
 import type { InetFamily } from '../../model/iptables.ts';
 
 export interface ActualIpSet {
@@ -134,7 +134,7 @@ export function planUpdates(
       const { adds, dels } = knownDelta?.(set, have) ?? compareMembers(set, have);
       const delta = adds.length + dels.length;
       if (delta === 0) continue;
-      if (delta >= minDelta || delta > set.members.length) {
+      if (delta >= minDelta || delta > memberCount(set)) {
         const temp = tempIpsetName(set.name);
         if (actual.has(temp)) lines.push(`destroy ${temp}`);
         lines.push(createLine(temp, set.type, set.family));

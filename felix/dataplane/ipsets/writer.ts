@@ -14,6 +14,7 @@
 // kernel makes new cache entries, so a resync compares everything.
 import { FelixError } from '../../errors.ts';
 import type { IpSet } from '../../model/ipsets.ts';
+import { changeFrom } from '../../model/ipsets.ts';
 import { compileIpsets } from '../desired.ts';
 import type { CommandRunner } from '../exec.ts';
 import { run as defaultRun } from '../exec.ts';
@@ -110,10 +111,12 @@ export class IpsetWriter {
     this.#actual = actual;
     const changed = this.#changed(actual);
     // A cached set last made equal to an earlier desired set of the same name holds exactly that
-    // set's members: the delta is the two sorted member lists walked side by side.
+    // set's members: the delta is the change the desired set was made with from that very set
+    // (changeFrom), or else the two sorted member lists walked side by side.
     const plan = planUpdates(changed, actual, this.#swap, (set, have) => {
       const earlier = this.#inSync.get(have);
-      return earlier === undefined ? undefined : sortedDelta(earlier.members, set.members);
+      if (earlier === undefined) return undefined;
+      return changeFrom(set, earlier) ?? sortedDelta(earlier.members, set.members);
     });
     const input = linesToInput(plan.lines);
     if (input !== '') await this.#restore(input);
