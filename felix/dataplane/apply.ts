@@ -1,4 +1,4 @@
-// One dataplane apply in a fixed order (as Felix's int_dataplane.go apply()):
+// One dataplane apply in a fixed order (as Felix's dataplane applies its updates):
 //   1. ipsets: create and update (rules about to be written may reference them)
 //   2. at once, as Felix updates its iptables tables and its route tables in parallel:
 //      - iptables, every family at once (one restore process per family);
