@@ -18,8 +18,15 @@ import { FelixError } from '../errors.ts';
 import type { WorkloadEndpoint } from '../model/endpoints.ts';
 import type { IpSet } from '../model/ipsets.ts';
 import { IPSET_OWNED_PREFIX, memberCount, normalizeIpSet } from '../model/ipsets.ts';
-import type { Chain, InetFamily, IptablesDesired, IptablesSource, TableState } from '../model/iptables.ts';
-import { canonicalJson, INET_FAMILIES, normalizeTables } from '../model/iptables.ts';
+import type {
+  Chain,
+  InetFamily,
+  IptablesDesired,
+  IptablesSource,
+  RuleRef,
+  TableState,
+} from '../model/iptables.ts';
+import { canonicalJson, INET_FAMILIES, normalizeTables, ruleRefs } from '../model/iptables.ts';
 import type { RouteSpec } from '../model/routes.ts';
 import type { IpipDesired, VxlanDesired } from '../model/tunnels.ts';
 
@@ -116,22 +123,15 @@ export function mergeIptables(
 }
 
 /** Per chain: the `mgy…` sets its rules match, with the rule's position (by chain object). */
-const chainSetRefs = new WeakMap<Chain, readonly (readonly [number, string])[]>();
+const chainSetRefs = new WeakMap<Chain, readonly RuleRef[]>();
 
-function setRefsOf(chain: Chain): readonly (readonly [number, string])[] {
-  let refs = chainSetRefs.get(chain);
-  if (refs === undefined) {
-    const out: [number, string][] = [];
-    chain.rules.forEach((r, i) => {
-      const m = r.match;
-      for (let k = 0; k < m.length - 1; k++) {
-        if (m[k] === '--match-set' && m[k + 1]!.startsWith(IPSET_OWNED_PREFIX)) out.push([i, m[k + 1]!]);
-      }
-    });
-    refs = out;
-    chainSetRefs.set(chain, refs);
-  }
-  return refs;
+function setRefsOf(chain: Chain): readonly RuleRef[] {
+  return ruleRefs(chainSetRefs, chain, (rule, found) => {
+    const m = rule.match;
+    for (let k = 0; k < m.length - 1; k++) {
+      if (m[k] === '--match-set' && m[k + 1]!.startsWith(IPSET_OWNED_PREFIX)) found(m[k + 1]!);
+    }
+  });
 }
 
 /** Every `--match-set NAME` of ours in the rules must be a desired set of the same family. */

@@ -159,21 +159,40 @@ function validateArgs(args: readonly string[], where: string): void {
 // chains depend on the whole table and are checked on every call, from the list of each chain's
 // jump and goto targets (found once per chain object).
 const validChains = new WeakSet<Chain>();
-const chainTargets = new WeakMap<Chain, readonly (readonly [number, string])[]>();
+const chainTargets = new WeakMap<Chain, readonly RuleRef[]>();
 
-/** The (rule index, target chain) of each jump and goto in `chain`. */
-function targetsOf(chain: Chain): readonly (readonly [number, string])[] {
-  let refs = chainTargets.get(chain);
+/** A name a rule refers to (a chain, an ipset), with the rule's position in its chain. */
+export type RuleRef = readonly [number, string];
+
+/**
+ * The names `pick` finds in each rule of `chain`, with the rule's position: found once per chain
+ * object (chains are immutable once handed over) and kept in `cache`.
+ */
+export function ruleRefs(
+  cache: WeakMap<Chain, readonly RuleRef[]>,
+  chain: Chain,
+  pick: (rule: Rule, found: (name: string) => void) => void,
+): readonly RuleRef[] {
+  let refs = cache.get(chain);
   if (refs === undefined) {
-    const out: [number, string][] = [];
+    const out: RuleRef[] = [];
     chain.rules.forEach((rule, i) => {
-      const a = rule.action;
-      if (a.type === 'jump' || a.type === 'goto') out.push([i, a.chain]);
+      pick(rule, (name) => {
+        out.push([i, name]);
+      });
     });
     refs = out;
-    chainTargets.set(chain, refs);
+    cache.set(chain, refs);
   }
   return refs;
+}
+
+/** The (rule index, target chain) of each jump and goto in `chain`. */
+function targetsOf(chain: Chain): readonly RuleRef[] {
+  return ruleRefs(chainTargets, chain, (rule, found) => {
+    const a = rule.action;
+    if (a.type === 'jump' || a.type === 'goto') found(a.chain);
+  });
 }
 
 function validateChainContent(table: TableState, chain: Chain): void {
