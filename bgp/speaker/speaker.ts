@@ -500,8 +500,8 @@ export class Speaker {
   /**
    * An accepted connection has its key from the listener; here it gets its peer's TTL options
    * (or the default TTL back when the listener sends with 255 for another peer). With TTL
-   * security, a SYN that arrived with a TTL below the minimum refuses the connection: its first
-   * segments were queued before the minimum was set. Returns why the connection is refused,
+   * security, a SYN that arrived with a TTL below the minimum, or whose TTL is unknown, refuses
+   * the connection: its first segments were queued before the minimum was set. Returns why the connection is refused,
    * also when the options cannot be set: the peer asked for protection we cannot give.
    */
   #secureAccepted(entry: PeerEntry, remoteAddress: string, socket: Socket): string | undefined {
@@ -513,6 +513,12 @@ export class Speaker {
       const fd = descriptorOf(socket);
       // Read also when not needed: the kernel keeps a saved SYN until it is read.
       const synTtl = listenerTtl255 ? savedSynTtl(fd) : undefined;
+      if (security?.minTtl !== undefined && synTtl === undefined) {
+        // A connection made before the listener kept SYNs (just after it started listening):
+        // nothing says how near the peer is, and its first segments are queued already. Refused;
+        // the peer's next attempt is checked.
+        return `the TTL its SYN arrived with is unknown, and ttlSecurity ${256 - security.minTtl} needs it`;
+      }
       if (security?.minTtl !== undefined && synTtl !== undefined && synTtl < security.minTtl) {
         return `its SYN arrived with TTL ${synTtl}, below ${security.minTtl} (ttlSecurity ${256 - security.minTtl})`;
       }
