@@ -7,8 +7,10 @@
 // - BGPPeer: `peerIP` + `asNumber` names one router; `peerSelector` instead selects Margay nodes
 //   (route-reflector topologies). `node` / `nodeSelector` choose which of our nodes peer; neither
 //   means every node (a "global" peer).
-// - Times are integer seconds (not Go durations). Route filters are not supported, so there are
-//   no fields for them. `ttlSecurity` is Calico's, and so are the TCP-MD5 passwords: BGPPeer
+// - Times (holdTime, keepaliveTime, maxRestartTime, nodeMeshMaxRestartTime, longLivedStaleTime)
+//   are Go durations as Calico writes them ("120s", "2m", "1h30m") or whole seconds, both in whole
+//   seconds to the speaker (duration.ts). Route filters are not supported, so there are no fields
+//   for them. `ttlSecurity` is Calico's, and so are the TCP-MD5 passwords: BGPPeer
 //   `password` and BGPConfiguration `nodeMeshPassword` (the mesh's), each a `secretKeyRef` to a
 //   Secret in the agent's namespace (secret.ts). `bfd` (BFD with the peer) is Margay's own, the
 //   same field as the speaker YAML's.
@@ -24,6 +26,7 @@ import { ipFamily } from '../../felix/index.ts';
 import { canonicalAddress, isUnspecified, unusableAddress } from '../config/address.ts';
 import { BFD_DESCRIPTION, bfdField } from '../config/bfd.ts';
 import { MAX_PREFIX_DESCRIPTION, maxPrefixField } from '../config/max-prefix.ts';
+import { secondsField } from './duration.ts';
 import {
   asNumber,
   cidr,
@@ -69,27 +72,26 @@ function keepaliveWithinHold(
   if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['keepaliveTime'], message: problem });
 }
 
-// RFC 4724 restart time: whole seconds, as every time here (Calico writes durations such as "120s").
-const restartTime = z
-  .number({ error: 'must be a number of seconds, e.g. 120 (not a duration string such as "120s")' })
-  .int('must be an integer')
-  .min(0, 'must be 0..4095 seconds (RFC 4724)')
-  .max(4095, 'must be 0..4095 seconds (RFC 4724)');
+// RFC 4724: the Restart Time field of the Graceful Restart capability is 12 bits of seconds.
+const restartTime = secondsField({
+  max: 4095,
+  range: 'must be 0..4095 seconds (RFC 4724: the restart time is a 12-bit count of seconds)',
+});
 
-const longLivedStaleTime = z
-  .number({ error: 'must be a number of seconds, e.g. 3600 (not a duration string such as "1h")' })
-  .int('must be an integer')
-  .min(0, 'must be 0..16777215 seconds (RFC 9494)')
-  .max(0xffffff, 'must be 0..16777215 seconds (RFC 9494)');
+// RFC 9494: the Long-lived Stale Time of the LLGR capability is 24 bits of seconds.
+const longLivedStaleTime = secondsField({
+  max: 0xffffff,
+  range: 'must be 0..16777215 seconds (RFC 9494: the stale time is a 24-bit count of seconds)',
+});
 
 const LONG_LIVED_STALE_TIME_DESCRIPTION =
-  'Long-lived graceful restart (RFC 9494) stale time in seconds (0..16777215) this node advertises: ' +
+  'Long-lived graceful restart (RFC 9494) stale time (0..16777215 s; a duration such as "1h" or whole seconds) this node advertises: ' +
   "after the restart time, a peer that also does LLGR keeps this node's routes for this long more, " +
   'marked LLGR_STALE and least preferred; this node does the same for the peer. 0 or absent: no LLGR.';
 
 const RESTART_TIME_DESCRIPTION =
-  'Graceful restart time in seconds (0..4095, RFC 4724) this node advertises: how long the peer ' +
-  "keeps this node's routes while its agent restarts. Default 120.";
+  'Graceful restart time (0..4095 s, RFC 4724; a duration such as "120s" or "2m", or whole seconds) this node ' +
+  "advertises: how long the peer keeps this node's routes while its agent restarts. Default 120 s.";
 
 const communityName = z
   .string()
@@ -105,13 +107,18 @@ export const bgpConfigurationSpecSchema = z
       .default(true)
       .describe('Full iBGP mesh between all nodes. Turn off when route reflectors carry the routes.'),
     listenPort: port.default(179).describe('TCP port the BGP speaker listens on.'),
+    // The daemon applies the default: zod leaves a transformed field's default out of the CRD.
     holdTime: holdTime
       .default(90)
-      .describe('Hold time in seconds offered to peers (0 or 3..65535); a BGPPeer may override it.'),
+      .describe(
+        'Hold time offered to peers: 0 or 3..65535 s, a duration such as "90s" or whole seconds; default 90 s. ' +
+          'A BGPPeer may override it.',
+      ),
     keepaliveTime: keepaliveTime
       .optional()
       .describe(
-        'Keepalive interval in seconds: 0 with holdTime 0, else 1..holdTime / 3; default holdTime / 3. ' +
+        'Keepalive interval (a duration such as "30s" or whole seconds): 0 with holdTime 0, else 1..holdTime / 3 s; ' +
+          'default holdTime / 3. ' +
           'A BGPPeer whose own holdTime it does not fit uses that holdTime / 3 instead.',
       ),
     logSeverity: z.enum(LOG_SEVERITIES).default('Info').describe('Log level of the BGP speaker.'),
@@ -309,11 +316,14 @@ export const bgpPeerSpecSchema = z
       .describe(
         'Source address of the session: UseNodeIP (the node address), None (kernel choice) or an IP.',
       ),
-    holdTime: holdTime.optional().describe('Hold time in seconds; default BGPConfiguration holdTime.'),
+    holdTime: holdTime
+      .optional()
+      .describe('Hold time (a duration such as "90s" or whole seconds); default BGPConfiguration holdTime.'),
     keepaliveTime: keepaliveTime
       .optional()
       .describe(
-        'Keepalive interval in seconds: 0 with holdTime 0, else 1..holdTime / 3 (the holdTime in force, ' +
+        'Keepalive interval sent to and expected from this peer (a duration such as "10s" or whole seconds, ' +
+          'rounded to whole seconds): 0 with holdTime 0, else 1..holdTime / 3 s (the holdTime in force, ' +
           "this object's or BGPConfiguration's); default BGPConfiguration keepaliveTime when it fits, else holdTime / 3.",
       ),
     nextHopMode: z

@@ -169,10 +169,16 @@ export function toStructural(node: JsonSchema, path = ''): JsonSchema {
   if (Array.isArray(node.anyOf)) {
     const types = (node.anyOf as JsonSchema[]).map((b) => b.type).sort();
     if (types.length === 2 && types[0] === 'integer' && types[1] === 'string') {
+      // The node's own bounds and pattern stay beside the anyOf: the API server applies
+      // minimum/maximum to an integer value and pattern to a string one (a duration field).
+      const checks: JsonSchema = {};
+      for (const key of ['default', 'minimum', 'maximum', 'pattern'] as const)
+        if (node[key] !== undefined) checks[key] = node[key];
       return {
         ...description,
         'x-kubernetes-int-or-string': true,
         anyOf: [{ type: 'integer' }, { type: 'string' }],
+        ...checks,
       };
     }
     throw new Error(

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { bgpConfigurationSpecSchema, bgpPeerSpecSchema } from './bgp.ts';
 import type { JsonSchema } from './crds.ts';
 import { specSchema } from './crds.ts';
+import { DURATION_PATTERN } from './duration.ts';
 import { ipPoolSpecSchema } from './ippool.ts';
 import { networkPolicySchema, podSchema } from './kube.ts';
 import { NODE_ANNOTATION_DOCS, nodeSchema } from './node.ts';
@@ -22,6 +23,8 @@ function looseSchema(schema: z.ZodType): JsonSchema {
 
 function typeText(node: JsonSchema): string {
   if (node['x-kubernetes-preserve-unknown-fields'] === true) return 'selector (string or object)';
+  if (node['x-kubernetes-int-or-string'] === true && node.pattern === DURATION_PATTERN)
+    return `duration or integer seconds, ${node.minimum}..${node.maximum} s`;
   if (node['x-kubernetes-int-or-string'] === true) return 'integer or string';
   if (Array.isArray(node.anyOf)) return (node.anyOf as JsonSchema[]).map(typeText).join(' or ');
   const parts: string[] = [];

@@ -24,6 +24,7 @@ import {
   SelectorParseError,
   selectorKeys,
 } from '../../felix/index.ts';
+import { secondsField } from './duration.ts';
 
 export const asNumber = z
   .number({ error: 'must be an AS number 1..4294967295' })
@@ -38,25 +39,25 @@ export const port = z
   .max(65535, 'must be 1..65535');
 
 /**
- * RFC 4271 §4.2: 0 (no keepalives) or 3..65535 seconds, by the timer rule of bgp/fsm/hold-time.ts.
- * The bounds reach the CRD; the gap at 1 and 2 is the refinement's.
+ * RFC 4271 §4.2: 0 (no keepalives) or 3..65535 seconds, by the timer rule of bgp/fsm/hold-time.ts;
+ * whole seconds or a duration string ("90s", "3m"). The bounds reach the CRD; the gap at 1 and 2
+ * is the daemon's check.
  */
-export const holdTime = z
-  .number({ error: 'must be a number of seconds' })
-  .int('must be an integer')
-  .min(0, HOLD_TIME_RULE)
-  .max(HOLD_TIME_MAX, HOLD_TIME_RULE)
-  .refine((n) => holdTimeProblem(n) === undefined, HOLD_TIME_RULE);
+export const holdTime = secondsField({
+  max: HOLD_TIME_MAX,
+  range: HOLD_TIME_RULE,
+  check: holdTimeProblem,
+});
 
 /**
- * A keepalive time on its own: whole seconds up to a third of the largest hold time. How it must
- * fit the hold time in force is `keepaliveWithinHold`'s check (bgp.ts), by the same rule.
+ * A keepalive time on its own: whole seconds or a duration string, up to a third of the largest
+ * hold time. How it must fit the hold time in force is `keepaliveWithinHold`'s check (bgp.ts), by
+ * the same rule.
  */
-export const keepaliveTime = z
-  .number({ error: 'must be a number of seconds' })
-  .int('must be an integer')
-  .min(0, `must be 0..${KEEPALIVE_TIME_MAX} seconds`)
-  .max(KEEPALIVE_TIME_MAX, `must be 0..${KEEPALIVE_TIME_MAX} seconds`);
+export const keepaliveTime = secondsField({
+  max: KEEPALIVE_TIME_MAX,
+  range: `must be 0..${KEEPALIVE_TIME_MAX} seconds`,
+});
 
 // DNS-1123 subdomain (object names) and label (namespace names), as Kubernetes validates them.
 const SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';

@@ -1,5 +1,5 @@
 // BGPPeer spec.maxRestartTime and BGPConfiguration spec.nodeMeshMaxRestartTime (Calico's fields,
-// in whole seconds): the model's range and errors, and the calculation handing them to the
+// durations or whole seconds): the model's range and errors, and the calculation handing them to the
 // speaker's peers as gracefulRestart.restartTime (router, selected nodes, the mesh).
 import { describe, expect, it } from 'vitest';
 import { calculate } from '../../../../src/calc/calculate.ts';
@@ -43,27 +43,35 @@ describe('graceful restart times from the margay.io resources', () => {
     for (const p of st.peers) expect(p).not.toHaveProperty('gracefulRestart');
   });
 
-  it('refuses values outside 0..4095 and duration strings, naming the field', () => {
+  it('takes Calico durations and whole seconds, refuses values outside 0..4095, naming the field', () => {
     const peer = (maxRestartTime: unknown) => validateTorPeer({ maxRestartTime });
     expect(peer(4095).ok).toBe(true);
-    expect(peer(4096)).toEqual({
+    expect(peer('2m')).toMatchObject({ ok: true, resource: { spec: { maxRestartTime: 120 } } });
+    expect(peer('1h8m15s')).toMatchObject({ ok: true, resource: { spec: { maxRestartTime: 4095 } } });
+    const range = 'must be 0..4095 seconds (RFC 4724: the restart time is a 12-bit count of seconds)';
+    expect(peer(4096)).toEqual({ ok: false, problems: [`BGPPeer tor: spec.maxRestartTime: ${range}`] });
+    expect(peer('2h')).toEqual({
       ok: false,
-      problems: ['BGPPeer tor: spec.maxRestartTime: must be 0..4095 seconds (RFC 4724)'],
+      problems: [`BGPPeer tor: spec.maxRestartTime: "2h" is 7200 s: ${range}`],
     });
     expect(peer(1.5)).toEqual({
       ok: false,
-      problems: ['BGPPeer tor: spec.maxRestartTime: must be an integer'],
+      problems: [
+        `BGPPeer tor: spec.maxRestartTime: 1.5 is not a whole number of seconds; ${range}, or a duration string (e.g. "120s", "2m", "1h30m" or "500ms")`,
+      ],
     });
-    expect(peer('120s')).toEqual({
+    expect(peer('120')).toEqual({
       ok: false,
       problems: [
-        'BGPPeer tor: spec.maxRestartTime: must be a number of seconds, e.g. 120 (not a duration string such as "120s")',
+        'BGPPeer tor: spec.maxRestartTime: "120" has a number without a unit (ns, us, µs, ms, s, m, h); write e.g. "120s"',
       ],
     });
     const config = validateBgpConfig({ nodeMeshMaxRestartTime: -1 });
     expect(config).toEqual({
       ok: false,
-      problems: ['BGPConfiguration default: spec.nodeMeshMaxRestartTime: must be 0..4095 seconds (RFC 4724)'],
+      problems: [
+        'BGPConfiguration default: spec.nodeMeshMaxRestartTime: must be 0..4095 seconds (RFC 4724: the restart time is a 12-bit count of seconds)',
+      ],
     });
   });
 });

@@ -8,6 +8,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import type { JsonSchema } from '../../../../src/model/crds.ts';
 import { buildCrds, specSchema, structuralProblems, toStructural } from '../../../../src/model/crds.ts';
+import { DURATION_PATTERN } from '../../../../src/model/duration.ts';
 import { CRD_DIR, generatedFiles, REFERENCE_PATH } from '../../../../src/model/generated.ts';
 import { validateResource } from '../../../../src/model/resource.ts';
 
@@ -63,7 +64,7 @@ describe('the CRDs', () => {
       it('has a type on every node except the selectors and maxPrefix, which alone preserve unknown fields', () => {
         const untyped: string[] = [];
         walk(schema, '', (n, path) => {
-          if (n.type === undefined) untyped.push(path);
+          if (n.type === undefined && n['x-kubernetes-int-or-string'] !== true) untyped.push(path);
           // Both are "this or that" (string or object, number or object): the daemon validates them.
           if (n['x-kubernetes-preserve-unknown-fields'] === true)
             expect(path).toMatch(/(Selector|\.maxPrefix)$/);
@@ -71,6 +72,23 @@ describe('the CRDs', () => {
           expect(n).not.toHaveProperty('additionalProperties', false);
         });
         for (const path of untyped) expect(path).toMatch(/\.(nodeSelector|peerSelector|maxPrefix)$/);
+      });
+      it('takes each duration field as an integer or a Go duration string, with its bounds', () => {
+        const durations: string[] = [];
+        walk(schema, '', (n, path) => {
+          if (n['x-kubernetes-int-or-string'] !== true) return;
+          durations.push(path.replace(/^\.spec\./, ''));
+          expect(n.pattern, path).toBe(DURATION_PATTERN);
+          expect(n.minimum, path).toBe(0);
+          expect(n.maximum, path).toBeGreaterThan(0);
+        });
+        expect(durations.sort()).toEqual(
+          crd.spec.names.kind === 'BGPPeer'
+            ? ['holdTime', 'keepaliveTime', 'longLivedStaleTime', 'maxRestartTime']
+            : crd.spec.names.kind === 'BGPConfiguration'
+              ? ['holdTime', 'keepaliveTime', 'nodeMeshMaxRestartTime']
+              : [],
+        );
       });
       it('describes every spec field', () => {
         walk(schema.properties as JsonSchema, '', (n, path) => {
