@@ -490,6 +490,25 @@ describe('values.schema.json', () => {
     rejects([`${peer},bgp.peers[0].maxRestartTime=4096`], '/bgp/peers/0/maxRestartTime', /maximum/);
     rejects(['bgp.nodeMeshMaxRestartTime=-1'], '/bgp/nodeMeshMaxRestartTime', /minimum/);
   });
+  it('takes the BGP times as Calico durations too, and rejects one that is not, naming it', () => {
+    const peer = 'bgp.peers[0].name=tor,bgp.peers[0].peerIP=192.0.2.1,bgp.peers[0].asNumber=65000';
+    const times =
+      'bgp.peers[0].maxRestartTime=2m,bgp.peers[0].holdTime=1m30s,bgp.peers[0].keepaliveTime=10s,' +
+      'bgp.peers[0].longLivedStaleTime=1h,bgp.nodeMeshMaxRestartTime=90s';
+    const ok = template({ set: [`${peer},${times}`] });
+    expect(ok.status, ok.stderr).toBe(0);
+    for (const line of [
+      'maxRestartTime: 2m',
+      'holdTime: 1m30s',
+      'keepaliveTime: 10s',
+      'longLivedStaleTime: 1h',
+      'nodeMeshMaxRestartTime: 90s',
+    ])
+      expect(ok.stdout).toContain(`${line}\n`);
+    rejects([`${peer},bgp.peers[0].maxRestartTime=1d`], '/bgp/peers/0/maxRestartTime', /pattern|match/);
+    rejects([`${peer},bgp.peers[0].keepaliveTime=-1s`], '/bgp/peers/0/keepaliveTime', /pattern|match/);
+    rejects(['bgp.nodeMeshMaxRestartTime=5 s'], '/bgp/nodeMeshMaxRestartTime', /pattern|match/);
+  });
   it('rejects a bad log level and a bad API address', () => {
     rejects(['logLevel=verbose'], '/logLevel', /one of/);
     rejects(['api.listen=localhost'], '/api/listen', /pattern|match/);
