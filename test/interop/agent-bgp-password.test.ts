@@ -8,7 +8,9 @@
 //   `plain` stays Established throughout (its BIRD "since" time does not move);
 // - the BGPPeer names a key the Secret does not have: `tor1` goes down, the agent's status names
 //   the Secret and the key (so does its log), and `plain` still stays up.
-// The password never shows in the agent's REST API.
+// The password never shows in the agent's REST API. `plain`'s BGPPeer writes its timers as
+// Calico durations (holdTime 1m30s, keepaliveTime 7s): BIRD's hold timer and the agent's session
+// show 90 s and 7 s.
 // Only the namespaces this file creates are touched; the lab removes them and kills BIRD and the
 // agent by PID in afterAll.
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -54,7 +56,12 @@ spec:
     `apiVersion: margay.io/v1
 kind: BGPPeer
 metadata: { name: tor-plain }
-spec: { peerIP: 192.0.2.2, asNumber: ${TOR_AS}, sourceAddress: 192.0.2.12 }
+spec:
+  peerIP: 192.0.2.2
+  asNumber: ${TOR_AS}
+  sourceAddress: 192.0.2.12
+  holdTime: 1m30s
+  keepaliveTime: 7s
 `,
     `apiVersion: v1
 kind: Secret
@@ -125,6 +132,16 @@ describe.skipIf(!isRoot)('agent: BGP password from a Secret, against BIRD 2', ()
       expect(body).not.toContain('first-key');
     }
   }, 60_000);
+
+  it('runs the session with the hold and keepalive times its BGPPeer writes as durations', async () => {
+    await established('plain');
+    const { peers } = JSON.parse(
+      (await lab.exec(n, ['curl', '-sf', `http://127.0.0.1:${API_PORT}/v1/bgp/peers`])).stdout,
+    ) as { peers: { address: string; holdTime: number; keepalive: number }[] };
+    expect(peers.find((p) => p.address === '192.0.2.2')).toMatchObject({ holdTime: 90, keepalive: 7 });
+    // BIRD's side: the negotiated hold time is ours (smaller than its 240 s).
+    expect(await bird.birdc('show protocols all plain')).toMatch(/Hold timer:\s+[\d.]+\/90\b/);
+  }, 30_000);
 
   it('re-keys that session only when the Secret changes', async () => {
     const plainSince = await since('plain');

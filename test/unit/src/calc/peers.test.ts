@@ -499,6 +499,25 @@ describe('timers across a BGPPeer and BGPConfiguration', () => {
     handOver(st.peers);
   });
 
+  it('Calico durations go through the same rule: the misfit BGPPeer alone is left out', () => {
+    const s = snap(
+      ...flatNodes(1),
+      bgpConfig({ holdTime: '1m30s', keepaliveTime: '20s', nodeToNodeMeshEnabled: false }),
+      bgpPeer('misfit', { peerIP: '192.0.2.1', asNumber: 65000, keepaliveTime: '31s' }),
+      bgpPeer('own', { peerIP: '192.0.2.2', asNumber: 65000, holdTime: '1m', keepaliveTime: '10s' }),
+      bgpPeer('inherits', { peerIP: '192.0.2.3', asNumber: 65000 }),
+    );
+    const st = calculate(s, { name: 'node-1' });
+    expect(st.peers.map((p) => [p.source, p.holdTime, p.keepaliveTime])).toEqual([
+      ['BGPPeer own', 60, 10],
+      ['BGPPeer inherits', 90, 20],
+    ]);
+    expect(st.problems).toEqual([
+      "BGPPeer misfit: spec.keepaliveTime: 31 is more than holdTime / 3; with holdTime 90 it must be 1..30 seconds (RFC 4271 §4.4, §10) (holdTime 90 is BGPConfiguration default's) (not peered)",
+    ]);
+    handOver(st.peers);
+  });
+
   it("an inherited keepaliveTime that does not fit the BGPPeer's own holdTime is dropped, not an error", () => {
     const s = snap(
       ...flatNodes(1),
