@@ -248,6 +248,10 @@ describe('toStructural', () => {
 // properties, additionalProperties), enough to compare the API server's view with the daemon's.
 function crdAccepts(node: JsonSchema, v: unknown): boolean {
   if (node['x-kubernetes-preserve-unknown-fields'] === true) return true;
+  if (node['x-kubernetes-int-or-string'] === true) {
+    const { 'x-kubernetes-int-or-string': _, ...rest } = node;
+    return crdAccepts({ ...rest, type: typeof v === 'string' ? 'string' : 'integer' }, v);
+  }
   switch (node.type) {
     case 'object': {
       if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
@@ -303,6 +307,9 @@ describe('the CRD schemas and the daemon agree', () => {
     ['BGPConfiguration', { communities: [{ name: 'c', value: '65000:1:2' }] }],
     ['BGPPeer', { peerIP: '192.0.2.1:1179', asNumber: 65001, nodeSelector: { matchLabels: { rack: 'r1' } } }],
     ['BGPPeer', { peerSelector: 'has(rr)', nextHopMode: 'Keep', maxPrefix: 10 }],
+    ['BGPPeer', { peerSelector: 'has(rr)', maxRestartTime: '2m', holdTime: 90, keepaliveTime: '10s' }],
+    ['BGPPeer', { peerSelector: 'has(rr)', maxRestartTime: 120, longLivedStaleTime: '1h30m' }],
+    ['BGPConfiguration', { nodeMeshMaxRestartTime: '1.5s', holdTime: '1m30s', keepaliveTime: 30 }],
     ['IPPool', { cidr: 'fd00:10:244::/56', blockSize: 122, vxlanMode: 'CrossSubnet' }],
   ];
   for (const [kind, spec] of good) {
@@ -321,6 +328,12 @@ describe('the CRD schemas and the daemon agree', () => {
     ['BGPPeer', { peerIP: '192.0.2.1', asNumber: 4294967296 }],
     ['BGPPeer', { peerIP: '192.0.2.1', asNumber: 1, nextHopMode: 'self' }],
     ['BGPPeer', { peerIP: '192.0.2.1', asNumber: 1, keepaliveTime: 30000 }],
+    ['BGPPeer', { peerIP: '192.0.2.1', asNumber: 1, maxRestartTime: 4096 }],
+    ['BGPPeer', { peerIP: '192.0.2.1', asNumber: 1, maxRestartTime: '1d' }],
+    ['BGPPeer', { peerIP: '192.0.2.1', asNumber: 1, holdTime: '-90s' }],
+    ['BGPPeer', { peerIP: '192.0.2.1', asNumber: 1, longLivedStaleTime: '5' }],
+    ['BGPConfiguration', { nodeMeshMaxRestartTime: '2 m' }],
+    ['BGPConfiguration', { keepaliveTime: true }],
     ['IPPool', { cidr: 'ten/8' }],
     ['IPPool', { cidr: '10.0.0.0/8', vxlanMode: 'always' }],
     ['IPPool', { cidr: '10.0.0.0/8', blockSize: 19 }],
