@@ -10,10 +10,11 @@ import { MargayError } from '../errors.ts';
 import { collectClusterStatus, renderClusterStatus } from './cluster-status.ts';
 import { loadSnapshot } from './datastore.ts';
 import { GET_KINDS, type GetKind, renderGet } from './get.ts';
-import { nodeStatusReport, type PeerJson } from './status.ts';
+import { CALICO_NOT_RUNNING, calicoNodeStatus, nodeStatusReport, type PeerJson } from './status.ts';
 
 const USAGE = `usage:
   margayctl node status [--api HOST:PORT] [--token T] [-o table|wide|json|yaml]
+    (table: exactly what calicoctl node status prints; wide: Margay's peer types, prefix counts, BFD)
   margayctl node status --all DATASTORE [--api-port 9099] [--token T] [-o table|json|yaml]
   margayctl get nodes|bgppeers|ippools DATASTORE [-o table|wide|json|yaml]
 DATASTORE is --datastore-file PATH, --kubeconfig PATH or --kubernetes (in-cluster credentials).
@@ -35,6 +36,9 @@ const FLAGS = {
   kubernetes: 'boolean',
 } as const;
 
+/** The API did not answer at all (nothing listens, or no answer in time), as opposed to an error answer. */
+class NoAnswer extends MargayError {}
+
 async function get(api: string, path: string, token: string | undefined): Promise<unknown> {
   const url = `http://${api}${path}`;
   let res: Response;
@@ -45,7 +49,7 @@ async function get(api: string, path: string, token: string | undefined): Promis
     });
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-    throw new MargayError('MARGAY_ERR_API_UNREACHABLE', `cannot reach the Margay API at ${api}: ${cause}`);
+    throw new NoAnswer('MARGAY_ERR_API_UNREACHABLE', `cannot reach the Margay API at ${api}: ${cause}`);
   }
   const body = (await res.json().catch(() => ({}))) as { error?: { message?: string } };
   if (!res.ok) {
@@ -96,10 +100,20 @@ async function main(argv: readonly string[]): Promise<number> {
     return reports.every((r) => r.error === undefined) ? 0 : 1;
   }
   if (noun === 'node' && verb === 'status') {
-    const status = (await get(api, '/v1/status', token)) as { mode: string; version: string };
+    let status: { mode: string; version: string };
+    try {
+      status = (await get(api, '/v1/status', token)) as { mode: string; version: string };
+    } catch (err) {
+      // calicoctl's words on stdout for scripts; the reason still goes to stderr.
+      if (err instanceof NoAnswer && format === 'table') process.stdout.write(CALICO_NOT_RUNNING);
+      throw err;
+    }
     const { peers } = (await get(api, '/v1/bgp/peers', token)) as { peers: PeerJson[] };
-    const wide = format === 'wide';
-    process.stdout.write(output(format, { status, peers }, () => nodeStatusReport(status, peers, wide)));
+    if (format === 'table') {
+      process.stdout.write(calicoNodeStatus(peers));
+      return 0;
+    }
+    process.stdout.write(output(format, { status, peers }, () => nodeStatusReport(status, peers, true)));
     return 0;
   }
   if (noun === 'bgp' && verb === 'routes') {

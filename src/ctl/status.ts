@@ -1,7 +1,11 @@
-// `margayctl node status`: the calicoctl report. STATE is BIRD's word as calicoctl shows it
-// (up / start / down), INFO the RFC 4271 state and, when the session is not up, why.
+// `margayctl node status`. By default the exact text `calicoctl node status` prints, because
+// operators' scripts parse it: the same header line, the same three peer types, BIRD's protocol
+// state and info words, BIRD's SINCE, the same table (calico-table.ts) and blank lines. `-o wide`
+// is Margay's own report: every peer type Margay knows, the prefix counts, BFD, why a peer is held
+// Idle, TCP-MD5 drops and routes kept after a session ended.
 import type { PeerStatus } from '../../bgp/index.ts';
 import { renderTable } from '../cli/table.ts';
+import { renderCalicoTable } from './calico-table.ts';
 
 type HeldIdleJson = Omit<NonNullable<NonNullable<PeerStatus['prefixLimit']>['heldIdle']>, 'until'> & {
   until: string;
@@ -13,21 +17,24 @@ export type PeerJson = Omit<PeerStatus, 'since' | 'prefixLimit'> & {
   prefixLimit?: Omit<NonNullable<PeerStatus['prefixLimit']>, 'heldIdle'> & { heldIdle?: HeldIdleJson };
 };
 
-function stateWord(state: PeerStatus['state']): string {
-  if (state === 'Established') return 'up';
-  return state === 'Idle' ? 'down' : 'start';
-}
-
 function peerType(p: PeerJson): string {
   if (p.peerType) return p.peerType;
   if (p.routeReflectorClient) return 'route reflector client';
   return p.type === 'ibgp' ? 'ibgp' : 'ebgp';
 }
 
-function since(iso: string, now: Date): string {
+const two = (n: number) => String(n).padStart(2, '0');
+
+/**
+ * BIRD's SINCE: the local time (the process's TZ) of the last state change, HH:MM:SS when that
+ * was today, else its date YYYY-MM-DD.
+ */
+export function since(iso: string, now: Date): string {
   const d = new Date(iso);
-  const sameDay = d.toDateString() === now.toDateString();
-  return sameDay ? d.toISOString().slice(11, 19) : d.toISOString().slice(0, 10);
+  if (d.toDateString() === now.toDateString()) {
+    return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+  }
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}`;
 }
 
 /**
@@ -81,7 +88,7 @@ export function peerTable(peers: readonly PeerJson[], family: 4 | 6, now = new D
   const rows = mine.map((p) => [
     p.address,
     peerType(p),
-    stateWord(p.state),
+    BIRD_STATES[p.state].state,
     since(p.since, now),
     info(p),
     String(p.prefixes.received),
@@ -103,19 +110,94 @@ export function peerTable(peers: readonly PeerJson[], family: 4 | 6, now = new D
   );
 }
 
+/**
+ * BIRD's protocol state (the STATE column) and BGP state (first word of INFO) for an FSM state.
+ * A BGP protocol BIRD runs is `up` once Established and `start` in every other state, Idle
+ * included: an Idle session waiting to retry (after an error, or held by a prefix limit) is
+ * still a started protocol BIRD restarts by itself. BIRD's other words (`down` for a disabled
+ * protocol, `Passive` for a listen-only one) have no counterpart here: the agent removes a peer
+ * it no longer wants and configures no listen-only peers.
+ */
+export const BIRD_STATES: Readonly<Record<PeerStatus['state'], { state: string; info: string }>> = {
+  Idle: { state: 'start', info: 'Idle' },
+  Connect: { state: 'start', info: 'Connect' },
+  Active: { state: 'start', info: 'Active' },
+  OpenSent: { state: 'start', info: 'OpenSent' },
+  OpenConfirm: { state: 'start', info: 'OpenConfirm' },
+  Established: { state: 'up', info: 'Established' },
+};
+
+/**
+ * calicoctl's PEER TYPE: a mesh peer, a BGPPeer for every node (`global`) or one for some nodes
+ * (`node specific`). A route reflector peering comes from a BGPPeer chosen per node by selector,
+ * so it is `node specific`; so is a peer of the standalone speaker, configured for that one
+ * speaker.
+ */
+export function calicoPeerType(p: PeerJson): string {
+  return p.peerType === 'node-to-node mesh' || p.peerType === 'global' ? p.peerType : 'node specific';
+}
+
+/**
+ * BIRD's INFO as calicoctl shows it: the BGP state, then (while not Established) the last error
+ * BIRD-style ("Socket: Connection refused"), words joined by single spaces.
+ */
+export function calicoInfo(p: PeerJson): string {
+  const words = [BIRD_STATES[p.state].info, p.state === 'Established' ? '' : (p.lastError ?? '')];
+  return words
+    .join(' ')
+    .split(/\s+/)
+    .filter((w) => w !== '')
+    .join(' ');
+}
+
+function calicoPeers(peers: readonly PeerJson[], family: 4 | 6, now: Date): string {
+  const mine = peers.filter((p) => (family === 4) === !p.address.includes(':'));
+  if (mine.length === 0) return `No IPv${family} peers found.\n`;
+  return renderCalicoTable(
+    ['Peer address', 'Peer type', 'State', 'Since', 'Info'],
+    mine.map((p) => [
+      p.address,
+      calicoPeerType(p),
+      BIRD_STATES[p.state].state,
+      since(p.since, now),
+      calicoInfo(p),
+    ]),
+  );
+}
+
+/**
+ * `calicoctl node status` for this node, blank lines included: the header line, a blank line
+ * before each family's heading, and one at the end. It says "Calico" although this is Margay:
+ * scripts written for Calico look for exactly "Calico process is running".
+ */
+export function calicoNodeStatus(peers: readonly PeerJson[], now = new Date()): string {
+  return [
+    'Calico process is running.\n',
+    '\nIPv4 BGP status\n',
+    calicoPeers(peers, 4, now),
+    '\nIPv6 BGP status\n',
+    calicoPeers(peers, 6, now),
+    '\n',
+  ].join('');
+}
+
+/** What `calicoctl node status` prints when the node agent does not answer (scripts grep it). */
+export const CALICO_NOT_RUNNING = 'Calico process is not running.\n';
+
 export function nodeStatusReport(
   status: { mode: string; version: string },
   peers: readonly PeerJson[],
   wide = false,
+  now = new Date(),
 ): string {
   return [
     `Margay process is running (${status.mode}, version ${status.version}).`,
     '',
     'IPv4 BGP status',
-    peerTable(peers, 4, new Date(), wide),
+    peerTable(peers, 4, now, wide),
     '',
     'IPv6 BGP status',
-    peerTable(peers, 6, new Date(), wide),
+    peerTable(peers, 6, now, wide),
     '',
   ].join('\n');
 }

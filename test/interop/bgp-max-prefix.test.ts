@@ -148,15 +148,17 @@ describe('max-prefix: teardown holds the peer Idle with backoff (BIRD 2, IPv4 an
       expect(birdLog).toContain('m4: Received: Maximum number of prefixes reached: 0001010000000a');
       expect(birdLog).toContain('m6: Received: Maximum number of prefixes reached: 0002010000000a');
 
-      // `margayctl node status` says why, and until when.
-      const { stdout: report } = await lab.exec(m.ns, [
-        process.execPath,
-        CTL,
-        'node',
-        'status',
-        '--api',
-        '127.0.0.1:9179',
-      ]);
+      // `margayctl node status` shows the peer as BIRD would (a started protocol, Idle, the
+      // reason after it); `-o wide` says why, and until when.
+      const ctl = async (...args: string[]) =>
+        (await lab.exec(m.ns, [process.execPath, CTL, 'node', 'status', '--api', '127.0.0.1:9179', ...args]))
+          .stdout;
+      expect(await ctl()).toMatch(
+        new RegExp(
+          `\\| ${BIRD.v4.replaceAll('.', '\\.')} +\\| [a-z -]+ +\\| start \\| \\d\\d:\\d\\d:\\d\\d \\| Idle Maximum `,
+        ),
+      );
+      const report = await ctl('-o', 'wide');
       expect(report).toMatch(
         new RegExp(
           `\\| ${BIRD.v4.replaceAll('.', '\\.')} .*\\| Idle: Maximum number of prefixes reached: 12 ipv4-unicast prefixes, limit 10; held until \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ \\|`,

@@ -19,7 +19,7 @@ describe('margay demo --once', () => {
     expect(run.status, run.stderr).toBe(0);
     const out = run.stdout;
     // Three node status reports, each with two mesh peers and the ToR, all up.
-    expect(out.match(/Margay process is running \(agent/g)).toHaveLength(3);
+    expect(out.match(/^Calico process is running\.$/gm)).toHaveLength(3);
     expect(out.match(/\| 192\.0\.2\.1 +\| node specific +\| up /g)).toHaveLength(3);
     expect(out.match(/node-to-node mesh +\| up /g)?.length).toBe(12); // 2 mesh peers × 2 families × 3 nodes
     expect(out).toMatch(/reachable \(answered by/);

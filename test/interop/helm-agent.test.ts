@@ -151,7 +151,14 @@ describe('the chart’s agent pod, API beyond loopback with a generated token', 
   it('the NOTES.txt next step works in the pod: margayctl node status with the pod’s env', () => {
     const r = exec(['margayctl', 'node', 'status'], podEnv);
     expect(r.status, `${r.output}\n${agentLog}`).toBe(0);
-    expect(r.output).toContain('Margay process is running');
+    // By default what calicoctl prints, to the byte; this single node has no BGP peer.
+    expect(r.output).toBe(
+      'Calico process is running.\n\nIPv4 BGP status\nNo IPv4 peers found.\n\nIPv6 BGP status\nNo IPv6 peers found.\n\n',
+    );
+    const wide = exec(['margayctl', 'node', 'status', '-o', 'wide'], podEnv);
+    expect(wide.status).toBe(0);
+    expect(wide.output).toMatch(/^Margay process is running \(agent, version \S+\)\.\n/);
+    expect(wide.output).toContain('No IPv4 peers found.');
   });
 
   it('the API refuses margayctl without the token', () => {

@@ -1,0 +1,94 @@
+// The words `margayctl node status` borrows from BIRD and calicoctl: the FSM state → BIRD's
+// protocol state (STATE) and BGP state (INFO), calicoctl's three peer types, INFO with the last
+// error, and the wrapping rule of calicoctl's table library (minimum raggedness at 30 columns).
+import { describe, expect, it } from 'vitest';
+import { renderCalicoTable, wrapWords } from '../../../../src/ctl/calico-table.ts';
+import { BIRD_STATES, calicoInfo, calicoPeerType, type PeerJson } from '../../../../src/ctl/status.ts';
+
+const peer = (over: Partial<PeerJson>): PeerJson => ({
+  address: '192.0.2.2',
+  asn: 64512,
+  type: 'ibgp',
+  routeReflectorClient: false,
+  state: 'Established',
+  since: '2026-11-21T10:11:12.000Z',
+  holdTime: 90,
+  keepalive: 30,
+  capabilities: { local: [], remote: [] },
+  families: ['ipv4-unicast'],
+  prefixes: { received: 0, accepted: 0, advertised: 0 },
+  messages: { in: 0, out: 0, updatesIn: 0, updatesOut: 0 },
+  ...over,
+});
+
+describe('BIRD words for the FSM states', () => {
+  it.each([
+    ['Idle', 'start', 'Idle'],
+    ['Connect', 'start', 'Connect'],
+    ['Active', 'start', 'Active'],
+    ['OpenSent', 'start', 'OpenSent'],
+    ['OpenConfirm', 'start', 'OpenConfirm'],
+    ['Established', 'up', 'Established'],
+  ] as const)('%s → STATE %s, INFO %s', (fsm, state, info) => {
+    expect(BIRD_STATES[fsm]).toEqual({ state, info });
+    expect(calicoInfo(peer({ state: fsm }))).toBe(info);
+  });
+
+  it('covers every FSM state', () => {
+    expect(Object.keys(BIRD_STATES).sort()).toEqual(
+      ['Active', 'Connect', 'Established', 'Idle', 'OpenConfirm', 'OpenSent'].sort(),
+    );
+  });
+});
+
+describe('INFO', () => {
+  it.each([
+    ['Active', 'Socket: Connection refused', 'Active Socket: Connection refused'],
+    ['Idle', 'Error: Hold timer expired', 'Idle Error: Hold timer expired'],
+    ['Connect', 'Received:  Administrative  shutdown ', 'Connect Received: Administrative shutdown'],
+    ['Established', 'Error: Hold timer expired', 'Established'],
+  ] as const)('%s with last error "%s" → "%s"', (state, lastError, info) => {
+    expect(calicoInfo(peer({ state, lastError }))).toBe(info);
+  });
+});
+
+describe('PEER TYPE', () => {
+  it.each([
+    ['node-to-node mesh', 'node-to-node mesh'],
+    ['global', 'global'],
+    ['node specific', 'node specific'],
+    ['route reflector', 'node specific'],
+    ['route reflector client', 'node specific'],
+    [undefined, 'node specific'],
+  ] as const)('%s → %s', (peerType, shown) => {
+    expect(calicoPeerType(peer(peerType === undefined ? {} : { peerType }))).toBe(shown);
+  });
+});
+
+describe('the table', () => {
+  it('breaks lines for minimum raggedness, not greedily', () => {
+    // Greedy: "aaa bb" / "cc" / "ddddd" (cost 16); least ragged: "aaa" / "bb cc" / "ddddd" (10).
+    expect(wrapWords(['aaa', 'bb', 'cc', 'ddddd'], 6)).toEqual([['aaa'], ['bb', 'cc'], ['ddddd']]);
+    expect(wrapWords(['fits', 'on', 'one'], 30)).toEqual([['fits', 'on', 'one']]);
+  });
+
+  it('gives a word longer than 30 columns its own line and widens the column to it', () => {
+    const word = 'x'.repeat(34);
+    const out = renderCalicoTable(['Info'], [[`Active ${word}`]]);
+    expect(out).toBe(
+      [
+        `+${'-'.repeat(36)}+`,
+        `| ${' '.repeat(15)}INFO${' '.repeat(15)} |`,
+        `+${'-'.repeat(36)}+`,
+        `| Active${' '.repeat(28)} |`,
+        `| ${word} |`,
+        `+${'-'.repeat(36)}+`,
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('right-aligns a cell that is a plain number', () => {
+    expect(renderCalicoTable(['Count'], [['7']])).toContain('|     7 |');
+  });
+});
