@@ -137,12 +137,46 @@ export function calicoPeerType(p: PeerJson): string {
   return p.peerType === 'node-to-node mesh' || p.peerType === 'global' ? p.peerType : 'node specific';
 }
 
+/** The C library's text for the socket errors a BGP connection meets, as BIRD prints them. */
+const STRERROR: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'Connection refused',
+  ECONNRESET: 'Connection reset by peer',
+  ECONNABORTED: 'Software caused connection abort',
+  ETIMEDOUT: 'Connection timed out',
+  EHOSTUNREACH: 'No route to host',
+  EHOSTDOWN: 'Host is down',
+  ENETUNREACH: 'Network is unreachable',
+  ENETDOWN: 'Network is down',
+  EADDRNOTAVAIL: 'Cannot assign requested address',
+  EADDRINUSE: 'Address already in use',
+  EPIPE: 'Broken pipe',
+  EACCES: 'Permission denied',
+  EPERM: 'Operation not permitted',
+};
+
+/**
+ * The last error in BIRD's words. NOTIFICATION reasons already are ("Error: Hold timer expired",
+ * "Received: Administrative shutdown"); a failed or closed TCP connection, which the speaker
+ * reports with the errno name ("Connection failed: ECONNREFUSED"), is BIRD's "Socket:" error with
+ * the C library's text ("Socket: Connection refused"), and a connection the peer closed is
+ * "Socket: Connection closed".
+ */
+export function birdError(lastError: string): string {
+  const socket = /^Connection (failed|closed)(?:: (\S+))?$/.exec(lastError);
+  if (socket === null) return lastError;
+  const [, how, errno] = socket;
+  if (errno === undefined)
+    return how === 'closed' ? 'Socket: Connection closed' : 'Socket: Connection failed';
+  return `Socket: ${STRERROR[errno] ?? errno}`;
+}
+
 /**
  * BIRD's INFO as calicoctl shows it: the BGP state, then (while not Established) the last error
  * BIRD-style ("Socket: Connection refused"), words joined by single spaces.
  */
 export function calicoInfo(p: PeerJson): string {
-  const words = [BIRD_STATES[p.state].info, p.state === 'Established' ? '' : (p.lastError ?? '')];
+  const error = p.state === 'Established' || p.lastError === undefined ? '' : birdError(p.lastError);
+  const words = [BIRD_STATES[p.state].info, error];
   return words
     .join(' ')
     .split(/\s+/)

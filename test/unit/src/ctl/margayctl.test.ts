@@ -118,7 +118,7 @@ describe('margayctl', () => {
         peers: () => [
           { ...status({}), peerType: 'node-to-node mesh' as const },
           {
-            ...status({ address: '10.0.0.1', state: 'Active', lastError: 'Socket: Connection refused' }),
+            ...status({ address: '10.0.0.1', state: 'Active', lastError: 'Connection failed: ECONNREFUSED' }),
             peerType: 'global' as const,
           },
         ],
@@ -158,7 +158,7 @@ describe('margayctl', () => {
       const { stdout: wide } = await run('-o', 'wide');
       expect(wide).toMatch(/^Margay process is running \(agent, version test\)\.\n/);
       expect(wide).toMatch(
-        /\| 10\.0\.0\.1 +\| global +\| start \| 2026-11-21 \| Active: Socket: Connection refused \| 3 +\| 1 +\| - +\|/,
+        /\| 10\.0\.0\.1 +\| global +\| start \| 2026-11-21 \| Active: Connection failed: ECONNREFUSED \| 3 +\| 1 +\| - +\|/,
       );
     } finally {
       await app.close();

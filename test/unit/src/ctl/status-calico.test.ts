@@ -3,7 +3,13 @@
 // error, and the wrapping rule of calicoctl's table library (minimum raggedness at 30 columns).
 import { describe, expect, it } from 'vitest';
 import { renderCalicoTable, wrapWords } from '../../../../src/ctl/calico-table.ts';
-import { BIRD_STATES, calicoInfo, calicoPeerType, type PeerJson } from '../../../../src/ctl/status.ts';
+import {
+  BIRD_STATES,
+  birdError,
+  calicoInfo,
+  calicoPeerType,
+  type PeerJson,
+} from '../../../../src/ctl/status.ts';
 
 const peer = (over: Partial<PeerJson>): PeerJson => ({
   address: '192.0.2.2',
@@ -49,6 +55,27 @@ describe('INFO', () => {
     ['Established', 'Error: Hold timer expired', 'Established'],
   ] as const)('%s with last error "%s" → "%s"', (state, lastError, info) => {
     expect(calicoInfo(peer({ state, lastError }))).toBe(info);
+  });
+});
+
+describe('the last error in BIRD words', () => {
+  it.each([
+    ['Connection failed: ECONNREFUSED', 'Socket: Connection refused'],
+    ['Connection failed: ETIMEDOUT', 'Socket: Connection timed out'],
+    ['Connection failed: EHOSTUNREACH', 'Socket: No route to host'],
+    ['Connection closed: ECONNRESET', 'Socket: Connection reset by peer'],
+    ['Connection closed', 'Socket: Connection closed'],
+    ['Connection failed: EWHATEVER', 'Socket: EWHATEVER'],
+    ['Error: Hold timer expired', 'Error: Hold timer expired'],
+    ['Received: Administrative shutdown', 'Received: Administrative shutdown'],
+  ])('%s → %s', (margay, bird) => {
+    expect(birdError(margay)).toBe(bird);
+  });
+
+  it('follows the state in INFO', () => {
+    expect(calicoInfo(peer({ state: 'Active', lastError: 'Connection failed: ECONNREFUSED' }))).toBe(
+      'Active Socket: Connection refused',
+    );
   });
 });
 
