@@ -161,6 +161,31 @@ describe('the chart’s agent pod, API beyond loopback with a generated token', 
     expect(wide.output).toContain('No IPv4 peers found.');
   });
 
+  it('shows a peer whose connections fail in BIRD words, the long INFO wrapped as calicoctl does', async () => {
+    // A global BGPPeer at a loopback port. The agent connects from its node address, which this
+    // host lacks, so every attempt fails with "Cannot assign requested address" (EADDRNOTAVAIL).
+    server.apply({
+      apiVersion: 'margay.io/v1',
+      kind: 'BGPPeer',
+      metadata: { name: 'unreachable' },
+      spec: { peerIP: `127.0.0.1:${await freePort()}`, asNumber: 65099 },
+    } as unknown as FakeObject);
+    const row =
+      /^\| 127\.0\.0\.1 +\| global +\| start \| \d\d:\d\d:\d\d \| (Idle|Connect|Active) Socket: Cannot assign +\|\n\| +\| +\| +\| +\| requested address +\|$/m;
+    const deadline = Date.now() + 15_000;
+    let out = '';
+    while (!row.test(out) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500));
+      out = exec(['margayctl', 'node', 'status'], podEnv).output;
+    }
+    expect(out, agentLog).toMatch(row);
+    // The wrapped INFO column is 30 wide, its header centred in it.
+    expect(out).toContain(`|${' '.repeat(14)}INFO${' '.repeat(14)}|`);
+    // -o wide keeps the speaker's own words.
+    const wide = exec(['margayctl', 'node', 'status', '-o', 'wide'], podEnv).output;
+    expect(wide).toMatch(/\| 127\.0\.0\.1 +\| global .*: Connection failed: EADDRNOTAVAIL +\|/);
+  });
+
   it('the API refuses margayctl without the token', () => {
     const { MARGAY_API_TOKEN: _, ...withoutToken } = podEnv;
     const r = exec(['margayctl', 'node', 'status'], withoutToken);
