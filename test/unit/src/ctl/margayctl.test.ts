@@ -8,6 +8,7 @@ import { Speaker } from '../../../../bgp/speaker/speaker.ts';
 import { ROUTES_PAGE } from '../../../../src/api/schemas.ts';
 import { startApi } from '../../../../src/api/server.ts';
 import { type PeerJson, peerTable } from '../../../../src/ctl/status.ts';
+import { peerJson } from './peer-fixture.ts';
 
 // SINCE is local time; the expectations below are in UTC unless a test sets TZ for the CLI.
 process.env.TZ = 'UTC';
@@ -23,21 +24,12 @@ function freePort(): Promise<number> {
   });
 }
 
-const peer = (over: Partial<PeerJson>): PeerJson => ({
-  address: '192.0.2.2',
-  asn: 64513,
-  type: 'ebgp',
-  routeReflectorClient: false,
-  state: 'Established',
-  since: '2026-11-21T10:11:12.000Z',
-  holdTime: 90,
-  keepalive: 30,
-  capabilities: { local: [], remote: [] },
-  families: ['ipv4-unicast'],
-  prefixes: { received: 3, accepted: 3, advertised: 1 },
-  messages: { in: 1, out: 1, updatesIn: 1, updatesOut: 1 },
-  ...over,
-});
+const peer = (over: Partial<PeerJson>): PeerJson =>
+  peerJson({
+    prefixes: { received: 3, accepted: 3, advertised: 1 },
+    messages: { in: 1, out: 1, updatesIn: 1, updatesOut: 1 },
+    ...over,
+  });
 
 describe('margayctl', () => {
   it('prints one line naming the address when the API is unreachable, exit 1', async () => {

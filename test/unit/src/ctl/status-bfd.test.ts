@@ -5,7 +5,8 @@ import type { PeerStatus } from '../../../../bgp/index.ts';
 import { shape } from '../../../../src/api/json-schema.ts';
 import { peerSchema } from '../../../../src/api/schemas.ts';
 import { speakerMetrics } from '../../../../src/cli/speaker.ts';
-import { type PeerJson, peerTable } from '../../../../src/ctl/status.ts';
+import { peerTable } from '../../../../src/ctl/status.ts';
+import { peerJson } from './peer-fixture.ts';
 
 const bfdUp = {
   state: 'Up',
@@ -26,21 +27,7 @@ const bfdUp = {
   damping: { level: 1, heldDownMs: 0, holds: 0 },
 } as const;
 
-const peer = (over: Partial<PeerJson>): PeerJson => ({
-  address: '192.0.2.2',
-  asn: 64513,
-  type: 'ebgp',
-  routeReflectorClient: false,
-  state: 'Established',
-  since: '2026-11-21T10:11:12.000Z',
-  holdTime: 90,
-  keepalive: 30,
-  capabilities: { local: [], remote: [] },
-  families: ['ipv4-unicast'],
-  prefixes: { received: 0, accepted: 0, advertised: 0 },
-  messages: { in: 0, out: 0, updatesIn: 0, updatesOut: 0 },
-  ...over,
-});
+const peer = peerJson;
 
 describe('BFD in the peer status', () => {
   it('is kept whole by the REST API peer schema', () => {

@@ -10,22 +10,9 @@ import {
   calicoPeerType,
   type PeerJson,
 } from '../../../../src/ctl/status.ts';
+import { peerJson } from './peer-fixture.ts';
 
-const peer = (over: Partial<PeerJson>): PeerJson => ({
-  address: '192.0.2.2',
-  asn: 64512,
-  type: 'ibgp',
-  routeReflectorClient: false,
-  state: 'Established',
-  since: '2026-11-21T10:11:12.000Z',
-  holdTime: 90,
-  keepalive: 30,
-  capabilities: { local: [], remote: [] },
-  families: ['ipv4-unicast'],
-  prefixes: { received: 0, accepted: 0, advertised: 0 },
-  messages: { in: 0, out: 0, updatesIn: 0, updatesOut: 0 },
-  ...over,
-});
+const peer = (over: Partial<PeerJson>): PeerJson => peerJson({ asn: 64512, type: 'ibgp', ...over });
 
 describe('BIRD words for the FSM states', () => {
   it.each([

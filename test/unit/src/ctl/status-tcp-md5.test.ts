@@ -3,23 +3,10 @@
 import { describe, expect, it } from 'vitest';
 import { shape } from '../../../../src/api/json-schema.ts';
 import { peerSchema } from '../../../../src/api/schemas.ts';
-import { type PeerJson, peerTable } from '../../../../src/ctl/status.ts';
+import { peerTable } from '../../../../src/ctl/status.ts';
+import { peerJson } from './peer-fixture.ts';
 
-const peer = (over: Partial<PeerJson>): PeerJson => ({
-  address: '192.0.2.2',
-  asn: 64513,
-  type: 'ebgp',
-  routeReflectorClient: false,
-  state: 'Established',
-  since: '2026-11-21T10:11:12.000Z',
-  holdTime: 90,
-  keepalive: 30,
-  capabilities: { local: [], remote: [] },
-  families: ['ipv4-unicast'],
-  prefixes: { received: 0, accepted: 0, advertised: 0 },
-  messages: { in: 0, out: 0, updatesIn: 0, updatesOut: 0 },
-  ...over,
-});
+const peer = peerJson;
 
 describe('TCP-MD5 mismatch in the peer status', () => {
   it('is kept by the REST API peer schema', () => {
