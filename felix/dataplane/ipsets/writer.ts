@@ -1,5 +1,5 @@
 // The ipset reconciler: desired sets in, `ipset restore` batches out, in the two phases the fixed
-// apply order needs (create/update ipsets → iptables → routes → delete unused ipsets):
+// apply order needs (create/update ipsets → iptables beside links and routes → delete unused ipsets):
 // `applyUpdates()` creates and updates the desired sets before iptables may reference them;
 // `applyDeletions()` destroys our sets nobody wants any more, after iptables stopped using them.
 //

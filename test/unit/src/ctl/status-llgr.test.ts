@@ -7,22 +7,10 @@ import { shape } from '../../../../src/api/json-schema.ts';
 import { peerSchema } from '../../../../src/api/schemas.ts';
 import { speakerMetrics } from '../../../../src/cli/speaker.ts';
 import { type PeerJson, peerTable } from '../../../../src/ctl/status.ts';
+import { peerJson } from './peer-fixture.ts';
 
-const peer = (over: Partial<PeerJson>): PeerJson => ({
-  address: '192.0.2.2',
-  asn: 64513,
-  type: 'ebgp',
-  routeReflectorClient: false,
-  state: 'Established',
-  since: '2026-11-21T10:11:12.000Z',
-  holdTime: 90,
-  keepalive: 30,
-  capabilities: { local: [], remote: [] },
-  families: ['ipv4-unicast', 'ipv6-unicast'],
-  prefixes: { received: 0, accepted: 0, advertised: 0 },
-  messages: { in: 0, out: 0, updatesIn: 0, updatesOut: 0 },
-  ...over,
-});
+const peer = (over: Partial<PeerJson>): PeerJson =>
+  peerJson({ families: ['ipv4-unicast', 'ipv6-unicast'], ...over });
 
 describe('graceful restart and LLGR in the peer status', () => {
   const stale = { routes: 4, restarting: ['ipv6-unicast' as const], longLived: ['ipv4-unicast' as const] };
